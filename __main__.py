@@ -1,0 +1,45 @@
+"""regionflow: one Pulumi program, five serverless systems. Config is read once, here."""
+
+from pathlib import Path
+
+import pulumi
+
+from components.config import PROJECT, load_settings
+from components.lambda_packaging import LambdaPackagingCatalog
+from components.transform_pipeline import TransformPipeline, TransformPipelineArgs
+from handlers.transform.rules import load_rule_files, rule_set_to_item
+
+RULES_DIR = Path(__file__).resolve().parent / "rules"
+
+settings = load_settings(pulumi.Config(PROJECT), stack=pulumi.get_stack())
+packaging = LambdaPackagingCatalog.prepare(settings.lambda_dependencies)
+primary = settings.primary_region
+
+transform = TransformPipeline(
+    "transform",
+    TransformPipelineArgs(
+        region=primary,
+        packaging=packaging.for_region(primary),
+        rule_items=[rule_set_to_item(rule_set) for rule_set in load_rule_files(RULES_DIR).values()],
+        max_upload_bytes=settings.transform.max_upload_bytes,
+        max_xml_depth=settings.transform.max_xml_depth,
+        batch_size=settings.transform.batch_size,
+        max_receive_count=settings.transform.max_receive_count,
+        rule_cache_seconds=settings.transform.rule_cache_seconds,
+        notify_emails=settings.transform.notify_emails,
+        log_retention_days=settings.log_retention_days,
+        tracing=settings.tracing,
+        api_front_door=settings.api_front_door,
+    ),
+)
+
+pulumi.export("regions", list(settings.regions))
+pulumi.export("transformUploadUrl", transform.upload_url)
+pulumi.export("transformStatusUrl", transform.status_url)
+pulumi.export("transformInputBucket", transform.input_bucket)
+pulumi.export("transformOutputBucket", transform.output_bucket)
+pulumi.export("transformRulesTable", transform.rules_table)
+pulumi.export("transformStatusTable", transform.status_table)
+pulumi.export("transformTopicArn", transform.topic_arn)
+pulumi.export("transformQueueUrl", transform.queue_url)
+pulumi.export("transformDlqUrl", transform.dlq_url)

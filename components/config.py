@@ -1,0 +1,209 @@
+"""Typed stack settings: read once in __main__.py, passed down to components as plain values.
+
+Every key is declared (type, default, description) in Pulumi.yaml; the Pulumi CLI applies those
+defaults, and so does `components.stack_files` for the tests and localcloud. A missing or malformed
+key is therefore a broken stack file, and the error names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, TypeVar, cast
+
+PROJECT = "regionflow"
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS_ALLOWED = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+# SQS-triggered Lambda batch size ceiling for standard queues (with a batching window).
+MAX_SQS_BATCH_SIZE = 10_000
+# API Gateway HTTP APIs refuse payloads above 10 MB; a larger limit could never be reached.
+MAX_HTTP_API_PAYLOAD_BYTES = 10 * 1024 * 1024
+
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+LambdaDependencyMode = Literal["layer", "bundle"]
+ApiFrontDoor = Literal["httpApi", "functionUrl"]
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A stack configuration value is missing or not allowed."""
+
+
+class ConfigSource(Protocol):
+    """What `pulumi.Config(PROJECT)` offers: the raw string of a key, or None when unset."""
+
+    def get(self, key: str) -> str | None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransformSettings:
+    """XML -> JSON pipeline settings (config keys transform*)."""
+
+    max_upload_bytes: int
+    max_xml_depth: int
+    batch_size: int
+    max_receive_count: int
+    rule_cache_seconds: int
+    notify_emails: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackSettings:
+    """Everything the program reads from stack config, validated."""
+
+    stack: str
+    regions: tuple[str, ...]
+    log_retention_days: int
+    lambda_dependencies: LambdaDependencyMode
+    api_front_door: ApiFrontDoor
+    tracing: bool
+    transform: TransformSettings
+
+    @property
+    def primary_region(self) -> str:
+        return self.regions[0]
+
+    @property
+    def secondary_regions(self) -> tuple[str, ...]:
+        return self.regions[1:]
+
+
+def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
+    """Read and validate every project key; raise ConfigError naming the first bad one."""
+    reader = _Reader(source)
+    return StackSettings(
+        stack=stack,
+        regions=reader.read("regions", _region_list),
+        log_retention_days=reader.read("logRetentionDays", _one_of_ints(LOG_RETENTION_DAYS_ALLOWED)),
+        lambda_dependencies=cast(
+            LambdaDependencyMode, reader.read("lambdaDependencies", _one_of_strings(("layer", "bundle")))
+        ),
+        api_front_door=cast(
+            ApiFrontDoor, reader.read("apiFrontDoor", _one_of_strings(("httpApi", "functionUrl")))
+        ),
+        tracing=reader.read("tracing", _boolean),
+        transform=TransformSettings(
+            max_upload_bytes=reader.read(
+                "transformMaxUploadBytes", _int_between(1, MAX_HTTP_API_PAYLOAD_BYTES)
+            ),
+            max_xml_depth=reader.read("transformMaxXmlDepth", _int_between(1, 1000)),
+            batch_size=reader.read("transformBatchSize", _int_between(1, MAX_SQS_BATCH_SIZE)),
+            max_receive_count=reader.read("transformMaxReceiveCount", _int_between(1, 1000)),
+            rule_cache_seconds=reader.read("transformRuleCacheSeconds", _int_between(0, 3600)),
+            notify_emails=reader.read("transformNotifyEmails", _email_list),
+        ),
+    )
+
+
+class _Reader:
+    def __init__(self, source: ConfigSource) -> None:
+        self._source = source
+
+    def read(self, key: str, parse: Callable[[str], T]) -> T:
+        raw = self._source.get(key)
+        if raw is None:
+            raise ConfigError(
+                f"config key {PROJECT}:{key} is missing; Pulumi.yaml declares its default, "
+                f"so set it in the stack file or run through `pulumi`/localcloud"
+            )
+        try:
+            return parse(raw)
+        except ConfigError as problem:
+            raise ConfigError(f"config key {PROJECT}:{key} = {raw!r} is not allowed: {problem}") from None
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"expected an integer from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"expected an integer from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _one_of_ints(allowed: Sequence[int]) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not raw.strip().isdigit() or int(raw) not in allowed:
+            raise ConfigError(f"expected one of {', '.join(map(str, allowed))}")
+        return int(raw)
+
+    return parse
+
+
+def _one_of_strings(allowed: Sequence[str]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in allowed:
+            raise ConfigError(f"expected one of {', '.join(allowed)}")
+        return raw
+
+    return parse
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() not in ("true", "false"):
+        raise ConfigError("expected true or false")
+    return raw.lower() == "true"
+
+
+def _string_list(raw: str) -> tuple[str, ...]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ConfigError("expected a list of strings") from None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError("expected a list of strings")
+    return tuple(value)
+
+
+def _region_list(raw: str) -> tuple[str, ...]:
+    regions = _string_list(raw)
+    if len(regions) < 2:
+        raise ConfigError(
+            "expected at least two AWS regions, the primary first (e.g. [us-east-1, us-west-2])"
+        )
+    for region in regions:
+        if not _REGION.match(region):
+            raise ConfigError(f"{region!r} is not an AWS region name such as us-east-1")
+    if len(set(regions)) != len(regions):
+        raise ConfigError("each region may appear once")
+    return regions
+
+
+def _email_list(raw: str) -> tuple[str, ...]:
+    emails = _string_list(raw)
+    for email in emails:
+        if not _EMAIL.match(email):
+            raise ConfigError(f"{email!r} is not an email address")
+    return emails

@@ -1,0 +1,149 @@
+"""HTTP endpoints in front of Lambda functions: API Gateway v2, or function URLs where v2 is missing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import ApiFrontDoor
+from components.function import Function
+
+_PATH_PARAMETER = re.compile(r"\{[^}]+\}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LambdaRoute:
+    route_key: str  # "METHOD /path", path parameters as {name}, e.g. "GET /uploads/{id}"
+    function: Function
+
+    @property
+    def method(self) -> str:
+        return self.route_key.split(" ", 1)[0]
+
+    @property
+    def path(self) -> str:
+        return self.route_key.split(" ", 1)[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpApiArgs:
+    region: str
+    routes: Sequence[LambdaRoute]
+    front_door: ApiFrontDoor = "httpApi"
+    throttle_burst_limit: int = 100
+    throttle_rate_limit: float = 50.0
+    log_retention_days: int = 30
+
+
+class HttpApi(pulumi.ComponentResource):
+    """Routes to Lambda proxy integrations (payload 2.0); each function may be invoked by its route only.
+
+    With front_door="functionUrl" (LocalStack Community has no API Gateway v2) every routed function gets
+    an unauthenticated function URL instead; the payload is the same 2.0 event, so handlers do not change.
+    """
+
+    endpoint: pulumi.Output[str]
+
+    def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("regionflow:api:HttpApi", name, None, opts)
+        self._route_urls: dict[str, pulumi.Output[str]] = {}
+        if args.front_door == "httpApi":
+            self._build_http_api(name, args)
+        else:
+            self._build_function_urls(name, args)
+        self.register_outputs({"endpoint": self.endpoint, "routes": self._route_urls})
+
+    def url_for(self, route_key: str) -> pulumi.Output[str]:
+        """Full URL of a route; path parameters stay as {name} for the client to fill in."""
+        return self._route_urls[route_key]
+
+    def _build_http_api(self, name: str, args: HttpApiArgs) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        api = aws.apigatewayv2.Api(f"{name}-api", region=args.region, protocol_type="HTTP", opts=child)
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs", region=args.region, retention_in_days=args.log_retention_days, opts=child
+        )
+        routes = []
+        for index, route in enumerate(args.routes):
+            integration = aws.apigatewayv2.Integration(
+                f"{name}-integration-{index}",
+                region=args.region,
+                api_id=api.id,
+                integration_type="AWS_PROXY",
+                integration_uri=route.function.arn,
+                payload_format_version="2.0",
+                opts=child,
+            )
+            routes.append(
+                aws.apigatewayv2.Route(
+                    f"{name}-route-{index}",
+                    region=args.region,
+                    api_id=api.id,
+                    route_key=route.route_key,
+                    target=pulumi.Output.concat("integrations/", integration.id),
+                    opts=child,
+                )
+            )
+            aws.lambda_.Permission(
+                f"{name}-invoke-{index}",
+                region=args.region,
+                action="lambda:InvokeFunction",
+                function=route.function.function_name,
+                principal="apigateway.amazonaws.com",
+                # Scoped to this route: the function cannot be reached through any other route of the API.
+                source_arn=pulumi.Output.concat(
+                    api.execution_arn, "/*/", route.method, _PATH_PARAMETER.sub("*", route.path)
+                ),
+                opts=child,
+            )
+        aws.apigatewayv2.Stage(
+            f"{name}-stage",
+            region=args.region,
+            api_id=api.id,
+            name="$default",
+            auto_deploy=True,
+            default_route_settings={
+                "throttling_burst_limit": args.throttle_burst_limit,
+                "throttling_rate_limit": args.throttle_rate_limit,
+            },
+            access_log_settings={
+                "destination_arn": access_logs.arn,
+                "format": pulumi.Output.json_dumps(
+                    {
+                        "requestId": "$context.requestId",
+                        "ip": "$context.identity.sourceIp",
+                        "routeKey": "$context.routeKey",
+                        "status": "$context.status",
+                        "responseLength": "$context.responseLength",
+                        "integrationError": "$context.integrationErrorMessage",
+                    }
+                ),
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=routes),
+        )
+        self.endpoint = api.api_endpoint
+        for route in args.routes:
+            self._route_urls[route.route_key] = pulumi.Output.concat(api.api_endpoint, route.path)
+
+    def _build_function_urls(self, name: str, args: HttpApiArgs) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        first_url: pulumi.Output[str] | None = None
+        for index, route in enumerate(args.routes):
+            function_url = aws.lambda_.FunctionUrl(
+                f"{name}-url-{index}",
+                region=args.region,
+                function_name=route.function.function_name,
+                authorization_type="NONE",
+                opts=child,
+            )
+            # Function URLs end with "/"; the handler routes on the path just as behind API Gateway.
+            url = pulumi.Output.concat(function_url.function_url, route.path.lstrip("/"))
+            self._route_urls[route.route_key] = url
+            first_url = first_url or function_url.function_url
+        if first_url is None:
+            raise ValueError(f"{name}: an HTTP API needs at least one route")
+        self.endpoint = first_url

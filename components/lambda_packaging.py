@@ -1,0 +1,126 @@
+"""How handler code and its third-party dependencies (handlers/requirements.txt) reach a function.
+
+Handler code always ships as `AssetArchive({"handlers": FileArchive("handlers")})` so import paths are
+the same in pytest, localcloud and AWS. Dependencies ship as one Lambda layer per region on AWS, or
+bundled into every function's package where layers are missing (LocalStack Community).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import get_monitor
+
+from components.config import LambdaDependencyMode
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+HANDLERS_DIR = PROJECT_DIR / "handlers"
+REQUIREMENTS_FILE = HANDLERS_DIR / "requirements.txt"
+BUILD_DIR = PROJECT_DIR / "build"
+LAMBDA_RUNTIME = "python3.11"
+LAMBDA_ARCHITECTURE = "x86_64"
+_PIP_PLATFORM = "manylinux2014_x86_64"
+
+
+def dependency_dir(requirements: Path = REQUIREMENTS_FILE, build_dir: Path = BUILD_DIR) -> Path:
+    """Where the dependencies of this exact requirements file are (or will be) installed."""
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
+    return build_dir / f"lambda-dependencies-{digest}"
+
+
+def install_dependencies(requirements: Path = REQUIREMENTS_FILE, build_dir: Path = BUILD_DIR) -> Path:
+    """pip-install the Lambda dependencies for Lambda's platform once per requirements content.
+
+    The layout `<dir>/python/...` is what a layer needs; bundling copies the contents of `python/`.
+    """
+    target = dependency_dir(requirements, build_dir)
+    done_marker = target / ".complete"
+    if not done_marker.exists():
+        subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--requirement",
+                str(requirements),
+                "--target",
+                str(target / "python"),
+                "--platform",
+                _PIP_PLATFORM,
+                "--implementation",
+                "cp",
+                "--python-version",
+                LAMBDA_RUNTIME.removeprefix("python"),
+                "--only-binary=:all:",
+                "--upgrade",
+            ],
+            check=True,
+        )
+        done_marker.write_text(requirements.read_text())
+    return target
+
+
+def running_under_mocks() -> bool:
+    """Unit tests and localcloud run the program under Pulumi mocks, which never read archives."""
+    return isinstance(get_monitor(), MockMonitor)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LambdaPackaging:
+    """The code archive and layers one function in one region gets."""
+
+    layer_arns: tuple[pulumi.Input[str], ...] = ()
+    bundled_dependencies: Path | None = None  # a `python/` directory whose contents join the package
+
+    def code(self) -> pulumi.AssetArchive:
+        assets: dict[str, pulumi.Asset | pulumi.Archive] = {"handlers": pulumi.FileArchive(str(HANDLERS_DIR))}
+        if self.bundled_dependencies is not None and self.bundled_dependencies.is_dir():
+            for entry in sorted(self.bundled_dependencies.iterdir()):
+                if entry.name == "__pycache__":
+                    continue
+                assets[entry.name] = (
+                    pulumi.FileArchive(str(entry)) if entry.is_dir() else pulumi.FileAsset(str(entry))
+                )
+        return pulumi.AssetArchive(assets)
+
+
+@dataclass(kw_only=True)
+class LambdaPackagingCatalog:
+    """Hands out one LambdaPackaging per region, creating that region's dependency layer on first use."""
+
+    mode: LambdaDependencyMode
+    dependencies_dir: Path
+    _by_region: dict[str, LambdaPackaging] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(cls, mode: LambdaDependencyMode) -> LambdaPackagingCatalog:
+        """Install the dependencies when a real deployment will read them; under mocks only name the dir."""
+        directory = dependency_dir() if running_under_mocks() else install_dependencies()
+        return cls(mode=mode, dependencies_dir=directory)
+
+    def for_region(self, region: str) -> LambdaPackaging:
+        if region not in self._by_region:
+            if self.mode == "bundle":
+                packaging = LambdaPackaging(bundled_dependencies=self.dependencies_dir / "python")
+            else:
+                layer = aws.lambda_.LayerVersion(
+                    f"lambda-dependencies-{region}",
+                    region=region,
+                    layer_name=f"regionflow-{pulumi.get_stack()}-dependencies",
+                    description="Third-party packages of handlers/requirements.txt",
+                    code=pulumi.FileArchive(str(self.dependencies_dir)),
+                    compatible_runtimes=[LAMBDA_RUNTIME],
+                    compatible_architectures=[LAMBDA_ARCHITECTURE],
+                )
+                packaging = LambdaPackaging(layer_arns=(layer.arn,))
+            self._by_region[region] = packaging
+        return self._by_region[region]

@@ -1,0 +1,285 @@
+"""XML -> JSON pipeline: upload API -> input bucket -> SQS buffer -> transform -> output bucket."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import pulumi
+import pulumi_aws as aws
+
+from components.buffered_queue import BufferedQueue, BufferedQueueArgs
+from components.config import ApiFrontDoor
+from components.function import Function, FunctionArgs
+from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
+from components.iam import allow, policy_document
+from components.lambda_packaging import LambdaPackaging
+from components.secure_bucket import SecureBucket, SecureBucketArgs
+
+UPLOAD_ROUTE = "POST /upload"
+STATUS_ROUTE = "GET /uploads/{id}"
+INPUT_PREFIX = "uploads/"  # the upload API writes uploads/<uploadId>.xml
+OUTPUT_PREFIX = "results/"  # the worker writes results/<uploadId>.json
+# AWS's guidance for SQS-triggered functions: visibility timeout at least six times the function timeout,
+# so a message is not handed to a second worker while the first one is still retrying it.
+VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransformPipelineArgs:
+    """Settings for the XML -> JSON pipeline; defaults are the secure, production choice."""
+
+    region: str
+    packaging: LambdaPackaging
+    rule_items: Sequence[Mapping[str, str]] = ()  # rules table items ({"ruleId": ..., "rules": <json>})
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_xml_depth: int = 64
+    batch_size: int = 10
+    max_receive_count: int = 5  # receives before a message moves to the DLQ
+    max_worker_concurrency: int = 10  # SQS mapping ceiling: protects DynamoDB and S3 from bursts
+    rule_cache_seconds: int = 60
+    presigned_url_ttl_seconds: int = 900
+    worker_timeout_seconds: int = 60
+    worker_memory_mb: int = 1024  # a 10 MB document becomes ~100 MB of Python objects
+    notify_emails: Sequence[str] = ()
+    log_retention_days: int = 30
+    tracing: bool = False
+    api_front_door: ApiFrontDoor = "httpApi"
+
+
+class TransformPipeline(pulumi.ComponentResource):
+    """Validated XML in, JSON out, rules per customer from DynamoDB, a message per finished upload."""
+
+    upload_url: pulumi.Output[str]
+    status_url: pulumi.Output[str]
+    input_bucket: pulumi.Output[str]
+    output_bucket: pulumi.Output[str]
+    rules_table: pulumi.Output[str]
+    status_table: pulumi.Output[str]
+    topic_arn: pulumi.Output[str]
+    queue_url: pulumi.Output[str]
+    dlq_url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: TransformPipelineArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("regionflow:transform:TransformPipeline", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        region = args.region
+
+        inputs = SecureBucket(f"{name}-input", SecureBucketArgs(region=region), child)
+        outputs = SecureBucket(f"{name}-output", SecureBucketArgs(region=region), child)
+        rules = self._table(f"{name}-rules", region, hash_key="ruleId")
+        statuses = self._table(f"{name}-status", region, hash_key="uploadId")
+        for item in args.rule_items:
+            aws.dynamodb.TableItem(
+                f"{name}-rule-{item['ruleId']}",
+                region=region,
+                table_name=rules.name,
+                hash_key="ruleId",
+                item=json.dumps({key: {"S": value} for key, value in item.items()}),
+                opts=child,
+            )
+
+        topic = aws.sns.Topic(
+            f"{name}-notifications", region=region, kms_master_key_id="alias/aws/sns", opts=child
+        )
+        for index, email in enumerate(args.notify_emails):
+            aws.sns.TopicSubscription(
+                f"{name}-notify-{index}",
+                region=region,
+                topic=topic.arn,
+                protocol="email",
+                endpoint=email,
+                opts=child,
+            )
+
+        buffer = BufferedQueue(
+            f"{name}-buffer",
+            BufferedQueueArgs(
+                region=region,
+                visibility_timeout_seconds=args.worker_timeout_seconds
+                * VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT,
+                max_receive_count=args.max_receive_count,
+            ),
+            child,
+        )
+        s3_may_send = aws.sqs.QueuePolicy(
+            f"{name}-buffer-policy",
+            region=region,
+            queue_url=buffer.url,
+            policy=policy_document(
+                [
+                    {
+                        "Sid": "InputBucketEventsOnly",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": buffer.arn,
+                        "Condition": {"ArnEquals": {"aws:SourceArn": inputs.arn}},
+                    }
+                ]
+            ),
+            opts=child,
+        )
+        aws.s3.BucketNotification(
+            f"{name}-input-events",
+            region=region,
+            bucket=inputs.bucket_name,
+            queues=[
+                {
+                    "queue_arn": buffer.arn,
+                    "events": ["s3:ObjectCreated:*"],
+                    "filter_prefix": INPUT_PREFIX,
+                    "filter_suffix": ".xml",
+                }
+            ],
+            # S3 test-delivers to the queue when the notification is saved: the policy must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[s3_may_send]),
+        )
+
+        # What every function of this pipeline shares; each call adds its own handler, grants and env.
+        function_args = partial(
+            FunctionArgs,
+            region=region,
+            packaging=args.packaging,
+            log_retention_days=args.log_retention_days,
+            tracing=args.tracing,
+        )
+        upload = Function(
+            f"{name}-upload",
+            function_args(
+                handler="handlers.transform.upload_api.lambda_handler",
+                description="POST /upload: validate XML and store it for transformation",
+                policy_statements=[
+                    allow(["s3:PutObject"], [inputs.objects_arn(INPUT_PREFIX)]),
+                    allow(["dynamodb:PutItem"], [statuses.arn]),
+                    allow(["dynamodb:GetItem"], [rules.arn]),
+                ],
+                environment={
+                    "INPUT_BUCKET": inputs.bucket_name,
+                    "STATUS_TABLE": statuses.name,
+                    "RULES_TABLE": rules.name,
+                    "MAX_UPLOAD_BYTES": str(args.max_upload_bytes),
+                    "MAX_XML_DEPTH": str(args.max_xml_depth),
+                    "RULE_CACHE_SECONDS": str(args.rule_cache_seconds),
+                },
+                memory_mb=1024,
+            ),
+            child,
+        )
+        status = Function(
+            f"{name}-status",
+            function_args(
+                handler="handlers.transform.status_api.lambda_handler",
+                description="GET /uploads/{id}: upload status and a presigned URL of the JSON",
+                policy_statements=[
+                    allow(["dynamodb:GetItem"], [statuses.arn]),
+                    allow(["s3:GetObject"], [outputs.objects_arn(OUTPUT_PREFIX)]),
+                ],
+                environment={
+                    "STATUS_TABLE": statuses.name,
+                    "OUTPUT_BUCKET": outputs.bucket_name,
+                    "PRESIGNED_URL_TTL_SECONDS": str(args.presigned_url_ttl_seconds),
+                },
+                memory_mb=256,
+            ),
+            child,
+        )
+        worker = Function(
+            f"{name}-worker",
+            function_args(
+                handler="handlers.transform.transform_worker.lambda_handler",
+                description="Transform buffered uploads from XML to JSON with the customer's rules",
+                policy_statements=[
+                    allow(
+                        [
+                            "sqs:ReceiveMessage",
+                            "sqs:DeleteMessage",
+                            "sqs:ChangeMessageVisibility",
+                            "sqs:GetQueueAttributes",
+                        ],
+                        [buffer.arn],
+                    ),
+                    allow(["s3:GetObject", "s3:GetObjectVersion"], [inputs.objects_arn(INPUT_PREFIX)]),
+                    allow(["s3:PutObject"], [outputs.objects_arn(OUTPUT_PREFIX)]),
+                    allow(["dynamodb:GetItem"], [rules.arn]),
+                    allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [statuses.arn]),
+                    allow(["sns:Publish"], [topic.arn]),
+                ],
+                environment={
+                    "OUTPUT_BUCKET": outputs.bucket_name,
+                    "STATUS_TABLE": statuses.name,
+                    "RULES_TABLE": rules.name,
+                    "TOPIC_ARN": topic.arn,
+                    "RULE_CACHE_SECONDS": str(args.rule_cache_seconds),
+                    "MAX_RECEIVE_COUNT": str(args.max_receive_count),
+                },
+                timeout_seconds=args.worker_timeout_seconds,
+                memory_mb=args.worker_memory_mb,
+            ),
+            child,
+        )
+        aws.lambda_.EventSourceMapping(
+            f"{name}-worker-trigger",
+            region=region,
+            event_source_arn=buffer.arn,
+            function_name=worker.function_name,
+            batch_size=args.batch_size,
+            # SQS mappings above 10 messages per batch require a batching window.
+            maximum_batching_window_in_seconds=1 if args.batch_size > 10 else 0,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config={"maximum_concurrency": args.max_worker_concurrency},
+            opts=child,
+        )
+
+        api = HttpApi(
+            f"{name}-api",
+            HttpApiArgs(
+                region=region,
+                front_door=args.api_front_door,
+                log_retention_days=args.log_retention_days,
+                routes=[
+                    LambdaRoute(route_key=UPLOAD_ROUTE, function=upload),
+                    LambdaRoute(route_key=STATUS_ROUTE, function=status),
+                ],
+            ),
+            child,
+        )
+
+        self.upload_url = api.url_for(UPLOAD_ROUTE)
+        self.status_url = api.url_for(STATUS_ROUTE)
+        self.input_bucket = inputs.bucket_name
+        self.output_bucket = outputs.bucket_name
+        self.rules_table = rules.name
+        self.status_table = statuses.name
+        self.topic_arn = topic.arn
+        self.queue_url = buffer.url
+        self.dlq_url = buffer.dlq_url
+        self.register_outputs(
+            {
+                "upload_url": self.upload_url,
+                "status_url": self.status_url,
+                "input_bucket": self.input_bucket,
+                "output_bucket": self.output_bucket,
+                "rules_table": self.rules_table,
+                "status_table": self.status_table,
+                "topic_arn": self.topic_arn,
+                "queue_url": self.queue_url,
+                "dlq_url": self.dlq_url,
+            }
+        )
+
+    def _table(self, name: str, region: str, *, hash_key: str) -> aws.dynamodb.Table:
+        return aws.dynamodb.Table(
+            name,
+            region=region,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=hash_key,
+            attributes=[{"name": hash_key, "type": "S"}],
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True},
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,121 @@
+"""The upload status table, shared by the upload API, the status API and the transform worker.
+
+One row per upload, keyed by `uploadId` (S). A row is created `pending` and moves exactly once to
+`done` or `failed`: both transitions are conditional on `pending`, so a duplicate event or a retry
+can neither overwrite the outcome nor notify twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+STATUS_PENDING = "pending"
+STATUS_DONE = "done"
+STATUS_FAILED = "failed"
+# Keeps a row far below DynamoDB's 400 KB item limit whatever an exception message contains.
+MAX_REASON_CHARS = 2000
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class UploadStatus:
+    upload_id: str
+    status: str
+    rule_id: str
+    file_name: str
+    input_key: str
+    size_bytes: int
+    created_at: str
+    updated_at: str
+    output_key: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> UploadStatus:
+        return cls(
+            upload_id=str(item["uploadId"]),
+            status=str(item["status"]),
+            rule_id=str(item.get("ruleId", "")),
+            file_name=str(item.get("fileName", "")),
+            input_key=str(item.get("inputKey", "")),
+            size_bytes=int(item.get("sizeBytes", 0)),
+            created_at=str(item.get("createdAt", "")),
+            updated_at=str(item.get("updatedAt", "")),
+            output_key=item.get("outputKey"),
+            reason=item.get("reason"),
+        )
+
+
+class UploadStatusTable:
+    """Typed access to the status table through a boto3 DynamoDB Table resource."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    @property
+    def name(self) -> str:
+        return str(self.table.name)
+
+    def create_pending(
+        self,
+        *,
+        upload_id: str,
+        rule_id: str,
+        file_name: str,
+        input_key: str,
+        size_bytes: int,
+        now: datetime,
+    ) -> UploadStatus:
+        stamp = iso_utc(now)
+        item = {
+            "uploadId": upload_id,
+            "status": STATUS_PENDING,
+            "ruleId": rule_id,
+            "fileName": file_name,
+            "inputKey": input_key,
+            "sizeBytes": size_bytes,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+        }
+        # uuid4 collisions do not happen; the condition turns a bug that reused an id into an error.
+        self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(uploadId)")
+        return UploadStatus.from_item(item)
+
+    def get(self, upload_id: str) -> UploadStatus | None:
+        item = self.table.get_item(Key={"uploadId": upload_id}, ConsistentRead=True).get("Item")
+        return None if item is None else UploadStatus.from_item(item)
+
+    def mark_done(self, upload_id: str, *, output_key: str, now: datetime) -> bool:
+        """True if this call moved the upload from pending to done."""
+        return self._finish(upload_id, STATUS_DONE, "outputKey", output_key, now)
+
+    def mark_failed(self, upload_id: str, *, reason: str, now: datetime) -> bool:
+        """True if this call moved the upload from pending to failed."""
+        return self._finish(upload_id, STATUS_FAILED, "reason", reason[:MAX_REASON_CHARS], now)
+
+    def _finish(self, upload_id: str, status: str, attribute: str, value: str, now: datetime) -> bool:
+        try:
+            self.table.update_item(
+                Key={"uploadId": upload_id},
+                UpdateExpression="SET #status = :status, #detail = :detail, updatedAt = :now",
+                ConditionExpression="attribute_exists(uploadId) AND #status = :pending",
+                ExpressionAttributeNames={"#status": "status", "#detail": attribute},
+                ExpressionAttributeValues={
+                    ":status": status,
+                    ":detail": value,
+                    ":now": iso_utc(now),
+                    ":pending": STATUS_PENDING,
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

@@ -1,0 +1,1 @@
+"""Run the regionflow Pulumi program without the Pulumi CLI: under recording mocks (unit tests)."""

@@ -1,0 +1,61 @@
+"""Run __main__.py under a `pulumi.runtime.Mocks` implementation and return the stack's exports.
+
+The unit tests pass a recording mock; the same runner serves any Mocks that really provisions. The
+Pulumi CLI is not needed: the stack's config comes from `localcloud.stack_files`.
+"""
+
+from __future__ import annotations
+
+import runpy
+import threading
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from components.config import PROJECT
+from localcloud.stack_files import PROJECT_DIR, load_stack_config
+
+# set_mocks and the config store are process-global: one program run at a time.
+_RUN_LOCK = threading.Lock()
+
+
+class ExportCapturingMonitor(MockMonitor):
+    """MockMonitor that keeps RegisterResourceOutputs, which is where stack exports arrive."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registered_outputs: dict[str, dict[str, Any]] = {}
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        self.registered_outputs[request.urn] = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def run_program(
+    mocks: pulumi.runtime.Mocks, *, stack: str, project_dir: Path = PROJECT_DIR
+) -> dict[str, Any]:
+    """Execute the program with the stack's config (update, not preview) and return its exports."""
+    config = load_stack_config(stack, project_dir)
+    with _RUN_LOCK:
+        pulumi.runtime.set_all_config(config, [])
+        monitor = ExportCapturingMonitor(mocks)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        # set_mocks created and finished its own root Stack, so exports made later would never be
+        # registered: start from no root and run the program inside a Stack of our own, as the
+        # language host does. Tasks left by set_mocks' Stack belong to another loop: drop them.
+        settings.ROOT.set(None)
+        settings.SETTINGS.rpc_manager.clear()
+        settings.SETTINGS.outputs.clear()
+        program = str(project_dir / "__main__.py")
+
+        def execute() -> None:
+            runpy.run_path(program, run_name="__main__")
+
+        _sync_await(run_in_stack(execute))
+        stack_urn = f"urn:pulumi:{stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{stack}"
+        return dict(monitor.registered_outputs.get(stack_urn, {}))

@@ -1,0 +1,61 @@
+"""The whole program built once per stack file under recording mocks, shared by the component tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from localcloud.program import run_program
+from localcloud.stack_files import load_stack_config, stack_names
+from tests.unit.components.recording_mocks import RecordedResource, RecordingMocks
+
+STACKS = stack_names()
+
+
+@dataclass(frozen=True)
+class BuiltStack:
+    name: str
+    config: dict[str, str]
+    exports: dict[str, Any]
+    resources: list[RecordedResource]
+
+    def resources_of(self, typ: str) -> list[RecordedResource]:
+        return [resource for resource in self.resources if resource.typ == typ]
+
+    def named(self, logical_name: str) -> RecordedResource:
+        matches = [resource for resource in self.resources if resource.name == logical_name]
+        assert len(matches) == 1, f"expected one resource named {logical_name}, found {len(matches)}"
+        return matches[0]
+
+    def with_output(self, key: str, value: Any) -> RecordedResource:
+        matches = [resource for resource in self.resources if resource.outputs.get(key) == value]
+        assert len(matches) == 1, f"expected one resource with {key}={value!r}, found {len(matches)}"
+        return matches[0]
+
+
+_built: dict[str, BuiltStack] = {}
+
+
+def build_stack(stack: str) -> BuiltStack:
+    if stack not in _built:
+        mocks = RecordingMocks()
+        exports = run_program(mocks, stack=stack)
+        _built[stack] = BuiltStack(stack, load_stack_config(stack), exports, list(mocks.resources))
+    return _built[stack]
+
+
+@pytest.fixture(scope="session", params=STACKS)
+def stack(request: pytest.FixtureRequest) -> BuiltStack:
+    return build_stack(request.param)
+
+
+@pytest.fixture(scope="session")
+def primary_stack() -> BuiltStack:
+    return build_stack("primary")
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> BuiltStack:
+    return build_stack("local")

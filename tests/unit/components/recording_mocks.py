@@ -1,0 +1,87 @@
+"""Pulumi mocks that record every resource and answer with plausible AWS ids, names and ARNs."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    typ: str
+    name: str  # logical name
+    inputs: dict[str, Any]  # wire form: camelCase keys, numbers as floats
+    outputs: dict[str, Any]
+
+    @property
+    def region(self) -> str | None:
+        return self.inputs.get("region")
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Records resources; outputs echo the inputs plus what AWS would compute (arn, url, ...)."""
+
+    def __init__(self) -> None:
+        self.resources: list[RecordedResource] = []
+        self._lock = threading.Lock()  # independent resources arrive on several threads
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        physical = inputs.get("name") or inputs.get("bucket") or args.name
+        outputs = {**inputs, **_computed(args.typ, physical, inputs.get("region") or DEFAULT_REGION, inputs)}
+        with self._lock:
+            self.resources.append(RecordedResource(args.typ, args.name, inputs, outputs))
+        return f"{physical}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            identity = {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/test",
+                "userId": "test",
+            }
+            return identity, None
+        raise NotImplementedError(f"no mock for invoke {args.token}")
+
+
+def _computed(typ: str, name: str, region: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    prefix = f"{region}:{ACCOUNT_ID}"
+    if typ == "aws:s3/bucket:Bucket":
+        return {"bucket": name, "arn": f"arn:aws:s3:::{name}"}
+    if typ == "aws:dynamodb/table:Table":
+        return {"name": name, "arn": f"arn:aws:dynamodb:{prefix}:table/{name}"}
+    if typ == "aws:sqs/queue:Queue":
+        return {
+            "name": name,
+            "arn": f"arn:aws:sqs:{prefix}:{name}",
+            "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{name}",
+        }
+    if typ == "aws:sns/topic:Topic":
+        return {"name": name, "arn": f"arn:aws:sns:{prefix}:{name}"}
+    if typ == "aws:lambda/function:Function":
+        arn = f"arn:aws:lambda:{prefix}:function:{name}"
+        return {
+            "name": name,
+            "arn": arn,
+            "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+        }
+    if typ == "aws:lambda/layerVersion:LayerVersion":
+        return {"arn": f"arn:aws:lambda:{prefix}:layer:{inputs.get('layerName', name)}:1"}
+    if typ == "aws:lambda/functionUrl:FunctionUrl":
+        return {"functionUrl": f"https://{name}.lambda-url.{region}.on.aws/"}
+    if typ == "aws:iam/role:Role":
+        return {"name": name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"}
+    if typ == "aws:cloudwatch/logGroup:LogGroup":
+        return {"name": name, "arn": f"arn:aws:logs:{prefix}:log-group:{name}"}
+    if typ == "aws:apigatewayv2/api:Api":
+        return {
+            "apiEndpoint": f"https://{name}.execute-api.{region}.amazonaws.com",
+            "executionArn": f"arn:aws:execute-api:{prefix}:{name}",
+        }
+    return {"arn": f"arn:aws:{typ.split(':')[1].split('/', maxsplit=1)[0]}:{prefix}:{name}"}

@@ -1,0 +1,85 @@
+"""Least privilege across the whole program: every statement names exact ARNs of this stack's resources."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.unit.components.conftest import BuiltStack
+
+# Actions AWS grants only on "*": each entry says why nothing narrower exists.
+WILDCARD_RESOURCE_ALLOWED = {
+    # X-Ray has no resource-level permissions (Service Authorization Reference: resource types "*").
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+
+
+def statements(stack: BuiltStack) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for policy in stack.resources_of("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            found.append((policy.name, statement))
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_statement_grants_resource_star_except_the_justified_list(stack: BuiltStack) -> None:
+    # GIVEN every role policy of the program
+    offenders = [
+        (policy, action)
+        for policy, statement in statements(stack)
+        if "*" in as_list(statement["Resource"])
+        for action in as_list(statement["Action"])
+        if action not in WILDCARD_RESOURCE_ALLOWED
+    ]
+    # THEN "*" appears only for actions AWS offers on "*" alone
+    assert not offenders
+
+
+def test_every_statement_names_arns_of_resources_in_this_stack(stack: BuiltStack) -> None:
+    arns = {r.outputs["arn"] for r in stack.resources if isinstance(r.outputs.get("arn"), str)}
+    for policy, statement in statements(stack):
+        assert statement["Effect"] == "Allow", policy
+        for resource in as_list(statement["Resource"]):
+            if resource == "*":
+                continue
+            assert any(
+                resource == arn or resource.startswith(arn + "/") or resource == arn + ":*" for arn in arns
+            ), f"{policy}: {resource} is not a resource of this stack"
+            assert not any(action.endswith(":*") for action in as_list(statement["Action"])), policy
+
+
+def test_no_function_may_delete_or_overwrite_what_it_only_reads(stack: BuiltStack) -> None:
+    # The raw XML is evidence: nothing in the program may delete objects or tables' items.
+    actions = {a for _, statement in statements(stack) for a in as_list(statement["Action"])}
+    assert not {a for a in actions if "Delete" in a and not a.startswith("sqs:")}
+
+
+def test_each_transform_function_reaches_only_what_its_step_needs(stack: BuiltStack) -> None:
+    def grants(component: str) -> set[tuple[str, str]]:
+        [policy] = [
+            p
+            for p in stack.resources_of("aws:iam/rolePolicy:RolePolicy")
+            if p.name == f"transform-{component}-policy"
+        ]
+        return {
+            (action, resource)
+            for s in json.loads(policy.inputs["policy"])["Statement"]
+            for action in as_list(s["Action"])
+            for resource in as_list(s["Resource"])
+        }
+
+    input_objects = stack.named("transform-input-bucket").outputs["arn"] + "/uploads/*"
+    output_objects = stack.named("transform-output-bucket").outputs["arn"] + "/results/*"
+    upload, status, worker = grants("upload"), grants("status"), grants("worker")
+    assert ("s3:PutObject", input_objects) in upload
+    assert not {g for g in upload if g[1].startswith(stack.named("transform-output-bucket").outputs["arn"])}
+    assert ("s3:GetObject", output_objects) in status
+    assert not {g for g in status if g[0].startswith(("s3:Put", "dynamodb:Put", "dynamodb:Update"))}
+    assert ("s3:GetObject", input_objects) in worker
+    assert ("s3:PutObject", output_objects) in worker
+    assert ("s3:PutObject", input_objects) not in worker

@@ -1,0 +1,199 @@
+"""Guarantees about the TransformPipeline's resource graph, checked for every stack file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.unit.components.conftest import BuiltStack
+from tests.unit.components.recording_mocks import RecordedResource
+
+BUCKET = "aws:s3/bucket:Bucket"
+FUNCTION = "aws:lambda/function:Function"
+QUEUE = "aws:sqs/queue:Queue"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+RULES_DIR = Path(__file__).resolve().parents[3] / "rules"
+
+
+def function_named(stack: BuiltStack, component: str) -> RecordedResource:
+    return stack.named(f"transform-{component}-function")
+
+
+def test_every_stack_file_builds_and_exports_the_transform_endpoints(stack: BuiltStack) -> None:
+    # GIVEN a stack file WHEN the program is built from it THEN every transform output is exported
+    for key in (
+        "transformUploadUrl",
+        "transformStatusUrl",
+        "transformInputBucket",
+        "transformOutputBucket",
+        "transformRulesTable",
+        "transformStatusTable",
+        "transformTopicArn",
+        "transformDlqUrl",
+    ):
+        assert stack.exports.get(key), f"{stack.name}: export {key} missing"
+    assert stack.exports["transformUploadUrl"].endswith("/upload")
+    assert stack.exports["transformStatusUrl"].endswith("/uploads/{id}")
+
+
+def test_every_regional_resource_is_in_the_primary_region(stack: BuiltStack) -> None:
+    # GIVEN the stack's configured regions
+    primary = json.loads(stack.config["regionflow:regions"])[0]
+    # THEN every resource that takes a region is created in the primary one (IAM is global)
+    regional = [r for r in stack.resources if r.typ.startswith("aws:") and not r.typ.startswith("aws:iam/")]
+    assert regional
+    misplaced = [(r.typ, r.name, r.region) for r in regional if r.region != primary]
+    assert not misplaced
+
+
+def test_primary_stack_routes_both_endpoints_through_api_gateway(primary_stack: BuiltStack) -> None:
+    # GIVEN the AWS stack WHEN its HTTP API is built
+    routes = {r.inputs["routeKey"]: r for r in primary_stack.resources_of("aws:apigatewayv2/route:Route")}
+    # THEN upload and status are the only routes, each to a Lambda proxy (payload 2.0) of its own function
+    assert set(routes) == {"POST /upload", "GET /uploads/{id}"}
+    integrations = {
+        f"integrations/{r.name}-id": r
+        for r in primary_stack.resources_of("aws:apigatewayv2/integration:Integration")
+    }
+    targets = {key: integrations[route.inputs["target"]].inputs for key, route in routes.items()}
+    assert all(
+        t["integrationType"] == "AWS_PROXY" and t["payloadFormatVersion"] == "2.0" for t in targets.values()
+    )
+    assert targets["POST /upload"]["integrationUri"] == function_named(primary_stack, "upload").outputs["arn"]
+    assert (
+        targets["GET /uploads/{id}"]["integrationUri"]
+        == function_named(primary_stack, "status").outputs["arn"]
+    )
+
+
+def test_api_may_invoke_each_function_only_through_its_own_route(primary_stack: BuiltStack) -> None:
+    permissions = primary_stack.resources_of("aws:lambda/permission:Permission")
+    source_arns = {p.inputs["function"]: p.inputs["sourceArn"] for p in permissions}
+    upload = function_named(primary_stack, "upload").outputs["name"]
+    status = function_named(primary_stack, "status").outputs["name"]
+    assert source_arns[upload].endswith("/*/POST/upload")
+    assert source_arns[status].endswith("/*/GET/uploads/*")
+
+
+def test_local_stack_exposes_the_endpoints_as_function_urls(local_stack: BuiltStack) -> None:
+    # GIVEN LocalStack Community, which has no API Gateway v2
+    assert not local_stack.resources_of("aws:apigatewayv2/api:Api")
+    urls = {r.inputs["functionName"] for r in local_stack.resources_of("aws:lambda/functionUrl:FunctionUrl")}
+    # THEN the upload and status functions (only those) get function URLs
+    assert urls == {
+        function_named(local_stack, "upload").outputs["name"],
+        function_named(local_stack, "status").outputs["name"],
+    }
+
+
+def test_input_bucket_events_reach_the_buffer_queue_only(stack: BuiltStack) -> None:
+    notification = stack.named("transform-input-events")
+    input_bucket = stack.named("transform-input-bucket")
+    queue = stack.named("transform-buffer-queue")
+    # THEN new uploads/*.xml objects in the input bucket are announced to the buffer queue
+    assert notification.inputs["bucket"] == input_bucket.outputs["bucket"]
+    [target] = notification.inputs["queues"]
+    assert target["queueArn"] == queue.outputs["arn"]
+    assert target["events"] == ["s3:ObjectCreated:*"]
+    assert (target["filterPrefix"], target["filterSuffix"]) == ("uploads/", ".xml")
+    # AND only S3, on behalf of that bucket, may send to the queue
+    policy = json.loads(stack.named("transform-buffer-policy").inputs["policy"])
+    [statement] = policy["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == input_bucket.outputs["arn"]
+
+
+def test_buffer_queue_moves_poison_messages_to_the_dlq(stack: BuiltStack) -> None:
+    queue = stack.named("transform-buffer-queue")
+    dlq = stack.named("transform-buffer-dlq")
+    redrive = json.loads(queue.inputs["redrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dlq.outputs["arn"]
+    assert redrive["maxReceiveCount"] == int(stack.config["regionflow:transformMaxReceiveCount"])
+    # AND a message outlives its retries: the DLQ keeps it for SQS's maximum of 14 days
+    assert dlq.inputs["messageRetentionSeconds"] == 14 * 24 * 3600
+    assert all(q.inputs["sqsManagedSseEnabled"] for q in stack.resources_of(QUEUE))
+
+
+def test_worker_consumes_the_buffer_with_partial_batch_failures(stack: BuiltStack) -> None:
+    [mapping] = stack.resources_of("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert mapping.inputs["eventSourceArn"] == stack.named("transform-buffer-queue").outputs["arn"]
+    assert mapping.inputs["functionName"] == function_named(stack, "worker").outputs["name"]
+    assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping.inputs["batchSize"] == int(stack.config["regionflow:transformBatchSize"])
+
+
+def test_queue_visibility_timeout_is_six_times_the_worker_timeout(stack: BuiltStack) -> None:
+    worker_timeout = function_named(stack, "worker").inputs["timeout"]
+    assert stack.named("transform-buffer-queue").inputs["visibilityTimeoutSeconds"] == 6 * worker_timeout
+
+
+@pytest.mark.parametrize("bucket", ["transform-input", "transform-output"])
+def test_buckets_are_encrypted_versioned_private_and_tls_only(stack: BuiltStack, bucket: str) -> None:
+    bucket_id = stack.named(f"{bucket}-bucket").outputs["bucket"] + "-id"
+    encryption = stack.named(f"{bucket}-encryption").inputs
+    assert encryption["bucket"] == bucket_id
+    assert encryption["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in (
+        "AES256",
+        "aws:kms",
+    )
+    assert stack.named(f"{bucket}-versioning").inputs["versioningConfiguration"]["status"] == "Enabled"
+    block = stack.named(f"{bucket}-public-access").inputs
+    assert all(
+        block[flag]
+        for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    )
+    assert stack.named(f"{bucket}-ownership").inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    [statement] = json.loads(stack.named(f"{bucket}-tls-only").inputs["policy"])["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_tables_and_topic_are_encrypted_and_tables_recoverable(stack: BuiltStack) -> None:
+    tables = stack.resources_of("aws:dynamodb/table:Table")
+    assert len(tables) == 2
+    assert all(t.inputs["serverSideEncryption"]["enabled"] for t in tables)
+    assert all(t.inputs["pointInTimeRecovery"]["enabled"] for t in tables)
+    [topic] = stack.resources_of("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"]
+
+
+def test_every_example_rule_is_deployed_into_the_rules_table(stack: BuiltStack) -> None:
+    items = stack.resources_of("aws:dynamodb/tableItem:TableItem")
+    deployed = {json.loads(i.inputs["item"])["ruleId"]["S"] for i in items}
+    assert deployed == {json.loads(p.read_text())["ruleId"] for p in RULES_DIR.glob("*.json")}
+    assert {i.inputs["tableName"] for i in items} == {stack.named("transform-rules").outputs["name"]}
+
+
+def test_each_function_logs_json_to_its_own_group_with_configured_retention(stack: BuiltStack) -> None:
+    retention = int(stack.config["regionflow:logRetentionDays"])
+    for component in ("upload", "status", "worker"):
+        log_group = stack.named(f"transform-{component}-logs")
+        function = function_named(stack, component)
+        assert log_group.inputs["retentionInDays"] == retention
+        assert function.inputs["loggingConfig"] == {
+            "logFormat": "JSON",
+            "logGroup": log_group.outputs["name"],
+        }
+
+
+def test_primary_stack_ships_dependencies_as_a_layer_in_the_functions_region(
+    primary_stack: BuiltStack,
+) -> None:
+    [layer] = primary_stack.resources_of("aws:lambda/layerVersion:LayerVersion")
+    for function in primary_stack.resources_of(FUNCTION):
+        assert function.inputs["layers"] == [layer.outputs["arn"]]
+        assert layer.region == function.region
+
+
+def test_local_stack_bundles_dependencies_because_localstack_community_has_no_layers(
+    local_stack: BuiltStack,
+) -> None:
+    assert not local_stack.resources_of("aws:lambda/layerVersion:LayerVersion")
+    assert all(not f.inputs.get("layers") for f in local_stack.resources_of(FUNCTION))
+
+
+def test_tracing_follows_the_stack_config(stack: BuiltStack) -> None:
+    expected = "Active" if stack.config["regionflow:tracing"] == "true" else "PassThrough"
+    assert {f.inputs["tracingConfig"]["mode"] for f in stack.resources_of(FUNCTION)} == {expected}
