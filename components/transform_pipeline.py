@@ -155,7 +155,7 @@ class TransformPipeline(pulumi.ComponentResource):
                 description="POST /upload: validate XML and store it for transformation",
                 policy_statements=[
                     allow(["s3:PutObject"], [inputs.objects_arn(INPUT_PREFIX)]),
-                    allow(["dynamodb:PutItem"], [statuses.arn]),
+                    allow(["dynamodb:PutItem", "dynamodb:UpdateItem"], [statuses.arn]),
                     allow(["dynamodb:GetItem"], [rules.arn]),
                 ],
                 environment={

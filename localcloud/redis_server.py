@@ -9,7 +9,9 @@ import tempfile
 import time
 from types import TracebackType
 
-INSTALL_HINT = "install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`"
+INSTALL_HINT = (
+    "install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`"
+)
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
@@ -43,13 +45,28 @@ class RedisServer:
     def start(self) -> RedisServer:
         binary = shutil.which(self._executable)
         if binary is None:
-            raise RedisUnavailableError(f"{self._executable} is not on PATH; localcloud runs a real Redis for "
-                                        f"ElastiCache: {INSTALL_HINT}")
+            raise RedisUnavailableError(
+                f"{self._executable} is not on PATH; localcloud runs a real Redis for "
+                f"ElastiCache: {INSTALL_HINT}"
+            )
         self.port = free_port()
         self._workdir = tempfile.TemporaryDirectory(prefix="localcloud-redis-")
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--dir", self._workdir.name, "--protected-mode", "yes"],
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self._workdir.name,
+                "--protected-mode",
+                "yes",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -88,7 +105,7 @@ class RedisServer:
     def __enter__(self) -> RedisServer:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.stop()
-

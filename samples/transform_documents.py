@@ -57,7 +57,7 @@ def _order_xml(rng: random.Random, number: int) -> str:
 
 def generate_orders_xml(target_bytes: int, *, seed: int = 7) -> bytes:
     """An orders document of about target_bytes (never less than one order), UTF-8, deterministic."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible sample data, not security
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<orders xmlns="{ORDERS_NAMESPACE}" xmlns:geo="{GEO_NAMESPACE}" generated="2024-06-01T00:00:00Z">\n'
@@ -78,11 +78,16 @@ def generate_orders_xml(target_bytes: int, *, seed: int = 7) -> bytes:
 
 def generate_catalog_xml(product_count: int, *, seed: int = 11) -> bytes:
     """A flat product catalogue: the document rules/catalog-flat.json is written for."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible sample data, not security
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<catalog xmlns:inv="urn:regionflow:inventory">\n']
     for number in range(1, product_count + 1):
-        tags = "".join(f"<tag>{tag}</tag>" for tag in rng.sample(("kitchen", "coffee", "gift", "sale"), rng.randint(1, 3)))
-        discontinued = f"<discontinued>{rng.choice(('yes', 'no'))}</discontinued>" if rng.random() < 0.5 else ""
+        tags = "".join(
+            f"<tag>{tag}</tag>"
+            for tag in rng.sample(("kitchen", "coffee", "gift", "sale"), rng.randint(1, 3))
+        )
+        discontinued = (
+            f"<discontinued>{rng.choice(('yes', 'no'))}</discontinued>" if rng.random() < 0.5 else ""
+        )
         parts.append(
             f'  <product code="P-{number:05d}" internal="{rng.getrandbits(16):04x}">'
             f"<title>{escape(rng.choice(_PRODUCTS))}</title>"

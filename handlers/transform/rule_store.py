@@ -13,7 +13,7 @@ KEY_ATTRIBUTE = "ruleId"
 VALUE_ATTRIBUTE = "rules"
 
 
-class RuleNotFound(LookupError):
+class RuleNotFound(LookupError):  # noqa: N818 - name fixed by the pipeline contract
     def __init__(self, rule_id: str, table: str) -> None:
         super().__init__(f"rule {rule_id!r} not found in table {table}; load it with scripts/put_rule.py")
         self.rule_id = rule_id
@@ -40,7 +40,9 @@ class _RulesProvider(DynamoDBProvider):
 
 
 class RuleStore:
-    def __init__(self, table_name: str, *, dynamodb_resource: Any | None = None, cache_seconds: int = 60) -> None:
+    def __init__(
+        self, table_name: str, *, dynamodb_resource: Any | None = None, cache_seconds: int = 60
+    ) -> None:
         self.table_name = table_name
         self.cache_seconds = cache_seconds
         self._provider = _RulesProvider(table_name, dynamodb_resource)
@@ -59,6 +61,11 @@ class RuleStore:
             if isinstance(error.__context__, RuleNotFound):
                 raise error.__context__ from None
             raise
+        if not isinstance(data, dict):
+            raise InvalidRuleSet(
+                f"rule {rule_id!r} in table {self.table_name} is not a JSON object; "
+                "replace it with scripts/put_rule.py"
+            )
         try:
             rule_set = parse_rule_set(data)
         except InvalidRuleSet as error:

@@ -38,7 +38,7 @@ _CAST_HELP = {
 }
 
 
-class InvalidRuleSet(ValueError):
+class InvalidRuleSet(ValueError):  # noqa: N818 - name fixed by the pipeline contract
     """A rule set does not follow the rule language; the message names the key and what is allowed."""
 
 
@@ -90,7 +90,9 @@ def parse_rule_set(data: Mapping[str, Any]) -> RuleSet:
         raise InvalidRuleSet(f"a rule set must be a JSON object, got {type(data).__name__}")
     unknown = sorted(str(key) for key in data if key not in ALLOWED_KEYS)
     if unknown:
-        raise InvalidRuleSet(f"unknown key(s) {', '.join(map(repr, unknown))}; allowed keys: {', '.join(ALLOWED_KEYS)}")
+        raise InvalidRuleSet(
+            f"unknown key(s) {', '.join(map(repr, unknown))}; allowed keys: {', '.join(ALLOWED_KEYS)}"
+        )
 
     rule_id = data.get("ruleId")
     if not isinstance(rule_id, str) or not rule_id:
@@ -103,9 +105,20 @@ def parse_rule_set(data: Mapping[str, Any]) -> RuleSet:
     if not isinstance(description, str):
         raise InvalidRuleSet("'description' must be a string")
 
-    force_list = tuple(_path_list(data, "forceList", _check_element_path))
-    remove = tuple(_path_list(data, "remove", _check_any_path))
+    return RuleSet(
+        rule_id=rule_id,
+        description=description,
+        force_list=tuple(_path_list(data, "forceList", _check_element_path)),
+        remove=tuple(_path_list(data, "remove", _check_any_path)),
+        cast=_casts(data),
+        default=_defaults(data),
+        rename=_renames(data),
+        root=_root(data),
+        source=dict(data),
+    )
 
+
+def _casts(data: Mapping[str, Any]) -> tuple[tuple[str, CastType], ...]:
     casts: list[tuple[str, CastType]] = []
     for path, type_name in _path_mapping(data, "cast", _check_value_path):
         if type_name not in CAST_TYPES:
@@ -113,7 +126,10 @@ def parse_rule_set(data: Mapping[str, Any]) -> RuleSet:
                 f"'cast' of {path!r} has type {type_name!r}; allowed types: {', '.join(CAST_TYPES)}"
             )
         casts.append((path, cast(CastType, type_name)))
+    return tuple(casts)
 
+
+def _defaults(data: Mapping[str, Any]) -> tuple[tuple[str, DefaultValue], ...]:
     defaults: list[tuple[str, DefaultValue]] = []
     for path, value in _path_mapping(data, "default", _check_default_path):
         if value is not None and not isinstance(value, str | int | float | bool):
@@ -123,30 +139,28 @@ def parse_rule_set(data: Mapping[str, Any]) -> RuleSet:
         if isinstance(value, float) and not math.isfinite(value):
             raise InvalidRuleSet(f"'default' of {path!r} must be a finite number")
         defaults.append((path, value))
+    return tuple(defaults)
 
+
+def _renames(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     renames: list[tuple[str, str]] = []
     for path, new_name in _path_mapping(data, "rename", _check_any_path):
         if not isinstance(new_name, str) or not new_name or "/" in new_name:
-            raise InvalidRuleSet(f"'rename' of {path!r} must be a non-empty name without '/', got {new_name!r}")
+            raise InvalidRuleSet(
+                f"'rename' of {path!r} must be a non-empty name without '/', got {new_name!r}"
+            )
         renames.append((path, new_name))
+    return tuple(renames)
 
+
+def _root(data: Mapping[str, Any]) -> str | None:
     root = data.get("root")
-    if root is not None:
-        if not isinstance(root, str):
-            raise InvalidRuleSet(f"'root' must be a path string, got {type(root).__name__}")
-        _check_root_path(root)
-
-    return RuleSet(
-        rule_id=rule_id,
-        description=description,
-        force_list=force_list,
-        remove=remove,
-        cast=tuple(casts),
-        default=tuple(defaults),
-        rename=tuple(renames),
-        root=root,
-        source=dict(data),
-    )
+    if root is None:
+        return None
+    if not isinstance(root, str):
+        raise InvalidRuleSet(f"'root' must be a path string, got {type(root).__name__}")
+    _check_root_path(root)
+    return root
 
 
 def _path_list(data: Mapping[str, Any], key: str, check: _PathCheck) -> list[str]:
@@ -181,12 +195,17 @@ def _segments(key: str, path: object) -> tuple[str, ...]:
     for position, segment in enumerate(segments):
         is_last = position == len(segments) - 1
         if segment.startswith("@") and not is_last:
-            raise InvalidRuleSet(f"'{key}' path {path!r}: an attribute ('{segment}') can only be the last segment")
+            raise InvalidRuleSet(
+                f"'{key}' path {path!r}: an attribute ('{segment}') can only be the last segment"
+            )
         if segment.startswith("#") and (segment != TEXT_SEGMENT or not is_last):
-            raise InvalidRuleSet(f"'{key}' path {path!r}: only '#text' is allowed, and only as the last segment")
+            raise InvalidRuleSet(
+                f"'{key}' path {path!r}: only '#text' is allowed, and only as the last segment"
+            )
         if "*" in segment and segment not in (WILDCARD, ATTRIBUTE_WILDCARD):
             raise InvalidRuleSet(
-                f"'{key}' path {path!r}: '*' must be a whole segment ('*' for any element, '@*' for any attribute)"
+                f"'{key}' path {path!r}: '*' must be a whole segment "
+                "('*' for any element, '@*' for any attribute)"
             )
     return segments
 
@@ -280,5 +299,8 @@ def load_rule_file(path: Path) -> RuleSet:
 
 
 def rule_set_to_item(rule_set: RuleSet) -> dict[str, str]:
-    """The one DynamoDB item shape of a rule: the id as key and the rule set as a JSON string."""
-    return {"ruleId": rule_set.rule_id, "rules": json.dumps(rule_set.to_json(), sort_keys=True)}
+    """The one DynamoDB item shape of a rule: the id as key and the rule set as a JSON string.
+
+    Keys keep their file order: among wildcard paths of one operation the first listed wins.
+    """
+    return {"ruleId": rule_set.rule_id, "rules": json.dumps(rule_set.to_json())}

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from xml.parsers import expat
@@ -32,9 +33,10 @@ from handlers.transform.rules import (
 PathTuple = tuple[str, ...]
 # xmltodict hands callbacks its path stack: (element name, attributes) pairs from the root down.
 XmlPath = Sequence[tuple[str, Any]]
+Postprocessor = Callable[[XmlPath, str, Any], tuple[str, Any] | None]
 
 
-class MalformedDocument(ValueError):
+class MalformedDocumentError(ValueError):
     """The stored document is not well-formed XML, or declares a DTD or entities."""
 
 
@@ -98,24 +100,28 @@ class CompiledRules:
         self._rename = _PatternTable(rules.rename)
         self._defaults = [(split_path(path), value) for path, value in rules.default]
         self._memo: dict[PathTuple, _NodeAction] = {}
-        # Set by the postprocessor for the node xmltodict is about to insert; read by __contains__
-        # (xmltodict's force_list test), which runs right after it for that same node and sees only
-        # the renamed key.
-        self._force_next = False
+        # xmltodict's force_list, as a plain set so its `key in force_list` test costs no Python call.
+        # xmltodict tests it right after the postprocessor ran for the same node (and shows it only the
+        # renamed key), so the postprocessor adds or discards that node's key just before the test.
+        self.forced_keys: set[str] = set()
 
-        ends = [pattern[-1] for table in (self._force, self._remove, self._cast, self._rename)
-                for pattern in table.patterns()]
+        ends = [
+            pattern[-1]
+            for table in (self._force, self._remove, self._cast, self._rename)
+            for pattern in table.patterns()
+        ]
         ends += [pattern[-2] for pattern, _ in self._defaults]
         self._any_element_end = WILDCARD in ends
         self._any_attribute_end = ATTRIBUTE_WILDCARD in ends
-        # Every key a forced node can end up under goes through the slow path, so _force_next is
-        # always fresh when force_list sees one of these keys.
+        # Every key a forced node can end up under goes through the slow path, so forced_keys is
+        # always up to date when xmltodict tests one of these keys.
         self._force_keys = frozenset(
             [pattern[-1] for pattern in self._force.patterns()] + [name for _, name in rules.rename]
         )
         self._names = frozenset(name for name in ends if name not in (WILDCARD, ATTRIBUTE_WILDCARD)) | (
             self._force_keys if self._force.patterns() else frozenset()
         )
+        self.postprocessor = self._build_postprocessor()
 
     @property
     def has_force_list(self) -> bool:
@@ -136,44 +142,62 @@ class CompiledRules:
         )
         return _NO_ACTION if action == _NO_ACTION else action
 
-    def postprocessor(self, path: XmlPath, key: str, value: Any) -> tuple[str, Any] | None:
-        # Runs for every element, attribute and text node: keep the common case to one set lookup.
-        if key not in self._names:
-            first = key[:1]
-            if first == "@":
-                if not self._any_attribute_end:
-                    return key, value
-            elif first == "#" or not self._any_element_end:
-                return key, value
-        # xmltodict's path already ends with the element being closed; attributes and text are
-        # reported with their element's path, so their own segment is appended.
-        if key[:1] in ("@", "#"):
-            full = (*[entry[0] for entry in path], key)
-        else:
-            full = tuple([entry[0] for entry in path])
-        action = self._memo.get(full)
-        if action is None:
-            action = self._memo[full] = self._resolve(full)
-        self._force_next = action.force_list
-        if action is _NO_ACTION:
-            return key, value
-        if action.remove:
-            return None
-        if action.cast is not None:
-            if isinstance(value, dict):
-                # An element with attributes keeps its text under '#text'; the cast applies to that.
-                if TEXT_SEGMENT in value:
-                    value[TEXT_SEGMENT] = cast_value(full, value[TEXT_SEGMENT], action.cast)
-            else:
-                value = cast_value(full, value, action.cast)
-        if action.defaults:
-            value = _with_defaults(value, action.defaults)
-        return (action.rename or key), value
+    def _build_postprocessor(self) -> Postprocessor:
+        # A closure over locals: this runs for every element, attribute and text node, and local
+        # lookups are measurably cheaper there than attribute lookups on self.
+        names = self._names
+        memo = self._memo
+        resolve = self._resolve
+        forced = self.forced_keys
+        force_keys = self._force_keys
+        any_attribute_end = self._any_attribute_end
+        any_element_end = self._any_element_end
+        wildcard_ends = any_attribute_end or any_element_end
+        no_action = _NO_ACTION
 
-    def __contains__(self, key: object) -> bool:
-        # xmltodict asks `key in force_list` before calling it: answering the membership test
-        # directly avoids its TypeError-and-retry on every new key (a large share of the parse).
-        return key in self._force_keys and self._force_next
+        def postprocessor(path: XmlPath, key: str, value: Any) -> tuple[str, Any] | None:  # noqa: PLR0912
+            if key not in names:
+                if not wildcard_ends:
+                    return key, value
+                first = key[0]
+                if first == "@":
+                    if not any_attribute_end:
+                        return key, value
+                elif first == "#" or not any_element_end:
+                    return key, value
+            # xmltodict's path already ends with the element being closed; attributes and text are
+            # reported with their element's path, so their own segment is appended.
+            if key[0] in "@#":
+                full = (*[entry[0] for entry in path], key)
+            else:
+                full = tuple([entry[0] for entry in path])
+            action = memo.get(full)
+            if action is None:
+                action = memo[full] = resolve(full)
+            if action is no_action:
+                if key in force_keys:
+                    forced.discard(key)
+                return key, value
+            if action.remove:
+                return None
+            if action.cast is not None:
+                if isinstance(value, dict):
+                    # An element with attributes keeps its text under '#text'; the cast applies to that.
+                    if TEXT_SEGMENT in value:
+                        value[TEXT_SEGMENT] = cast_value(full, value[TEXT_SEGMENT], action.cast)
+                else:
+                    value = cast_value(full, value, action.cast)
+            if action.defaults:
+                value = _with_defaults(value, action.defaults)
+            out_key = action.rename or key
+            if out_key in force_keys:
+                if action.force_list:
+                    forced.add(out_key)
+                else:
+                    forced.discard(out_key)
+            return out_key, value
+
+        return postprocessor
 
     def select_root(self, document: Any) -> Any:
         if self.rules.root is None:
@@ -209,7 +233,9 @@ def _with_defaults(value: Any, defaults: Sequence[tuple[str, DefaultValue]]) -> 
 
 
 def _forbid_dtd(*_args: object) -> None:
-    raise MalformedDocument("the document declares a DTD; DOCTYPE and ENTITY declarations are not accepted")
+    raise MalformedDocumentError(
+        "the document declares a DTD; DOCTYPE and ENTITY declarations are not accepted"
+    )
 
 
 class _DtdFreeExpat:
@@ -228,35 +254,52 @@ class _DtdFreeExpat:
         return parser
 
 
-def parse_document(xml: bytes, rules: RuleSet) -> Any:
-    """The document as xmltodict's tree with the rule set applied."""
-    compiled = CompiledRules(rules)
-    force_list: CompiledRules | None = compiled if compiled.has_force_list else None
-    # Building the tree allocates hundreds of thousands of dicts and lists and no reference cycles;
-    # the cyclic collector would rescan them again and again (about a third of the parse time).
-    gc_was_enabled = gc.isenabled()
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a document's tree exists.
+
+    Building the tree allocates hundreds of thousands of dicts and lists and no reference cycles; the
+    collector would rescan them again and again (about a third of xmltodict's parse time). The tree
+    is freed before the collector resumes, so it never scans it at all.
+    """
+    was_enabled = gc.isenabled()
     gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse(xml: bytes, rules: RuleSet) -> Any:
+    compiled = CompiledRules(rules)
+    force_list: set[str] | None = compiled.forced_keys if compiled.has_force_list else None
     try:
         tree = xmltodict.parse(
             xml,
             expat=_DtdFreeExpat,
             disable_entities=True,
-            postprocessor=compiled.postprocessor,
+            postprocessor=compiled.postprocessor,  # type: ignore[arg-type]  # stub types it too narrowly
             force_list=force_list,
         )
     except expat.ExpatError as error:
-        raise MalformedDocument(
+        raise MalformedDocumentError(
             f"the document is not well-formed XML at line {error.lineno}, column {error.offset}: "
             f"{expat.ErrorString(error.code)}"
         ) from error
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     return compiled.select_root(tree)
 
 
+def parse_document(xml: bytes, rules: RuleSet) -> Any:
+    """The document as xmltodict's tree with the rule set applied."""
+    with _collector_paused():
+        return _parse(xml, rules)
+
+
 def transform_document(xml: bytes, rules: RuleSet) -> bytes:
-    """Transform an XML document into compact UTF-8 JSON according to the rule set."""
-    # ASCII output (non-ASCII as JSON \u escapes) encodes to bytes without a UTF-8 pass: measurably faster.
-    text = json.dumps(parse_document(xml, rules), separators=(",", ":"))
+    """Transform an XML document into compact JSON (ASCII, hence also UTF-8) according to the rule set."""
+    with _collector_paused():
+        # ASCII output (non-ASCII as JSON \u escapes) encodes to bytes without a UTF-8 pass: faster.
+        # The tree is only an argument here, so it is freed as soon as dumps returns.
+        text = json.dumps(_parse(xml, rules), separators=(",", ":"))
     return text.encode("ascii")

@@ -29,7 +29,7 @@ _DECLARATION = re.compile(
 _DECLARATION_PROBE_CHARS = 200
 
 
-class XmlRejected(Exception):
+class XmlRejected(Exception):  # noqa: N818 - name fixed by the pipeline contract
     """The body cannot be accepted; status_code and code are what the API replies."""
 
     def __init__(self, status_code: int, code: str, message: str) -> None:
@@ -39,11 +39,11 @@ class XmlRejected(Exception):
         self.message = message
 
 
-class _DtdForbidden(Exception):
+class _DtdForbiddenError(Exception):
     pass
 
 
-class _TooDeep(Exception):
+class _TooDeepError(Exception):
     pass
 
 
@@ -131,14 +131,14 @@ def _check_structure(document: bytes, *, max_depth: int) -> None:
         nonlocal depth
         depth += 1
         if depth > max_depth:
-            raise _TooDeep
+            raise _TooDeepError
 
     def end(_name: str) -> None:
         nonlocal depth
         depth -= 1
 
-    def forbid(*_args: object) -> None:
-        raise _DtdForbidden
+    def forbid(*_args: object) -> int:
+        raise _DtdForbiddenError
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
@@ -152,14 +152,14 @@ def _check_structure(document: bytes, *, max_depth: int) -> None:
     parser.ordered_attributes = True
     try:
         parser.Parse(document, True)
-    except _DtdForbidden:
+    except _DtdForbiddenError:
         raise XmlRejected(
             400,
             "doctype_forbidden",
             f"the document declares a DOCTYPE/DTD or entities (line {parser.CurrentLineNumber}); "
             "these are refused for security (entity expansion, external entities): remove the declaration",
         ) from None
-    except _TooDeep:
+    except _TooDeepError:
         raise XmlRejected(
             400,
             "too_deep",

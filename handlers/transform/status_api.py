@@ -1,0 +1,107 @@
+"""GET /uploads/{id}: the status of an upload and, once done, a presigned URL to its JSON."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from handlers.transform.upload_status import STATUS_DONE, STATUS_FAILED, UploadStatusTable
+
+UPLOAD_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+logger = Logger(service="transform-status")
+tracer = Tracer(service="transform-status")
+app = APIGatewayHttpResolver()
+
+
+@dataclass(frozen=True)
+class StatusDependencies:
+    s3: Any
+    statuses: UploadStatusTable
+    output_bucket: str
+    presigned_url_ttl_seconds: int
+
+
+@functools.cache
+def dependencies() -> StatusDependencies:
+    """Clients built on first use (not at import) so tests can import the module under moto."""
+    return StatusDependencies(
+        # SigV4 presigned URLs: SigV2 is deprecated and rejected in newer regions.
+        s3=boto3.client("s3", config=Config(signature_version="s3v4")),
+        statuses=UploadStatusTable(boto3.resource("dynamodb").Table(os.environ["STATUS_TABLE"])),
+        output_bucket=os.environ["OUTPUT_BUCKET"],
+        presigned_url_ttl_seconds=int(os.environ.get("PRESIGNED_URL_TTL_SECONDS", "900")),
+    )
+
+
+def describe_upload(
+    upload_id: str,
+    *,
+    s3: Any,
+    statuses: UploadStatusTable,
+    output_bucket: str,
+    presigned_url_ttl_seconds: int,
+) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON body) for GET /uploads/{upload_id}."""
+    if not UPLOAD_ID_PATTERN.fullmatch(upload_id):
+        return 400, {
+            "error": "invalid_upload_id",
+            "message": f"{upload_id!r} is not an upload id; use the uploadId (a lowercase UUID) "
+            "returned by POST /upload",
+        }
+    status = statuses.get(upload_id)
+    if status is None:
+        return 404, {
+            "error": "not_found",
+            "message": f"no upload {upload_id} in table {statuses.name}; "
+            "check the id returned by POST /upload",
+        }
+    body: dict[str, Any] = {
+        "uploadId": status.upload_id,
+        "status": status.status,
+        "fileName": status.file_name,
+        "ruleId": status.rule_id,
+        "createdAt": status.created_at,
+        "updatedAt": status.updated_at,
+    }
+    if status.status == STATUS_FAILED:
+        body["reason"] = status.reason
+    if status.status == STATUS_DONE and status.output_key:
+        body["outputKey"] = status.output_key
+        body["outputUrl"] = s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": output_bucket, "Key": status.output_key},
+            ExpiresIn=presigned_url_ttl_seconds,
+        )
+    return 200, body
+
+
+@app.get("/uploads/<upload_id>")
+@tracer.capture_method
+def get_upload(upload_id: str) -> Response:
+    deps = dependencies()
+    status_code, body = describe_upload(
+        upload_id,
+        s3=deps.s3,
+        statuses=deps.statuses,
+        output_bucket=deps.output_bucket,
+        presigned_url_ttl_seconds=deps.presigned_url_ttl_seconds,
+    )
+    return Response(status_code=status_code, content_type="application/json", body=json.dumps(body))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

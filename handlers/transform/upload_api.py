@@ -1,0 +1,247 @@
+"""POST /upload?rule=<ruleId>&name=<file>: validate an XML document and queue it for transformation.
+
+Every check runs before anything is written, so a rejected request leaves no object and no row.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import os
+import unicodedata
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handlers.transform.rule_store import RuleNotFound, RuleStore
+from handlers.transform.rules import RULE_ID_PATTERN, InvalidRuleSet
+from handlers.transform.upload_status import STATUS_PENDING, UploadStatusTable
+from handlers.transform.xml_validation import XmlRejected, validate_xml
+
+ACCEPTED_MEDIA_TYPES = ("application/xml", "text/xml", "application/octet-stream")
+MAX_FILE_NAME_CHARS = 255
+
+logger = Logger(service="transform-upload")
+tracer = Tracer(service="transform-upload")
+metrics = Metrics(namespace="regionflow", service="transform-upload")
+app = APIGatewayHttpResolver()
+
+
+class UploadRejectedError(Exception):
+    """The request cannot be accepted; status_code and code are what the API replies."""
+
+    def __init__(self, status_code: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    input_bucket: str
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_xml_depth: int = 64
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> UploadSettings:
+        return cls(
+            input_bucket=env["INPUT_BUCKET"],
+            max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", "10485760")),
+            max_xml_depth=int(env.get("MAX_XML_DEPTH", "64")),
+        )
+
+
+@dataclass(frozen=True)
+class UploadDependencies:
+    s3: Any
+    statuses: UploadStatusTable
+    rules: RuleStore
+    settings: UploadSettings
+
+
+@functools.cache
+def dependencies() -> UploadDependencies:
+    """Clients built on first use (not at import) so tests can import the module under moto."""
+    dynamodb = boto3.resource("dynamodb")
+    return UploadDependencies(
+        s3=boto3.client("s3"),
+        statuses=UploadStatusTable(dynamodb.Table(os.environ["STATUS_TABLE"])),
+        rules=RuleStore(
+            os.environ["RULES_TABLE"],
+            dynamodb_resource=dynamodb,
+            cache_seconds=int(os.environ.get("RULE_CACHE_SECONDS", "60")),
+        ),
+        settings=UploadSettings.from_env(os.environ),
+    )
+
+
+def check_content_type(content_type: str | None) -> None:
+    if not content_type:
+        return
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in ACCEPTED_MEDIA_TYPES:
+        raise UploadRejectedError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {media_type!r} is not accepted; send the XML as {', '.join(ACCEPTED_MEDIA_TYPES)} "
+            "(a charset parameter is allowed) or omit the header",
+        )
+
+
+def check_query(query: Mapping[str, str] | None) -> tuple[str, str]:
+    """The (rule id, file name) from the query string."""
+    query = query or {}
+    rule_id = query.get("rule")
+    if not rule_id:
+        raise UploadRejectedError(
+            400, "invalid_query", "query parameter 'rule' is required: POST /upload?rule=<ruleId>&name=<file>"
+        )
+    if not RULE_ID_PATTERN.fullmatch(rule_id):
+        raise UploadRejectedError(
+            400,
+            "invalid_query",
+            f"query parameter 'rule' {rule_id!r} is not a rule id; use 1-64 letters, digits, '.', '_' or '-'",
+        )
+    name = query.get("name")
+    if not name:
+        raise UploadRejectedError(
+            400,
+            "invalid_query",
+            "query parameter 'name' (the file name) is required: ?rule=<ruleId>&name=<file>",
+        )
+    if len(name) > MAX_FILE_NAME_CHARS:
+        raise UploadRejectedError(
+            400,
+            "invalid_query",
+            f"query parameter 'name' is {len(name)} characters; use at most {MAX_FILE_NAME_CHARS}",
+        )
+    if (
+        "/" in name
+        or "\\" in name
+        or name in (".", "..")
+        or any(unicodedata.category(char) == "Cc" for char in name)
+    ):
+        raise UploadRejectedError(
+            400,
+            "invalid_query",
+            f"query parameter 'name' {name!r} must be a plain file name without path separators "
+            "or control characters",
+        )
+    return rule_id, name
+
+
+def decode_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
+    if body is None:
+        return b""
+    if not is_base64_encoded:
+        # API Gateway passes text bodies as str; their bytes on the wire were UTF-8.
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except binascii.Error as error:
+        raise UploadRejectedError(
+            400, "invalid_body", f"the body is flagged base64 but is not valid base64 ({error})"
+        ) from error
+
+
+def accept_upload(
+    *,
+    body: bytes,
+    content_type: str | None,
+    query: Mapping[str, str] | None,
+    s3: Any,
+    statuses: UploadStatusTable,
+    rules: RuleStore,
+    settings: UploadSettings,
+    now: datetime | None = None,
+    upload_id: str | None = None,
+) -> dict[str, str]:
+    """Validate, then store the normalised XML and a pending row; raise UploadRejectedError/XmlRejected."""
+    check_content_type(content_type)
+    rule_id, file_name = check_query(query)
+    document = validate_xml(body, max_bytes=settings.max_upload_bytes, max_depth=settings.max_xml_depth)
+    try:
+        rules.get(rule_id)
+    except RuleNotFound as error:
+        raise UploadRejectedError(400, "unknown_rule", str(error)) from error
+    except InvalidRuleSet as error:
+        raise UploadRejectedError(400, "invalid_rule", str(error)) from error
+
+    upload_id = upload_id or str(uuid.uuid4())
+    input_key = f"uploads/{upload_id}.xml"
+    # The row goes first: the S3 event can reach the worker within milliseconds, and a worker that
+    # finds no row retries, while an object with no row would be invisible to GET /uploads/{id}.
+    statuses.create_pending(
+        upload_id=upload_id,
+        rule_id=rule_id,
+        file_name=file_name,
+        input_key=input_key,
+        size_bytes=len(document),
+        now=now or datetime.now(UTC),
+    )
+    try:
+        s3.put_object(
+            Bucket=settings.input_bucket,
+            Key=input_key,
+            Body=document,
+            ContentType="application/xml",
+            ServerSideEncryption="AES256",
+            # S3 user metadata must be ASCII, hence the percent-encoded file name.
+            Metadata={"upload-id": upload_id, "rule-id": rule_id, "file-name": quote(file_name)},
+        )
+    except Exception as error:
+        statuses.mark_failed(upload_id, reason=f"storing the upload failed: {error}", now=datetime.now(UTC))
+        raise
+    return {"uploadId": upload_id, "status": STATUS_PENDING, "statusUrl": f"/uploads/{upload_id}"}
+
+
+def error_response(status_code: int, code: str, message: str) -> Response:
+    return Response(
+        status_code=status_code,
+        content_type="application/json",
+        body=json.dumps({"error": code, "message": message}),
+    )
+
+
+@app.post("/upload")
+@tracer.capture_method
+def post_upload() -> Response:
+    event = app.current_event
+    deps = dependencies()
+    try:
+        accepted = accept_upload(
+            body=decode_body(event.body, is_base64_encoded=bool(event.is_base64_encoded)),
+            content_type=event.headers.get("content-type"),
+            query=event.query_string_parameters,
+            s3=deps.s3,
+            statuses=deps.statuses,
+            rules=deps.rules,
+            settings=deps.settings,
+        )
+    except (UploadRejectedError, XmlRejected) as rejection:
+        logger.info("upload rejected", extra={"code": rejection.code, "reason": rejection.message})
+        metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)
+        return error_response(rejection.status_code, rejection.code, rejection.message)
+    logger.info("upload accepted", extra=accepted)
+    metrics.add_metric(name="UploadsAccepted", unit=MetricUnit.Count, value=1)
+    return Response(status_code=202, content_type="application/json", body=json.dumps(accepted))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,157 @@
+"""Fixes for moto 5.2.5's Step Functions interpreter (the LocalStack-derived ASL parser).
+
+Each fix is a small function; `apply()` installs all of them once. They replace private methods of
+moto's parser, so `apply()` refuses any moto other than the exact version they were written against.
+
+JSONata is not patched: moto stubs its evaluator (LocalStack runs a JVM) and no definition of this
+program uses `QueryLanguage: JSONata`. Plugging in the pure-Python `jsonata-python` is the fix if one
+ever does.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import uuid
+from typing import Any
+
+import botocore.session
+from botocore import xform_name
+from botocore.model import OperationModel
+
+SUPPORTED_MOTO_VERSION = "5.2.5"
+
+_APPLY_LOCK = threading.Lock()
+_applied = False
+_operation_models: dict[tuple[str, str], OperationModel | None] = {}
+_botocore_session = botocore.session.get_session()
+
+
+def check_moto_version() -> None:
+    """Refuse to patch a moto whose private interpreter internals we have not verified."""
+    import moto  # noqa: PLC0415 - moto is heavy; import only when patching
+
+    if moto.__version__ != SUPPORTED_MOTO_VERSION:
+        raise RuntimeError(
+            f"localcloud's Step Functions patches target moto=={SUPPORTED_MOTO_VERSION} but moto "
+            f"{moto.__version__} is installed; pin moto[server]=={SUPPORTED_MOTO_VERSION} in "
+            "requirements-dev.txt or re-verify localcloud/sfn_patches.py against the new version"
+        )
+
+
+def _operation_model(service: str, action_snake: str) -> OperationModel | None:
+    key = (service, action_snake)
+    if key not in _operation_models:
+        try:
+            service_model = _botocore_session.get_service_model(service)
+        except Exception:  # an integration moto knows but botocore does not: leave the keys alone
+            _operation_models[key] = None
+        else:
+            _operation_models[key] = next(
+                (
+                    service_model.operation_model(name)
+                    for name in service_model.operation_names
+                    if xform_name(name) == action_snake
+                ),
+                None,
+            )
+    return _operation_models[key]
+
+
+def fix_parameter_normalisation() -> None:
+    """Make `states:startExecution.sync(:2)` (and every aws-sdk integration) see boto's key casing.
+
+    moto ships `StateTaskService._normalise_parameters/_normalise_response` as `pass` stubs, so the
+    parser, written for LocalStack where they map ASL keys (`StateMachineArn`) to botocore's shape
+    keys (`stateMachineArn`), fails with KeyError 'StateMachineArn'. This restores LocalStack's
+    behaviour using botocore's own operation shapes.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service as sts,
+    )
+
+    def _normalise_parameters(
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        operation = _operation_model(
+            self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+        )
+        if operation is not None and operation.input_shape is not None:
+            self._to_boto_request(parameters, operation.input_shape)
+
+    def _normalise_response(
+        self: Any,
+        response: Any,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        operation = _operation_model(
+            self._get_boto_service_name(boto_service_name), self._get_boto_service_action(service_action_name)
+        )
+        if operation is not None and operation.output_shape is not None:
+            self._from_boto_response(response, operation.output_shape)
+
+    sts.StateTaskService._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
+    sts.StateTaskService._normalise_response = _normalise_response  # type: ignore[method-assign]
+
+
+def fix_unnamed_executions() -> None:
+    """Give an execution started without a name a uuid, as AWS does.
+
+    moto's parser backend passes `name=None` through: every unnamed execution gets the ARN
+    `...:execution:<machine>:None`, and the second one is treated as an idempotent repeat of the first.
+    """
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: PLC0415
+
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: str | None = None,
+        execution_input: Any = None,
+        trace_header: Any = None,
+    ) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+
+
+def fix_datetimes_in_sdk_results() -> None:
+    """Render datetimes in aws-sdk integration results as ISO-8601 strings, as Step Functions does.
+
+    Results such as `s3:copyObject`'s LastModified reach the execution output as `datetime` objects;
+    `describe_execution` then fails to serialise the output and answers HTTP 500.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service as sts,
+    )
+
+    original = sts.StateTaskService._from_boto_response_value
+
+    def _from_boto_response_value(response_value: Any) -> Any:
+        if isinstance(response_value, datetime.datetime):
+            return response_value.isoformat()
+        if isinstance(response_value, dict):
+            return {key: _from_boto_response_value(value) for key, value in response_value.items()}
+        if isinstance(response_value, list):
+            return [_from_boto_response_value(value) for value in response_value]
+        return original(response_value)
+
+    sts.StateTaskService._from_boto_response_value = staticmethod(_from_boto_response_value)  # type: ignore[method-assign]
+
+
+def apply() -> None:
+    """Install every fix (idempotent); raises if moto is not the version the fixes were written for."""
+    global _applied  # noqa: PLW0603 - patching is process-global by nature
+    with _APPLY_LOCK:
+        if _applied:
+            return
+        check_moto_version()
+        fix_parameter_normalisation()
+        fix_unnamed_executions()
+        fix_datetimes_in_sdk_results()
+        _applied = True

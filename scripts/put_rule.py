@@ -1,0 +1,68 @@
+"""Add or replace transform rule sets in the rules table.
+
+    python scripts/put_rule.py --table <rulesTable from `pulumi stack output`> [--region R]
+        [--endpoint-url URL] rules/orders-v1.json [...]
+
+Every file is validated before any is written, so an invalid file changes nothing. Exit code 2 means
+an invalid file (the message says which and why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+# Run as a file (python scripts/put_rule.py), the project root is not on sys.path yet.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from handlers.transform.rules import (
+    InvalidRuleSet,
+    RuleSet,
+    load_rule_file,
+    rule_set_to_item,
+)
+
+EXIT_INVALID_FILE = 2
+
+
+def put_rules(table: Any, paths: Sequence[Path]) -> list[RuleSet]:
+    """Validate every file, then put each as a rule item (replacing one with the same ruleId)."""
+    rule_sets = [load_rule_file(path) for path in paths]
+    seen: dict[str, Path] = {}
+    for path, rule_set in zip(paths, rule_sets, strict=True):
+        if rule_set.rule_id in seen:
+            raise InvalidRuleSet(
+                f"{path}: ruleId {rule_set.rule_id!r} is also used by {seen[rule_set.rule_id]}"
+            )
+        seen[rule_set.rule_id] = path
+    for rule_set in rule_sets:
+        table.put_item(Item=rule_set_to_item(rule_set))
+    return rule_sets
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Add or replace transform rule sets in the rules table.")
+    parser.add_argument("--table", required=True, help="rules table name (pulumi stack output rulesTable)")
+    parser.add_argument("--region", help="AWS region of the table (default: your AWS configuration)")
+    parser.add_argument("--endpoint-url", help="DynamoDB endpoint, e.g. LocalStack or localcloud")
+    parser.add_argument("files", nargs="+", type=Path, help="rule files such as rules/orders-v1.json")
+    args = parser.parse_args(argv)
+
+    dynamodb = boto3.resource("dynamodb", region_name=args.region, endpoint_url=args.endpoint_url)
+    try:
+        rule_sets = put_rules(dynamodb.Table(args.table), args.files)
+    except (InvalidRuleSet, OSError) as error:
+        print(f"put_rule: {error}; nothing was written", file=sys.stderr)
+        return EXIT_INVALID_FILE
+    for rule_set in rule_sets:
+        print(f"put rule {rule_set.rule_id!r} into table {args.table}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Fixtures for localcloud's emulator tests: one real emulator per module and tiny deployed handlers."""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localcloud.emulator import Emulator
+
+REGION = "eu-west-1"
+ACCOUNT_ID = "123456789012"
+ASSUME_LAMBDA = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def role_arn(emulator: Emulator) -> str:
+    iam = emulator.client("iam", REGION)
+    return iam.create_role(RoleName=f"lambda-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=ASSUME_LAMBDA)[
+        "Role"
+    ]["Arn"]
+
+
+@dataclass
+class Deployed:
+    name: str
+    arn: str
+    record_file: Path
+
+    def records(self) -> list[Any]:
+        """What the handler appended to its record file, one JSON value per invocation."""
+        if not self.record_file.exists():
+            return []
+        return [json.loads(line) for line in self.record_file.read_text().splitlines() if line]
+
+
+def zip_source(source: str, module: str = "app") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{module}.py", textwrap.dedent(source))
+    return buffer.getvalue()
+
+
+# Prepended to every test handler: `record(value)` appends one JSON line to RECORD_FILE.
+RECORD_HELPER = """
+import json as _json, os as _os
+def record(value):
+    with open(_os.environ["RECORD_FILE"], "a") as _f:
+        _f.write(_json.dumps(value) + "\\n")
+"""
+
+
+@pytest.fixture
+def deploy(emulator: Emulator, role_arn: str, tmp_path: Path) -> Callable[..., Deployed]:
+    """Deploy a handler (`app.handler`) written inline; it can call record(...) to leave evidence."""
+
+    def _deploy(
+        source: str, *, timeout: int = 3, env: dict[str, str] | None = None, **extra: Any
+    ) -> Deployed:
+        name = f"fn-{uuid.uuid4().hex[:10]}"
+        record_file = tmp_path / f"{name}.jsonl"
+        code = RECORD_HELPER + textwrap.dedent(source)
+        response = emulator.client("lambda", REGION).create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=role_arn,
+            Handler="app.handler",
+            Code={"ZipFile": zip_source(code)},
+            Timeout=timeout,
+            Environment={"Variables": {"RECORD_FILE": str(record_file), **(env or {})}},
+            **extra,
+        )
+        return Deployed(name=name, arn=response["FunctionArn"], record_file=record_file)
+
+    return _deploy
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll until predicate() is truthy; fail the test with `what` if the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def create_queue(emulator: Emulator, name: str, **attributes: str) -> tuple[str, str]:
+    sqs = emulator.client("sqs", REGION)
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def drain(
+    emulator: Emulator, queue_url: str, *, expected: int, timeout: float = 15.0
+) -> list[dict[str, Any]]:
+    """Receive (and delete) until `expected` messages arrived; fail on timeout."""
+    sqs = emulator.client("sqs", REGION)
+    received: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(received) < expected and time.monotonic() < deadline:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        received.extend(messages)
+    assert len(received) >= expected, f"only {len(received)} of {expected} messages arrived in {queue_url}"
+    return received

@@ -1,0 +1,191 @@
+"""Step Functions in localcloud runs definitions unmodified, including what moto 5.2.5 gets wrong."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import moto
+import pytest
+
+from localcloud import sfn_patches
+from tests.unit.localcloud.conftest import ACCOUNT_ID, REGION
+
+STATES_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/states"
+
+
+def create_machine(emulator, definition, machine_type="STANDARD"):
+    sfn = emulator.client("stepfunctions", REGION)
+    return sfn.create_state_machine(
+        name=f"sm-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(definition),
+        roleArn=STATES_ROLE,
+        type=machine_type,
+    )["stateMachineArn"]
+
+
+def run_to_completion(emulator, machine_arn, execution_input=None, *, name=None, timeout=30.0):
+    sfn = emulator.client("stepfunctions", REGION)
+    kwargs = {"stateMachineArn": machine_arn, "input": json.dumps(execution_input or {})}
+    if name:
+        kwargs["name"] = name
+    execution_arn = sfn.start_execution(**kwargs)["executionArn"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.1)
+    pytest.fail(f"execution {execution_arn} still RUNNING after {timeout} s")
+
+
+def test_lambda_invoke_retries_on_error_type_then_catches_it(emulator, deploy):
+    flaky = deploy("""
+        import os
+        calls = 0
+        class ThrottledError(Exception):
+            pass
+        class InvalidDocument(Exception):
+            pass
+        def handler(event, context):
+            global calls
+            calls += 1
+            record(calls)
+            if calls < 3:
+                raise ThrottledError("try again")
+            raise InvalidDocument("missing <id>")
+    """)
+    machine = create_machine(
+        emulator,
+        {
+            "StartAt": "Validate document",
+            "States": {
+                "Validate document": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": flaky.arn, "Payload.$": "$"},
+                    "Retry": [
+                        {
+                            "ErrorEquals": ["ThrottledError"],
+                            "IntervalSeconds": 1,
+                            "MaxAttempts": 3,
+                            "BackoffRate": 1,
+                        }
+                    ],
+                    "Catch": [
+                        {"ErrorEquals": ["InvalidDocument"], "ResultPath": "$.error", "Next": "Rejected"}
+                    ],
+                    "End": True,
+                },
+                "Rejected": {"Type": "Pass", "End": True},
+            },
+        },
+    )
+    described = run_to_completion(emulator, machine, {"doc": "a.xml"})
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
+    assert output["doc"] == "a.xml"
+    assert output["error"]["Error"] == "InvalidDocument"
+    assert "missing <id>" in output["error"]["Cause"]
+    assert flaky.records() == [1, 2, 3]
+
+
+def test_lambda_invoke_result_is_the_payload(emulator, deploy):
+    fn = deploy("""
+        def handler(event, context):
+            return {"total": sum(event["values"])}
+    """)
+    machine = create_machine(
+        emulator,
+        {
+            "StartAt": "Sum",
+            "States": {
+                "Sum": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": fn.arn, "Payload.$": "$"},
+                    "OutputPath": "$.Payload",
+                    "End": True,
+                }
+            },
+        },
+    )
+    described = run_to_completion(emulator, machine, {"values": [1, 2, 3]})
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"total": 6}
+
+
+def test_start_execution_sync_2_runs_the_child_and_returns_its_output(emulator):
+    child = create_machine(
+        emulator,
+        {
+            "StartAt": "Echo",
+            "States": {"Echo": {"Type": "Pass", "Parameters": {"echo.$": "$.value"}, "End": True}},
+        },
+        machine_type="EXPRESS",
+    )
+    parent = create_machine(
+        emulator,
+        {
+            "StartAt": "Run child",
+            "States": {
+                "Run child": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                    "Parameters": {"StateMachineArn": child, "Input": {"value.$": "$.value"}},
+                    "OutputPath": "$.Output",
+                    "End": True,
+                }
+            },
+        },
+    )
+    described = run_to_completion(emulator, parent, {"value": "hi"})
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"echo": "hi"}
+
+
+def test_unnamed_executions_get_distinct_names(emulator):
+    machine = create_machine(emulator, {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+    sfn = emulator.client("stepfunctions", REGION)
+    first = sfn.start_execution(stateMachineArn=machine, input='{"n": 1}')["executionArn"]
+    second = sfn.start_execution(stateMachineArn=machine, input='{"n": 2}')["executionArn"]
+    assert first != second
+    assert not first.endswith(":None")
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 2
+
+
+def test_aws_sdk_results_with_datetimes_can_be_described(emulator):
+    s3 = emulator.client("s3", REGION)
+    bucket = f"builds-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=bucket, Key="build.zip", Body=b"zip")
+    machine = create_machine(
+        emulator,
+        {
+            "StartAt": "Copy build",
+            "States": {
+                "Copy build": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:s3:copyObject",
+                    "Parameters": {"Bucket": bucket, "CopySource": f"{bucket}/build.zip", "Key": "copy.zip"},
+                    "End": True,
+                }
+            },
+        },
+    )
+    described = run_to_completion(emulator, machine)
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
+    last_modified = output["CopyObjectResult"]["LastModified"]
+    assert isinstance(last_modified, str) and last_modified[:4].isdigit()
+    assert s3.get_object(Bucket=bucket, Key="copy.zip")["Body"].read() == b"zip"
+
+
+def test_apply_is_idempotent_and_refuses_other_moto_versions(monkeypatch):
+    sfn_patches.apply()
+    sfn_patches.apply()
+    monkeypatch.setattr(moto, "__version__", "5.3.0")
+    monkeypatch.setattr(sfn_patches, "_applied", False)
+    with pytest.raises(RuntimeError, match=r"moto\[server\]==5\.2\.5"):
+        sfn_patches.apply()
