@@ -4,7 +4,7 @@ VENV := venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit bench clean
+.PHONY: test lint typecheck unit bench demo clean
 
 $(STAMP): requirements.txt requirements-dev.txt handlers/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,3 +29,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
+
+demo: $(STAMP)
+	$(BIN)/python -m localcloud demo

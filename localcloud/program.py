@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import runpy
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,17 @@ class ExportCapturingMonitor(MockMonitor):
 
 
 def run_program(
-    mocks: pulumi.runtime.Mocks, *, stack: str, project_dir: Path = PROJECT_DIR
+    mocks: pulumi.runtime.Mocks,
+    *,
+    stack: str,
+    project_dir: Path = PROJECT_DIR,
+    config_overrides: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Execute the program with the stack's config (update, not preview) and return its exports."""
-    config = load_stack_config(stack, project_dir)
+    """Execute the program with the stack's config (update, not preview) and return its exports.
+
+    config_overrides take "namespace:key" -> value, like `pulumi config set` before an update.
+    """
+    config = {**load_stack_config(stack, project_dir), **(config_overrides or {})}
     with _RUN_LOCK:
         pulumi.runtime.set_all_config(config, [])
         monitor = ExportCapturingMonitor(mocks)

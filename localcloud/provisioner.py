@@ -19,7 +19,7 @@ import secrets
 import socket
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -1394,9 +1394,11 @@ class MotoProvisioner(pulumi.runtime.Mocks):
         return name, {**i, "id": name, "name": name, "arn": arn}
 
 
-def provision(stack: str, provisioner: MotoProvisioner) -> dict[str, Any]:
+def provision(
+    stack: str, provisioner: MotoProvisioner, *, config_overrides: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Deploy the program's `stack` into the emulator behind `provisioner`; return the stack exports."""
-    return _plain(run_program(provisioner, stack=stack))
+    return _plain(run_program(provisioner, stack=stack, config_overrides=config_overrides))
 
 
 def _plain(value: Any) -> Any:

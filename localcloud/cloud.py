@@ -1,0 +1,213 @@
+"""localcloud: the regionflow program deployed into an embedded, Docker-free AWS in this process.
+
+Start order matters: the emulator (moto + Lambda runtime) first, then the HTTP gateway (the provisioner
+needs its URL to mint endpoints), then the program is provisioned, then the data plane moto lacks is
+started from what the provisioner recorded: SQS pollers, Redis servers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+import boto3
+import pulumi
+
+from localcloud.deployment import Deployment
+from localcloud.emulator import Emulator
+from localcloud.gateway import HttpGateway
+from localcloud.lambda_runtime import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
+from localcloud.provisioner import MotoProvisioner, provision
+from localcloud.redis_server import RedisServer
+from localcloud.sqs_poller import SqsEventSourcePoller
+from localcloud.stack_files import load_stack_config
+
+Progress = Callable[[str], None]
+DEFAULT_STACK = "local"
+
+
+def _silent(_message: str) -> None:
+    return None
+
+
+class _ReportingProvisioner(MotoProvisioner):
+    """Reports each resource as it is created, so a person sees the deployment move."""
+
+    def __init__(self, *args: Any, progress: Progress, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._progress = progress
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        result = super().new_resource(args)
+        if args.custom:
+            self._progress(f"  + {args.typ.split(':')[-1]:<40} {args.name}")
+        return result
+
+
+class LocalCloud:
+    """Deploy a stack of the program into a fresh embedded AWS; serve it until stop().
+
+    time_scale < 1 shortens SQS visibility timeouts of the queues that feed functions, so a failed
+    message comes back (and reaches its DLQ) in seconds instead of minutes: for demos and tests only.
+    """
+
+    def __init__(
+        self,
+        stack: str = DEFAULT_STACK,
+        *,
+        config_overrides: Mapping[str, str] | None = None,
+        time_scale: float = 1.0,
+        progress: Progress = _silent,
+    ) -> None:
+        if not 0 < time_scale <= 1:
+            raise ValueError(f"time_scale must be in (0, 1], got {time_scale}")
+        self.stack = stack
+        self.config_overrides = dict(config_overrides or {})
+        self.time_scale = time_scale
+        self.progress = progress
+        self.emulator = Emulator()
+        self.deployment = Deployment()
+        self.exports: dict[str, Any] = {}
+        self.deploy_seconds = 0.0
+        self._gateway: HttpGateway | None = None
+        self._poller: SqsEventSourcePoller | None = None
+        self._redis: list[RedisServer] = []
+        self._default_region = "us-east-1"
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> LocalCloud:
+        started = time.monotonic()
+        config = {**load_stack_config(self.stack), **self.config_overrides}
+        self._default_region = config.get("aws:region", self._default_region)
+        self.progress(f"Starting the embedded AWS for stack '{self.stack}'")
+        self.emulator.start()
+        runtime = self.emulator.lambda_runtime
+        self._gateway = HttpGateway(
+            invoke=runtime.invoke, client_factory=self.emulator.client, deployment=self.deployment
+        ).start()
+        self._poller = SqsEventSourcePoller(runtime)
+        provisioner = _ReportingProvisioner(
+            self.emulator.client,
+            default_region=self._default_region,
+            gateway_base_url=self._gateway.base_url,
+            redis_endpoint=self._start_redis,
+            deployment=self.deployment,
+            progress=self.progress,
+        )
+        self.progress("Deploying __main__.py:")
+        self.exports = provision(self.stack, provisioner, config_overrides=self.config_overrides)
+        self._start_event_sources()
+        self.deploy_seconds = time.monotonic() - started
+        skipped = ", ".join(sorted({s.typ for s in self.deployment.skipped}))
+        self.progress(
+            f"Deployed {len(provisioner.created)} resources in {self.deploy_seconds:.1f} s"
+            + (f" (skipped, no local meaning: {skipped})" if skipped else "")
+        )
+        return self
+
+    def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.stop()
+        if self._gateway is not None:
+            self._gateway.stop()
+        for server in self._redis:
+            server.stop()
+        self.emulator.stop()
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ---- what users and tests touch ----------------------------------------------------------------
+    def client(self, service: str, region: str | None = None) -> Any:
+        return self.emulator.client(service, region or self._default_region)
+
+    def dynamodb_table(self, name: str, region: str | None = None) -> Any:
+        """A boto3 DynamoDB Table resource bound to the emulator."""
+        resource = boto3.resource(
+            "dynamodb",
+            region_name=region or self._default_region,
+            endpoint_url=self.emulator.endpoint_url,
+            aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+            aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+        )
+        return resource.Table(name)
+
+    def wait_idle(self, timeout_seconds: float = 30.0) -> None:
+        """Wait until every function-feeding queue is empty and no invocation is in flight."""
+        deadline = time.monotonic() + timeout_seconds
+        if self._poller is not None:
+            self._poller.wait_idle(timeout_seconds)
+        while self.emulator.lambda_runtime.busy:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Lambda invocations still running after {timeout_seconds} s")
+            time.sleep(0.05)
+
+    def sns_messages(self, topic_arn: str) -> list[dict[str, Any]]:
+        """Every message published to a topic, oldest first (read from the emulator's own record)."""
+        from moto.sns.models import sns_backends  # noqa: PLC0415 - moto is slow to import
+
+        _, _, _, region, account, name = topic_arn.split(":", 5)
+        topic = sns_backends[account][region].topics.get(topic_arn)
+        if topic is None:
+            raise KeyError(f"no SNS topic {name} in {region}")
+        return [
+            {"messageId": message_id, "message": message, "subject": subject, "attributes": attributes or {}}
+            for message_id, message, subject, attributes, _group in topic.sent_notifications
+        ]
+
+    def stack_output_table(self) -> str:
+        """The exports formatted like `pulumi stack output`."""
+        width = max([len("OUTPUT"), *map(len, self.exports)]) + 2
+        lines = [f"Current stack outputs ({len(self.exports)}):", f"    {'OUTPUT':<{width}}VALUE"]
+        for key in sorted(self.exports):
+            value = self.exports[key]
+            shown = value if isinstance(value, str) else json.dumps(value)
+            lines.append(f"    {key:<{width}}{shown}")
+        return "\n".join(lines)
+
+    # ---- internals ---------------------------------------------------------------------------------
+    def _start_redis(self, logical_name: str, _group_id: str) -> tuple[str, int]:
+        server = RedisServer().start()
+        self._redis.append(server)
+        self.progress(f"  redis-server for {logical_name} on {server.host}:{server.port}")
+        return server.host, server.port
+
+    def _start_event_sources(self) -> None:
+        assert self._poller is not None
+        for mapping in self.deployment.event_source_mappings:
+            if not mapping.enabled:
+                continue
+            if self.time_scale < 1:
+                self._shorten_visibility_timeout(mapping.queue_arn, mapping.region)
+            self._poller.add_mapping(
+                uuid=mapping.uuid,
+                queue_arn=mapping.queue_arn,
+                function_arn=mapping.function_arn,
+                region=mapping.region,
+                batch_size=mapping.batch_size,
+                report_batch_item_failures=mapping.report_batch_item_failures,
+                maximum_batching_window_seconds=mapping.maximum_batching_window_seconds,
+                max_concurrency=mapping.maximum_concurrency or 2,
+            )
+        self._poller.start()
+
+    def _shorten_visibility_timeout(self, queue_arn: str, region: str) -> None:
+        sqs = self.client("sqs", region)
+        account, name = queue_arn.split(":")[4:6]
+        url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        current = int(
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"][
+                "VisibilityTimeout"
+            ]
+        )
+        scaled = max(1, math.ceil(current * self.time_scale))
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": str(scaled)})
