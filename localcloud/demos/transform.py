@@ -82,9 +82,7 @@ def run(cloud: LocalCloud, report: Report) -> bool:
 
     started = time.monotonic()
     accepted = upload(cloud, document, rule="orders-v1", name="orders.xml")
-    report(
-        f"POST /upload ({len(document):,} bytes, rule orders-v1) -> {accepted.status} {accepted.body.decode()}"
-    )
+    report(f"POST /upload ({len(document):,} bytes, rule orders-v1) -> {accepted.status} {accepted.body!r}")
     upload_id = accepted.json().get("uploadId", "")
     status = wait_for_final_status(cloud, upload_id)
     report(f"GET /uploads/{upload_id} -> {status['status']} after {time.monotonic() - started:.2f} s")

@@ -1,0 +1,23 @@
+"""One localcloud per test session: the real program (stack `local`) on the embedded AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from localcloud.cloud import LocalCloud
+
+# Smaller than the stack's 10 MB so the oversize case stays quick; two receives before the DLQ and
+# compressed visibility timeouts so a failing message reaches it in seconds.
+E2E_MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+E2E_CONFIG = {
+    "regionflow:transformMaxUploadBytes": str(E2E_MAX_UPLOAD_BYTES),
+    "regionflow:transformMaxReceiveCount": "2",
+}
+
+
+@pytest.fixture(scope="session")
+def cloud() -> Iterator[LocalCloud]:
+    with LocalCloud("local", config_overrides=E2E_CONFIG, time_scale=0.01) as running:
+        yield running

@@ -1,0 +1,215 @@
+"""The TransformPipeline deployed by localcloud: what a user of the HTTP API and the topic sees."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localcloud.cloud import LocalCloud
+from localcloud.demos.transform import (
+    dlq_messages,
+    expected_json,
+    s3_keys,
+    upload,
+    upload_status,
+    wait_for_final_status,
+)
+from localcloud.http_client import request
+from samples.transform_documents import generate_orders_xml
+from scripts.put_rule import put_rules
+from tests.e2e.conftest import E2E_MAX_UPLOAD_BYTES
+
+pytestmark = pytest.mark.e2e
+RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<lolz>&lol2;</lolz>"""
+XXE = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>"""
+
+
+def stored_inputs(cloud: LocalCloud) -> int:
+    listing = cloud.client("s3").list_object_versions(Bucket=cloud.exports["transformInputBucket"])
+    return len(listing.get("Versions", []))
+
+
+def status_rows(cloud: LocalCloud) -> int:
+    return int(
+        cloud.client("dynamodb").scan(TableName=cloud.exports["transformStatusTable"], Select="COUNT")[
+            "Count"
+        ]
+    )
+
+
+def topic_messages_for(cloud: LocalCloud, upload_id: str) -> list[dict[str, Any]]:
+    messages = [json.loads(m["message"]) for m in cloud.sns_messages(cloud.exports["transformTopicArn"])]
+    return [m for m in messages if m.get("uploadId") == upload_id]
+
+
+def test_an_uploaded_document_becomes_json_with_the_rules_applied(cloud: LocalCloud) -> None:
+    # GIVEN a realistic 2.5 MB orders document
+    document = generate_orders_xml(2_500_000)
+    # WHEN it is uploaded with rule orders-v1
+    accepted = upload(cloud, document, rule="orders-v1", name="orders.xml")
+    assert accepted.status == 202, accepted.body
+    upload_id = accepted.json()["uploadId"]
+    # THEN the status becomes done and the presigned URL serves the rule-applied JSON
+    status = wait_for_final_status(cloud, upload_id)
+    assert status["status"] == "done", status
+    output = request("GET", status["outputUrl"])
+    assert output.status == 200
+    assert json.loads(output.body) == expected_json(document, RULES_DIR / "orders-v1.json")
+    # AND one `done` message reached the topic
+    assert [m["status"] for m in topic_messages_for(cloud, upload_id)] == ["done"]
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "query", "content_type", "status", "error"),
+    [
+        (
+            "oversize",
+            b"<a>" + b"x" * E2E_MAX_UPLOAD_BYTES + b"</a>",
+            "rule=orders-v1&name=a.xml",
+            "application/xml",
+            413,
+            "payload_too_large",
+        ),
+        (
+            "malformed",
+            b"<orders><order></orders>",
+            "rule=orders-v1&name=a.xml",
+            "application/xml",
+            400,
+            "malformed_xml",
+        ),
+        (
+            "billion laughs",
+            BILLION_LAUGHS,
+            "rule=orders-v1&name=a.xml",
+            "application/xml",
+            400,
+            "doctype_forbidden",
+        ),
+        ("external entity", XXE, "rule=orders-v1&name=a.xml", "application/xml", 400, "doctype_forbidden"),
+        (
+            "too deep",
+            b"<a>" * 70 + b"</a>" * 70,
+            "rule=orders-v1&name=a.xml",
+            "application/xml",
+            400,
+            "too_deep",
+        ),
+        ("unknown rule", b"<a/>", "rule=no-such-rule&name=a.xml", "application/xml", 400, "unknown_rule"),
+        ("missing rule", b"<a/>", "name=a.xml", "application/xml", 400, "invalid_query"),
+        (
+            "json content type",
+            b"<a/>",
+            "rule=orders-v1&name=a.xml",
+            "application/json",
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "unknown encoding",
+            b'<?xml version="1.0" encoding="x-no-such-codec"?><a/>',
+            "rule=orders-v1&name=a.xml",
+            "application/xml",
+            415,
+            "unsupported_encoding",
+        ),
+    ],
+)
+def test_bad_input_gets_its_status_and_nothing_is_stored(
+    cloud: LocalCloud, case: str, body: bytes, query: str, content_type: str, status: int, error: str
+) -> None:
+    # GIVEN the stored objects and status rows before the request
+    objects_before, rows_before = stored_inputs(cloud), status_rows(cloud)
+    # WHEN a bad upload arrives
+    response = request(
+        "POST",
+        f"{cloud.exports['transformUploadUrl']}?{query}",
+        body=body,
+        headers={"Content-Type": content_type},
+    )
+    # THEN it gets the right status and a JSON error naming the problem
+    assert response.status == status, (case, response.body)
+    assert response.json()["error"] == error
+    assert response.json()["message"]
+    # AND nothing was written
+    assert (stored_inputs(cloud), status_rows(cloud)) == (objects_before, rows_before)
+
+
+def test_unknown_route_answers_404_as_api_gateway_does(cloud: LocalCloud) -> None:
+    response = request("GET", cloud.exports["transformStatusUrl"].replace("{id}", "not-a-uuid"))
+    assert response.status == 400
+    missing = request(
+        "GET", cloud.exports["transformStatusUrl"].replace("{id}", "0" * 8 + "-0000-4000-8000-" + "0" * 12)
+    )
+    assert missing.status == 404
+
+
+def test_a_rule_failure_ends_in_the_dlq_with_status_failed_and_a_message(
+    cloud: LocalCloud, tmp_path: Path
+) -> None:
+    # GIVEN a deployed rule that cannot apply to the document (a name cast to int)
+    rule_file = tmp_path / "cast-names.json"
+    rule_file.write_text(
+        json.dumps({"ruleId": "e2e-cast-names", "cast": {"orders/order/customer/name": "int"}})
+    )
+    put_rules(cloud.dynamodb_table(cloud.exports["transformRulesTable"]), [rule_file])
+    # WHEN a document is uploaded with it
+    accepted = upload(cloud, generate_orders_xml(30_000), rule="e2e-cast-names", name="bad-cast.xml")
+    assert accepted.status == 202
+    upload_id = accepted.json()["uploadId"]
+    # THEN the upload is failed with the reason
+    status = wait_for_final_status(cloud, upload_id)
+    assert status["status"] == "failed"
+    assert "orders/order/customer/name" in status["reason"]
+    # AND its S3 event lands in the dead-letter queue after the receives the stack allows
+    in_dlq = dlq_messages(cloud, timeout_seconds=60)
+    assert any(f"uploads/{upload_id}.xml" in s3_keys(message) for message in in_dlq)
+    # AND exactly one `failed` message reached the topic
+    assert [m["status"] for m in topic_messages_for(cloud, upload_id)] == ["failed"]
+    # AND the raw XML is still in the input bucket
+    cloud.client("s3").head_object(
+        Bucket=cloud.exports["transformInputBucket"], Key=f"uploads/{upload_id}.xml"
+    )
+
+
+def test_the_same_s3_event_delivered_twice_yields_one_output(cloud: LocalCloud) -> None:
+    # GIVEN a finished upload
+    accepted = upload(cloud, generate_orders_xml(50_000), rule="orders-v1", name="twice.xml")
+    upload_id = accepted.json()["uploadId"]
+    assert wait_for_final_status(cloud, upload_id)["status"] == "done"
+    # WHEN S3 delivers its ObjectCreated event a second time
+    duplicate = {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": cloud.exports["transformInputBucket"]},
+                    "object": {"key": f"uploads/{upload_id}.xml"},
+                },
+            }
+        ]
+    }
+    cloud.client("sqs").send_message(
+        QueueUrl=cloud.exports["transformQueueUrl"], MessageBody=json.dumps(duplicate)
+    )
+    cloud.wait_idle()
+    # THEN there is still one output object version and one `done` message
+    versions = (
+        cloud.client("s3")
+        .list_object_versions(
+            Bucket=cloud.exports["transformOutputBucket"], Prefix=f"results/{upload_id}.json"
+        )
+        .get("Versions", [])
+    )
+    assert len(versions) == 1
+    assert [m["status"] for m in topic_messages_for(cloud, upload_id)] == ["done"]
+    assert upload_status(cloud, upload_id)["status"] == "done"
