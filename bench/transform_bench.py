@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import xmltodict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
 from handlers.transform.rules import RuleSet, parse_rule_set  # noqa: E402
 from handlers.transform.transform import transform_document  # noqa: E402
 from samples.transform_documents import generate_orders_xml  # noqa: E402
@@ -115,25 +115,6 @@ def measure_import_ms() -> float:
     return statistics.median(samples)
 
 
-def result_line(name: str, value: float, unit: str, op: str, target: float) -> str:
-    met = value <= target if op == "<=" else value >= target
-    return f"RESULT {name} {value:.2f} {unit} target {op} {target:g} {'met' if met else 'missed'}"
-
-
-def write_benchmarks_md(lines: list[str]) -> None:
-    path = REPO_ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    section = "\n".join([SECTION, "", *lines, ""])
-    if SECTION in text:
-        before, _, rest = text.partition(SECTION)
-        following = rest.find("\n## ")
-        after = rest[following + 1 :] if following != -1 else ""
-        text = before + section + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> int:
     document = generate_orders_xml(DOCUMENT_BYTES)
     rules = parse_rule_set(BENCH_RULES)
@@ -159,9 +140,9 @@ def main() -> int:
     for line in figures + results:
         print(line)
 
-    python = platform.python_version()
-    machine = f"{os.cpu_count()} cores, {platform.machine()}, Python {python}, {platform.system()}"
+    machine = machine_description()
     write_benchmarks_md(
+        SECTION,
         [
             "Command: `./venv/bin/python bench/transform_bench.py`",
             "",
@@ -175,7 +156,7 @@ def main() -> int:
             *figures,
             *results,
             "```",
-        ]
+        ],
     )
     return 0
 

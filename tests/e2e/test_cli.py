@@ -1,0 +1,40 @@
+"""`python -m localcloud` as a user runs it: a separate process, real output, real exit code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from localcloud.__main__ import _config_overrides
+
+pytestmark = pytest.mark.e2e
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_deploys_drives_every_system_and_exits_zero() -> None:
+    # WHEN a user runs the demo (its own process: moto's state is per process)
+    finished = subprocess.run(
+        [sys.executable, "-m", "localcloud", "demo"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # THEN it showed the deployment, the outputs and each check, and passed
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    assert "+ Function" in finished.stdout
+    assert "transformUploadUrl     http://127.0.0.1:" in finished.stdout
+    assert "demo transform: passed" in finished.stdout
+    assert "[FAILED]" not in finished.stdout
+
+
+def test_config_overrides_take_pulumi_style_keys() -> None:
+    assert _config_overrides(["transformBatchSize=5", "aws:region=us-west-2"]) == {
+        "regionflow:transformBatchSize": "5",
+        "aws:region": "us-west-2",
+    }
+    with pytest.raises(SystemExit, match="key=value"):
+        _config_overrides(["transformBatchSize"])
