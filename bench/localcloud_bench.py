@@ -44,7 +44,7 @@ MOCK_BUILD_PROBE = (
 def time_up_command() -> float:
     """Seconds from launching `python -m localcloud up` to its stack outputs on stdout."""
     started = time.perf_counter()
-    process = subprocess.Popen(  # noqa: S603 - fixed argv
+    process = subprocess.Popen(
         [sys.executable, "-m", "localcloud", "up"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
@@ -63,7 +63,7 @@ def time_up_command() -> float:
 
 
 def time_mock_build() -> float:
-    output = subprocess.run(  # noqa: S603 - fixed argv
+    output = subprocess.run(
         [sys.executable, "-c", MOCK_BUILD_PROBE], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     return float(output.stdout.strip().splitlines()[-1])
@@ -101,7 +101,7 @@ def main() -> int:
     transform_ms = measure_transform_ms(document)
 
     figures = [
-        f"up_median_seconds {up_seconds:.2f} (launch of `python -m localcloud up` to outputs, {UP_RUNS} runs)",
+        f"up_median_seconds {up_seconds:.2f} (`python -m localcloud up` launch to outputs, {UP_RUNS} runs)",
         f"mock_build_median_seconds {mock_build_seconds:.2f} (same program under recording mocks, baseline)",
         f"up_vs_mock_build_ratio {up_seconds / mock_build_seconds:.2f} x",
         f"document_bytes {len(document)}",
