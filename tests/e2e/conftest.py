@@ -1,4 +1,7 @@
-"""One localcloud per test session: the real program (stack `local`) on the embedded AWS."""
+"""One localcloud per test module: the real program (stack `local`) on the embedded AWS.
+
+moto keeps its state per process, so a localcloud must stop before another emulator starts.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ E2E_CONFIG = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cloud() -> Iterator[LocalCloud]:
     with LocalCloud("local", config_overrides=E2E_CONFIG, time_scale=0.01) as running:
         yield running

@@ -1,0 +1,306 @@
+"""S3 bucket replication and DynamoDB global-table replication on top of a real emulator."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from localcloud.deployment import Deployment, ReplicationConfig
+from localcloud.emulator import Emulator
+from localcloud.replication import (
+    COMPLETED,
+    REPLICA,
+    DynamoDbReplicator,
+    S3Replicator,
+)
+from tests.unit.localcloud.conftest import Deployed, wait_for
+
+EAST, WEST = "us-east-1", "us-west-2"
+ROLE = "arn:aws:iam::123456789012:role/replication"
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+# ============================================================================================== S3
+def make_bucket(emulator: Emulator, region: str) -> str:
+    name = _name("bucket")
+    s3 = emulator.client("s3", region)
+    location = {} if region == EAST else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=name, **location)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+def rule(
+    destination: str, *, prefix: str = "", status: str = "Enabled", markers: str = "Disabled"
+) -> dict[str, Any]:
+    return {
+        "ID": _name("rule"),
+        "Priority": 1,
+        "Status": status,
+        "Filter": {"Prefix": prefix},
+        "Destination": {"Bucket": f"arn:aws:s3:::{destination}"},
+        "DeleteMarkerReplication": {"Status": markers},
+    }
+
+
+@pytest.fixture
+def replicate(emulator: Emulator) -> Iterator[Callable[..., S3Replicator]]:
+    """Put replication rules on buckets and record them, as the provisioner does; start a replicator."""
+    started: list[S3Replicator] = []
+
+    def _replicate(*pairs: tuple[str, str, dict[str, Any]], lag_seconds: float = 0.0) -> S3Replicator:
+        deployment = Deployment()
+        for bucket, region, bucket_rule in pairs:
+            emulator.client("s3", region).put_bucket_replication(
+                Bucket=bucket, ReplicationConfiguration={"Role": ROLE, "Rules": [bucket_rule]}
+            )
+            deployment.replication_configs.append(
+                ReplicationConfig(bucket=bucket, region=region, role_arn=ROLE, rules=(bucket_rule,))
+            )
+        replicator = S3Replicator.from_deployment(emulator.client, deployment, lag_seconds=lag_seconds)
+        started.append(replicator)
+        replicator.start()
+        return replicator
+
+    yield _replicate
+    for replicator in started:
+        replicator.stop()
+
+
+def keys_and_versions(emulator: Emulator, bucket: str, region: str) -> dict[str, int]:
+    listing = emulator.client("s3", region).list_object_versions(Bucket=bucket)
+    counts: dict[str, int] = {}
+    for entry in listing.get("Versions", []) + listing.get("DeleteMarkers", []):
+        counts[entry["Key"]] = counts.get(entry["Key"], 0) + 1
+    return counts
+
+
+def test_object_is_copied_to_the_other_region_with_its_bytes_and_metadata_after_the_lag(
+    emulator: Emulator, replicate: Callable[..., S3Replicator]
+) -> None:
+    source, destination = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
+    replicator = replicate((source, EAST, rule(destination)), lag_seconds=0.4)
+    put = emulator.client("s3", EAST).put_object(
+        Bucket=source,
+        Key="reports/a.json",
+        Body=b'{"n": 1}',
+        ContentType="application/json",
+        Metadata={"owner": "ops"},
+    )
+    written = time.monotonic()
+    west = emulator.client("s3", WEST)
+
+    def copied() -> bool:
+        try:
+            west.head_object(Bucket=destination, Key="reports/a.json")
+        except ClientError:
+            return False
+        return True
+
+    assert not copied()  # the lag holds the copy back
+    wait_for(copied, timeout=5, what="the replica in us-west-2")
+    assert time.monotonic() - written >= 0.4
+    replica = west.get_object(Bucket=destination, Key="reports/a.json")
+    assert replica["Body"].read() == b'{"n": 1}'
+    assert replica["ContentType"] == "application/json"
+    assert replica["Metadata"] == {"owner": "ops"}
+    assert replica["ServerSideEncryption"] == "AES256"
+    assert replicator.replication_status(source, "reports/a.json", put["VersionId"]) == COMPLETED
+    assert replicator.replication_status(destination, "reports/a.json", replica["VersionId"]) == REPLICA
+
+
+def test_prefix_filter_is_honoured(emulator: Emulator, replicate: Callable[..., S3Replicator]) -> None:
+    source, destination = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
+    replicator = replicate((source, EAST, rule(destination, prefix="in/")))
+    s3 = emulator.client("s3", EAST)
+    s3.put_object(Bucket=source, Key="in/a.txt", Body=b"a")
+    s3.put_object(Bucket=source, Key="out/b.txt", Body=b"b")
+    replicator.wait_replicated(timeout=5)
+    assert keys_and_versions(emulator, destination, WEST) == {"in/a.txt": 1}
+
+
+def test_two_way_replication_does_not_loop(
+    emulator: Emulator, replicate: Callable[..., S3Replicator]
+) -> None:
+    east, west = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
+    replicator = replicate((east, EAST, rule(west)), (west, WEST, rule(east)))
+    emulator.client("s3", EAST).put_object(Bucket=east, Key="from-east.txt", Body=b"e")
+    emulator.client("s3", WEST).put_object(Bucket=west, Key="from-west.txt", Body=b"w")
+    replicator.wait_replicated(timeout=5)
+    replicator.wait_replicated(timeout=5)  # further passes: a loop would add versions now
+    expected = {"from-east.txt": 1, "from-west.txt": 1}
+    assert keys_and_versions(emulator, east, EAST) == expected
+    assert keys_and_versions(emulator, west, WEST) == expected
+
+
+def test_a_disabled_rule_copies_nothing(emulator: Emulator, replicate: Callable[..., S3Replicator]) -> None:
+    source, destination = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
+    replicator = replicate((source, EAST, rule(destination, status="Disabled")))
+    emulator.client("s3", EAST).put_object(Bucket=source, Key="a.txt", Body=b"a")
+    replicator.wait_replicated(timeout=5)
+    assert keys_and_versions(emulator, destination, WEST) == {}
+    assert replicator.replication_status(source, "a.txt") is None
+
+
+def test_delete_markers_replicate_only_when_the_rule_says_so(
+    emulator: Emulator, replicate: Callable[..., S3Replicator]
+) -> None:
+    source = make_bucket(emulator, EAST)
+    with_markers, without_markers = make_bucket(emulator, WEST), make_bucket(emulator, WEST)
+    rules = [rule(with_markers, markers="Enabled"), rule(without_markers)]
+    rules[1]["Priority"] = 2
+    s3 = emulator.client("s3", EAST)
+    s3.put_bucket_replication(Bucket=source, ReplicationConfiguration={"Role": ROLE, "Rules": rules})
+    config = ReplicationConfig(bucket=source, region=EAST, role_arn=ROLE, rules=tuple(rules))
+    replicator = S3Replicator(emulator.client, [config])
+    replicator.start()
+    try:
+        s3.put_object(Bucket=source, Key="gone.txt", Body=b"x")
+        replicator.wait_replicated(timeout=5)
+        s3.delete_object(Bucket=source, Key="gone.txt")
+        replicator.wait_replicated(timeout=5)
+    finally:
+        replicator.stop()
+    west = emulator.client("s3", WEST)
+    assert west.list_object_versions(Bucket=with_markers)["DeleteMarkers"][0]["IsLatest"]
+    assert "DeleteMarkers" not in west.list_object_versions(Bucket=without_markers)
+    assert keys_and_versions(emulator, without_markers, WEST) == {"gone.txt": 1}
+
+
+# ============================================================================================== DynamoDB
+def make_global_table(emulator: Emulator, regions: tuple[str, ...] = (EAST, WEST)) -> str:
+    """The same table in each region, as the provisioner creates a table with replicas."""
+    name = _name("table")
+    for region in regions:
+        emulator.client("dynamodb", region).create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+    return name
+
+
+def items(emulator: Emulator, table: str, region: str) -> dict[str, dict[str, Any]]:
+    scanned = emulator.client("dynamodb", region).scan(TableName=table, ConsistentRead=True)["Items"]
+    return {item["pk"]["S"]: item for item in scanned}
+
+
+@pytest.fixture
+def ddb_replicator(emulator: Emulator) -> Iterator[Callable[..., DynamoDbReplicator]]:
+    started: list[DynamoDbReplicator] = []
+
+    def _start(*tables: str, regions: tuple[str, ...] = (EAST, WEST)) -> DynamoDbReplicator:
+        replicator = DynamoDbReplicator(emulator.client, [(table, regions) for table in tables])
+        started.append(replicator)
+        replicator.start()
+        return replicator
+
+    yield _start
+    for replicator in started:
+        replicator.stop()
+
+
+def test_items_replicate_both_ways_with_updates_and_deletes(
+    emulator: Emulator, ddb_replicator: Callable[..., DynamoDbReplicator]
+) -> None:
+    table = make_global_table(emulator)
+    replicator = ddb_replicator(table)
+    east, west = emulator.client("dynamodb", EAST), emulator.client("dynamodb", WEST)
+    east.put_item(TableName=table, Item={"pk": {"S": "a"}, "v": {"N": "1"}})
+    wait_for(lambda: "a" in items(emulator, table, WEST), timeout=5, what="a in us-west-2")
+    west.put_item(TableName=table, Item={"pk": {"S": "b"}, "v": {"S": "west"}})
+    wait_for(lambda: "b" in items(emulator, table, EAST), timeout=5, what="b in us-east-1")
+    east.update_item(
+        TableName=table,
+        Key={"pk": {"S": "a"}},
+        UpdateExpression="SET v = :v",
+        ExpressionAttributeValues={":v": {"N": "2"}},
+    )
+    wait_for(lambda: items(emulator, table, WEST)["a"]["v"] == {"N": "2"}, timeout=5, what="the update")
+    west.delete_item(TableName=table, Key={"pk": {"S": "b"}})
+    wait_for(lambda: "b" not in items(emulator, table, EAST), timeout=5, what="the delete")
+    replicator.wait_converged(timeout=5)
+    assert (
+        items(emulator, table, EAST)
+        == items(emulator, table, WEST)
+        == {"a": {"pk": {"S": "a"}, "v": {"N": "2"}}}
+    )
+
+
+def test_items_written_before_start_replicate_and_tables_are_discovered(emulator: Emulator) -> None:
+    table = make_global_table(emulator)
+    emulator.client("dynamodb", EAST).put_item(TableName=table, Item={"pk": {"S": "seed"}})
+    replicator = DynamoDbReplicator(emulator.client, regions=[EAST, WEST])
+    replicator.start()
+    try:
+        replicator.wait_converged(timeout=10)
+    finally:
+        replicator.stop()
+    assert table in replicator.tables
+    assert items(emulator, table, WEST) == {"seed": {"pk": {"S": "seed"}}}
+
+
+def test_concurrent_writes_to_one_key_converge_without_echoes(
+    emulator: Emulator, ddb_replicator: Callable[..., DynamoDbReplicator]
+) -> None:
+    table = make_global_table(emulator)
+    east, west = emulator.client("dynamodb", EAST), emulator.client("dynamodb", WEST)
+    # Both regions write the key before the replicator sees either write: a true conflict.
+    east.put_item(TableName=table, Item={"pk": {"S": "k"}, "by": {"S": "east"}})
+    west.put_item(TableName=table, Item={"pk": {"S": "k"}, "by": {"S": "west"}})
+    replicator = ddb_replicator(table)
+
+    def hammer(client: Any, region: str) -> None:
+        for n in range(30):
+            client.put_item(TableName=table, Item={"pk": {"S": "k"}, "by": {"S": f"{region}-{n}"}})
+            client.put_item(TableName=table, Item={"pk": {"S": f"{region}-{n}"}})
+
+    writers = [threading.Thread(target=hammer, args=(c, r)) for c, r in ((east, EAST), (west, WEST))]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    replicator.wait_converged(timeout=15)
+    final = items(emulator, table, EAST)
+    assert final == items(emulator, table, WEST)
+    assert len(final) == 61
+    assert final["k"]["by"]["S"] in {"us-east-1-29", "us-west-2-29"}  # a last write of either region wins
+    # No echo loop: more passes apply nothing and leave both replicas as they are.
+    applied = replicator.applied
+    replicator.wait_converged(timeout=5)
+    assert replicator.applied == applied
+    assert items(emulator, table, EAST) == items(emulator, table, WEST) == final
+
+
+def test_a_stream_drained_by_lambda_falls_back_to_scans(
+    emulator: Emulator, deploy: Callable[..., Deployed], ddb_replicator: Callable[..., DynamoDbReplicator]
+) -> None:
+    regions = ("eu-west-1", EAST)  # conftest deploys functions in eu-west-1
+    table = make_global_table(emulator, regions)
+    function = deploy("def handler(event, context):\n    return None\n")
+    stream_arn = emulator.client("dynamodb", "eu-west-1").describe_table(TableName=table)["Table"][
+        "LatestStreamArn"
+    ]
+    emulator.client("lambda", "eu-west-1").create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName=function.name, StartingPosition="TRIM_HORIZON"
+    )
+    replicator = ddb_replicator(table, regions=regions)
+    assert [r.scan_mode for r in replicator.tables[table]] == [True, False]
+    emulator.client("dynamodb", "eu-west-1").put_item(TableName=table, Item={"pk": {"S": "x"}})
+    emulator.client("dynamodb", EAST).put_item(TableName=table, Item={"pk": {"S": "y"}})
+    replicator.wait_converged(timeout=10)
+    assert set(items(emulator, table, EAST)) == set(items(emulator, table, "eu-west-1")) == {"x", "y"}
+    emulator.client("dynamodb", EAST).delete_item(TableName=table, Key={"pk": {"S": "x"}})
+    replicator.wait_converged(timeout=10)
+    assert set(items(emulator, table, "eu-west-1")) == {"y"}
