@@ -44,6 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="override a config value for this run, like `pulumi config set`",
     )
+    parser.add_argument(
+        "--replication-lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay before S3 replication copies an object (default 0)",
+    )
     args = parser.parse_args(argv)
 
     def report(message: str) -> None:
@@ -51,7 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     time_scale = DEMO_TIME_SCALE if args.command == "demo" else 1.0
     cloud = LocalCloud(
-        args.stack, config_overrides=_config_overrides(args.config), time_scale=time_scale, progress=report
+        args.stack,
+        config_overrides=_config_overrides(args.config),
+        time_scale=time_scale,
+        replication_lag_seconds=args.replication_lag,
+        progress=report,
     )
     try:
         cloud.start()

@@ -23,6 +23,7 @@ from localcloud.gateway import HttpGateway
 from localcloud.lambda_runtime import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 from localcloud.provisioner import MotoProvisioner, provision
 from localcloud.redis_server import RedisServer
+from localcloud.replication import DynamoDbReplicator, S3Replicator
 from localcloud.sqs_poller import SqsEventSourcePoller
 from localcloud.stack_files import load_stack_config
 
@@ -61,6 +62,7 @@ class LocalCloud:
         *,
         config_overrides: Mapping[str, str] | None = None,
         time_scale: float = 1.0,
+        replication_lag_seconds: float = 0.0,
         progress: Progress = _silent,
     ) -> None:
         if not 0 < time_scale <= 1:
@@ -68,6 +70,7 @@ class LocalCloud:
         self.stack = stack
         self.config_overrides = dict(config_overrides or {})
         self.time_scale = time_scale
+        self.replication_lag_seconds = replication_lag_seconds
         self.progress = progress
         self.emulator = Emulator()
         self.deployment = Deployment()
@@ -76,13 +79,16 @@ class LocalCloud:
         self._gateway: HttpGateway | None = None
         self._poller: SqsEventSourcePoller | None = None
         self._redis: list[RedisServer] = []
+        self._replicators: list[S3Replicator | DynamoDbReplicator] = []
         self._default_region = "us-east-1"
+        self._regions: list[str] = []
 
     # ---- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> LocalCloud:
         started = time.monotonic()
         config = {**load_stack_config(self.stack), **self.config_overrides}
         self._default_region = config.get("aws:region", self._default_region)
+        self._regions = json.loads(config.get("regionflow:regions", "[]")) or [self._default_region]
         self.progress(f"Starting the embedded AWS for stack '{self.stack}'")
         self.emulator.start()
         runtime = self.emulator.lambda_runtime
@@ -101,6 +107,7 @@ class LocalCloud:
         self.progress("Deploying __main__.py:")
         self.exports = provision(self.stack, provisioner, config_overrides=self.config_overrides)
         self._start_event_sources()
+        self._start_replication()
         self.deploy_seconds = time.monotonic() - started
         skipped = ", ".join(sorted({s.typ for s in self.deployment.skipped}))
         self.progress(
@@ -110,6 +117,8 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
+        for replicator in self._replicators:
+            replicator.stop()
         if self._poller is not None:
             self._poller.stop()
         if self._gateway is not None:
@@ -199,6 +208,17 @@ class LocalCloud:
                 max_concurrency=mapping.maximum_concurrency or 2,
             )
         self._poller.start()
+
+    def _start_replication(self) -> None:
+        """S3 replication and global-table replicas: moto stores both and performs neither."""
+        if self.deployment.replication_configs:
+            self._replicators.append(
+                S3Replicator.from_deployment(
+                    self.emulator.client, self.deployment, lag_seconds=self.replication_lag_seconds
+                ).start()
+            )
+        # Replicates every table name present in two or more of the stack's regions.
+        self._replicators.append(DynamoDbReplicator(self.emulator.client, regions=self._regions).start())
 
     def _shorten_visibility_timeout(self, queue_arn: str, region: str) -> None:
         sqs = self.client("sqs", region)
