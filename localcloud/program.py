@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import runpy
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,24 @@ def run_program(
     config_overrides take "namespace:key" -> value, like `pulumi config set` before an update.
     """
     config = {**load_stack_config(stack, project_dir), **(config_overrides or {})}
+    program = str(project_dir / "__main__.py")
+
+    def execute() -> None:
+        runpy.run_path(program, run_name="__main__")
+
+    return run_inline_program(mocks, execute, stack=stack, config=config)
+
+
+def run_inline_program(
+    mocks: pulumi.runtime.Mocks,
+    program: Callable[[], None],
+    *,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Execute `program` (any function declaring resources) as a stack update; return its exports."""
     with _RUN_LOCK:
-        pulumi.runtime.set_all_config(config, [])
+        pulumi.runtime.set_all_config(dict(config or {}), [])
         monitor = ExportCapturingMonitor(mocks)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
         # set_mocks created and finished its own root Stack, so exports made later would never be
@@ -59,11 +75,6 @@ def run_program(
         settings.ROOT.set(None)
         settings.SETTINGS.rpc_manager.clear()
         settings.SETTINGS.outputs.clear()
-        program = str(project_dir / "__main__.py")
-
-        def execute() -> None:
-            runpy.run_path(program, run_name="__main__")
-
-        _sync_await(run_in_stack(execute))
+        _sync_await(run_in_stack(program))
         stack_urn = f"urn:pulumi:{stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{stack}"
         return dict(monitor.registered_outputs.get(stack_urn, {}))

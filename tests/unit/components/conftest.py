@@ -21,8 +21,9 @@ class BuiltStack:
     exports: dict[str, Any]
     resources: list[RecordedResource]
 
-    def resources_of(self, typ: str) -> list[RecordedResource]:
-        return [resource for resource in self.resources if resource.typ == typ]
+    def resources_of(self, typ: str, prefix: str = "") -> list[RecordedResource]:
+        """Resources of a type, optionally only those whose logical name starts with `prefix`."""
+        return [r for r in self.resources if r.typ == typ and r.name.startswith(prefix)]
 
     def named(self, logical_name: str) -> RecordedResource:
         matches = [resource for resource in self.resources if resource.name == logical_name]

@@ -84,4 +84,14 @@ def _computed(typ: str, name: str, region: str, inputs: dict[str, Any]) -> dict[
             "apiEndpoint": f"https://{name}.execute-api.{region}.amazonaws.com",
             "executionArn": f"arn:aws:execute-api:{prefix}:{name}",
         }
+    if typ == "aws:apigateway/restApi:RestApi":
+        return {
+            "rootResourceId": f"{name}-root",
+            "arn": f"arn:aws:apigateway:{region}::/restapis/{name}",
+            "executionArn": f"arn:aws:execute-api:{prefix}:{name}",
+        }
+    if typ == "aws:apigateway/stage:Stage":
+        return {"invokeUrl": f"https://api-id.execute-api.{region}.amazonaws.com/{inputs.get('stageName')}"}
+    if typ == "aws:sfn/stateMachine:StateMachine":
+        return {"name": name, "arn": f"arn:aws:states:{prefix}:stateMachine:{name}"}
     return {"arn": f"arn:aws:{typ.split(':')[1].split('/', maxsplit=1)[0]}:{prefix}:{name}"}

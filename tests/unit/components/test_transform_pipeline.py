@@ -38,11 +38,15 @@ def test_every_stack_file_builds_and_exports_the_transform_endpoints(stack: Buil
     assert stack.exports["transformStatusUrl"].endswith("/uploads/{id}")
 
 
-def test_every_regional_resource_is_in_the_primary_region(stack: BuiltStack) -> None:
+def test_every_regional_transform_resource_is_in_the_primary_region(stack: BuiltStack) -> None:
     # GIVEN the stack's configured regions
     primary = json.loads(stack.config["regionflow:regions"])[0]
     # THEN every resource that takes a region is created in the primary one (IAM is global)
-    regional = [r for r in stack.resources if r.typ.startswith("aws:") and not r.typ.startswith("aws:iam/")]
+    regional = [
+        r
+        for r in stack.resources
+        if r.name.startswith("transform-") and r.typ.startswith("aws:") and not r.typ.startswith("aws:iam/")
+    ]
     assert regional
     misplaced = [(r.typ, r.name, r.region) for r in regional if r.region != primary]
     assert not misplaced
@@ -117,7 +121,7 @@ def test_buffer_queue_moves_poison_messages_to_the_dlq(stack: BuiltStack) -> Non
 
 
 def test_worker_consumes_the_buffer_with_partial_batch_failures(stack: BuiltStack) -> None:
-    [mapping] = stack.resources_of("aws:lambda/eventSourceMapping:EventSourceMapping")
+    [mapping] = stack.resources_of("aws:lambda/eventSourceMapping:EventSourceMapping", "transform-")
     assert mapping.inputs["eventSourceArn"] == stack.named("transform-buffer-queue").outputs["arn"]
     assert mapping.inputs["functionName"] == function_named(stack, "worker").outputs["name"]
     assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -151,11 +155,11 @@ def test_buckets_are_encrypted_versioned_private_and_tls_only(stack: BuiltStack,
 
 
 def test_tables_and_topic_are_encrypted_and_tables_recoverable(stack: BuiltStack) -> None:
-    tables = stack.resources_of("aws:dynamodb/table:Table")
+    tables = stack.resources_of("aws:dynamodb/table:Table", "transform-")
     assert len(tables) == 2
     assert all(t.inputs["serverSideEncryption"]["enabled"] for t in tables)
     assert all(t.inputs["pointInTimeRecovery"]["enabled"] for t in tables)
-    [topic] = stack.resources_of("aws:sns/topic:Topic")
+    [topic] = stack.resources_of("aws:sns/topic:Topic", "transform-")
     assert topic.inputs["kmsMasterKeyId"]
 
 
@@ -181,10 +185,11 @@ def test_each_function_logs_json_to_its_own_group_with_configured_retention(stac
 def test_primary_stack_ships_dependencies_as_a_layer_in_the_functions_region(
     primary_stack: BuiltStack,
 ) -> None:
-    [layer] = primary_stack.resources_of("aws:lambda/layerVersion:LayerVersion")
+    layers = {
+        layer.region: layer for layer in primary_stack.resources_of("aws:lambda/layerVersion:LayerVersion")
+    }
     for function in primary_stack.resources_of(FUNCTION):
-        assert function.inputs["layers"] == [layer.outputs["arn"]]
-        assert layer.region == function.region
+        assert function.inputs["layers"] == [layers[function.region].outputs["arn"]]
 
 
 def test_local_stack_bundles_dependencies_because_localstack_community_has_no_layers(

@@ -1,0 +1,359 @@
+"""Build artifact distribution: POST /builds -> queue -> build -> global bucket -> copy to every region.
+
+A new build in the global bucket starts the file-distribution workflow, which copies it to one bucket per
+configured region and records the outcome; each regional copy then "deploys" to that region's hosts by
+writing one deployment record per host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import pulumi
+import pulumi_aws as aws
+
+from components.buffered_queue import BufferedQueue, BufferedQueueArgs
+from components.function import Function, FunctionArgs
+from components.iam import allow
+from components.lambda_packaging import LambdaPackaging
+from components.queue_api import QueueApi, QueueApiArgs
+from components.secure_bucket import SecureBucket, SecureBucketArgs
+from components.state_machine import StateMachine, StateMachineArgs
+from workflows import file_distribution
+
+BUILD_KEY_PREFIX = "build-"
+COMMIT_PATTERN = "^[0-9a-f]{7,40}$"
+BUILD_REQUEST_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "BuildRequest",
+    "type": "object",
+    "required": ["commit"],
+    "properties": {
+        "commit": {"type": "string", "pattern": COMMIT_PATTERN},
+        "branch": {"type": "string", "maxLength": 255},
+        "requestedBy": {"type": "string", "maxLength": 255},
+    },
+}
+HOST_LOG_BUILD_INDEX = "build_id-index"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArtifactDistributionArgs:
+    regions: Sequence[str]  # the first holds the API, queue, global bucket, workflow and host log
+    packaging: Callable[[str], LambdaPackaging]  # per region: layers are regional
+    hosts_per_region: int = 5000
+    build_batch_size: int = 5
+    max_receive_count: int = 3
+    failure_emails: Sequence[str] = ()
+    log_retention_days: int = 30
+    tracing: bool = False
+
+
+class ArtifactDistribution(pulumi.ComponentResource):
+    builds_url: pulumi.Output[str]
+    global_bucket: pulumi.Output[str]
+    regional_buckets: dict[str, pulumi.Output[str]]
+    tracking_table: pulumi.Output[str]
+    host_log_table: pulumi.Output[str]
+    state_machine_arn: pulumi.Output[str]
+    failure_topic_arn: pulumi.Output[str]
+    build_dlq_url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ArtifactDistributionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("regionflow:artifacts:ArtifactDistribution", name, None, opts)
+        if len(args.regions) < 2:
+            raise ValueError(
+                f"{name}: artifact distribution needs two or more regions, got {list(args.regions)}"
+            )
+        child = pulumi.ResourceOptions(parent=self)
+        home = args.regions[0]
+        function_args = partial(
+            FunctionArgs, log_retention_days=args.log_retention_days, tracing=args.tracing
+        )
+
+        # ---- storage and messaging -----------------------------------------------------------------
+        global_bucket = SecureBucket(f"{name}-global", SecureBucketArgs(region=home), child)
+        regional = {
+            region: SecureBucket(f"{name}-regional-{region}", SecureBucketArgs(region=region), child)
+            for region in args.regions
+        }
+        tracking = aws.dynamodb.Table(
+            f"{name}-file-copy-tracking",
+            region=home,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="fileKey",
+            range_key="sourceBucket",
+            attributes=[{"name": "fileKey", "type": "S"}, {"name": "sourceBucket", "type": "S"}],
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True},
+            opts=child,
+        )
+        host_log = aws.dynamodb.Table(
+            f"{name}-host-deployment-logs",
+            region=home,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="host_id",
+            range_key="build_id",
+            attributes=[{"name": "host_id", "type": "S"}, {"name": "build_id", "type": "S"}],
+            global_secondary_indexes=[
+                {
+                    "name": HOST_LOG_BUILD_INDEX,
+                    "hash_key": "build_id",
+                    "range_key": "host_id",
+                    "projection_type": "KEYS_ONLY",
+                }
+            ],
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True},
+            opts=child,
+        )
+        failures = aws.sns.Topic(
+            f"{name}-file-copy-failures", region=home, kms_master_key_id="alias/aws/sns", opts=child
+        )
+        for index, email in enumerate(args.failure_emails):
+            aws.sns.TopicSubscription(
+                f"{name}-failure-email-{index}",
+                region=home,
+                topic=failures.arn,
+                protocol="email",
+                endpoint=email,
+                opts=child,
+            )
+        # Asynchronous invocations (S3 notifications) that fail after Lambda's retries land here, per region.
+        async_dlqs = {
+            region: aws.sqs.Queue(
+                f"{name}-async-dlq-{region}",
+                region=region,
+                sqs_managed_sse_enabled=True,
+                message_retention_seconds=14 * 24 * 3600,
+                opts=child,
+            )
+            for region in args.regions
+        }
+
+        # ---- POST /builds -> queue -> build worker -> global bucket ----------------------------------
+        builds = BufferedQueue(
+            f"{name}-builds",
+            BufferedQueueArgs(
+                region=home, visibility_timeout_seconds=6 * 60, max_receive_count=args.max_receive_count
+            ),
+            child,
+        )
+        api = QueueApi(
+            f"{name}-api",
+            QueueApiArgs(
+                region=home,
+                queue_arn=builds.arn,
+                queue_name=builds.queue.name,
+                path_part="builds",
+                request_schema=BUILD_REQUEST_SCHEMA,
+                id_name="buildId",
+            ),
+            child,
+        )
+        build_worker = Function(
+            f"{name}-build-worker",
+            function_args(
+                region=home,
+                packaging=args.packaging(home),
+                handler="handlers.artifacts.build_worker.lambda_handler",
+                description="Simulate a build and upload build-<id>.zip to the global bucket",
+                timeout_seconds=60,
+                policy_statements=[
+                    allow(
+                        [
+                            "sqs:ReceiveMessage",
+                            "sqs:DeleteMessage",
+                            "sqs:ChangeMessageVisibility",
+                            "sqs:GetQueueAttributes",
+                        ],
+                        [builds.arn],
+                    ),
+                    # ListBucket lets head_object answer 404 (not 403) for a build not yet uploaded.
+                    allow(["s3:ListBucket"], [global_bucket.arn]),
+                    allow(["s3:GetObject", "s3:PutObject"], [global_bucket.objects_arn(BUILD_KEY_PREFIX)]),
+                ],
+                environment={"GLOBAL_BUCKET": global_bucket.bucket_name},
+            ),
+            child,
+        )
+        aws.lambda_.EventSourceMapping(
+            f"{name}-build-trigger",
+            region=home,
+            event_source_arn=builds.arn,
+            function_name=build_worker.function_name,
+            batch_size=args.build_batch_size,
+            function_response_types=["ReportBatchItemFailures"],
+            opts=child,
+        )
+
+        # ---- the file-distribution workflow ---------------------------------------------------------
+        validate = Function(
+            f"{name}-validate-input",
+            function_args(
+                region=home,
+                packaging=args.packaging(home),
+                handler="handlers.artifacts.validate_input.lambda_handler",
+                description="File distribution: check the request and that the build exists",
+                policy_statements=[
+                    allow(["s3:ListBucket"], [global_bucket.arn]),
+                    allow(
+                        ["s3:GetObject", "s3:GetObjectVersion"], [global_bucket.objects_arn(BUILD_KEY_PREFIX)]
+                    ),
+                ],
+            ),
+            child,
+        )
+        copy = Function(
+            f"{name}-copy-to-bucket",
+            function_args(
+                region=home,
+                packaging=args.packaging(home),
+                handler="handlers.artifacts.copy_to_bucket.lambda_handler",
+                description="File distribution: copy the build into one regional bucket",
+                timeout_seconds=120,
+                policy_statements=[
+                    allow(
+                        [
+                            "s3:GetObject",
+                            "s3:GetObjectVersion",
+                            "s3:GetObjectTagging",
+                            "s3:GetObjectVersionTagging",
+                        ],
+                        [global_bucket.objects_arn(BUILD_KEY_PREFIX)],
+                    ),
+                    allow(
+                        ["s3:PutObject", "s3:PutObjectTagging"],
+                        [bucket.objects_arn(BUILD_KEY_PREFIX) for bucket in regional.values()],
+                    ),
+                ],
+            ),
+            child,
+        )
+        results = Function(
+            f"{name}-process-results",
+            function_args(
+                region=home,
+                packaging=args.packaging(home),
+                handler="handlers.artifacts.process_results.lambda_handler",
+                description="File distribution: count the copies and write the failure report",
+                memory_mb=256,
+            ),
+            child,
+        )
+        workflow = StateMachine(
+            f"{name}-file-distribution",
+            StateMachineArgs(
+                region=home,
+                definition=file_distribution.build_definition,
+                definition_inputs={
+                    "validate_arn": validate.arn,
+                    "copy_arn": copy.arn,
+                    "process_results_arn": results.arn,
+                    "tracking_table": tracking.name,
+                    "failure_topic_arn": failures.arn,
+                },
+                policy_statements=[
+                    allow(["lambda:InvokeFunction"], [validate.arn, copy.arn, results.arn]),
+                    allow(["dynamodb:PutItem", "dynamodb:UpdateItem"], [tracking.arn]),
+                    allow(["sns:Publish"], [failures.arn]),
+                ],
+                log_retention_days=args.log_retention_days,
+                tracing=args.tracing,
+            ),
+            child,
+        )
+
+        # ---- global bucket events -> replication worker -> workflow ----------------------------------
+        destinations = pulumi.Output.json_dumps(
+            [{"bucket": bucket.bucket_name, "region": region} for region, bucket in regional.items()]
+        )
+        replication_worker = Function(
+            f"{name}-replication-worker",
+            function_args(
+                region=home,
+                packaging=args.packaging(home),
+                handler="handlers.artifacts.replication_worker.lambda_handler",
+                description="Start one file-distribution execution per new build (deterministic names)",
+                policy_statements=[allow(["states:StartExecution"], [workflow.arn])],
+                environment={"STATE_MACHINE_ARN": workflow.arn, "DESTINATION_BUCKETS": destinations},
+                dead_letter_queue_arn=async_dlqs[home].arn,
+            ),
+            child,
+        )
+        self._notify_function(f"{name}-global-events", global_bucket, replication_worker)
+
+        # ---- regional copies -> regional sync (simulated P2P deployment to each region's hosts) -------
+        for region, bucket in regional.items():
+            sync = Function(
+                f"{name}-regional-sync-{region}",
+                function_args(
+                    region=region,
+                    packaging=args.packaging(region),
+                    handler="handlers.artifacts.regional_sync.lambda_handler",
+                    description=f"Record the deployment of a new build to every host in {region}",
+                    timeout_seconds=300,
+                    memory_mb=1024,
+                    policy_statements=[allow(["dynamodb:BatchWriteItem"], [host_log.arn])],
+                    environment={
+                        "HOST_LOG_TABLE": host_log.name,
+                        "HOST_LOG_REGION": home,
+                        "HOSTS_PER_REGION": str(args.hosts_per_region),
+                    },
+                    dead_letter_queue_arn=async_dlqs[region].arn,
+                ),
+                child,
+            )
+            self._notify_function(f"{name}-regional-events-{region}", bucket, sync)
+
+        self.builds_url = api.url
+        self.global_bucket = global_bucket.bucket_name
+        self.regional_buckets = {region: bucket.bucket_name for region, bucket in regional.items()}
+        self.tracking_table = tracking.name
+        self.host_log_table = host_log.name
+        self.state_machine_arn = workflow.arn
+        self.failure_topic_arn = failures.arn
+        self.build_dlq_url = builds.dlq_url
+        self.register_outputs(
+            {
+                "builds_url": self.builds_url,
+                "global_bucket": self.global_bucket,
+                "regional_buckets": self.regional_buckets,
+                "tracking_table": self.tracking_table,
+                "host_log_table": self.host_log_table,
+                "state_machine_arn": self.state_machine_arn,
+                "failure_topic_arn": self.failure_topic_arn,
+                "build_dlq_url": self.build_dlq_url,
+            }
+        )
+
+    def _notify_function(self, name: str, bucket: SecureBucket, function: Function) -> None:
+        """New build-*.zip objects in `bucket` invoke `function` (asynchronously, as S3 does)."""
+        permission = aws.lambda_.Permission(
+            f"{name}-permission",
+            region=bucket.region,
+            action="lambda:InvokeFunction",
+            function=function.function_name,
+            principal="s3.amazonaws.com",
+            source_arn=bucket.arn,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.s3.BucketNotification(
+            name,
+            region=bucket.region,
+            bucket=bucket.bucket_name,
+            lambda_functions=[
+                {
+                    "lambda_function_arn": function.arn,
+                    "events": ["s3:ObjectCreated:*"],
+                    "filter_prefix": BUILD_KEY_PREFIX,
+                    "filter_suffix": ".zip",
+                }
+            ],
+            # S3 checks it may invoke the function when the notification is saved.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )

@@ -1,0 +1,176 @@
+"""POST a validated JSON body straight onto an SQS queue: REST API, request validator, no Lambda.
+
+A REST API (v1) rather than an HTTP API: only REST APIs validate request bodies against a JSON schema,
+so a bad request is answered 400 before anything is queued. The request id becomes a message attribute
+and is returned to the caller (202), so the client can follow its request downstream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam import allow, assume_role_policy, policy_document
+
+STAGE_NAME = "v1"
+# API Gateway renders these with its own template language; `$context.requestId` is the id we hand out.
+ACCEPTED_TEMPLATE = '{"{id_name}": "$context.requestId", "status": "queued"}'
+INVALID_BODY_TEMPLATE = '{"error": "invalid_request", "message": "$context.error.validationErrorString"}'
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueApiArgs:
+    region: str
+    queue_arn: pulumi.Input[str]
+    queue_name: pulumi.Input[str]
+    path_part: str  # e.g. "builds" -> POST /builds
+    request_schema: Mapping[str, Any]  # JSON schema (draft-04) the body must satisfy
+    id_name: str = "requestId"  # message attribute and response field carrying the request id
+    throttle_burst_limit: int = 50
+    throttle_rate_limit: float = 20.0
+
+
+class QueueApi(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: QueueApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("regionflow:api:QueueApi", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        region = args.region
+
+        api = aws.apigateway.RestApi(
+            f"{name}-api", region=region, endpoint_configuration={"types": "REGIONAL"}, opts=child
+        )
+        resource = aws.apigateway.Resource(
+            f"{name}-resource",
+            region=region,
+            rest_api=api.id,
+            parent_id=api.root_resource_id,
+            path_part=args.path_part,
+            opts=child,
+        )
+        model = aws.apigateway.Model(
+            f"{name}-model",
+            region=region,
+            rest_api=api.id,
+            name=f"{args.path_part.capitalize()}Request",
+            content_type="application/json",
+            schema=json.dumps(args.request_schema),
+            opts=child,
+        )
+        validator = aws.apigateway.RequestValidator(
+            f"{name}-validator",
+            region=region,
+            rest_api=api.id,
+            name="body",
+            validate_request_body=True,
+            opts=child,
+        )
+        method = aws.apigateway.Method(
+            f"{name}-post",
+            region=region,
+            rest_api=api.id,
+            resource_id=resource.id,
+            http_method="POST",
+            authorization="NONE",
+            request_validator_id=validator.id,
+            request_models={"application/json": model.name},
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role", assume_role_policy=assume_role_policy("apigateway.amazonaws.com"), opts=child
+        )
+        aws.iam.RolePolicy(
+            f"{name}-send",
+            role=role.id,
+            policy=policy_document([allow(["sqs:SendMessage"], [args.queue_arn])]),
+            opts=child,
+        )
+        account = pulumi.Output.from_input(args.queue_arn).apply(lambda arn: arn.split(":")[4])
+        integration = aws.apigateway.Integration(
+            f"{name}-to-queue",
+            region=region,
+            rest_api=api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            type="AWS",
+            integration_http_method="POST",
+            uri=pulumi.Output.concat(
+                "arn:aws:apigateway:", region, ":sqs:path/", account, "/", args.queue_name
+            ),
+            credentials=role.arn,
+            passthrough_behavior="NEVER",
+            request_parameters={
+                "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
+            },
+            request_templates={
+                "application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
+                f"&MessageAttribute.1.Name={args.id_name}&MessageAttribute.1.Value.DataType=String"
+                "&MessageAttribute.1.Value.StringValue=$context.requestId"
+            },
+            opts=child,
+        )
+        accepted = aws.apigateway.MethodResponse(
+            f"{name}-accepted",
+            region=region,
+            rest_api=api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            status_code="202",
+            opts=child,
+        )
+        integration_response = aws.apigateway.IntegrationResponse(
+            f"{name}-accepted-response",
+            region=region,
+            rest_api=api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            status_code=accepted.status_code,
+            selection_pattern="",
+            response_templates={"application/json": ACCEPTED_TEMPLATE.replace("{id_name}", args.id_name)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
+        )
+        aws.apigateway.Response(
+            f"{name}-invalid-body",
+            region=region,
+            rest_api_id=api.id,
+            response_type="BAD_REQUEST_BODY",
+            status_code="400",
+            response_templates={"application/json": INVALID_BODY_TEMPLATE},
+            opts=child,
+        )
+        deployment = aws.apigateway.Deployment(
+            f"{name}-deployment",
+            region=region,
+            rest_api=api.id,
+            # Redeploy whenever the integration's contract changes.
+            triggers={"contract": json.dumps([args.path_part, dict(args.request_schema), args.id_name])},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration, integration_response]),
+        )
+        stage = aws.apigateway.Stage(
+            f"{name}-stage",
+            region=region,
+            rest_api=api.id,
+            deployment=deployment.id,
+            stage_name=STAGE_NAME,
+            opts=child,
+        )
+        aws.apigateway.MethodSettings(
+            f"{name}-throttling",
+            region=region,
+            rest_api=api.id,
+            stage_name=stage.stage_name,
+            method_path="*/*",
+            settings={
+                "throttling_burst_limit": args.throttle_burst_limit,
+                "throttling_rate_limit": args.throttle_rate_limit,
+            },
+            opts=child,
+        )
+        self.url = pulumi.Output.concat(stage.invoke_url, "/", args.path_part)
+        self.register_outputs({"url": self.url})

@@ -1,0 +1,88 @@
+"""A Step Functions state machine with its own least-privilege role and an execution log group."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.function import XRAY_ACTIONS
+from components.iam import PolicyStatement, assume_role_policy, policy_document
+
+# CloudWatch Logs delivery for Step Functions is configured through these account-level APIs, which
+# accept no resource narrower than "*" (Step Functions developer guide, "IAM policies for logging").
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateMachineArgs:
+    """`definition` receives the resolved values of `definition_inputs` and returns the ASL dict."""
+
+    region: str
+    definition: Callable[..., dict[str, Any]]
+    definition_inputs: Mapping[str, pulumi.Input[str]]
+    policy_statements: Sequence[PolicyStatement]
+    machine_type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
+    log_retention_days: int = 30
+    log_level: Literal["ALL", "ERROR", "FATAL", "OFF"] = "ERROR"
+    tracing: bool = False
+
+
+class StateMachine(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: StateMachineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("regionflow:workflow:StateMachine", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", region=args.region, retention_in_days=args.log_retention_days, opts=child
+        )
+        role = aws.iam.Role(
+            f"{name}-role", assume_role_policy=assume_role_policy("states.amazonaws.com"), opts=child
+        )
+        statements: list[PolicyStatement] = [
+            *args.policy_statements,
+            {"Effect": "Allow", "Action": list(LOG_DELIVERY_ACTIONS), "Resource": ["*"]},
+        ]
+        if args.tracing:
+            statements.append({"Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": ["*"]})
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=role.id, policy=policy_document(statements), opts=child
+        )
+        keys = list(args.definition_inputs)
+        definition = pulumi.Output.all(*args.definition_inputs.values()).apply(
+            lambda values: json.dumps(
+                args.definition(**dict(zip(keys, values, strict=True))), ensure_ascii=False
+            )
+        )
+        machine = aws.sfn.StateMachine(
+            f"{name}-machine",
+            region=args.region,
+            type=args.machine_type,
+            role_arn=role.arn,
+            definition=definition,
+            logging_configuration={
+                "level": args.log_level,
+                "include_execution_data": False,  # execution data may carry customer payloads
+                "log_destination": pulumi.Output.concat(log_group.arn, ":*"),
+            },
+            tracing_configuration={"enabled": args.tracing},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
+        self.arn = machine.arn
+        self.name = machine.name
+        self.register_outputs({"arn": self.arn, "name": self.name})

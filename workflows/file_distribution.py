@@ -1,0 +1,221 @@
+"""File distribution: validate, log, copy a build to every regional bucket, record the outcome, alert.
+
+Input: {"sourceBucket", "sourceKey", "versionId", "destinations": [{"bucket", "region"}, ...]}, as the
+replication worker starts it. Each copy retries with exponential backoff and full jitter and is caught on
+its own, so one unreachable region never hides the others' results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.states import lambda_task, service_task
+
+MAX_PARALLEL_COPIES = 10
+# A copy is an S3 server-side operation: quick retries first, then back off (1 s, 2 s, 4 s, jittered).
+COPY_RETRY = {
+    "ErrorEquals": ["States.ALL"],
+    "IntervalSeconds": 1,
+    "MaxAttempts": 3,
+    "BackoffRate": 2,
+    "MaxDelaySeconds": 30,
+    "JitterStrategy": "FULL",
+}
+TRACKING_KEY = {"fileKey": {"S.$": "$.sourceKey"}, "sourceBucket": {"S.$": "$.sourceBucket"}}
+
+
+def build_definition(
+    *,
+    validate_arn: str,
+    copy_arn: str,
+    process_results_arn: str,
+    tracking_table: str,
+    failure_topic_arn: str,
+) -> dict[str, Any]:
+    """The state machine (Amazon States Language) as a dict; the component serialises it."""
+    return {
+        "Comment": "Copy a new build to every regional bucket, record the outcome, alert on any failure",
+        "StartAt": "Validate input",
+        "States": {
+            "Validate input": lambda_task(
+                validate_arn,
+                next_state="Log workflow start",
+                catch_to="Notify workflow failure",
+                OutputPath="$.Payload",
+            ),
+            "Log workflow start": service_task(
+                "arn:aws:states:::dynamodb:putItem",
+                {
+                    "TableName": tracking_table,
+                    "Item": {
+                        **TRACKING_KEY,
+                        "versionId": {"S.$": "$.versionId"},
+                        "status": {"S": "IN_PROGRESS"},
+                        "executionArn": {"S.$": "$$.Execution.Id"},
+                        "startTime": {"S.$": "$$.Execution.StartTime"},
+                        "totalBuckets": {"N.$": "States.Format('{}', States.ArrayLength($.destinations))"},
+                    },
+                    # One tracking row per file: a second distribution of the same file is refused, while
+                    # a retry of this very execution's put is not.
+                    "ConditionExpression": "attribute_not_exists(fileKey) OR executionArn = :execution",
+                    "ExpressionAttributeValues": {":execution": {"S.$": "$$.Execution.Id"}},
+                },
+                next_state="Copy to every regional bucket",
+                catch_to="Notify workflow failure",
+                ResultPath=None,
+            ),
+            "Copy to every regional bucket": {
+                "Type": "Map",
+                "ItemsPath": "$.destinations",
+                "MaxConcurrency": MAX_PARALLEL_COPIES,
+                "ItemSelector": {
+                    "sourceBucket.$": "$.sourceBucket",
+                    "sourceKey.$": "$.sourceKey",
+                    "versionId.$": "$.versionId",
+                    "destination.$": "$$.Map.Item.Value",
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Copy to bucket",
+                    "States": {
+                        "Copy to bucket": lambda_task(
+                            copy_arn,
+                            next_state=None,
+                            extra_retries=[COPY_RETRY],
+                            catch_to="Record copy failure",
+                            OutputPath="$.Payload",
+                        ),
+                        "Record copy failure": {
+                            "Type": "Pass",
+                            "Parameters": {
+                                "bucket.$": "$.destination.bucket",
+                                "region.$": "$.destination.region",
+                                "status": "FAILED",
+                                "error.$": "$.error",
+                            },
+                            "End": True,
+                        },
+                    },
+                },
+                "ResultPath": "$.results",
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "ResultPath": "$.error",
+                        "Next": "Record workflow failure",
+                    }
+                ],
+                "Next": "Process results",
+            },
+            "Process results": lambda_task(
+                process_results_arn,
+                payload={
+                    "sourceBucket.$": "$.sourceBucket",
+                    "sourceKey.$": "$.sourceKey",
+                    "executionArn.$": "$$.Execution.Id",
+                    "startedAt.$": "$$.Execution.StartTime",
+                    "results.$": "$.results",
+                },
+                next_state="Update DynamoDB final",
+                catch_to="Record workflow failure",
+                ResultSelector={
+                    "status.$": "$.Payload.status",
+                    "totalBuckets.$": "$.Payload.totalBuckets",
+                    "successfulCopies.$": "$.Payload.successfulCopies",
+                    "failedCopies.$": "$.Payload.failedCopies",
+                    "completedAt.$": "$.Payload.completedAt",
+                    "results.$": "$.Payload.results",
+                    "notification.$": "$.Payload.notification",
+                },
+                ResultPath="$.summary",
+            ),
+            "Update DynamoDB final": service_task(
+                "arn:aws:states:::dynamodb:updateItem",
+                {
+                    "TableName": tracking_table,
+                    "Key": TRACKING_KEY,
+                    "UpdateExpression": (
+                        "SET #status = :status, totalBuckets = :total, successfulCopies = :ok, "
+                        "failedCopies = :failed, endTime = :end, results = :results"
+                    ),
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":status": {"S.$": "$.summary.status"},
+                        ":total": {"N.$": "States.Format('{}', $.summary.totalBuckets)"},
+                        ":ok": {"N.$": "States.Format('{}', $.summary.successfulCopies)"},
+                        ":failed": {"N.$": "States.Format('{}', $.summary.failedCopies)"},
+                        ":end": {"S.$": "$.summary.completedAt"},
+                        ":results": {"S.$": "States.JsonToString($.summary.results)"},
+                    },
+                },
+                next_state="Check if all successful",
+                catch_to="Record workflow failure",
+                ResultPath=None,
+            ),
+            "Check if all successful": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.summary.status",
+                        "StringEquals": "SUCCEEDED",
+                        "Next": "Distribution succeeded",
+                    }
+                ],
+                "Default": "Send failure notification",
+            },
+            "Send failure notification": service_task(
+                "arn:aws:states:::sns:publish",
+                {
+                    "TopicArn": failure_topic_arn,
+                    "Subject.$": "$.summary.notification.subject",
+                    "Message.$": "$.summary.notification.message",
+                    "MessageAttributes": {
+                        "status": {"DataType": "String", "StringValue.$": "$.summary.status"},
+                    },
+                },
+                next_state="Distribution incomplete",
+                catch_to="Distribution incomplete",
+                ResultPath=None,
+            ),
+            "Distribution succeeded": {"Type": "Succeed"},
+            "Distribution incomplete": {
+                "Type": "Fail",
+                "Error": "DistributionIncomplete",
+                "Cause": "At least one regional bucket did not receive the build; see the tracking table",
+            },
+            "Record workflow failure": service_task(
+                "arn:aws:states:::dynamodb:updateItem",
+                {
+                    "TableName": tracking_table,
+                    "Key": TRACKING_KEY,
+                    "UpdateExpression": "SET #status = :status, failure = :failure",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":status": {"S": "FAILED"},
+                        ":failure": {"S.$": "States.JsonToString($.error)"},
+                    },
+                },
+                next_state="Notify workflow failure",
+                catch_to="Notify workflow failure",
+                ResultPath=None,
+            ),
+            "Notify workflow failure": service_task(
+                "arn:aws:states:::sns:publish",
+                {
+                    "TopicArn": failure_topic_arn,
+                    "Subject": "File distribution failed",
+                    "Message.$": "States.Format('❌ File distribution failed before completing: {}', "
+                    "States.JsonToString($.error))",
+                    "MessageAttributes": {"status": {"DataType": "String", "StringValue": "FAILED"}},
+                },
+                next_state="Distribution failed",
+                catch_to="Distribution failed",
+                ResultPath=None,
+            ),
+            "Distribution failed": {
+                "Type": "Fail",
+                "Error": "DistributionFailed",
+                "Cause": "The workflow could not complete; the failure is recorded and was notified",
+            },
+        },
+    }
