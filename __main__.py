@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pulumi
 
+from components.artifact_distribution import ArtifactDistribution, ArtifactDistributionArgs
 from components.config import PROJECT, load_settings
 from components.lambda_packaging import LambdaPackagingCatalog
 from components.transform_pipeline import TransformPipeline, TransformPipelineArgs
@@ -33,6 +34,20 @@ transform = TransformPipeline(
     ),
 )
 
+artifacts = ArtifactDistribution(
+    "artifacts",
+    ArtifactDistributionArgs(
+        regions=settings.regions,
+        packaging=packaging.for_region,
+        hosts_per_region=settings.artifacts.hosts_per_region,
+        build_batch_size=settings.artifacts.build_batch_size,
+        max_receive_count=settings.artifacts.max_receive_count,
+        failure_emails=settings.artifacts.failure_emails,
+        log_retention_days=settings.log_retention_days,
+        tracing=settings.tracing,
+    ),
+)
+
 pulumi.export("regions", list(settings.regions))
 pulumi.export("transformUploadUrl", transform.upload_url)
 pulumi.export("transformStatusUrl", transform.status_url)
@@ -43,3 +58,12 @@ pulumi.export("transformStatusTable", transform.status_table)
 pulumi.export("transformTopicArn", transform.topic_arn)
 pulumi.export("transformQueueUrl", transform.queue_url)
 pulumi.export("transformDlqUrl", transform.dlq_url)
+pulumi.export("artifactBuildsUrl", artifacts.builds_url)
+pulumi.export("artifactGlobalBucket", artifacts.global_bucket)
+pulumi.export("artifactRegionalBuckets", artifacts.regional_buckets)
+pulumi.export("artifactTrackingTable", artifacts.tracking_table)
+pulumi.export("artifactHostLogTable", artifacts.host_log_table)
+pulumi.export("artifactStateMachineArn", artifacts.state_machine_arn)
+pulumi.export("artifactFailureTopicArn", artifacts.failure_topic_arn)
+pulumi.export("artifactBuildQueueUrl", artifacts.build_queue_url)
+pulumi.export("artifactBuildDlqUrl", artifacts.build_dlq_url)

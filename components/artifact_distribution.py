@@ -59,6 +59,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
     host_log_table: pulumi.Output[str]
     state_machine_arn: pulumi.Output[str]
     failure_topic_arn: pulumi.Output[str]
+    build_queue_url: pulumi.Output[str]
     build_dlq_url: pulumi.Output[str]
 
     def __init__(
@@ -317,6 +318,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
         self.host_log_table = host_log.name
         self.state_machine_arn = workflow.arn
         self.failure_topic_arn = failures.arn
+        self.build_queue_url = builds.url
         self.build_dlq_url = builds.dlq_url
         self.register_outputs(
             {
@@ -327,6 +329,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 "host_log_table": self.host_log_table,
                 "state_machine_arn": self.state_machine_arn,
                 "failure_topic_arn": self.failure_topic_arn,
+                "build_queue_url": self.build_queue_url,
                 "build_dlq_url": self.build_dlq_url,
             }
         )

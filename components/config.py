@@ -76,6 +76,16 @@ class TransformSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ArtifactSettings:
+    """Build artifact distribution settings (config keys artifact*)."""
+
+    hosts_per_region: int
+    build_batch_size: int
+    max_receive_count: int
+    failure_emails: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackSettings:
     """Everything the program reads from stack config, validated."""
 
@@ -86,6 +96,7 @@ class StackSettings:
     api_front_door: ApiFrontDoor
     tracing: bool
     transform: TransformSettings
+    artifacts: ArtifactSettings
 
     @property
     def primary_region(self) -> str:
@@ -119,6 +130,12 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
             max_receive_count=reader.read("transformMaxReceiveCount", _int_between(1, 1000)),
             rule_cache_seconds=reader.read("transformRuleCacheSeconds", _int_between(0, 3600)),
             notify_emails=reader.read("transformNotifyEmails", _email_list),
+        ),
+        artifacts=ArtifactSettings(
+            hosts_per_region=reader.read("artifactHostsPerRegion", _int_between(1, 1_000_000)),
+            build_batch_size=reader.read("artifactBuildBatchSize", _int_between(1, 10)),
+            max_receive_count=reader.read("artifactMaxReceiveCount", _int_between(1, 1000)),
+            failure_emails=reader.read("artifactFailureEmails", _email_list),
         ),
     )
 

@@ -20,6 +20,9 @@ from components.iam import allow, assume_role_policy, policy_document
 STAGE_NAME = "v1"
 # API Gateway renders these with its own template language; `$context.requestId` is the id we hand out.
 ACCEPTED_TEMPLATE = '{"{id_name}": "$context.requestId", "status": "queued"}'
+QUEUE_ERROR_TEMPLATE = (
+    '{"error": "queue_unavailable", "message": "the request could not be queued; retry later"}'
+)
 INVALID_BODY_TEMPLATE = '{"error": "invalid_request", "message": "$context.error.validationErrorString"}'
 
 
@@ -135,6 +138,28 @@ class QueueApi(pulumi.ComponentResource):
             response_templates={"application/json": ACCEPTED_TEMPLATE.replace("{id_name}", args.id_name)},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
         )
+        # Without this, an SQS error would match the default (202) response: API Gateway selects
+        # integration responses by the service's status code.
+        rejected = aws.apigateway.MethodResponse(
+            f"{name}-queue-rejected",
+            region=region,
+            rest_api=api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            status_code="500",
+            opts=child,
+        )
+        queue_error_response = aws.apigateway.IntegrationResponse(
+            f"{name}-queue-rejected-response",
+            region=region,
+            rest_api=api.id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            status_code=rejected.status_code,
+            selection_pattern=r"4\d{2}|5\d{2}",
+            response_templates={"application/json": QUEUE_ERROR_TEMPLATE},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
+        )
         aws.apigateway.Response(
             f"{name}-invalid-body",
             region=region,
@@ -150,7 +175,9 @@ class QueueApi(pulumi.ComponentResource):
             rest_api=api.id,
             # Redeploy whenever the integration's contract changes.
             triggers={"contract": json.dumps([args.path_part, dict(args.request_schema), args.id_name])},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration, integration_response]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[integration, integration_response, queue_error_response]
+            ),
         )
         stage = aws.apigateway.Stage(
             f"{name}-stage",

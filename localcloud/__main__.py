@@ -8,10 +8,10 @@ import threading
 from collections.abc import Sequence
 
 from localcloud.cloud import DEFAULT_STACK, LocalCloud
-from localcloud.demos import transform
+from localcloud.demos import artifacts, transform
 
 # Every system with a demo, in the order the demo drives them.
-DEMOS = {"transform": transform.run}
+DEMOS = {"transform": transform.run, "artifacts": artifacts.run}
 DEMO_TIME_SCALE = 0.01  # failed SQS messages come back in seconds, not minutes
 
 

@@ -75,6 +75,7 @@ class LocalCloud:
         self.emulator = Emulator()
         self.deployment = Deployment()
         self.exports: dict[str, Any] = {}
+        self.config: dict[str, str] = {}
         self.deploy_seconds = 0.0
         self._gateway: HttpGateway | None = None
         self._poller: SqsEventSourcePoller | None = None
@@ -87,6 +88,7 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         started = time.monotonic()
         config = {**load_stack_config(self.stack), **self.config_overrides}
+        self.config = config
         self._default_region = config.get("aws:region", self._default_region)
         self._regions = json.loads(config.get("regionflow:regions", "[]")) or [self._default_region]
         self.progress(f"Starting the embedded AWS for stack '{self.stack}'")

@@ -7,6 +7,7 @@ URL scheme (one port, a path prefix per endpoint; the provisioner mints these UR
     {base}/apis/{api_id}/<path>                     an HTTP API's $default stage
     {base}/apis/{api_id}/{stage}/<path>             a named stage of that API
     {base}/lambda-url/{region}/{function_name}/<path>   a function URL
+    {base}/restapis/{api_id}/{stage}/<path>         a REST API (v1) stage, served by localcloud/rest_api.py
 The prefix is stripped: the handler sees `rawPath` = "/<path>" exactly as behind AWS.
 """
 
@@ -27,7 +28,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
-from localcloud.deployment import Deployment, FunctionUrlDeployment, HttpApiDeployment, RouteIntegration
+from localcloud.deployment import (
+    Deployment,
+    FunctionUrlDeployment,
+    HttpApiDeployment,
+    RestApiDeployment,
+    RouteIntegration,
+)
 
 log = logging.getLogger(__name__)
 
@@ -376,6 +383,9 @@ class HttpGateway:
             api = self.deployment.http_apis.get(parts[1]) if len(parts) > 1 and parts[0] == "apis" else None
             url_id = "/".join(parts[1:3]) if len(parts) > 2 and parts[0] == "lambda-url" else ""
             function_url = self.deployment.function_urls.get(url_id)
+            rest_api = (
+                self.deployment.rest_apis.get(parts[1]) if len(parts) > 1 and parts[0] == "restapis" else None
+            )
         limit = FUNCTION_URL_MAX_BODY if function_url else HTTP_API_MAX_BODY
         if length > limit:
             # Refused without buffering the body; it is still drained so the client can read the answer
@@ -406,6 +416,9 @@ class HttpGateway:
                 return self._serve_api(api, parts[2:], request)
             if function_url is not None:
                 return self._serve_function_url(function_url, request("/" + "/".join(parts[3:])))
+            if rest_api is not None:
+                # rawPath keeps the stage, as event.requestContext.path does on AWS.
+                return self._serve_rest_api(rest_api, parts[2:], request("/" + "/".join(parts[2:])))
         except Exception:
             log.exception("gateway: request %s %s failed", http.command, http.path)
             return INTERNAL_ERROR
@@ -443,6 +456,14 @@ class HttpGateway:
         request_id = event["requestContext"]["requestId"]
         response = self._integrate(integration, api.region, req, event)
         return Response(response.status, [*response.headers, ("apigw-requestid", request_id)], response.body)
+
+    def _serve_rest_api(self, api: RestApiDeployment, rest: list[str], req: Request) -> Response:
+        # rest_api builds on this module's Request/Response/match_route, so it is imported on first use.
+        from localcloud.rest_api import serve_rest_api  # noqa: PLC0415
+
+        return serve_rest_api(
+            api, rest, req, invoke=self.invoke, client_factory=self.client_factory, lock=self.deployment.lock
+        )
 
     def _serve_function_url(self, function_url: FunctionUrlDeployment, req: Request) -> Response:
         # Function URLs send the same 2.0 payload with routeKey "$default" and stage "$default".

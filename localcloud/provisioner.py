@@ -4,8 +4,9 @@ Run under `pulumi.runtime.set_mocks(..., preview=False)` (see `localcloud.progra
 hands `new_resource` each resource's fully resolved inputs in dependency order, in wire form: camelCase
 keys, numbers as floats, archives as `pulumi.FileArchive` / `AssetArchive` objects. We create the resource
 in the emulator and return its real id and the output properties (camelCase wire names) the program reads.
-Anything moto cannot run itself (SQS event source mappings, HTTP APIs, function URLs, Redis) is recorded in
-`self.deployment` for localcloud to run. Create-only is correct: every `up` starts a fresh emulator.
+Anything moto cannot run itself (SQS event source mappings, HTTP and REST APIs, function URLs, Redis) is
+recorded in `self.deployment` for localcloud to run. Create-only is correct: every `up` starts a fresh
+emulator.
 """
 
 from __future__ import annotations
@@ -32,6 +33,15 @@ from localcloud.deployment import (
     HttpApiDeployment,
     RedisCluster,
     ReplicationConfig,
+    RestApiDeployment,
+    RestGatewayResponse,
+    RestIntegration,
+    RestIntegrationResponse,
+    RestMethod,
+    RestModel,
+    RestRequestValidator,
+    RestResource,
+    RestStage,
     RouteIntegration,
     SkippedResource,
     SqsEventSourceMapping,
@@ -242,6 +252,19 @@ class MotoProvisioner(pulumi.runtime.Mocks):
             "aws:apigatewayv2/integration:Integration": self._apigw_integration,
             "aws:apigatewayv2/route:Route": self._apigw_route,
             "aws:apigatewayv2/stage:Stage": self._apigw_stage,
+            "aws:apigateway/restApi:RestApi": self._rest_api,
+            "aws:apigateway/resource:Resource": self._rest_resource,
+            "aws:apigateway/model:Model": self._rest_model,
+            "aws:apigateway/requestValidator:RequestValidator": self._rest_validator,
+            "aws:apigateway/method:Method": self._rest_method,
+            "aws:apigateway/integration:Integration": self._rest_integration,
+            "aws:apigateway/methodResponse:MethodResponse": self._rest_method_response,
+            "aws:apigateway/integrationResponse:IntegrationResponse": self._rest_integration_response,
+            "aws:apigateway/response:Response": self._rest_gateway_response,
+            "aws:apigateway/deployment:Deployment": self._rest_deployment,
+            "aws:apigateway/stage:Stage": self._rest_stage,
+            "aws:apigateway/methodSettings:MethodSettings": self._rest_method_settings,
+            "aws:apigateway/account:Account": self._rest_account,
             "aws:sfn/stateMachine:StateMachine": self._sfn_state_machine,
             "aws:sesv2/emailIdentity:EmailIdentity": self._ses_identity,
             "aws:route53/zone:Zone": self._route53_zone,
@@ -295,7 +318,7 @@ class MotoProvisioner(pulumi.runtime.Mocks):
                     "userId": identity["UserId"],
                     "id": identity["Account"],
                 }
-                return result, None
+                return result, []
             if args.token == "aws:index/getRegion:getRegion":  # noqa: S105 - an invoke token
                 # v7 answers `region`; `name` is the deprecated v6 spelling some code still reads.
                 return {
@@ -304,9 +327,9 @@ class MotoProvisioner(pulumi.runtime.Mocks):
                     "id": region,
                     "endpoint": f"ec2.{region}.amazonaws.com",
                     "description": region,
-                }, None
+                }, []
             if args.token == "aws:index/getPartition:getPartition":  # noqa: S105 - an invoke token
-                return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+                return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
             raise UnsupportedResourceError(f"localcloud cannot answer invoke {args.token}")
 
     # ---------------------------------------------------------------------------------- helpers
@@ -1222,6 +1245,327 @@ class MotoProvisioner(pulumi.runtime.Mocks):
             "arn": f"arn:aws:apigateway:{region}::/apis/{i['apiId']}/stages/{name}",
             "executionArn": execution_arn,
             "invokeUrl": invoke_url,
+        }
+
+    # ---------------------------------------------------------------------------- API Gateway REST
+    # moto holds the control plane (so the program's ids are real and `aws apigateway get-*` works);
+    # the gateway serves what is recorded in deployment.rest_apis (see localcloud/rest_api.py).
+    def _rest(self, api_id: str) -> RestApiDeployment:
+        api = self.deployment.rest_apis.get(api_id)
+        if api is None:
+            raise UnsupportedResourceError(f"API Gateway REST API {api_id} was not created by this program")
+        return api
+
+    def _rest_api(self, args: MockResourceArgs, i: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+        if i.get("body"):
+            # An OpenAPI body defines the whole API in one document; we only model the resource form.
+            raise UnsupportedResourceError(
+                f"aws:apigateway/restApi:RestApi {args.name}: OpenAPI `body` is not supported by localcloud; "
+                "declare Resource/Method/Integration resources instead"
+            )
+        name = self._name(args, i, max_length=1024)
+        kwargs: dict[str, Any] = {"name": name}
+        if i.get("description"):
+            kwargs["description"] = i["description"]
+        types = (i.get("endpointConfiguration") or {}).get("types")
+        if types:
+            # v7 declares `types` as one string (it manages a single value); older programs pass a list.
+            kwargs["endpointConfiguration"] = {"types": [types] if isinstance(types, str) else list(types)}
+        if i.get("binaryMediaTypes"):
+            kwargs["binaryMediaTypes"] = list(i["binaryMediaTypes"])
+        if i.get("apiKeySource"):
+            kwargs["apiKeySource"] = i["apiKeySource"]
+        if _tags(i):
+            kwargs["tags"] = _tags(i)
+        created = self._client("apigateway", region).create_rest_api(**kwargs)
+        api_id, root_id = created["id"], created["rootResourceId"]
+        endpoint = f"{self.gateway_base_url}/restapis/{api_id}"
+        api = RestApiDeployment(
+            api_id=api_id,
+            name=name,
+            region=region,
+            account_id=self.account_id,
+            root_resource_id=root_id,
+            endpoint=endpoint,
+        )
+        api.definition.resources[root_id] = RestResource(resource_id=root_id, path="/")
+        self.deployment.rest_apis[api_id] = api
+        return api_id, {
+            **i,
+            "id": api_id,
+            "name": name,
+            "rootResourceId": root_id,
+            "arn": f"arn:aws:apigateway:{region}::/restapis/{api_id}",
+            "executionArn": f"arn:aws:execute-api:{region}:{self.account_id}:{api_id}",
+            "createdDate": str(created.get("createdDate") or ""),
+            "endpointConfiguration": i.get("endpointConfiguration") or {"types": ["EDGE"]},
+        }
+
+    def _rest_resource(
+        self, _a: MockResourceArgs, i: dict[str, Any], region: str
+    ) -> tuple[str, dict[str, Any]]:
+        created = self._client("apigateway", region).create_resource(
+            restApiId=i["restApi"], parentId=i["parentId"], pathPart=i["pathPart"]
+        )
+        resource_id, path = created["id"], created["path"]
+        self._rest(i["restApi"]).definition.resources[resource_id] = RestResource(
+            resource_id=resource_id, path=path
+        )
+        return resource_id, {**i, "id": resource_id, "path": path}
+
+    def _rest_model(
+        self, args: MockResourceArgs, i: dict[str, Any], region: str
+    ) -> tuple[str, dict[str, Any]]:
+        name = self._name(args, i).replace("-", "")  # model names are alphanumeric
+        content_type = i.get("contentType") or "application/json"
+        kwargs: dict[str, Any] = {"restApiId": i["restApi"], "name": name, "contentType": content_type}
+        if i.get("schema"):
+            kwargs["schema"] = i["schema"]
+        if i.get("description"):
+            kwargs["description"] = i["description"]
+        model_id = self._client("apigateway", region).create_model(**kwargs)["id"]
+        self._rest(i["restApi"]).definition.models[name] = RestModel(
+            name=name, content_type=content_type, schema=i.get("schema") or "{}"
+        )
+        return model_id, {**i, "id": model_id, "name": name, "contentType": content_type}
+
+    def _rest_validator(
+        self, args: MockResourceArgs, i: dict[str, Any], region: str
+    ) -> tuple[str, dict[str, Any]]:
+        name = self._name(args, i)
+        body, parameters = bool(i.get("validateRequestBody")), bool(i.get("validateRequestParameters"))
+        validator_id = self._client("apigateway", region).create_request_validator(
+            restApiId=i["restApi"], name=name, validateRequestBody=body, validateRequestParameters=parameters
+        )["id"]
+        self._rest(i["restApi"]).definition.validators[validator_id] = RestRequestValidator(
+            validator_id=validator_id,
+            name=name,
+            validate_request_body=body,
+            validate_request_parameters=parameters,
+        )
+        return validator_id, {**i, "id": validator_id, "name": name}
+
+    def _rest_method(
+        self, _a: MockResourceArgs, i: dict[str, Any], region: str
+    ) -> tuple[str, dict[str, Any]]:
+        api_id, resource_id, method = i["restApi"], i["resourceId"], i["httpMethod"].upper()
+        authorization = i.get("authorization") or "NONE"
+        if authorization != "NONE":
+            # Authorizers (IAM, Cognito, Lambda) are not enforced: refuse rather than serve an open API.
+            raise UnsupportedResourceError(
+                f"aws:apigateway/method:Method {method}: localcloud serves only authorization NONE"
+            )
+        kwargs: dict[str, Any] = {
+            "restApiId": api_id,
+            "resourceId": resource_id,
+            "httpMethod": method,
+            "authorizationType": authorization,
+            "apiKeyRequired": bool(i.get("apiKeyRequired")),
+        }
+        for wire in ("requestValidatorId", "requestModels", "requestParameters", "operationName"):
+            if i.get(wire):
+                kwargs[wire] = i[wire]
+        self._client("apigateway", region).put_method(**kwargs)
+        self._rest(api_id).definition.methods[(resource_id, method)] = RestMethod(
+            resource_id=resource_id,
+            http_method=method,
+            authorization=authorization,
+            request_validator_id=i.get("requestValidatorId") or None,
+            request_models=dict(i.get("requestModels") or {}),
+            request_parameters={k: bool(v) for k, v in (i.get("requestParameters") or {}).items()},
+            api_key_required=bool(i.get("apiKeyRequired")),
+        )
+        method_id = f"agm-{api_id}-{resource_id}-{method}"
+        return method_id, {**i, "id": method_id, "httpMethod": method, "authorization": authorization}
+
+    def _rest_integration(
+        self, _a: MockResourceArgs, i: dict[str, Any], region: str
+    ) -> tuple[str, dict[str, Any]]:
+        api_id, resource_id, method = i["restApi"], i["resourceId"], i["httpMethod"].upper()
+        kwargs: dict[str, Any] = {
+            "restApiId": api_id,
+            "resourceId": resource_id,
+            "httpMethod": method,
+            "type": i["type"],
+        }
+        for wire, api in (
+            ("integrationHttpMethod", "integrationHttpMethod"),
+            ("uri", "uri"),
+            ("credentials", "credentials"),
+            ("requestParameters", "requestParameters"),
+            ("requestTemplates", "requestTemplates"),
+            ("passthroughBehavior", "passthroughBehavior"),
+            ("contentHandling", "contentHandling"),
+        ):
+            if i.get(wire):
+                kwargs[api] = i[wire]
+        if i.get("timeoutMilliseconds"):
+            kwargs["timeoutInMillis"] = _int(i["timeoutMilliseconds"])
+        self._client("apigateway", region).put_integration(**kwargs)
+        self._rest(api_id).definition.integrations[(resource_id, method)] = RestIntegration(
+            resource_id=resource_id,
+            http_method=method,
+            integration_type=i["type"],
+            integration_http_method=i.get("integrationHttpMethod") or None,
+            uri=i.get("uri") or None,
+            credentials=i.get("credentials") or None,
+            request_parameters=dict(i.get("requestParameters") or {}),
+            request_templates=dict(i.get("requestTemplates") or {}),
+            passthrough_behavior=i.get("passthroughBehavior") or "WHEN_NO_MATCH",
+            timeout_ms=_int(i.get("timeoutMilliseconds") or 29_000),
+        )
+        integration_id = f"agi-{api_id}-{resource_id}-{method}"
+        return integration_id, {**i, "id": integration_id, "httpMethod": method}
+
+    def _rest_method_response(
+        self, _a: MockResourceArgs, i: dict[str, Any], region: str
+    ) -> tuple[str, dict[str, Any]]:
+        api_id, resource_id, method = i["restApi"], i["resourceId"], i["httpMethod"].upper()
+        status = str(i["statusCode"])
+        kwargs: dict[str, Any] = {
+            "restApiId": api_id,
+            "resourceId": resource_id,
+            "httpMethod": method,
+            "statusCode": status,
+        }
+        if i.get("responseModels"):
+            kwargs["responseModels"] = i["responseModels"]
+        if i.get("responseParameters"):
+            kwargs["responseParameters"] = {k: bool(v) for k, v in i["responseParameters"].items()}
+        self._client("apigateway", region).put_method_response(**kwargs)
+        self._rest(api_id).definition.method_responses.setdefault((resource_id, method), []).append(status)
+        response_id = f"agmr-{api_id}-{resource_id}-{method}-{status}"
+        return response_id, {**i, "id": response_id}
+
+    def _rest_integration_response(
+        self, _a: MockResourceArgs, i: dict[str, Any], region: str
+    ) -> tuple[str, dict[str, Any]]:
+        api_id, resource_id, method = i["restApi"], i["resourceId"], i["httpMethod"].upper()
+        status = str(i["statusCode"])
+        kwargs: dict[str, Any] = {
+            "restApiId": api_id,
+            "resourceId": resource_id,
+            "httpMethod": method,
+            "statusCode": status,
+        }
+        for wire in ("selectionPattern", "responseTemplates", "responseParameters", "contentHandling"):
+            if i.get(wire):
+                kwargs[wire] = i[wire]
+        self._client("apigateway", region).put_integration_response(**kwargs)
+        responses = self._rest(api_id).definition.integration_responses.setdefault((resource_id, method), {})
+        responses[status] = RestIntegrationResponse(
+            status_code=status,
+            selection_pattern=i.get("selectionPattern") or None,
+            response_templates=dict(i.get("responseTemplates") or {}),
+            response_parameters=dict(i.get("responseParameters") or {}),
+        )
+        response_id = f"agir-{api_id}-{resource_id}-{method}-{status}"
+        return response_id, {**i, "id": response_id}
+
+    def _rest_gateway_response(
+        self, _a: MockResourceArgs, i: dict[str, Any], region: str
+    ) -> tuple[str, dict[str, Any]]:
+        api_id, response_type = i["restApiId"], i["responseType"]
+        kwargs: dict[str, Any] = {"restApiId": api_id, "responseType": response_type}
+        for wire in ("statusCode", "responseTemplates", "responseParameters"):
+            if i.get(wire):
+                kwargs[wire] = i[wire]
+        self._client("apigateway", region).put_gateway_response(**kwargs)
+        self._rest(api_id).definition.gateway_responses[response_type] = RestGatewayResponse(
+            response_type=response_type,
+            status_code=str(i["statusCode"]) if i.get("statusCode") else None,
+            response_templates=dict(i.get("responseTemplates") or {}),
+            response_parameters=dict(i.get("responseParameters") or {}),
+        )
+        response_id = f"aggr-{api_id}-{response_type}"
+        return response_id, {**i, "id": response_id}
+
+    def _rest_deployment(
+        self, _a: MockResourceArgs, i: dict[str, Any], region: str
+    ) -> tuple[str, dict[str, Any]]:
+        api_id = i["restApi"]
+        kwargs: dict[str, Any] = {"restApiId": api_id}
+        if i.get("description"):
+            kwargs["description"] = i["description"]
+        if i.get("variables"):
+            kwargs["variables"] = dict(i["variables"])
+        created = self._client("apigateway", region).create_deployment(**kwargs)
+        deployment_id = created["id"]
+        # AWS freezes the API at this moment; what arrives later needs a new Deployment (its triggers).
+        self._rest(api_id).snapshot(deployment_id)
+        return deployment_id, {**i, "id": deployment_id, "createdDate": str(created.get("createdDate") or "")}
+
+    def _rest_stage(self, _a: MockResourceArgs, i: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+        api_id, name, deployment_id = i["restApi"], i["stageName"], i["deployment"]
+        kwargs: dict[str, Any] = {"restApiId": api_id, "stageName": name, "deploymentId": deployment_id}
+        if i.get("description"):
+            kwargs["description"] = i["description"]
+        if i.get("variables"):
+            kwargs["variables"] = dict(i["variables"])
+        if i.get("xrayTracingEnabled") is not None:
+            kwargs["tracingEnabled"] = bool(i["xrayTracingEnabled"])
+        if _tags(i):
+            kwargs["tags"] = _tags(i)
+        self._client("apigateway", region).create_stage(**kwargs)
+        api = self._rest(api_id)
+        api.stages[name] = RestStage(
+            name=name, deployment_id=deployment_id, variables=dict(i.get("variables") or {})
+        )
+        stage_id = f"ags-{api_id}-{name}"
+        return stage_id, {
+            **i,
+            "id": stage_id,
+            "arn": f"arn:aws:apigateway:{region}::/restapis/{api_id}/stages/{name}",
+            "executionArn": f"arn:aws:execute-api:{region}:{self.account_id}:{api_id}/{name}",
+            "invokeUrl": f"{api.endpoint}/{name}",
+        }
+
+    # MethodSettings wire key -> the update_stage patch path suffix (AWS and moto spell them so).
+    _METHOD_SETTING_PATHS: ClassVar[dict[str, str]] = {
+        "metricsEnabled": "metrics/enabled",
+        "loggingLevel": "logging/loglevel",
+        "dataTraceEnabled": "logging/dataTrace",
+        "throttlingBurstLimit": "throttling/burstLimit",
+        "throttlingRateLimit": "throttling/rateLimit",
+        "cachingEnabled": "caching/enabled",
+        "cacheTtlInSeconds": "caching/ttlInSeconds",
+    }
+
+    def _rest_method_settings(
+        self, _a: MockResourceArgs, i: dict[str, Any], region: str
+    ) -> tuple[str, dict[str, Any]]:
+        api_id, stage, method_path = i["restApi"], i["stageName"], i["methodPath"]
+        settings = {k: v for k, v in (i.get("settings") or {}).items() if v is not None}
+        operations = []
+        for wire, suffix in self._METHOD_SETTING_PATHS.items():
+            if wire in settings:
+                value = settings[wire]
+                text = str(value).lower() if isinstance(value, bool) else str(_pascal(value))
+                operations.append({"op": "replace", "path": f"/{method_path}/{suffix}", "value": text})
+        if operations:
+            self._client("apigateway", region).update_stage(
+                restApiId=api_id, stageName=stage, patchOperations=operations
+            )
+        recorded = self._rest(api_id).stages.get(stage)
+        if recorded is not None:
+            # Recorded for inspection; the gateway does not throttle (see localcloud/rest_api.py).
+            recorded.method_settings[method_path] = settings
+        settings_id = f"{api_id}-{stage}-{method_path}"
+        return settings_id, {**i, "id": settings_id}
+
+    def _rest_account(
+        self, _a: MockResourceArgs, i: dict[str, Any], region: str
+    ) -> tuple[str, dict[str, Any]]:
+        if i.get("cloudwatchRoleArn"):
+            self._client("apigateway", region).update_account(
+                patchOperations=[
+                    {"op": "replace", "path": "/cloudwatchRoleArn", "value": i["cloudwatchRoleArn"]}
+                ]
+            )
+        return "api-gateway-account", {
+            **i,
+            "id": "api-gateway-account",
+            "throttleSettings": [{"burstLimit": 5000, "rateLimit": 10000.0}],
         }
 
     # ----------------------------------------------------------------------------- other services

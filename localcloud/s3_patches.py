@@ -55,8 +55,35 @@ def _get_permission(self: Any, action: str, resource: str) -> Any:
     return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
 
 
+def _with_version_and_sequencer(original: Any) -> Any:
+    """moto's event notifications lack `versionId` and `sequencer`, which S3 sends for every new object.
+
+    Consumers key idempotency on them (e.g. deterministic Step Functions execution names from
+    bucket/key/versionId), so an event without them would not match its own redelivery.
+    """
+
+    def _get_s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        event: dict[str, Any] = original(event_name, bucket, key, notification_id)
+        s3_object = event["Records"][0]["s3"]["object"]
+        version_id = getattr(key, "version_id", None)
+        if version_id and version_id != "null":
+            s3_object["versionId"] = version_id
+        s3_object["sequencer"] = f"{int(key.last_modified.timestamp() * 1_000_000):016X}"
+        return event
+
+    return _get_s3_event
+
+
+_patched = False
+
+
 def apply() -> None:
-    """Idempotent: bucket policies are evaluated with the loopback request context."""
+    """Idempotent: bucket policies see the loopback request context; events carry version and sequencer."""
+    global _patched  # noqa: PLW0603 - patching is process-global by nature
+    from moto.s3 import notifications  # noqa: PLC0415
     from moto.s3.models import FakeBucket  # noqa: PLC0415
 
     FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
+    if not _patched:
+        notifications._get_s3_event = _with_version_and_sequencer(notifications._get_s3_event)
+        _patched = True

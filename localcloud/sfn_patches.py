@@ -144,6 +144,29 @@ def fix_datetimes_in_sdk_results() -> None:
     sts.StateTaskService._from_boto_response_value = staticmethod(_from_boto_response_value)  # type: ignore[method-assign]
 
 
+def fix_execution_start_time_in_context() -> None:
+    """Give `$$.Execution.StartTime` as the ISO-8601 string AWS documents, not a datetime.
+
+    moto puts the execution's datetime into the context object; any Task whose Parameters use it
+    (e.g. a DynamoDB putItem of the start time) then fails with "Object of type datetime is not JSON
+    serializable" instead of running.
+    """
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker  # noqa: PLC0415
+
+    original = ExecutionWorker._get_evaluation_environment
+
+    def _get_evaluation_environment(self: Any) -> Any:
+        environment = original(self)
+        execution: Any = environment.states.context_object.context_object_data["Execution"]
+        started = execution.get("StartTime")
+        if isinstance(started, datetime.datetime):
+            iso = started.astimezone(datetime.UTC).isoformat(timespec="milliseconds")
+            execution["StartTime"] = iso.replace("+00:00", "Z")
+        return environment
+
+    ExecutionWorker._get_evaluation_environment = _get_evaluation_environment  # type: ignore[method-assign]
+
+
 def apply() -> None:
     """Install every fix (idempotent); raises if moto is not the version the fixes were written for."""
     global _applied  # noqa: PLW0603 - patching is process-global by nature
@@ -154,4 +177,5 @@ def apply() -> None:
         fix_parameter_normalisation()
         fix_unnamed_executions()
         fix_datetimes_in_sdk_results()
+        fix_execution_start_time_in_context()
         _applied = True

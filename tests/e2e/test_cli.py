@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +28,10 @@ def test_demo_deploys_drives_every_system_and_exits_zero() -> None:
     # THEN it showed the deployment, the outputs and each check, and passed
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     assert "+ Function" in finished.stdout
-    assert "transformUploadUrl     http://127.0.0.1:" in finished.stdout
+    assert re.search(r"^\s+transformUploadUrl\s+http://127\.0\.0\.1:\d+/", finished.stdout, re.MULTILINE)
+    assert re.search(r"^\s+artifactBuildsUrl\s+http://127\.0\.0\.1:\d+/", finished.stdout, re.MULTILINE)
     assert "demo transform: passed" in finished.stdout
+    assert "demo artifacts: passed" in finished.stdout
     assert "[FAILED]" not in finished.stdout
 
 

@@ -138,7 +138,9 @@ def test_queue_redrives_to_the_dlq(deployed: Deployed) -> None:
     # moto 5.2.5 silently drops the RedriveAllowPolicy attribute (not in its queue model), so check that
     # the provisioner applied it to the DLQ rather than reading it back.
     (allow,) = [
-        c for c in deployed.provisioner.created if c[0] == "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
+        c
+        for c in deployed.provisioner.created
+        if c[0] == "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy" and c[1].startswith("transform-")
     ]
     assert allow[3] == deployed.exports["transformDlqUrl"]
     policy = json.loads(attributes["Policy"])
@@ -148,8 +150,12 @@ def test_queue_redrives_to_the_dlq(deployed: Deployed) -> None:
 
 
 def test_sqs_event_source_mapping_is_recorded_not_created_in_moto(deployed: Deployed) -> None:
-    (mapping,) = deployed.provisioner.deployment.event_source_mappings
     worker = deployed.function("transform-worker-function")
+    (mapping,) = [
+        m
+        for m in deployed.provisioner.deployment.event_source_mappings
+        if m.function_arn == worker["FunctionArn"]
+    ]
     queue_arn = deployed.client("sqs").get_queue_attributes(
         QueueUrl=deployed.exports["transformQueueUrl"], AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import boto3
+from moto import mock_aws
+
+from localcloud import s3_patches
 from localcloud.s3_patches import applicable_policy, condition_holds
 
 TLS_ONLY: dict[str, Any] = {
@@ -29,3 +34,30 @@ def test_a_deny_requiring_tls_applies_and_loses_only_its_resolved_condition() ->
 def test_conditions_on_unknown_keys_keep_the_statement_so_denies_err_towards_denying() -> None:
     statement = {**TLS_ONLY, "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}}}
     assert len(applicable_policy({"Statement": [statement]})["Statement"]) == 1
+
+
+def test_event_notifications_carry_the_version_id_and_a_sequencer() -> None:
+    s3_patches.apply()
+    with mock_aws():
+        # GIVEN a versioned bucket announcing new objects to a queue
+        s3, sqs = boto3.client("s3", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+        s3.create_bucket(Bucket="events-bucket")
+        s3.put_bucket_versioning(Bucket="events-bucket", VersioningConfiguration={"Status": "Enabled"})
+        url = sqs.create_queue(QueueName="events")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        s3.put_bucket_notification_configuration(
+            Bucket="events-bucket",
+            NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+            },
+        )
+        # WHEN an object is written
+        version = s3.put_object(Bucket="events-bucket", Key="k", Body=b"x")["VersionId"]
+        # THEN its event names that version, as S3's events do
+        bodies = [
+            json.loads(m["Body"])
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        ]
+        [record] = [r for body in bodies for r in body.get("Records", [])]
+        assert record["s3"]["object"]["versionId"] == version
+        assert record["s3"]["object"]["sequencer"]

@@ -189,3 +189,36 @@ def test_apply_is_idempotent_and_refuses_other_moto_versions(monkeypatch):
     monkeypatch.setattr(sfn_patches, "_applied", False)
     with pytest.raises(RuntimeError, match=r"moto\[server\]==5\.2\.5"):
         sfn_patches.apply()
+
+
+def test_execution_start_time_reaches_a_dynamodb_task_as_an_iso_string(emulator):
+    # GIVEN a table and a workflow that records $$.Execution.StartTime with a direct DynamoDB task
+    dynamodb = emulator.client("dynamodb", REGION)
+    table = f"starts-{uuid.uuid4().hex[:8]}"
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    machine = create_machine(
+        emulator,
+        {
+            "StartAt": "Record",
+            "States": {
+                "Record": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::dynamodb:putItem",
+                    "Parameters": {
+                        "TableName": table,
+                        "Item": {"id": {"S": "run"}, "started": {"S.$": "$$.Execution.StartTime"}},
+                    },
+                    "End": True,
+                }
+            },
+        },
+    )
+    # WHEN it runs THEN it succeeds and stores an ISO-8601 UTC timestamp, as on AWS
+    assert run_to_completion(emulator, machine)["status"] == "SUCCEEDED"
+    started = dynamodb.get_item(TableName=table, Key={"id": {"S": "run"}})["Item"]["started"]["S"]
+    assert started.endswith("Z") and "T" in started

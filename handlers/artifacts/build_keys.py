@@ -1,0 +1,28 @@
+"""How a build is named: the build id and the `build-<id>.zip` key every artifact handler agrees on."""
+
+from __future__ import annotations
+
+import re
+
+MAX_BUILD_ID_CHARS = 64
+BUILD_KEY_PATTERN = re.compile(rf"build-(?P<build_id>[A-Za-z0-9-]{{1,{MAX_BUILD_ID_CHARS}}})\.zip")
+_NOT_BUILD_ID_CHAR = re.compile(r"[^A-Za-z0-9-]")
+
+
+def sanitise_build_id(raw: str) -> str:
+    """Keep [A-Za-z0-9-] only, at most 64 characters: the id becomes an S3 key and a DynamoDB key.
+
+    API Gateway request ids contain '=' and SQS message ids are UUIDs; either survives this intact
+    enough to stay unique. Returns '' when nothing is left, so the caller can fall back.
+    """
+    return _NOT_BUILD_ID_CHAR.sub("", raw)[:MAX_BUILD_ID_CHARS]
+
+
+def build_key(build_id: str) -> str:
+    return f"build-{build_id}.zip"
+
+
+def build_id_from_key(key: str) -> str | None:
+    """The id in a `build-<id>.zip` key, or None for any other key."""
+    match = BUILD_KEY_PATTERN.fullmatch(key)
+    return match.group("build_id") if match else None

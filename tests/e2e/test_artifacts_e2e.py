@@ -1,0 +1,159 @@
+"""ArtifactDistribution deployed by localcloud: a build request ends as copies and host deployments."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+
+from localcloud.cloud import LocalCloud
+from localcloud.demos.artifacts import (
+    final_tracking_row,
+    manifest_of,
+    post_build,
+    wait_for_hosts,
+    wait_for_object,
+)
+
+pytestmark = pytest.mark.e2e
+HOSTS = 150
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[LocalCloud]:
+    overrides = {"regionflow:artifactHostsPerRegion": str(HOSTS), "regionflow:artifactMaxReceiveCount": "1"}
+    with LocalCloud("local", config_overrides=overrides, time_scale=0.01) as running:
+        yield running
+
+
+def build(cloud: LocalCloud, commit: str) -> tuple[str, bytes]:
+    accepted = post_build(cloud, {"commit": commit})
+    assert accepted.status == 202, accepted.body
+    build_id = accepted.json()["buildId"]
+    key = f"build-{build_id}.zip"
+    archive = wait_for_object(cloud, cloud.exports["artifactGlobalBucket"], key)
+    return build_id, archive
+
+
+def test_a_build_request_reaches_every_region_and_every_host(cloud: LocalCloud) -> None:
+    # GIVEN the deployed system WHEN a build is requested
+    build_id, archive = build(cloud, "abc1234")
+    key = f"build-{build_id}.zip"
+    # THEN the global bucket holds a real zip whose manifest names the commit and the artifact's sha256
+    manifest = manifest_of(archive)
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        artifact = opened.read(manifest["artifact"])
+    assert (manifest["commit"], manifest["buildId"]) == ("abc1234", build_id)
+    assert manifest["sha256"] == hashlib.sha256(artifact).hexdigest()
+    # AND every regional bucket holds the same bytes
+    regions = cloud.exports["artifactRegionalBuckets"]
+    for region, bucket in regions.items():
+        assert wait_for_object(cloud, bucket, key, region) == archive
+    # AND the tracking row says SUCCEEDED with the counts
+    row = final_tracking_row(cloud, key)
+    assert row["status"] == "SUCCEEDED"
+    assert (int(row["totalBuckets"]), int(row["successfulCopies"]), int(row["failedCopies"])) == (
+        len(regions),
+        len(regions),
+        0,
+    )
+    assert row["executionArn"].startswith("arn:aws:states:")
+    # AND one deployment record per host per region
+    assert wait_for_hosts(cloud, build_id, HOSTS * len(regions)) == HOSTS * len(regions)
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"branch": "main"}, "commit"),
+        ({"commit": "not-hex!"}, "does not match"),
+        (b"{not json", "Invalid JSON"),
+    ],
+)
+def test_a_request_without_a_valid_commit_is_refused_and_nothing_is_queued(
+    cloud: LocalCloud, body: object, problem: str
+) -> None:
+    response = post_build(cloud, body)
+    assert response.status == 400
+    assert problem in response.json()["message"]
+    attributes = cloud.client("sqs").get_queue_attributes(
+        QueueUrl=cloud.exports["artifactBuildQueueUrl"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+
+def test_a_duplicate_s3_event_starts_no_second_execution(cloud: LocalCloud) -> None:
+    build_id, _ = build(cloud, "def5678")
+    key = f"build-{build_id}.zip"
+    final_tracking_row(cloud, key)
+    machine = cloud.exports["artifactStateMachineArn"]
+    sfn = cloud.client("stepfunctions")
+    before = sfn.list_executions(stateMachineArn=machine)["executions"]
+    # WHEN S3 delivers the same ObjectCreated event again
+    head = cloud.client("s3").head_object(Bucket=cloud.exports["artifactGlobalBucket"], Key=key)
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "awsRegion": "us-east-1",
+                "s3": {
+                    "bucket": {
+                        "name": cloud.exports["artifactGlobalBucket"],
+                        "arn": f"arn:aws:s3:::{cloud.exports['artifactGlobalBucket']}",
+                    },
+                    "object": {"key": key, "versionId": head.get("VersionId"), "size": head["ContentLength"]},
+                },
+            }
+        ]
+    }
+    worker = next(
+        f
+        for f in cloud.client("lambda").list_functions()["Functions"]
+        if f["FunctionName"].startswith("artifacts-replication-worker")
+    )
+    result = cloud.client("lambda").invoke(FunctionName=worker["FunctionName"], Payload=json.dumps(event))
+    assert "FunctionError" not in result
+    # THEN no execution was added
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == len(before)
+
+
+def test_a_failing_destination_is_retried_then_reported_partial_with_a_message(cloud: LocalCloud) -> None:
+    # GIVEN one regional bucket that refuses writes
+    regions = cloud.exports["artifactRegionalBuckets"]
+    region, bucket = sorted(regions.items())[-1]
+    s3 = cloud.client("s3", region)
+    original_policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:PutObject",
+                        "Resource": f"arn:aws:s3:::{bucket}/*",
+                    }
+                ],
+            }
+        ),
+    )
+    try:
+        # WHEN a build is distributed
+        build_id, _ = build(cloud, "0badc0de")
+        row = final_tracking_row(cloud, f"build-{build_id}.zip", timeout_seconds=90)
+    finally:
+        s3.put_bucket_policy(Bucket=bucket, Policy=original_policy)
+    # THEN the tracking row is PARTIAL with one failed copy
+    assert row["status"] == "PARTIAL"
+    assert (int(row["successfulCopies"]), int(row["failedCopies"])) == (len(regions) - 1, 1)
+    # AND the failure topic got a message naming the bucket
+    messages = cloud.sns_messages(cloud.exports["artifactFailureTopicArn"])
+    assert any(bucket in m["message"] and f"build-{build_id}.zip" in m["message"] for m in messages)

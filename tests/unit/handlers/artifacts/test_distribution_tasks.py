@@ -1,0 +1,228 @@
+"""The workflow's task Lambdas: validate input, copy to one regional bucket (across regions)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from handlers.artifacts import copy_to_bucket, validate_input
+from handlers.artifacts.copy_to_bucket import CopyRejectedError
+from handlers.artifacts.validate_input import InvalidDistributionInput, validate_distribution
+
+from ..conftest import FakeLambdaContext
+from .conftest import DESTINATIONS, GLOBAL_BUCKET, HOME_REGION, ArtifactCloud
+
+KEY = "build-Jq3kqh8sIAMEVqg.zip"
+BODY = b"PK\x05\x06" + b"\x00" * 18  # an empty zip: the tasks never look inside
+
+
+def put_source(cloud: ArtifactCloud) -> str:
+    return str(
+        cloud.s3.put_object(
+            Bucket=GLOBAL_BUCKET,
+            Key=KEY,
+            Body=BODY,
+            ServerSideEncryption="AES256",
+            Metadata={"commit": "abc1234", "build-id": "Jq3kqh8sIAMEVqg"},
+        )["VersionId"]
+    )
+
+
+def distribution_input(version_id: str | None) -> dict[str, Any]:
+    return {
+        "sourceBucket": GLOBAL_BUCKET,
+        "sourceKey": KEY,
+        "versionId": version_id,
+        "destinations": [dict(d) for d in DESTINATIONS],
+    }
+
+
+# ---- validate input ----
+
+
+def test_a_valid_request_is_normalised_and_describes_the_source_object(
+    cloud: ArtifactCloud, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN a build in the global bucket and the input the replication worker sends, plus workflow context
+    version_id = put_source(cloud)
+    event = {**distribution_input(version_id), "executionArn": "arn:aws:states:...:execution:x:y"}
+    event["destinations"][0]["extra"] = "ignored"
+    # WHEN the task validates it
+    result = validate_input.lambda_handler(event, lambda_context)
+    # THEN the input comes back normalised with the object's size, ETag and version
+    head = cloud.s3.head_object(Bucket=GLOBAL_BUCKET, Key=KEY)
+    assert result == {
+        **distribution_input(version_id),
+        "executionArn": "arn:aws:states:...:execution:x:y",
+        "sizeBytes": len(BODY),
+        "etag": head["ETag"].strip('"'),
+    }
+
+
+def test_a_missing_version_id_is_filled_in_from_the_current_version(cloud: ArtifactCloud) -> None:
+    # GIVEN an input without a versionId
+    version_id = put_source(cloud)
+    # WHEN it is validated
+    result = validate_distribution(distribution_input(None), s3=cloud.s3)
+    # THEN the copy will use the version that exists now
+    assert result["versionId"] == version_id
+
+
+def broken(change: dict[str, Any], *, remove: str | None = None) -> dict[str, Any]:
+    payload = copy.deepcopy(distribution_input("will-be-replaced"))
+    payload.update(change)
+    if remove:
+        payload.pop(remove)
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        (broken({}, remove="sourceBucket"), "sourceBucket is missing"),
+        (broken({"sourceKey": ""}), "sourceKey is missing"),
+        (broken({"sourceKey": "uploads/readme.txt"}), "not a build artifact key"),
+        (broken({"sourceKey": "build-.zip"}), "not a build artifact key"),
+        (broken({}, remove="destinations"), "destinations must be a non-empty list"),
+        (broken({"destinations": []}), "destinations must be a non-empty list"),
+        (broken({"destinations": ["regionflow-a"]}), r"destinations\[0\] must be"),
+        (broken({"destinations": [{"region": "us-east-1"}]}), r"destinations\[0\].bucket None is missing"),
+        (broken({"destinations": [{"bucket": "Bad_Bucket", "region": "us-east-1"}]}), "lowercase letters"),
+        (broken({"destinations": [{"bucket": "a..b", "region": "us-east-1"}]}), "must not contain '..'"),
+        (broken({"destinations": [{"bucket": "192.168.0.1", "region": "us-east-1"}]}), "IP address"),
+        (broken({"destinations": [{"bucket": "xn--bucket", "region": "us-east-1"}]}), "reserves"),
+        (broken({"destinations": [{"bucket": "regionflow-a", "region": "mars-1"}]}), "not an AWS region"),
+        (broken({"destinations": [{"bucket": "regionflow-a"}]}), "not an AWS region"),
+        (
+            broken({"destinations": [{"bucket": "regionflow-a", "region": "us-east-1"}] * 2}),
+            "'regionflow-a' is listed more than once",
+        ),
+        (
+            broken({"destinations": [{"bucket": GLOBAL_BUCKET, "region": "eu-west-1"}]}),
+            "is the source bucket",
+        ),
+        (broken({"versionId": ""}), "versionId must be a non-empty string"),
+    ],
+)
+def test_each_malformed_input_raises_invalid_distribution_input_naming_the_problem(
+    cloud: ArtifactCloud, payload: dict[str, Any], problem: str
+) -> None:
+    # GIVEN an existing build and an input with one problem
+    version_id = put_source(cloud)
+    if payload.get("versionId") == "will-be-replaced":
+        payload["versionId"] = version_id
+    # WHEN/THEN validation fails with the error type the workflow catches and a message naming it
+    with pytest.raises(InvalidDistributionInput, match=problem):
+        validate_distribution(payload, s3=cloud.s3)
+
+
+def test_a_missing_source_object_is_invalid_input(cloud: ArtifactCloud) -> None:
+    # GIVEN no such build in the bucket
+    # WHEN/THEN validation says the object does not exist
+    with pytest.raises(InvalidDistributionInput, match=f"s3://{GLOBAL_BUCKET}/{KEY} does not exist"):
+        validate_distribution(distribution_input(None), s3=cloud.s3)
+
+
+def test_a_missing_source_version_is_invalid_input(cloud: ArtifactCloud) -> None:
+    # GIVEN the build exists but not in the version the event named
+    put_source(cloud)
+    # WHEN/THEN validation refuses it, naming the version
+    with pytest.raises(InvalidDistributionInput, match="version"):
+        validate_distribution(distribution_input("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"), s3=cloud.s3)
+
+
+def test_a_missing_source_bucket_is_invalid_input(cloud: ArtifactCloud) -> None:
+    payload = {**distribution_input(None), "sourceBucket": "regionflow-no-such-bucket"}
+    with pytest.raises(InvalidDistributionInput, match="does not exist"):
+        validate_distribution(payload, s3=cloud.s3)
+
+
+# ---- copy to bucket ----
+
+
+def copy_input(version_id: str, destination: dict[str, str]) -> dict[str, Any]:
+    return {
+        "sourceBucket": GLOBAL_BUCKET,
+        "sourceKey": KEY,
+        "versionId": version_id,
+        "destination": destination,
+    }
+
+
+@pytest.mark.parametrize("destination", DESTINATIONS, ids=lambda d: d["region"])
+def test_a_build_is_copied_across_regions_encrypted_with_its_metadata(
+    cloud: ArtifactCloud, lambda_context: FakeLambdaContext, destination: dict[str, str]
+) -> None:
+    # GIVEN a build in the eu-west-1 global bucket and a regional bucket in another region
+    version_id = put_source(cloud)
+    # WHEN the copy task runs for that destination
+    result = copy_to_bucket.lambda_handler(copy_input(version_id, dict(destination)), lambda_context)
+    # THEN the object is in the regional bucket, SSE-S3 encrypted, with the build's metadata
+    regional = boto3.client("s3", region_name=destination["region"])
+    stored = regional.get_object(Bucket=destination["bucket"], Key=KEY)
+    assert stored["Body"].read() == BODY
+    assert stored["ServerSideEncryption"] == "AES256"
+    assert stored["Metadata"] == {"commit": "abc1234", "build-id": "Jq3kqh8sIAMEVqg"}
+    # AND the task reports the copy
+    assert result["bucket"] == destination["bucket"] and result["region"] == destination["region"]
+    assert result["status"] == "SUCCEEDED" and result["etag"] and result["copiedAt"].endswith("Z")
+
+
+def test_the_copy_uses_a_client_in_the_destination_region_and_the_source_version(
+    cloud: ArtifactCloud,
+) -> None:
+    # GIVEN a build with two versions, and a recorder of the clients asked for
+    version_id = put_source(cloud)
+    cloud.s3.put_object(Bucket=GLOBAL_BUCKET, Key=KEY, Body=b"a newer version")
+    regions: list[str] = []
+
+    def client_for_region(region: str) -> Any:
+        regions.append(region)
+        return boto3.client("s3", region_name=region)
+
+    # WHEN the older version is copied to us-west-2
+    copy_to_bucket.copy_to_bucket(
+        copy_input(version_id, dict(DESTINATIONS[1])), client_for_region=client_for_region
+    )
+    # THEN the request went to us-west-2 and copied exactly the version named
+    assert regions == ["us-west-2"]
+    stored = boto3.client("s3", region_name="us-west-2").get_object(Bucket=DESTINATIONS[1]["bucket"], Key=KEY)
+    assert stored["Body"].read() == BODY
+
+
+def test_copying_to_a_missing_bucket_raises_a_permanent_error_naming_it(cloud: ArtifactCloud) -> None:
+    # GIVEN a destination bucket that does not exist
+    version_id = put_source(cloud)
+    destination = {"bucket": "regionflow-artifacts-gone", "region": "us-west-2"}
+    # WHEN/THEN the task raises (the workflow's Catch records the bucket as FAILED)
+    with pytest.raises(
+        CopyRejectedError, match=r"s3://regionflow-artifacts-gone \(us-west-2\).*NoSuchBucket"
+    ):
+        copy_to_bucket.copy_to_bucket(copy_input(version_id, destination))
+
+
+def test_transient_copy_errors_raise_unchanged_for_the_workflow_to_retry(cloud: ArtifactCloud) -> None:
+    # GIVEN S3 answering SlowDown
+    class SlowS3:
+        def copy_object(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce"}}, "CopyObject")
+
+    # WHEN/THEN the ClientError propagates as it is
+    with pytest.raises(ClientError, match="SlowDown"):
+        copy_to_bucket.copy_to_bucket(
+            copy_input("v", dict(DESTINATIONS[0])), client_for_region=lambda _: SlowS3()
+        )
+
+
+def test_copy_input_without_a_destination_is_refused() -> None:
+    with pytest.raises(copy_to_bucket.InvalidCopyInputError, match="destination"):
+        copy_to_bucket.copy_to_bucket({"sourceBucket": GLOBAL_BUCKET, "sourceKey": KEY})
+
+
+def test_the_home_region_is_not_where_the_regional_copies_live() -> None:
+    # Guards the cross-region premise of the tests above.
+    assert all(d["region"] != HOME_REGION for d in DESTINATIONS)
