@@ -18,6 +18,7 @@ from components.buffered_queue import BufferedQueue, BufferedQueueArgs
 from components.function import Function, FunctionArgs
 from components.iam import allow
 from components.lambda_packaging import LambdaPackaging
+from components.notifications import email_topic
 from components.queue_api import QueueApi, QueueApiArgs
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 from components.state_machine import StateMachine, StateMachineArgs
@@ -112,18 +113,13 @@ class ArtifactDistribution(pulumi.ComponentResource):
             server_side_encryption={"enabled": True},
             opts=child,
         )
-        failures = aws.sns.Topic(
-            f"{name}-file-copy-failures", region=home, kms_master_key_id="alias/aws/sns", opts=child
+        failures = email_topic(
+            f"{name}-file-copy-failures",
+            region=home,
+            emails=args.failure_emails,
+            opts=child,
+            subscription_prefix=f"{name}-failure-email",
         )
-        for index, email in enumerate(args.failure_emails):
-            aws.sns.TopicSubscription(
-                f"{name}-failure-email-{index}",
-                region=home,
-                topic=failures.arn,
-                protocol="email",
-                endpoint=email,
-                opts=child,
-            )
         # Asynchronous invocations (S3 notifications) that fail after Lambda's retries land here, per region.
         async_dlqs = {
             region: aws.sqs.Queue(
@@ -165,15 +161,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 description="Simulate a build and upload build-<id>.zip to the global bucket",
                 timeout_seconds=60,
                 policy_statements=[
-                    allow(
-                        [
-                            "sqs:ReceiveMessage",
-                            "sqs:DeleteMessage",
-                            "sqs:ChangeMessageVisibility",
-                            "sqs:GetQueueAttributes",
-                        ],
-                        [builds.arn],
-                    ),
+                    builds.consumer_statement(),
                     # ListBucket lets head_object answer 404 (not 403) for a build not yet uploaded.
                     allow(["s3:ListBucket"], [global_bucket.arn]),
                     allow(["s3:GetObject", "s3:PutObject"], [global_bucket.objects_arn(BUILD_KEY_PREFIX)]),

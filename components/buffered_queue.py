@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import PolicyStatement, allow
+
 FOURTEEN_DAYS_SECONDS = 14 * 24 * 3600  # SQS's longest retention: the most time to inspect and redrive
 
 
@@ -71,4 +73,16 @@ class BufferedQueue(pulumi.ComponentResource):
         self.dlq_name = dlq.name
         self.register_outputs(
             {"arn": self.arn, "url": self.url, "dlq_arn": self.dlq_arn, "dlq_url": self.dlq_url}
+        )
+
+    def consumer_statement(self) -> PolicyStatement:
+        """What a Lambda event source mapping needs on this queue, and nothing more."""
+        return allow(
+            [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            [self.arn],
         )

@@ -16,6 +16,7 @@ from components.function import Function, FunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import allow, policy_document
 from components.lambda_packaging import LambdaPackaging
+from components.notifications import email_topic
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 
 UPLOAD_ROUTE = "POST /upload"
@@ -83,18 +84,13 @@ class TransformPipeline(pulumi.ComponentResource):
                 opts=child,
             )
 
-        topic = aws.sns.Topic(
-            f"{name}-notifications", region=region, kms_master_key_id="alias/aws/sns", opts=child
+        topic = email_topic(
+            f"{name}-notifications",
+            region=region,
+            emails=args.notify_emails,
+            opts=child,
+            subscription_prefix=f"{name}-notify",
         )
-        for index, email in enumerate(args.notify_emails):
-            aws.sns.TopicSubscription(
-                f"{name}-notify-{index}",
-                region=region,
-                topic=topic.arn,
-                protocol="email",
-                endpoint=email,
-                opts=child,
-            )
 
         buffer = BufferedQueue(
             f"{name}-buffer",
@@ -194,15 +190,7 @@ class TransformPipeline(pulumi.ComponentResource):
                 handler="handlers.transform.transform_worker.lambda_handler",
                 description="Transform buffered uploads from XML to JSON with the customer's rules",
                 policy_statements=[
-                    allow(
-                        [
-                            "sqs:ReceiveMessage",
-                            "sqs:DeleteMessage",
-                            "sqs:ChangeMessageVisibility",
-                            "sqs:GetQueueAttributes",
-                        ],
-                        [buffer.arn],
-                    ),
+                    buffer.consumer_statement(),
                     allow(["s3:GetObject", "s3:GetObjectVersion"], [inputs.objects_arn(INPUT_PREFIX)]),
                     allow(["s3:PutObject"], [outputs.objects_arn(OUTPUT_PREFIX)]),
                     allow(["dynamodb:GetItem"], [rules.arn]),
