@@ -128,6 +128,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _present(inputs: dict[str, Any], names: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """API arguments for the inputs that are set: (wire name, API parameter name) pairs."""
+    return {api: inputs[wire] for wire, api in names if inputs.get(wire)}
+
+
 def _default_redis_endpoint(_logical_name: str, _group_id: str) -> tuple[str, int]:
     return "127.0.0.1", free_port()
 
@@ -784,13 +789,16 @@ class MotoProvisioner(pulumi.runtime.Mocks):
         name = self._name(args, i, max_length=64)
         iam = self._iam()
         kwargs: dict[str, Any] = {"RoleName": name, "AssumeRolePolicyDocument": i["assumeRolePolicy"]}
-        for wire, api in (
-            ("description", "Description"),
-            ("path", "Path"),
-            ("permissionsBoundary", "PermissionsBoundary"),
-        ):
-            if i.get(wire):
-                kwargs[api] = i[wire]
+        kwargs.update(
+            _present(
+                i,
+                (
+                    ("description", "Description"),
+                    ("path", "Path"),
+                    ("permissionsBoundary", "PermissionsBoundary"),
+                ),
+            )
+        )
         if i.get("maxSessionDuration"):
             kwargs["MaxSessionDuration"] = _int(i["maxSessionDuration"])
         if _tags(i):
@@ -1023,16 +1031,19 @@ class MotoProvisioner(pulumi.runtime.Mocks):
             "Action": i["action"],
             "Principal": i["principal"],
         }
-        for wire, api in (
-            ("sourceArn", "SourceArn"),
-            ("sourceAccount", "SourceAccount"),
-            ("qualifier", "Qualifier"),
-            ("eventSourceToken", "EventSourceToken"),
-            ("functionUrlAuthType", "FunctionUrlAuthType"),
-            ("principalOrgId", "PrincipalOrgID"),
-        ):
-            if i.get(wire):
-                kwargs[api] = i[wire]
+        kwargs.update(
+            _present(
+                i,
+                (
+                    ("sourceArn", "SourceArn"),
+                    ("sourceAccount", "SourceAccount"),
+                    ("qualifier", "Qualifier"),
+                    ("eventSourceToken", "EventSourceToken"),
+                    ("functionUrlAuthType", "FunctionUrlAuthType"),
+                    ("principalOrgId", "PrincipalOrgID"),
+                ),
+            )
+        )
         self._client("lambda", region).add_permission(**kwargs)
         return statement_id, {**i, "statementId": statement_id}
 
@@ -1161,18 +1172,21 @@ class MotoProvisioner(pulumi.runtime.Mocks):
         self, _a: MockResourceArgs, i: dict[str, Any], region: str
     ) -> tuple[str, dict[str, Any]]:
         kwargs: dict[str, Any] = {"ApiId": i["apiId"], "IntegrationType": i["integrationType"]}
-        for wire, api in (
-            ("integrationUri", "IntegrationUri"),
-            ("integrationSubtype", "IntegrationSubtype"),
-            ("integrationMethod", "IntegrationMethod"),
-            ("payloadFormatVersion", "PayloadFormatVersion"),
-            ("credentialsArn", "CredentialsArn"),
-            ("connectionType", "ConnectionType"),
-            ("description", "Description"),
-            ("requestParameters", "RequestParameters"),
-        ):
-            if i.get(wire):
-                kwargs[api] = i[wire]
+        kwargs.update(
+            _present(
+                i,
+                (
+                    ("integrationUri", "IntegrationUri"),
+                    ("integrationSubtype", "IntegrationSubtype"),
+                    ("integrationMethod", "IntegrationMethod"),
+                    ("payloadFormatVersion", "PayloadFormatVersion"),
+                    ("credentialsArn", "CredentialsArn"),
+                    ("connectionType", "ConnectionType"),
+                    ("description", "Description"),
+                    ("requestParameters", "RequestParameters"),
+                ),
+            )
+        )
         if i.get("timeoutMilliseconds"):
             kwargs["TimeoutInMillis"] = _int(i["timeoutMilliseconds"])
         integration_id = self._client("apigatewayv2", region).create_integration(**kwargs)["IntegrationId"]
@@ -1200,14 +1214,17 @@ class MotoProvisioner(pulumi.runtime.Mocks):
         self, _a: MockResourceArgs, i: dict[str, Any], region: str
     ) -> tuple[str, dict[str, Any]]:
         kwargs: dict[str, Any] = {"ApiId": i["apiId"], "RouteKey": i["routeKey"]}
-        for wire, api in (
-            ("target", "Target"),
-            ("authorizationType", "AuthorizationType"),
-            ("authorizerId", "AuthorizerId"),
-            ("operationName", "OperationName"),
-        ):
-            if i.get(wire):
-                kwargs[api] = i[wire]
+        kwargs.update(
+            _present(
+                i,
+                (
+                    ("target", "Target"),
+                    ("authorizationType", "AuthorizationType"),
+                    ("authorizerId", "AuthorizerId"),
+                    ("operationName", "OperationName"),
+                ),
+            )
+        )
         route_id = self._client("apigatewayv2", region).create_route(**kwargs)["RouteId"]
         target: str = i.get("target") or ""
         http_api = self.deployment.http_apis.get(i["apiId"])
@@ -1388,17 +1405,20 @@ class MotoProvisioner(pulumi.runtime.Mocks):
             "httpMethod": method,
             "type": i["type"],
         }
-        for wire, api in (
-            ("integrationHttpMethod", "integrationHttpMethod"),
-            ("uri", "uri"),
-            ("credentials", "credentials"),
-            ("requestParameters", "requestParameters"),
-            ("requestTemplates", "requestTemplates"),
-            ("passthroughBehavior", "passthroughBehavior"),
-            ("contentHandling", "contentHandling"),
-        ):
-            if i.get(wire):
-                kwargs[api] = i[wire]
+        kwargs.update(
+            _present(
+                i,
+                (
+                    ("integrationHttpMethod", "integrationHttpMethod"),
+                    ("uri", "uri"),
+                    ("credentials", "credentials"),
+                    ("requestParameters", "requestParameters"),
+                    ("requestTemplates", "requestTemplates"),
+                    ("passthroughBehavior", "passthroughBehavior"),
+                    ("contentHandling", "contentHandling"),
+                ),
+            )
+        )
         if i.get("timeoutMilliseconds"):
             kwargs["timeoutInMillis"] = _int(i["timeoutMilliseconds"])
         self._client("apigateway", region).put_integration(**kwargs)
