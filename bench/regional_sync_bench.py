@@ -24,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
+from handlers.artifacts.host_log import BUILD_ID_INDEX, count_deployments, table_definition  # noqa: E402
 from handlers.artifacts.regional_sync import (  # noqa: E402
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_IN_FLIGHT,
@@ -36,7 +37,6 @@ HOSTS = 10_000
 BATCH_RUNS = 3  # BatchWriteItem is quick enough to repeat; the median is reported
 REGION = "us-west-2"
 TABLE = "regionflow-bench-host-deployment-logs"
-INDEX = "build_id-index"
 TARGET_ITEMS_PER_SECOND = 1000.0
 TARGET_RATIO = 8.0
 SECTION = "## Regional sync (issue 4)"
@@ -44,45 +44,11 @@ SECTION = "## Regional sync (issue 4)"
 
 def create_table(dynamodb: Any) -> None:
     """The host log table as the ArtifactDistribution component declares it: (host_id, build_id) + GSI."""
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "host_id", "KeyType": "HASH"},
-            {"AttributeName": "build_id", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "host_id", "AttributeType": "S"},
-            {"AttributeName": "build_id", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": INDEX,
-                "KeySchema": [
-                    {"AttributeName": "build_id", "KeyType": "HASH"},
-                    {"AttributeName": "host_id", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb.create_table(**table_definition(TABLE))
 
 
 def count_build(dynamodb: Any, build_id: str) -> int:
-    total = 0
-    request: dict[str, Any] = {
-        "TableName": TABLE,
-        "IndexName": INDEX,
-        "KeyConditionExpression": "build_id = :b",
-        "ExpressionAttributeValues": {":b": {"S": build_id}},
-        "Select": "COUNT",
-    }
-    while True:
-        page = dynamodb.query(**request)
-        total += int(page["Count"])
-        if "LastEvaluatedKey" not in page:
-            return total
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return count_deployments(dynamodb, TABLE, build_id)
 
 
 def records(build_id: str) -> list[dict[str, Any]]:
@@ -143,7 +109,7 @@ def main() -> int:
     put_rate = HOSTS / put_seconds
     ratio = batch_rate / put_rate
     figures = [
-        f"hosts {HOSTS} per run (items of the host deployment log, table with GSI {INDEX})",
+        f"hosts {HOSTS} per run (items of the host deployment log, table with GSI {BUILD_ID_INDEX})",
         f"batch_write_seconds {', '.join(f'{s:.2f}' for s in batch_seconds)} "
         f"(write_host_records, 25 per request, {DEFAULT_MAX_IN_FLIGHT} in flight, {BATCH_RUNS} runs)",
         f"batch_write_items_per_second {batch_rate:,.0f} (median run)",

@@ -22,6 +22,7 @@ from components.notifications import email_topic
 from components.queue_api import QueueApi, QueueApiArgs
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 from components.state_machine import StateMachine, StateMachineArgs
+from handlers.artifacts.host_log import BUILD_ID_INDEX
 from workflows import file_distribution
 
 BUILD_KEY_PREFIX = "build-"
@@ -37,7 +38,6 @@ BUILD_REQUEST_SCHEMA = {
         "requestedBy": {"type": "string", "maxLength": 255},
     },
 }
-HOST_LOG_BUILD_INDEX = "build_id-index"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,7 +103,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
             attributes=[{"name": "host_id", "type": "S"}, {"name": "build_id", "type": "S"}],
             global_secondary_indexes=[
                 {
-                    "name": HOST_LOG_BUILD_INDEX,
+                    "name": BUILD_ID_INDEX,
                     "hash_key": "build_id",
                     "range_key": "host_id",
                     "projection_type": "KEYS_ONLY",

@@ -233,9 +233,11 @@ class MotoProvisioner(pulumi.runtime.Mocks):
             "aws:s3/bucketNotification:BucketNotification": self._s3_notification,
             "aws:s3/bucketReplicationConfig:BucketReplicationConfig": self._s3_replication,
             "aws:sqs/queue:Queue": self._sqs_queue,
-            "aws:sqs/queuePolicy:QueuePolicy": self._sqs_queue_policy,
-            "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": self._sqs_redrive_allow,
-            "aws:sqs/redrivePolicy:RedrivePolicy": self._sqs_redrive,
+            "aws:sqs/queuePolicy:QueuePolicy": self._sqs_attribute("policy", "Policy"),
+            "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": self._sqs_attribute(
+                "redriveAllowPolicy", "RedriveAllowPolicy"
+            ),
+            "aws:sqs/redrivePolicy:RedrivePolicy": self._sqs_attribute("redrivePolicy", "RedrivePolicy"),
             "aws:sns/topic:Topic": self._sns_topic,
             "aws:sns/topicSubscription:TopicSubscription": self._sns_subscription,
             "aws:sns/topicPolicy:TopicPolicy": self._sns_topic_policy,
@@ -584,29 +586,16 @@ class MotoProvisioner(pulumi.runtime.Mocks):
         # pulumi-aws uses the queue URL as the Queue's id.
         return url, {**i, "id": url, "name": name, "url": url, "arn": arn}
 
-    def _sqs_queue_policy(
-        self, _a: MockResourceArgs, i: dict[str, Any], region: str
-    ) -> tuple[str, dict[str, Any]]:
-        self._client("sqs", region).set_queue_attributes(
-            QueueUrl=i["queueUrl"], Attributes={"Policy": i["policy"]}
-        )
-        return i["queueUrl"], dict(i)
+    def _sqs_attribute(self, wire: str, attribute: str) -> Handler:
+        """QueuePolicy, RedriveAllowPolicy, RedrivePolicy: each sets one attribute of an existing queue."""
 
-    def _sqs_redrive_allow(
-        self, _a: MockResourceArgs, i: dict[str, Any], region: str
-    ) -> tuple[str, dict[str, Any]]:
-        self._client("sqs", region).set_queue_attributes(
-            QueueUrl=i["queueUrl"], Attributes={"RedriveAllowPolicy": i["redriveAllowPolicy"]}
-        )
-        return i["queueUrl"], dict(i)
+        def handler(_a: MockResourceArgs, i: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+            self._client("sqs", region).set_queue_attributes(
+                QueueUrl=i["queueUrl"], Attributes={attribute: i[wire]}
+            )
+            return i["queueUrl"], dict(i)
 
-    def _sqs_redrive(
-        self, _a: MockResourceArgs, i: dict[str, Any], region: str
-    ) -> tuple[str, dict[str, Any]]:
-        self._client("sqs", region).set_queue_attributes(
-            QueueUrl=i["queueUrl"], Attributes={"RedrivePolicy": i["redrivePolicy"]}
-        )
-        return i["queueUrl"], dict(i)
+        return handler
 
     # --------------------------------------------------------------------------------------- SNS
     _TOPIC_ATTRIBUTES: ClassVar[dict[str, str]] = {

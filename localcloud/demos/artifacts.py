@@ -10,13 +10,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
+from handlers.artifacts.host_log import count_deployments
 from localcloud.cloud import LocalCloud
 from localcloud.http_client import HttpResponse, request
 
 Report = Callable[[str], None]
-HOST_LOG_BUILD_INDEX = "build_id-index"
 
 
 def post_build(cloud: LocalCloud, body: Any) -> HttpResponse:
@@ -85,19 +83,7 @@ def final_tracking_row(cloud: LocalCloud, key: str, timeout_seconds: float = 60.
 
 
 def hosts_deployed(cloud: LocalCloud, build_id: str) -> int:
-    table = cloud.dynamodb_table(cloud.exports["artifactHostLogTable"])
-    count, start = 0, None
-    while True:
-        page = table.query(
-            IndexName=HOST_LOG_BUILD_INDEX,
-            KeyConditionExpression=Key("build_id").eq(build_id),
-            Select="COUNT",
-            **({"ExclusiveStartKey": start} if start else {}),
-        )
-        count += page["Count"]
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            return count
+    return count_deployments(cloud.client("dynamodb"), cloud.exports["artifactHostLogTable"], build_id)
 
 
 def manifest_of(archive: bytes) -> dict[str, Any]:

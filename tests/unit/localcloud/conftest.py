@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
 from localcloud.emulator import Emulator
 
@@ -131,3 +133,23 @@ def drain(
         received.extend(messages)
     assert len(received) >= expected, f"only {len(received)} of {expected} messages arrived in {queue_url}"
     return received
+
+
+@pytest.fixture(scope="module")
+def moto_clients() -> Iterator[Callable[[str, str], Any]]:
+    """A bare moto server (no localcloud patches) and a (service, region) -> boto3 client factory for it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+
+    def factory(service: str, region: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=f"http://{host}:{port}",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    yield factory
+    server.stop()

@@ -9,9 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from localcloud.deployment import FunctionUrlDeployment, HttpApiDeployment, RouteIntegration
 from localcloud.gateway import HttpGateway, map_lambda_result, match_route
@@ -44,27 +42,8 @@ class FakeLambda:
 
 
 @pytest.fixture(scope="module")
-def sqs_factory() -> Iterator[Callable[[str, str], Any]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-
-    def factory(service: str, region: str) -> Any:
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=f"http://{host}:{port}",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    yield factory
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def queue_url(sqs_factory: Callable[[str, str], Any]) -> str:
-    return str(sqs_factory("sqs", REGION).create_queue(QueueName="gateway-ingest")["QueueUrl"])
+def queue_url(moto_clients: Callable[[str, str], Any]) -> str:
+    return str(moto_clients("sqs", REGION).create_queue(QueueName="gateway-ingest")["QueueUrl"])
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +53,9 @@ def fake_lambda() -> FakeLambda:
 
 @pytest.fixture(scope="module")
 def gateway(
-    fake_lambda: FakeLambda, sqs_factory: Callable[[str, str], Any], queue_url: str
+    fake_lambda: FakeLambda, moto_clients: Callable[[str, str], Any], queue_url: str
 ) -> Iterator[HttpGateway]:
-    with HttpGateway(invoke=fake_lambda, client_factory=sqs_factory) as running:
+    with HttpGateway(invoke=fake_lambda, client_factory=moto_clients) as running:
         base = running.base_url
         api = HttpApiDeployment(
             api_id="abc123", name="api", region=REGION, account_id=ACCOUNT, endpoint=f"{base}/apis/abc123"
@@ -283,14 +262,14 @@ def test_full_response_reaches_the_client(gateway: HttpGateway, fake_lambda: Fak
 
 
 def test_sqs_send_message_integration(
-    gateway: HttpGateway, sqs_factory: Callable[[str, str], Any], queue_url: str
+    gateway: HttpGateway, moto_clients: Callable[[str, str], Any], queue_url: str
 ) -> None:
     status, _, body = request(
         gateway, "POST", "/apis/abc123/events", b'{"event": 1}', {"Content-Type": "application/json"}
     )
     assert status == 200
     result = json.loads(body)["SendMessageResponse"]["SendMessageResult"]
-    messages = sqs_factory("sqs", REGION).receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)[
+    messages = moto_clients("sqs", REGION).receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)[
         "Messages"
     ]
     assert [(m["MessageId"], m["Body"]) for m in messages] == [(result["MessageId"], '{"event": 1}')]

@@ -5,14 +5,12 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pulumi
 import pytest
-from moto.server import ThreadedMotoServer
 from pulumi.runtime import MockCallArgs, MockResourceArgs
 
 from localcloud.provisioner import (
@@ -35,25 +33,6 @@ ASSUME_LAMBDA = json.dumps(
 )
 
 ClientFactory = Callable[[str, str], Any]
-
-
-@pytest.fixture(scope="module")
-def moto_clients() -> Iterator[ClientFactory]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-
-    def factory(service: str, region: str) -> Any:
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=f"http://{host}:{port}",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    yield factory
-    server.stop()
 
 
 class Deployed:

@@ -24,6 +24,7 @@ from handlers.artifacts import (
     replication_worker,
     validate_input,
 )
+from handlers.artifacts.host_log import count_deployments, table_definition
 
 from ..conftest import load_event
 
@@ -36,7 +37,6 @@ DESTINATIONS = (
 HOST_LOG_TABLE = "regionflow-host-deployment-logs"
 HOST_LOG_REGION = HOME_REGION
 SYNC_REGION = "us-west-2"
-BUILD_ID_INDEX = "build_id-index"
 # Any valid definition: these tests check which executions start and with what, not what they do.
 TRIVIAL_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 
@@ -62,46 +62,12 @@ class ArtifactCloud:
 
     def hosts_with_build(self, build_id: str) -> int:
         """COUNT through the GSI, following pages: the query the seed's verification step runs."""
-        total = 0
-        request: dict[str, Any] = {
-            "TableName": HOST_LOG_TABLE,
-            "IndexName": BUILD_ID_INDEX,
-            "KeyConditionExpression": "build_id = :build",
-            "ExpressionAttributeValues": {":build": {"S": build_id}},
-            "Select": "COUNT",
-        }
-        while True:
-            page = self.dynamodb.query(**request)
-            total += int(page["Count"])
-            if "LastEvaluatedKey" not in page:
-                return total
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return count_deployments(self.dynamodb, HOST_LOG_TABLE, build_id)
 
 
 def create_host_log_table(dynamodb: Any) -> None:
     """The host deployment log table as the component declares it: (host_id, build_id) + GSI by build."""
-    dynamodb.create_table(
-        TableName=HOST_LOG_TABLE,
-        KeySchema=[
-            {"AttributeName": "host_id", "KeyType": "HASH"},
-            {"AttributeName": "build_id", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "host_id", "AttributeType": "S"},
-            {"AttributeName": "build_id", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": BUILD_ID_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "build_id", "KeyType": "HASH"},
-                    {"AttributeName": "host_id", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb.create_table(**table_definition(HOST_LOG_TABLE))
 
 
 def _create_bucket(region: str, name: str) -> None:
