@@ -167,6 +167,71 @@ def fix_execution_start_time_in_context() -> None:
     ExecutionWorker._get_evaluation_environment = _get_evaluation_environment  # type: ignore[method-assign]
 
 
+def fix_distributed_map_failure_tolerance() -> None:
+    """Fail a Distributed Map whose failed items exceed its tolerated failure count / percentage.
+
+    moto counts failed child executions but then reports the Map Run as SUCCEEDED whatever the count,
+    so a batch whose chunks failed would merge and report success. AWS fails the Map state with
+    States.ExceedToleratedFailureThreshold when failures exceed ToleratedFailureCount or
+    ToleratedFailurePercentage (both default to 0).
+    """
+    from moto.stepfunctions.parser.api import (  # noqa: PLC0415
+        HistoryEventType,
+        TaskFailedEventDetails,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: PLC0415
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (  # noqa: PLC0415
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (  # noqa: PLC0415
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (  # noqa: PLC0415
+        distributed_iteration_component as dic,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails  # noqa: PLC0415
+
+    original = dic.DistributedIterationComponent._map_run
+
+    def _map_run(self: Any, env: Any, eval_input: Any) -> None:
+        original(self, env, eval_input)
+        items = eval_input.map_run_record.item_counter
+        failed = items.failed.get() + items.timed_out.get()
+        total = max(items.total.get(), 1)
+        tolerated_count = eval_input.tolerated_failure_count or 0
+        tolerated_percentage = eval_input.tolerated_failure_percentage or 0.0
+        # moto stores an unset threshold as 0, the same as "tolerate none": a threshold applies when set
+        # (> 0); with neither set, any failure fails the run.
+        exceeded = (
+            (tolerated_count > 0 and failed > tolerated_count)
+            or (tolerated_percentage > 0 and 100.0 * failed / total > tolerated_percentage)
+            or (tolerated_count == 0 and tolerated_percentage == 0 and failed > 0)
+        )
+        if exceeded:
+            error = StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name()
+            raise FailureEventException(
+                failure_event=FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
+                    event_type=HistoryEventType.TaskFailed,
+                    event_details=EventDetails(
+                        taskFailedEventDetails=TaskFailedEventDetails(
+                            error=error,
+                            cause=(
+                                f"The specified tolerated failure threshold was exceeded: {failed} of "
+                                f"{items.total.get()} items failed"
+                            ),
+                        )
+                    ),
+                )
+            )
+
+    dic.DistributedIterationComponent._map_run = _map_run  # type: ignore[method-assign]
+
+
 def apply() -> None:
     """Install every fix (idempotent); raises if moto is not the version the fixes were written for."""
     global _applied  # noqa: PLW0603 - patching is process-global by nature
@@ -178,4 +243,5 @@ def apply() -> None:
         fix_unnamed_executions()
         fix_datetimes_in_sdk_results()
         fix_execution_start_time_in_context()
+        fix_distributed_map_failure_tolerance()
         _applied = True

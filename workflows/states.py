@@ -85,3 +85,16 @@ def service_task(
     else:
         state["Next"] = next_state
     return state
+
+
+def failure_state(error: str) -> State:
+    """A Fail state that ends the execution as `error` and keeps the caught error's name and cause.
+
+    The error name is fixed because Step Functions refuses a Fail whose error starts with "States."
+    (a caught States.TaskFailed or States.Timeout would become a runtime error instead of the cause).
+    """
+    return {
+        "Type": "Fail",
+        "Error": error,
+        "CausePath": "States.Format('{}: {}', $.error.Error, $.error.Cause)",
+    }

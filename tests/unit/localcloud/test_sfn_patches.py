@@ -222,3 +222,47 @@ def test_execution_start_time_reaches_a_dynamodb_task_as_an_iso_string(emulator)
     assert run_to_completion(emulator, machine)["status"] == "SUCCEEDED"
     started = dynamodb.get_item(TableName=table, Key={"id": {"S": "run"}})["Item"]["started"]["S"]
     assert started.endswith("Z") and "T" in started
+
+
+def distributed_map(tolerated_failure_count: int | None = None) -> dict:
+    """A Distributed Map whose child execution fails for every item equal to "bad"."""
+    map_state: dict = {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Check item",
+            "States": {
+                "Check item": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$", "StringEquals": "bad", "Next": "Item failed"}],
+                    "Default": "Item done",
+                },
+                "Item failed": {"Type": "Fail", "Error": "BadItem", "Cause": "the item was bad"},
+                "Item done": {"Type": "Succeed"},
+            },
+        },
+        "End": True,
+    }
+    if tolerated_failure_count is not None:
+        map_state["ToleratedFailureCount"] = tolerated_failure_count
+    return {"StartAt": "Process items", "States": {"Process items": map_state}}
+
+
+def test_distributed_map_with_a_failed_child_fails_with_exceed_tolerated_failure_threshold(emulator):
+    # GIVEN a Distributed Map with the default tolerance (no failures allowed)
+    machine = create_machine(emulator, distributed_map())
+    # WHEN one of three child executions fails
+    described = run_to_completion(emulator, machine, {"items": ["ok", "bad", "ok"]})
+    # THEN the Map state, and so the execution, fails as AWS's does (moto alone reports success)
+    assert described["status"] == "FAILED", described
+    assert described["error"] == "States.ExceedToleratedFailureThreshold"
+    assert "1 of 3 items failed" in described["cause"]
+
+
+def test_distributed_map_within_its_tolerated_failure_count_succeeds(emulator):
+    # GIVEN a Distributed Map that tolerates one failed item
+    machine = create_machine(emulator, distributed_map(tolerated_failure_count=1))
+    # WHEN exactly one child fails THEN the map succeeds; WHEN two fail THEN it fails
+    assert run_to_completion(emulator, machine, {"items": ["ok", "bad"]})["status"] == "SUCCEEDED"
+    assert run_to_completion(emulator, machine, {"items": ["bad", "bad", "ok"]})["status"] == "FAILED"

@@ -1,0 +1,196 @@
+"""Batch processing (STANDARD): split a CSV, process every chunk, merge in order, email a download link.
+
+Input: {"bucket", "key", "versionId", "fileId"}, as the trigger starts it after claiming the batch in the
+batch-state table (status PROCESSING). The end state of every run is recorded there: COMPLETED with the
+output key and counts, or FAILED with the reason caught from whichever step failed.
+
+Fan-out is a Distributed Map over the manifest the split step writes (one chunk key per line), each item
+running the EXPRESS chunk processor through `startExecution.sync:2`. Chosen over an inline Map because
+the chunk list is read from S3 rather than carried in the state (no 256 KB ceiling on chunk count) and
+child executions keep their events out of this execution's 25,000-event history, so a file of any size
+fits; up to 10,000 chunks run in parallel where an inline Map stops at 40.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.chunk_processor import CHUNK_FAILED
+from workflows.states import failure_state, lambda_task, service_task
+
+# Failures starting or watching a child execution that a retry can fix.
+CHILD_EXECUTION_RETRY = {
+    "ErrorEquals": [
+        "StepFunctions.ExecutionLimitExceededException",
+        "StepFunctions.AWSStepFunctionsException",
+        "StepFunctions.SdkClientException",
+    ],
+    "IntervalSeconds": 2,
+    "MaxAttempts": 5,
+    "BackoffRate": 2,
+    "MaxDelaySeconds": 60,
+    "JitterStrategy": "FULL",
+}
+DEFAULT_MAX_CONCURRENCY = 50
+BATCH_FAILED = "BatchFailed"
+CATCH_CHUNK_FAILED = {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Chunk failed"}
+
+
+def build_definition(
+    *,
+    split_arn: str,
+    merge_arn: str,
+    email_arn: str,
+    chunk_processor_arn: str,
+    batch_state_table: str,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+) -> dict[str, Any]:
+    """The state machine (Amazon States Language) as a dict; the component serialises it."""
+    batch_key = {"fileKey": {"S.$": "$.key"}}
+    # Only this batch's own version may set the outcome: a newer upload of the same name owns the item.
+    same_version = {":versionId": {"S.$": "$.versionId"}}
+    return {
+        "Comment": "Split a batch file, process every chunk, merge in order, email the link, record it",
+        "StartAt": "Split input file",
+        "States": {
+            "Split input file": lambda_task(
+                split_arn,
+                payload={
+                    "bucket.$": "$.bucket",
+                    "key.$": "$.key",
+                    "versionId.$": "$.versionId",
+                    "fileId.$": "$.fileId",
+                },
+                next_state="Process chunks",
+                catch_to="Record failure",
+                ResultSelector={
+                    "manifestKey.$": "$.Payload.manifestKey",
+                    "chunkCount.$": "$.Payload.chunkCount",
+                    "rowCount.$": "$.Payload.rowCount",
+                },
+                ResultPath="$.split",
+            ),
+            "Process chunks": {
+                "Type": "Map",
+                "Label": "Chunks",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                    "Parameters": {"Bucket.$": "$.bucket", "Key.$": "$.split.manifestKey"},
+                },
+                "ItemSelector": {
+                    "bucket.$": "$.bucket",
+                    "fileId.$": "$.fileId",
+                    "chunkKey.$": "$$.Map.Item.Value.chunkKey",
+                },
+                "MaxConcurrency": max_concurrency,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Run chunk processor",
+                    "States": {
+                        "Run chunk processor": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                            "Parameters": {
+                                "StateMachineArn": chunk_processor_arn,
+                                "Input": {
+                                    "bucket.$": "$.bucket",
+                                    "fileId.$": "$.fileId",
+                                    "chunkKey.$": "$.chunkKey",
+                                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                                },
+                            },
+                            "Retry": [CHILD_EXECUTION_RETRY],
+                            "Catch": [CATCH_CHUNK_FAILED],
+                            "End": True,
+                        },
+                        "Chunk failed": failure_state(CHUNK_FAILED),
+                    },
+                },
+                # Chunk results live in S3 (processed/<fileId>/); the merge step reads them from there.
+                "ResultPath": None,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Record failure"}],
+                "Next": "Merge chunks",
+            },
+            "Merge chunks": lambda_task(
+                merge_arn,
+                payload={
+                    "bucket.$": "$.bucket",
+                    "key.$": "$.key",
+                    "fileId.$": "$.fileId",
+                    "chunkCount.$": "$.split.chunkCount",
+                },
+                next_state="Email download link",
+                catch_to="Record failure",
+                ResultSelector={
+                    "outputKey.$": "$.Payload.outputKey",
+                    "rows.$": "$.Payload.rows",
+                    "invalidRows.$": "$.Payload.invalidRows",
+                    "missingFinancials.$": "$.Payload.missingFinancials",
+                },
+                ResultPath="$.merge",
+            ),
+            "Email download link": lambda_task(
+                email_arn,
+                payload={
+                    "bucket.$": "$.bucket",
+                    "key.$": "$.key",
+                    "outputKey.$": "$.merge.outputKey",
+                    "rows.$": "$.merge.rows",
+                    "invalidRows.$": "$.merge.invalidRows",
+                    "missingFinancials.$": "$.merge.missingFinancials",
+                },
+                next_state="Record completion",
+                catch_to="Record failure",
+                ResultSelector={"messageId.$": "$.Payload.messageId"},
+                ResultPath="$.email",
+            ),
+            "Record completion": service_task(
+                "arn:aws:states:::dynamodb:updateItem",
+                {
+                    "TableName": batch_state_table,
+                    "Key": batch_key,
+                    "UpdateExpression": (
+                        "SET #status = :completed, outputKey = :outputKey, #rows = :rows, "
+                        "invalidRows = :invalidRows, missingFinancials = :missing, "
+                        "completedAt = :now, updatedAt = :now"
+                    ),
+                    "ConditionExpression": "versionId = :versionId",
+                    "ExpressionAttributeNames": {"#status": "status", "#rows": "rows"},
+                    "ExpressionAttributeValues": {
+                        **same_version,
+                        ":completed": {"S": "COMPLETED"},
+                        ":outputKey": {"S.$": "$.merge.outputKey"},
+                        ":rows": {"N.$": "States.Format('{}', $.merge.rows)"},
+                        ":invalidRows": {"N.$": "States.Format('{}', $.merge.invalidRows)"},
+                        ":missing": {"N.$": "States.Format('{}', $.merge.missingFinancials)"},
+                        ":now": {"S.$": "$$.State.EnteredTime"},
+                    },
+                },
+                next_state="Batch completed",
+                catch_to="Record failure",
+                ResultPath=None,
+            ),
+            "Batch completed": {"Type": "Succeed"},
+            "Record failure": service_task(
+                "arn:aws:states:::dynamodb:updateItem",
+                {
+                    "TableName": batch_state_table,
+                    "Key": batch_key,
+                    "UpdateExpression": "SET #status = :failed, reason = :reason, updatedAt = :now",
+                    "ConditionExpression": "versionId = :versionId",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        **same_version,
+                        ":failed": {"S": "FAILED"},
+                        ":reason": {"S.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)"},
+                        ":now": {"S.$": "$$.State.EnteredTime"},
+                    },
+                },
+                next_state="Batch failed",
+                catch_to="Batch failed",
+                ResultPath=None,
+            ),
+            "Batch failed": failure_state(BATCH_FAILED),
+        },
+    }

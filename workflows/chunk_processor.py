@@ -1,0 +1,65 @@
+"""Chunk processor (EXPRESS): validate a chunk's records, enrich the valid ones, write the output chunk.
+
+Input: {"bucket", "fileId", "chunkKey"}, one per chunk, started by the batch workflow's Distributed Map.
+Rows never travel through the state (256 KB limit): each task reads its input from S3 and writes its
+result there, returning only keys and counts. Invalid rows and missing financial data are recorded by
+the tasks and do not fail the chunk; anything else fails it, with the error and cause passed up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.states import failure_state, lambda_task
+
+CHUNK_FAILED = "ChunkFailed"
+
+CHUNK = {"bucket.$": "$.bucket", "fileId.$": "$.fileId", "chunkKey.$": "$.chunkKey"}
+
+
+def build_definition(*, validate_arn: str, enrich_arn: str, write_arn: str) -> dict[str, Any]:
+    """The state machine (Amazon States Language) as a dict; the component serialises it."""
+    return {
+        "Comment": "Validate, enrich and write one chunk of a batch file",
+        "StartAt": "Validate records",
+        "States": {
+            "Validate records": lambda_task(
+                validate_arn,
+                payload=CHUNK,
+                next_state="Enrich records",
+                catch_to="Chunk failed",
+                ResultSelector={
+                    "validKey.$": "$.Payload.validKey",
+                    "validRows.$": "$.Payload.validRows",
+                    "invalidRows.$": "$.Payload.invalidRows",
+                },
+                ResultPath="$.validation",
+            ),
+            "Enrich records": lambda_task(
+                enrich_arn,
+                payload={**CHUNK, "validKey.$": "$.validation.validKey"},
+                next_state="Write output chunk",
+                catch_to="Chunk failed",
+                ResultSelector={
+                    "enrichedKey.$": "$.Payload.enrichedKey",
+                    "enrichedRows.$": "$.Payload.enrichedRows",
+                    "missingFinancials.$": "$.Payload.missingFinancials",
+                },
+                ResultPath="$.enrichment",
+            ),
+            "Write output chunk": lambda_task(
+                write_arn,
+                payload={
+                    **CHUNK,
+                    "enrichedKey.$": "$.enrichment.enrichedKey",
+                    "invalidRows.$": "$.validation.invalidRows",
+                    "missingFinancials.$": "$.enrichment.missingFinancials",
+                },
+                next_state=None,
+                catch_to="Chunk failed",
+                OutputPath="$.Payload",
+            ),
+            # The error and cause go up to the batch workflow, which records them as the batch's reason.
+            "Chunk failed": failure_state(CHUNK_FAILED),
+        },
+    }
