@@ -5,7 +5,9 @@ from pathlib import Path
 import pulumi
 
 from components.artifact_distribution import ArtifactDistribution, ArtifactDistributionArgs
+from components.batch_orchestrator import BatchOrchestrator, BatchOrchestratorArgs
 from components.config import PROJECT, load_settings
+from components.failover_control import FailoverControl, FailoverControlArgs
 from components.lambda_packaging import LambdaPackagingCatalog
 from components.transform_pipeline import TransformPipeline, TransformPipelineArgs
 from handlers.transform.rules import load_rule_files, rule_set_to_item
@@ -48,6 +50,37 @@ artifacts = ArtifactDistribution(
     ),
 )
 
+# Batch and its failover run in two regions: the primary and the first secondary.
+batch_regions = settings.regions[:2]
+failover = FailoverControl(
+    "failover",
+    FailoverControlArgs(
+        regions=batch_regions,
+        zone_name=settings.failover.zone_name,
+        record_ttl_seconds=settings.failover.ttl_seconds,
+    ),
+)
+batch = BatchOrchestrator(
+    "batch",
+    BatchOrchestratorArgs(
+        regions=batch_regions,
+        packaging=packaging.for_region,
+        active_region=failover.signal,
+        sender_email=settings.batch.sender_email,
+        recipient_emails=settings.batch.recipient_emails,
+        records_per_chunk=settings.batch.records_per_chunk,
+        max_concurrency=settings.batch.max_concurrency,
+        link_expiry_seconds=settings.batch.link_expiry_seconds,
+        replication_time_control=settings.batch.replication_time_control,
+        multi_region_access_point=settings.batch.multi_region_access_point,
+        alarm_emails=settings.batch.alarm_emails,
+        work_retention_days=settings.batch.work_retention_days,
+        log_retention_days=settings.log_retention_days,
+        tracing=settings.tracing,
+        api_front_door=settings.api_front_door,
+    ),
+)
+
 pulumi.export("regions", list(settings.regions))
 pulumi.export("transformUploadUrl", transform.upload_url)
 pulumi.export("transformStatusUrl", transform.status_url)
@@ -67,3 +100,15 @@ pulumi.export("artifactStateMachineArn", artifacts.state_machine_arn)
 pulumi.export("artifactFailureTopicArn", artifacts.failure_topic_arn)
 pulumi.export("artifactBuildQueueUrl", artifacts.build_queue_url)
 pulumi.export("artifactBuildDlqUrl", artifacts.build_dlq_url)
+pulumi.export("batchBuckets", batch.buckets)
+pulumi.export("batchStateTable", batch.batch_state_table)
+pulumi.export("batchErrorsTable", batch.errors_table)
+pulumi.export("batchFinancialsTable", batch.financials_table)
+pulumi.export("batchStateMachineArns", batch.state_machine_arns)
+pulumi.export("batchChunkStateMachineArns", batch.chunk_state_machine_arns)
+pulumi.export("batchTriggerFunctions", batch.trigger_functions)
+pulumi.export("batchFinancialsUrls", batch.financials_urls)
+pulumi.export("batchDashboards", batch.dashboards)
+pulumi.export("batchAccessPointAlias", batch.access_point_alias)
+pulumi.export("activeRegionZoneId", failover.zone_id)
+pulumi.export("activeRegionRecordName", failover.record_name)

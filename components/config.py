@@ -45,6 +45,12 @@ MAX_SQS_BATCH_SIZE = 10_000
 # API Gateway HTTP APIs refuse payloads above 10 MB; a larger limit could never be reached.
 MAX_HTTP_API_PAYLOAD_BYTES = 10 * 1024 * 1024
 
+# A Distributed Map runs at most this many child executions at once.
+MAX_DISTRIBUTED_MAP_CONCURRENCY = 10_000
+# SigV4 presigned URLs are valid for at most 7 days.
+MAX_PRESIGNED_URL_SECONDS = 7 * 24 * 3600
+
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -86,6 +92,29 @@ class ArtifactSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BatchSettings:
+    """Multi-region batch processing settings (config keys batch*)."""
+
+    records_per_chunk: int
+    max_concurrency: int
+    sender_email: str
+    recipient_emails: tuple[str, ...]
+    link_expiry_seconds: int
+    replication_time_control: bool
+    multi_region_access_point: bool
+    alarm_emails: tuple[str, ...]
+    work_retention_days: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailoverSettings:
+    """The active-region signal (config keys activeRegion*)."""
+
+    zone_name: str
+    ttl_seconds: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackSettings:
     """Everything the program reads from stack config, validated."""
 
@@ -97,6 +126,8 @@ class StackSettings:
     tracing: bool
     transform: TransformSettings
     artifacts: ArtifactSettings
+    batch: BatchSettings
+    failover: FailoverSettings
 
     @property
     def primary_region(self) -> str:
@@ -136,6 +167,25 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
             build_batch_size=reader.read("artifactBuildBatchSize", _int_between(1, 10)),
             max_receive_count=reader.read("artifactMaxReceiveCount", _int_between(1, 1000)),
             failure_emails=reader.read("artifactFailureEmails", _email_list),
+        ),
+        batch=BatchSettings(
+            records_per_chunk=reader.read("batchRecordsPerChunk", _int_between(1, 1_000_000)),
+            max_concurrency=reader.read(
+                "batchMaxConcurrency", _int_between(1, MAX_DISTRIBUTED_MAP_CONCURRENCY)
+            ),
+            sender_email=reader.read("batchSenderEmail", _email),
+            recipient_emails=reader.read("batchRecipientEmails", _non_empty(_email_list)),
+            link_expiry_seconds=reader.read(
+                "batchLinkExpirySeconds", _int_between(60, MAX_PRESIGNED_URL_SECONDS)
+            ),
+            replication_time_control=reader.read("batchReplicationTimeControl", _boolean),
+            multi_region_access_point=reader.read("batchMultiRegionAccessPoint", _boolean),
+            alarm_emails=reader.read("batchAlarmEmails", _email_list),
+            work_retention_days=reader.read("batchWorkRetentionDays", _int_between(1, 3650)),
+        ),
+        failover=FailoverSettings(
+            zone_name=reader.read("activeRegionZoneName", _dns_name),
+            ttl_seconds=reader.read("activeRegionTtlSeconds", _int_between(1, 86_400)),
         ),
     )
 
@@ -224,3 +274,25 @@ def _email_list(raw: str) -> tuple[str, ...]:
         if not _EMAIL.match(email):
             raise ConfigError(f"{email!r} is not an email address")
     return emails
+
+
+def _email(raw: str) -> str:
+    if not _EMAIL.match(raw):
+        raise ConfigError(f"{raw!r} is not an email address")
+    return raw
+
+
+def _non_empty(parse: Callable[[str], tuple[str, ...]]) -> Callable[[str], tuple[str, ...]]:
+    def parse_non_empty(raw: str) -> tuple[str, ...]:
+        values = parse(raw)
+        if not values:
+            raise ConfigError("expected at least one value")
+        return values
+
+    return parse_non_empty
+
+
+def _dns_name(raw: str) -> str:
+    if not _DNS_NAME.match(raw):
+        raise ConfigError("expected a lower-case DNS name such as regionflow.internal")
+    return raw

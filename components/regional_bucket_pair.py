@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +22,9 @@ class RegionalBucketPairArgs:
     replication: bool = True  # two-way, so either region can take writes after a failover
     replication_time_control: bool = False  # RTC: SLA-backed 15-minute replication, with metrics
     multi_region_access_point: bool = False  # one global endpoint routing to the nearest healthy bucket
+    # Only objects under these prefixes replicate (empty: everything); working files can stay regional.
+    replicated_prefixes: Sequence[str] = ()
+    expire_prefix_days: Mapping[str, int] = field(default_factory=dict)
 
 
 class RegionalBucketPair(pulumi.ComponentResource):
@@ -31,6 +35,8 @@ class RegionalBucketPair(pulumi.ComponentResource):
     primary_region: str
     secondary_region: str
     access_point_alias: pulumi.Output[str] | None
+    access_point_arn: pulumi.Output[str] | None
+    buckets: dict[str, SecureBucket]  # by region
 
     def __init__(
         self, name: str, args: RegionalBucketPairArgs, opts: pulumi.ResourceOptions | None = None
@@ -41,8 +47,16 @@ class RegionalBucketPair(pulumi.ComponentResource):
                 f"{name}: a regional pair needs two different regions, got {args.primary_region} twice"
             )
         child = pulumi.ResourceOptions(parent=self)
-        primary = SecureBucket(f"{name}-primary", SecureBucketArgs(region=args.primary_region), child)
-        secondary = SecureBucket(f"{name}-secondary", SecureBucketArgs(region=args.secondary_region), child)
+        primary = SecureBucket(
+            f"{name}-primary",
+            SecureBucketArgs(region=args.primary_region, expire_prefix_days=args.expire_prefix_days),
+            child,
+        )
+        secondary = SecureBucket(
+            f"{name}-secondary",
+            SecureBucketArgs(region=args.secondary_region, expire_prefix_days=args.expire_prefix_days),
+            child,
+        )
 
         if args.replication:
             role = aws.iam.Role(
@@ -79,10 +93,16 @@ class RegionalBucketPair(pulumi.ComponentResource):
                 (secondary, primary, "to-primary"),
             ):
                 self._replicate(
-                    f"{name}-{direction}", source, destination, role.arn, args.replication_time_control
+                    f"{name}-{direction}",
+                    source,
+                    destination,
+                    role_arn=role.arn,
+                    time_control=args.replication_time_control,
+                    prefixes=args.replicated_prefixes,
                 )
 
         self.access_point_alias = None
+        self.access_point_arn = None
         if args.multi_region_access_point:
             access_point = aws.s3control.MultiRegionAccessPoint(
                 f"{name}-access-point",
@@ -99,6 +119,7 @@ class RegionalBucketPair(pulumi.ComponentResource):
                 opts=child,
             )
             self.access_point_alias = access_point.alias
+            self.access_point_arn = access_point.arn
 
         self.primary_bucket = primary.bucket_name
         self.secondary_bucket = secondary.bucket_name
@@ -106,6 +127,7 @@ class RegionalBucketPair(pulumi.ComponentResource):
         self.secondary_arn = secondary.arn
         self.primary_region = args.primary_region
         self.secondary_region = args.secondary_region
+        self.buckets = {args.primary_region: primary, args.secondary_region: secondary}
         self.register_outputs(
             {
                 "primary_bucket": self.primary_bucket,
@@ -113,6 +135,7 @@ class RegionalBucketPair(pulumi.ComponentResource):
                 "primary_arn": self.primary_arn,
                 "secondary_arn": self.secondary_arn,
                 "access_point_alias": self.access_point_alias,
+                "access_point_arn": self.access_point_arn,
             }
         )
 
@@ -121,29 +144,36 @@ class RegionalBucketPair(pulumi.ComponentResource):
         name: str,
         source: SecureBucket,
         destination: SecureBucket,
+        *,
         role_arn: pulumi.Output[str],
         time_control: bool,
+        prefixes: Sequence[str],
     ) -> None:
-        rule: dict[str, object] = {
-            "id": "replicate-everything",
-            "status": "Enabled",
-            "filter": {},
-            "delete_marker_replication": {"status": "Enabled"},
-            "destination": {"bucket": destination.arn, "storage_class": "STANDARD"},
-        }
+        destination_config: dict[str, object] = {"bucket": destination.arn, "storage_class": "STANDARD"}
         if time_control:
-            rule["destination"] = {
-                "bucket": destination.arn,
-                "storage_class": "STANDARD",
+            destination_config |= {
                 "replication_time": {"status": "Enabled", "time": {"minutes": RTC_MINUTES}},
                 "metrics": {"status": "Enabled", "event_threshold": {"minutes": RTC_MINUTES}},
             }
+        rules: list[dict[str, object]] = [
+            {
+                "id": f"replicate-{prefix.strip('/').replace('/', '-')}"
+                if prefix
+                else "replicate-everything",
+                "priority": priority,
+                "status": "Enabled",
+                "filter": {"prefix": prefix} if prefix else {},
+                "delete_marker_replication": {"status": "Enabled"},
+                "destination": destination_config,
+            }
+            for priority, prefix in enumerate(prefixes or [""], start=1)
+        ]
         aws.s3.BucketReplicationConfig(
             name,
             region=source.region,
             bucket=source.bucket_name,
             role=role_arn,
-            rules=[rule],  # type: ignore[list-item]
+            rules=rules,  # type: ignore[arg-type]
             # Replication needs versioning on both sides; SecureBucket enables it first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[source, destination]),
         )

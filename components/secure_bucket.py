@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -18,6 +19,8 @@ class SecureBucketArgs:
     versioned: bool = True
     kms_key_arn: pulumi.Input[str] | None = None  # None: SSE-S3 (AES256), which S3 event targets can read
     noncurrent_version_expiration_days: int | None = 90
+    # Working data under these key prefixes is deleted this many days after it was written.
+    expire_prefix_days: Mapping[str, int] = field(default_factory=dict)
     force_destroy: bool = False
 
 
@@ -95,22 +98,33 @@ class SecureBucket(pulumi.ComponentResource):
             # S3 rejects a bucket policy while the public access block is still being applied.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
+        rules: list[dict[str, object]] = [
+            {
+                "id": f"expire-{prefix.strip('/').replace('/', '-')}",
+                "status": "Enabled",
+                "filter": {"prefix": prefix},
+                "expiration": {"days": days},
+            }
+            for prefix, days in args.expire_prefix_days.items()
+        ]
         if args.versioned and args.noncurrent_version_expiration_days is not None:
+            rules.append(
+                {
+                    "id": "expire-noncurrent-versions",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {
+                        "noncurrent_days": args.noncurrent_version_expiration_days
+                    },
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            )
+        if rules:
             aws.s3.BucketLifecycleConfiguration(
                 f"{name}-lifecycle",
                 region=region,
                 bucket=bucket.id,
-                rules=[
-                    {
-                        "id": "expire-noncurrent-versions",
-                        "status": "Enabled",
-                        "filter": {},
-                        "noncurrent_version_expiration": {
-                            "noncurrent_days": args.noncurrent_version_expiration_days
-                        },
-                        "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                    }
-                ],
+                rules=rules,  # type: ignore[arg-type]
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
             )
 

@@ -39,6 +39,9 @@ class StateMachineArgs:
     log_retention_days: int = 30
     log_level: Literal["ALL", "ERROR", "FATAL", "OFF"] = "ERROR"
     tracing: bool = False
+    # Statements that name the machine itself (a Distributed Map starts its own child executions):
+    # given the machine's ARN, attached once the machine exists.
+    self_policy_statements: Callable[[pulumi.Output[str]], Sequence[PolicyStatement]] | None = None
 
 
 class StateMachine(pulumi.ComponentResource):
@@ -83,6 +86,13 @@ class StateMachine(pulumi.ComponentResource):
             tracing_configuration={"enabled": args.tracing},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
+        if args.self_policy_statements is not None:
+            aws.iam.RolePolicy(
+                f"{name}-self-policy",
+                role=role.id,
+                policy=policy_document(list(args.self_policy_statements(machine.arn))),
+                opts=child,
+            )
         self.arn = machine.arn
         self.name = machine.name
         self.register_outputs({"arn": self.arn, "name": self.name})

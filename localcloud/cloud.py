@@ -175,6 +175,22 @@ class LocalCloud:
             for message_id, message, subject, attributes, _group in topic.sent_notifications
         ]
 
+    def sent_emails(self, region: str | None = None) -> list[dict[str, Any]]:
+        """Every email SES sent in a region, oldest first (read from the emulator's own record)."""
+        from moto.ses.models import ses_backends  # noqa: PLC0415 - moto is slow to import
+
+        account = self.client("sts").get_caller_identity()["Account"]
+        return [
+            {
+                "messageId": message.id,
+                "source": message.source,
+                "to": list((getattr(message, "destinations", None) or {}).get("ToAddresses", [])),
+                "subject": getattr(message, "subject", ""),
+                "body": getattr(message, "body", ""),
+            }
+            for message in ses_backends[account][region or self._default_region].sent_messages
+        ]
+
     def stack_output_table(self) -> str:
         """The exports formatted like `pulumi stack output`."""
         width = max([len("OUTPUT"), *map(len, self.exports)]) + 2

@@ -33,6 +33,9 @@ class Emulator:
         self._lambda_runtime: LambdaRuntime | None = None
         self._lock = threading.Lock()
         self._previous_moto_port: str | None = None
+        # boto3 clients are thread-safe and slow to build (~50-250 ms: model loading): one per service/region.
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients_lock = threading.Lock()
 
     @property
     def endpoint_url(self) -> str:
@@ -87,17 +90,24 @@ class Emulator:
                 else:
                     os.environ["MOTO_PORT"] = self._previous_moto_port
             self._server = self._endpoint_url = self._lambda_runtime = None
+            with self._clients_lock:
+                self._clients.clear()
 
     def client(self, service: str, region: str) -> Any:
-        """A boto3 client for `service` in `region` that talks to this emulator."""
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=DUMMY_ACCESS_KEY_ID,
-            aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
-            config=Config(retries={"max_attempts": 2, "mode": "standard"}),
-        )
+        """A boto3 client for `service` in `region` that talks to this emulator (shared, thread-safe)."""
+        key = (service, region)
+        with self._clients_lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = boto3.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=self.endpoint_url,
+                    aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+                    aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+                    config=Config(retries={"max_attempts": 2, "mode": "standard"}),
+                )
+            return client
 
     def __enter__(self) -> Emulator:
         self.start()

@@ -275,6 +275,8 @@ class MotoProvisioner(pulumi.runtime.Mocks):
             "aws:sfn/stateMachine:StateMachine": self._sfn_state_machine,
             "aws:sesv2/emailIdentity:EmailIdentity": self._ses_identity,
             "aws:route53/zone:Zone": self._route53_zone,
+            "aws:ec2/vpc:Vpc": self._vpc,
+            "aws:kms/key:Key": self._kms_key,
             "aws:route53/record:Record": self._route53_record,
             "aws:elasticache/replicationGroup:ReplicationGroup": self._redis_group,
             "aws:secretsmanager/secret:Secret": self._secret,
@@ -1643,10 +1645,20 @@ class MotoProvisioner(pulumi.runtime.Mocks):
         self, _a: MockResourceArgs, i: dict[str, Any], region: str
     ) -> tuple[str, dict[str, Any]]:
         kwargs: dict[str, Any] = {"Name": i["name"], "CallerReference": str(uuid.uuid4())}
-        if i.get("comment"):
-            kwargs["HostedZoneConfig"] = {"Comment": i["comment"]}
-        created = self._client("route53", region).create_hosted_zone(**kwargs)
+        config: dict[str, Any] = {"Comment": i["comment"]} if i.get("comment") else {}
+        vpcs = list(i.get("vpcs") or [])
+        if vpcs:  # a private zone: created with its first VPC, then associated with the others
+            config["PrivateZone"] = True
+            kwargs["VPC"] = {"VPCRegion": vpcs[0]["vpcRegion"], "VPCId": vpcs[0]["vpcId"]}
+        if config:
+            kwargs["HostedZoneConfig"] = config
+        route53 = self._client("route53", region)
+        created = route53.create_hosted_zone(**kwargs)
         zone_id = created["HostedZone"]["Id"].rsplit("/", 1)[-1]
+        for vpc in vpcs[1:]:
+            route53.associate_vpc_with_hosted_zone(
+                HostedZoneId=zone_id, VPC={"VPCRegion": vpc["vpcRegion"], "VPCId": vpc["vpcId"]}
+            )
         return zone_id, {
             **i,
             "id": zone_id,
@@ -1662,7 +1674,11 @@ class MotoProvisioner(pulumi.runtime.Mocks):
         if i.get("ttl") is not None:
             record["TTL"] = _int(i["ttl"])
         if i.get("records"):
-            record["ResourceRecords"] = [{"Value": value} for value in i["records"]]
+            # The provider quotes TXT values for Route 53, which stores them quoted.
+            record["ResourceRecords"] = [
+                {"Value": f'"{value}"' if i["type"] == "TXT" and not value.startswith('"') else value}
+                for value in i["records"]
+            ]
         if i.get("aliases"):
             alias = i["aliases"][0]
             record["AliasTarget"] = {
@@ -1686,6 +1702,39 @@ class MotoProvisioner(pulumi.runtime.Mocks):
         )
         parts = [i["zoneId"], i["name"], i["type"]] + ([i["setIdentifier"]] if i.get("setIdentifier") else [])
         return "_".join(parts), {**i, "fqdn": i["name"]}
+
+    def _vpc(self, _a: MockResourceArgs, i: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+        ec2 = self._client("ec2", region)
+        vpc = ec2.create_vpc(CidrBlock=i["cidrBlock"])["Vpc"]
+        vpc_id = vpc["VpcId"]
+        for attribute in ("enableDnsSupport", "enableDnsHostnames"):
+            if i.get(attribute) is not None:
+                ec2.modify_vpc_attribute(
+                    VpcId=vpc_id, **{attribute[0].upper() + attribute[1:]: {"Value": bool(i[attribute])}}
+                )
+        return vpc_id, {
+            **i,
+            "id": vpc_id,
+            "arn": f"arn:aws:ec2:{region}:{self.account_id}:vpc/{vpc_id}",
+            "defaultSecurityGroupId": "",
+            "mainRouteTableId": "",
+            "ownerId": self.account_id,
+        }
+
+    def _kms_key(self, _a: MockResourceArgs, i: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+        kwargs: dict[str, Any] = {"Description": i.get("description") or ""}
+        if i.get("policy"):
+            kwargs["Policy"] = i["policy"]
+        kms = self._client("kms", region)
+        metadata = kms.create_key(**kwargs)["KeyMetadata"]
+        if i.get("enableKeyRotation"):
+            kms.enable_key_rotation(KeyId=metadata["KeyId"])
+        return metadata["KeyId"], {
+            **i,
+            "id": metadata["KeyId"],
+            "keyId": metadata["KeyId"],
+            "arn": metadata["Arn"],
+        }
 
     def _redis_group(
         self, args: MockResourceArgs, i: dict[str, Any], region: str

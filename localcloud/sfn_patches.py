@@ -217,7 +217,8 @@ def fix_distributed_map_failure_tolerance() -> None:
                     env=env,
                     error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
                     event_type=HistoryEventType.TaskFailed,
-                    event_details=EventDetails(
+                    # moto's EventDetails TypedDict is total, yet moto itself sets one key at a time.
+                    event_details=EventDetails(  # type: ignore[typeddict-item]
                         taskFailedEventDetails=TaskFailedEventDetails(
                             error=error,
                             cause=(

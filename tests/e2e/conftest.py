@@ -17,6 +17,8 @@ E2E_MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 E2E_CONFIG = {
     "regionflow:transformMaxUploadBytes": str(E2E_MAX_UPLOAD_BYTES),
     "regionflow:transformMaxReceiveCount": "2",
+    # Ten chunks for a 1,000-row file: the fan-out and the in-order merge are exercised, not one chunk.
+    "regionflow:batchRecordsPerChunk": "100",
 }
 
 

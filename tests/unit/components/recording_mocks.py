@@ -46,7 +46,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/test",
                 "userId": "test",
             }
-            return identity, None
+            return identity, []
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 

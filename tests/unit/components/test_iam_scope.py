@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from components.batch_orchestrator import SYNC_EVENTS_RULE
 from components.state_machine import LOG_DELIVERY_ACTIONS
 from tests.unit.components.conftest import BuiltStack
 
@@ -44,8 +45,27 @@ def test_no_statement_grants_resource_star_except_the_justified_list(stack: Buil
     assert not offenders
 
 
+def derived_arns(stack: BuiltStack) -> set[str]:
+    """ARNs of things a stack resource implies without being a resource of its own."""
+    derived: set[str] = set()
+    for table in stack.resources_of("aws:dynamodb/table:Table"):
+        # A global table's replica: same name and account, the replica's region.
+        for replica in table.inputs.get("replicas") or []:
+            parts = table.outputs["arn"].split(":")
+            parts[3] = replica["regionName"]
+            derived.add(":".join(parts))
+    for machine in stack.resources_of("aws:sfn/stateMachine:StateMachine"):
+        # Executions of a state machine (a Distributed Map's children, .sync children).
+        derived.add(machine.outputs["arn"].replace(":stateMachine:", ":execution:", 1) + ":*")
+        # The AWS-managed EventBridge rule every `.sync` integration of the machine's region uses.
+        _, partition, _, region, account, *_ = machine.outputs["arn"].split(":")
+        derived.add(f"arn:{partition}:events:{region}:{account}:rule/{SYNC_EVENTS_RULE}")
+    return derived
+
+
 def test_every_statement_names_arns_of_resources_in_this_stack(stack: BuiltStack) -> None:
     arns = {r.outputs["arn"] for r in stack.resources if isinstance(r.outputs.get("arn"), str)}
+    arns |= derived_arns(stack)
     for policy, statement in statements(stack):
         assert statement["Effect"] == "Allow", policy
         for resource in as_list(statement["Resource"]):
@@ -60,7 +80,8 @@ def test_every_statement_names_arns_of_resources_in_this_stack(stack: BuiltStack
 def test_no_function_may_delete_or_overwrite_what_it_only_reads(stack: BuiltStack) -> None:
     # The raw XML is evidence: nothing in the program may delete objects or tables' items.
     actions = {a for _, statement in statements(stack) for a in as_list(statement["Action"])}
-    data_actions = actions - set(LOG_DELIVERY_ACTIONS)
+    # S3 replication copies a user's delete marker to the other bucket of a pair (it deletes nothing).
+    data_actions = actions - set(LOG_DELIVERY_ACTIONS) - {"s3:ReplicateDelete"}
     assert not {a for a in data_actions if "Delete" in a and not a.startswith("sqs:")}
 
 

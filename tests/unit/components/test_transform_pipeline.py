@@ -54,7 +54,10 @@ def test_every_regional_transform_resource_is_in_the_primary_region(stack: Built
 
 def test_primary_stack_routes_both_endpoints_through_api_gateway(primary_stack: BuiltStack) -> None:
     # GIVEN the AWS stack WHEN its HTTP API is built
-    routes = {r.inputs["routeKey"]: r for r in primary_stack.resources_of("aws:apigatewayv2/route:Route")}
+    routes = {
+        r.inputs["routeKey"]: r
+        for r in primary_stack.resources_of("aws:apigatewayv2/route:Route", "transform-")
+    }
     # THEN upload and status are the only routes, each to a Lambda proxy (payload 2.0) of its own function
     assert set(routes) == {"POST /upload", "GET /uploads/{id}"}
     integrations = {
@@ -84,7 +87,10 @@ def test_api_may_invoke_each_function_only_through_its_own_route(primary_stack: 
 def test_local_stack_exposes_the_endpoints_as_function_urls(local_stack: BuiltStack) -> None:
     # GIVEN LocalStack Community, which has no API Gateway v2
     assert not local_stack.resources_of("aws:apigatewayv2/api:Api")
-    urls = {r.inputs["functionName"] for r in local_stack.resources_of("aws:lambda/functionUrl:FunctionUrl")}
+    urls = {
+        r.inputs["functionName"]
+        for r in local_stack.resources_of("aws:lambda/functionUrl:FunctionUrl", "transform-")
+    }
     # THEN the upload and status functions (only those) get function URLs
     assert urls == {
         function_named(local_stack, "upload").outputs["name"],

@@ -1,0 +1,60 @@
+"""The batch dashboard of one region, as the seed's MultiRegionBatchDashboard shows it (a pure function)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.batch.layout import (
+    FILES_IGNORED_INACTIVE,
+    FILES_PROCESSED,
+    FILES_RECONCILED,
+    FILES_SPLIT,
+    METRICS_NAMESPACE,
+    METRICS_SERVICE,
+)
+
+PERIOD_SECONDS = 300
+EXECUTION_METRICS = ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed")
+
+
+def _widget(title: str, metrics: list[list[Any]], region: str, x: int, y: int) -> dict[str, Any]:
+    return {
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": region,
+            "view": "timeSeries",
+            "stat": "Sum",
+            "period": PERIOD_SECONDS,
+            "metrics": metrics,
+        },
+    }
+
+
+def _files(metric: str) -> list[Any]:
+    # Powertools Metrics publishes every batch metric with the dimension service=<METRICS_SERVICE>.
+    return [METRICS_NAMESPACE, metric, "service", METRICS_SERVICE]
+
+
+def _executions(state_machine_arn: str) -> list[list[Any]]:
+    return [["AWS/States", metric, "StateMachineArn", state_machine_arn] for metric in EXECUTION_METRICS]
+
+
+def dashboard_body(
+    *, region: str, main_state_machine_arn: str, chunk_state_machine_arn: str
+) -> dict[str, Any]:
+    """Files split / processed / reconciled / ignored, and both workflows' executions, in `region`."""
+    return {
+        "widgets": [
+            _widget("Input files split", [_files(FILES_SPLIT)], region, 0, 0),
+            _widget("Files processed", [_files(FILES_PROCESSED)], region, 12, 0),
+            _widget("Batch workflow executions", _executions(main_state_machine_arn), region, 0, 6),
+            _widget("Chunk processor executions", _executions(chunk_state_machine_arn), region, 12, 6),
+            _widget("Files reconciled after failover", [_files(FILES_RECONCILED)], region, 0, 12),
+            _widget("Uploads ignored (region not active)", [_files(FILES_IGNORED_INACTIVE)], region, 12, 12),
+        ]
+    }

@@ -1,0 +1,140 @@
+"""The batch-state global table: one item per input file name, the batch now being processed for it.
+
+Item (key `fileKey`, the input object's key such as `input/sales.csv`):
+    fileKey, versionId, fileId, bucket, region (the region processing it), status, executionName,
+    startedAt, updatedAt (ISO-8601 UTC with milliseconds and Z)
+Written here by the trigger (status PROCESSING). The main workflow's own DynamoDB UpdateItem then sets
+    on success: status=COMPLETED, outputKey, rows, invalidRows, missingFinancials, completedAt, updatedAt
+    on failure: status=FAILED, reason, updatedAt
+Those attribute names are the contract between this module, the workflow and the reconciliation after a
+failover, which finds unfinished files through the `status-index` GSI (status, updatedAt).
+
+One object version is one batch: re-uploading (or re-copying, as reconciliation does) the same name
+makes a new version and so a new batch, which replaces the item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from handlers.batch import layout
+
+STATUS_INDEX = "status-index"
+STATUS_PROCESSING = "PROCESSING"
+STATUS_COMPLETED = "COMPLETED"
+STATUS_FAILED = "FAILED"
+NO_VERSION = "null"  # what S3 calls the version of an object written while versioning was off
+
+_deserializer = TypeDeserializer()
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """create_table arguments matching the component's table (for tests and emulators)."""
+    return {
+        "TableName": table_name,
+        "KeySchema": [{"AttributeName": "fileKey", "KeyType": "HASH"}],
+        "AttributeDefinitions": [
+            {"AttributeName": "fileKey", "AttributeType": "S"},
+            {"AttributeName": "status", "AttributeType": "S"},
+            {"AttributeName": "updatedAt", "AttributeType": "S"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": STATUS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "status", "KeyType": "HASH"},
+                    {"AttributeName": "updatedAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def timestamp(moment: datetime) -> str:
+    """2024-06-01T10:00:02.123Z"""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What claim_batch found.
+
+    started: this call recorded a new batch (no item for the key, or another version): start its execution.
+    processing_here: the batch is PROCESSING in the caller's region. When `started` is False this means a
+        previous attempt claimed it; that attempt may have crashed before StartExecution, so the caller
+        must make sure the execution exists (the deterministic name makes that safe).
+    existing: the stored item when `started` is False.
+    """
+
+    file_id: str
+    execution_name: str
+    started: bool
+    processing_here: bool
+    existing: Mapping[str, Any] | None = None
+
+    @property
+    def needs_execution(self) -> bool:
+        return self.started or self.processing_here
+
+
+def _item_from_error(table: Any, error: ClientError, key: str) -> dict[str, Any]:
+    low_level = error.response.get("Item")
+    if low_level is not None:
+        # The Table resource does not deserialize error responses: the item is in {"S": ...} form.
+        return {name: _deserializer.deserialize(value) for name, value in low_level.items()}
+    # Emulators without ReturnValuesOnConditionCheckFailure: a consistent read sees the item that won.
+    return dict(table.get_item(Key={"fileKey": key}, ConsistentRead=True).get("Item") or {})
+
+
+def claim_batch(
+    table: Any, *, key: str, version_id: str | None, bucket: str, region: str, now: datetime
+) -> Claim:
+    """Record `key`@`version_id` as PROCESSING in `region`, unless that very version is already recorded.
+
+    `table` is a boto3 DynamoDB Table resource. Raises on any DynamoDB error other than the condition.
+    """
+    version = version_id or NO_VERSION
+    file_id = layout.file_id(key, version_id)
+    name = layout.execution_name(file_id)
+    stamp = timestamp(now)
+    try:
+        table.put_item(
+            Item={
+                "fileKey": key,
+                "versionId": version,
+                "fileId": file_id,
+                "bucket": bucket,
+                "region": region,
+                "status": STATUS_PROCESSING,
+                "executionName": name,
+                "startedAt": stamp,
+                "updatedAt": stamp,
+            },
+            ConditionExpression="attribute_not_exists(fileKey) OR versionId <> :version",
+            ExpressionAttributeValues={":version": version},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        existing = _item_from_error(table, error, key)
+        return Claim(
+            file_id=file_id,
+            execution_name=name,
+            started=False,
+            processing_here=(
+                existing.get("versionId") == version
+                and existing.get("status") == STATUS_PROCESSING
+                and existing.get("region") == region
+            ),
+            existing=existing,
+        )
+    return Claim(file_id=file_id, execution_name=name, started=True, processing_here=True)

@@ -1,0 +1,239 @@
+"""Step Functions task "Email download link": a presigned GET for the merged output, mailed through SES.
+
+With ACCESS_POINT_ARN (an S3 Multi-Region Access Point) the link goes through the access point, so it
+works from whichever region's bucket is closest and still works after a failover; MRAP requests must be
+signed with SigV4A (botocore does that through awscrt). Without it the link names the regional bucket.
+
+A URL signed with the Lambda role's temporary credentials stops working when those credentials expire
+(the role session, a few hours at most), whatever expiry was asked for: for links that must last longer,
+sign with long-term credentials.
+
+Any SES error raises: an email that was not sent fails the batch. The URL never leaves this function
+except in the email: the task returns only the message id, so the link is not kept in the workflow's
+state or history.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from handlers.batch import layout
+
+MAX_LINK_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4 and SigV4A presigned URLs are valid for at most 7 days
+MAX_RECIPIENTS = 50  # SES: destinations per message
+
+logger = Logger(service="batch-email-link")
+tracer = Tracer(service="batch-email-link")
+metrics = Metrics(namespace=layout.METRICS_NAMESPACE, service=layout.METRICS_SERVICE)
+
+
+class InvalidEmailSettingsError(Exception):
+    """The function's environment is misconfigured: a deployment bug."""
+
+
+class InvalidEmailInputError(Exception):
+    """The task input lacks a field the workflow should always pass."""
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    sender: str
+    recipients: tuple[str, ...]
+    link_expiry_seconds: int
+    access_point_arn: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> EmailSettings:
+        try:
+            recipients = json.loads(env["RECIPIENT_EMAILS"])
+        except json.JSONDecodeError as error:
+            raise InvalidEmailSettingsError(f"RECIPIENT_EMAILS is not JSON: {error}") from error
+        if (
+            not isinstance(recipients, list)
+            or not recipients
+            or not all(isinstance(address, str) and "@" in address for address in recipients)
+        ):
+            raise InvalidEmailSettingsError(
+                f'RECIPIENT_EMAILS must be a JSON list of email addresses, e.g. ["ops@example.com"]; '
+                f"got {env['RECIPIENT_EMAILS'][:200]!r}"
+            )
+        if len(recipients) > MAX_RECIPIENTS:
+            raise InvalidEmailSettingsError(
+                f"RECIPIENT_EMAILS lists {len(recipients)} addresses; SES sends to at most {MAX_RECIPIENTS}"
+            )
+        expiry_seconds = int(env["LINK_EXPIRY_SECONDS"])
+        if not 1 <= expiry_seconds <= MAX_LINK_EXPIRY_SECONDS:
+            raise InvalidEmailSettingsError(
+                f"LINK_EXPIRY_SECONDS must be between 1 and {MAX_LINK_EXPIRY_SECONDS}, got {expiry_seconds}"
+            )
+        return cls(
+            sender=env["SENDER_EMAIL"],
+            recipients=tuple(recipients),
+            link_expiry_seconds=expiry_seconds,
+            access_point_arn=env.get("ACCESS_POINT_ARN") or None,
+        )
+
+
+@dataclass(frozen=True)
+class EmailDependencies:
+    s3: Any  # a client that presigns (see presigning_client)
+    ses: Any  # SES v2
+    settings: EmailSettings
+
+
+def presigning_client(access_point_arn: str | None) -> Any:
+    """An S3 client whose presigned URLs the link's endpoint accepts."""
+    if access_point_arn:
+        # A Multi-Region Access Point only accepts SigV4A; forcing "s3v4" would give a SigV4 URL it refuses.
+        return boto3.client("s3", config=Config(signature_version="s3v4a"))
+    # SigV4 (botocore's default presigner is still SigV2, which newer regions refuse) on the bucket's
+    # regional virtual-host endpoint, which needs no redirect for a bucket outside us-east-1.
+    return boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+
+
+@functools.cache
+def dependencies() -> EmailDependencies:
+    """Clients built on first use (not at import) so tests can import the module under moto."""
+    settings = EmailSettings.from_env(os.environ)
+    return EmailDependencies(
+        s3=presigning_client(settings.access_point_arn), ses=boto3.client("sesv2"), settings=settings
+    )
+
+
+def download_link(s3: Any, *, bucket: str, key: str, settings: EmailSettings) -> str:
+    """A presigned GET for `key`, through the Multi-Region Access Point when one is configured."""
+    return str(
+        s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": settings.access_point_arn or bucket, "Key": key},
+            ExpiresIn=settings.link_expiry_seconds,
+        )
+    )
+
+
+def _duration(seconds: int) -> str:
+    for unit_seconds, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds % unit_seconds == 0:
+            count = seconds // unit_seconds
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def message_text(
+    *,
+    key: str,
+    output_key: str,
+    url: str,
+    rows: int,
+    invalid_rows: int,
+    missing_financials: int,
+    expiry_seconds: int,
+    now: datetime,
+) -> tuple[str, str]:
+    """(subject, plain-text body) of the email."""
+    expires_at = (now + timedelta(seconds=expiry_seconds)).astimezone(UTC)
+    subject = f"Batch {key} is ready: {rows} rows"
+    body = (
+        f"The batch {key} has been processed.\n"
+        f"\n"
+        f"Download the result ({output_key}):\n"
+        f"{url}\n"
+        f"\n"
+        f"Rows written: {rows}\n"
+        f"Rows that failed validation (not written): {invalid_rows}\n"
+        f"Rows without financial data (written with blank financial columns): {missing_financials}\n"
+        f"\n"
+        f"The link expires in {_duration(expiry_seconds)}, at {expires_at:%Y-%m-%d %H:%M} UTC.\n"
+    )
+    return subject, body
+
+
+def email_download_link(
+    s3: Any,
+    ses: Any,
+    settings: EmailSettings,
+    *,
+    bucket: str,
+    key: str,
+    output_key: str,
+    rows: int,
+    invalid_rows: int,
+    missing_financials: int,
+    now: datetime | None = None,
+) -> dict[str, str]:
+    """Presign the output and mail the link to the recipients; returns {"messageId"}. SES errors raise."""
+    url = download_link(s3, bucket=bucket, key=output_key, settings=settings)
+    subject, body = message_text(
+        key=key,
+        output_key=output_key,
+        url=url,
+        rows=rows,
+        invalid_rows=invalid_rows,
+        missing_financials=missing_financials,
+        expiry_seconds=settings.link_expiry_seconds,
+        now=now or datetime.now(UTC),
+    )
+    response = ses.send_email(
+        FromEmailAddress=settings.sender,
+        Destination={"ToAddresses": list(settings.recipients)},
+        Content={
+            "Simple": {
+                "Subject": {"Data": subject, "Charset": "UTF-8"},
+                "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
+            }
+        },
+    )
+    message_id = str(response["MessageId"])
+    logger.info(
+        "download link sent",
+        extra={
+            "key": key,
+            "outputKey": output_key,
+            "messageId": message_id,
+            "recipients": len(settings.recipients),
+        },
+    )
+    return {"messageId": message_id}
+
+
+def _text_field(event: dict[str, Any], name: str) -> str:
+    value = event.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidEmailInputError(f"email input has no {name} (got {value!r})")
+    return value
+
+
+def _count_field(event: dict[str, Any], name: str) -> int:
+    value = event.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidEmailInputError(f"email input {name} must be a count (got {value!r})")
+    return value
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    deps = dependencies()
+    return email_download_link(
+        deps.s3,
+        deps.ses,
+        deps.settings,
+        bucket=_text_field(event, "bucket"),
+        key=_text_field(event, "key"),
+        output_key=_text_field(event, "outputKey"),
+        rows=_count_field(event, "rows"),
+        invalid_rows=_count_field(event, "invalidRows"),
+        missing_financials=_count_field(event, "missingFinancials"),
+    )

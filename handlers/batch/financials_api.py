@@ -1,0 +1,53 @@
+"""GET /financials/{uuid}: the financial data of one order (API Gateway HTTP API, payload v2.0)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handlers.batch import financials
+
+UUID_PATTERN = re.compile(r"[0-9A-Za-z-]{1,9}")
+UUID_RULE = "a uuid is 1 to 9 characters, each a digit, a letter (A-Z, a-z) or '-'"
+
+logger = Logger(service="batch-financials-api")
+tracer = Tracer(service="batch-financials-api")
+app = APIGatewayHttpResolver()
+
+
+@functools.cache
+def financials_table() -> Any:
+    """Built on first use (not at import) so tests can import the module under moto."""
+    return boto3.resource("dynamodb").Table(os.environ["FINANCIALS_TABLE"])
+
+
+def describe_financials(uuid: str, *, table: Any) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON body) for GET /financials/{uuid}."""
+    if not UUID_PATTERN.fullmatch(uuid):
+        return 400, {"message": f"{uuid[:100]!r} is not a uuid: {UUID_RULE}"}
+    item = financials.get_one(table, uuid)
+    if item is None:
+        return 404, {"message": f"no financial data for uuid {uuid}"}
+    return 200, {"uuid": uuid, **item}
+
+
+@app.get("/financials/<uuid>")
+@tracer.capture_method
+def get_financials(uuid: str) -> Response:
+    status_code, body = describe_financials(uuid, table=financials_table())
+    return Response(status_code=status_code, content_type="application/json", body=json.dumps(body))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,160 @@
+"""Multi-region batch in localcloud: the program's own buckets, triggers, workflows, tables and SES."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+
+from handlers.batch.records import OUTPUT_HEADER
+from localcloud.cloud import LocalCloud
+from localcloud.demos import batch
+from localcloud.http_client import request
+from samples.batch_records import BatchSample, generate_batch
+from tests.unit.handlers.conftest import load_event
+
+ROWS, INVALID = 1000, 37
+
+
+@pytest.fixture(scope="module")
+def sample(cloud: LocalCloud) -> BatchSample:
+    generated = generate_batch(rows=ROWS, invalid_rows=INVALID, seed=11)
+    batch.load_financial_data(cloud, generated)
+    return generated
+
+
+@pytest.fixture(scope="module")
+def completed(cloud: LocalCloud, sample: BatchSample) -> dict[str, Any]:
+    """input/sales.csv uploaded to the active (primary) region and processed to the end."""
+    version_id = batch.upload(cloud, "input/sales.csv", sample.input_csv)
+    item = batch.wait_for_outcome(cloud, "input/sales.csv")
+    return {**item, "uploadedVersionId": version_id}
+
+
+def csv_rows(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode("utf-8"))))
+
+
+def s3_event_for(cloud: LocalCloud, region: str, key: str, version_id: str) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("batch_s3_object_created.json"))
+    record = event["Records"][0]
+    record["awsRegion"] = region
+    record["s3"]["bucket"]["name"] = cloud.exports["batchBuckets"][region]
+    record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{cloud.exports['batchBuckets'][region]}"
+    record["s3"]["object"]["key"] = key
+    record["s3"]["object"]["versionId"] = version_id
+    return event
+
+
+def invoke_trigger(cloud: LocalCloud, region: str, event: dict[str, Any]) -> dict[str, Any]:
+    response = cloud.client("lambda", region).invoke(
+        FunctionName=cloud.exports["batchTriggerFunctions"][region], Payload=json.dumps(event).encode()
+    )
+    payload: dict[str, Any] = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, payload
+    return payload
+
+
+def executions_for(cloud: LocalCloud, region: str, key: str) -> list[dict[str, Any]]:
+    sfn = cloud.client("stepfunctions", region)
+    found = []
+    for execution in batch.executions(cloud, region):
+        started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
+        if started["key"] == key:
+            found.append(execution)
+    return found
+
+
+def test_a_csv_with_invalid_rows_becomes_enriched_rows_in_input_order(
+    cloud: LocalCloud, sample: BatchSample, completed: dict[str, Any]
+) -> None:
+    # GIVEN 1,000 rows, 37 of them invalid, uploaded to the active region
+    # THEN the batch is COMPLETED with the counts of what happened
+    assert completed["status"] == "COMPLETED", completed.get("reason")
+    assert (int(completed["rows"]), int(completed["invalidRows"])) == (ROWS - INVALID, INVALID)
+    # AND the output CSV holds the 963 valid rows, enriched, in the order they were uploaded
+    bucket = cloud.exports["batchBuckets"][batch.primary_region(cloud)]
+    output = cloud.client("s3").get_object(Bucket=bucket, Key=completed["outputKey"])["Body"].read()
+    header, *rows = csv_rows(output)
+    assert tuple(header) == OUTPUT_HEADER
+    assert [tuple(row) for row in rows] == list(sample.expected_output_rows)
+
+
+def test_each_invalid_row_is_recorded_with_its_reason(
+    cloud: LocalCloud, sample: BatchSample, completed: dict[str, Any]
+) -> None:
+    errors = batch.error_rows(cloud, str(completed["fileId"]))
+    assert sorted(int(error["rowNumber"]) for error in errors) == list(sample.invalid_row_numbers)
+    assert all(error["stage"] == "validate" and error["reason"] and error["row"] for error in errors)
+
+
+def test_the_emailed_presigned_link_downloads_the_output(
+    cloud: LocalCloud, completed: dict[str, Any]
+) -> None:
+    email = batch.link_email(cloud, "input/sales.csv")
+    assert email is not None
+    assert email["to"] == json.loads(cloud.config["regionflow:batchRecipientEmails"])
+    downloaded = request("GET", batch.download_link(email))
+    bucket = cloud.exports["batchBuckets"][batch.primary_region(cloud)]
+    stored = cloud.client("s3").get_object(Bucket=bucket, Key=completed["outputKey"])["Body"].read()
+    assert downloaded.status == 200
+    assert downloaded.body == stored
+
+
+def test_a_duplicate_event_starts_no_second_execution(cloud: LocalCloud, completed: dict[str, Any]) -> None:
+    # GIVEN the completed batch's own S3 event, delivered again (S3 delivers at least once)
+    region = batch.primary_region(cloud)
+    event = s3_event_for(cloud, region, "input/sales.csv", completed["uploadedVersionId"])
+    # WHEN the trigger receives it
+    summary = invoke_trigger(cloud, region, event)
+    # THEN it is a duplicate: still one execution, and the batch's state is untouched
+    assert summary["duplicates"] == ["input/sales.csv"]
+    assert len(executions_for(cloud, region, "input/sales.csv")) == 1
+    assert batch.batch_state(cloud, "input/sales.csv") == {
+        k: v for k, v in completed.items() if k != "uploadedVersionId"
+    }
+
+
+def test_an_upload_in_the_inactive_region_is_ignored_there(cloud: LocalCloud, sample: BatchSample) -> None:
+    # GIVEN the standby region (not active) receives an upload directly
+    standby = batch.standby_region(cloud)
+    key = "input/standby-upload.csv"
+    version_id = batch.upload(cloud, key, sample.input_csv, region=standby)
+    # WHEN its trigger handles the upload's event
+    summary = invoke_trigger(cloud, standby, s3_event_for(cloud, standby, key, version_id))
+    # THEN the standby ignores it and never starts a workflow
+    assert summary["ignored"] == [key]
+    # AND the active region processes the replicated copy, once
+    item = batch.wait_for_outcome(cloud, key)
+    assert item["status"] == "COMPLETED" and item["region"] == batch.primary_region(cloud)
+    assert executions_for(cloud, standby, key) == []
+    assert len(executions_for(cloud, batch.primary_region(cloud), key)) == 1
+
+
+def test_a_file_without_the_expected_header_fails_with_the_reason(cloud: LocalCloud) -> None:
+    batch.upload(cloud, "input/not-a-batch.csv", b"name,amount\r\nwidget,3\r\n")
+    item = batch.wait_for_outcome(cloud, "input/not-a-batch.csv")
+    assert item["status"] == "FAILED"
+    assert "header" in item["reason"] and "uuid,Country,Item Type" in item["reason"]
+
+
+def test_an_email_that_cannot_be_sent_fails_the_batch(cloud: LocalCloud, sample: BatchSample) -> None:
+    # GIVEN SES refuses the sender (its identity is gone)
+    region = batch.primary_region(cloud)
+    ses = cloud.client("sesv2", region)
+    sender = cloud.config["regionflow:batchSenderEmail"]
+    ses.delete_email_identity(EmailIdentity=sender)
+    try:
+        # WHEN a batch finishes processing
+        batch.upload(cloud, "input/no-email.csv", sample.input_csv)
+        item = batch.wait_for_outcome(cloud, "input/no-email.csv")
+    finally:
+        ses.create_email_identity(EmailIdentity=sender)
+    # THEN the batch is FAILED, not silently successful, and says why
+    assert item["status"] == "FAILED"
+    assert "Email" in item["reason"] or "MessageRejected" in item["reason"], item["reason"]
+    assert batch.link_email(cloud, "input/no-email.csv") is None

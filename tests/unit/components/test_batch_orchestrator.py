@@ -1,0 +1,220 @@
+"""Guarantees about BatchOrchestrator and the active-region signal, for every stack file."""
+
+from __future__ import annotations
+
+import json
+
+from tests.unit.components.conftest import BuiltStack
+
+FUNCTION = "aws:lambda/function:Function"
+TABLE = "aws:dynamodb/table:Table"
+
+
+def batch_regions(stack: BuiltStack) -> list[str]:
+    return json.loads(stack.config["regionflow:regions"])[:2]
+
+
+def statements_of(stack: BuiltStack, role_policy: str) -> list[dict]:
+    return json.loads(stack.named(role_policy).inputs["policy"])["Statement"]
+
+
+def grants(stack: BuiltStack, role_policy: str) -> set[tuple[str, str]]:
+    return {
+        (action, resource)
+        for statement in statements_of(stack, role_policy)
+        for action in statement["Action"]
+        for resource in statement["Resource"]
+    }
+
+
+def test_every_processing_piece_is_deployed_in_both_regions(stack: BuiltStack) -> None:
+    for region in batch_regions(stack):
+        for role in (
+            "trigger",
+            "split-file",
+            "validate-records",
+            "enrich-records",
+            "write-chunk",
+            "merge-chunks",
+            "email-link",
+            "financials-api",
+        ):
+            assert stack.named(f"batch-{region}-{role}-function").region == region, (region, role)
+        for machine in ("batch-workflow", "chunk-processor"):
+            assert stack.named(f"batch-{region}-{machine}-machine").region == region
+        assert stack.named(f"batch-{region}-dashboard").region == region
+
+
+def test_state_machines_are_standard_for_the_batch_and_express_for_chunks(stack: BuiltStack) -> None:
+    region = batch_regions(stack)[0]
+    assert stack.named(f"batch-{region}-batch-workflow-machine").inputs["type"] == "STANDARD"
+    assert stack.named(f"batch-{region}-chunk-processor-machine").inputs["type"] == "EXPRESS"
+    definition = json.loads(stack.named(f"batch-{region}-batch-workflow-machine").inputs["definition"])
+    chunk_arn = stack.named(f"batch-{region}-chunk-processor-machine").outputs["arn"]
+    task = definition["States"]["Process chunks"]["ItemProcessor"]["States"]["Run chunk processor"]
+    assert task["Parameters"]["StateMachineArn"] == chunk_arn  # its own region's chunk processor
+    assert definition["States"]["Process chunks"]["MaxConcurrency"] == int(
+        stack.config["regionflow:batchMaxConcurrency"]
+    )
+
+
+def test_batch_state_is_a_global_table_with_a_status_index_and_pitr(stack: BuiltStack) -> None:
+    primary, secondary = batch_regions(stack)
+    for role in ("batch-state", "errors", "financials"):
+        table = stack.named(f"batch-{role}").inputs
+        assert table["region"] == primary
+        assert [replica["regionName"] for replica in table["replicas"]] == [secondary]
+        assert table["pointInTimeRecovery"]["enabled"] is True
+        assert table["serverSideEncryption"]["enabled"] is True
+        assert table["billingMode"] == "PAY_PER_REQUEST"
+        assert table["streamEnabled"] is True  # global tables replicate through the stream
+    state = stack.named("batch-batch-state").inputs
+    assert state["hashKey"] == "fileKey"
+    [index] = state["globalSecondaryIndexes"]
+    assert (index["name"], index["hashKey"]) == ("status-index", "status")
+
+
+def test_buckets_replicate_inputs_and_outputs_both_ways(stack: BuiltStack) -> None:
+    primary, secondary = batch_regions(stack)
+    primary_bucket = stack.named("batch-data-primary-bucket")
+    secondary_bucket = stack.named("batch-data-secondary-bucket")
+    assert (primary_bucket.region, secondary_bucket.region) == (primary, secondary)
+    for direction, source, destination in (
+        ("to-secondary", primary_bucket, secondary_bucket),
+        ("to-primary", secondary_bucket, primary_bucket),
+    ):
+        replication = stack.named(f"batch-data-{direction}").inputs
+        assert replication["bucket"] == source.outputs["bucket"]
+        assert {rule["filter"]["prefix"] for rule in replication["rules"]} == {"input/", "output/"}
+        assert {rule["destination"]["bucket"] for rule in replication["rules"]} == {
+            destination.outputs["arn"]
+        }
+
+
+def test_rtc_and_multi_region_access_point_follow_the_stack_config(stack: BuiltStack) -> None:
+    rtc = stack.config["regionflow:batchReplicationTimeControl"] == "true"
+    mrap = stack.config["regionflow:batchMultiRegionAccessPoint"] == "true"
+    rules = stack.named("batch-data-to-secondary").inputs["rules"]
+    assert all(("replicationTime" in rule["destination"]) is rtc for rule in rules)
+    access_points = stack.resources_of(
+        "aws:s3control/multiRegionAccessPoint:MultiRegionAccessPoint", "batch-"
+    )
+    assert len(access_points) == int(mrap)
+    email_env = stack.named(f"batch-{batch_regions(stack)[0]}-email-link-function").inputs["environment"]
+    assert ("ACCESS_POINT_ARN" in email_env["variables"]) is mrap
+
+
+def test_aws_stack_uses_rtc_and_the_access_point_and_local_stack_does_not(
+    primary_stack: BuiltStack, local_stack: BuiltStack
+) -> None:
+    # LocalStack Community has neither: the local stack switches them off by config.
+    assert primary_stack.resources_of("aws:s3control/multiRegionAccessPoint:MultiRegionAccessPoint")
+    assert not local_stack.resources_of("aws:s3control/multiRegionAccessPoint:MultiRegionAccessPoint")
+
+
+def test_only_csv_uploads_under_input_trigger_each_regions_function(stack: BuiltStack) -> None:
+    for region, bucket_role in zip(batch_regions(stack), ("primary", "secondary"), strict=True):
+        notification = stack.named(f"batch-{region}-input-events").inputs
+        assert notification["region"] == region
+        assert notification["bucket"] == stack.named(f"batch-data-{bucket_role}-bucket").outputs["bucket"]
+        [target] = notification["lambdaFunctions"]
+        assert target["lambdaFunctionArn"] == stack.named(f"batch-{region}-trigger-function").outputs["arn"]
+        assert (target["filterPrefix"], target["filterSuffix"]) == ("input/", ".csv")
+
+
+def test_trigger_reads_the_active_region_record_and_starts_only_its_regions_workflow(
+    stack: BuiltStack,
+) -> None:
+    region = batch_regions(stack)[1]
+    trigger = grants(stack, f"batch-{region}-trigger-policy")
+    zone_arn = stack.named("failover-zone").outputs["arn"]
+    workflow_arn = stack.named(f"batch-{region}-batch-workflow-machine").outputs["arn"]
+    assert ("route53:ListResourceRecordSets", zone_arn) in trigger
+    assert ("states:StartExecution", workflow_arn) in trigger
+    state_table = stack.named("batch-batch-state").outputs["arn"].replace(batch_regions(stack)[0], region)
+    assert ("dynamodb:PutItem", state_table) in trigger  # its own region's replica
+    env = stack.named(f"batch-{region}-trigger-function").inputs["environment"]["variables"]
+    assert env["ACTIVE_REGION_RECORD_NAME"] == stack.exports["activeRegionRecordName"]
+    assert env["ACTIVE_REGION_CACHE_SECONDS"] == stack.config["regionflow:activeRegionTtlSeconds"]
+
+
+def test_chunk_steps_touch_only_their_prefixes(stack: BuiltStack) -> None:
+    region = batch_regions(stack)[0]
+    bucket = stack.named("batch-data-primary-bucket").outputs["arn"]
+    validate = grants(stack, f"batch-{region}-validate-records-policy")
+    assert ("s3:GetObject", f"{bucket}/chunks/*") in validate
+    assert ("s3:PutObject", f"{bucket}/work/*") in validate
+    assert not {
+        g for g in validate if g[1].startswith(f"{bucket}/input/") or g[1].startswith(f"{bucket}/output/")
+    }
+    write = grants(stack, f"batch-{region}-write-chunk-policy")
+    assert ("s3:PutObject", f"{bucket}/processed/*") in write
+    merge = grants(stack, f"batch-{region}-merge-chunks-policy")
+    assert ("s3:PutObject", f"{bucket}/output/*") in merge
+    assert not {g for g in merge if g[0] == "s3:PutObject" and not g[1].endswith("/output/*")}
+
+
+def test_email_step_sends_only_as_the_configured_identity(stack: BuiltStack) -> None:
+    region = batch_regions(stack)[0]
+    identity = stack.named(f"batch-{region}-sender")
+    assert identity.inputs["emailIdentity"] == stack.config["regionflow:batchSenderEmail"]
+    assert ("ses:SendEmail", identity.outputs["arn"]) in grants(stack, f"batch-{region}-email-link-policy")
+    env = stack.named(f"batch-{region}-email-link-function").inputs["environment"]["variables"]
+    assert json.loads(env["RECIPIENT_EMAILS"]) == json.loads(stack.config["regionflow:batchRecipientEmails"])
+
+
+def test_distributed_map_may_run_its_own_children_and_wait_for_chunk_executions(stack: BuiltStack) -> None:
+    region = batch_regions(stack)[0]
+    machine = stack.named(f"batch-{region}-batch-workflow-machine").outputs["arn"]
+    own = grants(stack, f"batch-{region}-batch-workflow-self-policy")
+    assert ("states:StartExecution", machine) in own
+    executions = machine.replace(":stateMachine:", ":execution:") + ":*"
+    assert ("states:DescribeExecution", executions) in own
+
+
+def test_failed_executions_raise_alarms_to_an_encrypted_topic_cloudwatch_can_use(stack: BuiltStack) -> None:
+    for region in batch_regions(stack):
+        for machine in ("batch-workflow", "chunk-processor"):
+            alarm = stack.named(f"batch-{region}-{machine}-failed").inputs
+            assert alarm["metricName"] == "ExecutionsFailed" and alarm["namespace"] == "AWS/States"
+            assert (
+                alarm["dimensions"]["StateMachineArn"]
+                == (stack.named(f"batch-{region}-{machine}-machine").outputs["arn"])
+            )
+            assert alarm["alarmActions"] == [stack.named(f"batch-{region}-alarms").outputs["arn"]]
+        topic = stack.named(f"batch-{region}-alarms").inputs
+        key = stack.named(f"batch-{region}-alarm-key")
+        assert topic["kmsMasterKeyId"] == key.outputs["arn"]  # not alias/aws/sns: alarms cannot use it
+        principals = [s["Principal"] for s in json.loads(key.inputs["policy"])["Statement"]]
+        assert {"Service": "cloudwatch.amazonaws.com"} in principals
+
+
+def test_dashboard_shows_files_and_both_workflows_executions(stack: BuiltStack) -> None:
+    region = batch_regions(stack)[0]
+    body = json.loads(stack.named(f"batch-{region}-dashboard").inputs["dashboardBody"])
+    metrics = {tuple(m[:2]) for w in body["widgets"] for m in w["properties"]["metrics"]}
+    for metric in ("FilesSplit", "FilesProcessed", "FilesReconciled"):
+        assert ("regionflow", metric) in metrics
+    arns = {m[3] for w in body["widgets"] for m in w["properties"]["metrics"] if m[0] == "AWS/States"}
+    assert arns == {
+        stack.named(f"batch-{region}-batch-workflow-machine").outputs["arn"],
+        stack.named(f"batch-{region}-chunk-processor-machine").outputs["arn"],
+    }
+
+
+def test_working_files_expire_and_inputs_outputs_do_not(stack: BuiltStack) -> None:
+    rules = stack.named("batch-data-primary-lifecycle").inputs["rules"]
+    expiring = {r["filter"]["prefix"] for r in rules if "expiration" in r}
+    assert expiring == {"chunks/", "manifests/", "work/", "processed/"}
+
+
+def test_active_region_record_starts_at_the_primary_in_a_zone_private_to_both_regions(
+    stack: BuiltStack,
+) -> None:
+    primary, secondary = batch_regions(stack)
+    record = stack.named("failover-active-region").inputs
+    assert (record["type"], record["records"]) == ("TXT", [primary])
+    assert record["ttl"] == int(stack.config["regionflow:activeRegionTtlSeconds"])
+    zone = stack.named("failover-zone").inputs
+    assert zone["name"] == stack.config["regionflow:activeRegionZoneName"]
+    assert {vpc["vpcRegion"] for vpc in zone["vpcs"]} == {primary, secondary}  # private, seen in both regions
