@@ -13,6 +13,7 @@ import pytest
 from handlers.batch.records import OUTPUT_HEADER
 from localcloud.cloud import LocalCloud
 from localcloud.demos import batch
+from localcloud.demos.artifacts import wait_until
 from localcloud.http_client import request
 from samples.batch_records import BatchSample, generate_batch
 from tests.unit.handlers.conftest import load_event
@@ -158,3 +159,22 @@ def test_an_email_that_cannot_be_sent_fails_the_batch(cloud: LocalCloud, sample:
     assert item["status"] == "FAILED"
     assert "Email" in item["reason"] or "MessageRejected" in item["reason"], item["reason"]
     assert batch.link_email(cloud, "input/no-email.csv") is None
+
+
+def test_financials_api_answers_clients_in_each_region(cloud: LocalCloud, sample: BatchSample) -> None:
+    # GIVEN financial data loaded in the primary (the global table replicates it)
+    first_row = sample.expected_output_rows[0]
+    known, units_sold = first_row[0], first_row[OUTPUT_HEADER.index("unitsSold")]
+    for region, url in cloud.exports["batchFinancialsUrls"].items():
+        # WHEN a client asks each region's API
+        def answered(url: str = url) -> object:
+            response = request("GET", url.replace("{uuid}", known))
+            return response if response.status == 200 else None
+
+        found = wait_until(answered, f"financial data for {known} in {region}", 30)
+        # THEN known uuids answer 200 with the six fields, unknown 404, malformed 400, each with a message
+        assert found.json()["uuid"] == known and found.json()["unitsSold"] == units_sold
+        missing = request("GET", url.replace("{uuid}", "999999999"))
+        assert missing.status == 404 and "999999999" in missing.json()["message"]
+        malformed = request("GET", url.replace("{uuid}", "not!valid"))
+        assert malformed.status == 400 and malformed.json()["message"]
