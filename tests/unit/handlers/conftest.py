@@ -40,6 +40,34 @@ RULES_DIR = REPO_ROOT / "rules"
 REGION = "eu-west-1"
 
 
+# Any valid definition: handler tests check which executions start and with what, not what they do.
+TRIVIAL_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+
+
+def create_trivial_state_machine(region: str, name: str) -> str:
+    """A state machine (and its Step Functions role) in moto; returns its ARN. Call inside mock_aws."""
+    role_arn = boto3.client("iam", region_name=region).create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "states.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    return str(
+        boto3.client("stepfunctions", region_name=region).create_state_machine(
+            name=name, definition=TRIVIAL_DEFINITION, roleArn=role_arn
+        )["stateMachineArn"]
+    )
+
+
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
 

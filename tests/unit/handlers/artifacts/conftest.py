@@ -26,7 +26,7 @@ from handlers.artifacts import (
 )
 from handlers.artifacts.host_log import count_deployments, table_definition
 
-from ..conftest import load_event
+from ..conftest import create_trivial_state_machine, load_event
 
 HOME_REGION = "eu-west-1"
 GLOBAL_BUCKET = "regionflow-artifacts-global"
@@ -37,8 +37,6 @@ DESTINATIONS = (
 HOST_LOG_TABLE = "regionflow-host-deployment-logs"
 HOST_LOG_REGION = HOME_REGION
 SYNC_REGION = "us-west-2"
-# Any valid definition: these tests check which executions start and with what, not what they do.
-TRIVIAL_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 
 
 @dataclass
@@ -97,26 +95,8 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[ArtifactCloud]:
         _create_bucket(HOME_REGION, GLOBAL_BUCKET)
         for destination in DESTINATIONS:
             _create_bucket(destination["region"], destination["bucket"])
-        iam = boto3.client("iam", region_name=HOME_REGION)
-        role_arn = iam.create_role(
-            RoleName="regionflow-file-distribution",
-            AssumeRolePolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-        )["Role"]["Arn"]
+        state_machine_arn = create_trivial_state_machine(HOME_REGION, "regionflow-file-distribution")
         stepfunctions = boto3.client("stepfunctions", region_name=HOME_REGION)
-        state_machine_arn = stepfunctions.create_state_machine(
-            name="regionflow-file-distribution", definition=TRIVIAL_DEFINITION, roleArn=role_arn
-        )["stateMachineArn"]
         dynamodb = boto3.client("dynamodb", region_name=HOST_LOG_REGION)
         create_host_log_table(dynamodb)
         env = {

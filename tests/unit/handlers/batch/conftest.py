@@ -29,7 +29,7 @@ from moto.ses.models import ses_backends
 from handlers.batch import email_link, merge_chunks, split_file, trigger
 from handlers.batch.batch_state import table_definition
 
-from ..conftest import load_event
+from ..conftest import create_trivial_state_machine, load_event
 
 ACTIVE_REGION = "eu-west-1"
 STANDBY_REGION = "us-west-2"
@@ -42,8 +42,6 @@ SENDER = "batch@example.com"
 RECIPIENTS = ("ops@example.com", "finance@example.com")
 RECORDS_PER_CHUNK = 1000
 LINK_EXPIRY_SECONDS = 86400
-# Any valid definition: these tests check which executions start and with what, not what they do.
-TRIVIAL_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 # Modules whose functools.cache'd dependencies() must be rebuilt under each test's moto.
 CACHED_DEPENDENCY_MODULES: list[Any] = [trigger, split_file, merge_chunks, email_link]
 
@@ -133,30 +131,6 @@ def _clear_cached_state() -> None:
     trigger.metrics.clear_metrics()
 
 
-def _create_state_machine(region: str) -> str:
-    iam = boto3.client("iam", region_name=region)
-    role_arn = iam.create_role(
-        RoleName="regionflow-batch-main",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "states.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    return str(
-        boto3.client("stepfunctions", region_name=region).create_state_machine(
-            name="regionflow-batch-main", definition=TRIVIAL_DEFINITION, roleArn=role_arn
-        )["stateMachineArn"]
-    )
-
-
 def _create_private_zone(region: str) -> str:
     zone = boto3.client("route53").create_hosted_zone(
         Name=ZONE_NAME,
@@ -191,7 +165,7 @@ def batch_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchCloud]:
             bucket=BUCKET,
             region=region,
             state_table_name=STATE_TABLE,
-            state_machine_arn=_create_state_machine(region),
+            state_machine_arn=create_trivial_state_machine(region, "regionflow-batch-main"),
             zone_id=_create_private_zone(region),
             record_name=ACTIVE_REGION_RECORD,
         )
