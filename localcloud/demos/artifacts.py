@@ -12,6 +12,7 @@ from typing import Any
 
 from handlers.artifacts.host_log import count_deployments
 from localcloud.cloud import LocalCloud
+from localcloud.demos.waiting import wait_until
 from localcloud.http_client import HttpResponse, request
 
 Report = Callable[[str], None]
@@ -22,18 +23,6 @@ def post_build(cloud: LocalCloud, body: Any) -> HttpResponse:
     return request(
         "POST", cloud.exports["artifactBuildsUrl"], body=payload, headers={"Content-Type": "application/json"}
     )
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout_seconds: float = 60.0) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` after the deadline."""
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen within {timeout_seconds} s")
-        time.sleep(0.1)
 
 
 def object_bytes(cloud: LocalCloud, bucket: str, key: str, region: str | None = None) -> bytes | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from localcloud.cloud import LocalCloud
-from localcloud.demos.artifacts import wait_until
+from localcloud.demos.waiting import wait_until
 from localcloud.http_client import request
 from samples.batch_records import BatchSample, generate_batch
 from scripts.load_financials import load_financials

@@ -13,6 +13,7 @@ from handlers.transform.rules import parse_rule_set
 from handlers.transform.transform import transform_document
 from handlers.transform.xml_validation import validate_xml
 from localcloud.cloud import LocalCloud
+from localcloud.demos.waiting import wait_until
 from localcloud.http_client import HttpResponse, request
 from samples.transform_documents import generate_orders_xml
 from scripts.put_rule import put_rules
@@ -38,14 +39,12 @@ def upload_status(cloud: LocalCloud, upload_id: str) -> dict[str, Any]:
 
 
 def wait_for_final_status(cloud: LocalCloud, upload_id: str, timeout_seconds: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_seconds
-    while True:
+    def final() -> dict[str, Any] | None:
         status = upload_status(cloud, upload_id)
-        if status["status"] != "pending":
-            return status
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"upload {upload_id} still pending after {timeout_seconds} s")
-        time.sleep(0.05)
+        return status if status["status"] != "pending" else None
+
+    found: dict[str, Any] = wait_until(final, f"upload {upload_id} leaving pending", timeout_seconds)
+    return found
 
 
 def expected_json(document: bytes, rule_file: Path) -> Any:
@@ -123,7 +122,17 @@ def run(cloud: LocalCloud, report: Report) -> bool:
         ("failed message in the DLQ", any(f"uploads/{failing_id}.xml" in s3_keys(m) for m in in_dlq))
     )
 
-    messages = cloud.sns_messages(cloud.exports["transformTopicArn"])
+    topic_arn = cloud.exports["transformTopicArn"]
+
+    def both_told() -> list[dict[str, Any]] | None:
+        messages = cloud.sns_messages(topic_arn)
+        told = {json.loads(m["message"]).get("uploadId") for m in messages} >= {upload_id, failing_id}
+        return messages if told else None
+
+    try:
+        messages = wait_until(both_told, "SNS messages for both uploads", 30)
+    except TimeoutError:
+        messages = cloud.sns_messages(topic_arn)
     for message in messages:
         report(f"SNS {message['subject']!r}: {message['message']}")
     checks.append(

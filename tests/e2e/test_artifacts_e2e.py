@@ -17,6 +17,7 @@ from localcloud.demos.artifacts import (
     post_build,
     wait_for_hosts,
     wait_for_object,
+    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -155,5 +156,10 @@ def test_a_failing_destination_is_retried_then_reported_partial_with_a_message(c
     assert row["status"] == "PARTIAL"
     assert (int(row["successfulCopies"]), int(row["failedCopies"])) == (len(regions) - 1, 1)
     # AND the failure topic got a message naming the bucket
-    messages = cloud.sns_messages(cloud.exports["artifactFailureTopicArn"])
-    assert any(bucket in m["message"] and f"build-{build_id}.zip" in m["message"] for m in messages)
+    # (published after the row is written, so wait for it rather than read once)
+    topic_arn = cloud.exports["artifactFailureTopicArn"]
+    key = f"build-{build_id}.zip"
+    wait_until(
+        lambda: any(bucket in m["message"] and key in m["message"] for m in cloud.sns_messages(topic_arn)),
+        f"a failure message naming {bucket}",
+    )

@@ -13,7 +13,7 @@ import pytest
 from handlers.batch.records import OUTPUT_HEADER
 from localcloud.cloud import LocalCloud
 from localcloud.demos import batch
-from localcloud.demos.artifacts import wait_until
+from localcloud.demos.waiting import wait_until
 from localcloud.http_client import request
 from samples.batch_records import BatchSample, generate_batch
 from tests.unit.handlers.conftest import load_event

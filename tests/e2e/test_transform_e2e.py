@@ -17,6 +17,7 @@ from localcloud.demos.transform import (
     upload_status,
     wait_for_final_status,
 )
+from localcloud.demos.waiting import wait_until
 from localcloud.http_client import request
 from samples.transform_documents import generate_orders_xml
 from scripts.put_rule import put_rules
@@ -44,8 +45,14 @@ def status_rows(cloud: LocalCloud) -> int:
 
 
 def topic_messages_for(cloud: LocalCloud, upload_id: str) -> list[dict[str, Any]]:
-    messages = [json.loads(m["message"]) for m in cloud.sns_messages(cloud.exports["transformTopicArn"])]
-    return [m for m in messages if m.get("uploadId") == upload_id]
+    """The upload's messages, once there is one: the worker publishes just after it writes the status row."""
+
+    def published() -> list[dict[str, Any]]:
+        messages = [json.loads(m["message"]) for m in cloud.sns_messages(cloud.exports["transformTopicArn"])]
+        return [m for m in messages if m.get("uploadId") == upload_id]
+
+    found: list[dict[str, Any]] = wait_until(published, f"a topic message for upload {upload_id}")
+    return found
 
 
 def test_an_uploaded_document_becomes_json_with_the_rules_applied(cloud: LocalCloud) -> None:
