@@ -11,6 +11,8 @@ keep moto's behaviour (treated as holding), which errs towards denying.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from typing import Any
 
@@ -74,16 +76,57 @@ def _with_version_and_sequencer(original: Any) -> Any:
     return _get_s3_event
 
 
+class _ListingCopy:
+    """moto's `copy` module as seen by S3Backend.list_object_versions, minus the copy of every object's bytes.
+
+    moto deep-copies every version of every key in the bucket (whatever the prefix) on each call, only to
+    set `is_latest` on the copies; FakeKey pickles its value into a new buffer, so one listing copies the
+    whole bucket's bytes and leaves that much garbage. A poller listing versions (our S3 replicator) then
+    grows the process by gigabytes over a 100,000-row batch. A clone sharing the value buffer carries the
+    same fields for the listing and keeps `is_latest` on the clone.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if isinstance(value, list):
+            return [_clone_sharing_value(version) for version in value]
+        return copy.deepcopy(value, memo)
+
+
+@functools.cache
+def _listed_type(stored_type: Any) -> Any:
+    """The stored class without disposal: a FakeKey closes its value buffer when collected."""
+
+    def dispose(self: Any, garbage: bool = False) -> None:
+        """A listing clone owns nothing: the stored version keeps its buffer."""
+
+    return type(f"Listed{stored_type.__name__}", (stored_type,), {"dispose": dispose, "__del__": dispose})
+
+
+def _clone_sharing_value(version: Any) -> Any:
+    stored_type: Any = type(version)
+    clone: Any = object.__new__(_listed_type(stored_type))
+    clone.__dict__.update(version.__dict__)
+    return clone
+
+
 _patched = False
 
 
 def apply() -> None:
-    """Idempotent: bucket policies see the loopback request context; events carry version and sequencer."""
+    """Idempotent: bucket policies see the loopback request context; events carry version and sequencer;
+    listing versions copies no object bytes."""
     global _patched  # noqa: PLW0603 - patching is process-global by nature
+    from moto.s3 import models as s3_models  # noqa: PLC0415
     from moto.s3 import notifications  # noqa: PLC0415
     from moto.s3.models import FakeBucket  # noqa: PLC0415
 
     FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
+    # Only list_object_versions copies lists of versions; copy_object and the rest keep the real deepcopy.
+    s3_models.copy = _ListingCopy()  # type: ignore[assignment]
     if not _patched:
         notifications._get_s3_event = _with_version_and_sequencer(notifications._get_s3_event)
         _patched = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from typing import Any
 
 import boto3
@@ -61,3 +62,31 @@ def test_event_notifications_carry_the_version_id_and_a_sequencer() -> None:
         [record] = [r for body in bodies for r in body.get("Records", [])]
         assert record["s3"]["object"]["versionId"] == version
         assert record["s3"]["object"]["sequencer"]
+
+
+def test_listing_versions_copies_no_object_bytes_and_still_marks_the_latest() -> None:
+    s3_patches.apply()
+    with mock_aws():
+        # GIVEN a versioned bucket holding 16 MB in two versions of eight objects
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="big-bucket")
+        s3.put_bucket_versioning(Bucket="big-bucket", VersioningConfiguration={"Status": "Enabled"})
+        megabyte = b"x" * 1_000_000
+        newest = {}
+        for number in range(8):
+            s3.put_object(Bucket="big-bucket", Key=f"k{number}", Body=megabyte)
+            newest[f"k{number}"] = s3.put_object(Bucket="big-bucket", Key=f"k{number}", Body=megabyte)[
+                "VersionId"
+            ]
+        # WHEN the versions are listed (twice: the first listing must not have changed the stored keys)
+        tracemalloc.start()
+        s3.list_object_versions(Bucket="big-bucket")
+        listed = s3.list_object_versions(Bucket="big-bucket")["Versions"]
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        # THEN far less than the bucket's 16 MB was allocated
+        assert peak < 4_000_000
+        # AND each key's newest version, and only it, is the latest, with its bytes intact
+        assert {v["Key"]: v["VersionId"] for v in listed if v["IsLatest"]} == newest
+        assert sum(1 for v in listed if not v["IsLatest"]) == 8
+        assert s3.get_object(Bucket="big-bucket", Key="k3")["Body"].read() == megabyte
