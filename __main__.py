@@ -6,8 +6,15 @@ import pulumi
 
 from components.artifact_distribution import ArtifactDistribution, ArtifactDistributionArgs
 from components.batch_orchestrator import BatchOrchestrator, BatchOrchestratorArgs
+from components.chaos_experiment import (
+    ChaosExperiment,
+    ChaosExperimentArgs,
+    PrivateNetwork,
+    PrivateNetworkArgs,
+)
 from components.config import PROJECT, load_settings
 from components.failover_control import FailoverControl, FailoverControlArgs
+from components.failover_runbook import FailoverRunbook, FailoverRunbookArgs
 from components.lambda_packaging import LambdaPackagingCatalog
 from components.transform_pipeline import TransformPipeline, TransformPipelineArgs
 from handlers.transform.rules import load_rule_files, rule_set_to_item
@@ -58,7 +65,22 @@ failover = FailoverControl(
         regions=batch_regions,
         zone_name=settings.failover.zone_name,
         record_ttl_seconds=settings.failover.ttl_seconds,
+        recovery_control=settings.failover.recovery_control,
     ),
+)
+# AWS only, behind a flag: the batch data plane in private subnets, and FIS templates that cut them off.
+chaos_networks = (
+    {
+        region: PrivateNetwork(
+            f"batch-network-{region}",
+            PrivateNetworkArgs(
+                region=region, vpc_id=failover.vpc_ids[region], vpc_cidr=failover.vpc_cidrs[region]
+            ),
+        )
+        for region in batch_regions
+    }
+    if settings.failover.chaos_experiment
+    else {}
 )
 batch = BatchOrchestrator(
     "batch",
@@ -78,6 +100,34 @@ batch = BatchOrchestrator(
         log_retention_days=settings.log_retention_days,
         tracing=settings.tracing,
         api_front_door=settings.api_front_door,
+        private_networks={region: network.network for region, network in chaos_networks.items()},
+    ),
+)
+chaos_templates = {
+    region: ChaosExperiment(
+        f"batch-chaos-{region}",
+        ChaosExperimentArgs(
+            region=region,
+            subnet_arns=network.subnet_arns,
+            # Stop cutting this region off once the other one fails too: the failover has nowhere to go.
+            stop_alarm_arn=batch.failure_alarm_arns[next(r for r in batch_regions if r != region)],
+        ),
+    ).template_id
+    for region, network in chaos_networks.items()
+}
+runbook = FailoverRunbook(
+    "failover-runbook",
+    FailoverRunbookArgs(
+        regions=batch_regions,
+        packaging=packaging.for_region,
+        signal=failover.signal,
+        buckets=batch.data_buckets,
+        batch_state_table_name=batch.batch_state_table,
+        batch_state_table_arn=batch.batch_state_table_arn,
+        replication_wait_seconds=settings.failover.replication_wait_seconds,
+        automation_document=settings.failover.automation_document,
+        log_retention_days=settings.log_retention_days,
+        tracing=settings.tracing,
     ),
 )
 
@@ -112,3 +162,8 @@ pulumi.export("batchDashboards", batch.dashboards)
 pulumi.export("batchAccessPointAlias", batch.access_point_alias)
 pulumi.export("activeRegionZoneId", failover.zone_id)
 pulumi.export("activeRegionRecordName", failover.record_name)
+pulumi.export("activeRegionRoutingControls", failover.routing_control_arns)
+pulumi.export("failoverRunbookArns", runbook.state_machine_arns)
+pulumi.export("failoverReconcileFunctions", runbook.reconcile_functions)
+pulumi.export("failoverAutomationDocuments", runbook.automation_documents)
+pulumi.export("failoverChaosTemplates", chaos_templates)

@@ -6,6 +6,7 @@ from typing import Any
 
 from handlers.batch.layout import (
     FILES_IGNORED_INACTIVE,
+    FILES_MISSING_AT_RECONCILIATION,
     FILES_PROCESSED,
     FILES_RECONCILED,
     FILES_SPLIT,
@@ -54,7 +55,13 @@ def dashboard_body(
             _widget("Files processed", [_files(FILES_PROCESSED)], region, 12, 0),
             _widget("Batch workflow executions", _executions(main_state_machine_arn), region, 0, 6),
             _widget("Chunk processor executions", _executions(chunk_state_machine_arn), region, 12, 6),
-            _widget("Files reconciled after failover", [_files(FILES_RECONCILED)], region, 0, 12),
+            _widget(
+                "Files reconciled / missing after failover",
+                [_files(FILES_RECONCILED), _files(FILES_MISSING_AT_RECONCILIATION)],
+                region,
+                0,
+                12,
+            ),
             _widget("Uploads ignored (region not active)", [_files(FILES_IGNORED_INACTIVE)], region, 12, 12),
         ]
     }

@@ -9,8 +9,8 @@ region sees every batch.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 
 import pulumi
@@ -19,7 +19,7 @@ import pulumi_aws as aws
 from components.batch_dashboard import dashboard_body
 from components.config import ApiFrontDoor
 from components.failover_control import ActiveRegionSignal
-from components.function import Function, FunctionArgs
+from components.function import Function, FunctionArgs, FunctionNetwork
 from components.global_table import replica_arn
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import PolicyStatement, allow
@@ -27,7 +27,7 @@ from components.lambda_packaging import LambdaPackaging
 from components.notifications import email_topic
 from components.regional_bucket_pair import RegionalBucketPair, RegionalBucketPairArgs
 from components.secure_bucket import SecureBucket
-from components.state_machine import StateMachine, StateMachineArgs
+from components.state_machine import StateMachine, StateMachineArgs, executions_of
 from handlers.batch import layout
 from handlers.batch.batch_state import STATUS_INDEX
 from workflows import batch_processing, chunk_processor
@@ -54,6 +54,7 @@ class BatchOrchestratorArgs:
     log_retention_days: int = 30
     tracing: bool = False
     api_front_door: ApiFrontDoor = "httpApi"
+    private_networks: Mapping[str, FunctionNetwork] = field(default_factory=dict)  # by region
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,9 @@ class _Tables:
 
 class BatchOrchestrator(pulumi.ComponentResource):
     buckets: dict[str, pulumi.Output[str]]
+    data_buckets: dict[str, SecureBucket]  # what failover's reconciliation re-copies from
     batch_state_table: pulumi.Output[str]
+    batch_state_table_arn: pulumi.Output[str]
     errors_table: pulumi.Output[str]
     financials_table: pulumi.Output[str]
     state_machine_arns: dict[str, pulumi.Output[str]]
@@ -73,6 +76,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
     trigger_functions: dict[str, pulumi.Output[str]]
     financials_urls: dict[str, pulumi.Output[str]]
     dashboards: dict[str, pulumi.Output[str]]
+    failure_alarm_arns: dict[str, pulumi.Output[str]]  # batch workflow failures, per region
     access_point_alias: pulumi.Output[str] | None
 
     def __init__(
@@ -135,11 +139,14 @@ class BatchOrchestrator(pulumi.ComponentResource):
         self.trigger_functions: dict[str, pulumi.Output[str]] = {}
         self.financials_urls: dict[str, pulumi.Output[str]] = {}
         self.dashboards: dict[str, pulumi.Output[str]] = {}
+        self.failure_alarm_arns: dict[str, pulumi.Output[str]] = {}
         for region in args.regions:
             self._region(region, storage.buckets[region], storage.access_point_arn, tables)
 
         self.buckets = {region: bucket.bucket_name for region, bucket in storage.buckets.items()}
+        self.data_buckets = dict(storage.buckets)
         self.batch_state_table = tables.state.name
+        self.batch_state_table_arn = tables.state.arn
         self.errors_table = tables.errors.name
         self.financials_table = tables.financials.name
         self.access_point_alias = storage.access_point_alias
@@ -147,6 +154,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
             {
                 "buckets": self.buckets,
                 "batch_state_table": self.batch_state_table,
+                "batch_state_table_arn": self.batch_state_table_arn,
                 "errors_table": self.errors_table,
                 "financials_table": self.financials_table,
                 "state_machine_arns": self.state_machine_arns,
@@ -154,6 +162,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 "trigger_functions": self.trigger_functions,
                 "financials_urls": self.financials_urls,
                 "dashboards": self.dashboards,
+                "failure_alarm_arns": self.failure_alarm_arns,
                 "access_point_alias": self.access_point_alias,
             }
         )
@@ -218,6 +227,9 @@ class BatchOrchestrator(pulumi.ComponentResource):
             log_retention_days=args.log_retention_days,
             tracing=args.tracing,
         )
+        # Split, validate, enrich, write and merge touch only S3 and DynamoDB: with private networks
+        # (the chaos flag on AWS) they run in private subnets behind gateway endpoints.
+        data_plane = partial(function, network=args.private_networks.get(region))
         state_arn = replica_arn(tables.state.arn, region)
         errors_arn = replica_arn(tables.errors.arn, region)
         financials_arn = replica_arn(tables.financials.arn, region)
@@ -225,7 +237,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
         # ---- chunk processor: validate -> enrich -> write ---------------------------------------------
         validate = Function(
             f"{name}-validate-records",
-            function(
+            data_plane(
                 handler="handlers.batch.validate_records.lambda_handler",
                 description="Batch chunk: validate records, record invalid rows",
                 memory_mb=1024,
@@ -241,7 +253,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
         )
         enrich = Function(
             f"{name}-enrich-records",
-            function(
+            data_plane(
                 handler="handlers.batch.enrich_records.lambda_handler",
                 description="Batch chunk: add financial data to valid records",
                 memory_mb=1024,
@@ -257,7 +269,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
         )
         write = Function(
             f"{name}-write-chunk",
-            function(
+            data_plane(
                 handler="handlers.batch.write_chunk.lambda_handler",
                 description="Batch chunk: write the enriched rows as the output chunk",
                 memory_mb=1024,
@@ -290,7 +302,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
         # ---- main workflow: split -> chunks -> merge -> email -> outcome -------------------------------
         split = Function(
             f"{name}-split-file",
-            function(
+            data_plane(
                 handler="handlers.batch.split_file.lambda_handler",
                 description="Batch: split the input CSV into chunk files and a manifest",
                 memory_mb=1024,
@@ -311,7 +323,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
         )
         merge = Function(
             f"{name}-merge-chunks",
-            function(
+            data_plane(
                 handler="handlers.batch.merge_chunks.lambda_handler",
                 description="Batch: merge the output chunks in order into the output CSV",
                 memory_mb=1024,
@@ -372,7 +384,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
                     # The Distributed Map's ItemReader reads the manifest.
                     allow(["s3:GetObject"], [bucket.objects_arn(layout.MANIFESTS_PREFIX)]),
                     allow(["states:StartExecution"], [chunks.arn]),
-                    allow(["states:DescribeExecution", "states:StopExecution"], [_executions_of(chunks.arn)]),
+                    allow(["states:DescribeExecution", "states:StopExecution"], [executions_of(chunks.arn)]),
                     allow(
                         ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                         [_sync_rule_arn(chunks.arn)],
@@ -482,7 +494,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
             kms_key_id=self._alarm_key(name, region).arn,
         )
         for role, machine in (("batch-workflow", main), ("chunk-processor", chunks)):
-            aws.cloudwatch.MetricAlarm(
+            alarm = aws.cloudwatch.MetricAlarm(
                 f"{name}-{role}-failed",
                 region=region,
                 alarm_description=f"{role} executions failed in {region}",
@@ -498,6 +510,8 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 alarm_actions=[alarms.arn],
                 opts=child,
             )
+            if role == "batch-workflow":
+                self.failure_alarm_arns[region] = alarm.arn
 
         self.state_machine_arns[region] = main.arn
         self.chunk_state_machine_arns[region] = chunks.arn
@@ -535,11 +549,6 @@ def _alarm_key_policy(account_id: str) -> str:
     )
 
 
-def _executions_of(state_machine_arn: pulumi.Output[str]) -> pulumi.Output[str]:
-    """ARN pattern of every execution of a state machine (including a Distributed Map's children)."""
-    return state_machine_arn.apply(lambda arn: arn.replace(":stateMachine:", ":execution:", 1) + ":*")
-
-
 def _sync_rule_arn(state_machine_arn: pulumi.Output[str]) -> pulumi.Output[str]:
     def rule(arn: str) -> str:
         partition, region, account = arn.split(":")[1], arn.split(":")[3], arn.split(":")[4]
@@ -552,5 +561,5 @@ def _distributed_map_statements(machine_arn: pulumi.Output[str]) -> list[PolicyS
     """A Distributed Map runs each item as a child execution of its own state machine."""
     return [
         allow(["states:StartExecution"], [machine_arn]),
-        allow(["states:DescribeExecution", "states:StopExecution"], [_executions_of(machine_arn)]),
+        allow(["states:DescribeExecution", "states:StopExecution"], [executions_of(machine_arn)]),
     ]

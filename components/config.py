@@ -108,10 +108,14 @@ class BatchSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class FailoverSettings:
-    """The active-region signal (config keys activeRegion*)."""
+    """The active-region signal and the failover runbook (config keys activeRegion*, failover*)."""
 
     zone_name: str
     ttl_seconds: int
+    recovery_control: bool  # Route 53 ARC drives the signal (AWS only)
+    replication_wait_seconds: int
+    automation_document: bool  # SSM Automation starts the runbook (AWS only)
+    chaos_experiment: bool  # FIS template cutting the private subnets off S3 and DynamoDB (AWS only)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,6 +190,10 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
         failover=FailoverSettings(
             zone_name=reader.read("activeRegionZoneName", _dns_name),
             ttl_seconds=reader.read("activeRegionTtlSeconds", _int_between(1, 86_400)),
+            recovery_control=reader.read("activeRegionRecoveryControl", _boolean),
+            replication_wait_seconds=reader.read("failoverReplicationWaitSeconds", _int_between(0, 86_400)),
+            automation_document=reader.read("failoverAutomationDocument", _boolean),
+            chaos_experiment=reader.read("failoverChaosExperiment", _boolean),
         ),
     )
 

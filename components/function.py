@@ -13,6 +13,24 @@ from components.lambda_packaging import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, Lam
 
 # X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level permissions: "*" is the only form.
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+# What Lambda needs to attach a function to a VPC (the AWSLambdaVPCAccessExecutionRole set): it manages
+# the function's network interfaces with the execution role, and AWS documents these on "*" only.
+VPC_ACCESS_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionNetwork:
+    """Private subnets (and the security groups) a function runs in; it reaches AWS through endpoints."""
+
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +50,7 @@ class FunctionArgs:
     tracing: bool = False
     # Where failed asynchronous invocations go after Lambda's own two retries (S3, SNS, Event invokes).
     dead_letter_queue_arn: pulumi.Input[str] | None = None
+    network: FunctionNetwork | None = None  # None: Lambda's own network (no VPC)
 
 
 class Function(pulumi.ComponentResource):
@@ -65,6 +84,8 @@ class Function(pulumi.ComponentResource):
             statements.append(allow(["sqs:SendMessage"], [args.dead_letter_queue_arn]))
         if args.tracing:
             statements.append({"Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": ["*"]})
+        if args.network is not None:
+            statements.append({"Effect": "Allow", "Action": list(VPC_ACCESS_ACTIONS), "Resource": ["*"]})
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy", role=role.id, policy=policy_document(statements), opts=child
         )
@@ -85,6 +106,14 @@ class Function(pulumi.ComponentResource):
             environment={"variables": {"POWERTOOLS_SERVICE_NAME": name, **args.environment}},
             logging_config={"log_format": "JSON", "log_group": log_group.name},
             tracing_config={"mode": "Active" if args.tracing else "PassThrough"},
+            vpc_config=(
+                {
+                    "subnet_ids": list(args.network.subnet_ids),
+                    "security_group_ids": list(args.network.security_group_ids),
+                }
+                if args.network is not None
+                else None
+            ),
             dead_letter_config=(
                 {"target_arn": args.dead_letter_queue_arn} if args.dead_letter_queue_arn is not None else None
             ),

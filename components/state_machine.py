@@ -96,3 +96,8 @@ class StateMachine(pulumi.ComponentResource):
         self.arn = machine.arn
         self.name = machine.name
         self.register_outputs({"arn": self.arn, "name": self.name})
+
+
+def executions_of(state_machine_arn: pulumi.Output[str]) -> pulumi.Output[str]:
+    """ARN pattern of every execution of a state machine (including a Distributed Map's children)."""
+    return state_machine_arn.apply(lambda arn: arn.replace(":stateMachine:", ":execution:", 1) + ":*")

@@ -162,6 +162,14 @@ class LocalCloud:
                 raise TimeoutError(f"Lambda invocations still running after {timeout_seconds} s")
             time.sleep(0.05)
 
+    def wait_replicated(self, timeout_seconds: float = 30.0) -> None:
+        """Wait until S3 replication has copied every version written so far and global tables converged."""
+        for replicator in self._replicators:
+            if isinstance(replicator, S3Replicator):
+                replicator.wait_replicated(timeout_seconds)
+            else:
+                replicator.wait_converged(timeout_seconds)
+
     def sns_messages(self, topic_arn: str) -> list[dict[str, Any]]:
         """Every message published to a topic, oldest first (read from the emulator's own record)."""
         from moto.sns.models import sns_backends  # noqa: PLC0415 - moto is slow to import

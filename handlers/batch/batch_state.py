@@ -2,12 +2,15 @@
 
 Item (key `fileKey`, the input object's key such as `input/sales.csv`):
     fileKey, versionId, fileId, bucket, region (the region processing it), status, executionName,
-    startedAt, updatedAt (ISO-8601 UTC with milliseconds and Z)
+    startedAt, updatedAt (ISO-8601 UTC with milliseconds and Z), and etag when the S3 event carried one
+    (the object's ETag without quotes: our local emulator's replicas get new version ids but keep it)
 Written here by the trigger (status PROCESSING). The main workflow's own DynamoDB UpdateItem then sets
     on success: status=COMPLETED, outputKey, rows, invalidRows, missingFinancials, completedAt, updatedAt
     on failure: status=FAILED, reason, updatedAt
-Those attribute names are the contract between this module, the workflow and the reconciliation after a
-failover, which finds unfinished files through the `status-index` GSI (status, updatedAt).
+Reconciliation after a failover (handlers/failover/reconcile.py) finds unfinished files through the
+`status-index` GSI (status, updatedAt) and marks the one it re-copies:
+    reconciledAt, reconciledBy (the region re-copying it), reconciledVersionId (the version it copies)
+Those attribute names are the contract between this module, the workflow and the reconciliation.
 
 One object version is one batch: re-uploading (or re-copying, as reconciliation does) the same name
 makes a new version and so a new batch, which replaces the item.
@@ -58,6 +61,11 @@ def table_definition(table_name: str) -> dict[str, Any]:
     }
 
 
+def unquoted_etag(etag: str) -> str:
+    """S3 events carry the ETag bare, the S3 API quoted ("9dd4..."): items store and compare it bare."""
+    return etag.strip('"')
+
+
 def timestamp(moment: datetime) -> str:
     """2024-06-01T10:00:02.123Z"""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -85,7 +93,9 @@ class Claim:
         return self.started or self.processing_here
 
 
-def _item_from_error(table: Any, error: ClientError, key: str) -> dict[str, Any]:
+def item_from_condition_failure(table: Any, error: ClientError, key: str) -> dict[str, Any]:
+    """The item that made a conditional write on `key` fail (asked for with
+    ReturnValuesOnConditionCheckFailure=ALL_OLD); {} if there is none."""
     low_level = error.response.get("Item")
     if low_level is not None:
         # The Table resource does not deserialize error responses: the item is in {"S": ...} form.
@@ -95,29 +105,40 @@ def _item_from_error(table: Any, error: ClientError, key: str) -> dict[str, Any]
 
 
 def claim_batch(
-    table: Any, *, key: str, version_id: str | None, bucket: str, region: str, now: datetime
+    table: Any,
+    *,
+    key: str,
+    version_id: str | None,
+    bucket: str,
+    region: str,
+    now: datetime,
+    etag: str | None = None,
 ) -> Claim:
     """Record `key`@`version_id` as PROCESSING in `region`, unless that very version is already recorded.
 
-    `table` is a boto3 DynamoDB Table resource. Raises on any DynamoDB error other than the condition.
+    `table` is a boto3 DynamoDB Table resource; `etag` is stored (quotes stripped) when given. Raises on
+    any DynamoDB error other than the condition.
     """
     version = version_id or NO_VERSION
     file_id = layout.file_id(key, version_id)
     name = layout.execution_name(file_id)
     stamp = timestamp(now)
+    item = {
+        "fileKey": key,
+        "versionId": version,
+        "fileId": file_id,
+        "bucket": bucket,
+        "region": region,
+        "status": STATUS_PROCESSING,
+        "executionName": name,
+        "startedAt": stamp,
+        "updatedAt": stamp,
+    }
+    if etag:
+        item["etag"] = unquoted_etag(etag)
     try:
         table.put_item(
-            Item={
-                "fileKey": key,
-                "versionId": version,
-                "fileId": file_id,
-                "bucket": bucket,
-                "region": region,
-                "status": STATUS_PROCESSING,
-                "executionName": name,
-                "startedAt": stamp,
-                "updatedAt": stamp,
-            },
+            Item=item,
             ConditionExpression="attribute_not_exists(fileKey) OR versionId <> :version",
             ExpressionAttributeValues={":version": version},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -125,7 +146,7 @@ def claim_batch(
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-        existing = _item_from_error(table, error, key)
+        existing = item_from_condition_failure(table, error, key)
         return Claim(
             file_id=file_id,
             execution_name=name,

@@ -25,6 +25,7 @@ METRICS_SERVICE = "batch"
 FILES_SPLIT = "FilesSplit"
 FILES_PROCESSED = "FilesProcessed"
 FILES_RECONCILED = "FilesReconciled"
+FILES_MISSING_AT_RECONCILIATION = "FilesMissingAtReconciliation"
 FILES_IGNORED_INACTIVE = "FilesIgnoredInactiveRegion"
 
 

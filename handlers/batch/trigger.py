@@ -113,7 +113,14 @@ def handle_record(
         summary.ignored.append(key)
         return
     claim = claim_batch(
-        deps.state_table, key=key, version_id=version_id, bucket=bucket, region=deps.region, now=now
+        deps.state_table,
+        key=key,
+        version_id=version_id,
+        bucket=bucket,
+        region=deps.region,
+        now=now,
+        # Powertools answers "" when the record has no eTag; reconciliation matches replicas by it.
+        etag=record.s3.get_object.etag or None,
     )
     context = {
         "key": key,

@@ -22,7 +22,7 @@ def test_demo_deploys_drives_every_system_and_exits_zero() -> None:
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
     )
     # THEN it showed the deployment, the outputs and each check, and passed
@@ -33,6 +33,7 @@ def test_demo_deploys_drives_every_system_and_exits_zero() -> None:
     assert "demo transform: passed" in finished.stdout
     assert "demo artifacts: passed" in finished.stdout
     assert "demo batch: passed" in finished.stdout
+    assert "demo failover: passed" in finished.stdout
     assert "[FAILED]" not in finished.stdout
 
 

@@ -39,12 +39,15 @@ class BuiltStack:
 _built: dict[str, BuiltStack] = {}
 
 
-def build_stack(stack: str) -> BuiltStack:
-    if stack not in _built:
+def build_stack(stack: str, config_overrides: dict[str, str] | None = None) -> BuiltStack:
+    """The program under mocks for a stack file, with `pulumi config set`-style overrides; built once."""
+    cache_key = f"{stack}:{sorted((config_overrides or {}).items())}"
+    if cache_key not in _built:
         mocks = RecordingMocks()
-        exports = run_program(mocks, stack=stack)
-        _built[stack] = BuiltStack(stack, load_stack_config(stack), exports, list(mocks.resources))
-    return _built[stack]
+        exports = run_program(mocks, stack=stack, config_overrides=config_overrides)
+        config = {**load_stack_config(stack), **(config_overrides or {})}
+        _built[cache_key] = BuiltStack(stack, config, exports, list(mocks.resources))
+    return _built[cache_key]
 
 
 @pytest.fixture(scope="session", params=STACKS)
@@ -60,3 +63,9 @@ def primary_stack() -> BuiltStack:
 @pytest.fixture(scope="session")
 def local_stack() -> BuiltStack:
     return build_stack("local")
+
+
+@pytest.fixture(scope="session")
+def chaos_stack() -> BuiltStack:
+    """The primary stack with the FIS chaos experiment switched on."""
+    return build_stack("primary", {"regionflow:failoverChaosExperiment": "true"})

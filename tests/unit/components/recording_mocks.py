@@ -92,6 +92,30 @@ def _computed(typ: str, name: str, region: str, inputs: dict[str, Any]) -> dict[
         }
     if typ == "aws:apigateway/stage:Stage":
         return {"invokeUrl": f"https://api-id.execute-api.{region}.amazonaws.com/{inputs.get('stageName')}"}
+    if typ == "aws:ssm/document:Document":
+        return {"name": name, "arn": f"arn:aws:ssm:{prefix}:document/{name}"}
+    if typ == "aws:route53recoverycontrol/cluster:Cluster":
+        # ARC's control plane is global; a cluster answers on five regional data-plane endpoints.
+        return {
+            "arn": f"arn:aws:route53-recovery-control::{ACCOUNT_ID}:cluster/{name}",
+            "clusterEndpoints": [
+                {
+                    "endpoint": f"https://{name}.route53-recovery-cluster.{endpoint_region}.amazonaws.com/v1",
+                    "region": endpoint_region,
+                }
+                for endpoint_region in (
+                    "ap-northeast-1",
+                    "ap-southeast-2",
+                    "eu-west-1",
+                    "us-east-1",
+                    "us-west-2",
+                )
+            ],
+        }
+    if typ == "aws:route53recoverycontrol/routingControl:RoutingControl":
+        return {
+            "arn": f"arn:aws:route53-recovery-control::{ACCOUNT_ID}:controlpanel/panel/routingcontrol/{name}"
+        }
     if typ == "aws:sfn/stateMachine:StateMachine":
         return {"name": name, "arn": f"arn:aws:states:{prefix}:stateMachine:{name}"}
     return {"arn": f"arn:aws:{typ.split(':')[1].split('/', maxsplit=1)[0]}:{prefix}:{name}"}

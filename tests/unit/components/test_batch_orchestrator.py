@@ -127,15 +127,22 @@ def test_trigger_reads_the_active_region_record_and_starts_only_its_regions_work
 ) -> None:
     region = batch_regions(stack)[1]
     trigger = grants(stack, f"batch-{region}-trigger-policy")
-    zone_arn = stack.named("failover-zone").outputs["arn"]
     workflow_arn = stack.named(f"batch-{region}-batch-workflow-machine").outputs["arn"]
-    assert ("route53:ListResourceRecordSets", zone_arn) in trigger
+    assert signal_read_grants(stack) <= trigger
     assert ("states:StartExecution", workflow_arn) in trigger
     state_table = stack.named("batch-batch-state").outputs["arn"].replace(batch_regions(stack)[0], region)
     assert ("dynamodb:PutItem", state_table) in trigger  # its own region's replica
     env = stack.named(f"batch-{region}-trigger-function").inputs["environment"]["variables"]
     assert env["ACTIVE_REGION_RECORD_NAME"] == stack.exports["activeRegionRecordName"]
     assert env["ACTIVE_REGION_CACHE_SECONDS"] == stack.config["regionflow:activeRegionTtlSeconds"]
+
+
+def signal_read_grants(stack: BuiltStack) -> set[tuple[str, str]]:
+    """What reading the active region takes: routing control states where ARC drives it, else the record."""
+    controls = stack.exports["activeRegionRoutingControls"]
+    if controls:
+        return {("route53-recovery-cluster:GetRoutingControlState", arn) for arn in controls.values()}
+    return {("route53:ListResourceRecordSets", stack.named("failover-zone").outputs["arn"])}
 
 
 def test_chunk_steps_touch_only_their_prefixes(stack: BuiltStack) -> None:
@@ -206,15 +213,3 @@ def test_working_files_expire_and_inputs_outputs_do_not(stack: BuiltStack) -> No
     rules = stack.named("batch-data-primary-lifecycle").inputs["rules"]
     expiring = {r["filter"]["prefix"] for r in rules if "expiration" in r}
     assert expiring == {"chunks/", "manifests/", "work/", "processed/"}
-
-
-def test_active_region_record_starts_at_the_primary_in_a_zone_private_to_both_regions(
-    stack: BuiltStack,
-) -> None:
-    primary, secondary = batch_regions(stack)
-    record = stack.named("failover-active-region").inputs
-    assert (record["type"], record["records"]) == ("TXT", [primary])
-    assert record["ttl"] == int(stack.config["regionflow:activeRegionTtlSeconds"])
-    zone = stack.named("failover-zone").inputs
-    assert zone["name"] == stack.config["regionflow:activeRegionZoneName"]
-    assert {vpc["vpcRegion"] for vpc in zone["vpcs"]} == {primary, secondary}  # private, seen in both regions

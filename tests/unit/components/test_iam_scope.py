@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from components.batch_orchestrator import SYNC_EVENTS_RULE
+from components.function import VPC_ACCESS_ACTIONS
 from components.state_machine import LOG_DELIVERY_ACTIONS
 from tests.unit.components.conftest import BuiltStack
 
@@ -17,6 +18,9 @@ WILDCARD_RESOURCE_ALLOWED = {
     # Step Functions log delivery is configured through account-level CloudWatch Logs APIs that accept
     # only "*" (Step Functions developer guide, "IAM policies for logging to CloudWatch Logs").
     *LOG_DELIVERY_ACTIONS,
+    # Lambda manages a VPC function's network interfaces with its execution role; the Lambda developer
+    # guide ("Attaching Lambda functions to an Amazon VPC") lists these on "*" only.
+    *VPC_ACCESS_ACTIONS,
 }
 
 
@@ -81,7 +85,8 @@ def test_no_function_may_delete_or_overwrite_what_it_only_reads(stack: BuiltStac
     # The raw XML is evidence: nothing in the program may delete objects or tables' items.
     actions = {a for _, statement in statements(stack) for a in as_list(statement["Action"])}
     # S3 replication copies a user's delete marker to the other bucket of a pair (it deletes nothing).
-    data_actions = actions - set(LOG_DELIVERY_ACTIONS) - {"s3:ReplicateDelete"}
+    # A VPC function's network interfaces are Lambda's plumbing, not data.
+    data_actions = actions - set(LOG_DELIVERY_ACTIONS) - set(VPC_ACCESS_ACTIONS) - {"s3:ReplicateDelete"}
     assert not {a for a in data_actions if "Delete" in a and not a.startswith("sqs:")}
 
 

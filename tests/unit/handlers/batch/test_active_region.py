@@ -1,7 +1,11 @@
-"""Active-region signal: read from the Route 53 TXT record, cached for at most the TTL, loud when unset."""
+"""Active-region signal: read from the Route 53 TXT record, cached for at most the TTL, loud when unset.
+
+(The ARC routing-control backend and the runbook's switch: tests/unit/handlers/failover/.)
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -10,6 +14,7 @@ import pytest
 from handlers.failover.active_region import (
     ActiveRegionUnknownError,
     Route53ActiveRegion,
+    RoutingControlActiveRegion,
     from_environment,
     is_active,
 )
@@ -201,6 +206,7 @@ def test_from_environment_uses_the_settings_the_component_passes(batch_cloud: Ba
     # WHEN the reader is built from it
     source = from_environment(batch_cloud.route53)
     # THEN it reads the configured record
+    assert isinstance(source, Route53ActiveRegion)
     assert source.zone_id == batch_cloud.zone_id
     assert source.record_name == f"{ACTIVE_REGION_RECORD}."
     assert source.active_region() == ACTIVE_REGION
@@ -209,3 +215,72 @@ def test_from_environment_uses_the_settings_the_component_passes(batch_cloud: Ba
 def test_a_negative_cache_time_is_refused() -> None:
     with pytest.raises(ValueError, match="cache_seconds"):
         Route53ActiveRegion(StubRoute53(), zone_id="Z1", record_name="r.example", cache_seconds=-1)
+
+
+def test_a_failover_record_is_not_read_as_the_signal() -> None:
+    # GIVEN the name is ARC's failover pair, whose answer depends on health checks the API does not evaluate
+    primary = {
+        **txt_record(f"{ACTIVE_REGION_RECORD}.", f'"{ACTIVE_REGION}"'),
+        "SetIdentifier": "primary",
+        "Failover": "PRIMARY",
+        "HealthCheckId": "0a1b2c3d-0000-4000-8000-000000000001",
+    }
+    # WHEN / THEN the record reader refuses it and points at the routing-control settings
+    with pytest.raises(ActiveRegionUnknownError, match="is a PRIMARY record") as raised:
+        reader(StubRoute53(primary)).active_region()
+    assert "ACTIVE_REGION_ROUTING_CONTROLS" in str(raised.value)
+
+
+def test_from_environment_can_be_told_not_to_cache(batch_cloud: BatchCloud) -> None:
+    # GIVEN the environment's TTL of 60 s, overridden as the failover runbook does
+    route53 = CountingRoute53(batch_cloud.route53)
+    source = from_environment(route53, cache_seconds=0)
+    # WHEN the record flips between two reads
+    assert source.active_region() == ACTIVE_REGION
+    batch_cloud.set_active_region(STANDBY_REGION)
+    # THEN the second read sees it
+    assert source.active_region() == STANDBY_REGION and route53.calls == 2
+
+
+def test_from_environment_reads_the_routing_controls_when_they_are_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the ARC settings (the record's stay set: the component passes both on AWS)
+    controls = {
+        region: f"arn:aws:route53-recovery-control::123456789012:controlpanel/0a1b/routingcontrol/{region}"
+        for region in (ACTIVE_REGION, STANDBY_REGION)
+    }
+    endpoints = [
+        {
+            "Endpoint": "https://host-a.route53-recovery-cluster.us-west-2.amazonaws.com/v1",
+            "Region": "us-west-2",
+        }
+    ]
+    monkeypatch.setenv("ACTIVE_REGION_ZONE_ID", "Z0123456789EXAMPLE")
+    monkeypatch.setenv("ACTIVE_REGION_RECORD_NAME", ACTIVE_REGION_RECORD)
+    monkeypatch.setenv("ACTIVE_REGION_ROUTING_CONTROLS", json.dumps(controls))
+    monkeypatch.setenv("ACTIVE_REGION_CLUSTER_ENDPOINTS", json.dumps(endpoints))
+    # WHEN the reader is built from the environment
+    source = from_environment(StubRoute53())
+    # THEN it reads the routing controls, not the record
+    assert isinstance(source, RoutingControlActiveRegion)
+    assert source.routing_controls == controls and source.regions == (ACTIVE_REGION, STANDBY_REGION)
+
+
+@pytest.mark.parametrize(
+    ("present", "missing"),
+    [
+        ("ACTIVE_REGION_ROUTING_CONTROLS", "ACTIVE_REGION_CLUSTER_ENDPOINTS"),
+        ("ACTIVE_REGION_CLUSTER_ENDPOINTS", "ACTIVE_REGION_ROUTING_CONTROLS"),
+    ],
+)
+def test_half_the_routing_control_settings_is_refused_not_read_as_the_record(
+    batch_cloud: BatchCloud, monkeypatch: pytest.MonkeyPatch, present: str, missing: str
+) -> None:
+    # GIVEN one ARC setting without the other (on AWS the record is ARC's failover pair: reading it
+    # through the API would answer the PRIMARY's value whatever the routing controls say)
+    monkeypatch.setenv(present, '["set"]')
+    monkeypatch.delenv(missing, raising=False)
+    # WHEN / THEN no reader is built, and the message names the missing variable
+    with pytest.raises(ValueError, match=f"{present} is set but {missing} is not"):
+        from_environment(batch_cloud.route53)

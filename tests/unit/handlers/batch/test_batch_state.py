@@ -53,6 +53,23 @@ def test_a_first_claim_records_the_batch_as_processing_in_this_region(batch_clou
     ]
 
 
+def test_the_etag_is_stored_without_quotes_when_given(batch_cloud: BatchCloud) -> None:
+    # GIVEN the object's ETag, as the S3 API quotes it
+    # WHEN the batch is claimed with it
+    claim_batch(
+        batch_cloud.state_table,
+        key=KEY,
+        version_id="v1",
+        bucket=BUCKET,
+        region=ACTIVE_REGION,
+        now=NOW,
+        etag='"b21b84d653bb07b05b1e6b33684dc11b"',
+    )
+    # THEN the item carries it bare, as S3 events spell it, for reconciliation to match replicas by
+    [item] = batch_cloud.state_items()
+    assert item["etag"] == "b21b84d653bb07b05b1e6b33684dc11b" and item["versionId"] == "v1"
+
+
 def test_the_same_version_again_is_not_a_new_batch_and_reports_it_processing_here(
     batch_cloud: BatchCloud,
 ) -> None:

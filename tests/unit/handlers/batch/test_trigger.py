@@ -47,6 +47,30 @@ def test_a_new_file_in_the_active_region_is_claimed_and_its_workflow_started(bat
     }
 
 
+def test_the_claim_records_the_objects_etag_from_the_event(batch_cloud: BatchCloud) -> None:
+    # GIVEN a file uploaded in the active region, and its event carrying the object's ETag
+    version_id = batch_cloud.put_input(KEY, CSV)
+    etag = batch_cloud.s3.head_object(Bucket=BUCKET, Key=KEY, VersionId=version_id)["ETag"].strip('"')
+    record = object_created_record(BUCKET, KEY, version_id)
+    record["s3"]["object"]["eTag"] = etag
+    # WHEN the trigger handles it
+    handle(record)
+    # THEN the state item keeps the ETag, so reconciliation can find the replica under another version id
+    [item] = batch_cloud.state_items()
+    assert item["etag"] == etag and item["versionId"] == version_id
+
+
+def test_an_event_without_an_etag_claims_without_one(batch_cloud: BatchCloud) -> None:
+    # GIVEN an event record with no eTag (S3 omits it for some event types)
+    record = object_created_record(BUCKET, KEY, batch_cloud.put_input(KEY, CSV))
+    del record["s3"]["object"]["eTag"]
+    # WHEN the trigger handles it
+    summary = handle(record)
+    # THEN the batch starts and the item has no etag attribute rather than an empty one
+    assert summary["started"] == [KEY]
+    assert "etag" not in batch_cloud.state_items()[0]
+
+
 def test_the_inactive_region_ignores_the_file_and_writes_and_starts_nothing(
     batch_cloud: BatchCloud,
     lambda_context: FakeLambdaContext,

@@ -1,0 +1,101 @@
+"""Failover runbook (STANDARD): make this region the active one, wait for replication, reconcile.
+
+One state machine per region, each promoting its own region: failover is the standby's runbook, failback
+the primary's, the same definition in the other direction. Steps, as the seed's SSM runbook runs them:
+
+1. Read the active-region signal (not an error when it is unreadable: that may be why we fail over).
+2. Activate this region unless it already is (ARC routing controls on AWS, the TXT record locally); the
+   function reads the signal back and fails when it does not say this region.
+3. Wait for replication: files written in the old region reach this region's bucket within the S3
+   Replication Time Control SLA (15 minutes) on AWS; seconds locally.
+4. Reconcile: re-copy every unfinished file present here so this region's trigger processes it, and
+   report the ones not replicated yet. Reconciliation is idempotent, so the runbook may be run again
+   (e.g. after late replication) to pick up the files it reported missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.states import failure_state, lambda_task
+
+FAILOVER_FAILED = "FailoverFailed"
+RECONCILE_INCOMPLETE = "ReconcileIncompleteError"  # raised by the reconciliation when a copy failed
+RTC_SLA_SECONDS = 15 * 60
+RECONCILE_RETRY = {
+    "ErrorEquals": [RECONCILE_INCOMPLETE],
+    "IntervalSeconds": 5,
+    "MaxAttempts": 3,
+    "BackoffRate": 2,
+    "JitterStrategy": "FULL",
+}
+
+
+def build_definition(
+    *,
+    read_state_arn: str,
+    activate_arn: str,
+    reconcile_arn: str,
+    region: str,
+    replication_wait_seconds: int = RTC_SLA_SECONDS,
+) -> dict[str, Any]:
+    """The state machine (Amazon States Language) as a dict; the component serialises it."""
+    if replication_wait_seconds < 0:
+        raise ValueError(f"replication_wait_seconds must be >= 0, got {replication_wait_seconds}")
+    target = {"targetRegion": region}
+    return {
+        "Comment": f"Make {region} the active region, wait for replication, reconcile unfinished files",
+        "StartAt": "Read active region",
+        "States": {
+            "Read active region": lambda_task(
+                read_state_arn,
+                payload=target,
+                next_state="Already active?",
+                catch_to="Runbook failed",
+                ResultSelector={
+                    "activeRegion.$": "$.Payload.activeRegion",
+                    "alreadyActive.$": "$.Payload.alreadyActive",
+                },
+                ResultPath="$.before",
+            ),
+            "Already active?": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.before.alreadyActive",
+                        "BooleanEquals": True,
+                        "Next": "Wait for replication",
+                    }
+                ],
+                "Default": "Activate region",
+            },
+            "Activate region": lambda_task(
+                activate_arn,
+                payload=target,
+                next_state="Wait for replication",
+                catch_to="Runbook failed",
+                ResultSelector={
+                    "previousRegion.$": "$.Payload.previousRegion",
+                    "activeRegion.$": "$.Payload.activeRegion",
+                },
+                ResultPath="$.activation",
+            ),
+            "Wait for replication": {
+                "Type": "Wait",
+                "Comment": "S3 RTC replicates 99.99% of objects within 15 minutes",
+                "Seconds": replication_wait_seconds,
+                "Next": "Reconcile unfinished files",
+            },
+            "Reconcile unfinished files": lambda_task(
+                reconcile_arn,
+                payload={"region": region},
+                next_state="Region active",
+                extra_retries=[RECONCILE_RETRY],
+                catch_to="Runbook failed",
+                ResultSelector={"summary.$": "$.Payload"},
+                ResultPath="$.reconciliation",
+            ),
+            "Region active": {"Type": "Succeed"},
+            "Runbook failed": failure_state(FAILOVER_FAILED),
+        },
+    }
