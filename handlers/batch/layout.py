@@ -24,7 +24,7 @@ METRICS_NAMESPACE = "regionflow"
 METRICS_SERVICE = "batch"
 FILES_SPLIT = "FilesSplit"
 FILES_PROCESSED = "FilesProcessed"
-FILES_RECONCILED = "FilesReconciled"
+FILES_RECONCILED = "ReconciledFiles"
 FILES_MISSING_AT_RECONCILIATION = "FilesMissingAtReconciliation"
 FILES_IGNORED_INACTIVE = "FilesIgnoredInactiveRegion"
 

@@ -200,7 +200,7 @@ def test_dashboard_shows_files_and_both_workflows_executions(stack: BuiltStack) 
     region = batch_regions(stack)[0]
     body = json.loads(stack.named(f"batch-{region}-dashboard").inputs["dashboardBody"])
     metrics = {tuple(m[:2]) for w in body["widgets"] for m in w["properties"]["metrics"]}
-    for metric in ("FilesSplit", "FilesProcessed", "FilesReconciled"):
+    for metric in ("FilesSplit", "FilesProcessed", "ReconciledFiles"):
         assert ("regionflow", metric) in metrics
     arns = {m[3] for w in body["widgets"] for m in w["properties"]["metrics"] if m[0] == "AWS/States"}
     assert arns == {
