@@ -6,16 +6,12 @@ import pulumi
 
 from components.artifact_distribution import ArtifactDistribution, ArtifactDistributionArgs
 from components.batch_orchestrator import BatchOrchestrator, BatchOrchestratorArgs
-from components.chaos_experiment import (
-    ChaosExperiment,
-    ChaosExperimentArgs,
-    PrivateNetwork,
-    PrivateNetworkArgs,
-)
+from components.chaos_experiment import ChaosExperiment, ChaosExperimentArgs
 from components.config import PROJECT, load_settings
 from components.failover_control import FailoverControl, FailoverControlArgs
 from components.failover_runbook import FailoverRunbook, FailoverRunbookArgs
 from components.lambda_packaging import LambdaPackagingCatalog
+from components.private_network import PrivateNetwork, PrivateNetworkArgs
 from components.transform_pipeline import TransformPipeline, TransformPipelineArgs
 from handlers.transform.rules import load_rule_files, rule_set_to_item
 
