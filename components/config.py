@@ -44,6 +44,8 @@ LOG_RETENTION_DAYS_ALLOWED = (
 MAX_SQS_BATCH_SIZE = 10_000
 # API Gateway HTTP APIs refuse payloads above 10 MB; a larger limit could never be reached.
 MAX_HTTP_API_PAYLOAD_BYTES = 10 * 1024 * 1024
+# A synchronous Lambda invocation's request payload: the real ceiling behind an HTTP API -> Lambda route.
+MAX_LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 
 # A Distributed Map runs at most this many child executions at once.
 MAX_DISTRIBUTED_MAP_CONCURRENCY = 10_000
@@ -119,6 +121,19 @@ class FailoverSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AuditSettings:
+    """Audit ingest (config keys audit*)."""
+
+    redis_endpoint: str | None  # "host:port"; None: an ElastiCache replication group (AWS)
+    redis_replicas: int
+    redis_node_type: str
+    max_body_bytes: int
+    redis_ttl_seconds: int
+    idempotency_ttl_seconds: int
+    subscriber_emails: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackSettings:
     """Everything the program reads from stack config, validated."""
 
@@ -132,6 +147,7 @@ class StackSettings:
     artifacts: ArtifactSettings
     batch: BatchSettings
     failover: FailoverSettings
+    audit: AuditSettings
 
     @property
     def primary_region(self) -> str:
@@ -194,6 +210,15 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
             replication_wait_seconds=reader.read("failoverReplicationWaitSeconds", _int_between(0, 86_400)),
             automation_document=reader.read("failoverAutomationDocument", _boolean),
             chaos_experiment=reader.read("failoverChaosExperiment", _boolean),
+        ),
+        audit=AuditSettings(
+            redis_endpoint=reader.read("auditRedisEndpoint", _optional_endpoint),
+            redis_replicas=reader.read("auditRedisReplicas", _int_between(0, 5)),
+            redis_node_type=reader.read("auditRedisNodeType", _cache_node_type),
+            max_body_bytes=reader.read("auditMaxBodyBytes", _int_between(1, MAX_LAMBDA_SYNC_PAYLOAD_BYTES)),
+            redis_ttl_seconds=reader.read("auditRedisTtlSeconds", _int_between(60, 30 * 86_400)),
+            idempotency_ttl_seconds=reader.read("auditIdempotencyTtlSeconds", _int_between(60, 30 * 86_400)),
+            subscriber_emails=reader.read("auditSubscriberEmails", _email_list),
         ),
     )
 
@@ -298,6 +323,21 @@ def _non_empty(parse: Callable[[str], tuple[str, ...]]) -> Callable[[str], tuple
         return values
 
     return parse_non_empty
+
+
+def _optional_endpoint(raw: str) -> str | None:
+    if raw == "":
+        return None
+    host, separator, port = raw.rpartition(":")
+    if not separator or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("expected host:port such as localhost:6379, or empty for ElastiCache")
+    return raw
+
+
+def _cache_node_type(raw: str) -> str:
+    if not raw.startswith("cache."):
+        raise ConfigError("expected an ElastiCache node type such as cache.t4g.small")
+    return raw
 
 
 def _dns_name(raw: str) -> str:

@@ -31,6 +31,9 @@ Progress = Callable[[str], None]
 DEFAULT_STACK = "local"
 
 
+AUDIT_REDIS_ENDPOINT = "regionflow:auditRedisEndpoint"
+
+
 def _silent(_message: str) -> None:
     return None
 
@@ -87,7 +90,12 @@ class LocalCloud:
     # ---- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> LocalCloud:
         started = time.monotonic()
-        config = {**load_stack_config(self.stack), **self.config_overrides}
+        stack_config = load_stack_config(self.stack)
+        if stack_config.get(AUDIT_REDIS_ENDPOINT) and AUDIT_REDIS_ENDPOINT not in self.config_overrides:
+            # The stack names an external Redis (LocalStack has no ElastiCache): stand a real one in for it.
+            host, port = self._start_redis("audit-redis", "")
+            self.config_overrides[AUDIT_REDIS_ENDPOINT] = f"{host}:{port}"
+        config = {**stack_config, **self.config_overrides}
         self.config = config
         self._default_region = config.get("aws:region", self._default_region)
         self._regions = json.loads(config.get("regionflow:regions", "[]")) or [self._default_region]
@@ -161,14 +169,6 @@ class LocalCloud:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Lambda invocations still running after {timeout_seconds} s")
             time.sleep(0.05)
-
-    def wait_replicated(self, timeout_seconds: float = 30.0) -> None:
-        """Wait until S3 replication has copied every version written so far and global tables converged."""
-        for replicator in self._replicators:
-            if isinstance(replicator, S3Replicator):
-                replicator.wait_replicated(timeout_seconds)
-            else:
-                replicator.wait_converged(timeout_seconds)
 
     def sns_messages(self, topic_arn: str) -> list[dict[str, Any]]:
         """Every message published to a topic, oldest first (read from the emulator's own record)."""

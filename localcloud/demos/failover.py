@@ -74,17 +74,21 @@ def processing_broken(cloud: LocalCloud, region: str) -> Iterator[None]:
         s3.put_bucket_policy(Bucket=bucket, Policy=original)
 
 
+def _versions_in(cloud: LocalCloud, key: str, region: str) -> list[dict[str, Any]]:
+    """Every version of exactly `key` in `region`'s batch bucket."""
+    listed = cloud.client("s3", region).list_object_versions(
+        Bucket=cloud.exports["batchBuckets"][region], Prefix=key
+    )
+    return [version for version in listed.get("Versions", []) if version["Key"] == key]
+
+
 def remove_replica(cloud: LocalCloud, key: str, region: str) -> None:
     """Once `key` has replicated into `region`, delete every version of it there: never replicated."""
-    bucket = cloud.exports["batchBuckets"][region]
     s3 = cloud.client("s3", region)
-
-    def versions() -> list[dict[str, Any]]:
-        listed = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
-        return [version for version in listed if version["Key"] == key]
-
-    for version in wait_until(versions, f"{key} replicated to {region}", 30):
-        s3.delete_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
+    for version in wait_until(partial(_versions_in, cloud, key, region), f"{key} replicated to {region}", 30):
+        s3.delete_object(
+            Bucket=cloud.exports["batchBuckets"][region], Key=key, VersionId=version["VersionId"]
+        )
 
 
 def run_runbook(cloud: LocalCloud, region: str, timeout_seconds: float = 120.0) -> dict[str, Any]:
@@ -163,13 +167,15 @@ def fail_over(
     with processing_broken(cloud, primary):
         report(f"{primary}: the bucket now refuses processing writes (batches break mid-run)")
         # An operator fails over once the alarm says batches fail; the runbook's wait (15 minutes on AWS)
-        # covers replication, which locally is made explicit so a short wait cannot race it.
+        # covers replication, which locally is made explicit (each file's batch state and replica) so a
+        # short wait cannot race it.
         for key in keys:
             outcome = wait_for_outcome(cloud, key, region=primary, timeout_seconds=120)
             wait_until(
                 partial(_replicated_as, cloud, key, standby, outcome), f"{key}'s outcome in {standby}", 60
             )
-        cloud.wait_replicated(timeout_seconds=60)
+            if key != never_replicated:
+                wait_until(partial(_versions_in, cloud, key, standby), f"{key} replicated to {standby}", 60)
         unfinished = [
             key for key in keys if (batch_state(cloud, key, standby) or {}).get("status") != "COMPLETED"
         ]

@@ -1,0 +1,377 @@
+"""Audit ingest: large audit records through a Redis claim-check, archived and catalogued by a workflow.
+
+POST /audit -> ingest function: validate, checksum, security context, message id (or the first one for an
+Idempotency-Key), payload -> Redis with a TTL, start the workflow with the internal message (never the
+payload) -> 202. Workflow (workflows/audit_ingest.py): archive Redis -> S3 and metadata -> DynamoDB in
+parallel, aggregate, SNS to subscribers; failures salvaged to the archive bucket's failures/ prefix + DLQ.
+
+Redis: `redis_endpoint` "host:port" (the local stack: LocalStack has no ElastiCache; localcloud hands in
+a real redis-server), or None for an ElastiCache replication group (AWS): Multi-AZ with automatic
+failover, replicas from config, TLS in transit, encryption at rest, an AUTH token generated into Secrets
+Manager and fetched by the functions at run time (never in an environment variable). On AWS the Redis
+functions run in this component's VPC, in private subnets reaching AWS through VPC endpoints only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import ApiFrontDoor
+from components.function import Function, FunctionArgs
+from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
+from components.iam import allow
+from components.lambda_packaging import LambdaPackaging
+from components.notifications import email_topic
+from components.private_network import PrivateNetwork, PrivateNetworkArgs
+from components.secure_bucket import SecureBucket, SecureBucketArgs
+from components.state_machine import StateMachine, StateMachineArgs
+from workflows import audit_ingest
+
+AUDIT_ROUTE = "POST /audit"
+REDIS_PORT = 6379
+# What the Redis-facing functions call besides Redis, S3 and DynamoDB (gateway endpoints).
+INTERFACE_SERVICES = ("states", "sqs", "secretsmanager")
+ARCHIVE_PREFIX = "archive/"
+FAILURES_PREFIX = "failures/"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditIngestArgs:
+    region: str
+    packaging: LambdaPackaging
+    redis_endpoint: str | None = None  # "host:port"; None: an ElastiCache replication group in a VPC
+    redis_replicas: int = 1
+    redis_node_type: str = "cache.t4g.small"
+    vpc_cidr: str = "10.120.0.0/16"
+    max_body_bytes: int = 6_000_000  # Lambda's synchronous payload limit is 6 MB
+    redis_ttl_seconds: int = 24 * 3600  # outlives a stalled workflow's retries
+    idempotency_ttl_seconds: int = 24 * 3600
+    subscriber_emails: Sequence[str] = ()
+    log_retention_days: int = 30
+    tracing: bool = False
+    api_front_door: ApiFrontDoor = "httpApi"
+
+
+@dataclass(frozen=True)
+class _Redis:
+    host: pulumi.Input[str]
+    port: pulumi.Input[str]
+    tls: bool
+    auth_secret_arn: pulumi.Output[str] | None
+    network: PrivateNetwork | None
+
+
+class AuditIngest(pulumi.ComponentResource):
+    audit_url: pulumi.Output[str]
+    archive_bucket: pulumi.Output[str]
+    metadata_table: pulumi.Output[str]
+    topic_arn: pulumi.Output[str]
+    dlq_url: pulumi.Output[str]
+    state_machine_arn: pulumi.Output[str]
+    redis_host: pulumi.Input[str]
+
+    def __init__(self, name: str, args: AuditIngestArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("regionflow:audit:AuditIngest", name, None, opts)
+        if args.redis_replicas < 0:
+            raise ValueError(f"{name}: redis_replicas must be >= 0, got {args.redis_replicas}")
+        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._args = name, args
+        region = args.region
+
+        archive = SecureBucket(f"{name}-archive", SecureBucketArgs(region=region), child)
+        metadata = aws.dynamodb.Table(
+            f"{name}-metadata",
+            region=region,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="messageId",
+            attributes=[aws.dynamodb.TableAttributeArgs(name="messageId", type="S")],
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True},
+            opts=child,
+        )
+        idempotency = aws.dynamodb.Table(
+            f"{name}-idempotency",
+            region=region,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="id",  # Powertools idempotency's DynamoDB layout
+            attributes=[aws.dynamodb.TableAttributeArgs(name="id", type="S")],
+            ttl={"attribute_name": "expiration", "enabled": True},
+            server_side_encryption={"enabled": True},
+            opts=child,
+        )
+        dlq = aws.sqs.Queue(
+            f"{name}-dlq",
+            region=region,
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=14 * 24 * 3600,
+            opts=child,
+        )
+        topic = email_topic(
+            f"{name}-notifications",
+            region=region,
+            emails=args.subscriber_emails,
+            opts=child,
+            subscription_prefix=f"{name}-subscriber",
+        )
+        redis = self._redis()
+
+        function = partial(
+            FunctionArgs,
+            region=region,
+            packaging=args.packaging,
+            log_retention_days=args.log_retention_days,
+            tracing=args.tracing,
+            network=redis.network.network if redis.network is not None else None,
+        )
+        redis_env: dict[str, pulumi.Input[str]] = {
+            "REDIS_HOST": redis.host,
+            "REDIS_PORT": redis.port,
+            "REDIS_TLS": "true" if redis.tls else "false",
+            "REDIS_TTL_SECONDS": str(args.redis_ttl_seconds),
+        }
+        redis_statements = []
+        if redis.auth_secret_arn is not None:
+            redis_env["REDIS_AUTH_SECRET_ARN"] = redis.auth_secret_arn
+            redis_statements.append(allow(["secretsmanager:GetSecretValue"], [redis.auth_secret_arn]))
+        failures = archive.objects_arn(FAILURES_PREFIX)
+        salvage_statements = [allow(["s3:PutObject"], [failures]), allow(["sqs:SendMessage"], [dlq.arn])]
+        salvage_env = {"ARCHIVE_BUCKET": archive.bucket_name, "DLQ_URL": dlq.url}
+
+        archive_fn = Function(
+            f"{name}-archive",
+            function(
+                handler="handlers.audit.archive.lambda_handler",
+                description="Audit: payload Redis -> S3 archive",
+                memory_mb=1024,
+                timeout_seconds=60,
+                policy_statements=[
+                    *redis_statements,
+                    allow(["s3:PutObject"], [archive.objects_arn(ARCHIVE_PREFIX)]),
+                ],
+                environment={**redis_env, "ARCHIVE_BUCKET": archive.bucket_name},
+            ),
+            child,
+        )
+        metadata_fn = Function(
+            f"{name}-metadata",
+            function(
+                handler="handlers.audit.metadata.lambda_handler",
+                description="Audit: metadata + security context -> DynamoDB",
+                policy_statements=[allow(["dynamodb:PutItem", "dynamodb:GetItem"], [metadata.arn])],
+                environment={"METADATA_TABLE": metadata.name},
+            ),
+            child,
+        )
+        aggregate_fn = Function(
+            f"{name}-aggregate",
+            function(
+                handler="handlers.audit.aggregate.lambda_handler",
+                description="Audit: final state; the Redis copy is dropped once both are durable",
+                policy_statements=redis_statements,
+                environment=redis_env,
+            ),
+            child,
+        )
+        failure_fn = Function(
+            f"{name}-ingest-failure",
+            function(
+                handler="handlers.audit.ingest_failure.lambda_handler",
+                description="Audit: salvage a failed message to S3 failures/ and the DLQ",
+                memory_mb=1024,
+                timeout_seconds=60,
+                policy_statements=[*redis_statements, *salvage_statements],
+                environment={**redis_env, **salvage_env},
+            ),
+            child,
+        )
+        workflow = StateMachine(
+            f"{name}-workflow",
+            StateMachineArgs(
+                region=region,
+                definition=audit_ingest.build_definition,
+                definition_inputs={
+                    "archive_arn": archive_fn.arn,
+                    "metadata_arn": metadata_fn.arn,
+                    "aggregate_arn": aggregate_fn.arn,
+                    "ingest_failure_arn": failure_fn.arn,
+                    "topic_arn": topic.arn,
+                },
+                policy_statements=[
+                    allow(
+                        ["lambda:InvokeFunction"],
+                        [archive_fn.arn, metadata_fn.arn, aggregate_fn.arn, failure_fn.arn],
+                    ),
+                    allow(["sns:Publish"], [topic.arn]),
+                ],
+                log_retention_days=args.log_retention_days,
+                tracing=args.tracing,
+            ),
+            child,
+        )
+        ingest_fn = Function(
+            f"{name}-ingest-api",
+            function(
+                handler="handlers.audit.ingest_api.lambda_handler",
+                description="POST /audit: claim-check the payload in Redis, start the workflow",
+                memory_mb=1024,
+                timeout_seconds=29,  # API Gateway's integration limit
+                policy_statements=[
+                    *redis_statements,
+                    *salvage_statements,
+                    allow(["states:StartExecution"], [workflow.arn]),
+                    allow(
+                        [
+                            "dynamodb:GetItem",
+                            "dynamodb:PutItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:DeleteItem",
+                        ],
+                        [idempotency.arn],
+                    ),
+                ],
+                environment={
+                    **redis_env,
+                    **salvage_env,
+                    "METADATA_TABLE": metadata.name,
+                    "STATE_MACHINE_ARN": workflow.arn,
+                    "IDEMPOTENCY_TABLE": idempotency.name,
+                    "IDEMPOTENCY_TTL_SECONDS": str(args.idempotency_ttl_seconds),
+                    "MAX_BODY_BYTES": str(args.max_body_bytes),
+                },
+            ),
+            child,
+        )
+        api = HttpApi(
+            f"{name}-http",
+            HttpApiArgs(
+                region=region,
+                routes=[LambdaRoute(route_key=AUDIT_ROUTE, function=ingest_fn)],
+                front_door=args.api_front_door,
+                log_retention_days=args.log_retention_days,
+            ),
+            child,
+        )
+
+        self.audit_url = api.url_for(AUDIT_ROUTE)
+        self.archive_bucket = archive.bucket_name
+        self.metadata_table = metadata.name
+        self.topic_arn = topic.arn
+        self.dlq_url = dlq.url
+        self.state_machine_arn = workflow.arn
+        self.redis_host = redis.host
+        self.register_outputs(
+            {
+                "audit_url": self.audit_url,
+                "archive_bucket": self.archive_bucket,
+                "metadata_table": self.metadata_table,
+                "topic_arn": self.topic_arn,
+                "dlq_url": self.dlq_url,
+                "state_machine_arn": self.state_machine_arn,
+            }
+        )
+
+    def _redis(self) -> _Redis:
+        args, name = self._args, self._name
+        if args.redis_endpoint is not None:
+            host, _, port = args.redis_endpoint.rpartition(":")
+            return _Redis(host=host, port=port, tls=False, auth_secret_arn=None, network=None)
+        child = pulumi.ResourceOptions(parent=self)
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            region=args.region,
+            cidr_block=args.vpc_cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,  # interface endpoints' private DNS
+            tags={"Name": name},
+            opts=child,
+        )
+        network = PrivateNetwork(
+            f"{name}-network",
+            PrivateNetworkArgs(
+                region=args.region,
+                vpc_id=vpc.id,
+                vpc_cidr=args.vpc_cidr,
+                interface_services=INTERFACE_SERVICES,
+            ),
+            child,
+        )
+        redis_group = aws.ec2.SecurityGroup(
+            f"{name}-redis",
+            region=args.region,
+            vpc_id=vpc.id,
+            description="Redis: reachable from the audit functions only",
+            opts=child,
+        )
+        for rule, own_group, peer, kind in (
+            (
+                "redis-from-functions",
+                redis_group.id,
+                network.security_group_id,
+                aws.vpc.SecurityGroupIngressRule,
+            ),
+            (
+                "functions-to-redis",
+                network.security_group_id,
+                redis_group.id,
+                aws.vpc.SecurityGroupEgressRule,
+            ),
+        ):
+            kind(
+                f"{name}-{rule}",
+                region=args.region,
+                security_group_id=own_group,
+                referenced_security_group_id=peer,
+                ip_protocol="tcp",
+                from_port=REDIS_PORT,
+                to_port=REDIS_PORT,
+                opts=child,
+            )
+        token = aws.secretsmanager.get_random_password_output(
+            password_length=64, exclude_punctuation=True, region=args.region
+        ).random_password
+        secret = aws.secretsmanager.Secret(
+            f"{name}-redis-auth",
+            region=args.region,
+            description="AUTH token of the audit Redis replication group",
+            opts=child,
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-redis-auth-value",
+            region=args.region,
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(token),
+            opts=child,
+        )
+        subnets = aws.elasticache.SubnetGroup(
+            f"{name}-redis-subnets", region=args.region, subnet_ids=network.subnet_ids, opts=child
+        )
+        replication_group = aws.elasticache.ReplicationGroup(
+            f"{name}-redis",
+            region=args.region,
+            description="audit ingest claim-check store",
+            engine="valkey",
+            engine_version="8.0",
+            node_type=args.redis_node_type,
+            num_cache_clusters=1 + args.redis_replicas,
+            automatic_failover_enabled=args.redis_replicas > 0,
+            multi_az_enabled=args.redis_replicas > 0,
+            transit_encryption_enabled=True,
+            at_rest_encryption_enabled=True,
+            auth_token=pulumi.Output.secret(token),
+            port=REDIS_PORT,
+            subnet_group_name=subnets.name,
+            security_group_ids=[redis_group.id],
+            opts=child,
+        )
+        return _Redis(
+            host=replication_group.primary_endpoint_address,
+            port=str(REDIS_PORT),
+            tls=True,
+            auth_secret_arn=secret.arn,
+            network=network,
+        )
