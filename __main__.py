@@ -5,6 +5,7 @@ from pathlib import Path
 import pulumi
 
 from components.artifact_distribution import ArtifactDistribution, ArtifactDistributionArgs
+from components.audit_ingest import AuditIngest, AuditIngestArgs
 from components.batch_orchestrator import BatchOrchestrator, BatchOrchestratorArgs
 from components.chaos_experiment import ChaosExperiment, ChaosExperimentArgs
 from components.config import PROJECT, load_settings
@@ -127,6 +128,24 @@ runbook = FailoverRunbook(
     ),
 )
 
+audit = AuditIngest(
+    "audit",
+    AuditIngestArgs(
+        region=settings.primary_region,
+        packaging=packaging.for_region(settings.primary_region),
+        redis_endpoint=settings.audit.redis_endpoint,
+        redis_replicas=settings.audit.redis_replicas,
+        redis_node_type=settings.audit.redis_node_type,
+        max_body_bytes=settings.audit.max_body_bytes,
+        redis_ttl_seconds=settings.audit.redis_ttl_seconds,
+        idempotency_ttl_seconds=settings.audit.idempotency_ttl_seconds,
+        subscriber_emails=settings.audit.subscriber_emails,
+        log_retention_days=settings.log_retention_days,
+        tracing=settings.tracing,
+        api_front_door=settings.api_front_door,
+    ),
+)
+
 pulumi.export("regions", list(settings.regions))
 pulumi.export("transformUploadUrl", transform.upload_url)
 pulumi.export("transformStatusUrl", transform.status_url)
@@ -163,3 +182,9 @@ pulumi.export("failoverRunbookArns", runbook.state_machine_arns)
 pulumi.export("failoverReconcileFunctions", runbook.reconcile_functions)
 pulumi.export("failoverAutomationDocuments", runbook.automation_documents)
 pulumi.export("failoverChaosTemplates", chaos_templates)
+pulumi.export("auditUrl", audit.audit_url)
+pulumi.export("auditArchiveBucket", audit.archive_bucket)
+pulumi.export("auditMetadataTable", audit.metadata_table)
+pulumi.export("auditTopicArn", audit.topic_arn)
+pulumi.export("auditDlqUrl", audit.dlq_url)
+pulumi.export("auditStateMachineArn", audit.state_machine_arn)
