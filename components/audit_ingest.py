@@ -164,6 +164,7 @@ class AuditIngest(pulumi.ComponentResource):
                 description="Audit: metadata + security context -> DynamoDB",
                 policy_statements=[allow(["dynamodb:PutItem", "dynamodb:GetItem"], [metadata.arn])],
                 environment={"METADATA_TABLE": metadata.name},
+                network=None,  # it never talks to Redis: no VPC, no cold-start ENI
             ),
             child,
         )

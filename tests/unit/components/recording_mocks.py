@@ -47,6 +47,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "userId": "test",
             }
             return identity, []
+        if args.token == "aws:secretsmanager/getRandomPassword:getRandomPassword":
+            length = int(args.args.get("passwordLength", 32))
+            return {"randomPassword": "p" * length, "id": "random-password"}, []
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 

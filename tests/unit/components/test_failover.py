@@ -198,7 +198,7 @@ DATA_PLANE = ("split-file", "validate-records", "enrich-records", "write-chunk",
 
 def test_chaos_is_off_unless_asked_for(stack: BuiltStack) -> None:
     assert stack.resources_of("aws:fis/experimentTemplate:ExperimentTemplate") == []
-    assert stack.resources_of("aws:ec2/subnet:Subnet") == []
+    assert stack.resources_of("aws:ec2/subnet:Subnet", "batch-") == []
     for region in batch_regions(stack):
         assert stack.named(f"batch-{region}-validate-records-function").inputs.get("vpcConfig") is None
 
