@@ -85,7 +85,7 @@ class AuditIngest(pulumi.ComponentResource):
 
         archive = SecureBucket(f"{name}-archive", SecureBucketArgs(region=region), child)
         metadata = aws.dynamodb.Table(
-            f"{name}-metadata",
+            f"{name}-metadata-table",
             region=region,
             billing_mode="PAY_PER_REQUEST",
             hash_key="messageId",

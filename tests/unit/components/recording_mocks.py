@@ -119,6 +119,13 @@ def _computed(typ: str, name: str, region: str, inputs: dict[str, Any]) -> dict[
         return {
             "arn": f"arn:aws:route53-recovery-control::{ACCOUNT_ID}:controlpanel/panel/routingcontrol/{name}"
         }
+    if typ == "aws:elasticache/subnetGroup:SubnetGroup":
+        return {"name": name, "arn": f"arn:aws:elasticache:{prefix}:subnetgroup:{name}"}
+    if typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+        return {
+            "arn": f"arn:aws:elasticache:{prefix}:replicationgroup:{name}",
+            "primaryEndpointAddress": f"master.{name}.abc123.use1.cache.amazonaws.com",
+        }
     if typ == "aws:sfn/stateMachine:StateMachine":
         return {"name": name, "arn": f"arn:aws:states:{prefix}:stateMachine:{name}"}
     return {"arn": f"arn:aws:{typ.split(':')[1].split('/', maxsplit=1)[0]}:{prefix}:{name}"}

@@ -1,0 +1,207 @@
+"""Guarantees about AuditIngest: the claim-check store, its network, and who may touch what.
+
+The primary stack (AWS) gets an ElastiCache replication group in private subnets; the local stack names a
+Redis endpoint in config (LocalStack has no ElastiCache) and builds no network at all.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components.audit_ingest import INTERFACE_SERVICES, REDIS_PORT
+from tests.unit.components.conftest import BuiltStack
+from tests.unit.components.test_batch_orchestrator import grants
+
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+REDIS_FUNCTIONS = ("audit-ingest-api", "audit-archive", "audit-aggregate", "audit-ingest-failure")
+
+
+def replication_group(stack: BuiltStack) -> dict[str, Any]:
+    [group] = stack.resources_of(REPLICATION_GROUP, "audit-")
+    return group.inputs
+
+
+def environment(stack: BuiltStack, function: str) -> dict[str, str]:
+    variables: dict[str, str] = stack.named(f"{function}-function").inputs["environment"]["variables"]
+    return variables
+
+
+def test_redis_is_multi_az_with_the_configured_replicas_and_automatic_failover(
+    primary_stack: BuiltStack,
+) -> None:
+    group = replication_group(primary_stack)
+    replicas = int(primary_stack.config.get("regionflow:auditRedisReplicas", "1"))
+    assert replicas >= 1
+    assert group["numCacheClusters"] == 1 + replicas
+    assert group["multiAzEnabled"] is True
+    assert group["automaticFailoverEnabled"] is True
+    assert group["engine"] in {"redis", "valkey"}
+
+
+def test_redis_encrypts_in_transit_and_at_rest_and_requires_the_generated_auth_token(
+    primary_stack: BuiltStack,
+) -> None:
+    group = replication_group(primary_stack)
+    assert group["transitEncryptionEnabled"] is True
+    assert group["atRestEncryptionEnabled"] is True
+    # THEN the token is the one stored in Secrets Manager (the mocks answer getRandomPassword with "p"s)
+    stored = primary_stack.named("audit-redis-auth-value").inputs["secretString"]
+    token = stored["value"] if isinstance(stored, dict) else stored
+    assert group["authToken"] in (token, {**stored})
+    assert len(token) >= 32
+
+
+def test_no_function_sees_the_auth_token_only_the_secret_arn(primary_stack: BuiltStack) -> None:
+    stored = primary_stack.named("audit-redis-auth-value").inputs["secretString"]
+    token = stored["value"] if isinstance(stored, dict) else stored
+    secret_arn = primary_stack.named("audit-redis-auth").outputs["arn"]
+    for function in REDIS_FUNCTIONS:
+        env = environment(primary_stack, function)
+        assert token not in env.values(), function
+        assert env["REDIS_AUTH_SECRET_ARN"] == secret_arn, function
+        assert env["REDIS_TLS"] == "true", function
+        assert (
+            env["REDIS_HOST"]
+            == primary_stack.resources_of(REPLICATION_GROUP)[0].outputs["primaryEndpointAddress"]
+        )
+        assert ("secretsmanager:GetSecretValue", secret_arn) in grants(primary_stack, f"{function}-policy")
+
+
+def test_redis_lives_in_the_private_subnets_behind_its_own_security_group(primary_stack: BuiltStack) -> None:
+    group = replication_group(primary_stack)
+    subnets = primary_stack.resources_of("aws:ec2/subnet:Subnet", "audit-network-")
+    assert len(subnets) == 2
+    assert {s.inputs["availabilityZone"] for s in subnets} == {"us-east-1a", "us-east-1b"}
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets)
+    subnet_group = primary_stack.named("audit-redis-subnets")
+    assert sorted(subnet_group.inputs["subnetIds"]) == sorted(f"{s.name}-id" for s in subnets)
+    assert group["subnetGroupName"] == subnet_group.outputs["name"]
+    assert group["securityGroupIds"] == ["audit-redis-id"]
+
+
+def test_only_the_functions_security_group_reaches_redis_and_only_on_its_port(
+    primary_stack: BuiltStack,
+) -> None:
+    ingress = [
+        rule.inputs
+        for rule in primary_stack.resources_of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if rule.inputs["securityGroupId"] == "audit-redis-id"
+    ]
+    assert ingress == [
+        {
+            "referencedSecurityGroupId": "audit-network-functions-id",
+            "ipProtocol": "tcp",
+            "fromPort": REDIS_PORT,
+            "toPort": REDIS_PORT,
+            "securityGroupId": "audit-redis-id",
+            "region": "us-east-1",
+        }
+    ]
+    # AND no group of the audit VPC is open to an address range
+    for kind in ("Ingress", "Egress"):
+        for rule in primary_stack.resources_of(
+            f"aws:vpc/securityGroup{kind}Rule:SecurityGroup{kind}Rule", "audit"
+        ):
+            assert "cidrIpv4" not in rule.inputs, rule.name
+    for group in primary_stack.resources_of("aws:ec2/securityGroup:SecurityGroup", "audit"):
+        assert not group.inputs.get("ingress") and not group.inputs.get("egress"), group.name
+
+
+def test_redis_functions_run_in_the_private_subnets_and_reach_aws_through_endpoints(
+    primary_stack: BuiltStack,
+) -> None:
+    subnet_ids = sorted(f"{s.name}-id" for s in primary_stack.resources_of("aws:ec2/subnet:Subnet", "audit-"))
+    for function in REDIS_FUNCTIONS:
+        vpc = primary_stack.named(f"{function}-function").inputs["vpcConfig"]
+        assert sorted(vpc["subnetIds"]) == subnet_ids, function
+        assert vpc["securityGroupIds"] == ["audit-network-functions-id"], function
+    # The metadata step only writes DynamoDB: it stays out of the VPC (no ENI cold start)
+    assert primary_stack.named("audit-metadata-function").inputs.get("vpcConfig") is None
+    endpoints = {
+        e.inputs["serviceName"].rsplit(".", 1)[1]: e.inputs
+        for e in primary_stack.resources_of("aws:ec2/vpcEndpoint:VpcEndpoint", "audit-")
+    }
+    assert set(endpoints) == {"s3", "dynamodb", *INTERFACE_SERVICES}
+    for service in INTERFACE_SERVICES:
+        assert endpoints[service]["vpcEndpointType"] == "Interface"
+        assert endpoints[service]["privateDnsEnabled"] is True
+    # AND nothing leads to the internet
+    assert primary_stack.resources_of("aws:ec2/internetGateway:InternetGateway", "audit") == []
+    assert primary_stack.resources_of("aws:ec2/natGateway:NatGateway", "audit") == []
+    assert primary_stack.resources_of("aws:ec2/route:Route", "audit") == []
+
+
+def test_local_stack_uses_the_configured_redis_endpoint_without_tls_or_network(
+    local_stack: BuiltStack,
+) -> None:
+    host, port = local_stack.config["regionflow:auditRedisEndpoint"].rsplit(":", 1)
+    assert local_stack.resources_of(REPLICATION_GROUP) == []
+    assert local_stack.resources_of("aws:ec2/vpc:Vpc", "audit") == []
+    for function in REDIS_FUNCTIONS:
+        env = environment(local_stack, function)
+        assert (env["REDIS_HOST"], env["REDIS_PORT"], env["REDIS_TLS"]) == (host, port, "false"), function
+        assert "REDIS_AUTH_SECRET_ARN" not in env
+        assert local_stack.named(f"{function}-function").inputs.get("vpcConfig") is None
+
+
+def test_stores_are_encrypted_and_the_archive_is_private(stack: BuiltStack) -> None:
+    for table in ("audit-metadata-table", "audit-idempotency"):
+        assert stack.named(table).inputs["serverSideEncryption"] == {"enabled": True}, table
+    assert stack.named("audit-metadata-table").inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert stack.named("audit-idempotency").inputs["ttl"] == {"attributeName": "expiration", "enabled": True}
+    assert stack.named("audit-dlq").inputs["sqsManagedSseEnabled"] is True
+    block = stack.named("audit-archive-public-access").inputs
+    assert all(block[flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls"))
+    assert block["restrictPublicBuckets"] is True
+    [rule] = stack.named("audit-archive-encryption").inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in {"AES256", "aws:kms"}
+
+
+def test_each_function_reaches_only_what_its_step_needs(stack: BuiltStack) -> None:
+    bucket = stack.named("audit-archive-bucket").outputs["arn"]
+    metadata = stack.named("audit-metadata-table").outputs["arn"]
+    data = {  # what each function may do to the archive, the metadata table and the DLQ
+        "audit-archive": {("s3:PutObject", f"{bucket}/archive/*")},
+        "audit-metadata": {("dynamodb:PutItem", metadata), ("dynamodb:GetItem", metadata)},
+        "audit-aggregate": set(),
+        "audit-ingest-failure": {
+            ("s3:PutObject", f"{bucket}/failures/*"),
+            ("sqs:SendMessage", stack.named("audit-dlq").outputs["arn"]),
+        },
+    }
+    for function, expected in data.items():
+        granted = {
+            (action, resource)
+            for action, resource in grants(stack, f"{function}-policy")
+            if action.split(":")[0] in {"s3", "dynamodb", "sqs", "states", "sns"}
+        }
+        assert granted == expected, function
+    ingest = grants(stack, "audit-ingest-api-policy")
+    assert ("states:StartExecution", stack.named("audit-workflow-machine").outputs["arn"]) in ingest
+    # The ingest function never reads or writes the archive itself: only its salvage goes to failures/
+    assert {r for a, r in ingest if a.startswith("s3:")} == {f"{bucket}/failures/*"}
+
+
+def test_the_workflow_invokes_the_four_steps_and_publishes_to_the_topic(stack: BuiltStack) -> None:
+    definition = json.loads(stack.named("audit-workflow-machine").inputs["definition"])
+    text = json.dumps(definition)
+    for function in ("audit-archive", "audit-metadata", "audit-aggregate", "audit-ingest-failure"):
+        assert stack.named(f"{function}-function").outputs["arn"] in text, function
+    assert (
+        definition["States"]["Notify subscribers"]["Parameters"]["TopicArn"]
+        == (stack.named("audit-notifications").outputs["arn"])
+    )
+
+
+def test_ingest_limits_come_from_config(stack: BuiltStack) -> None:
+    env = environment(stack, "audit-ingest-api")
+    assert env["MAX_BODY_BYTES"] == stack.config.get("regionflow:auditMaxBodyBytes", "6000000")
+    assert int(env["MAX_BODY_BYTES"]) <= 6 * 1024 * 1024  # Lambda's synchronous payload limit
+    assert env["REDIS_TTL_SECONDS"] == stack.config.get("regionflow:auditRedisTtlSeconds", "86400")
+
+
+def test_the_stack_exports_the_audit_endpoints(stack: BuiltStack) -> None:
+    for name in ("auditUrl", "auditArchiveBucket", "auditMetadataTable", "auditTopicArn", "auditDlqUrl"):
+        assert stack.exports[name], name
+    assert stack.exports["auditUrl"].endswith("/audit")
