@@ -8,10 +8,16 @@ import threading
 from collections.abc import Sequence
 
 from localcloud.cloud import DEFAULT_STACK, LocalCloud
-from localcloud.demos import artifacts, batch, failover, transform
+from localcloud.demos import artifacts, audit, batch, failover, transform
 
 # Every system with a demo, in the order the demo drives them.
-DEMOS = {"transform": transform.run, "artifacts": artifacts.run, "batch": batch.run, "failover": failover.run}
+DEMOS = {
+    "transform": transform.run,
+    "artifacts": artifacts.run,
+    "batch": batch.run,
+    "failover": failover.run,
+    "audit": audit.run,
+}
 DEMO_TIME_SCALE = 0.01  # failed SQS messages come back in seconds, not minutes
 
 

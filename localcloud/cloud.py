@@ -82,7 +82,7 @@ class LocalCloud:
         self.deploy_seconds = 0.0
         self._gateway: HttpGateway | None = None
         self._poller: SqsEventSourcePoller | None = None
-        self._redis: list[RedisServer] = []
+        self._redis: dict[str, RedisServer] = {}
         self._replicators: list[S3Replicator | DynamoDbReplicator] = []
         self._default_region = "us-east-1"
         self._regions: list[str] = []
@@ -133,7 +133,7 @@ class LocalCloud:
             self._poller.stop()
         if self._gateway is not None:
             self._gateway.stop()
-        for server in self._redis:
+        for server in self._redis.values():
             server.stop()
         self.emulator.stop()
 
@@ -159,6 +159,14 @@ class LocalCloud:
             aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
         )
         return resource.Table(name)
+
+    @property
+    def redis_servers(self) -> Mapping[str, RedisServer]:
+        """The redis-servers standing in for ElastiCache, by logical name ("audit-redis" for a stack's
+        auditRedisEndpoint). To simulate an outage, `stop()` one and later `start(port=server.port)` it:
+        the same port keeps the deployed functions' REDIS_HOST/REDIS_PORT valid (the keyspace restarts
+        empty)."""
+        return dict(self._redis)
 
     def wait_idle(self, timeout_seconds: float = 30.0) -> None:
         """Wait until every function-feeding queue is empty and no invocation is in flight."""
@@ -212,7 +220,7 @@ class LocalCloud:
     # ---- internals ---------------------------------------------------------------------------------
     def _start_redis(self, logical_name: str, _group_id: str) -> tuple[str, int]:
         server = RedisServer().start()
-        self._redis.append(server)
+        self._redis[logical_name] = server
         self.progress(f"  redis-server for {logical_name} on {server.host}:{server.port}")
         return server.host, server.port
 

@@ -69,6 +69,15 @@ SKIPPED_TYPES: frozenset[str] = frozenset(
         "aws:xray/group:Group",
         "aws:xray/samplingRule:SamplingRule",
         "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+        # Private networking: the local Lambda workers reach the emulator and Redis on loopback anyway.
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/routeTable:RouteTable",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        "aws:elasticache/subnetGroup:SubnetGroup",
     }
 )
 
@@ -339,6 +348,16 @@ class MotoProvisioner(pulumi.runtime.Mocks):
                 }, []
             if args.token == "aws:index/getPartition:getPartition":  # noqa: S105 - an invoke token
                 return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+            if args.token == "aws:secretsmanager/getRandomPassword:getRandomPassword":  # noqa: S105 - a token
+                wanted = _unwrap(dict(args.args))
+                options = {  # the invoke's arguments are the API's, camelCased
+                    key[0].upper() + key[1:]: value for key, value in wanted.items() if value is not None
+                }
+                options.pop("Region", None)
+                if "PasswordLength" in options:  # numbers arrive as floats on the wire
+                    options["PasswordLength"] = _int(options["PasswordLength"])
+                password = self.client_factory("secretsmanager", region).get_random_password(**options)
+                return {"randomPassword": password["RandomPassword"], "id": region}, []
             raise UnsupportedResourceError(f"localcloud cannot answer invoke {args.token}")
 
     # ---------------------------------------------------------------------------------- helpers

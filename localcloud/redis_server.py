@@ -42,14 +42,22 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
-    def start(self) -> RedisServer:
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, port: int | None = None) -> RedisServer:
+        """Start on `port`, or on a free one; restarting a stopped server on its old port (`start(port=
+        server.port)`) keeps every client's endpoint valid, with an empty keyspace (no persistence)."""
+        if self.running:
+            raise RuntimeError(f"redis-server is already running on {self.host}:{self.port}")
         binary = shutil.which(self._executable)
         if binary is None:
             raise RedisUnavailableError(
                 f"{self._executable} is not on PATH; localcloud runs a real Redis for "
                 f"ElastiCache: {INSTALL_HINT}"
             )
-        self.port = free_port()
+        self.port = port or free_port()
         self._workdir = tempfile.TemporaryDirectory(prefix="localcloud-redis-")
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             [
