@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pulumi
 
+from components.active_active_events import ActiveActiveEvents, ActiveActiveEventsArgs
 from components.artifact_distribution import ArtifactDistribution, ArtifactDistributionArgs
 from components.audit_ingest import AuditIngest, AuditIngestArgs
 from components.batch_orchestrator import BatchOrchestrator, BatchOrchestratorArgs
@@ -146,6 +147,21 @@ audit = AuditIngest(
     ),
 )
 
+events = ActiveActiveEvents(
+    "events",
+    ActiveActiveEventsArgs(
+        regions=settings.regions[:2],
+        packaging=packaging.for_region,
+        consistency=settings.events.consistency,
+        witness_region=settings.events.witness_region,
+        max_clock_skew_seconds=settings.events.max_clock_skew_seconds,
+        idempotency_ttl_seconds=settings.events.idempotency_ttl_seconds,
+        log_retention_days=settings.log_retention_days,
+        tracing=settings.tracing,
+        api_front_door=settings.api_front_door,
+    ),
+)
+
 pulumi.export("regions", list(settings.regions))
 pulumi.export("transformUploadUrl", transform.upload_url)
 pulumi.export("transformStatusUrl", transform.status_url)
@@ -188,3 +204,8 @@ pulumi.export("auditMetadataTable", audit.metadata_table)
 pulumi.export("auditTopicArn", audit.topic_arn)
 pulumi.export("auditDlqUrl", audit.dlq_url)
 pulumi.export("auditStateMachineArn", audit.state_machine_arn)
+pulumi.export("eventsUrls", events.event_urls)
+pulumi.export("eventsTable", events.event_table)
+pulumi.export("eventsIdempotencyTable", events.idempotency_table)
+pulumi.export("eventsDlqUrls", events.dlq_urls)
+pulumi.export("eventsStateMachineArns", events.state_machine_arns)

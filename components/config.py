@@ -134,6 +134,16 @@ class AuditSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EventsSettings:
+    """Active-active events (config keys events*)."""
+
+    consistency: Literal["eventual", "strong"]  # strong: DynamoDB multi-Region strong consistency
+    witness_region: str | None  # MRSC's third region (a witness) when only two regions hold replicas
+    max_clock_skew_seconds: int
+    idempotency_ttl_seconds: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackSettings:
     """Everything the program reads from stack config, validated."""
 
@@ -148,6 +158,7 @@ class StackSettings:
     batch: BatchSettings
     failover: FailoverSettings
     audit: AuditSettings
+    events: EventsSettings
 
     @property
     def primary_region(self) -> str:
@@ -220,6 +231,27 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
             idempotency_ttl_seconds=reader.read("auditIdempotencyTtlSeconds", _int_between(60, 30 * 86_400)),
             subscriber_emails=reader.read("auditSubscriberEmails", _email_list),
         ),
+        events=_events_settings(reader),
+    )
+
+
+def _events_settings(reader: _Reader) -> EventsSettings:
+    consistency = cast(
+        Literal["eventual", "strong"],
+        reader.read("eventsConsistency", _one_of_strings(("eventual", "strong"))),
+    )
+    witness = reader.read("eventsWitnessRegion", _optional_region)
+    if consistency == "strong" and witness is None:
+        raise ConfigError(
+            f"config key {PROJECT}:eventsConsistency = 'strong' needs {PROJECT}:eventsWitnessRegion: "
+            "multi-Region strong consistency runs on three regions, the two replicas and a witness "
+            "(e.g. us-east-2 for us-east-1 + us-west-2)"
+        )
+    return EventsSettings(
+        consistency=consistency,
+        witness_region=witness,
+        max_clock_skew_seconds=reader.read("eventsMaxClockSkewSeconds", _int_between(1, 86_400)),
+        idempotency_ttl_seconds=reader.read("eventsIdempotencyTtlSeconds", _int_between(60, 30 * 86_400)),
     )
 
 
@@ -331,6 +363,14 @@ def _optional_endpoint(raw: str) -> str | None:
     host, separator, port = raw.rpartition(":")
     if not separator or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError("expected host:port such as localhost:6379, or empty for ElastiCache")
+    return raw
+
+
+def _optional_region(raw: str) -> str | None:
+    if raw == "":
+        return None
+    if not _REGION.match(raw):
+        raise ConfigError(f"{raw!r} is not an AWS region name such as us-east-2")
     return raw
 
 

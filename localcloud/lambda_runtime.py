@@ -437,6 +437,8 @@ class LambdaRuntime:
         env.update({str(k): str(v) for k, v in (function.environment_vars or {}).items()})
         # Set last: the function must talk to the emulator, and there is no X-Ray daemon locally.
         env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        # StartSyncExecution's `sync-` host prefix cannot be put in front of a loopback address.
+        env["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
         env["POWERTOOLS_TRACE_DISABLED"] = "1"
         return env
 

@@ -11,7 +11,9 @@ ever does.
 from __future__ import annotations
 
 import datetime
+import json
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -233,6 +235,62 @@ def fix_distributed_map_failure_tolerance() -> None:
     dic.DistributedIterationComponent._map_run = _map_run  # type: ignore[method-assign]
 
 
+SYNC_EXECUTION_TIMEOUT_SECONDS = 300  # an EXPRESS execution's limit
+_SYNC_POLL_SECONDS = 0.002
+
+
+def add_start_sync_execution() -> None:
+    """StartSyncExecution for EXPRESS machines (moto 5.2.5 has none): start, wait, answer the result.
+
+    Shaped like AWS's reply (status SUCCEEDED | FAILED | TIMED_OUT, output, error, cause, dates); a
+    STANDARD machine is refused as AWS refuses it. Clients must not add the `sync-` host prefix to a
+    loopback endpoint: localcloud's Lambda environment sets AWS_DISABLE_HOST_PREFIX_INJECTION.
+    """
+    from moto.core.exceptions import AWSError  # noqa: PLC0415
+    from moto.core.responses import ActionResult  # noqa: PLC0415
+    from moto.stepfunctions.responses import StepFunctionResponse  # noqa: PLC0415
+
+    class StateMachineTypeNotSupportedError(AWSError):
+        TYPE = "StateMachineTypeNotSupported"
+        STATUS = 400
+
+    def start_sync_execution(self: Any) -> Any:
+        backend = self.stepfunction_backend
+        arn = self._get_param("stateMachineArn")
+        machine = backend.describe_state_machine(arn)
+        if machine.type != "EXPRESS":
+            raise StateMachineTypeNotSupportedError(
+                "This operation is not supported by this type of state machine"
+            )
+        execution = backend.start_execution(
+            arn, self._get_param("name") or str(uuid.uuid4()), self._get_param("input", if_none="{}")
+        )
+        deadline = time.monotonic() + SYNC_EXECUTION_TIMEOUT_SECONDS
+        while str(execution.status).endswith("RUNNING") and time.monotonic() < deadline:
+            time.sleep(_SYNC_POLL_SECONDS)
+        status = str(getattr(execution.status, "value", execution.status))
+        response: dict[str, Any] = {
+            "executionArn": execution.execution_arn,
+            "stateMachineArn": arn,
+            "name": execution.name,
+            "startDate": execution.start_date,
+            "stopDate": execution.stop_date or datetime.datetime.now(tz=datetime.UTC),
+            "status": "TIMED_OUT" if status == "RUNNING" else status,
+            "input": execution.execution_input,
+            "billingDetails": {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": 100},
+        }
+        if status == "SUCCEEDED":
+            output = execution.output
+            response["output"] = output if isinstance(output, str) or output is None else json.dumps(output)
+        if execution.error is not None:
+            response["error"] = execution.error
+        if execution.cause is not None:
+            response["cause"] = execution.cause
+        return ActionResult(response)
+
+    StepFunctionResponse.start_sync_execution = start_sync_execution  # type: ignore[attr-defined]
+
+
 def apply() -> None:
     """Install every fix (idempotent); raises if moto is not the version the fixes were written for."""
     global _applied  # noqa: PLW0603 - patching is process-global by nature
@@ -245,4 +303,5 @@ def apply() -> None:
         fix_datetimes_in_sdk_results()
         fix_execution_start_time_in_context()
         fix_distributed_map_failure_tolerance()
+        add_start_sync_execution()
         _applied = True

@@ -58,7 +58,20 @@ def _computed(typ: str, name: str, region: str, inputs: dict[str, Any]) -> dict[
     if typ == "aws:s3/bucket:Bucket":
         return {"bucket": name, "arn": f"arn:aws:s3:::{name}"}
     if typ == "aws:dynamodb/table:Table":
-        return {"name": name, "arn": f"arn:aws:dynamodb:{prefix}:table/{name}"}
+        arn = f"arn:aws:dynamodb:{prefix}:table/{name}"
+        computed: dict[str, Any] = {"name": name, "arn": arn}
+        if inputs.get("streamEnabled"):
+            computed["streamArn"] = f"{arn}/stream/2026-01-01T00:00:00.000"
+            computed["replicas"] = [
+                {
+                    **replica,
+                    "arn": arn.replace(f":{region}:", f":{replica['regionName']}:"),
+                    "streamArn": arn.replace(f":{region}:", f":{replica['regionName']}:")
+                    + "/stream/2026-01-01T00:00:00.000",
+                }
+                for replica in inputs.get("replicas") or []
+            ]
+        return computed
     if typ == "aws:sqs/queue:Queue":
         return {
             "name": name,

@@ -85,8 +85,8 @@ def test_no_function_may_delete_or_overwrite_what_it_only_reads(stack: BuiltStac
     # The raw XML is evidence: nothing in the program may delete objects or tables' items.
     # Exception: Powertools idempotency deletes its own in-progress record when the handler raises, so a
     # retry can run; those tables hold bookkeeping, never data.
-    idempotency_tables = {
-        t.outputs["arn"]
+    idempotency_tables = {  # by name: a global table's replicas share it
+        t.outputs["name"]
         for t in stack.resources_of("aws:dynamodb/table:Table")
         if t.name.endswith("-idempotency")
     }
@@ -102,7 +102,9 @@ def test_no_function_may_delete_or_overwrite_what_it_only_reads(stack: BuiltStac
         and action not in {*LOG_DELIVERY_ACTIONS, *VPC_ACCESS_ACTIONS, "s3:ReplicateDelete"}
     }
     assert {
-        (a, r) for a, r in deletes if not (a == "dynamodb:DeleteItem" and r in idempotency_tables)
+        (a, r)
+        for a, r in deletes
+        if not (a == "dynamodb:DeleteItem" and r.split(":table/")[-1] in idempotency_tables)
     } == set()
 
 

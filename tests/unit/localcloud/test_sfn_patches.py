@@ -266,3 +266,57 @@ def test_distributed_map_within_its_tolerated_failure_count_succeeds(emulator):
     # WHEN exactly one child fails THEN the map succeeds; WHEN two fail THEN it fails
     assert run_to_completion(emulator, machine, {"items": ["ok", "bad"]})["status"] == "SUCCEEDED"
     assert run_to_completion(emulator, machine, {"items": ["bad", "bad", "ok"]})["status"] == "FAILED"
+
+
+def test_start_sync_execution_answers_an_express_machines_output_or_its_error(emulator) -> None:
+    # GIVEN an EXPRESS machine that passes its input through, or fails when asked to
+    machine = create_machine(
+        emulator,
+        {
+            "StartAt": "Route",
+            "States": {
+                "Route": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.fail", "BooleanEquals": True, "Next": "Fail"}],
+                    "Default": "Done",
+                },
+                "Done": {"Type": "Pass", "Result": {"status": "applied"}, "End": True},
+                "Fail": {"Type": "Fail", "ErrorPath": "$.error", "CausePath": "$.cause"},
+            },
+        },
+        machine_type="EXPRESS",
+    )
+    sfn = emulator.client("stepfunctions", REGION)
+    sfn.meta.config.inject_host_prefix = False  # as AWS_DISABLE_HOST_PREFIX_INJECTION does for Lambdas
+    # WHEN it is run synchronously
+    succeeded = sfn.start_sync_execution(stateMachineArn=machine, input=json.dumps({"fail": False}))
+    failed = sfn.start_sync_execution(
+        stateMachineArn=machine,
+        input=json.dumps({"fail": True, "error": "PoisonEventError", "cause": "timestamp in the future"}),
+    )
+    # THEN the reply carries the result, as AWS's does
+    assert (succeeded["status"], json.loads(succeeded["output"])) == ("SUCCEEDED", {"status": "applied"})
+    assert (failed["status"], failed["error"], failed["cause"]) == (
+        "FAILED",
+        "PoisonEventError",
+        "timestamp in the future",
+    )
+    assert succeeded["stopDate"] >= succeeded["startDate"]
+
+
+def test_start_sync_execution_refuses_a_standard_machine(emulator) -> None:
+    machine = create_machine(emulator, {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    sfn = emulator.client("stepfunctions", REGION)
+    sfn.meta.config.inject_host_prefix = False
+    with pytest.raises(sfn.exceptions.ClientError, match="StateMachineTypeNotSupported"):
+        sfn.start_sync_execution(stateMachineArn=machine, input="{}")
+
+
+def test_lambda_workers_never_prefix_the_loopback_endpoint_for_start_sync_execution(emulator, deploy) -> None:
+    fn = deploy("""
+        import os
+        def handler(event, context):
+            record(os.environ.get("AWS_DISABLE_HOST_PREFIX_INJECTION"))
+    """)
+    emulator.client("lambda", REGION).invoke(FunctionName=fn.arn, Payload=b"{}")
+    assert fn.records() == ["true"]

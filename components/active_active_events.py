@@ -1,0 +1,290 @@
+"""Active-active events: one global event table written in two regions, conflicts resolved the same way.
+
+Global: the event table (Id; Data, Version, LastUpdatedRegion, Timestamp, IdempotencyKey; GSI
+IdempotencyIndex; PITR; streams; on-demand; a replica in each region) and the Powertools idempotency
+table (also global, so an idempotency key repeated in the other region is recognised once replicated).
+Per region: POST /events -> API function (validates, 400/413 + the raw body to the DLQ) -> an EXPRESS
+workflow run synchronously (workflows/active_active_events.py) -> event processor (idempotent on the
+event's key, versioned conditional write decided by the ConflictResolver; stale writes answered 409)
+-> failures after retries to the region's DLQ.
+
+Consistency (config eventsConsistency):
+- "eventual" (MREC, the default): a conditional write checks only the local replica, so both regions
+  can accept conflicting writes; DynamoDB's replication then keeps the later *wall-clock* write, which
+  need not be the ConflictResolver's winner. A repair function on each replica's stream sees the
+  replaced image and, when the resolver prefers it, writes it back, so both replicas converge on the
+  resolver's winner whatever the arrival order.
+- "strong" (MRSC): conditional writes are checked across regions (a witness region makes the third
+  vote), so no conflict can be accepted and no repair function is deployed. Writes pay a cross-region
+  round trip; MRSC has no TTL, so the idempotency table stays MREC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import ApiFrontDoor
+from components.function import Function, FunctionArgs
+from components.global_table import replica_arn
+from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
+from components.iam import allow
+from components.lambda_packaging import LambdaPackaging
+from components.state_machine import StateMachine, StateMachineArgs
+from workflows import active_active_events
+
+EVENTS_ROUTE = "POST /events"
+IDEMPOTENCY_INDEX = "IdempotencyIndex"
+# Step Functions caps an execution's input at 256 KB; the API refuses larger bodies with 413.
+MAX_BODY_BYTES = 256 * 1024
+STREAM_READ_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
+IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActiveActiveEventsArgs:
+    regions: Sequence[str]  # exactly two, both written; the first holds the table's declaration
+    packaging: Callable[[str], LambdaPackaging]
+    consistency: Literal["eventual", "strong"] = "eventual"
+    witness_region: str | None = None  # required for "strong"
+    max_clock_skew_seconds: int = 300
+    idempotency_ttl_seconds: int = 24 * 3600
+    log_retention_days: int = 30
+    tracing: bool = False
+    api_front_door: ApiFrontDoor = "httpApi"
+
+
+class ActiveActiveEvents(pulumi.ComponentResource):
+    event_table: pulumi.Output[str]
+    idempotency_table: pulumi.Output[str]
+    event_urls: dict[str, pulumi.Output[str]]  # by region
+    dlq_urls: dict[str, pulumi.Output[str]]
+    state_machine_arns: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self, name: str, args: ActiveActiveEventsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("regionflow:events:ActiveActiveEvents", name, None, opts)
+        if len(args.regions) != 2:
+            raise ValueError(f"{name}: active-active events runs in exactly two regions, got {args.regions}")
+        if args.consistency == "strong" and args.witness_region in (None, *args.regions):
+            raise ValueError(f"{name}: strong consistency needs a witness region other than {args.regions}")
+        self._name, self._args = name, args
+        home, other = args.regions
+        events = self._event_table(home, other)
+        idempotency = aws.dynamodb.Table(
+            f"{name}-idempotency",
+            region=home,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="id",  # Powertools idempotency's DynamoDB layout
+            attributes=[aws.dynamodb.TableAttributeArgs(name="id", type="S")],
+            ttl={"attribute_name": "expiration", "enabled": True},
+            stream_enabled=True,  # global tables replicate through the stream
+            stream_view_type="NEW_AND_OLD_IMAGES",
+            server_side_encryption={"enabled": True},
+            replicas=[aws.dynamodb.TableReplicaArgs(region_name=other)],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        stream_arns = {home: events.stream_arn, other: events.replicas.apply(_only_replica_stream_arn)}
+
+        self.event_urls, self.dlq_urls, self.state_machine_arns = {}, {}, {}
+        for region in args.regions:
+            url, dlq_url, machine_arn = self._region(region, events, idempotency, stream_arns[region])
+            self.event_urls[region] = url
+            self.dlq_urls[region] = dlq_url
+            self.state_machine_arns[region] = machine_arn
+        self.event_table = events.name
+        self.idempotency_table = idempotency.name
+        self.register_outputs(
+            {
+                "event_table": self.event_table,
+                "idempotency_table": self.idempotency_table,
+                "event_urls": self.event_urls,
+                "dlq_urls": self.dlq_urls,
+                "state_machine_arns": self.state_machine_arns,
+            }
+        )
+
+    def _event_table(self, home: str, other: str) -> aws.dynamodb.Table:
+        args = self._args
+        strong = args.consistency == "strong"
+        return aws.dynamodb.Table(
+            f"{self._name}-table",
+            region=home,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="Id",
+            attributes=[
+                aws.dynamodb.TableAttributeArgs(name="Id", type="S"),
+                aws.dynamodb.TableAttributeArgs(name="IdempotencyKey", type="S"),
+            ],
+            global_secondary_indexes=[
+                {"name": IDEMPOTENCY_INDEX, "hash_key": "IdempotencyKey", "projection_type": "ALL"}
+            ],
+            stream_enabled=True,
+            stream_view_type="NEW_AND_OLD_IMAGES",  # the repair function compares both images
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True},
+            replicas=[
+                aws.dynamodb.TableReplicaArgs(
+                    region_name=other,
+                    point_in_time_recovery=True,
+                    consistency_mode="STRONG" if strong else None,
+                )
+            ],
+            global_table_witness=(
+                aws.dynamodb.TableGlobalTableWitnessArgs(region_name=args.witness_region) if strong else None
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _region(
+        self,
+        region: str,
+        events: aws.dynamodb.Table,
+        idempotency: aws.dynamodb.Table,
+        stream_arn: pulumi.Input[str],
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+        args, prefix = self._args, f"{self._name}-{region}"
+        child = pulumi.ResourceOptions(parent=self)
+        table_arn = replica_arn(events.arn, region)
+        function = partial(
+            FunctionArgs,
+            region=region,
+            packaging=args.packaging(region),
+            log_retention_days=args.log_retention_days,
+            tracing=args.tracing,
+        )
+        dlq = aws.sqs.Queue(
+            f"{prefix}-dlq",
+            region=region,
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=14 * 24 * 3600,
+            opts=child,
+        )
+        processor = Function(
+            f"{prefix}-processor",
+            function(
+                handler="handlers.events.processor.lambda_handler",
+                description="Events: idempotent, versioned conditional write decided by the ConflictResolver",
+                policy_statements=[
+                    allow(["dynamodb:GetItem", "dynamodb:PutItem"], [table_arn]),
+                    allow(IDEMPOTENCY_ACTIONS, [replica_arn(idempotency.arn, region)]),
+                ],
+                environment={
+                    "EVENTS_TABLE": events.name,
+                    "IDEMPOTENCY_TABLE": idempotency.name,
+                    "IDEMPOTENCY_TTL_SECONDS": str(args.idempotency_ttl_seconds),
+                    "MAX_CLOCK_SKEW_SECONDS": str(args.max_clock_skew_seconds),
+                },
+            ),
+            child,
+        )
+        workflow = StateMachine(
+            f"{prefix}-workflow",
+            StateMachineArgs(
+                region=region,
+                machine_type="EXPRESS",
+                definition=active_active_events.build_definition,
+                definition_inputs={"processor_arn": processor.arn, "dlq_url": dlq.url},
+                policy_statements=[
+                    allow(["lambda:InvokeFunction"], [processor.arn]),
+                    allow(["sqs:SendMessage"], [dlq.arn]),
+                ],
+                log_retention_days=args.log_retention_days,
+                tracing=args.tracing,
+            ),
+            child,
+        )
+        api_function = Function(
+            f"{prefix}-api",
+            function(
+                handler="handlers.events.api.lambda_handler",
+                description="POST /events: validate, run the workflow synchronously, answer its outcome",
+                timeout_seconds=29,  # API Gateway's integration limit
+                policy_statements=[
+                    allow(["states:StartSyncExecution"], [workflow.arn]),
+                    allow(["sqs:SendMessage"], [dlq.arn]),
+                ],
+                environment={
+                    "STATE_MACHINE_ARN": workflow.arn,
+                    "DLQ_URL": dlq.url,
+                    "MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+                },
+            ),
+            child,
+        )
+        api = HttpApi(
+            f"{prefix}-http",
+            HttpApiArgs(
+                region=region,
+                routes=[LambdaRoute(route_key=EVENTS_ROUTE, function=api_function)],
+                front_door=args.api_front_door,
+                log_retention_days=args.log_retention_days,
+            ),
+            child,
+        )
+        if args.consistency == "eventual":
+            self._repair(region, table_arn, stream_arn, dlq, events.name)
+        return api.url_for(EVENTS_ROUTE), dlq.url, workflow.arn
+
+    def _repair(
+        self,
+        region: str,
+        table_arn: pulumi.Output[str],
+        stream_arn: pulumi.Input[str],
+        dlq: aws.sqs.Queue,
+        table_name: pulumi.Output[str],
+    ) -> None:
+        """The stream function that writes the resolver's winner back when replication replaced it."""
+        args, prefix = self._args, f"{self._name}-{region}"
+        child = pulumi.ResourceOptions(parent=self)
+        repair = Function(
+            f"{prefix}-repair",
+            FunctionArgs(
+                region=region,
+                packaging=args.packaging(region),
+                handler="handlers.events.repair.lambda_handler",
+                description="Events: restore the ConflictResolver's winner a replicated write replaced",
+                policy_statements=[
+                    allow(["dynamodb:GetItem", "dynamodb:PutItem"], [table_arn]),
+                    allow(STREAM_READ_ACTIONS, [stream_arn]),
+                    # The mapping's on-failure destination is sent with the function's role.
+                    allow(["sqs:SendMessage"], [dlq.arn]),
+                ],
+                environment={"EVENTS_TABLE": table_name},
+                log_retention_days=args.log_retention_days,
+                tracing=args.tracing,
+            ),
+            child,
+        )
+        aws.lambda_.EventSourceMapping(
+            f"{prefix}-repair-trigger",
+            region=region,
+            event_source_arn=stream_arn,
+            function_name=repair.function_name,
+            starting_position="LATEST",
+            batch_size=100,
+            # Only replaced items can need repair; inserts and removals never do.
+            filter_criteria={"filters": [{"pattern": json.dumps({"eventName": ["MODIFY"]})}]},
+            function_response_types=["ReportBatchItemFailures"],
+            bisect_batch_on_function_error=True,
+            maximum_retry_attempts=5,
+            destination_config={"on_failure": {"destination_arn": dlq.arn}},
+            opts=child,
+        )
+
+
+def _only_replica_stream_arn(replicas: Sequence[aws.dynamodb.outputs.TableReplica] | None) -> str:
+    [replica] = replicas or []
+    return replica.stream_arn or ""
