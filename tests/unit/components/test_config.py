@@ -74,3 +74,25 @@ def test_a_missing_key_fails_naming_it() -> None:
 def test_unknown_stack_file_names_the_known_stacks() -> None:
     with pytest.raises(FileNotFoundError, match="local, primary"):
         load_stack_config("staging")
+
+
+def test_strong_event_consistency_without_a_witness_region_fails_naming_both_keys() -> None:
+    with pytest.raises(
+        ConfigError, match="eventsConsistency = 'strong' needs regionflow:eventsWitnessRegion"
+    ):
+        load_settings(settings_with(eventsConsistency="strong"), stack="primary")
+
+
+def test_strong_event_consistency_with_a_witness_region_is_accepted() -> None:
+    settings = load_settings(
+        settings_with(eventsConsistency="strong", eventsWitnessRegion="us-east-2"), stack="primary"
+    )
+    assert (settings.events.consistency, settings.events.witness_region) == ("strong", "us-east-2")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("eventsConsistency", "linearizable"), ("eventsWitnessRegion", "Ohio")]
+)
+def test_bad_event_settings_fail_naming_the_key(key: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"regionflow:{key} = '{value}' is not allowed"):
+        load_settings(settings_with(**{key: value}), stack="primary")
