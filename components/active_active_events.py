@@ -169,6 +169,8 @@ class ActiveActiveEvents(pulumi.ComponentResource):
             f"{prefix}-dlq",
             region=region,
             sqs_managed_sse_enabled=True,
+            # A dead letter carries the workflow input (up to 256 KB) plus the error: SQS's 1 MiB limit.
+            max_message_size=1024 * 1024,
             message_retention_seconds=14 * 24 * 3600,
             opts=child,
         )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -167,6 +168,21 @@ class LocalCloud:
         the same port keeps the deployed functions' REDIS_HOST/REDIS_PORT valid (the keyspace restarts
         empty)."""
         return dict(self._redis)
+
+    @contextmanager
+    def regions_partitioned(self) -> Iterator[None]:
+        """Cut replication between the regions for the block (S3 and global tables), as a network
+        partition would; each region keeps serving its own writes. On exit the partition heals and
+        everything written meanwhile replicates, conflicts resolving as DynamoDB's do (the write applied
+        last wins, whatever the program's own resolver then makes of it)."""
+        cut = [replicator for replicator in self._replicators if replicator.running]
+        for replicator in cut:
+            replicator.stop()
+        try:
+            yield
+        finally:
+            for replicator in cut:
+                replicator.start()
 
     def wait_idle(self, timeout_seconds: float = 30.0) -> None:
         """Wait until every function-feeding queue is empty and no invocation is in flight."""

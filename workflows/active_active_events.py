@@ -24,8 +24,10 @@ from workflows.states import State, failure_state, lambda_task, service_task
 EVENT_FAILED = "EventFailed"
 # The processor lost an optimistic-lock race with a concurrent write in this region: re-reading and
 # re-deciding is the fix, quickly, a few times.
+# A duplicate of an event still being processed (Powertools' in-progress record) is answered by the
+# first run's result once that completes.
 WRITE_CONFLICT_RETRY: State = {
-    "ErrorEquals": ["WriteConflictError"],
+    "ErrorEquals": ["WriteConflictError", "IdempotencyAlreadyInProgressError"],
     "IntervalSeconds": 1,
     "MaxAttempts": 5,
     "BackoffRate": 1.5,

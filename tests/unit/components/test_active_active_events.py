@@ -66,6 +66,7 @@ def test_each_region_runs_api_workflow_processor_and_dlq_in_that_region(stack: B
             assert stack.named(name).region == region, name
         assert stack.named(f"events-{region}-workflow-machine").inputs["type"] == "EXPRESS"
         assert stack.named(f"events-{region}-dlq").inputs["sqsManagedSseEnabled"] is True
+        assert stack.named(f"events-{region}-dlq").inputs["maxMessageSize"] == 1024 * 1024
         assert stack.exports["eventsUrls"][region].endswith("/events")
     assert EVENTS_ROUTE == "POST /events"
 

@@ -32,6 +32,7 @@ def test_the_processor_result_is_the_execution_output(workflow: dict[str, Any]) 
 def test_a_lost_optimistic_lock_race_is_retried_before_giving_up(workflow: dict[str, Any]) -> None:
     retries = workflow["States"]["Process event"]["Retry"]
     [conflict] = [r for r in retries if "WriteConflictError" in r["ErrorEquals"]]
+    assert "IdempotencyAlreadyInProgressError" in conflict["ErrorEquals"]
     assert conflict["MaxAttempts"] >= 3 and conflict["JitterStrategy"] == "FULL"
 
 

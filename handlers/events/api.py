@@ -1,0 +1,451 @@
+"""POST /events: validate an event, run this region's workflow synchronously and answer its outcome.
+
+Env: STATE_MACHINE_ARN (the region's EXPRESS workflow), DLQ_URL, MAX_BODY_BYTES (default 262144, Step
+Functions' 256 KB input limit). Body: {"id", "data", "timestamp" (client epoch ms), "idempotencyKey"}.
+
+Replies (JSON; errors are {"error", "message", ...}):
+    200 the processor's result: {"status": "applied", "item", "previous", "replayed"[, "alreadyApplied"]}
+    409 stale_write {"current", "rejected", "replayed"}: a write that wins under the ConflictResolver is
+        already there; idempotency_key_in_progress: the same key is being processed right now
+    400 empty_body | invalid_body | invalid_json | invalid_event, 413 payload_too_large: nothing was
+        started; the raw body (up to 200 KB) and the reason went to the DLQ ("reference" names it)
+    422 poison_event | idempotency_key_reused, 502 processing_failed, 504 processing_timed_out: the
+        workflow ran and failed; the event is on the DLQ ("deadLetter"), "reference" is the execution
+    503 unavailable (+ Retry-After): Step Functions could not be reached; the outcome is unknown, and a
+        retry with the same idempotencyKey is applied at most once
+A failed workflow dead-letters the event itself and fails with the processor's error name (or
+EventFailed); for any other outcome that is not an answer (timed out, unexpected output) this function
+sends the event to the DLQ in the workflow's message shape, so nothing that reached us is lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handlers.events.event_item import EVENT_SHAPE, IncomingEvent, InvalidEventError, parse_event
+
+# Step Functions caps an execution's input at 256 KB (of UTF-8).
+STEP_FUNCTIONS_MAX_INPUT_BYTES = 256 * 1024
+DEFAULT_MAX_BODY_BYTES = STEP_FUNCTIONS_MAX_INPUT_BYTES
+# What of a rejected body the DLQ keeps: room for the envelope within SQS's 256 KB classic message limit.
+MAX_DEAD_LETTER_BODY_BYTES = 200 * 1024
+RETRY_AFTER_SECONDS = 2
+SOURCE = "events-api"
+# Error names the workflow fails with (the processor's exception types), as the API answers them.
+FAILURE_REPLIES: dict[str, tuple[int, str]] = {
+    "PoisonEventError": (422, "poison_event"),
+    "IdempotencyKeyReusedError": (422, "idempotency_key_reused"),
+    "IdempotencyAlreadyInProgressError": (409, "idempotency_key_in_progress"),
+}
+
+logger = Logger(service="events-api")
+tracer = Tracer(service="events-api")
+metrics = Metrics(namespace="regionflow", service="events-api")
+app = APIGatewayHttpResolver()
+
+
+class EventRejectedError(Exception):
+    """The request cannot be accepted as sent; status_code and code are what the API replies."""
+
+    def __init__(self, status_code: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    state_machine_arn: str
+    dlq_url: str
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
+        return cls(
+            state_machine_arn=env["STATE_MACHINE_ARN"],
+            dlq_url=env["DLQ_URL"],
+            max_body_bytes=int(env.get("MAX_BODY_BYTES", str(DEFAULT_MAX_BODY_BYTES))),
+        )
+
+
+@dataclass(frozen=True)
+class ApiDependencies:
+    stepfunctions: Any
+    sqs: Any
+    settings: ApiSettings
+
+
+@dataclass(frozen=True)
+class Reply:
+    status_code: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@functools.cache
+def dependencies() -> ApiDependencies:
+    """Clients built on first use (not at import) so tests can import the module under moto."""
+    return ApiDependencies(
+        stepfunctions=boto3.client("stepfunctions"),
+        sqs=boto3.client("sqs"),
+        settings=ApiSettings.from_env(os.environ),
+    )
+
+
+def _too_large(size: str, max_body_bytes: int) -> EventRejectedError:
+    return EventRejectedError(
+        413,
+        "payload_too_large",
+        f"the request body is {size} bytes; the limit is {max_body_bytes} bytes (MAX_BODY_BYTES: Step "
+        "Functions takes at most 256 KB of input): send less data",
+    )
+
+
+def read_body(body: str | None, *, is_base64_encoded: bool, max_body_bytes: int) -> bytes:
+    """The body's bytes, refused with 413 over max_body_bytes (checked on the raw text before decoding)."""
+    if not body:
+        raise EventRejectedError(400, "empty_body", f"the request has no body; send {EVENT_SHAPE}")
+    if not is_base64_encoded:
+        # Every character is at least one UTF-8 byte: longer text is over the limit whatever it holds.
+        if len(body) > max_body_bytes:
+            raise _too_large(f"at least {len(body)}", max_body_bytes)
+        data = body.encode("utf-8", errors="surrogatepass")
+    else:
+        if len(body) > 4 * -(-max_body_bytes // 3):
+            raise _too_large(f"about {len(body) * 3 // 4}", max_body_bytes)
+        try:
+            data = base64.b64decode(body, validate=True)
+        except binascii.Error as error:
+            raise EventRejectedError(
+                400, "invalid_body", f"the body is flagged base64 but is not valid base64 ({error})"
+            ) from error
+    if len(data) > max_body_bytes:
+        raise _too_large(str(len(data)), max_body_bytes)
+    return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_body(data: bytes) -> IncomingEvent:
+    """The event the body holds; 400 names the first problem."""
+    try:
+        document = json.loads(data, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise EventRejectedError(
+            400, "invalid_json", f"the body is not valid JSON ({error}); send {EVENT_SHAPE}"
+        ) from error
+    try:
+        return parse_event(document, what="body")
+    except InvalidEventError as error:
+        raise EventRejectedError(400, "invalid_event", str(error)) from error
+
+
+def workflow_input(incoming: IncomingEvent, received_at: datetime) -> str:
+    """The execution input {"event", "receivedAt"}; 413 when it would pass Step Functions' limit."""
+    text = json.dumps(
+        {"event": incoming.document(), "receivedAt": received_at.isoformat(timespec="milliseconds")},
+        # Step Functions counts UTF-8 bytes: \\uXXXX escapes would triple the size of non-ASCII data.
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    size = len(text.encode("utf-8"))
+    if size > STEP_FUNCTIONS_MAX_INPUT_BYTES:
+        raise _too_large(f"{size} (as the workflow's input)", STEP_FUNCTIONS_MAX_INPUT_BYTES)
+    return text
+
+
+def dead_letter(sqs: Any, dlq_url: str, document: Mapping[str, Any], *, outcome: str, error: str) -> bool:
+    """Send document to the DLQ (attributes outcome and errorType, as the workflow's); False on failure."""
+    try:
+        sqs.send_message(
+            QueueUrl=dlq_url,
+            MessageBody=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+            MessageAttributes={
+                "outcome": {"DataType": "String", "StringValue": outcome},
+                "errorType": {"DataType": "String", "StringValue": error},
+            },
+        )
+    except (ClientError, BotoCoreError):
+        logger.exception("could not send to the DLQ", extra={"outcome": outcome, "errorType": error})
+        metrics.add_metric(name="EventsDeadLetterFailed", unit=MetricUnit.Count, value=1)
+        return False
+    return True
+
+
+def _json_bytes(text: str) -> int:
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8"))
+
+
+def _json_prefix(text: str, max_bytes: int) -> str:
+    """A prefix of text taking at most max_bytes as a JSON string (escapes count: control characters
+    take six bytes each, so a hostile body cannot push the DLQ message over SQS's limit)."""
+    kept = text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+    while (size := _json_bytes(kept)) > max_bytes:
+        kept = kept[: len(kept) * max_bytes // size]
+    return kept
+
+
+def rejected_document(
+    rejection: EventRejectedError,
+    *,
+    body: str | None,
+    is_base64_encoded: bool,
+    reference: str,
+    received_at: datetime,
+) -> dict[str, Any]:
+    """The DLQ copy of a rejected request: the raw body as received (its first 200 KB) and why."""
+    # Lone surrogates (JSON escapes in the Lambda event) have no UTF-8: kept as backslash escapes.
+    text = (body or "").encode("utf-8", errors="backslashreplace").decode("utf-8")
+    kept = _json_prefix(text, MAX_DEAD_LETTER_BODY_BYTES)
+    return {
+        "source": SOURCE,
+        "reference": reference,
+        "receivedAt": received_at.isoformat(timespec="milliseconds"),
+        "error": {"Error": rejection.code, "Cause": rejection.message},
+        "statusCode": rejection.status_code,
+        "isBase64Encoded": is_base64_encoded,
+        "bodyBytes": len(text.encode("utf-8")),
+        "bodyTruncated": len(kept) < len(text),
+        "body": kept,
+    }
+
+
+def _cause_message(cause: str | None) -> str:
+    """A Lambda error's errorMessage from a Step Functions cause (JSON), else the cause itself."""
+    if not cause:
+        return ""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(parsed, Mapping) and isinstance(parsed.get("errorMessage"), str):
+        return parsed["errorMessage"]
+    return cause
+
+
+def _failed_reply(execution: Mapping[str, Any]) -> Reply:
+    error = str(execution.get("error") or "")
+    reference = str(execution.get("executionArn", ""))
+    status_code, code = FAILURE_REPLIES.get(error, (502, "processing_failed"))
+    if code == "processing_failed":
+        # Unexpected failures' causes can name internals: they stay in the logs and on the DLQ.
+        message = (
+            f"the event could not be processed ({error or 'unknown error'}); it was kept on the "
+            "dead-letter queue for redrive"
+        )
+    elif code == "idempotency_key_in_progress":
+        message = "an event with this idempotencyKey is being processed right now; retry after it completes"
+    else:
+        # The processor's own messages: written for the client (what is wrong and how to fix it).
+        message = _cause_message(execution.get("cause")) or error
+    body: dict[str, Any] = {"error": code, "message": message, "reference": reference, "deadLetter": True}
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status_code == 409 else {}
+    return Reply(status_code, body, headers)
+
+
+def _answer(output: Mapping[str, Any]) -> Reply | None:
+    """The reply to a workflow output; None when it is not a result the processor returns."""
+    if output.get("status") == "applied" and isinstance(output.get("item"), Mapping):
+        return Reply(200, dict(output))
+    current = output.get("current")
+    if output.get("status") == "stale" and isinstance(current, Mapping):
+        return Reply(
+            409,
+            {
+                "error": "stale_write",
+                "message": f"{output.get('reason')}; send a write with a later timestamp to replace it",
+                "current": current,
+                "rejected": output.get("item"),
+                "replayed": bool(output.get("replayed")),
+            },
+        )
+    return None
+
+
+def outcome_reply(
+    execution: Mapping[str, Any],
+    *,
+    incoming: IncomingEvent,
+    received_at: datetime,
+    deps: ApiDependencies,
+) -> Reply:
+    """The reply to a StartSyncExecution response (module doc); dead-letters what the workflow did not."""
+    status = execution.get("status")
+    reference = str(execution.get("executionArn", ""))
+    if status == "FAILED":
+        return _failed_reply(execution)
+    if status == "SUCCEEDED":
+        try:
+            output = json.loads(execution.get("output") or "null")
+        except ValueError:
+            output = None
+        reply = _answer(output) if isinstance(output, Mapping) else None
+        if reply is not None:
+            return reply
+        error, cause = "UnexpectedWorkflowOutput", f"output {str(execution.get('output'))[:1000]!r}"
+    else:
+        timeout = "States.Timeout" if status == "TIMED_OUT" else f"States.{status or 'Unknown'}"
+        error, cause = str(execution.get("error") or timeout), str(execution.get("cause") or status)
+    # Neither an answer nor a failure the workflow dead-lettered: keep the event here.
+    sent = dead_letter(
+        deps.sqs,
+        deps.settings.dlq_url,
+        {
+            "event": incoming.document(),
+            "receivedAt": received_at.isoformat(timespec="milliseconds"),
+            "error": {"Error": error, "Cause": cause},
+            "source": SOURCE,
+            "reference": reference,
+        },
+        outcome="timed_out" if status == "TIMED_OUT" else "failed",
+        error=error,
+    )
+    logger.error("event workflow gave no answer", extra={"reference": reference, "error": error})
+    if status == "TIMED_OUT":
+        return Reply(
+            504,
+            {
+                "error": "processing_timed_out",
+                "message": "the event workflow timed out; the outcome is unknown, so the event was kept "
+                "for redrive (a redrive with its idempotencyKey is applied at most once)",
+                "reference": reference,
+                "deadLetter": sent,
+            },
+        )
+    return Reply(
+        502,
+        {
+            "error": "processing_failed",
+            "message": f"the event workflow ended {status} without a result ({error})",
+            "reference": reference,
+            "deadLetter": sent,
+        },
+    )
+
+
+def _answer_metric(reply: Reply) -> str:
+    if reply.status_code == 200:
+        return "EventsReplayed" if reply.body.get("replayed") else "EventsApplied"
+    if reply.body.get("error") == "stale_write":
+        return "EventsStale"
+    return "EventsFailed"
+
+
+@tracer.capture_method
+def submit_event(
+    *,
+    body: str | None,
+    is_base64_encoded: bool,
+    received_at: datetime,
+    reference: str,
+    deps: ApiDependencies,
+) -> Reply:
+    """Validate, run the workflow (execution named `reference`), and map its outcome to a reply."""
+    try:
+        data = read_body(
+            body, is_base64_encoded=is_base64_encoded, max_body_bytes=deps.settings.max_body_bytes
+        )
+        incoming = parse_body(data)
+        execution_input = workflow_input(incoming, received_at)
+    except EventRejectedError as rejection:
+        sent = dead_letter(
+            deps.sqs,
+            deps.settings.dlq_url,
+            rejected_document(
+                rejection,
+                body=body,
+                is_base64_encoded=is_base64_encoded,
+                reference=reference,
+                received_at=received_at,
+            ),
+            outcome="rejected",
+            error=rejection.code,
+        )
+        logger.info("event rejected", extra={"code": rejection.code, "reason": rejection.message})
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        return Reply(
+            rejection.status_code,
+            {
+                "error": rejection.code,
+                "message": rejection.message,
+                "reference": reference,
+                "deadLetter": sent,
+            },
+        )
+    try:
+        execution = deps.stepfunctions.start_sync_execution(
+            stateMachineArn=deps.settings.state_machine_arn, name=reference, input=execution_input
+        )
+    except (ClientError, BotoCoreError) as error:
+        logger.error(
+            "event workflow unavailable",
+            extra={"event": incoming.summary(), "reference": reference, "reason": str(error)},
+        )
+        metrics.add_metric(name="EventsUnavailable", unit=MetricUnit.Count, value=1)
+        return Reply(
+            503,
+            {
+                "error": "unavailable",
+                "message": "event processing (Step Functions) is unavailable and the outcome is unknown; "
+                "retry later with the same idempotencyKey: a repeat is applied at most once",
+            },
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    reply = outcome_reply(execution, incoming=incoming, received_at=received_at, deps=deps)
+    logger.info(
+        "event answered",
+        extra={
+            "event": incoming.summary(),
+            "statusCode": reply.status_code,
+            "outcome": reply.body.get("status") or reply.body.get("error"),
+            "reference": execution.get("executionArn"),
+        },
+    )
+    metrics.add_metric(name=_answer_metric(reply), unit=MetricUnit.Count, value=1)
+    return reply
+
+
+@app.post("/events")
+@tracer.capture_method
+def post_events() -> Response:
+    event = app.current_event
+    reply = submit_event(
+        body=event.body,
+        is_base64_encoded=bool(event.is_base64_encoded),
+        received_at=datetime.now(UTC),
+        reference=str(uuid.uuid4()),
+        deps=dependencies(),
+    )
+    return Response(
+        status_code=reply.status_code,
+        content_type="application/json",
+        body=json.dumps(reply.body),
+        headers=reply.headers or None,
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

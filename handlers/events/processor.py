@@ -1,0 +1,277 @@
+"""Workflow task: apply one event to this region's replica of the global event table, once per key.
+
+Env: EVENTS_TABLE, IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL_SECONDS (default 86400), MAX_CLOCK_SKEW_SECONDS
+(default 300), AWS_REGION (set by Lambda: the region written into LastUpdatedRegion).
+Event: {"event": {"id", "data", "timestamp", "idempotencyKey"}, "receivedAt": ISO-8601}.
+Result (the workflow's output, which the API answers):
+    {"status": "applied", "item": <summary>, "previous": <summary> | None, "replayed": bool}
+        plus "alreadyApplied": true when the current item already is this write (applied in the other
+        region before its idempotency record arrived): nothing is written.
+    {"status": "stale", "item": <the rejected event's summary>, "current": <the winner's summary>,
+     "reason": "...", "replayed": bool}: the current item wins under the ConflictResolver; nothing is
+        written. A stale write is an answer, not an error: retrying it cannot change the outcome.
+Summaries are EventItem/IncomingEvent.summary() (no data). Raises (the workflow retries or dead-letters):
+    PoisonEventError: the timestamp is more than MAX_CLOCK_SKEW_SECONDS ahead of this region's clock
+    WriteConflictError: another write to the item landed between our read and our conditional put
+    IdempotencyKeyReusedError: the key was used before for a different event
+    InvalidEventError: the workflow input is not {"event": {...}}
+    Powertools' IdempotencyAlreadyInProgressError: the same key is being processed right now
+
+Idempotency (Powertools, DynamoDB persistence): keyed on the idempotency key alone, with key prefix
+"events-processor" in both regions: the idempotency table is global too, so a repeat sent to the other
+region is recognised once the record has replicated. A repeat returns the first result with
+"replayed": true and writes nothing; a failure (any raise) releases the key so a retry runs again.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from boto3.dynamodb.conditions import Attr, ConditionBase
+from botocore.exceptions import ClientError
+
+from handlers.events.conflict import beats, same_write
+from handlers.events.event_item import EventItem, IncomingEvent, InvalidEventError, parse_event
+
+STATUS_APPLIED = "applied"
+STATUS_STALE = "stale"
+DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300
+DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+# The same in both regions and across function renames: records replicate and outlive a deployment.
+IDEMPOTENCY_KEY_PREFIX = "events-processor"
+
+logger = Logger(service="events-processor")
+tracer = Tracer(service="events-processor")
+metrics = Metrics(namespace="regionflow", service="events-processor")
+
+
+class PoisonEventError(Exception):
+    """The event can never be applied as sent (its client clock is too far ahead): no retry helps."""
+
+
+class WriteConflictError(Exception):
+    """The item changed in this replica between read and conditional write: re-read and decide again."""
+
+
+class IdempotencyKeyReusedError(Exception):
+    """The idempotency key was already used for a different event (id, data or timestamp)."""
+
+
+@dataclass(frozen=True)
+class ProcessorSettings:
+    events_table: str
+    idempotency_table: str
+    region: str
+    max_clock_skew_seconds: int = DEFAULT_MAX_CLOCK_SKEW_SECONDS
+    idempotency_ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL_SECONDS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ProcessorSettings:
+        return cls(
+            events_table=env["EVENTS_TABLE"],
+            idempotency_table=env["IDEMPOTENCY_TABLE"],
+            region=env["AWS_REGION"],
+            max_clock_skew_seconds=int(
+                env.get("MAX_CLOCK_SKEW_SECONDS", str(DEFAULT_MAX_CLOCK_SKEW_SECONDS))
+            ),
+            idempotency_ttl_seconds=int(
+                env.get("IDEMPOTENCY_TTL_SECONDS", str(DEFAULT_IDEMPOTENCY_TTL_SECONDS))
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class ProcessorDependencies:
+    table: Any  # boto3 resource Table: the events table's replica in this region
+    settings: ProcessorSettings
+    idempotency_config: IdempotencyConfig
+    # process_event_once behind Powertools idempotency (DynamoDB persistence layer).
+    process_once: Callable[..., dict[str, Any]]
+
+
+def _put(table: Any, item: EventItem, condition: ConditionBase, *, seen: EventItem | None) -> None:
+    try:
+        table.put_item(Item=item.to_item(), ConditionExpression=condition)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        what = "was created" if seen is None else f"changed from version {seen.version}"
+        raise WriteConflictError(
+            f"event item {item.id!r} {what} in this region between our read and our write; the workflow "
+            "retries, re-reading the item and deciding again"
+        ) from error
+    metrics.add_metric(name="EventApplied", unit=MetricUnit.Count, value=1)
+
+
+def _stale_reason(incoming: IncomingEvent, region: str, current: EventItem) -> str:
+    return (
+        f"event {incoming.id!r} (timestamp {incoming.timestamp}, region {region}, idempotency key "
+        f"{incoming.idempotency_key!r}) loses to the current write (timestamp {current.timestamp}, region "
+        f"{current.last_updated_region}, idempotency key {current.idempotency_key!r}): the later client "
+        "timestamp wins, ties go to the greater region name, then idempotency key"
+    )
+
+
+@tracer.capture_method
+def process_event(
+    incoming: IncomingEvent, *, table: Any, region: str, now_ms: int, max_skew_ms: int
+) -> dict[str, Any]:
+    """Decide and (maybe) write one event against the item in `table`; see the module doc for results."""
+    skew_ms = incoming.timestamp - now_ms
+    if skew_ms > max_skew_ms:
+        raise PoisonEventError(
+            f"event {incoming.id!r} has timestamp {incoming.timestamp}, {skew_ms} ms ahead of {region}'s "
+            f"clock; the limit is {max_skew_ms} ms (MAX_CLOCK_SKEW_SECONDS), because a client clock ahead "
+            "would win every conflict: fix the client's clock and send the event again"
+        )
+    found = table.get_item(Key={"Id": incoming.id}, ConsistentRead=True).get("Item")
+    current = EventItem.from_item(found) if found else None
+    candidate = EventItem(
+        id=incoming.id,
+        data=incoming.data,
+        version=current.version + 1 if current else 1,
+        last_updated_region=region,
+        timestamp=incoming.timestamp,
+        idempotency_key=incoming.idempotency_key,
+    )
+    if current is None:
+        _put(table, candidate, Attr("Id").not_exists(), seen=None)
+        return {"status": STATUS_APPLIED, "item": candidate.summary(), "previous": None, "replayed": False}
+    if same_write(candidate, current):
+        return {
+            "status": STATUS_APPLIED,
+            "item": current.summary(),
+            "previous": None,
+            "alreadyApplied": True,
+            "replayed": False,
+        }
+    if beats(candidate, current):
+        # Optimistic lock: only over the version we decided against.
+        _put(table, candidate, Attr("Version").eq(current.version), seen=current)
+        return {
+            "status": STATUS_APPLIED,
+            "item": candidate.summary(),
+            "previous": current.summary(),
+            "replayed": False,
+        }
+    reason = _stale_reason(incoming, region, current)
+    logger.warning(
+        "stale write rejected",
+        extra={"rejected": incoming.summary(), "current": current.summary(), "region": region},
+    )
+    metrics.add_metric(name="StaleWriteRejected", unit=MetricUnit.Count, value=1)
+    return {
+        "status": STATUS_STALE,
+        "item": incoming.summary(),
+        "current": current.summary(),
+        "reason": reason,
+        "replayed": False,
+    }
+
+
+def process_event_once(
+    *,
+    event: Mapping[str, Any],
+    incoming: IncomingEvent,
+    table: Any,
+    region: str,
+    now_ms: int,
+    max_skew_ms: int,
+) -> dict[str, Any]:
+    """process_event; `event` (the canonical request document) is what Powertools keys and validates."""
+    return process_event(incoming, table=table, region=region, now_ms=now_ms, max_skew_ms=max_skew_ms)
+
+
+def mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
+    """Powertools response hook: a result answered from the idempotency store says so."""
+    if isinstance(response, dict):
+        return {**response, "replayed": True}
+    return response
+
+
+def idempotency_config(ttl_seconds: int) -> IdempotencyConfig:
+    return IdempotencyConfig(
+        event_key_jmespath="idempotencyKey",
+        # The same key for another event is a client bug: refused, never answered with the first result.
+        payload_validation_jmespath="[id, data, timestamp]",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=ttl_seconds,
+        hash_function="sha256",
+        response_hook=mark_replayed,
+    )
+
+
+@functools.cache
+def dependencies() -> ProcessorDependencies:
+    """Clients built on first use (not at import) so tests can import the module under moto."""
+    settings = ProcessorSettings.from_env(os.environ)
+    config = idempotency_config(settings.idempotency_ttl_seconds)
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table, boto3_client=boto3.client("dynamodb")
+    )
+    return ProcessorDependencies(
+        table=boto3.resource("dynamodb").Table(settings.events_table),
+        settings=settings,
+        idempotency_config=config,
+        process_once=idempotent_function(
+            process_event_once,
+            data_keyword_argument="event",
+            persistence_store=persistence,
+            config=config,
+            key_prefix=IDEMPOTENCY_KEY_PREFIX,
+        ),
+    )
+
+
+def handle(event: Mapping[str, Any], *, deps: ProcessorDependencies, now_ms: int) -> dict[str, Any]:
+    """The workflow task's work: parse, apply once, report; see the module doc."""
+    if not isinstance(event, Mapping) or not isinstance(event.get("event"), Mapping):
+        raise InvalidEventError(
+            'the event processor expects {"event": {"id", "data", "timestamp", "idempotencyKey"}, '
+            '"receivedAt": "..."} (the POST /events workflow input)'
+        )
+    incoming = parse_event(event["event"], what="event")
+    try:
+        result = deps.process_once(
+            event=incoming.document(),
+            incoming=incoming,
+            table=deps.table,
+            region=deps.settings.region,
+            now_ms=now_ms,
+            max_skew_ms=deps.settings.max_clock_skew_seconds * 1000,
+        )
+    except IdempotencyValidationError as error:
+        raise IdempotencyKeyReusedError(
+            f"idempotency key {incoming.idempotency_key!r} was already used for a different event (id, "
+            "data or timestamp); send a new event with a new key"
+        ) from error
+    logger.info(
+        f"event {result['status']}" + (" (replayed)" if result.get("replayed") else ""),
+        extra={"event": incoming.summary(), "receivedAt": event.get("receivedAt"), "result": result},
+    )
+    return result
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    deps.idempotency_config.register_lambda_context(context)
+    return handle(event, deps=deps, now_ms=int(time.time() * 1000))

@@ -1,0 +1,140 @@
+"""Stream task: put the ConflictResolver's winner back when replication replaced it with a loser.
+
+Env: EVENTS_TABLE, AWS_REGION. Event: a DynamoDB stream batch from this region's replica of the event
+table (NEW_AND_OLD_IMAGES; the mapping passes only MODIFY records); partial batch response.
+
+Under multi-region eventual consistency both regions can accept conflicting writes, and DynamoDB's
+replication keeps the later *wall-clock* write. So an item can be replaced by a version that loses
+under the resolver (handlers/events/conflict.py); its stream record then carries the winner as the old
+image. For each MODIFY record:
+    kept:       the new image wins (or is the same client write): nothing to do
+    restored:   the old image won: it is written back with a Version above both, on condition that the
+                item still is the new image; the restored write replicates and both replicas converge
+    superseded: the item moved on meanwhile, to a version at least as good as the old image (or it was
+                deleted: restoring would resurrect it): nothing to do
+When the item moved on to another loser, the winner is restored over that one instead; if even that
+write loses a race, the record fails and the mapping retries it (then its on-failure destination).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from enum import StrEnum
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import ClientError
+
+from handlers.events.conflict import beats, same_write
+from handlers.events.event_item import EventItem, InvalidItemError
+
+logger = Logger(service="events-repair")
+tracer = Tracer(service="events-repair")
+metrics = Metrics(namespace="regionflow", service="events-repair")
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+class RepairOutcome(StrEnum):
+    KEPT = "kept"
+    RESTORED = "restored"
+    SUPERSEDED = "superseded"
+
+
+class RepairRaceError(Exception):
+    """The winner could not be restored: the item kept changing to losing versions. Retried."""
+
+
+@functools.cache
+def events_table() -> Any:
+    """This region's replica, built on first use (not at import) so tests can import under moto."""
+    return boto3.resource("dynamodb").Table(os.environ["EVENTS_TABLE"])
+
+
+def _restore(winner: EventItem, *, over: EventItem, table: Any) -> bool:
+    """Write winner back in place of exactly `over`; False when the item is no longer `over`."""
+    restored = dataclasses.replace(winner, version=max(winner.version, over.version) + 1)
+    # The Data is not compared: the other four attributes identify a version, and Data can be 256 KB.
+    still_over = (
+        Attr("Version").eq(over.version)
+        & Attr("Timestamp").eq(over.timestamp)
+        & Attr("LastUpdatedRegion").eq(over.last_updated_region)
+        & Attr("IdempotencyKey").eq(over.idempotency_key)
+    )
+    try:
+        table.put_item(Item=restored.to_item(), ConditionExpression=still_over)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
+def _needs_restoring(winner: EventItem, over: EventItem) -> bool:
+    return beats(winner, over) and not same_write(winner, over)
+
+
+@tracer.capture_method
+def repair(old: EventItem, new: EventItem, *, table: Any) -> RepairOutcome:
+    """Decide one replacement of `old` by `new` and restore `old` if it should have stayed (module doc)."""
+    if not _needs_restoring(old, new):
+        return RepairOutcome.KEPT
+    if _restore(old, over=new, table=table):
+        return RepairOutcome.RESTORED
+    found = table.get_item(Key={"Id": old.id}, ConsistentRead=True).get("Item")
+    current = EventItem.from_item(found) if found else None
+    if current is None or not _needs_restoring(old, current):
+        return RepairOutcome.SUPERSEDED
+    if _restore(old, over=current, table=table):
+        return RepairOutcome.RESTORED
+    raise RepairRaceError(
+        f"event item {old.id!r}: the winning write (timestamp {old.timestamp}, region "
+        f"{old.last_updated_region}) could not be restored, the item kept changing to losing versions; "
+        "the stream retries the record"
+    )
+
+
+def record_handler(record: DynamoDBRecord) -> RepairOutcome:
+    stream = record.dynamodb
+    if record.event_name is not DynamoDBRecordEventName.MODIFY:
+        return RepairOutcome.KEPT  # inserts and removals replace no version (the mapping filters them)
+    if stream is None or not stream.old_image or not stream.new_image:
+        raise InvalidItemError(
+            f"stream record {record.event_id} has no old or new image; the event table's stream must send "
+            "NEW_AND_OLD_IMAGES"
+        )
+    old, new = EventItem.from_item(stream.old_image), EventItem.from_item(stream.new_image)
+    outcome = repair(old, new, table=events_table())
+    if outcome is RepairOutcome.RESTORED:
+        logger.info(
+            "conflict repaired: the resolver's winner restored",
+            extra={"winner": old.summary(), "loser": new.summary(), "region": os.environ.get("AWS_REGION")},
+        )
+        metrics.add_metric(name="ConflictRepaired", unit=MetricUnit.Count, value=1)
+    elif outcome is RepairOutcome.SUPERSEDED:
+        logger.info(
+            "conflict superseded: the item moved on before the winner could be restored",
+            extra={"winner": old.summary(), "loser": new.summary()},
+        )
+    return outcome
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    )

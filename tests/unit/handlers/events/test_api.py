@@ -1,0 +1,266 @@
+"""POST /events: validated, run through the workflow synchronously, every outcome answered, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from handlers.events import api
+from handlers.events.api import MAX_DEAD_LETTER_BODY_BYTES, STEP_FUNCTIONS_MAX_INPUT_BYTES
+
+from .conftest import (
+    EVENT_ID,
+    MAX_BODY_BYTES,
+    MAX_CLOCK_SKEW_SECONDS,
+    OTHER_REGION,
+    REGION,
+    STATE_MACHINE_ARN,
+    T0,
+    CannedStepFunctions,
+    EventsCloud,
+    ProcessorWorkflow,
+    event_document,
+    events_post,
+    item,
+    load_event,
+    post,
+    use_stepfunctions,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+@pytest.fixture
+def workflow(events_cloud: EventsCloud, monkeypatch: pytest.MonkeyPatch) -> ProcessorWorkflow:
+    stand_in = ProcessorWorkflow()
+    use_stepfunctions(monkeypatch, stand_in)
+    return stand_in
+
+
+def canned(monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> CannedStepFunctions:
+    stand_in = CannedStepFunctions(**kwargs)
+    use_stepfunctions(monkeypatch, stand_in)
+    return stand_in
+
+
+def test_an_event_is_run_through_the_workflow_and_answered_applied(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN the sample POST /events (tests/events/events_post.json)
+    # WHEN it is posted
+    status, reply, _ = post(load_event("events_post.json"))
+    # THEN the reply is 200 with the processor's result: version 1, written in this region
+    assert status == 200
+    assert reply["status"] == "applied" and reply["replayed"] is False and reply["previous"] is None
+    assert reply["item"] == events_cloud.current().summary()  # type: ignore[union-attr]
+    assert reply["item"]["version"] == 1 and reply["item"]["lastUpdatedRegion"] == REGION
+    # AND one synchronous execution of this region's workflow got {"event", "receivedAt"}, named uniquely
+    [call] = workflow.calls
+    assert call["stateMachineArn"] == STATE_MACHINE_ARN and UUID.match(call["name"])
+    execution_input = workflow.only_input()
+    assert execution_input["event"] == json.loads(load_event("events_post.json")["body"])
+    assert set(execution_input) == {"event", "receivedAt"}
+    # AND nothing went to the DLQ
+    assert events_cloud.dlq_messages() == []
+
+
+def test_a_repeated_post_is_answered_with_the_first_result_marked_replayed(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    first = post(events_post(event_document(key="key-1")))[1]
+    status, repeat, _ = post(events_post(event_document(key="key-1")))
+    assert status == 200 and repeat == {**first, "replayed": True}
+    assert events_cloud.current().version == 1  # type: ignore[union-attr]
+
+
+def test_a_stale_write_is_answered_409_naming_the_write_that_wins(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN the other region's write at a later client time
+    winner = item(version=2, region=OTHER_REGION, timestamp=T0 + 500, key="key-winner")
+    events_cloud.put(winner)
+    # WHEN an older write is posted here
+    status, reply, _ = post(events_post(event_document(timestamp=T0, key="key-late")))
+    # THEN 409 stale_write names the winner's timestamp and region, and carries both writes' summaries
+    assert status == 409 and reply["error"] == "stale_write"
+    assert f"timestamp {T0 + 500}, region {OTHER_REGION}" in reply["message"]
+    assert reply["current"] == winner.summary()
+    assert reply["rejected"]["idempotencyKey"] == "key-late" and reply["replayed"] is False
+    # AND the item is unchanged
+    assert events_cloud.current() == winner
+
+
+def test_an_event_from_a_clock_too_far_ahead_is_answered_422_poison_event(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    ahead = int(time.time() * 1000) + (MAX_CLOCK_SKEW_SECONDS + 60) * 1000
+    status, reply, _ = post(events_post(event_document(timestamp=ahead)))
+    # THEN 422 poison_event with the processor's explanation, the execution as reference, dead-lettered
+    assert status == 422 and reply["error"] == "poison_event"
+    assert "the limit is 300000 ms (MAX_CLOCK_SKEW_SECONDS)" in reply["message"]
+    assert reply["reference"].startswith(f"arn:aws:states:{REGION}:") and reply["deadLetter"] is True
+    assert events_cloud.items() == []
+
+
+def test_an_idempotency_key_reused_for_another_event_is_answered_422(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    post(events_post(event_document(data="packed", key="key-K")))
+    status, reply, _ = post(events_post(event_document(data="shipped", key="key-K")))
+    assert status == 422 and reply["error"] == "idempotency_key_reused"
+    assert "'key-K' was already used for a different event" in reply["message"]
+
+
+def test_an_unexpected_workflow_failure_is_answered_502_without_its_internals(
+    events_cloud: EventsCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the workflow failed after its retries (and dead-lettered the event, as its definition does)
+    cause = json.dumps({"errorMessage": "table arn:aws:dynamodb:...:table/secret-name", "errorType": "X"})
+    canned(monkeypatch, answer={"status": "FAILED", "error": "WriteConflictError", "cause": cause})
+    status, reply, _ = post(events_post(event_document()))
+    # THEN 502 processing_failed names the error, not its cause, and says the event is kept
+    assert status == 502 and reply["error"] == "processing_failed" and reply["deadLetter"] is True
+    assert "WriteConflictError" in reply["message"] and "secret-name" not in json.dumps(reply)
+
+
+def test_an_event_still_in_progress_elsewhere_is_answered_409_with_retry_after(
+    events_cloud: EventsCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canned(
+        monkeypatch, answer={"status": "FAILED", "error": "IdempotencyAlreadyInProgressError", "cause": "{}"}
+    )
+    status, reply, headers = post(events_post(event_document()))
+    assert (status, reply["error"]) == (409, "idempotency_key_in_progress") and headers["Retry-After"]
+
+
+def test_a_timed_out_workflow_is_answered_504_and_the_event_kept_on_the_dlq(
+    events_cloud: EventsCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the workflow timed out (its own failure path never ran)
+    stand_in = canned(monkeypatch, answer={"status": "TIMED_OUT"})
+    document = event_document()
+    status, reply, _ = post(events_post(document))
+    # THEN 504, and the event is on the DLQ in the workflow's message shape, so a redrive can replay it
+    assert status == 504 and reply["error"] == "processing_timed_out" and reply["deadLetter"] is True
+    [(message, attributes)] = events_cloud.dlq_messages()
+    assert message["event"] == document and message["error"]["Error"] == "States.Timeout"
+    assert message["receivedAt"] == json.loads(stand_in.calls[0]["input"])["receivedAt"]
+    assert attributes == {"outcome": "timed_out", "errorType": "States.Timeout"}
+
+
+def test_a_workflow_output_that_is_no_result_is_answered_502_and_the_event_kept(
+    events_cloud: EventsCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canned(monkeypatch, answer={"status": "SUCCEEDED", "output": json.dumps({"Payload": {}})})
+    status, reply, _ = post(events_post(event_document()))
+    assert status == 502 and reply["deadLetter"] is True
+    [(message, attributes)] = events_cloud.dlq_messages()
+    assert message["error"]["Error"] == "UnexpectedWorkflowOutput" and attributes["outcome"] == "failed"
+
+
+def test_when_step_functions_is_unavailable_the_client_gets_503_with_retry_after(
+    events_cloud: EventsCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    throttled = ClientError(
+        {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "StartSyncExecution"
+    )
+    canned(monkeypatch, error=throttled)
+    status, reply, headers = post(events_post(event_document()))
+    assert status == 503 and reply["error"] == "unavailable" and headers["Retry-After"] == "2"
+    assert "retry later with the same idempotencyKey" in reply["message"]
+
+
+def test_an_oversized_body_is_refused_413_naming_the_limit_and_kept_on_the_dlq(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN a body over MAX_BODY_BYTES
+    body = json.dumps(event_document(data="x" * (MAX_BODY_BYTES + 10)))
+    # WHEN it is posted
+    status, reply, _ = post(events_post(body))
+    # THEN 413 names the limit, and no workflow ran
+    assert status == 413 and reply["error"] == "payload_too_large"
+    assert f"the limit is {MAX_BODY_BYTES} bytes (MAX_BODY_BYTES" in reply["message"]
+    assert workflow.calls == []
+    # AND the DLQ has its first 200 KB and the reason, under the reply's reference
+    [(message, attributes)] = events_cloud.dlq_messages()
+    assert attributes == {"outcome": "rejected", "errorType": "payload_too_large"}
+    assert message["reference"] == reply["reference"] and message["statusCode"] == 413
+    assert message["bodyTruncated"] is True and message["bodyBytes"] == len(body)
+    assert body.startswith(message["body"])
+    assert MAX_DEAD_LETTER_BODY_BYTES - 100 < len(json.dumps(message["body"])) <= MAX_DEAD_LETTER_BODY_BYTES
+    assert reply["deadLetter"] is True
+
+
+def test_a_body_missing_a_field_is_refused_400_naming_it_and_kept_on_the_dlq(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    body = json.dumps({"id": EVENT_ID, "data": "x", "idempotencyKey": "key-1"})
+    status, reply, _ = post(events_post(body))
+    assert status == 400 and reply["error"] == "invalid_event"
+    assert reply["message"].startswith("body must contain ['timestamp'] properties; send {")
+    assert workflow.calls == []
+    [(message, attributes)] = events_cloud.dlq_messages()
+    assert message["body"] == body and message["bodyTruncated"] is False
+    assert message["error"] == {"Error": "invalid_event", "Cause": reply["message"]}
+    assert attributes["outcome"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [("", "empty_body"), ("{not json", "invalid_json"), ('{"timestamp": NaN}', "invalid_json")],
+)
+def test_a_body_that_is_not_a_json_event_is_refused_400(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow, body: str, code: str
+) -> None:
+    status, reply, _ = post(events_post(body))
+    assert (status, reply["error"]) == (400, code) and workflow.calls == []
+    assert len(events_cloud.dlq_messages()) == 1
+
+
+def test_a_base64_encoded_body_is_accepted(events_cloud: EventsCloud, workflow: ProcessorWorkflow) -> None:
+    status, reply, _ = post(events_post(event_document(data="héllo ✓"), base64_encoded=True))
+    assert status == 200 and reply["item"]["dataBytes"] == len("héllo ✓".encode())
+
+
+def test_a_body_within_the_limit_whose_workflow_input_would_not_fit_is_refused_413(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN a compact body just under MAX_BODY_BYTES: the input's "receivedAt" would take it over 256 KB
+    document = event_document(key="key-1", data="")
+    padding = MAX_BODY_BYTES - len(json.dumps(document, separators=(",", ":")).encode())
+    document["data"] = "€" * (padding // 3) + "x" * (padding % 3)
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    assert len(body.encode()) == MAX_BODY_BYTES
+    # WHEN it is posted, THEN Step Functions is never asked to take it
+    status, reply, _ = post(events_post(body))
+    assert status == 413 and f"the limit is {STEP_FUNCTIONS_MAX_INPUT_BYTES} bytes" in reply["message"]
+    assert workflow.calls == []
+
+
+def test_a_hostile_body_of_control_characters_still_fits_on_the_dlq(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN a body of control characters (six bytes each once escaped in the DLQ message's JSON)
+    body = "\x01" * MAX_BODY_BYTES
+    status, reply, _ = post(events_post(body))
+    # THEN it is refused and still kept: its first characters, within 200 KB as JSON
+    assert status == 400 and reply["deadLetter"] is True
+    [(message, _)] = events_cloud.dlq_messages()
+    assert message["bodyTruncated"] is True and body.startswith(message["body"])
+    assert len(json.dumps(message["body"])) <= MAX_DEAD_LETTER_BODY_BYTES
+
+
+def test_non_ascii_data_travels_to_the_workflow_as_utf8_not_escapes() -> None:
+    # GIVEN an event of non-ASCII data, WHEN its workflow input is built
+    incoming = api.parse_body(json.dumps(event_document(data="€" * 1000)).encode())
+    text = api.workflow_input(incoming, received_at=datetime(2024, 6, 1, tzinfo=UTC))
+    # THEN the data is in UTF-8 (3 bytes a character), not \\u20ac escapes (6), as Step Functions counts
+    assert "€" * 1000 in text and "\\u20ac" not in text
