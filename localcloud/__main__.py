@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 
 from localcloud.cloud import DEFAULT_STACK, LocalCloud
-from localcloud.demos import artifacts, audit, batch, failover, transform
+from localcloud.demos import artifacts, audit, batch, events, failover, transform
 
 # Every system with a demo, in the order the demo drives them.
 DEMOS = {
@@ -17,6 +17,7 @@ DEMOS = {
     "batch": batch.run,
     "failover": failover.run,
     "audit": audit.run,
+    "events": events.run,
 }
 DEMO_TIME_SCALE = 0.01  # failed SQS messages come back in seconds, not minutes
 

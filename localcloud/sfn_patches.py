@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import threading
 import time
 import uuid
@@ -304,4 +305,7 @@ def apply() -> None:
         fix_execution_start_time_in_context()
         fix_distributed_map_failure_tolerance()
         add_start_sync_execution()
+        # moto logs every failure a state raises at ERROR with the whole state's repr, caught or not; in
+        # Step Functions those are execution history events (describe_execution/get_execution_history).
+        logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)
         _applied = True

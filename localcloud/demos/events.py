@@ -270,7 +270,9 @@ def tell(cloud: LocalCloud, report: Report) -> Flow:
     flow.note(f"Table {first}", "repair: a replaced item the ConflictResolver prefers is written back")
     settled = wait_settled(cloud, [created, *conflict])
     final = settled[item_id]
-    flow.arrow(f"Table {first}", f"Table {second}", f"converged: {final.data!r} v{final.version}")
+    # Both conflicting writes were version 2: a higher version is the repair writing the winner back.
+    how = "the repair wrote it back" if final.version > 2 else "replication kept it"
+    flow.arrow(f"Table {first}", f"Table {second}", f"converged: {final.data!r} v{final.version} ({how})")
     _show_replicas(cloud, flow, item_id)
     flow.check(
         f"both replicas hold the later write ({shipped['data']!r}, {second})",

@@ -35,6 +35,7 @@ def test_demo_deploys_drives_every_system_and_exits_zero() -> None:
     assert "demo batch: passed" in finished.stdout
     assert "demo failover: passed" in finished.stdout
     assert "demo audit: passed" in finished.stdout
+    assert "demo events: passed" in finished.stdout
     assert "[FAILED]" not in finished.stdout
 
 

@@ -1,0 +1,165 @@
+"""Active-active events in localcloud: both regions written, replicas converging on the resolver's winner."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from localcloud.cloud import LocalCloud
+from localcloud.demos.events import (
+    dead_letters,
+    event_document,
+    event_regions,
+    mermaid,
+    post_concurrently,
+    post_event,
+    replicas_of,
+    tell,
+    wait_converged,
+    wait_settled,
+)
+from localcloud.http_client import request
+
+
+def fresh_ids(count: int) -> list[str]:
+    run = uuid.uuid4().hex[:6]
+    return [f"item-{run}-{n}" for n in range(count)]
+
+
+def test_concurrent_updates_to_the_same_ids_in_both_regions_converge_to_the_same_item(
+    cloud: LocalCloud,
+) -> None:
+    # GIVEN 6 ids, each updated 6 times, alternately in each region, with clashing client timestamps
+    first, second = event_regions(cloud)
+    now = int(time.time() * 1000)
+    writes = [
+        (
+            (first, second)[n % 2],
+            event_document(item_id, f"update {n} of {item_id}", timestamp=now + (n * 7) % 5),
+        )
+        for item_id in fresh_ids(6)
+        for n in range(6)
+    ]
+    # WHEN they are all sent at once
+    posted = post_concurrently(cloud, writes, workers=8)
+    # THEN each was applied or reported stale, never lost or failed
+    assert {p.status for p in posted} <= {200, 409}, [p.reply for p in posted if p.status not in (200, 409)]
+    # AND both replicas end with the same item per id: the ConflictResolver's winner among the writes
+    settled = wait_settled(cloud, posted, timeout_seconds=60)
+    for item_id, item in settled.items():
+        assert set(replicas_of(cloud, item_id).values()) == {item}
+
+
+def test_conflicting_writes_accepted_during_a_partition_converge_on_the_later_one_once_it_heals(
+    cloud: LocalCloud,
+) -> None:
+    # GIVEN items both regions hold
+    first, second = event_regions(cloud)
+    ids = fresh_ids(4)
+    now = int(time.time() * 1000)
+    created = post_concurrently(cloud, [(first, event_document(i, "created", timestamp=now)) for i in ids])
+    wait_converged(cloud, ids)
+    # WHEN, cut off from each other, each region accepts its own update of every item (later in the second
+    # region for half the items, in the first for the other half)
+    with cloud.regions_partitioned():
+        conflicting = post_concurrently(
+            cloud,
+            [
+                (region, event_document(i, f"{region} wrote {i}", timestamp=now + offset))
+                for n, i in enumerate(ids)
+                for region, offset in ((first, 10 + 20 * (n % 2)), (second, 20))
+            ],
+        )
+        # THEN each region applied its own write locally: a real conflict
+        assert [p.status for p in conflicting] == [200] * len(conflicting)
+        during = {i: replicas_of(cloud, i) for i in ids}
+        assert all(replicas[first] != replicas[second] for replicas in during.values())
+    # AND once the partition heals both replicas hold the later write of each item, whichever DynamoDB's
+    # replication applied last
+    settled = wait_settled(cloud, [*created, *conflicting], timeout_seconds=60)
+    for n, item_id in enumerate(ids):
+        winner = first if n % 2 else second
+        assert (settled[item_id].last_updated_region, settled[item_id].data) == (
+            winner,
+            f"{winner} wrote {item_id}",
+        )
+
+
+def test_a_repeated_idempotency_key_is_processed_once_in_either_region(cloud: LocalCloud) -> None:
+    # GIVEN an event applied in the first region
+    first, second = event_regions(cloud)
+    [item_id] = fresh_ids(1)
+    document = event_document(item_id, "paid")
+    original = post_event(cloud, first, document)
+    assert original.status == 200 and original.reply["replayed"] is False
+    # WHEN the client retries it twice there, then (once replicated) in the other region
+    retries = [post_event(cloud, first, document), post_event(cloud, first, document)]
+    wait_converged(cloud, [item_id])
+    # THEN every retry gets the first result back and nothing is written again
+    for retry in retries:
+        assert retry.status == 200
+        assert retry.reply["replayed"] is True
+        assert retry.reply["item"] == original.reply["item"]
+    elsewhere = post_event(cloud, second, document)
+    assert elsewhere.status == 200
+    assert elsewhere.reply["item"]["version"] == original.reply["item"]["version"] == 1
+    assert elsewhere.reply.get("replayed") is True or elsewhere.reply.get("alreadyApplied") is True
+    assert {item.version for item in replicas_of(cloud, item_id).values() if item} == {1}
+    # AND the same key with a different payload is refused, not applied
+    reused = post_event(cloud, first, {**document, "data": "refunded"})
+    assert (reused.status, reused.reply["error"]) == (422, "idempotency_key_reused")
+
+
+def test_a_stale_write_is_rejected_with_409_naming_the_current_write(cloud: LocalCloud) -> None:
+    first, _ = event_regions(cloud)
+    [item_id] = fresh_ids(1)
+    now = int(time.time() * 1000)
+    post_event(cloud, first, event_document(item_id, "new", timestamp=now))
+    # WHEN a write with an older client timestamp arrives
+    stale = post_event(cloud, first, event_document(item_id, "old", timestamp=now - 1000))
+    # THEN it is refused and reported with the write that beats it, and the item is unchanged
+    assert (stale.status, stale.reply["error"]) == (409, "stale_write")
+    assert stale.reply["current"]["timestamp"] == now
+    assert str(now) in stale.reply["message"]
+    assert {item.data for item in replicas_of(cloud, item_id).values() if item} <= {"new"}
+
+
+def test_a_poison_event_ends_in_the_dlq_with_its_error(cloud: LocalCloud) -> None:
+    _, second = event_regions(cloud)
+    [item_id] = fresh_ids(1)
+    # GIVEN an event stamped a day ahead (it would win every conflict forever)
+    poison = event_document(item_id, "from the future", timestamp=int(time.time() * 1000) + 86_400_000)
+    # WHEN it is posted
+    posted = post_event(cloud, second, poison)
+    # THEN the client is told why, the item is not written, and the event with its error is on the DLQ
+    assert (posted.status, posted.reply["error"], posted.reply["deadLetter"]) == (422, "poison_event", True)
+    assert "ahead" in posted.reply["message"]
+    assert replicas_of(cloud, item_id)[second] is None
+    [letter] = [m for m in dead_letters(cloud, second) if json.loads(m["Body"]).get("event") == poison]
+    assert letter["MessageAttributes"]["errorType"]["StringValue"] == "PoisonEventError"
+    assert json.loads(letter["Body"])["error"]["Error"] == "PoisonEventError"
+
+
+def test_an_invalid_body_is_refused_naming_the_field_and_kept_on_the_dlq(cloud: LocalCloud) -> None:
+    first, _ = event_regions(cloud)
+    marker = uuid.uuid4().hex
+    body = json.dumps({"id": f"item-{marker}", "data": "no timestamp", "idempotencyKey": marker}).encode()
+    # WHEN a body without a timestamp is posted
+    response = request("POST", cloud.exports["eventsUrls"][first], body=body)
+    # THEN 400 names the missing field, and the raw body is kept on the DLQ
+    assert response.status == 400
+    assert "timestamp" in response.json()["message"]
+    kept = [m for m in dead_letters(cloud, first) if marker in m["Body"]]
+    assert len(kept) == 1 and kept[0]["MessageAttributes"]["outcome"]["StringValue"] == "rejected"
+
+
+def test_the_flow_story_passes_and_draws_a_sequence_diagram_of_both_regions(cloud: LocalCloud) -> None:
+    lines: list[str] = []
+    flow = tell(cloud, lines.append)
+    assert flow.passed, "\n".join(lines)
+    diagram = mermaid(flow)
+    assert diagram.startswith("sequenceDiagram\n")
+    for region in event_regions(cloud):
+        assert f"participant API_{region.replace('-', '_')} as API {region}" in diagram
+    assert "409 stale_write" in diagram and "422 poison_event" in diagram
