@@ -5,13 +5,12 @@ Every check here runs before anything is written, so a rejected request leaves n
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import math
 from typing import Any
 
 from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
+
+from handlers.http_request import RequestRejectedError
 
 # Lambda's synchronous invocation payload limit is 6 MB for the whole event (body, headers, context).
 DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
@@ -43,56 +42,14 @@ REQUEST_SHAPE = (
 )
 
 
-class AuditRejectedError(Exception):
-    """The request cannot be accepted; status_code and code are what the API replies."""
-
-    def __init__(self, status_code: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
-
-
 def _utf8(text: str, what: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as error:
         # JSON escapes can smuggle in lone surrogates, which no UTF-8 byte sequence represents.
-        raise AuditRejectedError(
+        raise RequestRejectedError(
             400, "invalid_text", f"{what} is not valid Unicode text ({error})"
         ) from error
-
-
-def _too_large(size: str, max_body_bytes: int) -> AuditRejectedError:
-    return AuditRejectedError(
-        413,
-        "payload_too_large",
-        f"the request body is {size} bytes; the limit is {max_body_bytes} bytes (MAX_BODY_BYTES): "
-        "send a smaller payload",
-    )
-
-
-def read_body(body: str | None, *, is_base64_encoded: bool, max_body_bytes: int) -> bytes:
-    """The body's bytes, refused with 413 over max_body_bytes (checked on the raw text before decoding)."""
-    if not body:
-        raise AuditRejectedError(400, "empty_body", f"the request has no body; send {REQUEST_SHAPE}")
-    if not is_base64_encoded:
-        # Every character is at least one UTF-8 byte: longer text is over the limit whatever it holds.
-        if len(body) > max_body_bytes:
-            raise _too_large(f"at least {len(body)}", max_body_bytes)
-        data = _utf8(body, "the body")
-    else:
-        if len(body) > 4 * math.ceil(max_body_bytes / 3):
-            raise _too_large(f"about {len(body) * 3 // 4}", max_body_bytes)
-        try:
-            data = base64.b64decode(body, validate=True)
-        except binascii.Error as error:
-            raise AuditRejectedError(
-                400, "invalid_body", f"the body is flagged base64 but is not valid base64 ({error})"
-            ) from error
-    if len(data) > max_body_bytes:
-        raise _too_large(str(len(data)), max_body_bytes)
-    return data
 
 
 def _refuse_constant(name: str) -> Any:
@@ -104,20 +61,20 @@ def parse_request(body: bytes) -> dict[str, Any]:
     try:
         document = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as error:
-        raise AuditRejectedError(
+        raise RequestRejectedError(
             400, "invalid_json", f"the body is not valid JSON ({error}); send {REQUEST_SHAPE}"
         ) from error
     try:
         validate(event=document, schema=REQUEST_SCHEMA)
     except SchemaValidationError as error:
         problem = str(error.validation_message or error).replace("data", "body", 1)
-        raise AuditRejectedError(
+        raise RequestRejectedError(
             400, "invalid_request", f"{problem}; send {REQUEST_SHAPE} (extra metadata keys are allowed)"
         ) from error
     metadata_json = json.dumps(document["metadata"], separators=(",", ":"), ensure_ascii=False)
     metadata_bytes = len(_utf8(metadata_json, "metadata"))
     if metadata_bytes > MAX_METADATA_BYTES:
-        raise AuditRejectedError(
+        raise RequestRejectedError(
             400,
             "metadata_too_large",
             f"metadata is {metadata_bytes} bytes as JSON; keep it under {MAX_METADATA_BYTES} bytes and put "
@@ -137,7 +94,7 @@ def check_idempotency_key(value: str | None) -> str | None:
     if value is None:
         return None
     if not 0 < len(value) <= MAX_IDEMPOTENCY_KEY_CHARS or not value.isprintable() or not value.isascii():
-        raise AuditRejectedError(
+        raise RequestRejectedError(
             400,
             "invalid_idempotency_key",
             f"the Idempotency-Key header must be 1-{MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters "

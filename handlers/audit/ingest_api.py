@@ -38,15 +38,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handlers.audit import redis_store, security_context
 from handlers.audit.audit_request import (
     DEFAULT_MAX_BODY_BYTES,
-    AuditRejectedError,
+    REQUEST_SHAPE,
     check_idempotency_key,
     parse_request,
     payload_bytes,
-    read_body,
 )
 from handlers.audit.message import InternalMessage, build_message, failure_key
 from handlers.audit.redis_store import PayloadStore, RedisUnavailableError
 from handlers.audit.salvage import SalvageResult, salvage
+from handlers.http_request import RequestRejectedError, read_body
 
 STATUS_ACCEPTED = "accepted"
 DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
@@ -201,7 +201,7 @@ def ingest(
     received_at: datetime,
     deps: IngestDependencies,
 ) -> dict[str, str]:
-    """Validate and accept one request: {"messageId", "status"}. Raises AuditRejectedError (4xx),
+    """Validate and accept one request: {"messageId", "status"}. Raises RequestRejectedError (4xx),
     RedisUnavailableError or WorkflowStartError (503)."""
     request = parse_request(body)
     key = check_idempotency_key(idempotency_key)
@@ -237,14 +237,14 @@ def ingest(
             state_machine_arn=deps.settings.state_machine_arn,
         )
     except IdempotencyValidationError as error:
-        raise AuditRejectedError(
+        raise RequestRejectedError(
             422,
             "idempotency_key_reused",
             f"Idempotency-Key {key!r} was already used for a different payload; use a new key for a new "
             "message",
         ) from error
     except IdempotencyAlreadyInProgressError as error:
-        raise AuditRejectedError(
+        raise RequestRejectedError(
             409,
             "idempotency_key_in_progress",
             f"a request with Idempotency-Key {key!r} is still being processed; retry after it completes",
@@ -330,6 +330,8 @@ def post_audit() -> Response:
             event.body,
             is_base64_encoded=bool(event.is_base64_encoded),
             max_body_bytes=deps.settings.max_body_bytes,
+            expected=REQUEST_SHAPE,
+            limit_reason="MAX_BODY_BYTES",
         )
         accepted = ingest(
             body=body,
@@ -339,7 +341,7 @@ def post_audit() -> Response:
             received_at=received_at,
             deps=deps,
         )
-    except AuditRejectedError as rejection:
+    except RequestRejectedError as rejection:
         logger.info("audit record rejected", extra={"code": rejection.code, "reason": rejection.message})
         metrics.add_metric(name="AuditRejected", unit=MetricUnit.Count, value=1)
         return error_response(rejection.status_code, rejection.code, rejection.message)

@@ -20,8 +20,6 @@ sends the event to the DLQ in the workflow's message shape, so nothing that reac
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import json
 import os
@@ -40,6 +38,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.events.event_item import EVENT_SHAPE, IncomingEvent, InvalidEventError, parse_event
+from handlers.http_request import RequestRejectedError, body_too_large, read_body
 
 # Step Functions caps an execution's input at 256 KB (of UTF-8).
 STEP_FUNCTIONS_MAX_INPUT_BYTES = 256 * 1024
@@ -59,16 +58,6 @@ logger = Logger(service="events-api")
 tracer = Tracer(service="events-api")
 metrics = Metrics(namespace="regionflow", service="events-api")
 app = APIGatewayHttpResolver()
-
-
-class EventRejectedError(Exception):
-    """The request cannot be accepted as sent; status_code and code are what the API replies."""
-
-    def __init__(self, status_code: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -110,36 +99,8 @@ def dependencies() -> ApiDependencies:
     )
 
 
-def _too_large(size: str, max_body_bytes: int) -> EventRejectedError:
-    return EventRejectedError(
-        413,
-        "payload_too_large",
-        f"the request body is {size} bytes; the limit is {max_body_bytes} bytes (MAX_BODY_BYTES: Step "
-        "Functions takes at most 256 KB of input): send less data",
-    )
-
-
-def read_body(body: str | None, *, is_base64_encoded: bool, max_body_bytes: int) -> bytes:
-    """The body's bytes, refused with 413 over max_body_bytes (checked on the raw text before decoding)."""
-    if not body:
-        raise EventRejectedError(400, "empty_body", f"the request has no body; send {EVENT_SHAPE}")
-    if not is_base64_encoded:
-        # Every character is at least one UTF-8 byte: longer text is over the limit whatever it holds.
-        if len(body) > max_body_bytes:
-            raise _too_large(f"at least {len(body)}", max_body_bytes)
-        data = body.encode("utf-8", errors="surrogatepass")
-    else:
-        if len(body) > 4 * -(-max_body_bytes // 3):
-            raise _too_large(f"about {len(body) * 3 // 4}", max_body_bytes)
-        try:
-            data = base64.b64decode(body, validate=True)
-        except binascii.Error as error:
-            raise EventRejectedError(
-                400, "invalid_body", f"the body is flagged base64 but is not valid base64 ({error})"
-            ) from error
-    if len(data) > max_body_bytes:
-        raise _too_large(str(len(data)), max_body_bytes)
-    return data
+# Where the body limit comes from, for the 413's message.
+LIMIT_REASON = "MAX_BODY_BYTES; Step Functions takes at most 256 KB of input"
 
 
 def _refuse_constant(name: str) -> Any:
@@ -151,13 +112,13 @@ def parse_body(data: bytes) -> IncomingEvent:
     try:
         document = json.loads(data, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as error:
-        raise EventRejectedError(
+        raise RequestRejectedError(
             400, "invalid_json", f"the body is not valid JSON ({error}); send {EVENT_SHAPE}"
         ) from error
     try:
         return parse_event(document, what="body")
     except InvalidEventError as error:
-        raise EventRejectedError(400, "invalid_event", str(error)) from error
+        raise RequestRejectedError(400, "invalid_event", str(error)) from error
 
 
 def workflow_input(incoming: IncomingEvent, received_at: datetime) -> str:
@@ -170,7 +131,9 @@ def workflow_input(incoming: IncomingEvent, received_at: datetime) -> str:
     )
     size = len(text.encode("utf-8"))
     if size > STEP_FUNCTIONS_MAX_INPUT_BYTES:
-        raise _too_large(f"{size} (as the workflow's input)", STEP_FUNCTIONS_MAX_INPUT_BYTES)
+        raise body_too_large(
+            f"{size} (as the workflow's input)", STEP_FUNCTIONS_MAX_INPUT_BYTES, reason=LIMIT_REASON
+        )
     return text
 
 
@@ -206,7 +169,7 @@ def _json_prefix(text: str, max_bytes: int) -> str:
 
 
 def rejected_document(
-    rejection: EventRejectedError,
+    rejection: RequestRejectedError,
     *,
     body: str | None,
     is_base64_encoded: bool,
@@ -363,11 +326,15 @@ def submit_event(
     """Validate, run the workflow (execution named `reference`), and map its outcome to a reply."""
     try:
         data = read_body(
-            body, is_base64_encoded=is_base64_encoded, max_body_bytes=deps.settings.max_body_bytes
+            body,
+            is_base64_encoded=is_base64_encoded,
+            max_body_bytes=deps.settings.max_body_bytes,
+            expected=EVENT_SHAPE,
+            limit_reason=LIMIT_REASON,
         )
         incoming = parse_body(data)
         execution_input = workflow_input(incoming, received_at)
-    except EventRejectedError as rejection:
+    except RequestRejectedError as rejection:
         sent = dead_letter(
             deps.sqs,
             deps.settings.dlq_url,

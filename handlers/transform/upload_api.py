@@ -25,6 +25,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers.http_request import RequestRejectedError
 from handlers.transform.rule_store import RuleNotFound, RuleStore
 from handlers.transform.rules import RULE_ID_PATTERN, InvalidRuleSet
 from handlers.transform.upload_status import STATUS_PENDING, UploadStatusTable
@@ -37,16 +38,6 @@ logger = Logger(service="transform-upload")
 tracer = Tracer(service="transform-upload")
 metrics = Metrics(namespace="regionflow", service="transform-upload")
 app = APIGatewayHttpResolver()
-
-
-class UploadRejectedError(Exception):
-    """The request cannot be accepted; status_code and code are what the API replies."""
-
-    def __init__(self, status_code: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -93,7 +84,7 @@ def check_content_type(content_type: str | None) -> None:
         return
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type not in ACCEPTED_MEDIA_TYPES:
-        raise UploadRejectedError(
+        raise RequestRejectedError(
             415,
             "unsupported_media_type",
             f"Content-Type {media_type!r} is not accepted; send the XML as {', '.join(ACCEPTED_MEDIA_TYPES)} "
@@ -106,24 +97,24 @@ def check_query(query: Mapping[str, str] | None) -> tuple[str, str]:
     query = query or {}
     rule_id = query.get("rule")
     if not rule_id:
-        raise UploadRejectedError(
+        raise RequestRejectedError(
             400, "invalid_query", "query parameter 'rule' is required: POST /upload?rule=<ruleId>&name=<file>"
         )
     if not RULE_ID_PATTERN.fullmatch(rule_id):
-        raise UploadRejectedError(
+        raise RequestRejectedError(
             400,
             "invalid_query",
             f"query parameter 'rule' {rule_id!r} is not a rule id; use 1-64 letters, digits, '.', '_' or '-'",
         )
     name = query.get("name")
     if not name:
-        raise UploadRejectedError(
+        raise RequestRejectedError(
             400,
             "invalid_query",
             "query parameter 'name' (the file name) is required: ?rule=<ruleId>&name=<file>",
         )
     if len(name) > MAX_FILE_NAME_CHARS:
-        raise UploadRejectedError(
+        raise RequestRejectedError(
             400,
             "invalid_query",
             f"query parameter 'name' is {len(name)} characters; use at most {MAX_FILE_NAME_CHARS}",
@@ -134,7 +125,7 @@ def check_query(query: Mapping[str, str] | None) -> tuple[str, str]:
         or name in (".", "..")
         or any(unicodedata.category(char) == "Cc" for char in name)
     ):
-        raise UploadRejectedError(
+        raise RequestRejectedError(
             400,
             "invalid_query",
             f"query parameter 'name' {name!r} must be a plain file name without path separators "
@@ -152,7 +143,7 @@ def decode_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
     try:
         return base64.b64decode(body, validate=True)
     except binascii.Error as error:
-        raise UploadRejectedError(
+        raise RequestRejectedError(
             400, "invalid_body", f"the body is flagged base64 but is not valid base64 ({error})"
         ) from error
 
@@ -169,16 +160,16 @@ def accept_upload(
     now: datetime | None = None,
     upload_id: str | None = None,
 ) -> dict[str, str]:
-    """Validate, then store the normalised XML and a pending row; raise UploadRejectedError/XmlRejected."""
+    """Validate, then store the normalised XML and a pending row; raise RequestRejectedError/XmlRejected."""
     check_content_type(content_type)
     rule_id, file_name = check_query(query)
     document = validate_xml(body, max_bytes=settings.max_upload_bytes, max_depth=settings.max_xml_depth)
     try:
         rules.get(rule_id)
     except RuleNotFound as error:
-        raise UploadRejectedError(400, "unknown_rule", str(error)) from error
+        raise RequestRejectedError(400, "unknown_rule", str(error)) from error
     except InvalidRuleSet as error:
-        raise UploadRejectedError(400, "invalid_rule", str(error)) from error
+        raise RequestRejectedError(400, "invalid_rule", str(error)) from error
 
     upload_id = upload_id or str(uuid.uuid4())
     input_key = f"uploads/{upload_id}.xml"
@@ -231,7 +222,7 @@ def post_upload() -> Response:
             rules=deps.rules,
             settings=deps.settings,
         )
-    except (UploadRejectedError, XmlRejected) as rejection:
+    except (RequestRejectedError, XmlRejected) as rejection:
         logger.info("upload rejected", extra={"code": rejection.code, "reason": rejection.message})
         metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)
         return error_response(rejection.status_code, rejection.code, rejection.message)

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from handlers.http_request import RequestRejectedError
 from handlers.transform import upload_api
-from handlers.transform.upload_api import UploadRejectedError, accept_upload
+from handlers.transform.upload_api import accept_upload
 from handlers.transform.xml_validation import XmlRejected
 
 from .conftest import FakeLambdaContext, Pipeline, upload_event
@@ -114,7 +115,7 @@ def test_billion_laughs_is_rejected_before_anything_is_stored(handler_env: Pipel
 
 
 def test_unknown_rule_message_says_how_to_load_it(pipeline: Pipeline) -> None:
-    with pytest.raises(UploadRejectedError) as caught:
+    with pytest.raises(RequestRejectedError) as caught:
         accept_upload(
             body=GOOD_XML,
             content_type=None,
