@@ -16,7 +16,7 @@ import boto3
 import requests
 from botocore.config import Config
 
-from localcloud import s3_patches, sfn_patches
+from localcloud import dynamodb_patches, s3_patches, sfn_patches
 from localcloud.lambda_runtime import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, LambdaRuntime
 from localcloud.sqs_poller import disable_moto_sqs_triggers
 
@@ -59,6 +59,7 @@ class Emulator:
 
             sfn_patches.apply()
             s3_patches.apply()
+            dynamodb_patches.apply()
             # werkzeug logs every request at INFO: thousands of lines per demo run.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
             default_user_config["stepfunctions"] = {"execute_state_machine": True}
