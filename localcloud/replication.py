@@ -11,8 +11,9 @@ emulator, on a background thread each:
   drains the stream) and applies every change to the other replicas, last writer wins by apply order.
 
 Both work through the public API only (no moto internals), so they run against any endpoint the client
-factory points at and survive moto upgrades; the price is polling latency (tens of ms) and O(objects)
-listings per poll, which is fine for the data sizes of local runs and tests.
+factory points at and survive moto upgrades; the price is polling latency (tens of ms; for a global table
+idle a while, up to IDLE_POLL_INTERVAL) and O(objects) listings per poll, which is fine for the data
+sizes of local runs and tests.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -371,6 +373,15 @@ def _version_identity(entry: dict[str, Any]) -> tuple[str, str, str]:
 
 # ============================================================================================== DynamoDB
 Image = dict[str, Any]  # an item in DynamoDB JSON ({"pk": {"S": "a"}}), as put_item and streams use it
+# DynamoDB's limits per BatchWriteItem and per BatchGetItem request.
+BATCH_WRITE_ITEMS, BATCH_GET_KEYS = 25, 100
+# A replica read by scans (see _Replica) is scanned at most this share of the time: after a scan that
+# took t seconds, the next waits until 1/SCAN_SHARE * t after its start.
+SCAN_SHARE = 0.1
+# While a table's passes find nothing, the replicator's thread polls it twice as late after each, up to
+# this: a pass reads every replica's change feed (a request per stream shard, a scan per scan-mode
+# replica), and passes every poll_interval (50 ms) over an idle stack cost its process 0.4 of a core.
+IDLE_POLL_INTERVAL = 0.4
 
 
 def _key_id(key: Image) -> str:
@@ -409,6 +420,7 @@ class _Replica:
         self.streams = client_factory("dynamodbstreams", region)
         self.iterators: dict[str, str | None] = {}
         self.snapshot: dict[str, Image] = {}  # scan mode: the state last seen or written
+        self.next_scan = 0.0  # scan mode: time.monotonic() before which changes() does not scan
         self.echoes: dict[str, list[Image | None]] = {}  # stream mode: our writes not yet read back
         if not self.scan_mode:
             # TRIM_HORIZON: items written before the replicator started (e.g. seeded by the provisioner)
@@ -433,7 +445,13 @@ class _Replica:
     def changes(self) -> list[_Change]:
         """Changes made by others than the replicator since the last call, in order."""
         if self.scan_mode:
+            started = time.monotonic()
+            if started < self.next_scan:
+                return []
             current = self.scan()
+            # A scan costs O(items) of CPU in the emulator's process, which serves every other request
+            # too (one GIL): a replica of thousands of items scanned back to back would hold much of it.
+            self.next_scan = started + (time.monotonic() - started) / SCAN_SHARE
             found = [
                 _Change(self.key_of(item), item)
                 for k, item in current.items()
@@ -481,6 +499,20 @@ class _Replica:
         item: Image | None = self.ddb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         return item
 
+    def get_many(self, keys: Sequence[Image]) -> dict[str, Image]:
+        """The items at `keys` (distinct), by key id; consistent reads, BATCH_GET_KEYS per request."""
+        found: dict[str, Image] = {}
+        for start in range(0, len(keys), BATCH_GET_KEYS):
+            request: dict[str, Any] = {
+                self.table: {"Keys": list(keys[start : start + BATCH_GET_KEYS]), "ConsistentRead": True}
+            }
+            while request:
+                response = self.ddb.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    found[_key_id(self.key_of(item))] = item
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
     @property
     def pending_echoes(self) -> int:
         return sum(len(p) for p in self.echoes.values())
@@ -501,6 +533,53 @@ class _Replica:
         if wrote and not self.scan_mode:
             self.echoes.setdefault(key_id, []).append(change.image)
 
+    def apply_all(self, changes: Iterable[_Change]) -> int:
+        """apply() every change, each key's in order, puts grouped into BatchWriteItem requests; the count.
+
+        Only each key's own order is kept (as in a DynamoDB stream, which orders records per item): the
+        n-th put of a key in a run of puts goes in the n-th round of batches, one put per key and batch.
+        A delete goes alone, after everything before it, since only DeleteItem says whether it removed
+        anything (see apply)."""
+        rounds: list[list[_Change]] = []
+        depth: dict[str, int] = {}  # key id -> the round of its last queued put
+        count = 0
+        for change in changes:
+            count += 1
+            key_id = _key_id(change.key)
+            if change.image is None:
+                self._put_rounds(rounds)
+                rounds, depth = [], {}
+                self.apply(change)
+                continue
+            level = depth[key_id] = depth.get(key_id, -1) + 1
+            if level == len(rounds):
+                rounds.append([])
+            rounds[level].append(change)
+        self._put_rounds(rounds)
+        return count
+
+    def _put_rounds(self, rounds: Sequence[Sequence[_Change]]) -> None:
+        for changes in rounds:
+            for start in range(0, len(changes), BATCH_WRITE_ITEMS):
+                self._put_batch(changes[start : start + BATCH_WRITE_ITEMS])
+
+    def _put_batch(self, batch: Sequence[_Change]) -> None:
+        """Put items of distinct keys (one request, re-sending what DynamoDB leaves unprocessed)."""
+        if len(batch) == 1:
+            self.apply(batch[0])
+            return
+        if not batch:
+            return
+        request: dict[str, Any] = {self.table: [{"PutRequest": {"Item": change.image}} for change in batch]}
+        while request:
+            request = self.ddb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+        for change in batch:
+            assert change.image is not None
+            key_id = _key_id(change.key)
+            self.snapshot[key_id] = change.image
+            if not self.scan_mode:
+                self.echoes.setdefault(key_id, []).append(change.image)
+
 
 class DynamoDbReplicator(_Poller):
     """Item replication between the replicas of global tables, like DynamoDB global tables 2019.11.21.
@@ -508,9 +587,14 @@ class DynamoDbReplicator(_Poller):
     Every change read from one replica is written to all others; the replicator's own writes come back
     on the other replicas' streams and are recognised (by key and image) and dropped, so nothing echoes.
     Conflicts resolve last writer wins, where "last" is the order the replicator applies changes in (AWS
-    uses the write timestamps): after each pass, every key changed in it is read in every replica and
-    the winner rewritten wherever another value is live (e.g. a region's own write that landed under
-    ours), so all replicas converge once writes stop.
+    uses the write timestamps): after each pass, every key changed in it is read in every replica read
+    by its stream and the winner rewritten wherever another value is live (e.g. a region's own write
+    that landed under ours; a replica read by scans finds such a value itself, as a change), so all
+    replicas converge once writes stop.
+    Each key's changes are applied in the order its replica recorded them; different keys' may be
+    reordered (a DynamoDB stream orders records per item only), which lets puts travel in BatchWriteItem
+    requests, and the reads after a pass are BatchGetItem requests. A pass replicates its tables side by
+    side, so one table's backlog does not hold back another's.
     The aws:rep:* attributes of the 2017 version are not written: the 2019 version does not expose them.
     """
 
@@ -529,6 +613,10 @@ class DynamoDbReplicator(_Poller):
         self._discover_regions = list(regions)
         self.tables: dict[str, list[_Replica]] = {}
         self.applied = 0  # changes written to other replicas, for observability and tests
+        self._pool: ThreadPoolExecutor | None = None  # replicates the tables of a pass side by side
+        self._wake = threading.Event()  # set: the thread polls every table now, whatever its back-off
+        self._quiet: dict[str, int] = {}  # table -> its passes in a row that found nothing
+        self._due: dict[str, float] = {}  # table -> time.monotonic() when the thread next polls it
 
     def _prepare(self) -> None:
         with self._lock:
@@ -546,25 +634,86 @@ class DynamoDbReplicator(_Poller):
         return [(name, regions) for name, regions in sorted(found.items()) if len(regions) > 1]
 
     def _poll(self) -> None:
+        """poll_once(): a pass over every table."""
+        self._replicate_tables(everything=True)
+
+    def _replicate_tables(self, *, everything: bool) -> None:
         self._prepare()
-        for replicas in self.tables.values():
-            winners: dict[str, _Change] = {}  # per key, the change applied last: the last writer
-            for origin in replicas:
-                for change in origin.changes():
-                    for target in replicas:
-                        if target is not origin:
-                            target.apply(change)
-                            self.applied += 1
-                    winners[_key_id(change.key)] = change
-            # moto appends stream records outside the write's critical section, so under concurrent
-            # writes a stream can list two writes in the opposite order to the one they took effect in,
-            # and a region's own write can sit under ours unseen. Checking each changed key in every
-            # replica against the winner, and rewriting where it differs, makes the replicas converge.
-            for change in winners.values():
-                for target in replicas:
-                    if target.get(change.key) != change.image:
-                        target.apply(change)
-                        self.applied += 1
+        now = time.monotonic()
+        due = [name for name in self.tables if everything or self._due.get(name, 0.0) <= now]
+        if len(due) < 2:
+            self.applied += sum(self._replicate_table(name) for name in due)
+            return
+        # Tables are independent: one table's backlog (e.g. thousands of idempotency records after a
+        # burst) must not hold back another's replication. A pass ends when every table's has.
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=len(self.tables), thread_name_prefix=self._name)
+        self.applied += sum(self._pool.map(self._replicate_table, due))
+
+    def _replicate_table(self, name: str) -> int:
+        """One pass over one table's replicas, then when the thread should next poll it; the writes made."""
+        applied = self._replicate(self.tables[name])
+        quiet = 0 if applied else min(self._quiet.get(name, 0) + 1, 8)
+        self._quiet[name] = quiet
+        backoff = min(self.poll_interval * 2**quiet, IDLE_POLL_INTERVAL) if quiet else 0.0
+        self._due[name] = time.monotonic() + backoff
+        return applied
+
+    def _replicate(self, replicas: list[_Replica]) -> int:
+        """One pass over one table's replicas; the number of writes made."""
+        applied = 0
+        winners: dict[str, _Change] = {}  # per key, the change applied last: the last writer
+        for origin in replicas:
+            changes = origin.changes()
+            for target in replicas:
+                if target is not origin:
+                    applied += target.apply_all(changes)
+            for change in changes:
+                winners[_key_id(change.key)] = change
+        # moto appends stream records outside the write's critical section, so under concurrent
+        # writes a stream can list two writes in the opposite order to the one they took effect in,
+        # and a region's own write can sit under ours unseen. Checking each changed key in every
+        # stream-read replica against the winner, and rewriting where it differs, makes the replicas
+        # converge. A scan-read replica needs no check: what we wrote is its snapshot, so any other
+        # value there (a write that landed after ours, e.g. a stream function's reaction to it) is a
+        # change its next scan finds and replicates; rewriting ours over it would undo that write.
+        keys = [change.key for change in winners.values()]
+        for target in replicas:
+            if target.scan_mode:
+                continue
+            live = target.get_many(keys)
+            applied += target.apply_all(
+                change for key_id, change in winners.items() if live.get(key_id) != change.image
+            )
+        return applied
+
+    def _run(self) -> None:
+        """_Poller's loop, except that a table whose passes find nothing is polled less and less often
+        (see IDLE_POLL_INTERVAL), every table again as soon as someone waits (wait_converged)."""
+        everything = True
+        # A thread that outlived stop()'s join (a pass longer than its timeout) ends after that pass,
+        # even when start() has run meanwhile.
+        while not self._stop.is_set() and self._thread is threading.current_thread():
+            try:
+                with self._lock:
+                    self._replicate_tables(everything=everything)
+            except Exception:  # the thread must outlive one bad poll
+                log.exception("%s: poll failed", self._name)
+            with self._cycle_done:
+                self._cycles += 1
+                self._cycle_done.notify_all()
+            next_due = min(self._due.values(), default=0.0) - time.monotonic()
+            everything = self._wake.wait(max(self.poll_interval, next_due))
+            self._wake.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()  # out of an idle wait at once
+        super().stop()
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown()
+            self._pool = None
 
     def wait_converged(self, timeout: float = 10.0) -> None:
         """Return once two passes found no change, no echo is outstanding and all replicas agree."""
@@ -572,6 +721,7 @@ class DynamoDbReplicator(_Poller):
         self._prepare()
         while time.monotonic() < deadline:
             before = self.applied
+            self._wake.set()  # no idle back-off while someone waits
             if not self._wait_cycles(self._cycles + 2, deadline):
                 break
             with self._lock:

@@ -281,7 +281,7 @@ def tell(cloud: LocalCloud, report: Report) -> Flow:
 
     flow.say("3. The client retries the winning update with the same idempotency key, in both regions.")
     again = _post(cloud, flow, second, shipped, "shipped again (same idempotency key)")
-    wait_until(lambda: _idempotency_replicated(cloud), "the idempotency records replicating", 30.0)
+    wait_until(lambda: idempotency_replicated(cloud), "the idempotency records replicating", 30.0)
     elsewhere = _post(cloud, flow, first, shipped, f"shipped again, now to {first}")
     unchanged = converged(cloud, [item_id])
     flow.check(
@@ -309,7 +309,7 @@ def tell(cloud: LocalCloud, report: Report) -> Flow:
     return flow
 
 
-def _idempotency_replicated(cloud: LocalCloud) -> bool:
+def idempotency_replicated(cloud: LocalCloud) -> bool:
     """Whether both replicas of the idempotency table hold the same completed records (Powertools keys
     them by a hash of the idempotency key, so the record of one key cannot be looked up by the key)."""
     completed = []

@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -304,3 +306,107 @@ def test_a_stream_drained_by_lambda_falls_back_to_scans(
     emulator.client("dynamodb", EAST).delete_item(TableName=table, Key={"pk": {"S": "x"}})
     replicator.wait_converged(timeout=10)
     assert set(items(emulator, table, "eu-west-1")) == {"y"}
+
+
+def counting_client_factory(emulator: Emulator, calls: Counter[str]) -> Callable[[str, str], Any]:
+    """Fresh clients bound to the emulator that count the operations they send (by name)."""
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    def factory(service: str, region: str) -> Any:
+        client = boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=emulator.endpoint_url,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        client.meta.events.register("before-call.*.*", count)
+        return client
+
+    return factory
+
+
+def test_a_burst_travels_in_batches_each_key_ending_on_its_last_write(emulator: Emulator) -> None:
+    table = make_global_table(emulator)
+    east = emulator.client("dynamodb", EAST)
+    for version in range(3):  # 60 keys written three times, interleaved: 180 stream records
+        for n in range(60):
+            east.put_item(TableName=table, Item={"pk": {"S": f"k{n:02d}"}, "v": {"N": str(version)}})
+    calls: Counter[str] = Counter()
+    replicator = DynamoDbReplicator(counting_client_factory(emulator, calls), [(table, (EAST, WEST))])
+    replicator.poll_once()  # one pass, on this thread
+    assert items(emulator, table, WEST) == items(emulator, table, EAST)
+    assert {item["v"]["N"] for item in items(emulator, table, WEST).values()} == {"2"}
+    # Each key's three puts in order, one per key and request: 3 rounds of 25 + 25 + 10 items. The
+    # check after the pass reads the 60 keys with one request per replica.
+    assert (calls["BatchWriteItem"], calls["PutItem"]) == (9, 0)
+    assert (calls["BatchGetItem"], calls["GetItem"]) == (2, 0)
+    applied = replicator.applied
+    replicator.poll_once()  # the 180 echoes are recognised: nothing is written back
+    assert replicator.applied == applied
+    assert all(replica.pending_echoes == 0 for replica in replicator.tables[table])
+
+
+def test_deletes_between_puts_keep_each_keys_order(emulator: Emulator) -> None:
+    table = make_global_table(emulator)
+    east = emulator.client("dynamodb", EAST)
+
+    def put(key: str, value: str) -> None:
+        east.put_item(TableName=table, Item={"pk": {"S": key}, "v": {"S": value}})
+
+    put("gone", "1")
+    put("back", "1")
+    put("kept", "1")
+    east.delete_item(TableName=table, Key={"pk": {"S": "gone"}})
+    east.delete_item(TableName=table, Key={"pk": {"S": "back"}})
+    put("back", "2")
+    put("kept", "2")
+    replicator = DynamoDbReplicator(emulator.client, [(table, (EAST, WEST))])
+    replicator.poll_once()
+    assert items(emulator, table, WEST) == items(emulator, table, EAST)
+    assert {key: item["v"]["S"] for key, item in items(emulator, table, WEST).items()} == {
+        "back": "2",
+        "kept": "2",
+    }
+    applied = replicator.applied
+    replicator.poll_once()
+    assert replicator.applied == applied
+
+
+def test_one_pass_replicates_every_table(emulator: Emulator) -> None:
+    tables = [make_global_table(emulator) for _ in range(3)]
+    for n, table in enumerate(tables):
+        emulator.client("dynamodb", WEST if n % 2 else EAST).put_item(
+            TableName=table, Item={"pk": {"S": f"in-{n}"}}
+        )
+    replicator = DynamoDbReplicator(emulator.client, [(table, (EAST, WEST)) for table in tables])
+    try:
+        replicator.poll_once()
+        for n, table in enumerate(tables):
+            assert set(items(emulator, table, EAST)) == set(items(emulator, table, WEST)) == {f"in-{n}"}
+    finally:
+        replicator.stop()  # the pass ran the tables side by side on the replicator's own workers
+
+
+def test_an_idle_table_is_polled_less_often_and_a_write_still_replicates_within_a_second(
+    emulator: Emulator,
+) -> None:
+    table = make_global_table(emulator)
+    calls: Counter[str] = Counter()
+    replicator = DynamoDbReplicator(counting_client_factory(emulator, calls), [(table, (EAST, WEST))])
+    replicator.start()
+    try:
+        time.sleep(0.5)  # the back-off reaches IDLE_POLL_INTERVAL
+        before = calls["GetRecords"]
+        time.sleep(2.0)
+        # Every 50 ms that would be 80 reads of the two streams; backed off to 0.4 s, about 10.
+        assert calls["GetRecords"] - before <= 20
+        written = time.monotonic()
+        emulator.client("dynamodb", EAST).put_item(TableName=table, Item={"pk": {"S": "late"}})
+        wait_for(lambda: "late" in items(emulator, table, WEST), timeout=5, what="late in us-west-2")
+        assert time.monotonic() - written < 1.5
+        replicator.wait_converged(timeout=5)
+    finally:
+        replicator.stop()
