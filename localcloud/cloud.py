@@ -189,6 +189,7 @@ class LocalCloud:
         deadline = time.monotonic() + timeout_seconds
         if self._poller is not None:
             self._poller.wait_idle(timeout_seconds)
+        self.emulator.stream_poller.wait_idle(max(0.0, deadline - time.monotonic()))
         while self.emulator.lambda_runtime.busy:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Lambda invocations still running after {timeout_seconds} s")

@@ -19,6 +19,7 @@ from botocore.config import Config
 from localcloud import dynamodb_patches, s3_patches, sfn_patches
 from localcloud.lambda_runtime import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, LambdaRuntime
 from localcloud.sqs_poller import disable_moto_sqs_triggers
+from localcloud.stream_poller import DynamoDbStreamPoller
 
 HOST = "127.0.0.1"
 
@@ -31,6 +32,7 @@ class Emulator:
         self._server: Any = None
         self._endpoint_url: str | None = None
         self._lambda_runtime: LambdaRuntime | None = None
+        self._stream_poller: DynamoDbStreamPoller | None = None
         self._lock = threading.Lock()
         self._previous_moto_port: str | None = None
         # boto3 clients are thread-safe and slow to build (~50-250 ms: model loading): one per service/region.
@@ -48,6 +50,12 @@ class Emulator:
         if self._lambda_runtime is None:
             raise RuntimeError("the emulator is not running; call Emulator.start() first")
         return self._lambda_runtime
+
+    @property
+    def stream_poller(self) -> DynamoDbStreamPoller:
+        if self._stream_poller is None:
+            raise RuntimeError("the emulator is not running; call Emulator.start() first")
+        return self._stream_poller
 
     def start(self) -> str:
         """Start moto on a free port, patch it, install the Lambda runtime; return the endpoint URL."""
@@ -76,12 +84,17 @@ class Emulator:
             runtime.install()
             # localcloud's SqsEventSourcePoller owns SQS -> Lambda delivery (see sqs_poller.py).
             disable_moto_sqs_triggers()
+            # ... and its DynamoDbStreamPoller DynamoDB stream -> Lambda delivery (see stream_poller.py).
+            self._stream_poller = DynamoDbStreamPoller(runtime).start()
             self._server, self._endpoint_url, self._lambda_runtime = server, endpoint_url, runtime
             return endpoint_url
 
     def stop(self) -> None:
         """Stop the Lambda workers and the server; idempotent."""
         with self._lock:
+            if self._stream_poller is not None:
+                self._stream_poller.stop()
+                self._stream_poller = None
             if self._lambda_runtime is not None:
                 self._lambda_runtime.shutdown()
             if self._server is not None:

@@ -1120,7 +1120,7 @@ class MotoProvisioner(pulumi.runtime.Mocks):
             )
             state = "Enabled"
         else:
-            # DynamoDB / Kinesis streams: moto's stream path is the one localcloud uses.
+            # DynamoDB streams: moto keeps the mapping, localcloud's DynamoDbStreamPoller delivers.
             kwargs: dict[str, Any] = {
                 "EventSourceArn": source_arn,
                 "FunctionName": function_arn,
@@ -1135,6 +1135,13 @@ class MotoProvisioner(pulumi.runtime.Mocks):
                 kwargs["MaximumBatchingWindowInSeconds"] = _int(i["maximumBatchingWindowInSeconds"])
             if i.get("filterCriteria"):
                 kwargs["FilterCriteria"] = _pascal(i["filterCriteria"])
+            if i.get("bisectBatchOnFunctionError") is not None:
+                kwargs["BisectBatchOnFunctionError"] = bool(i["bisectBatchOnFunctionError"])
+            if i.get("maximumRetryAttempts") is not None:
+                kwargs["MaximumRetryAttempts"] = _int(i["maximumRetryAttempts"])
+            on_failure = ((i.get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn")
+            if on_failure:
+                kwargs["DestinationConfig"] = {"OnFailure": {"Destination": on_failure}}
             created = self._client("lambda", region).create_event_source_mapping(**kwargs)
             mapping_uuid = created["UUID"]
             state = created.get("State") or "Enabled"

@@ -7,8 +7,8 @@ emulator, on a background thread each:
 
 - S3Replicator polls each source bucket's object versions and copies new ones to each enabled rule's
   destination, marking what it wrote as replicas so two-way replication does not loop.
-- DynamoDbReplicator reads each replica's change feed (its DynamoDB stream, or a scan diff where moto
-  drains the stream) and applies every change to the other replicas, last writer wins by apply order.
+- DynamoDbReplicator reads each replica's DynamoDB stream and applies every change to the other
+  replicas, last writer wins by apply order.
 
 Both work through the public API only (no moto internals), so they run against any endpoint the client
 factory points at and survive moto upgrades; the price is polling latency (tens of ms; for a global table
@@ -373,14 +373,11 @@ def _version_identity(entry: dict[str, Any]) -> tuple[str, str, str]:
 
 # ============================================================================================== DynamoDB
 Image = dict[str, Any]  # an item in DynamoDB JSON ({"pk": {"S": "a"}}), as put_item and streams use it
-# DynamoDB's limits per BatchWriteItem and per BatchGetItem request.
-BATCH_WRITE_ITEMS, BATCH_GET_KEYS = 25, 100
-# A replica read by scans (see _Replica) is scanned at most this share of the time: after a scan that
-# took t seconds, the next waits until 1/SCAN_SHARE * t after its start.
-SCAN_SHARE = 0.1
+# DynamoDB's limit per BatchWriteItem request.
+BATCH_WRITE_ITEMS = 25
 # While a table's passes find nothing, the replicator's thread polls it twice as late after each, up to
-# this: a pass reads every replica's change feed (a request per stream shard, a scan per scan-mode
-# replica), and passes every poll_interval (50 ms) over an idle stack cost its process 0.4 of a core.
+# this: a pass reads every replica's stream (a request per shard at least), and passes every
+# poll_interval (50 ms) over an idle stack cost its process 0.4 of a core.
 IDLE_POLL_INTERVAL = 0.4
 
 
@@ -397,9 +394,8 @@ class _Change:
 class _Replica:
     """One region's copy of a global table: reads its changes, applies the other regions' changes.
 
-    Change capture is the table's DynamoDB stream (what AWS global tables run on). When a Lambda event
-    source mapping reads the stream, moto empties the shard after each delivery, so the stream API shows
-    nothing; such replicas fall back to diffing consistent scans against the last state seen.
+    Change capture is the table's DynamoDB stream (what AWS global tables run on), which lists an item's
+    writes in the order they took effect (localcloud/dynamodb_patches.py makes moto's do so).
     """
 
     def __init__(self, client_factory: ClientFactory, table: str, region: str) -> None:
@@ -415,22 +411,15 @@ class _Replica:
             description = self.ddb.update_table(TableName=table, StreamSpecification=spec)["TableDescription"]
         self.view_type: str = spec["StreamViewType"]
         self.stream_arn: str = description["LatestStreamArn"]
-        mappings = client_factory("lambda", region).list_event_source_mappings(EventSourceArn=self.stream_arn)
-        self.scan_mode = bool(mappings.get("EventSourceMappings"))
         self.streams = client_factory("dynamodbstreams", region)
         self.iterators: dict[str, str | None] = {}
-        self.snapshot: dict[str, Image] = {}  # scan mode: the state last seen or written
-        self.next_scan = 0.0  # scan mode: time.monotonic() before which changes() does not scan
-        self.echoes: dict[str, list[Image | None]] = {}  # stream mode: our writes not yet read back
-        if not self.scan_mode:
-            # TRIM_HORIZON: items written before the replicator started (e.g. seeded by the provisioner)
-            # are in the stream and replicate too, like AWS's initial replica sync.
-            for shard in self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"][
-                "Shards"
-            ]:
-                self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
+        self.echoes: dict[str, list[Image | None]] = {}  # our writes not yet read back, per key
+        # TRIM_HORIZON: items written before the replicator started (e.g. seeded by the provisioner) are
+        # in the stream and replicate too, like AWS's initial replica sync.
+        for shard in self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]:
+            self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
 
     def key_of(self, item: Image) -> Image:
         return {name: item[name] for name in self.key_names}
@@ -443,46 +432,40 @@ class _Replica:
         return items
 
     def changes(self) -> list[_Change]:
-        """Changes made by others than the replicator since the last call, in order."""
-        if self.scan_mode:
-            started = time.monotonic()
-            if started < self.next_scan:
-                return []
-            current = self.scan()
-            # A scan costs O(items) of CPU in the emulator's process, which serves every other request
-            # too (one GIL): a replica of thousands of items scanned back to back would hold much of it.
-            self.next_scan = started + (time.monotonic() - started) / SCAN_SHARE
-            found = [
-                _Change(self.key_of(item), item)
-                for k, item in current.items()
-                if self.snapshot.get(k) != item
-            ]
-            found += [
-                _Change(self.key_of(item), None) for k, item in self.snapshot.items() if k not in current
-            ]
-            self.snapshot = current
-            return found
+        """Changes made by others than the replicator since the last call, in order.
+
+        A write of this region that took effect before one of ours to the same item (its record comes
+        before our echo) was overwritten by ours: it is dropped, as DynamoDB drops the losing write of a
+        conflict, so it cannot reach the other replicas after ours and leave them apart."""
+        records: list[tuple[_Change, bool]] = []  # (change, whether its NewImage is in the record)
+        for shard_id in list(self.iterators):
+            while (iterator := self.iterators[shard_id]) is not None:
+                response = self.streams.get_records(ShardIterator=iterator)
+                self.iterators[shard_id] = response.get("NextShardIterator")
+                for record in response.get("Records", []):
+                    data = record["dynamodb"]
+                    removed = record["eventName"] == "REMOVE"
+                    # KEYS_ONLY / OLD_IMAGE streams carry no new image: an echo is then recognised by key
+                    # and kind of write only, and an original is read as the item is now.
+                    change = _Change(data["Keys"], None if removed else data.get("NewImage", {}))
+                    records.append((change, removed or "NewImage" in data))
+                if not response.get("Records"):
+                    break
+        echo_positions: dict[str, list[int]] = {}
+        for position, (change, exact) in enumerate(records):
+            if self._is_echo(change, exact=exact):
+                echo_positions.setdefault(_key_id(change.key), []).append(position)
         found = []
-        for shard_id, iterator in list(self.iterators.items()):
-            if iterator is None:
-                continue
-            response = self.streams.get_records(ShardIterator=iterator)
-            self.iterators[shard_id] = response.get("NextShardIterator")
-            for record in response.get("Records", []):
-                data = record["dynamodb"]
-                removed = record["eventName"] == "REMOVE"
-                # KEYS_ONLY / OLD_IMAGE streams carry no new image: an echo is then recognised by key and
-                # kind of write only, and an original is read as the item is now.
-                exact = removed or "NewImage" in data
-                change = _Change(data["Keys"], None if removed else data.get("NewImage", {}))
-                if self._is_echo(change, exact=exact):
-                    continue
-                if not exact:
-                    item = self.ddb.get_item(TableName=self.table, Key=change.key, ConsistentRead=True)
-                    if "Item" not in item:
-                        continue  # gone again: the REMOVE record that follows replicates the end state
-                    change.image = item["Item"]
-                found.append(change)
+        for position, (change, exact) in enumerate(records):
+            echoes_of_key = echo_positions.get(_key_id(change.key), [])
+            if position in echoes_of_key or any(later > position for later in echoes_of_key):
+                continue  # ours, or overwritten by ours
+            if not exact:
+                item = self.ddb.get_item(TableName=self.table, Key=change.key, ConsistentRead=True)
+                if "Item" not in item:
+                    continue  # gone again: the REMOVE record that follows replicates the end state
+                change.image = item["Item"]
+            found.append(change)
         return found
 
     def _is_echo(self, change: _Change, *, exact: bool) -> bool:
@@ -494,24 +477,6 @@ class _Replica:
                 del pending[index]  # type: ignore[union-attr]
                 return True
         return False
-
-    def get(self, key: Image) -> Image | None:
-        item: Image | None = self.ddb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
-        return item
-
-    def get_many(self, keys: Sequence[Image]) -> dict[str, Image]:
-        """The items at `keys` (distinct), by key id; consistent reads, BATCH_GET_KEYS per request."""
-        found: dict[str, Image] = {}
-        for start in range(0, len(keys), BATCH_GET_KEYS):
-            request: dict[str, Any] = {
-                self.table: {"Keys": list(keys[start : start + BATCH_GET_KEYS]), "ConsistentRead": True}
-            }
-            while request:
-                response = self.ddb.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table, []):
-                    found[_key_id(self.key_of(item))] = item
-                request = response.get("UnprocessedKeys") or {}
-        return found
 
     @property
     def pending_echoes(self) -> int:
@@ -525,12 +490,10 @@ class _Replica:
             # and an echo we then waited for would never come.
             old = self.ddb.delete_item(TableName=self.table, Key=change.key, ReturnValues="ALL_OLD")
             wrote = "Attributes" in old
-            self.snapshot.pop(key_id, None)
         else:
             self.ddb.put_item(TableName=self.table, Item=change.image)
             wrote = True
-            self.snapshot[key_id] = change.image
-        if wrote and not self.scan_mode:
+        if wrote:
             self.echoes.setdefault(key_id, []).append(change.image)
 
     def apply_all(self, changes: Iterable[_Change]) -> int:
@@ -575,10 +538,7 @@ class _Replica:
             request = self.ddb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
         for change in batch:
             assert change.image is not None
-            key_id = _key_id(change.key)
-            self.snapshot[key_id] = change.image
-            if not self.scan_mode:
-                self.echoes.setdefault(key_id, []).append(change.image)
+            self.echoes.setdefault(_key_id(change.key), []).append(change.image)
 
 
 class DynamoDbReplicator(_Poller):
@@ -586,15 +546,13 @@ class DynamoDbReplicator(_Poller):
 
     Every change read from one replica is written to all others; the replicator's own writes come back
     on the other replicas' streams and are recognised (by key and image) and dropped, so nothing echoes.
-    Conflicts resolve last writer wins, where "last" is the order the replicator applies changes in (AWS
-    uses the write timestamps): after each pass, every key changed in it is read in every replica read
-    by its stream and the winner rewritten wherever another value is live (e.g. a region's own write
-    that landed under ours; a replica read by scans finds such a value itself, as a change), so all
-    replicas converge once writes stop.
+    Conflicts resolve last writer wins, where "last" is the order writes took effect in each replica (AWS
+    uses the write timestamps): a region's write that one of ours overwrote is dropped, one made after
+    ours replicates, so all replicas converge once writes stop.
     Each key's changes are applied in the order its replica recorded them; different keys' may be
     reordered (a DynamoDB stream orders records per item only), which lets puts travel in BatchWriteItem
-    requests, and the reads after a pass are BatchGetItem requests. A pass replicates its tables side by
-    side, so one table's backlog does not hold back another's.
+    requests. A pass replicates its tables side by side, so one table's backlog does not hold back
+    another's.
     The aws:rep:* attributes of the 2017 version are not written: the 2019 version does not expose them.
     """
 
@@ -660,31 +618,17 @@ class DynamoDbReplicator(_Poller):
         return applied
 
     def _replicate(self, replicas: list[_Replica]) -> int:
-        """One pass over one table's replicas; the number of writes made."""
+        """One pass over one table's replicas; the number of writes made.
+
+        Each replica's changes are read after the earlier replicas' changes were applied to it, and its
+        stream lists every write in the order it took effect, so what it says last about an item is what
+        it holds: applying that everywhere leaves all replicas with the same item once writes stop."""
         applied = 0
-        winners: dict[str, _Change] = {}  # per key, the change applied last: the last writer
         for origin in replicas:
             changes = origin.changes()
             for target in replicas:
                 if target is not origin:
                     applied += target.apply_all(changes)
-            for change in changes:
-                winners[_key_id(change.key)] = change
-        # moto appends stream records outside the write's critical section, so under concurrent
-        # writes a stream can list two writes in the opposite order to the one they took effect in,
-        # and a region's own write can sit under ours unseen. Checking each changed key in every
-        # stream-read replica against the winner, and rewriting where it differs, makes the replicas
-        # converge. A scan-read replica needs no check: what we wrote is its snapshot, so any other
-        # value there (a write that landed after ours, e.g. a stream function's reaction to it) is a
-        # change its next scan finds and replicates; rewriting ours over it would undo that write.
-        keys = [change.key for change in winners.values()]
-        for target in replicas:
-            if target.scan_mode:
-                continue
-            live = target.get_many(keys)
-            applied += target.apply_all(
-                change for key_id, change in winners.items() if live.get(key_id) != change.image
-            )
         return applied
 
     def _run(self) -> None:
