@@ -6,6 +6,7 @@ resets every backend, so each emulator begins empty.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -22,6 +23,16 @@ from localcloud.sqs_poller import disable_moto_sqs_triggers
 from localcloud.stream_poller import DynamoDbStreamPoller
 
 HOST = "127.0.0.1"
+
+
+def _list_moto_modules_once() -> None:
+    """moto's server lists its package directory (a listdir and ~150 isdir calls) to route every request;
+    the list never changes while the process runs. Idempotent."""
+    from moto import backends  # noqa: PLC0415 - moto is slow to import
+
+    if not isinstance(backends.list_of_moto_modules, functools.partial):
+        modules = tuple(backends.list_of_moto_modules())
+        backends.list_of_moto_modules = functools.partial(iter, modules)
 
 
 class Emulator:
@@ -68,6 +79,7 @@ class Emulator:
             sfn_patches.apply()
             s3_patches.apply()
             dynamodb_patches.apply()
+            _list_moto_modules_once()
             # werkzeug logs every request at INFO: thousands of lines per demo run.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
             default_user_config["stepfunctions"] = {"execute_state_machine": True}

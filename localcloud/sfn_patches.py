@@ -11,8 +11,12 @@ ever does.
 from __future__ import annotations
 
 import datetime
+import functools
+import importlib
 import json
 import logging
+import os
+import sys
 import threading
 import time
 import uuid
@@ -292,6 +296,57 @@ def add_start_sync_execution() -> None:
     StepFunctionResponse.start_sync_execution = start_sync_execution  # type: ignore[attr-defined]
 
 
+def reuse_parsed_definitions() -> None:
+    """Parse each state machine definition once, not once per execution.
+
+    moto's ExecutionWorker runs the ANTLR parser over the definition for every execution: about a fifth
+    of the emulator's CPU under the events benchmark (an EXPRESS execution per event). The parsed
+    program is declarations only; every execution keeps its state in its own Environment, so one parse
+    serves all executions of a definition, concurrent ones included.
+    """
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser  # noqa: PLC0415
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker  # noqa: PLC0415
+
+    @functools.lru_cache(maxsize=256)
+    def parsed(definition: str) -> Any:
+        return AmazonStateLanguageParser.parse(definition)[0]
+
+    def get_evaluation_entrypoint(self: Any) -> Any:
+        return parsed(self._evaluation_details.state_machine_details.definition)
+
+    ExecutionWorker._get_evaluation_entrypoint = get_evaluation_entrypoint  # type: ignore[method-assign]
+
+
+def reuse_boto_clients() -> None:
+    """One boto3 client per region, service and emulator port for the interpreter's service tasks.
+
+    moto builds a new client for every task it runs (model loading and method generation: about a
+    tenth of the emulator's CPU under the events benchmark); boto3 clients are thread-safe. The
+    credentials argument is ignored by moto's own function as well."""
+    from moto.core.models import botocore_stubber  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.utils import boto_client  # noqa: PLC0415
+
+    original = boto_client.boto_client_for
+    clients: dict[tuple[str, str, str, bool], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        key = (region, service, os.environ.get("MOTO_PORT", ""), bool(botocore_stubber.enabled))
+        with lock:
+            if key not in clients:
+                clients[key] = original(region, service, state_credentials)
+            return clients[key]
+
+    # Its users imported the function by name; the factory imports every service task's module.
+    importlib.import_module(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_factory"
+    )
+    importlib.import_module("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils")
+    for module in list(sys.modules.values()):
+        if getattr(module, "boto_client_for", None) is original:
+            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+
+
 def apply() -> None:
     """Install every fix (idempotent); raises if moto is not the version the fixes were written for."""
     global _applied  # noqa: PLW0603 - patching is process-global by nature
@@ -305,6 +360,8 @@ def apply() -> None:
         fix_execution_start_time_in_context()
         fix_distributed_map_failure_tolerance()
         add_start_sync_execution()
+        reuse_parsed_definitions()
+        reuse_boto_clients()
         # moto logs every failure a state raises at ERROR with the whole state's repr, caught or not; in
         # Step Functions those are execution history events (describe_execution/get_execution_history).
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import moto
 import pytest
@@ -320,3 +321,52 @@ def test_lambda_workers_never_prefix_the_loopback_endpoint_for_start_sync_execut
     """)
     emulator.client("lambda", REGION).invoke(FunctionName=fn.arn, Payload=b"{}")
     assert fn.records() == ["true"]
+
+
+def test_a_definition_is_parsed_once_and_serves_concurrent_executions_with_their_own_state(
+    emulator, monkeypatch
+) -> None:
+    # GIVEN a definition never run before, whose output depends on each execution's input
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser  # noqa: PLC0415
+
+    parses: list[str] = []
+    original = AmazonStateLanguageParser.parse
+
+    def counting(definition: str) -> object:
+        parses.append(definition)
+        return original(definition)
+
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting))
+    machine = create_machine(
+        emulator,
+        {
+            "Comment": uuid.uuid4().hex,
+            "StartAt": "Echo",
+            "States": {"Echo": {"Type": "Pass", "Parameters": {"seen.$": "$.n"}, "End": True}},
+        },
+        "EXPRESS",
+    )
+    sfn = emulator.client("stepfunctions", REGION)
+    parses.clear()  # creating the machine validated (parsed) the definition
+
+    def run(n: int) -> dict:
+        return sfn.start_sync_execution(stateMachineArn=machine, input=json.dumps({"n": n}))
+
+    # WHEN it runs once, then four more times side by side
+    first = run(0)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = [first, *pool.map(run, range(1, 5))]
+    # THEN each execution answered its own input, and the definition was parsed once for all five
+    assert [json.loads(r["output"]) for r in results] == [{"seen": n} for n in range(5)]
+    assert len(parses) == 1
+
+
+def test_service_tasks_share_one_client_per_region_and_service(emulator) -> None:
+    from moto.stepfunctions.parser.asl.utils import boto_client  # noqa: PLC0415
+
+    sfn_patches.apply()
+    first = boto_client.boto_client_for(REGION, "lambda")
+    assert boto_client.boto_client_for(REGION, "lambda") is first
+    assert boto_client.boto_client_for(REGION, "sqs") is not first
+    assert boto_client.boto_client_for("us-west-2", "lambda") is not first
+    assert first.meta.endpoint_url == emulator.endpoint_url.replace("127.0.0.1", "localhost")
