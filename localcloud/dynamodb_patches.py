@@ -26,7 +26,8 @@ from typing import Any
 _patched = False
 # One lock for every DynamoDB write in the process (re-entrant: moto's update_item calls put_item).
 _write_lock = threading.RLock()
-# Notified on every stream append; `appended` counts them so a reader can wait for news without a race.
+# Notified on every append to a stream that Lambda mappings read; `appended` counts those appends so a
+# reader can wait for news without a race.
 stream_appended = threading.Condition()
 appended = 0
 
@@ -76,9 +77,12 @@ def _stream_shard_add(self: Any, old: Any, new: Any) -> None:
         sequence_number = len(self.items) + self.starting_sequence_number
         view_type = self.table.stream_specification["StreamViewType"]
         self.items.append(StreamRecord(self.table, view_type, event_name, old, new, sequence_number))
-    with stream_appended:
-        appended += 1
-        stream_appended.notify_all()
+    if self.table.lambda_event_source_mappings:  # moto still records a table's mappings here
+        # Only a mapped stream has readers to wake; the replicator polls (100,000 batch rows written to
+        # unmapped tables would otherwise wake every mapping's thread 100,000 times).
+        with stream_appended:
+            appended += 1
+            stream_appended.notify_all()
 
 
 def apply() -> None:
