@@ -59,9 +59,8 @@ def _moto_table(stream_arn: str) -> Any:
 
 @dataclass(frozen=True)
 class _Entry:
-    """One record of the shard: its position there and the record as Lambda delivers it."""
+    """One record of the shard, as Lambda delivers it."""
 
-    index: int
     record: dict[str, Any]
 
     @property
@@ -122,7 +121,7 @@ class _MappingWorker:
         while True:
             items = shard.items
             while self.position < len(items) and len(batch) < batch_size:
-                entry = _Entry(self.position, self._lambda_record(items[self.position].to_json()))
+                entry = _Entry(self._lambda_record(items[self.position].to_json()))
                 self.position += 1
                 if self._matches(entry.record):
                     batch.append(entry)
@@ -190,7 +189,8 @@ class _MappingWorker:
             records, retries = pending.popleft()
             event = {"Records": [entry.record for entry in records]}
             result = self._runtime.invoke(self.esm.function_arn, self.region, event)
-            failed = first_failure(records, result, self._reports_item_failures)
+            sequence_numbers = [entry.sequence_number for entry in records]
+            failed = first_failure(sequence_numbers, result, self._reports_item_failures)
             if failed is None:
                 continue
             remaining = records[failed:]
@@ -276,9 +276,10 @@ def _iso_datetime(moment: datetime) -> str:
 
 
 def first_failure(
-    records: Sequence[_Entry], result: InvocationResult, reports_item_failures: bool
+    sequence_numbers: Sequence[str], result: InvocationResult, reports_item_failures: bool
 ) -> int | None:
-    """The position in `records` from which the batch must be retried; None when it succeeded.
+    """The position in the batch (its records' sequence numbers, in order) from which it must be
+    retried; None when it succeeded.
 
     A function error fails the whole batch. With ReportBatchItemFailures, the batch is checkpointed
     before the lowest sequence number the function names; a name that is not in the batch (or is empty)
@@ -291,7 +292,7 @@ def first_failure(
     failures = result.payload.get("batchItemFailures") or []
     if not failures:
         return None
-    positions = {entry.sequence_number: index for index, entry in enumerate(records)}
+    positions = {number: index for index, number in enumerate(sequence_numbers)}
     found = []
     for failure in failures:
         identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None

@@ -12,7 +12,7 @@ import pytest
 
 from localcloud.emulator import Emulator
 from localcloud.lambda_runtime import InvocationResult
-from localcloud.stream_poller import _Entry, first_failure
+from localcloud.stream_poller import first_failure
 from tests.unit.localcloud.conftest import REGION, create_queue, drain, wait_for
 
 
@@ -199,10 +199,6 @@ def test_concurrent_conditional_writes_let_exactly_one_pass(emulator):
     assert passed.count(True) == 1
 
 
-def _entries(*sequence_numbers: str) -> list[_Entry]:
-    return [_Entry(index, {"dynamodb": {"SequenceNumber": n}}) for index, n in enumerate(sequence_numbers)]
-
-
 def _result(payload: Any = None, *, error: str | None = None) -> InvocationResult:
     return InvocationResult(payload=payload, error_type=error, error_message=error, logs="")
 
@@ -229,4 +225,4 @@ def _result(payload: Any = None, *, error: str | None = None) -> InvocationResul
     ],
 )
 def test_a_batch_is_retried_from_where_lambda_checkpoints_it(result, reports, expected):
-    assert first_failure(_entries("10", "20", "30"), result, reports) == expected
+    assert first_failure(["10", "20", "30"], result, reports) == expected
