@@ -361,12 +361,26 @@ def test_dynamodb_stream_mapping_gsi_and_replicas(
             "functionName": function["name"],
             "startingPosition": "LATEST",
             "batchSize": 5.0,
+            "filterCriteria": {"filters": [{"pattern": '{"eventName": ["MODIFY"]}'}]},
+            "functionResponseTypes": ["ReportBatchItemFailures"],
+            "bisectBatchOnFunctionError": True,
+            "maximumRetryAttempts": 5.0,
+            "destinationConfig": {"onFailure": {"destinationArn": "arn:aws:sqs:us-east-1:123456789012:dlq"}},
         },
     )
-    assert provisioner.deployment.event_source_mappings == []  # streams run in moto
+    # moto keeps stream mappings (the emulator's stream poller reads them there), with every setting the
+    # poller honours
+    assert provisioner.deployment.event_source_mappings == []
     created = moto_clients("lambda", REGION).get_event_source_mapping(UUID=mapping_id)
     assert created["EventSourceArn"] == table["streamArn"]
     assert mapping["functionArn"] == function["arn"]
+    assert (created["BatchSize"], created["StartingPosition"]) == (5, "LATEST")
+    assert created["FilterCriteria"] == {"Filters": [{"Pattern": '{"eventName": ["MODIFY"]}'}]}
+    assert created["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert (created["BisectBatchOnFunctionError"], created["MaximumRetryAttempts"]) == (True, 5)
+    assert created["DestinationConfig"] == {
+        "OnFailure": {"Destination": "arn:aws:sqs:us-east-1:123456789012:dlq"}
+    }
 
 
 def test_state_machine_and_redis_and_secret(
