@@ -1120,7 +1120,7 @@ class MotoProvisioner(pulumi.runtime.Mocks):
             )
             state = "Enabled"
         else:
-            # DynamoDB streams: moto keeps the mapping, localcloud's DynamoDbStreamPoller delivers.
+            # Streams: moto keeps the mapping; DynamoDB's are delivered by localcloud's DynamoDbStreamPoller.
             kwargs: dict[str, Any] = {
                 "EventSourceArn": source_arn,
                 "FunctionName": function_arn,

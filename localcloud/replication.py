@@ -451,14 +451,13 @@ class _Replica:
                     records.append((change, removed or "NewImage" in data))
                 if not response.get("Records"):
                     break
-        echo_positions: dict[str, list[int]] = {}
+        last_echo: dict[str, int] = {}  # key id -> the position of our last write of it read back
         for position, (change, exact) in enumerate(records):
             if self._is_echo(change, exact=exact):
-                echo_positions.setdefault(_key_id(change.key), []).append(position)
+                last_echo[_key_id(change.key)] = position
         found = []
         for position, (change, exact) in enumerate(records):
-            echoes_of_key = echo_positions.get(_key_id(change.key), [])
-            if position in echoes_of_key or any(later > position for later in echoes_of_key):
+            if position <= last_echo.get(_key_id(change.key), -1):
                 continue  # ours, or overwritten by ours
             if not exact:
                 item = self.ddb.get_item(TableName=self.table, Key=change.key, ConsistentRead=True)
