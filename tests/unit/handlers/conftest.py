@@ -68,6 +68,28 @@ def create_trivial_state_machine(region: str, name: str) -> str:
     )
 
 
+def change_txt_record(
+    route53: Any, *, zone_id: str, name: str, action: str, value: str, ttl_seconds: int
+) -> None:
+    """Send one change of a TXT record (value as Route 53 stores it: quoted, or raw to test bad ones)."""
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": action,
+                    "ResourceRecordSet": {
+                        "Name": name,
+                        "Type": "TXT",
+                        "TTL": ttl_seconds,
+                        "ResourceRecords": [{"Value": value}],
+                    },
+                }
+            ]
+        },
+    )
+
+
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
 

@@ -28,6 +28,7 @@ from moto.ses.models import ses_backends
 
 from handlers.batch import email_link, merge_chunks, split_file, trigger
 from handlers.batch.batch_state import table_definition
+from tests.unit.handlers.conftest import change_txt_record
 
 from ..conftest import create_trivial_state_machine, load_event
 
@@ -93,21 +94,13 @@ class BatchCloud:
         self._change_record("DELETE", current["ResourceRecords"][0]["Value"])
 
     def _change_record(self, action: str, value: str) -> None:
-        self.route53.change_resource_record_sets(
-            HostedZoneId=self.zone_id,
-            ChangeBatch={
-                "Changes": [
-                    {
-                        "Action": action,
-                        "ResourceRecordSet": {
-                            "Name": self.record_name,
-                            "Type": "TXT",
-                            "TTL": RECORD_TTL_SECONDS,
-                            "ResourceRecords": [{"Value": value}],
-                        },
-                    }
-                ]
-            },
+        change_txt_record(
+            self.route53,
+            zone_id=self.zone_id,
+            name=self.record_name,
+            action=action,
+            value=value,
+            ttl_seconds=RECORD_TTL_SECONDS,
         )
 
     def state_items(self) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from moto import mock_aws
 
 from handlers.failover import switch
 from handlers.failover.active_region import arc_client
+from tests.unit.handlers.conftest import change_txt_record
 
 PRIMARY = "eu-west-1"
 SECONDARY = "us-west-2"
@@ -161,21 +162,13 @@ class SignalZone:
         return [value["Value"] for value in self.record()["ResourceRecords"]]
 
     def _change(self, action: str, value: str) -> None:
-        self.route53.change_resource_record_sets(
-            HostedZoneId=self.zone_id,
-            ChangeBatch={
-                "Changes": [
-                    {
-                        "Action": action,
-                        "ResourceRecordSet": {
-                            "Name": self.record_name,
-                            "Type": "TXT",
-                            "TTL": RECORD_TTL_SECONDS,
-                            "ResourceRecords": [{"Value": value}],
-                        },
-                    }
-                ]
-            },
+        change_txt_record(
+            self.route53,
+            zone_id=self.zone_id,
+            name=self.record_name,
+            action=action,
+            value=value,
+            ttl_seconds=RECORD_TTL_SECONDS,
         )
 
 
