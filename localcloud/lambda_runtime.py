@@ -301,24 +301,28 @@ class LambdaRuntime:
         self, target_arn: str, event: dict[str, Any], result: InvocationResult
     ) -> None:
         # Lambda's DLQ message: body is the event; attributes say why (ErrorCode is the Invoke status).
-        service, region, account, name = target_arn.split(":")[2:6]
         attributes = {
             "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
             "ErrorCode": {"DataType": "Number", "StringValue": "200"},
             "ErrorMessage": {"DataType": "String", "StringValue": (result.error_message or "")[:1000] or "-"},
         }
-        body = json.dumps(event)
+        self.send_to_target(target_arn, json.dumps(event), attributes)
+
+    def send_to_target(
+        self, target_arn: str, body: str, attributes: dict[str, dict[str, str]] | None = None
+    ) -> None:
+        """Send a message to a failure target Lambda accepts (an SQS queue or an SNS topic), by ARN."""
+        service, region, account, name = target_arn.split(":")[2:6]
+        extra = {"MessageAttributes": attributes} if attributes else {}
         if service == "sqs":
             sqs = self.client("sqs", region)
             queue_url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-            sqs.send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
+            sqs.send_message(QueueUrl=queue_url, MessageBody=body, **extra)
         elif service == "sns":
-            self.client("sns", region).publish(
-                TopicArn=target_arn, Message=body, MessageAttributes=attributes
-            )
+            self.client("sns", region).publish(TopicArn=target_arn, Message=body, **extra)
         else:
             raise ValueError(
-                f"unsupported dead-letter target {target_arn}: Lambda accepts SQS queues and SNS topics"
+                f"unsupported failure target {target_arn}: Lambda sends to SQS queues and SNS topics"
             )
 
     def client(self, service: str, region: str) -> Any:

@@ -19,6 +19,7 @@ The mappings are read from moto's Lambda backends, so any created through the AP
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -55,6 +56,15 @@ def _moto_table(stream_arn: str) -> Any:
     if table is None or table.latest_stream_label != label:
         return None
     return table
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(raw: str | None) -> Any:
+    """A FilterCriteria pattern, parsed once: Lambda's event filtering uses EventBridge's pattern syntax
+    against the record as delivered."""
+    from moto.events.models import EventPattern  # noqa: PLC0415 - moto is slow to import
+
+    return EventPattern.load(raw)
 
 
 @dataclass(frozen=True)
@@ -149,10 +159,7 @@ class _MappingWorker:
         filters = (self.esm.filter_criteria or {}).get("Filters") or []
         if not filters:
             return True
-        from moto.events.models import EventPattern  # noqa: PLC0415 - moto is slow to import
-
-        # Lambda's event filtering uses EventBridge's pattern syntax against the record as delivered.
-        return any(EventPattern.load(f.get("Pattern")).matches_event(record) for f in filters)  # type: ignore[arg-type]
+        return any(_pattern(f.get("Pattern")).matches_event(record) for f in filters)
 
     # -- delivery ----------------------------------------------------------------------------------
 
@@ -220,15 +227,7 @@ class _MappingWorker:
             )
             return
         body = json.dumps(self._failure_record(records, result, invocations))
-        service, region, account, name = destination.split(":")[2:6]
-        if service == "sqs":
-            sqs = self._runtime.client("sqs", region)
-            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-            sqs.send_message(QueueUrl=url, MessageBody=body)
-        elif service == "sns":
-            self._runtime.client("sns", region).publish(TopicArn=destination, Message=body)
-        else:
-            LOG.error("on-failure destination %s is not supported here (SQS and SNS are)", destination)
+        self._runtime.send_to_target(destination, body)
 
     def _failure_record(
         self, records: Sequence[_Entry], result: InvocationResult, invocations: int
