@@ -1,5 +1,8 @@
 # regionflow: `make test` (lint, types, tests) and `make bench`; the venv is created on first use.
-PYTHON ?= python3
+# Python 3.13 is Lambda's runtime (python3.13, Amazon Linux 2023): handlers, tests and localcloud's
+# workers run on it. Found on PATH or in pyenv; `make PYTHON=/path/to/python3.13` picks another.
+is_python313 = $(shell $(1) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' >/dev/null 2>&1 && echo $(1))
+PYTHON ?= $(firstword $(foreach candidate,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13),$(call is_python313,$(candidate))))
 VENV := venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -7,6 +10,8 @@ STAMP := $(VENV)/.installed
 .PHONY: test lint typecheck unit bench demo clean
 
 $(STAMP): requirements.txt requirements-dev.txt handlers/requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it (e.g. pyenv install 3.13) or pass PYTHON=..."; exit 1; }
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || rm -rf $(VENV)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt

@@ -20,6 +20,7 @@ from functools import partial
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components.config import ApiFrontDoor
 from components.function import Function, FunctionArgs
@@ -332,9 +333,11 @@ class AuditIngest(pulumi.ComponentResource):
                 to_port=REDIS_PORT,
                 opts=child,
             )
-        token = aws.secretsmanager.get_random_password_output(
-            password_length=64, exclude_punctuation=True, region=args.region
-        ).random_password
+        # A stateful resource: generated once, kept in the stack's state, so the secret and the group's
+        # auth_token stay the same on every later `pulumi up` (a data source would roll them each time).
+        # ElastiCache accepts 16-128 printable characters without @, " or /: alphanumerics are safe.
+        # pulumi-random marks `result` secret, so the token stays encrypted in state and in both uses.
+        token = random.RandomPassword(f"{name}-redis-auth-token", length=64, special=False, opts=child).result
         secret = aws.secretsmanager.Secret(
             f"{name}-redis-auth",
             region=args.region,
@@ -345,7 +348,7 @@ class AuditIngest(pulumi.ComponentResource):
             f"{name}-redis-auth-value",
             region=args.region,
             secret_id=secret.id,
-            secret_string=pulumi.Output.secret(token),
+            secret_string=token,
             opts=child,
         )
         subnets = aws.elasticache.SubnetGroup(
@@ -363,7 +366,7 @@ class AuditIngest(pulumi.ComponentResource):
             multi_az_enabled=args.redis_replicas > 0,
             transit_encryption_enabled=True,
             at_rest_encryption_enabled=True,
-            auth_token=pulumi.Output.secret(token),
+            auth_token=token,
             port=REDIS_PORT,
             subnet_group_name=subnets.name,
             security_group_ids=[redis_group.id],

@@ -8,6 +8,7 @@ region sees every batch.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,12 +25,12 @@ from components.global_table import replica_arn
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import PolicyStatement, allow
 from components.lambda_packaging import LambdaPackaging
+from components.naming import stack_scoped_name
 from components.notifications import email_topic
 from components.regional_bucket_pair import RegionalBucketPair, RegionalBucketPairArgs
 from components.secure_bucket import SecureBucket
-from components.state_machine import StateMachine, StateMachineArgs, executions_of
+from components.state_machine import StateMachine, StateMachineArgs, executions_of, map_run_executions_of
 from handlers.batch import layout
-from handlers.batch.batch_state import STATUS_INDEX
 from workflows import batch_processing, chunk_processor
 
 FINANCIALS_ROUTE = "GET /financials/{uuid}"
@@ -118,7 +119,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 attributes={"fileKey": "S", "status": "S", "updatedAt": "S"},
                 indexes=[
                     {
-                        "name": STATUS_INDEX,
+                        "name": layout.STATUS_INDEX,
                         "hash_key": "status",
                         "range_key": "updatedAt",
                         "projection_type": "ALL",
@@ -371,7 +372,9 @@ class BatchOrchestrator(pulumi.ComponentResource):
             f"{name}-batch-workflow",
             StateMachineArgs(
                 region=region,
-                definition=batch_processing.build_definition,
+                definition=functools.partial(
+                    batch_processing.build_definition, max_concurrency=args.max_concurrency
+                ),
                 definition_inputs={
                     "split_arn": split.arn,
                     "merge_arn": merge.arn,
@@ -475,7 +478,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
         dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
             region=region,
-            dashboard_name=f"{self._name}-batch-{region}",
+            dashboard_name=stack_scoped_name(f"{self._name}-{region}", max_length=255),
             dashboard_body=pulumi.Output.all(main.arn, chunks.arn).apply(
                 lambda arns: json.dumps(
                     dashboard_body(
@@ -559,7 +562,8 @@ def _sync_rule_arn(state_machine_arn: pulumi.Output[str]) -> pulumi.Output[str]:
 
 def _distributed_map_statements(machine_arn: pulumi.Output[str]) -> list[PolicyStatement]:
     """A Distributed Map runs each item as a child execution of its own state machine."""
+    children = map_run_executions_of(machine_arn, batch_processing.CHUNKS_MAP_LABEL)
     return [
         allow(["states:StartExecution"], [machine_arn]),
-        allow(["states:DescribeExecution", "states:StopExecution"], [executions_of(machine_arn)]),
+        allow(["states:DescribeExecution", "states:StopExecution"], [children]),
     ]

@@ -24,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import PolicyStatement, allow
+from components.naming import stack_scoped_name
 
 ACTIVE_REGION_RECORD = "active-region"
 # ARC's data-plane actions; the routing control ARNs scope them.
@@ -186,14 +187,19 @@ class FailoverControl(pulumi.ComponentResource):
     ) -> RecoveryControls:
         child = pulumi.ResourceOptions(parent=self)
         # ARC's control plane is global (served from us-west-2): these resources take no region.
-        cluster = aws.route53recoverycontrol.Cluster(f"{name}-cluster", name=f"{name}-cluster", opts=child)
+        cluster = aws.route53recoverycontrol.Cluster(
+            f"{name}-cluster", name=stack_scoped_name(f"{name}-cluster"), opts=child
+        )
         panel = aws.route53recoverycontrol.ControlPanel(
-            f"{name}-control-panel", name=f"{name}-panel", cluster_arn=cluster.arn, opts=child
+            f"{name}-control-panel",
+            name=stack_scoped_name(f"{name}-panel"),
+            cluster_arn=cluster.arn,
+            opts=child,
         )
         controls = {
             region: aws.route53recoverycontrol.RoutingControl(
                 f"{name}-control-{region}",
-                name=f"{name}-{region}",
+                name=stack_scoped_name(f"{name}-{region}"),
                 cluster_arn=cluster.arn,
                 control_panel_arn=panel.arn,
                 opts=child,
@@ -202,7 +208,7 @@ class FailoverControl(pulumi.ComponentResource):
         }
         aws.route53recoverycontrol.SafetyRule(
             f"{name}-at-least-one-active",
-            name=f"{name}-at-least-one-active",
+            name=stack_scoped_name(f"{name}-at-least-one-active"),
             control_panel_arn=panel.arn,
             asserted_controls=[control.arn for control in controls.values()],
             # An update that would leave every region Off is refused: some region always processes.

@@ -29,7 +29,6 @@ from components.lambda_packaging import LambdaPackaging
 from components.secure_bucket import SecureBucket
 from components.state_machine import StateMachine, StateMachineArgs, executions_of
 from handlers.batch import layout
-from handlers.batch.batch_state import STATUS_INDEX
 from workflows import failover_runbook
 
 # SSM Automation waits at most this long for the runbook (the replication wait is 15 minutes on AWS).
@@ -121,7 +120,9 @@ class FailoverRunbook(pulumi.ComponentResource):
                 timeout_seconds=900,
                 memory_mb=1024,
                 policy_statements=[
-                    allow(["dynamodb:Query"], [pulumi.Output.concat(state_arn, "/index/", STATUS_INDEX)]),
+                    allow(
+                        ["dynamodb:Query"], [pulumi.Output.concat(state_arn, "/index/", layout.STATUS_INDEX)]
+                    ),
                     allow(["dynamodb:UpdateItem"], [state_arn]),
                     allow(["s3:ListBucketVersions"], [bucket.arn]),
                     # The in-place copy reads the replicated version and writes a new one (tags included).

@@ -103,7 +103,7 @@ class Function(pulumi.ComponentResource):
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
             reserved_concurrent_executions=args.reserved_concurrency,
-            environment={"variables": {"POWERTOOLS_SERVICE_NAME": name, **args.environment}},
+            environment={"variables": dict(args.environment)},
             logging_config={"log_format": "JSON", "log_group": log_group.name},
             tracing_config={"mode": "Active" if args.tracing else "PassThrough"},
             vpc_config=(

@@ -140,6 +140,27 @@ class HttpApi(pulumi.ComponentResource):
                 authorization_type="NONE",
                 opts=child,
             )
+            # A public function URL still needs the function's resource policy to allow it: both
+            # InvokeFunctionUrl (auth type NONE) and, since October 2025, InvokeFunction through the URL
+            # only; without them AWS answers 403 Forbidden.
+            aws.lambda_.Permission(
+                f"{name}-url-invoke-{index}",
+                region=args.region,
+                action="lambda:InvokeFunctionUrl",
+                function=route.function.function_name,
+                principal="*",
+                function_url_auth_type="NONE",
+                opts=child,
+            )
+            aws.lambda_.Permission(
+                f"{name}-url-invoke-function-{index}",
+                region=args.region,
+                action="lambda:InvokeFunction",
+                function=route.function.function_name,
+                principal="*",
+                invoked_via_function_url=True,
+                opts=child,
+            )
             # Function URLs end with "/"; the handler routes on the path just as behind API Gateway.
             url = pulumi.Output.concat(function_url.function_url, route.path.lstrip("/"))
             self._route_urls[route.route_key] = url

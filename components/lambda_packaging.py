@@ -8,6 +8,7 @@ bundled into every function's package where layers are missing (LocalStack Commu
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -19,14 +20,23 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
 from components.config import LambdaDependencyMode
+from components.naming import stack_scoped_name
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 HANDLERS_DIR = PROJECT_DIR / "handlers"
 REQUIREMENTS_FILE = HANDLERS_DIR / "requirements.txt"
 BUILD_DIR = PROJECT_DIR / "build"
-LAMBDA_RUNTIME = "python3.11"
+LAMBDA_RUNTIME = (
+    "python3.13"  # Amazon Linux 2023, supported to 2029 (python3.11 runs on Amazon Linux 2, EOL 2026-06-30)
+)
 LAMBDA_ARCHITECTURE = "x86_64"
 _PIP_PLATFORM = "manylinux2014_x86_64"
+# The Lambda runtime ships the AWS SDK. A copy in a layer or bundle would shadow it: Powertools' tracer
+# (aws-xray-sdk) pulls in an unpinned botocore, which would pair the runtime's boto3 with a botocore it
+# was not released with. So the SDK is always the runtime's.
+RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer")
+# Build leftovers, not code: bytecode caches go stale against the sources, `bin/` holds pip's scripts.
+_NOT_SHIPPED = ("__pycache__", "bin")
 
 
 def dependency_dir(requirements: Path = REQUIREMENTS_FILE, build_dir: Path = BUILD_DIR) -> Path:
@@ -61,12 +71,46 @@ def install_dependencies(requirements: Path = REQUIREMENTS_FILE, build_dir: Path
                 "--python-version",
                 LAMBDA_RUNTIME.removeprefix("python"),
                 "--only-binary=:all:",
+                "--no-compile",
                 "--upgrade",
             ],
             check=True,
         )
+        prune_installed(target / "python")
         done_marker.write_text(requirements.read_text())
     return target
+
+
+def _distribution_name(entry: Path) -> str:
+    """`botocore`, `botocore-1.44.18.dist-info` -> "botocore" (the top-level name pip installed)."""
+    return entry.name.split("-", 1)[0].removesuffix(".py").lower().replace("_", "-")
+
+
+def prune_installed(site_dir: Path) -> list[str]:
+    """Remove what must not ship from a pip --target tree; return the removed top-level names."""
+    removed = []
+    for entry in sorted(site_dir.iterdir()):
+        if entry.name in _NOT_SHIPPED or _distribution_name(entry) in RUNTIME_PROVIDED_PACKAGES:
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed.append(entry.name)
+    for cache in sorted(site_dir.rglob("__pycache__")):
+        shutil.rmtree(cache)
+    return removed
+
+
+def handler_sources(handlers_dir: Path = HANDLERS_DIR) -> list[Path]:
+    """The handler modules a function ships: Python sources only (no caches, tests or build inputs)."""
+    return [
+        path
+        for path in sorted(handlers_dir.rglob("*.py"))
+        if "__pycache__" not in path.parts
+        and not path.name.startswith("test_")
+        and path.name != "conftest.py"
+        and "tests" not in path.relative_to(handlers_dir).parts
+    ]
 
 
 def running_under_mocks() -> bool:
@@ -82,10 +126,14 @@ class LambdaPackaging:
     bundled_dependencies: Path | None = None  # a `python/` directory whose contents join the package
 
     def code(self) -> pulumi.AssetArchive:
-        assets: dict[str, pulumi.Asset | pulumi.Archive] = {"handlers": pulumi.FileArchive(str(HANDLERS_DIR))}
+        handlers: dict[str, pulumi.Asset | pulumi.Archive] = {
+            path.relative_to(HANDLERS_DIR).as_posix(): pulumi.FileAsset(str(path))
+            for path in handler_sources()
+        }
+        assets: dict[str, pulumi.Asset | pulumi.Archive] = {"handlers": pulumi.AssetArchive(handlers)}
         if self.bundled_dependencies is not None and self.bundled_dependencies.is_dir():
             for entry in sorted(self.bundled_dependencies.iterdir()):
-                if entry.name == "__pycache__":
+                if entry.name in _NOT_SHIPPED or _distribution_name(entry) in RUNTIME_PROVIDED_PACKAGES:
                     continue
                 assets[entry.name] = (
                     pulumi.FileArchive(str(entry)) if entry.is_dir() else pulumi.FileAsset(str(entry))
@@ -115,7 +163,7 @@ class LambdaPackagingCatalog:
                 layer = aws.lambda_.LayerVersion(
                     f"lambda-dependencies-{region}",
                     region=region,
-                    layer_name=f"regionflow-{pulumi.get_stack()}-dependencies",
+                    layer_name=stack_scoped_name("dependencies", max_length=140),
                     description="Third-party packages of handlers/requirements.txt",
                     code=pulumi.FileArchive(str(self.dependencies_dir)),
                     compatible_runtimes=[LAMBDA_RUNTIME],

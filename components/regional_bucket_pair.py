@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import allow, assume_role_policy, policy_document
+from components.naming import stack_scoped_name
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 
 # S3 Replication Time Control's service level: 99.99 % of objects replicated within 15 minutes.
@@ -107,7 +108,8 @@ class RegionalBucketPair(pulumi.ComponentResource):
             access_point = aws.s3control.MultiRegionAccessPoint(
                 f"{name}-access-point",
                 details={
-                    "name": f"{name}-mrap"[:50],
+                    # MRAP names are unique per account: 3-50 characters, lowercase, digits and hyphens.
+                    "name": stack_scoped_name(f"{name}-mrap", max_length=50, lowercase=True),
                     "public_access_block": {
                         "block_public_acls": True,
                         "block_public_policy": True,

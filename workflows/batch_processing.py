@@ -32,6 +32,8 @@ CHILD_EXECUTION_RETRY = {
     "JitterStrategy": "FULL",
 }
 DEFAULT_MAX_CONCURRENCY = 50
+# Names the Distributed Map run: its child executions are `execution:<machine>/<label>:<id>`.
+CHUNKS_MAP_LABEL = "Chunks"
 BATCH_FAILED = "BatchFailed"
 CATCH_CHUNK_FAILED = {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Chunk failed"}
 
@@ -72,7 +74,7 @@ def build_definition(
             ),
             "Process chunks": {
                 "Type": "Map",
-                "Label": "Chunks",
+                "Label": CHUNKS_MAP_LABEL,
                 "ItemReader": {
                     "Resource": "arn:aws:states:::s3:getObject",
                     "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},

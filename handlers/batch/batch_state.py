@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 
 from handlers.batch import layout
 
-STATUS_INDEX = "status-index"
+STATUS_INDEX = layout.STATUS_INDEX
 STATUS_PROCESSING = "PROCESSING"
 STATUS_COMPLETED = "COMPLETED"
 STATUS_FAILED = "FAILED"

@@ -18,6 +18,8 @@ WORK_PREFIX = "work/"
 PROCESSED_PREFIX = "processed/"
 PART_DIGITS = 5  # part-00001 ... part-99999: lexicographic order is numeric order
 MANIFEST_HEADER = "chunkKey"
+# The batch-state table's GSI (status, updatedAt): reconciliation finds unfinished files through it.
+STATUS_INDEX = "status-index"
 
 # Metrics every batch handler emits under one namespace and service, so the dashboard finds them.
 METRICS_NAMESPACE = "regionflow"

@@ -20,6 +20,7 @@ class BuiltStack:
     config: dict[str, str]
     exports: dict[str, Any]
     resources: list[RecordedResource]
+    invokes: list[str]  # data sources the program called
 
     def resources_of(self, typ: str, prefix: str = "") -> list[RecordedResource]:
         """Resources of a type, optionally only those whose logical name starts with `prefix`."""
@@ -39,14 +40,21 @@ class BuiltStack:
 _built: dict[str, BuiltStack] = {}
 
 
-def build_stack(stack: str, config_overrides: dict[str, str] | None = None) -> BuiltStack:
-    """The program under mocks for a stack file, with `pulumi config set`-style overrides; built once."""
-    cache_key = f"{stack}:{sorted((config_overrides or {}).items())}"
+def build_stack(
+    stack: str, config_overrides: dict[str, str] | None = None, *, config_stack: str | None = None
+) -> BuiltStack:
+    """The program under mocks for a stack file, with `pulumi config set`-style overrides; built once.
+
+    config_stack builds a stack named `stack` from another stack file's config.
+    """
+    cache_key = f"{stack}:{config_stack}:{sorted((config_overrides or {}).items())}"
     if cache_key not in _built:
         mocks = RecordingMocks()
-        exports = run_program(mocks, stack=stack, config_overrides=config_overrides)
-        config = {**load_stack_config(stack), **(config_overrides or {})}
-        _built[cache_key] = BuiltStack(stack, config, exports, list(mocks.resources))
+        exports = run_program(
+            mocks, stack=stack, config_overrides=config_overrides, config_stack=config_stack
+        )
+        config = {**load_stack_config(config_stack or stack), **(config_overrides or {})}
+        _built[cache_key] = BuiltStack(stack, config, exports, list(mocks.resources), list(mocks.invokes))
     return _built[cache_key]
 
 

@@ -29,6 +29,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.resources: list[RecordedResource] = []
+        self.invokes: list[str] = []  # data source tokens, in call order
         self._lock = threading.Lock()  # independent resources arrive on several threads
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -40,6 +41,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return f"{physical}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        with self._lock:
+            self.invokes.append(args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             identity = {
                 "accountId": ACCOUNT_ID,
@@ -47,9 +50,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "userId": "test",
             }
             return identity, []
-        if args.token == "aws:secretsmanager/getRandomPassword:getRandomPassword":
-            length = int(args.args.get("passwordLength", 32))
-            return {"randomPassword": "p" * length, "id": "random-password"}, []
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
@@ -108,6 +108,9 @@ def _computed(typ: str, name: str, region: str, inputs: dict[str, Any]) -> dict[
         }
     if typ == "aws:apigateway/stage:Stage":
         return {"invokeUrl": f"https://api-id.execute-api.{region}.amazonaws.com/{inputs.get('stageName')}"}
+    if typ == "random:index/randomPassword:RandomPassword":
+        # A recognisable stand-in for the generated value, as long as asked.
+        return {"result": ("generated-" + name)[: int(inputs["length"])].ljust(int(inputs["length"]), "x")}
     if typ == "aws:ssm/document:Document":
         return {"name": name, "arn": f"arn:aws:ssm:{prefix}:document/{name}"}
     if typ == "aws:route53recoverycontrol/cluster:Cluster":

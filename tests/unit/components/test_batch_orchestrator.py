@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
-from tests.unit.components.conftest import BuiltStack
+from tests.unit.components.conftest import BuiltStack, build_stack
 
 FUNCTION = "aws:lambda/function:Function"
 TABLE = "aws:dynamodb/table:Table"
@@ -56,6 +57,15 @@ def test_state_machines_are_standard_for_the_batch_and_express_for_chunks(stack:
     assert definition["States"]["Process chunks"]["MaxConcurrency"] == int(
         stack.config["regionflow:batchMaxConcurrency"]
     )
+
+
+def test_batch_max_concurrency_from_config_reaches_every_regions_distributed_map() -> None:
+    # GIVEN a stack whose batchMaxConcurrency is neither the default (50) nor any stack file's value
+    stack = build_stack("local", {"regionflow:batchMaxConcurrency": "7"})
+    # THEN each region's Distributed Map runs at most 7 chunk executions at once
+    for region in batch_regions(stack):
+        definition = json.loads(stack.named(f"batch-{region}-batch-workflow-machine").inputs["definition"])
+        assert definition["States"]["Process chunks"]["MaxConcurrency"] == 7
 
 
 def test_batch_state_is_a_global_table_with_a_status_index_and_pitr(stack: BuiltStack) -> None:
@@ -175,8 +185,14 @@ def test_distributed_map_may_run_its_own_children_and_wait_for_chunk_executions(
     machine = stack.named(f"batch-{region}-batch-workflow-machine").outputs["arn"]
     own = grants(stack, f"batch-{region}-batch-workflow-self-policy")
     assert ("states:StartExecution", machine) in own
-    executions = machine.replace(":stateMachine:", ":execution:") + ":*"
-    assert ("states:DescribeExecution", executions) in own
+    # Step Functions names a Distributed Map's children execution:<machine>/<map run label>:<id>
+    # (AWS's "IAM policies for using Distributed Map states"); the map is labelled "Chunks".
+    machine_name = machine.rsplit(":", 1)[1]
+    child = f"arn:aws:states:{region}:123456789012:execution:{machine_name}/Chunks:0b6a7c3e-1f"
+    described = [resource for action, resource in own if action == "states:DescribeExecution"]
+    stopped = [resource for action, resource in own if action == "states:StopExecution"]
+    assert described == stopped == [f"arn:aws:states:{region}:123456789012:execution:{machine_name}/Chunks:*"]
+    assert fnmatch.fnmatchcase(child, described[0])
 
 
 def test_failed_executions_raise_alarms_to_an_encrypted_topic_cloudwatch_can_use(stack: BuiltStack) -> None:

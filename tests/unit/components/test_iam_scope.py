@@ -49,6 +49,16 @@ def test_no_statement_grants_resource_star_except_the_justified_list(stack: Buil
     assert not offenders
 
 
+def distributed_map_labels(definition: dict) -> list[str]:
+    labels = []
+    for state in definition.get("States", {}).values():
+        processor = state.get("ItemProcessor") or {}
+        if state.get("Type") == "Map" and processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
+            labels.append(state["Label"])
+        labels += distributed_map_labels(processor)
+    return labels
+
+
 def derived_arns(stack: BuiltStack) -> set[str]:
     """ARNs of things a stack resource implies without being a resource of its own."""
     derived: set[str] = set()
@@ -59,8 +69,12 @@ def derived_arns(stack: BuiltStack) -> set[str]:
             parts[3] = replica["regionName"]
             derived.add(":".join(parts))
     for machine in stack.resources_of("aws:sfn/stateMachine:StateMachine"):
-        # Executions of a state machine (a Distributed Map's children, .sync children).
-        derived.add(machine.outputs["arn"].replace(":stateMachine:", ":execution:", 1) + ":*")
+        # Executions of a state machine (.sync children), and its Distributed Maps' child executions,
+        # which Step Functions names execution:<machine>/<map label>:<id>.
+        executions = machine.outputs["arn"].replace(":stateMachine:", ":execution:", 1)
+        derived.add(executions + ":*")
+        for label in distributed_map_labels(json.loads(machine.inputs["definition"])):
+            derived.add(f"{executions}/{label}:*")
         # The AWS-managed EventBridge rule every `.sync` integration of the machine's region uses.
         _, partition, _, region, account, *_ = machine.outputs["arn"].split(":")
         derived.add(f"arn:{partition}:events:{region}:{account}:rule/{SYNC_EVENTS_RULE}")

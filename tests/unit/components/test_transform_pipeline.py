@@ -208,3 +208,30 @@ def test_local_stack_bundles_dependencies_because_localstack_community_has_no_la
 def test_tracing_follows_the_stack_config(stack: BuiltStack) -> None:
     expected = "Active" if stack.config["regionflow:tracing"] == "true" else "PassThrough"
     assert {f.inputs["tracingConfig"]["mode"] for f in stack.resources_of(FUNCTION)} == {expected}
+
+
+def test_every_function_url_is_allowed_by_the_functions_resource_policy(local_stack: BuiltStack) -> None:
+    # GIVEN the local stack's public function URLs (AuthType NONE)
+    urls = local_stack.resources_of("aws:lambda/functionUrl:FunctionUrl")
+    assert urls and {url.inputs["authorizationType"] for url in urls} == {"NONE"}
+    permissions = local_stack.resources_of("aws:lambda/permission:Permission")
+    # THEN each function behind a URL may be invoked through it: InvokeFunctionUrl for auth type NONE
+    # and, since October 2025, InvokeFunction when invoked via the URL (AWS answers 403 without them)
+    for url in urls:
+        grants = {
+            (p.inputs["action"], p.inputs.get("functionUrlAuthType"), p.inputs.get("invokedViaFunctionUrl"))
+            for p in permissions
+            if p.inputs["function"] == url.inputs["functionName"] and p.inputs["principal"] == "*"
+        }
+        assert grants == {
+            ("lambda:InvokeFunctionUrl", "NONE", None),
+            ("lambda:InvokeFunction", None, True),
+        }, url.name
+
+
+def test_primary_stack_grants_no_public_invoke(primary_stack: BuiltStack) -> None:
+    # GIVEN the AWS stack, whose endpoints are API Gateway routes
+    permissions = primary_stack.resources_of("aws:lambda/permission:Permission")
+    # THEN no function may be invoked by anyone ("*") nor through a function URL
+    assert [p.name for p in permissions if p.inputs["principal"] == "*"] == []
+    assert not primary_stack.resources_of("aws:lambda/functionUrl:FunctionUrl")

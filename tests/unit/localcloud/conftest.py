@@ -86,7 +86,7 @@ def deploy(emulator: Emulator, role_arn: str, tmp_path: Path) -> Callable[..., D
         code = RECORD_HELPER + textwrap.dedent(source)
         response = emulator.client("lambda", REGION).create_function(
             FunctionName=name,
-            Runtime="python3.11",
+            Runtime="python3.13",
             Role=role_arn,
             Handler="app.handler",
             Code={"ZipFile": zip_source(code)},

@@ -170,7 +170,7 @@ def test_functions_reference_the_real_resources(deployed: Deployed) -> None:
     assert variables["STATUS_TABLE"] == deployed.exports["transformStatusTable"]
     assert variables["RULES_TABLE"] == deployed.exports["transformRulesTable"]
     assert upload["Handler"] == "handlers.transform.upload_api.lambda_handler"
-    assert (upload["Runtime"], upload["Timeout"], upload["MemorySize"]) == ("python3.11", 30, 1024)
+    assert (upload["Runtime"], upload["Timeout"], upload["MemorySize"]) == ("python3.13", 30, 1024)
     role_name = upload["Role"].rsplit("/", 1)[-1]
     iam = deployed.client("iam")
     assert iam.get_role(RoleName=role_name)["Role"]["Arn"] == upload["Role"]
@@ -346,7 +346,7 @@ def test_dynamodb_stream_mapping_gsi_and_replicas(
         "fn",
         {
             "role": role["arn"],
-            "runtime": "python3.11",
+            "runtime": "python3.13",
             "handler": "app.handler",
             "code": code,
             "timeout": 5.0,
@@ -503,3 +503,24 @@ def test_kms_key_is_created_with_its_policy_and_rotation(
     kms = moto_clients("kms", REGION)
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"] == outputs["arn"]
     assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+
+
+def test_random_password_is_generated_locally_with_the_asked_length_and_alphabet(
+    provisioner: MotoProvisioner,
+) -> None:
+    # GIVEN pulumi-random passwords, which the provider generates on the deploying machine
+    _, alphanumeric = _create(
+        provisioner, "random:index/randomPassword:RandomPassword", "token", {"length": 64.0, "special": False}
+    )
+    _, digits = _create(
+        provisioner,
+        "random:index/randomPassword:RandomPassword",
+        "pin",
+        {"length": 12.0, "upper": False, "lower": False, "special": False},
+    )
+    # THEN each has the asked length and only the allowed characters, and two are never the same
+    assert len(alphanumeric["result"]) == 64 and alphanumeric["result"].isalnum()
+    assert len(digits["result"]) == 12 and digits["result"].isdigit()
+    token_inputs = {"length": 64.0, "special": False}
+    _, again = _create(provisioner, "random:index/randomPassword:RandomPassword", "token2", token_inputs)
+    assert again["result"] != alphanumeric["result"]

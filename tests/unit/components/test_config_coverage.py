@@ -1,0 +1,116 @@
+"""No dead settings: every key Pulumi.yaml declares changes what the program deploys.
+
+For each key, the program is built with a valid value other than both the declared default and the
+stack's own, and the recorded resources must differ from the same build without it. A key that reaches
+nothing (as batchMaxConcurrency once did, its test passing because the stack value equalled the default)
+fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from localcloud.stack_files import PROJECT_DIR
+from tests.unit.components.conftest import BuiltStack, build_stack
+
+OPS = '["ops@example.com"]'
+STRONG = {"regionflow:eventsConsistency": "strong", "regionflow:eventsWitnessRegion": "us-east-2"}
+# key -> (stack, overrides the key needs to matter, a non-default value of the key)
+NON_DEFAULT_VALUES: dict[str, tuple[str, dict[str, str], str]] = {
+    "regions": ("primary", {}, '["us-east-1", "eu-west-1"]'),
+    "logRetentionDays": ("local", {}, "14"),
+    "lambdaDependencies": ("primary", {}, "bundle"),
+    "apiFrontDoor": ("primary", {}, "functionUrl"),
+    "tracing": ("primary", {}, "false"),
+    "transformMaxUploadBytes": ("local", {}, "5242880"),
+    "transformMaxXmlDepth": ("local", {}, "32"),
+    "transformBatchSize": ("local", {}, "5"),
+    "transformMaxReceiveCount": ("local", {}, "3"),
+    "transformRuleCacheSeconds": ("local", {}, "30"),
+    "transformNotifyEmails": ("local", {}, OPS),
+    "artifactHostsPerRegion": ("local", {}, "100"),
+    "artifactBuildBatchSize": ("local", {}, "2"),
+    "artifactMaxReceiveCount": ("local", {}, "4"),
+    "artifactFailureEmails": ("local", {}, OPS),
+    "batchRecordsPerChunk": ("local", {}, "500"),
+    "batchMaxConcurrency": ("local", {}, "7"),
+    "batchSenderEmail": ("local", {}, "sender@example.org"),
+    "batchRecipientEmails": ("local", {}, '["someone@example.org"]'),
+    "batchLinkExpirySeconds": ("local", {}, "3600"),
+    "batchReplicationTimeControl": ("primary", {}, "false"),
+    "batchMultiRegionAccessPoint": ("primary", {}, "false"),
+    "batchAlarmEmails": ("local", {}, OPS),
+    "batchWorkRetentionDays": ("local", {}, "3"),
+    "activeRegionZoneName": ("local", {}, "failover.example.internal"),
+    "activeRegionTtlSeconds": ("local", {}, "30"),
+    "activeRegionRecoveryControl": ("primary", {}, "false"),
+    "failoverReplicationWaitSeconds": ("local", {}, "60"),
+    "failoverAutomationDocument": ("primary", {}, "false"),
+    "failoverChaosExperiment": ("primary", {}, "true"),
+    "auditRedisEndpoint": ("local", {}, "cache.internal:6380"),
+    "auditRedisReplicas": ("primary", {}, "2"),
+    "auditRedisNodeType": ("primary", {}, "cache.r7g.large"),
+    "auditMaxBodyBytes": ("local", {}, "1000000"),
+    "auditRedisTtlSeconds": ("local", {}, "3600"),
+    "auditIdempotencyTtlSeconds": ("local", {}, "3600"),
+    "auditSubscriberEmails": ("local", {}, OPS),
+    # The witness only exists under strong consistency; strong needs a witness.
+    "eventsConsistency": ("primary", {"regionflow:eventsWitnessRegion": "us-east-2"}, "strong"),
+    "eventsWitnessRegion": ("primary", STRONG, "us-west-1"),
+    "eventsMaxClockSkewSeconds": ("local", {}, "60"),
+    "eventsIdempotencyTtlSeconds": ("local", {}, "3600"),
+}
+
+
+def _wire(value: Any) -> str:
+    """A declared default as the CLI hands it to the program."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def declared_keys() -> dict[str, Any]:
+    """Pulumi.yaml's config declarations: key -> declared default."""
+    config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    return {key: declaration.get("default") for key, declaration in config.items()}
+
+
+def fingerprint(stack: BuiltStack) -> list[tuple[str, str, str]]:
+    """Every resource's type, logical name and inputs, comparable across two builds."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, pulumi.FileArchive | pulumi.FileAsset):
+            return value.path
+        if isinstance(value, pulumi.AssetArchive):
+            return {key: plain(item) for key, item in value.assets.items()}
+        return repr(value)
+
+    return sorted(
+        (r.typ, r.name, json.dumps(r.inputs, sort_keys=True, default=plain)) for r in stack.resources
+    )
+
+
+def test_every_declared_key_has_a_non_default_value_in_this_test() -> None:
+    assert set(NON_DEFAULT_VALUES) == set(declared_keys())
+
+
+@pytest.mark.parametrize("key", sorted(NON_DEFAULT_VALUES))
+def test_a_non_default_value_of_each_key_changes_the_deployed_resources(key: str) -> None:
+    stack, needs, value = NON_DEFAULT_VALUES[key]
+    # GIVEN the stack (with what the key needs to matter) and a value other than its own, which for every
+    # key that is not a boolean the stack sets away from the default is also not the default
+    baseline = build_stack(stack, needs or None)
+    own = baseline.config[f"regionflow:{key}"]
+    default = declared_keys()[key]
+    assert value != own
+    if not (isinstance(default, bool) and own != _wire(default)):
+        assert value != _wire(default)
+    # WHEN the key takes that value
+    changed = build_stack(stack, {**needs, f"regionflow:{key}": value})
+    # THEN what the program deploys changes
+    assert fingerprint(changed) != fingerprint(baseline), f"{key} changes nothing the program deploys"
