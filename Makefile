@@ -30,10 +30,10 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 bench: $(STAMP)
-	@for script in bench/*_bench.py bench/batch_cost.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for module in $(basename $(notdir $(wildcard bench/*_bench.py))) batch_cost; do echo "== bench.$$module"; $(BIN)/python -m bench.$$module || exit 1; done
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
 
 demo: $(STAMP)
-	$(BIN)/python -m localcloud demo
+	$(BIN)/python -m demos

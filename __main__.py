@@ -14,30 +14,34 @@ from components.failover_control import FailoverControl, FailoverControlArgs
 from components.failover_runbook import FailoverRunbook, FailoverRunbookArgs
 from components.lambda_packaging import LambdaPackagingCatalog
 from components.private_network import PrivateNetwork, PrivateNetworkArgs
+from components.shared_settings import SharedSettings
 from components.transform_pipeline import TransformPipeline, TransformPipelineArgs
-from handlers.transform.rules import load_rule_files, rule_set_to_item
+from handlers.transform.contract import rule_items
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 
 settings = load_settings(pulumi.Config(PROJECT), stack=pulumi.get_stack())
-packaging = LambdaPackagingCatalog.prepare(settings.lambda_dependencies)
+# What every component takes alike, passed once to each.
+shared = SharedSettings(
+    packaging=LambdaPackagingCatalog.prepare(settings.lambda_dependencies).for_region,
+    log_retention_days=settings.log_retention_days,
+    tracing=settings.tracing,
+    api_front_door=settings.api_front_door,
+)
 primary = settings.primary_region
 
 transform = TransformPipeline(
     "transform",
     TransformPipelineArgs(
         region=primary,
-        packaging=packaging.for_region(primary),
-        rule_items=[rule_set_to_item(rule_set) for rule_set in load_rule_files(RULES_DIR).values()],
+        shared=shared,
+        rule_items=rule_items(RULES_DIR),
         max_upload_bytes=settings.transform.max_upload_bytes,
         max_xml_depth=settings.transform.max_xml_depth,
         batch_size=settings.transform.batch_size,
         max_receive_count=settings.transform.max_receive_count,
         rule_cache_seconds=settings.transform.rule_cache_seconds,
         notify_emails=settings.transform.notify_emails,
-        log_retention_days=settings.log_retention_days,
-        tracing=settings.tracing,
-        api_front_door=settings.api_front_door,
     ),
 )
 
@@ -45,13 +49,11 @@ artifacts = ArtifactDistribution(
     "artifacts",
     ArtifactDistributionArgs(
         regions=settings.regions,
-        packaging=packaging.for_region,
+        shared=shared,
         hosts_per_region=settings.artifacts.hosts_per_region,
         build_batch_size=settings.artifacts.build_batch_size,
         max_receive_count=settings.artifacts.max_receive_count,
         failure_emails=settings.artifacts.failure_emails,
-        log_retention_days=settings.log_retention_days,
-        tracing=settings.tracing,
     ),
 )
 
@@ -84,7 +86,7 @@ batch = BatchOrchestrator(
     "batch",
     BatchOrchestratorArgs(
         regions=batch_regions,
-        packaging=packaging.for_region,
+        shared=shared,
         active_region=failover.signal,
         sender_email=settings.batch.sender_email,
         recipient_emails=settings.batch.recipient_emails,
@@ -95,9 +97,6 @@ batch = BatchOrchestrator(
         multi_region_access_point=settings.batch.multi_region_access_point,
         alarm_emails=settings.batch.alarm_emails,
         work_retention_days=settings.batch.work_retention_days,
-        log_retention_days=settings.log_retention_days,
-        tracing=settings.tracing,
-        api_front_door=settings.api_front_door,
         private_networks={region: network.network for region, network in chaos_networks.items()},
     ),
 )
@@ -117,23 +116,21 @@ runbook = FailoverRunbook(
     "failover-runbook",
     FailoverRunbookArgs(
         regions=batch_regions,
-        packaging=packaging.for_region,
+        shared=shared,
         signal=failover.signal,
         buckets=batch.data_buckets,
         batch_state_table_name=batch.batch_state_table,
         batch_state_table_arn=batch.batch_state_table_arn,
         replication_wait_seconds=settings.failover.replication_wait_seconds,
         automation_document=settings.failover.automation_document,
-        log_retention_days=settings.log_retention_days,
-        tracing=settings.tracing,
     ),
 )
 
 audit = AuditIngest(
     "audit",
     AuditIngestArgs(
-        region=settings.primary_region,
-        packaging=packaging.for_region(settings.primary_region),
+        region=primary,
+        shared=shared,
         redis_endpoint=settings.audit.redis_endpoint,
         redis_replicas=settings.audit.redis_replicas,
         redis_node_type=settings.audit.redis_node_type,
@@ -141,9 +138,6 @@ audit = AuditIngest(
         redis_ttl_seconds=settings.audit.redis_ttl_seconds,
         idempotency_ttl_seconds=settings.audit.idempotency_ttl_seconds,
         subscriber_emails=settings.audit.subscriber_emails,
-        log_retention_days=settings.log_retention_days,
-        tracing=settings.tracing,
-        api_front_door=settings.api_front_door,
     ),
 )
 
@@ -151,14 +145,11 @@ events = ActiveActiveEvents(
     "events",
     ActiveActiveEventsArgs(
         regions=settings.regions[:2],
-        packaging=packaging.for_region,
+        shared=shared,
         consistency=settings.events.consistency,
         witness_region=settings.events.witness_region,
         max_clock_skew_seconds=settings.events.max_clock_skew_seconds,
         idempotency_ttl_seconds=settings.events.idempotency_ttl_seconds,
-        log_retention_days=settings.log_retention_days,
-        tracing=settings.tracing,
-        api_front_door=settings.api_front_door,
     ),
 )
 

@@ -20,9 +20,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
+from demos.artifacts import post_build, wait_for_hosts, wait_for_object  # noqa: E402
 from handlers.artifacts.regional_sync import write_host_records  # noqa: E402
-from localcloud.cloud import LocalCloud  # noqa: E402
-from localcloud.demos.artifacts import post_build, wait_for_hosts, wait_for_object  # noqa: E402
+from localcloud.core.cloud import LocalCloud  # noqa: E402
 
 RUNS = 3
 TARGET_SECONDS = 60.0  # ours: a build is everywhere within a minute on a laptop

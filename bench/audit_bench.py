@@ -33,8 +33,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
-from handlers.audit.redis_store import PayloadStore, RedisSettings, connect, payload_key  # noqa: E402
-from localcloud.cloud import LocalCloud  # noqa: E402
+from handlers.audit.contract import RedisSettings  # noqa: E402
+from handlers.audit.redis_store import PayloadStore, connect, payload_key  # noqa: E402
+from localcloud.core.cloud import LocalCloud  # noqa: E402
 from scripts.audit_client import base64_payload, post_message, sample_message  # noqa: E402
 
 SECTION = "## Audit ingest (issue 7)"
@@ -102,8 +103,8 @@ class AuditBench:
         self.bucket = f"regionflow-audit-bench-{uuid.uuid4().hex[:8]}"
         self.s3.create_bucket(Bucket=self.bucket)
         self.redis_env = ingest_function_environment(cloud)
-        settings = RedisSettings.from_env(self.redis_env)
-        if settings.auth_secret_arn:
+        settings = RedisSettings.from_environment(self.redis_env)
+        if settings.redis_auth_secret_arn:
             raise RuntimeError("the ingest function's Redis wants an AUTH token: not expected in localcloud")
         self.store = PayloadStore(connect(settings), settings)
 

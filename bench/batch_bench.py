@@ -20,14 +20,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
-from handlers.batch import layout  # noqa: E402
+from demos import batch  # noqa: E402
+from handlers.batch import contract as layout  # noqa: E402
 from handlers.batch.enrich_records import enrich_chunk  # noqa: E402
 from handlers.batch.merge_chunks import merge_chunks  # noqa: E402
 from handlers.batch.split_file import split_file  # noqa: E402
 from handlers.batch.validate_records import validate_chunk  # noqa: E402
 from handlers.batch.write_chunk import write_chunk  # noqa: E402
-from localcloud.cloud import LocalCloud  # noqa: E402
-from localcloud.demos import batch  # noqa: E402
+from localcloud.core.cloud import LocalCloud  # noqa: E402
 from samples.batch_records import generate_batch  # noqa: E402
 
 ROWS = 100_000

@@ -48,10 +48,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
-from handlers.events.event_item import parse_event  # noqa: E402
-from handlers.events.processor import DEFAULT_MAX_CLOCK_SKEW_SECONDS, process_event  # noqa: E402
-from localcloud.cloud import LocalCloud  # noqa: E402
-from localcloud.demos.events import (  # noqa: E402
+from demos.events import (  # noqa: E402
     Posted,
     event_document,
     event_regions,
@@ -60,7 +57,11 @@ from localcloud.demos.events import (  # noqa: E402
     post_concurrently,
     wait_settled,
 )
-from localcloud.demos.waiting import wait_until  # noqa: E402
+from demos.waiting import wait_until  # noqa: E402
+from handlers.events.contract import ProcessorSettings  # noqa: E402
+from handlers.events.event_item import parse_event  # noqa: E402
+from handlers.events.processor import process_event  # noqa: E402
+from localcloud.core.cloud import LocalCloud  # noqa: E402
 
 SECTION = "## Active-active events (issue 8)"
 THROUGHPUT_EVENTS = 300  # per region
@@ -179,7 +180,7 @@ def throughput(cloud: LocalCloud, region: str, run: str) -> Throughput:
 def direct_writes(cloud: LocalCloud, region: str, run: str) -> tuple[float, list[float]]:
     """THROUGHPUT_EVENTS calls of process_event (fresh ids), one after another, against the replica."""
     table = cloud.dynamodb_table(cloud.exports["eventsTable"], region)
-    max_skew_ms = DEFAULT_MAX_CLOCK_SKEW_SECONDS * 1000
+    max_skew_ms = ProcessorSettings.max_clock_skew_seconds * 1000
     events = [
         parse_event(event_document(f"direct-{run}-{region}-{n:04d}", f"event {n} to {region}"), what="event")
         for n in range(-WARMUP, THROUGHPUT_EVENTS)

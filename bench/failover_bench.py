@@ -21,8 +21,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
-from localcloud.cloud import LocalCloud  # noqa: E402
-from localcloud.demos import batch, failover  # noqa: E402
+from demos import batch, failover  # noqa: E402
+from localcloud.core.cloud import LocalCloud  # noqa: E402
 from samples.batch_records import generate_batch  # noqa: E402
 
 FILES, ROWS = 8, 2000

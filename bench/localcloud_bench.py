@@ -21,11 +21,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
+from demos.transform import upload, wait_for_final_status  # noqa: E402
 from handlers.transform.rules import load_rule_file  # noqa: E402
 from handlers.transform.transform import transform_document  # noqa: E402
-from localcloud.cloud import LocalCloud  # noqa: E402
-from localcloud.demos.transform import upload, wait_for_final_status  # noqa: E402
-from localcloud.http_client import request  # noqa: E402
+from localcloud.core.cloud import LocalCloud  # noqa: E402
+from localcloud.core.http_client import request  # noqa: E402
 from samples.transform_documents import generate_orders_xml  # noqa: E402
 
 UP_RUNS = 3
@@ -36,7 +36,7 @@ TARGET_LATENCY_MS = 3000.0  # ours: a user waits about a breath for a 3 MB docum
 SECTION = "## localcloud (issue 3)"
 MOCK_BUILD_PROBE = (
     "import time; start = time.perf_counter(); "
-    "from tests.unit.components.conftest import build_stack; build_stack('local'); "
+    "from localcloud.core.recording import build_stack; build_stack('local'); "
     "print(time.perf_counter() - start)"
 )
 

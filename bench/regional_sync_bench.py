@@ -24,14 +24,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
-from handlers.artifacts.host_log import BUILD_ID_INDEX, count_deployments, table_definition  # noqa: E402
+from handlers.artifacts.contract import BUILD_ID_INDEX, RegionalSyncSettings  # noqa: E402
+from handlers.artifacts.host_log import count_deployments  # noqa: E402
 from handlers.artifacts.regional_sync import (  # noqa: E402
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MAX_IN_FLIGHT,
     host_records,
     write_host_records,
 )
-from localcloud.emulator import Emulator  # noqa: E402
+from localcloud.core.emulator import Emulator  # noqa: E402
+from samples.dynamodb_tables import host_log_table  # noqa: E402
 
 HOSTS = 10_000
 BATCH_RUNS = 3  # BatchWriteItem is quick enough to repeat; the median is reported
@@ -44,7 +44,7 @@ SECTION = "## Regional sync (issue 4)"
 
 def create_table(dynamodb: Any) -> None:
     """The host log table as the ArtifactDistribution component declares it: (host_id, build_id) + GSI."""
-    dynamodb.create_table(**table_definition(TABLE))
+    dynamodb.create_table(**host_log_table(TABLE))
 
 
 def count_build(dynamodb: Any, build_id: str) -> int:
@@ -74,9 +74,9 @@ def batch_write(dynamodb: Any, items: Sequence[dict[str, Any]]) -> None:
         dynamodb,
         TABLE,
         items,
-        max_attempts=DEFAULT_MAX_ATTEMPTS,
+        max_attempts=RegionalSyncSettings.max_write_attempts,
         sleep=time.sleep,
-        max_in_flight=DEFAULT_MAX_IN_FLIGHT,
+        max_in_flight=RegionalSyncSettings.max_requests_in_flight,
     )
 
 
@@ -111,7 +111,8 @@ def main() -> int:
     figures = [
         f"hosts {HOSTS} per run (items of the host deployment log, table with GSI {BUILD_ID_INDEX})",
         f"batch_write_seconds {', '.join(f'{s:.2f}' for s in batch_seconds)} "
-        f"(write_host_records, 25 per request, {DEFAULT_MAX_IN_FLIGHT} in flight, {BATCH_RUNS} runs)",
+        f"(write_host_records, 25 per request, {RegionalSyncSettings.max_requests_in_flight} in flight, "
+        f"{BATCH_RUNS} runs)",
         f"batch_write_items_per_second {batch_rate:,.0f} (median run)",
         f"put_item_seconds {put_seconds:.2f} (baseline: one put_item per item, 1 run)",
         f"put_item_items_per_second {put_rate:,.0f}",

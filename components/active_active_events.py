@@ -22,7 +22,7 @@ Consistency (config eventsConsistency):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
@@ -30,19 +30,25 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.config import ApiFrontDoor
 from components.function import Function, FunctionArgs
 from components.global_table import replica_arn
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import allow
-from components.lambda_packaging import LambdaPackaging
+from components.shared_settings import SharedSettings
 from components.state_machine import StateMachine, StateMachineArgs
+from handlers.events.contract import (
+    EVENTS_TABLE_KEY,
+    IDEMPOTENCY_EXPIRY_ATTRIBUTE,
+    IDEMPOTENCY_INDEX,
+    IDEMPOTENCY_INDEX_KEY,
+    IDEMPOTENCY_TABLE_KEY,
+    ApiSettings,
+    ProcessorSettings,
+    RepairSettings,
+)
 from workflows import active_active_events
 
 EVENTS_ROUTE = "POST /events"
-IDEMPOTENCY_INDEX = "IdempotencyIndex"
-# Step Functions caps an execution's input at 256 KB; the API refuses larger bodies with 413.
-MAX_BODY_BYTES = 256 * 1024
 STREAM_READ_ACTIONS = (
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",
@@ -55,14 +61,11 @@ IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateI
 @dataclass(frozen=True, kw_only=True)
 class ActiveActiveEventsArgs:
     regions: Sequence[str]  # exactly two, both written; the first holds the table's declaration
-    packaging: Callable[[str], LambdaPackaging]
+    shared: SharedSettings
     consistency: Literal["eventual", "strong"] = "eventual"
     witness_region: str | None = None  # required for "strong"
-    max_clock_skew_seconds: int = 300
-    idempotency_ttl_seconds: int = 24 * 3600
-    log_retention_days: int = 30
-    tracing: bool = False
-    api_front_door: ApiFrontDoor = "httpApi"
+    max_clock_skew_seconds: int = ProcessorSettings.max_clock_skew_seconds
+    idempotency_ttl_seconds: int = ProcessorSettings.idempotency_ttl_seconds
 
 
 class ActiveActiveEvents(pulumi.ComponentResource):
@@ -87,9 +90,9 @@ class ActiveActiveEvents(pulumi.ComponentResource):
             f"{name}-idempotency",
             region=home,
             billing_mode="PAY_PER_REQUEST",
-            hash_key="id",  # Powertools idempotency's DynamoDB layout
-            attributes=[aws.dynamodb.TableAttributeArgs(name="id", type="S")],
-            ttl={"attribute_name": "expiration", "enabled": True},
+            hash_key=IDEMPOTENCY_TABLE_KEY,
+            attributes=[aws.dynamodb.TableAttributeArgs(name=IDEMPOTENCY_TABLE_KEY, type="S")],
+            ttl={"attribute_name": IDEMPOTENCY_EXPIRY_ATTRIBUTE, "enabled": True},
             stream_enabled=True,  # global tables replicate through the stream
             stream_view_type="NEW_AND_OLD_IMAGES",
             server_side_encryption={"enabled": True},
@@ -123,13 +126,13 @@ class ActiveActiveEvents(pulumi.ComponentResource):
             f"{self._name}-table",
             region=home,
             billing_mode="PAY_PER_REQUEST",
-            hash_key="Id",
+            hash_key=EVENTS_TABLE_KEY,
             attributes=[
-                aws.dynamodb.TableAttributeArgs(name="Id", type="S"),
-                aws.dynamodb.TableAttributeArgs(name="IdempotencyKey", type="S"),
+                aws.dynamodb.TableAttributeArgs(name=EVENTS_TABLE_KEY, type="S"),
+                aws.dynamodb.TableAttributeArgs(name=IDEMPOTENCY_INDEX_KEY, type="S"),
             ],
             global_secondary_indexes=[
-                {"name": IDEMPOTENCY_INDEX, "hash_key": "IdempotencyKey", "projection_type": "ALL"}
+                {"name": IDEMPOTENCY_INDEX, "hash_key": IDEMPOTENCY_INDEX_KEY, "projection_type": "ALL"}
             ],
             stream_enabled=True,
             stream_view_type="NEW_AND_OLD_IMAGES",  # the repair function compares both images
@@ -158,13 +161,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
         args, prefix = self._args, f"{self._name}-{region}"
         child = pulumi.ResourceOptions(parent=self)
         table_arn = replica_arn(events.arn, region)
-        function = partial(
-            FunctionArgs,
-            region=region,
-            packaging=args.packaging(region),
-            log_retention_days=args.log_retention_days,
-            tracing=args.tracing,
-        )
+        function = partial(FunctionArgs, region=region, shared=args.shared)
         dlq = aws.sqs.Queue(
             f"{prefix}-dlq",
             region=region,
@@ -183,12 +180,12 @@ class ActiveActiveEvents(pulumi.ComponentResource):
                     allow(["dynamodb:GetItem", "dynamodb:PutItem"], [table_arn]),
                     allow(IDEMPOTENCY_ACTIONS, [replica_arn(idempotency.arn, region)]),
                 ],
-                environment={
-                    "EVENTS_TABLE": events.name,
-                    "IDEMPOTENCY_TABLE": idempotency.name,
-                    "IDEMPOTENCY_TTL_SECONDS": str(args.idempotency_ttl_seconds),
-                    "MAX_CLOCK_SKEW_SECONDS": str(args.max_clock_skew_seconds),
-                },
+                environment=ProcessorSettings.environment(
+                    events_table=events.name,
+                    idempotency_table=idempotency.name,
+                    idempotency_ttl_seconds=args.idempotency_ttl_seconds,
+                    max_clock_skew_seconds=args.max_clock_skew_seconds,
+                ),
             ),
             child,
         )
@@ -196,6 +193,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
             f"{prefix}-workflow",
             StateMachineArgs(
                 region=region,
+                shared=args.shared,
                 machine_type="EXPRESS",
                 definition=active_active_events.build_definition,
                 definition_inputs={"processor_arn": processor.arn, "dlq_url": dlq.url},
@@ -203,8 +201,6 @@ class ActiveActiveEvents(pulumi.ComponentResource):
                     allow(["lambda:InvokeFunction"], [processor.arn]),
                     allow(["sqs:SendMessage"], [dlq.arn]),
                 ],
-                log_retention_days=args.log_retention_days,
-                tracing=args.tracing,
             ),
             child,
         )
@@ -218,11 +214,12 @@ class ActiveActiveEvents(pulumi.ComponentResource):
                     allow(["states:StartSyncExecution"], [workflow.arn]),
                     allow(["sqs:SendMessage"], [dlq.arn]),
                 ],
-                environment={
-                    "STATE_MACHINE_ARN": workflow.arn,
-                    "DLQ_URL": dlq.url,
-                    "MAX_BODY_BYTES": str(MAX_BODY_BYTES),
-                },
+                # The body limit is written out, not left to the default: it is Step Functions' own.
+                environment=ApiSettings.environment(
+                    state_machine_arn=workflow.arn,
+                    dlq_url=dlq.url,
+                    max_body_bytes=ApiSettings.max_body_bytes,
+                ),
             ),
             child,
         )
@@ -230,9 +227,8 @@ class ActiveActiveEvents(pulumi.ComponentResource):
             f"{prefix}-http",
             HttpApiArgs(
                 region=region,
+                shared=args.shared,
                 routes=[LambdaRoute(route_key=EVENTS_ROUTE, function=api_function)],
-                front_door=args.api_front_door,
-                log_retention_days=args.log_retention_days,
             ),
             child,
         )
@@ -255,7 +251,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
             f"{prefix}-repair",
             FunctionArgs(
                 region=region,
-                packaging=args.packaging(region),
+                shared=args.shared,
                 handler="handlers.events.repair.lambda_handler",
                 description="Events: restore the ConflictResolver's winner a replicated write replaced",
                 policy_statements=[
@@ -264,9 +260,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
                     # The mapping's on-failure destination is sent with the function's role.
                     allow(["sqs:SendMessage"], [dlq.arn]),
                 ],
-                environment={"EVENTS_TABLE": table_name},
-                log_retention_days=args.log_retention_days,
-                tracing=args.tracing,
+                environment=RepairSettings.environment(events_table=table_name),
             ),
             child,
         )

@@ -7,7 +7,7 @@ writing one deployment record per host.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -17,23 +17,34 @@ import pulumi_aws as aws
 from components.buffered_queue import BufferedQueue, BufferedQueueArgs
 from components.function import Function, FunctionArgs
 from components.iam import allow
-from components.lambda_packaging import LambdaPackaging
 from components.notifications import email_topic
 from components.queue_api import QueueApi, QueueApiArgs
 from components.secure_bucket import SecureBucket, SecureBucketArgs
+from components.shared_settings import SharedSettings
 from components.state_machine import StateMachine, StateMachineArgs
-from handlers.artifacts.host_log import BUILD_ID_INDEX
+from handlers.artifacts.contract import (
+    BUILD_ID_ATTRIBUTE,
+    BUILD_ID_INDEX,
+    BUILD_KEY_PREFIX,
+    BUILD_KEY_SUFFIX,
+    COMMIT_PATTERN,
+    HOST_LOG_KEY,
+    HOST_LOG_SORT_KEY,
+    TRACKING_TABLE_KEY,
+    TRACKING_TABLE_SORT_KEY,
+    BuildWorkerSettings,
+    RegionalSyncSettings,
+    ReplicationWorkerSettings,
+)
 from workflows import file_distribution
 
-BUILD_KEY_PREFIX = "build-"
-COMMIT_PATTERN = "^[0-9a-f]{7,40}$"
 BUILD_REQUEST_SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",
     "title": "BuildRequest",
     "type": "object",
     "required": ["commit"],
     "properties": {
-        "commit": {"type": "string", "pattern": COMMIT_PATTERN},
+        "commit": {"type": "string", "pattern": f"^{COMMIT_PATTERN}$"},
         "branch": {"type": "string", "maxLength": 255},
         "requestedBy": {"type": "string", "maxLength": 255},
     },
@@ -43,13 +54,11 @@ BUILD_REQUEST_SCHEMA = {
 @dataclass(frozen=True, kw_only=True)
 class ArtifactDistributionArgs:
     regions: Sequence[str]  # the first holds the API, queue, global bucket, workflow and host log
-    packaging: Callable[[str], LambdaPackaging]  # per region: layers are regional
-    hosts_per_region: int = 5000
+    shared: SharedSettings
+    hosts_per_region: int = RegionalSyncSettings.hosts_per_region
     build_batch_size: int = 5
     max_receive_count: int = 3
     failure_emails: Sequence[str] = ()
-    log_retention_days: int = 30
-    tracing: bool = False
 
 
 class ArtifactDistribution(pulumi.ComponentResource):
@@ -73,9 +82,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
             )
         child = pulumi.ResourceOptions(parent=self)
         home = args.regions[0]
-        function_args = partial(
-            FunctionArgs, log_retention_days=args.log_retention_days, tracing=args.tracing
-        )
+        function_args = partial(FunctionArgs, shared=args.shared)
 
         # ---- storage and messaging -----------------------------------------------------------------
         global_bucket = SecureBucket(f"{name}-global", SecureBucketArgs(region=home), child)
@@ -87,9 +94,12 @@ class ArtifactDistribution(pulumi.ComponentResource):
             f"{name}-file-copy-tracking",
             region=home,
             billing_mode="PAY_PER_REQUEST",
-            hash_key="fileKey",
-            range_key="sourceBucket",
-            attributes=[{"name": "fileKey", "type": "S"}, {"name": "sourceBucket", "type": "S"}],
+            hash_key=TRACKING_TABLE_KEY,
+            range_key=TRACKING_TABLE_SORT_KEY,
+            attributes=[
+                {"name": TRACKING_TABLE_KEY, "type": "S"},
+                {"name": TRACKING_TABLE_SORT_KEY, "type": "S"},
+            ],
             point_in_time_recovery={"enabled": True},
             server_side_encryption={"enabled": True},
             opts=child,
@@ -98,14 +108,14 @@ class ArtifactDistribution(pulumi.ComponentResource):
             f"{name}-host-deployment-logs",
             region=home,
             billing_mode="PAY_PER_REQUEST",
-            hash_key="host_id",
-            range_key="build_id",
-            attributes=[{"name": "host_id", "type": "S"}, {"name": "build_id", "type": "S"}],
+            hash_key=HOST_LOG_KEY,
+            range_key=HOST_LOG_SORT_KEY,
+            attributes=[{"name": HOST_LOG_KEY, "type": "S"}, {"name": HOST_LOG_SORT_KEY, "type": "S"}],
             global_secondary_indexes=[
                 {
                     "name": BUILD_ID_INDEX,
-                    "hash_key": "build_id",
-                    "range_key": "host_id",
+                    "hash_key": HOST_LOG_SORT_KEY,
+                    "range_key": HOST_LOG_KEY,
                     "projection_type": "KEYS_ONLY",
                 }
             ],
@@ -148,7 +158,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 queue_name=builds.queue.name,
                 path_part="builds",
                 request_schema=BUILD_REQUEST_SCHEMA,
-                id_name="buildId",
+                id_name=BUILD_ID_ATTRIBUTE,
             ),
             child,
         )
@@ -156,7 +166,6 @@ class ArtifactDistribution(pulumi.ComponentResource):
             f"{name}-build-worker",
             function_args(
                 region=home,
-                packaging=args.packaging(home),
                 handler="handlers.artifacts.build_worker.lambda_handler",
                 description="Simulate a build and upload build-<id>.zip to the global bucket",
                 timeout_seconds=60,
@@ -166,7 +175,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                     allow(["s3:ListBucket"], [global_bucket.arn]),
                     allow(["s3:GetObject", "s3:PutObject"], [global_bucket.objects_arn(BUILD_KEY_PREFIX)]),
                 ],
-                environment={"GLOBAL_BUCKET": global_bucket.bucket_name},
+                environment=BuildWorkerSettings.environment(global_bucket=global_bucket.bucket_name),
             ),
             child,
         )
@@ -185,7 +194,6 @@ class ArtifactDistribution(pulumi.ComponentResource):
             f"{name}-validate-input",
             function_args(
                 region=home,
-                packaging=args.packaging(home),
                 handler="handlers.artifacts.validate_input.lambda_handler",
                 description="File distribution: check the request and that the build exists",
                 policy_statements=[
@@ -201,7 +209,6 @@ class ArtifactDistribution(pulumi.ComponentResource):
             f"{name}-copy-to-bucket",
             function_args(
                 region=home,
-                packaging=args.packaging(home),
                 handler="handlers.artifacts.copy_to_bucket.lambda_handler",
                 description="File distribution: copy the build into one regional bucket",
                 timeout_seconds=120,
@@ -227,7 +234,6 @@ class ArtifactDistribution(pulumi.ComponentResource):
             f"{name}-process-results",
             function_args(
                 region=home,
-                packaging=args.packaging(home),
                 handler="handlers.artifacts.process_results.lambda_handler",
                 description="File distribution: count the copies and write the failure report",
                 memory_mb=256,
@@ -238,6 +244,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
             f"{name}-file-distribution",
             StateMachineArgs(
                 region=home,
+                shared=args.shared,
                 definition=file_distribution.build_definition,
                 definition_inputs={
                     "validate_arn": validate.arn,
@@ -251,8 +258,6 @@ class ArtifactDistribution(pulumi.ComponentResource):
                     allow(["dynamodb:PutItem", "dynamodb:UpdateItem"], [tracking.arn]),
                     allow(["sns:Publish"], [failures.arn]),
                 ],
-                log_retention_days=args.log_retention_days,
-                tracing=args.tracing,
             ),
             child,
         )
@@ -265,11 +270,12 @@ class ArtifactDistribution(pulumi.ComponentResource):
             f"{name}-replication-worker",
             function_args(
                 region=home,
-                packaging=args.packaging(home),
                 handler="handlers.artifacts.replication_worker.lambda_handler",
                 description="Start one file-distribution execution per new build (deterministic names)",
                 policy_statements=[allow(["states:StartExecution"], [workflow.arn])],
-                environment={"STATE_MACHINE_ARN": workflow.arn, "DESTINATION_BUCKETS": destinations},
+                environment=ReplicationWorkerSettings.environment(
+                    state_machine_arn=workflow.arn, destination_buckets=destinations
+                ),
                 dead_letter_queue_arn=async_dlqs[home].arn,
             ),
             child,
@@ -282,17 +288,16 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 f"{name}-regional-sync-{region}",
                 function_args(
                     region=region,
-                    packaging=args.packaging(region),
                     handler="handlers.artifacts.regional_sync.lambda_handler",
                     description=f"Record the deployment of a new build to every host in {region}",
                     timeout_seconds=300,
                     memory_mb=1024,
                     policy_statements=[allow(["dynamodb:BatchWriteItem"], [host_log.arn])],
-                    environment={
-                        "HOST_LOG_TABLE": host_log.name,
-                        "HOST_LOG_REGION": home,
-                        "HOSTS_PER_REGION": str(args.hosts_per_region),
-                    },
+                    environment=RegionalSyncSettings.environment(
+                        host_log_table=host_log.name,
+                        host_log_region=home,
+                        hosts_per_region=args.hosts_per_region,
+                    ),
                     dead_letter_queue_arn=async_dlqs[region].arn,
                 ),
                 child,
@@ -342,7 +347,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                     "lambda_function_arn": function.arn,
                     "events": ["s3:ObjectCreated:*"],
                     "filter_prefix": BUILD_KEY_PREFIX,
-                    "filter_suffix": ".zip",
+                    "filter_suffix": BUILD_KEY_SUFFIX,
                 }
             ],
             # S3 checks it may invoke the function when the notification is saved.

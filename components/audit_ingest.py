@@ -22,40 +22,46 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.config import ApiFrontDoor
 from components.function import Function, FunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import allow
-from components.lambda_packaging import LambdaPackaging
 from components.notifications import email_topic
 from components.private_network import PrivateNetwork, PrivateNetworkArgs
 from components.secure_bucket import SecureBucket, SecureBucketArgs
+from components.shared_settings import SharedSettings
 from components.state_machine import StateMachine, StateMachineArgs
+from handlers.audit.contract import (
+    ARCHIVE_PREFIX,
+    FAILURES_PREFIX,
+    IDEMPOTENCY_EXPIRY_ATTRIBUTE,
+    IDEMPOTENCY_TABLE_KEY,
+    METADATA_TABLE_KEY,
+    ArchiveSettings,
+    IngestSettings,
+    MetadataSettings,
+    RedisSettings,
+    SalvageSettings,
+)
 from workflows import audit_ingest
 
 AUDIT_ROUTE = "POST /audit"
-REDIS_PORT = 6379
+REDIS_PORT = RedisSettings.redis_port
 # What the Redis-facing functions call besides Redis, S3 and DynamoDB (gateway endpoints).
 INTERFACE_SERVICES = ("states", "sqs", "secretsmanager")
-ARCHIVE_PREFIX = "archive/"
-FAILURES_PREFIX = "failures/"
 
 
 @dataclass(frozen=True, kw_only=True)
 class AuditIngestArgs:
     region: str
-    packaging: LambdaPackaging
+    shared: SharedSettings
     redis_endpoint: str | None = None  # "host:port"; None: an ElastiCache replication group in a VPC
     redis_replicas: int = 1
     redis_node_type: str = "cache.t4g.small"
     vpc_cidr: str = "10.120.0.0/16"
-    max_body_bytes: int = 6_000_000  # Lambda's synchronous payload limit is 6 MB
-    redis_ttl_seconds: int = 24 * 3600  # outlives a stalled workflow's retries
-    idempotency_ttl_seconds: int = 24 * 3600
+    max_body_bytes: int = IngestSettings.max_body_bytes
+    redis_ttl_seconds: int = RedisSettings.redis_ttl_seconds
+    idempotency_ttl_seconds: int = IngestSettings.idempotency_ttl_seconds
     subscriber_emails: Sequence[str] = ()
-    log_retention_days: int = 30
-    tracing: bool = False
-    api_front_door: ApiFrontDoor = "httpApi"
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,8 @@ class AuditIngest(pulumi.ComponentResource):
             f"{name}-metadata-table",
             region=region,
             billing_mode="PAY_PER_REQUEST",
-            hash_key="messageId",
-            attributes=[aws.dynamodb.TableAttributeArgs(name="messageId", type="S")],
+            hash_key=METADATA_TABLE_KEY,
+            attributes=[aws.dynamodb.TableAttributeArgs(name=METADATA_TABLE_KEY, type="S")],
             point_in_time_recovery={"enabled": True},
             server_side_encryption={"enabled": True},
             opts=child,
@@ -99,9 +105,9 @@ class AuditIngest(pulumi.ComponentResource):
             f"{name}-idempotency",
             region=region,
             billing_mode="PAY_PER_REQUEST",
-            hash_key="id",  # Powertools idempotency's DynamoDB layout
-            attributes=[aws.dynamodb.TableAttributeArgs(name="id", type="S")],
-            ttl={"attribute_name": "expiration", "enabled": True},
+            hash_key=IDEMPOTENCY_TABLE_KEY,
+            attributes=[aws.dynamodb.TableAttributeArgs(name=IDEMPOTENCY_TABLE_KEY, type="S")],
+            ttl={"attribute_name": IDEMPOTENCY_EXPIRY_ATTRIBUTE, "enabled": True},
             server_side_encryption={"enabled": True},
             opts=child,
         )
@@ -124,24 +130,23 @@ class AuditIngest(pulumi.ComponentResource):
         function = partial(
             FunctionArgs,
             region=region,
-            packaging=args.packaging,
-            log_retention_days=args.log_retention_days,
-            tracing=args.tracing,
+            shared=args.shared,
             network=redis.network.network if redis.network is not None else None,
         )
-        redis_env: dict[str, pulumi.Input[str]] = {
-            "REDIS_HOST": redis.host,
-            "REDIS_PORT": redis.port,
-            "REDIS_TLS": "true" if redis.tls else "false",
-            "REDIS_TTL_SECONDS": str(args.redis_ttl_seconds),
+        # The fields of the contract's RedisSettings, which every Redis-facing function's settings extend.
+        redis_settings: dict[str, object] = {
+            "redis_host": redis.host,
+            "redis_port": redis.port,
+            "redis_tls": redis.tls,
+            "redis_auth_secret_arn": redis.auth_secret_arn,
+            "redis_ttl_seconds": args.redis_ttl_seconds,
         }
         redis_statements = []
         if redis.auth_secret_arn is not None:
-            redis_env["REDIS_AUTH_SECRET_ARN"] = redis.auth_secret_arn
             redis_statements.append(allow(["secretsmanager:GetSecretValue"], [redis.auth_secret_arn]))
         failures = archive.objects_arn(FAILURES_PREFIX)
         salvage_statements = [allow(["s3:PutObject"], [failures]), allow(["sqs:SendMessage"], [dlq.arn])]
-        salvage_env = {"ARCHIVE_BUCKET": archive.bucket_name, "DLQ_URL": dlq.url}
+        salvage_settings = {**redis_settings, "archive_bucket": archive.bucket_name, "dlq_url": dlq.url}
 
         archive_fn = Function(
             f"{name}-archive",
@@ -154,7 +159,7 @@ class AuditIngest(pulumi.ComponentResource):
                     *redis_statements,
                     allow(["s3:PutObject"], [archive.objects_arn(ARCHIVE_PREFIX)]),
                 ],
-                environment={**redis_env, "ARCHIVE_BUCKET": archive.bucket_name},
+                environment=ArchiveSettings.environment(**redis_settings, archive_bucket=archive.bucket_name),
             ),
             child,
         )
@@ -164,7 +169,7 @@ class AuditIngest(pulumi.ComponentResource):
                 handler="handlers.audit.metadata.lambda_handler",
                 description="Audit: metadata + security context -> DynamoDB",
                 policy_statements=[allow(["dynamodb:PutItem", "dynamodb:GetItem"], [metadata.arn])],
-                environment={"METADATA_TABLE": metadata.name},
+                environment=MetadataSettings.environment(metadata_table=metadata.name),
                 network=None,  # it never talks to Redis: no VPC, no cold-start ENI
             ),
             child,
@@ -175,7 +180,7 @@ class AuditIngest(pulumi.ComponentResource):
                 handler="handlers.audit.aggregate.lambda_handler",
                 description="Audit: final state; the Redis copy is dropped once both are durable",
                 policy_statements=redis_statements,
-                environment=redis_env,
+                environment=RedisSettings.environment(**redis_settings),
             ),
             child,
         )
@@ -187,7 +192,7 @@ class AuditIngest(pulumi.ComponentResource):
                 memory_mb=1024,
                 timeout_seconds=60,
                 policy_statements=[*redis_statements, *salvage_statements],
-                environment={**redis_env, **salvage_env},
+                environment=SalvageSettings.environment(**salvage_settings),
             ),
             child,
         )
@@ -195,6 +200,7 @@ class AuditIngest(pulumi.ComponentResource):
             f"{name}-workflow",
             StateMachineArgs(
                 region=region,
+                shared=args.shared,
                 definition=audit_ingest.build_definition,
                 definition_inputs={
                     "archive_arn": archive_fn.arn,
@@ -210,8 +216,6 @@ class AuditIngest(pulumi.ComponentResource):
                     ),
                     allow(["sns:Publish"], [topic.arn]),
                 ],
-                log_retention_days=args.log_retention_days,
-                tracing=args.tracing,
             ),
             child,
         )
@@ -236,15 +240,14 @@ class AuditIngest(pulumi.ComponentResource):
                         [idempotency.arn],
                     ),
                 ],
-                environment={
-                    **redis_env,
-                    **salvage_env,
-                    "METADATA_TABLE": metadata.name,
-                    "STATE_MACHINE_ARN": workflow.arn,
-                    "IDEMPOTENCY_TABLE": idempotency.name,
-                    "IDEMPOTENCY_TTL_SECONDS": str(args.idempotency_ttl_seconds),
-                    "MAX_BODY_BYTES": str(args.max_body_bytes),
-                },
+                environment=IngestSettings.environment(
+                    **salvage_settings,
+                    metadata_table=metadata.name,
+                    state_machine_arn=workflow.arn,
+                    idempotency_table=idempotency.name,
+                    idempotency_ttl_seconds=args.idempotency_ttl_seconds,
+                    max_body_bytes=args.max_body_bytes,
+                ),
             ),
             child,
         )
@@ -252,9 +255,8 @@ class AuditIngest(pulumi.ComponentResource):
             f"{name}-http",
             HttpApiArgs(
                 region=region,
+                shared=args.shared,
                 routes=[LambdaRoute(route_key=AUDIT_ROUTE, function=ingest_fn)],
-                front_door=args.api_front_door,
-                log_retention_days=args.log_retention_days,
             ),
             child,
         )

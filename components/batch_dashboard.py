@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.batch.layout import (
+from handlers.batch.contract import (
     FILES_IGNORED_INACTIVE,
     FILES_MISSING_AT_RECONCILIATION,
     FILES_PROCESSED,

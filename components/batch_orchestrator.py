@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -18,19 +18,26 @@ import pulumi
 import pulumi_aws as aws
 
 from components.batch_dashboard import dashboard_body
-from components.config import ApiFrontDoor
 from components.failover_control import ActiveRegionSignal
 from components.function import Function, FunctionArgs, FunctionNetwork
 from components.global_table import replica_arn
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import PolicyStatement, allow
-from components.lambda_packaging import LambdaPackaging
 from components.naming import stack_scoped_name
 from components.notifications import email_topic
 from components.regional_bucket_pair import RegionalBucketPair, RegionalBucketPairArgs
 from components.secure_bucket import SecureBucket
+from components.shared_settings import SharedSettings
 from components.state_machine import StateMachine, StateMachineArgs, executions_of, map_run_executions_of
-from handlers.batch import layout
+from handlers.batch import contract
+from handlers.batch.contract import (
+    EmailSettings,
+    EnrichSettings,
+    FinancialsApiSettings,
+    SplitSettings,
+    TriggerSettings,
+    ValidateSettings,
+)
 from workflows import batch_processing, chunk_processor
 
 FINANCIALS_ROUTE = "GET /financials/{uuid}"
@@ -41,20 +48,17 @@ SYNC_EVENTS_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
 @dataclass(frozen=True, kw_only=True)
 class BatchOrchestratorArgs:
     regions: Sequence[str]  # exactly two: the primary (initially active) first
-    packaging: Callable[[str], LambdaPackaging]
+    shared: SharedSettings
     active_region: ActiveRegionSignal
     sender_email: str
     recipient_emails: Sequence[str]
-    records_per_chunk: int = 1000
+    records_per_chunk: int = SplitSettings.records_per_chunk
     max_concurrency: int = batch_processing.DEFAULT_MAX_CONCURRENCY
-    link_expiry_seconds: int = 6 * 3600
+    link_expiry_seconds: int = EmailSettings.link_expiry_seconds
     replication_time_control: bool = True
     multi_region_access_point: bool = True
     alarm_emails: Sequence[str] = ()
     work_retention_days: int = 7
-    log_retention_days: int = 30
-    tracing: bool = False
-    api_front_door: ApiFrontDoor = "httpApi"
     private_networks: Mapping[str, FunctionNetwork] = field(default_factory=dict)  # by region
 
 
@@ -99,40 +103,38 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 replication=True,
                 replication_time_control=args.replication_time_control,
                 multi_region_access_point=args.multi_region_access_point,
-                replicated_prefixes=(layout.INPUT_PREFIX, layout.OUTPUT_PREFIX),
-                expire_prefix_days={
-                    prefix: args.work_retention_days
-                    for prefix in (
-                        layout.CHUNKS_PREFIX,
-                        layout.MANIFESTS_PREFIX,
-                        layout.WORK_PREFIX,
-                        layout.PROCESSED_PREFIX,
-                    )
-                },
+                replicated_prefixes=contract.REPLICATED_PREFIXES,
+                expire_prefix_days={prefix: args.work_retention_days for prefix in contract.WORKING_PREFIXES},
             ),
             child,
         )
         tables = _Tables(
             state=self._global_table(
                 "batch-state",
-                hash_key="fileKey",
-                attributes={"fileKey": "S", "status": "S", "updatedAt": "S"},
+                hash_key=contract.BATCH_STATE_KEY,
+                attributes={
+                    contract.BATCH_STATE_KEY: "S",
+                    contract.STATUS_INDEX_KEY: "S",
+                    contract.STATUS_INDEX_SORT_KEY: "S",
+                },
                 indexes=[
                     {
-                        "name": layout.STATUS_INDEX,
-                        "hash_key": "status",
-                        "range_key": "updatedAt",
+                        "name": contract.STATUS_INDEX,
+                        "hash_key": contract.STATUS_INDEX_KEY,
+                        "range_key": contract.STATUS_INDEX_SORT_KEY,
                         "projection_type": "ALL",
                     }
                 ],
             ),
             errors=self._global_table(
                 "errors",
-                hash_key="fileId",
-                range_key="rowNumber",
-                attributes={"fileId": "S", "rowNumber": "N"},
+                hash_key=contract.ERRORS_KEY,
+                range_key=contract.ERRORS_SORT_KEY,
+                attributes={contract.ERRORS_KEY: "S", contract.ERRORS_SORT_KEY: "N"},
             ),
-            financials=self._global_table("financials", hash_key="uuid", attributes={"uuid": "S"}),
+            financials=self._global_table(
+                "financials", hash_key=contract.FINANCIALS_KEY, attributes={contract.FINANCIALS_KEY: "S"}
+            ),
         )
 
         self.state_machine_arns: dict[str, pulumi.Output[str]] = {}
@@ -221,13 +223,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
     ) -> None:
         name, args = f"{self._name}-{region}", self._args
         child = pulumi.ResourceOptions(parent=self)
-        function = partial(
-            FunctionArgs,
-            region=region,
-            packaging=args.packaging(region),
-            log_retention_days=args.log_retention_days,
-            tracing=args.tracing,
-        )
+        function = partial(FunctionArgs, region=region, shared=args.shared)
         # Split, validate, enrich, write and merge touch only S3 and DynamoDB: with private networks
         # (the chaos flag on AWS) they run in private subnets behind gateway endpoints.
         data_plane = partial(function, network=args.private_networks.get(region))
@@ -244,11 +240,11 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 memory_mb=1024,
                 timeout_seconds=120,
                 policy_statements=[
-                    allow(["s3:GetObject"], [bucket.objects_arn(layout.CHUNKS_PREFIX)]),
-                    allow(["s3:PutObject"], [bucket.objects_arn(layout.WORK_PREFIX)]),
+                    allow(["s3:GetObject"], [bucket.objects_arn(contract.CHUNKS_PREFIX)]),
+                    allow(["s3:PutObject"], [bucket.objects_arn(contract.WORK_PREFIX)]),
                     allow(["dynamodb:BatchWriteItem", "dynamodb:PutItem"], [errors_arn]),
                 ],
-                environment={"ERRORS_TABLE": tables.errors.name},
+                environment=ValidateSettings.environment(errors_table=tables.errors.name),
             ),
             child,
         )
@@ -260,11 +256,13 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 memory_mb=1024,
                 timeout_seconds=120,
                 policy_statements=[
-                    allow(["s3:GetObject", "s3:PutObject"], [bucket.objects_arn(layout.WORK_PREFIX)]),
+                    allow(["s3:GetObject", "s3:PutObject"], [bucket.objects_arn(contract.WORK_PREFIX)]),
                     allow(["dynamodb:BatchGetItem", "dynamodb:GetItem"], [financials_arn]),
                     allow(["dynamodb:BatchWriteItem", "dynamodb:PutItem"], [errors_arn]),
                 ],
-                environment={"FINANCIALS_TABLE": tables.financials.name, "ERRORS_TABLE": tables.errors.name},
+                environment=EnrichSettings.environment(
+                    financials_table=tables.financials.name, errors_table=tables.errors.name
+                ),
             ),
             child,
         )
@@ -276,8 +274,8 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 memory_mb=1024,
                 timeout_seconds=120,
                 policy_statements=[
-                    allow(["s3:GetObject"], [bucket.objects_arn(layout.WORK_PREFIX)]),
-                    allow(["s3:PutObject"], [bucket.objects_arn(layout.PROCESSED_PREFIX)]),
+                    allow(["s3:GetObject"], [bucket.objects_arn(contract.WORK_PREFIX)]),
+                    allow(["s3:PutObject"], [bucket.objects_arn(contract.PROCESSED_PREFIX)]),
                 ],
             ),
             child,
@@ -286,6 +284,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
             f"{name}-chunk-processor",
             StateMachineArgs(
                 region=region,
+                shared=args.shared,
                 machine_type="EXPRESS",
                 definition=chunk_processor.build_definition,
                 definition_inputs={
@@ -294,8 +293,6 @@ class BatchOrchestrator(pulumi.ComponentResource):
                     "write_arn": write.arn,
                 },
                 policy_statements=[allow(["lambda:InvokeFunction"], [validate.arn, enrich.arn, write.arn])],
-                log_retention_days=args.log_retention_days,
-                tracing=args.tracing,
             ),
             child,
         )
@@ -309,16 +306,18 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 memory_mb=1024,
                 timeout_seconds=900,
                 policy_statements=[
-                    allow(["s3:GetObject", "s3:GetObjectVersion"], [bucket.objects_arn(layout.INPUT_PREFIX)]),
+                    allow(
+                        ["s3:GetObject", "s3:GetObjectVersion"], [bucket.objects_arn(contract.INPUT_PREFIX)]
+                    ),
                     allow(
                         ["s3:PutObject"],
                         [
-                            bucket.objects_arn(layout.CHUNKS_PREFIX),
-                            bucket.objects_arn(layout.MANIFESTS_PREFIX),
+                            bucket.objects_arn(contract.CHUNKS_PREFIX),
+                            bucket.objects_arn(contract.MANIFESTS_PREFIX),
                         ],
                     ),
                 ],
-                environment={"RECORDS_PER_CHUNK": str(args.records_per_chunk)},
+                environment=SplitSettings.environment(records_per_chunk=args.records_per_chunk),
             ),
             child,
         )
@@ -331,10 +330,10 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 timeout_seconds=900,
                 policy_statements=[
                     allow(["s3:ListBucket"], [bucket.arn]),
-                    allow(["s3:GetObject"], [bucket.objects_arn(layout.PROCESSED_PREFIX)]),
+                    allow(["s3:GetObject"], [bucket.objects_arn(contract.PROCESSED_PREFIX)]),
                     allow(
                         ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                        [bucket.objects_arn(layout.OUTPUT_PREFIX)],
+                        [bucket.objects_arn(contract.OUTPUT_PREFIX)],
                     ),
                 ],
             ),
@@ -343,18 +342,12 @@ class BatchOrchestrator(pulumi.ComponentResource):
         sender = aws.sesv2.EmailIdentity(
             f"{name}-sender", region=region, email_identity=args.sender_email, opts=child
         )
-        readable_output: list[pulumi.Input[str]] = [bucket.objects_arn(layout.OUTPUT_PREFIX)]
-        email_environment: dict[str, pulumi.Input[str]] = {
-            "SENDER_EMAIL": args.sender_email,
-            "RECIPIENT_EMAILS": json.dumps(list(args.recipient_emails)),
-            "LINK_EXPIRY_SECONDS": str(args.link_expiry_seconds),
-        }
+        readable_output: list[pulumi.Input[str]] = [bucket.objects_arn(contract.OUTPUT_PREFIX)]
         if access_point_arn is not None:
             # A presigned GET through the access point is authorised as the signing role's request.
             readable_output.append(
-                pulumi.Output.concat(access_point_arn, "/object/", layout.OUTPUT_PREFIX, "*")
+                pulumi.Output.concat(access_point_arn, "/object/", contract.OUTPUT_PREFIX, "*")
             )
-            email_environment["ACCESS_POINT_ARN"] = access_point_arn
         email = Function(
             f"{name}-email-link",
             function(
@@ -364,7 +357,12 @@ class BatchOrchestrator(pulumi.ComponentResource):
                     allow(["s3:GetObject"], readable_output),
                     allow(["ses:SendEmail"], [sender.arn]),
                 ],
-                environment=email_environment,
+                environment=EmailSettings.environment(
+                    sender_email=args.sender_email,
+                    recipient_emails=tuple(args.recipient_emails),
+                    link_expiry_seconds=args.link_expiry_seconds,
+                    access_point_arn=access_point_arn,
+                ),
             ),
             child,
         )
@@ -372,6 +370,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
             f"{name}-batch-workflow",
             StateMachineArgs(
                 region=region,
+                shared=args.shared,
                 definition=functools.partial(
                     batch_processing.build_definition, max_concurrency=args.max_concurrency
                 ),
@@ -385,7 +384,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 policy_statements=[
                     allow(["lambda:InvokeFunction"], [split.arn, merge.arn, email.arn]),
                     # The Distributed Map's ItemReader reads the manifest.
-                    allow(["s3:GetObject"], [bucket.objects_arn(layout.MANIFESTS_PREFIX)]),
+                    allow(["s3:GetObject"], [bucket.objects_arn(contract.MANIFESTS_PREFIX)]),
                     allow(["states:StartExecution"], [chunks.arn]),
                     allow(["states:DescribeExecution", "states:StopExecution"], [executions_of(chunks.arn)]),
                     allow(
@@ -395,8 +394,6 @@ class BatchOrchestrator(pulumi.ComponentResource):
                     allow(["dynamodb:UpdateItem"], [state_arn]),
                 ],
                 self_policy_statements=_distributed_map_statements,
-                log_retention_days=args.log_retention_days,
-                tracing=args.tracing,
             ),
             child,
         )
@@ -419,11 +416,11 @@ class BatchOrchestrator(pulumi.ComponentResource):
                     allow(["dynamodb:PutItem", "dynamodb:GetItem"], [state_arn]),
                     allow(["states:StartExecution"], [main.arn]),
                 ],
-                environment={
-                    "BATCH_STATE_TABLE": tables.state.name,
-                    "STATE_MACHINE_ARN": main.arn,
-                    **args.active_region.reader_environment(),
-                },
+                environment=TriggerSettings.environment(
+                    batch_state_table=tables.state.name,
+                    state_machine_arn=main.arn,
+                    **args.active_region.reader_settings(),
+                ),
                 dead_letter_queue_arn=async_dlq.arn,
             ),
             child,
@@ -445,8 +442,8 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 {
                     "lambda_function_arn": trigger.arn,
                     "events": ["s3:ObjectCreated:*"],
-                    "filter_prefix": layout.INPUT_PREFIX,
-                    "filter_suffix": layout.INPUT_SUFFIX,
+                    "filter_prefix": contract.INPUT_PREFIX,
+                    "filter_suffix": contract.INPUT_SUFFIX,
                 }
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
@@ -459,7 +456,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 handler="handlers.batch.financials_api.lambda_handler",
                 description="GET /financials/{uuid}",
                 policy_statements=[allow(["dynamodb:GetItem"], [financials_arn])],
-                environment={"FINANCIALS_TABLE": tables.financials.name},
+                environment=FinancialsApiSettings.environment(financials_table=tables.financials.name),
             ),
             child,
         )
@@ -467,9 +464,8 @@ class BatchOrchestrator(pulumi.ComponentResource):
             f"{name}-api",
             HttpApiArgs(
                 region=region,
+                shared=args.shared,
                 routes=[LambdaRoute(route_key=FINANCIALS_ROUTE, function=financials_api)],
-                front_door=args.api_front_door,
-                log_retention_days=args.log_retention_days,
             ),
             child,
         )

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar, cast
 
+from handlers.batch.contract import MAX_LINK_EXPIRY_SECONDS
+
 PROJECT = "regionflow"
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -49,8 +51,6 @@ MAX_LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 
 # A Distributed Map runs at most this many child executions at once.
 MAX_DISTRIBUTED_MAP_CONCURRENCY = 10_000
-# SigV4 presigned URLs are valid for at most 7 days.
-MAX_PRESIGNED_URL_SECONDS = 7 * 24 * 3600
 
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -207,7 +207,7 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
             sender_email=reader.read("batchSenderEmail", _email),
             recipient_emails=reader.read("batchRecipientEmails", _non_empty(_email_list)),
             link_expiry_seconds=reader.read(
-                "batchLinkExpirySeconds", _int_between(60, MAX_PRESIGNED_URL_SECONDS)
+                "batchLinkExpirySeconds", _int_between(60, MAX_LINK_EXPIRY_SECONDS)
             ),
             replication_time_control=reader.read("batchReplicationTimeControl", _boolean),
             multi_region_access_point=reader.read("batchMultiRegionAccessPoint", _boolean),

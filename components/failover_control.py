@@ -25,6 +25,7 @@ import pulumi_aws as aws
 
 from components.iam import PolicyStatement, allow
 from components.naming import stack_scoped_name
+from handlers.failover.contract import ActiveRegionSettings
 
 ACTIVE_REGION_RECORD = "active-region"
 # ARC's data-plane actions; the routing control ARNs scope them.
@@ -40,7 +41,8 @@ ARC_UPDATE_ACTIONS = (
 class FailoverControlArgs:
     regions: Sequence[str]  # the first is active when the stack is first deployed
     zone_name: str = "regionflow.internal"
-    record_ttl_seconds: int = 60
+    # Readers cache the signal as long as a DNS resolver would: the record's TTL is their cache time.
+    record_ttl_seconds: int = int(ActiveRegionSettings.active_region_cache_seconds)
     recovery_control: bool = False  # AWS only: Route 53 ARC drives the record (see the module docstring)
 
 
@@ -68,19 +70,24 @@ class ActiveRegionSignal:
             return allow(list(ARC_READ_ACTIONS), list(self.recovery_controls.routing_control_arns.values()))
         return allow(["route53:ListResourceRecordSets"], [self.zone_arn])
 
-    def reader_environment(self) -> dict[str, pulumi.Input[str]]:
-        environment: dict[str, pulumi.Input[str]] = {
-            "ACTIVE_REGION_ZONE_ID": self.zone_id,
-            "ACTIVE_REGION_RECORD_NAME": self.record_name,
-            "ACTIVE_REGION_CACHE_SECONDS": str(self.cache_seconds),
-            "ACTIVE_REGION_REGIONS": json.dumps(list(self.regions)),
+    def reader_settings(self) -> dict[str, object]:
+        """The fields of handlers.failover.contract.ActiveRegionSettings: a reader's (or switch's) settings.
+
+        A function that reads the signal writes these into its environment through its contract, e.g.
+        `ActiveRegionSettings.environment(**signal.reader_settings())`.
+        """
+        controls = self.recovery_controls
+        return {
+            "active_region_zone_id": self.zone_id,
+            "active_region_record_name": self.record_name,
+            "active_region_cache_seconds": self.cache_seconds,
+            "active_region_regions": self.regions,
+            # Pulumi outputs of JSON text: written to the environment as they are.
+            "active_region_routing_controls": (
+                pulumi.Output.json_dumps(controls.routing_control_arns) if controls is not None else None
+            ),
+            "active_region_cluster_endpoints": controls.cluster_endpoints if controls is not None else None,
         }
-        if self.recovery_controls is not None:
-            environment["ACTIVE_REGION_ROUTING_CONTROLS"] = pulumi.Output.json_dumps(
-                self.recovery_controls.routing_control_arns
-            )
-            environment["ACTIVE_REGION_CLUSTER_ENDPOINTS"] = self.recovery_controls.cluster_endpoints
-        return environment
 
     def switch_statements(self) -> list[PolicyStatement]:
         """What the runbook's activate function needs: flip the routing controls, or rewrite the record."""

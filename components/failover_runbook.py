@@ -14,7 +14,7 @@ steps run on every stack, localcloud included.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -25,10 +25,11 @@ from components.failover_control import ActiveRegionSignal
 from components.function import Function, FunctionArgs
 from components.global_table import replica_arn
 from components.iam import allow, assume_role_policy, policy_document
-from components.lambda_packaging import LambdaPackaging
 from components.secure_bucket import SecureBucket
+from components.shared_settings import SharedSettings
 from components.state_machine import StateMachine, StateMachineArgs, executions_of
-from handlers.batch import layout
+from handlers.batch.contract import INPUT_PREFIX, STATUS_INDEX
+from handlers.failover.contract import ActiveRegionSettings, ReconcileSettings
 from workflows import failover_runbook
 
 # SSM Automation waits at most this long for the runbook (the replication wait is 15 minutes on AWS).
@@ -38,15 +39,13 @@ AUTOMATION_TIMEOUT_SECONDS = 2 * 3600
 @dataclass(frozen=True, kw_only=True)
 class FailoverRunbookArgs:
     regions: Sequence[str]
-    packaging: Callable[[str], LambdaPackaging]
+    shared: SharedSettings
     signal: ActiveRegionSignal
     buckets: Mapping[str, SecureBucket]  # the batch bucket of each region
     batch_state_table_name: pulumi.Input[str]
     batch_state_table_arn: pulumi.Output[str]  # the global table's ARN (its primary replica)
     replication_wait_seconds: int = failover_runbook.RTC_SLA_SECONDS
     automation_document: bool = False  # AWS only: SSM Automation starts the runbook
-    log_retention_days: int = 30
-    tracing: bool = False
 
 
 class FailoverRunbook(pulumi.ComponentResource):
@@ -85,20 +84,15 @@ class FailoverRunbook(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         bucket = args.buckets[region]
         state_arn = replica_arn(args.batch_state_table_arn, region)
-        function = partial(
-            FunctionArgs,
-            region=region,
-            packaging=args.packaging(region),
-            log_retention_days=args.log_retention_days,
-            tracing=args.tracing,
-        )
+        function = partial(FunctionArgs, region=region, shared=args.shared)
+        signal_environment = ActiveRegionSettings.environment(**args.signal.reader_settings())
         read_state = Function(
             f"{name}-read-active-region",
             function(
                 handler="handlers.failover.switch.read_handler",
                 description="Failover runbook: which region is active now",
                 policy_statements=[args.signal.reader_statement()],
-                environment=args.signal.reader_environment(),
+                environment=signal_environment,
             ),
             child,
         )
@@ -108,7 +102,7 @@ class FailoverRunbook(pulumi.ComponentResource):
                 handler="handlers.failover.switch.activate_handler",
                 description=f"Failover runbook: make {region} the active region",
                 policy_statements=args.signal.switch_statements(),
-                environment=args.signal.reader_environment(),
+                environment=signal_environment,
             ),
             child,
         )
@@ -120,9 +114,7 @@ class FailoverRunbook(pulumi.ComponentResource):
                 timeout_seconds=900,
                 memory_mb=1024,
                 policy_statements=[
-                    allow(
-                        ["dynamodb:Query"], [pulumi.Output.concat(state_arn, "/index/", layout.STATUS_INDEX)]
-                    ),
+                    allow(["dynamodb:Query"], [pulumi.Output.concat(state_arn, "/index/", STATUS_INDEX)]),
                     allow(["dynamodb:UpdateItem"], [state_arn]),
                     allow(["s3:ListBucketVersions"], [bucket.arn]),
                     # The in-place copy reads the replicated version and writes a new one (tags included).
@@ -134,10 +126,12 @@ class FailoverRunbook(pulumi.ComponentResource):
                             "s3:PutObject",
                             "s3:PutObjectTagging",
                         ],
-                        [bucket.objects_arn(layout.INPUT_PREFIX)],
+                        [bucket.objects_arn(INPUT_PREFIX)],
                     ),
                 ],
-                environment={"BATCH_STATE_TABLE": args.batch_state_table_name, "BUCKET": bucket.bucket_name},
+                environment=ReconcileSettings.environment(
+                    batch_state_table=args.batch_state_table_name, bucket=bucket.bucket_name
+                ),
             ),
             child,
         )
@@ -145,6 +139,7 @@ class FailoverRunbook(pulumi.ComponentResource):
             f"{name}-runbook",
             StateMachineArgs(
                 region=region,
+                shared=args.shared,
                 definition=partial(
                     failover_runbook.build_definition,
                     region=region,
@@ -160,8 +155,6 @@ class FailoverRunbook(pulumi.ComponentResource):
                 policy_statements=[
                     allow(["lambda:InvokeFunction"], [read_state.arn, activate.arn, reconcile.arn]),
                 ],
-                log_retention_days=args.log_retention_days,
-                tracing=args.tracing,
             ),
             child,
         )

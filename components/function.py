@@ -9,7 +9,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import PolicyStatement, allow, assume_role_policy, policy_document
-from components.lambda_packaging import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, LambdaPackaging
+from components.lambda_packaging import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
+from components.shared_settings import SharedSettings
 
 # X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level permissions: "*" is the only form.
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
@@ -35,19 +36,21 @@ class FunctionNetwork:
 
 @dataclass(frozen=True, kw_only=True)
 class FunctionArgs:
-    """One Lambda function. `policy_statements` are everything it may do besides logging."""
+    """One Lambda function. `policy_statements` are everything it may do besides logging.
+
+    `environment` is what the handler's settings contract writes (`XSettings.environment(...)` from
+    handlers/<system>/contract.py); packaging, log retention and tracing are the stack's (`shared`).
+    """
 
     handler: str  # dotted path under the package root, e.g. "handlers.transform.upload_api.lambda_handler"
     description: str
     region: str
-    packaging: LambdaPackaging
+    shared: SharedSettings
     policy_statements: Sequence[PolicyStatement] = ()
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     memory_mb: int = 512
     timeout_seconds: int = 30
-    log_retention_days: int = 30
     reserved_concurrency: int | None = None
-    tracing: bool = False
     # Where failed asynchronous invocations go after Lambda's own two retries (S3, SNS, Event invokes).
     dead_letter_queue_arn: pulumi.Input[str] | None = None
     network: FunctionNetwork | None = None  # None: Lambda's own network (no VPC)
@@ -66,8 +69,10 @@ class Function(pulumi.ComponentResource):
         super().__init__("regionflow:compute:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
+        shared = args.shared
+        packaging = shared.packaging(args.region)
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", region=args.region, retention_in_days=args.log_retention_days, opts=child
+            f"{name}-logs", region=args.region, retention_in_days=shared.log_retention_days, opts=child
         )
         role = aws.iam.Role(
             f"{name}-role",
@@ -82,7 +87,7 @@ class Function(pulumi.ComponentResource):
         ]
         if args.dead_letter_queue_arn is not None:
             statements.append(allow(["sqs:SendMessage"], [args.dead_letter_queue_arn]))
-        if args.tracing:
+        if shared.tracing:
             statements.append({"Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": ["*"]})
         if args.network is not None:
             statements.append({"Effect": "Allow", "Action": list(VPC_ACCESS_ACTIONS), "Resource": ["*"]})
@@ -97,15 +102,15 @@ class Function(pulumi.ComponentResource):
             runtime=LAMBDA_RUNTIME,
             architectures=[LAMBDA_ARCHITECTURE],
             handler=args.handler,
-            code=args.packaging.code(),
-            layers=list(args.packaging.layer_arns),
+            code=packaging.code(),
+            layers=list(packaging.layer_arns),
             role=role.arn,
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
             reserved_concurrent_executions=args.reserved_concurrency,
             environment={"variables": dict(args.environment)},
             logging_config={"log_format": "JSON", "log_group": log_group.name},
-            tracing_config={"mode": "Active" if args.tracing else "PassThrough"},
+            tracing_config={"mode": "Active" if shared.tracing else "PassThrough"},
             vpc_config=(
                 {
                     "subnet_ids": list(args.network.subnet_ids),

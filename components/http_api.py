@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.config import ApiFrontDoor
 from components.function import Function
+from components.shared_settings import SharedSettings
 
 _PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 
@@ -33,17 +33,17 @@ class LambdaRoute:
 class HttpApiArgs:
     region: str
     routes: Sequence[LambdaRoute]
-    front_door: ApiFrontDoor = "httpApi"
+    shared: SharedSettings  # the stack's front door and access-log retention
     throttle_burst_limit: int = 100
     throttle_rate_limit: float = 50.0
-    log_retention_days: int = 30
 
 
 class HttpApi(pulumi.ComponentResource):
     """Routes to Lambda proxy integrations (payload 2.0); each function may be invoked by its route only.
 
-    With front_door="functionUrl" (LocalStack Community has no API Gateway v2) every routed function gets
-    an unauthenticated function URL instead; the payload is the same 2.0 event, so handlers do not change.
+    With the stack's api_front_door "functionUrl" (LocalStack Community has no API Gateway v2) every routed
+    function gets an unauthenticated function URL instead; the payload is the same 2.0 event, so handlers
+    do not change.
     """
 
     endpoint: pulumi.Output[str]
@@ -51,7 +51,7 @@ class HttpApi(pulumi.ComponentResource):
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("regionflow:api:HttpApi", name, None, opts)
         self._route_urls: dict[str, pulumi.Output[str]] = {}
-        if args.front_door == "httpApi":
+        if args.shared.api_front_door == "httpApi":
             self._build_http_api(name, args)
         else:
             self._build_function_urls(name, args)
@@ -65,7 +65,10 @@ class HttpApi(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         api = aws.apigatewayv2.Api(f"{name}-api", region=args.region, protocol_type="HTTP", opts=child)
         access_logs = aws.cloudwatch.LogGroup(
-            f"{name}-access-logs", region=args.region, retention_in_days=args.log_retention_days, opts=child
+            f"{name}-access-logs",
+            region=args.region,
+            retention_in_days=args.shared.log_retention_days,
+            opts=child,
         )
         routes = []
         for index, route in enumerate(args.routes):

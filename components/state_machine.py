@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from components.function import XRAY_ACTIONS
 from components.iam import PolicyStatement, assume_role_policy, policy_document
+from components.shared_settings import SharedSettings
 
 # CloudWatch Logs delivery for Step Functions is configured through these account-level APIs, which
 # accept no resource narrower than "*" (Step Functions developer guide, "IAM policies for logging").
@@ -32,13 +33,12 @@ class StateMachineArgs:
     """`definition` receives the resolved values of `definition_inputs` and returns the ASL dict."""
 
     region: str
+    shared: SharedSettings  # the stack's log retention and tracing
     definition: Callable[..., dict[str, Any]]
     definition_inputs: Mapping[str, pulumi.Input[str]]
     policy_statements: Sequence[PolicyStatement]
     machine_type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
-    log_retention_days: int = 30
     log_level: Literal["ALL", "ERROR", "FATAL", "OFF"] = "ERROR"
-    tracing: bool = False
     # Statements that name the machine itself (a Distributed Map starts its own child executions):
     # given the machine's ARN, attached once the machine exists.
     self_policy_statements: Callable[[pulumi.Output[str]], Sequence[PolicyStatement]] | None = None
@@ -52,7 +52,7 @@ class StateMachine(pulumi.ComponentResource):
         super().__init__("regionflow:workflow:StateMachine", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", region=args.region, retention_in_days=args.log_retention_days, opts=child
+            f"{name}-logs", region=args.region, retention_in_days=args.shared.log_retention_days, opts=child
         )
         role = aws.iam.Role(
             f"{name}-role", assume_role_policy=assume_role_policy("states.amazonaws.com"), opts=child
@@ -61,7 +61,7 @@ class StateMachine(pulumi.ComponentResource):
             *args.policy_statements,
             {"Effect": "Allow", "Action": list(LOG_DELIVERY_ACTIONS), "Resource": ["*"]},
         ]
-        if args.tracing:
+        if args.shared.tracing:
             statements.append({"Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": ["*"]})
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy", role=role.id, policy=policy_document(statements), opts=child
@@ -83,7 +83,7 @@ class StateMachine(pulumi.ComponentResource):
                 "include_execution_data": False,  # execution data may carry customer payloads
                 "log_destination": pulumi.Output.concat(log_group.arn, ":*"),
             },
-            tracing_configuration={"enabled": args.tracing},
+            tracing_configuration={"enabled": args.shared.tracing},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
         if args.self_policy_statements is not None:

@@ -11,18 +11,25 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buffered_queue import BufferedQueue, BufferedQueueArgs
-from components.config import ApiFrontDoor
 from components.function import Function, FunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import allow, policy_document
-from components.lambda_packaging import LambdaPackaging
 from components.notifications import email_topic
 from components.secure_bucket import SecureBucket, SecureBucketArgs
+from components.shared_settings import SharedSettings
+from handlers.transform.contract import (
+    INPUT_PREFIX,
+    INPUT_SUFFIX,
+    OUTPUT_PREFIX,
+    RULES_TABLE_KEY,
+    STATUS_TABLE_KEY,
+    StatusSettings,
+    UploadSettings,
+    WorkerSettings,
+)
 
 UPLOAD_ROUTE = "POST /upload"
 STATUS_ROUTE = "GET /uploads/{id}"
-INPUT_PREFIX = "uploads/"  # the upload API writes uploads/<uploadId>.xml
-OUTPUT_PREFIX = "results/"  # the worker writes results/<uploadId>.json
 # AWS's guidance for SQS-triggered functions: visibility timeout at least six times the function timeout,
 # so a message is not handed to a second worker while the first one is still retrying it.
 VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6
@@ -30,24 +37,24 @@ VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6
 
 @dataclass(frozen=True, kw_only=True)
 class TransformPipelineArgs:
-    """Settings for the XML -> JSON pipeline; defaults are the secure, production choice."""
+    """Settings for the XML -> JSON pipeline; defaults are the secure, production choice.
+
+    The functions' settings default to their contract's (handlers/transform/contract.py).
+    """
 
     region: str
-    packaging: LambdaPackaging
-    rule_items: Sequence[Mapping[str, str]] = ()  # rules table items ({"ruleId": ..., "rules": <json>})
-    max_upload_bytes: int = 10 * 1024 * 1024
-    max_xml_depth: int = 64
+    shared: SharedSettings
+    rule_items: Sequence[Mapping[str, str]] = ()  # rules table items (handlers.transform.contract.rule_items)
+    max_upload_bytes: int = UploadSettings.max_upload_bytes
+    max_xml_depth: int = UploadSettings.max_xml_depth
     batch_size: int = 10
-    max_receive_count: int = 5  # receives before a message moves to the DLQ
+    max_receive_count: int = WorkerSettings.max_receive_count  # receives before a message moves to the DLQ
     max_worker_concurrency: int = 10  # SQS mapping ceiling: protects DynamoDB and S3 from bursts
-    rule_cache_seconds: int = 60
-    presigned_url_ttl_seconds: int = 900
+    rule_cache_seconds: int = WorkerSettings.rule_cache_seconds
+    presigned_url_ttl_seconds: int = StatusSettings.presigned_url_ttl_seconds
     worker_timeout_seconds: int = 60
     worker_memory_mb: int = 1024  # a 10 MB document becomes ~100 MB of Python objects
     notify_emails: Sequence[str] = ()
-    log_retention_days: int = 30
-    tracing: bool = False
-    api_front_door: ApiFrontDoor = "httpApi"
 
 
 class TransformPipeline(pulumi.ComponentResource):
@@ -72,14 +79,14 @@ class TransformPipeline(pulumi.ComponentResource):
 
         inputs = SecureBucket(f"{name}-input", SecureBucketArgs(region=region), child)
         outputs = SecureBucket(f"{name}-output", SecureBucketArgs(region=region), child)
-        rules = self._table(f"{name}-rules", region, hash_key="ruleId")
-        statuses = self._table(f"{name}-status", region, hash_key="uploadId")
+        rules = self._table(f"{name}-rules", region, hash_key=RULES_TABLE_KEY)
+        statuses = self._table(f"{name}-status", region, hash_key=STATUS_TABLE_KEY)
         for item in args.rule_items:
             aws.dynamodb.TableItem(
-                f"{name}-rule-{item['ruleId']}",
+                f"{name}-rule-{item[RULES_TABLE_KEY]}",
                 region=region,
                 table_name=rules.name,
-                hash_key="ruleId",
+                hash_key=RULES_TABLE_KEY,
                 item=json.dumps({key: {"S": value} for key, value in item.items()}),
                 opts=child,
             )
@@ -129,7 +136,7 @@ class TransformPipeline(pulumi.ComponentResource):
                     "queue_arn": buffer.arn,
                     "events": ["s3:ObjectCreated:*"],
                     "filter_prefix": INPUT_PREFIX,
-                    "filter_suffix": ".xml",
+                    "filter_suffix": INPUT_SUFFIX,
                 }
             ],
             # S3 test-delivers to the queue when the notification is saved: the policy must exist first.
@@ -137,13 +144,7 @@ class TransformPipeline(pulumi.ComponentResource):
         )
 
         # What every function of this pipeline shares; each call adds its own handler, grants and env.
-        function_args = partial(
-            FunctionArgs,
-            region=region,
-            packaging=args.packaging,
-            log_retention_days=args.log_retention_days,
-            tracing=args.tracing,
-        )
+        function_args = partial(FunctionArgs, region=region, shared=args.shared)
         upload = Function(
             f"{name}-upload",
             function_args(
@@ -154,14 +155,14 @@ class TransformPipeline(pulumi.ComponentResource):
                     allow(["dynamodb:PutItem", "dynamodb:UpdateItem"], [statuses.arn]),
                     allow(["dynamodb:GetItem"], [rules.arn]),
                 ],
-                environment={
-                    "INPUT_BUCKET": inputs.bucket_name,
-                    "STATUS_TABLE": statuses.name,
-                    "RULES_TABLE": rules.name,
-                    "MAX_UPLOAD_BYTES": str(args.max_upload_bytes),
-                    "MAX_XML_DEPTH": str(args.max_xml_depth),
-                    "RULE_CACHE_SECONDS": str(args.rule_cache_seconds),
-                },
+                environment=UploadSettings.environment(
+                    input_bucket=inputs.bucket_name,
+                    status_table=statuses.name,
+                    rules_table=rules.name,
+                    max_upload_bytes=args.max_upload_bytes,
+                    max_xml_depth=args.max_xml_depth,
+                    rule_cache_seconds=args.rule_cache_seconds,
+                ),
                 memory_mb=1024,
             ),
             child,
@@ -175,11 +176,11 @@ class TransformPipeline(pulumi.ComponentResource):
                     allow(["dynamodb:GetItem"], [statuses.arn]),
                     allow(["s3:GetObject"], [outputs.objects_arn(OUTPUT_PREFIX)]),
                 ],
-                environment={
-                    "STATUS_TABLE": statuses.name,
-                    "OUTPUT_BUCKET": outputs.bucket_name,
-                    "PRESIGNED_URL_TTL_SECONDS": str(args.presigned_url_ttl_seconds),
-                },
+                environment=StatusSettings.environment(
+                    status_table=statuses.name,
+                    output_bucket=outputs.bucket_name,
+                    presigned_url_ttl_seconds=args.presigned_url_ttl_seconds,
+                ),
                 memory_mb=256,
             ),
             child,
@@ -197,14 +198,14 @@ class TransformPipeline(pulumi.ComponentResource):
                     allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [statuses.arn]),
                     allow(["sns:Publish"], [topic.arn]),
                 ],
-                environment={
-                    "OUTPUT_BUCKET": outputs.bucket_name,
-                    "STATUS_TABLE": statuses.name,
-                    "RULES_TABLE": rules.name,
-                    "TOPIC_ARN": topic.arn,
-                    "RULE_CACHE_SECONDS": str(args.rule_cache_seconds),
-                    "MAX_RECEIVE_COUNT": str(args.max_receive_count),
-                },
+                environment=WorkerSettings.environment(
+                    output_bucket=outputs.bucket_name,
+                    status_table=statuses.name,
+                    rules_table=rules.name,
+                    topic_arn=topic.arn,
+                    rule_cache_seconds=args.rule_cache_seconds,
+                    max_receive_count=args.max_receive_count,
+                ),
                 timeout_seconds=args.worker_timeout_seconds,
                 memory_mb=args.worker_memory_mb,
             ),
@@ -227,8 +228,7 @@ class TransformPipeline(pulumi.ComponentResource):
             f"{name}-api",
             HttpApiArgs(
                 region=region,
-                front_door=args.api_front_door,
-                log_retention_days=args.log_retention_days,
+                shared=args.shared,
                 routes=[
                     LambdaRoute(route_key=UPLOAD_ROUTE, function=upload),
                     LambdaRoute(route_key=STATUS_ROUTE, function=status),

@@ -22,6 +22,21 @@ class SettingError(ValueError):
     """A variable the function needs is missing or malformed: names the variable and what is expected."""
 
 
+# Set by the Lambda runtime in every function; no component writes it, so no contract declares it.
+RUNTIME_REGION_VARIABLE = "AWS_REGION"
+
+
+def runtime_region(environ: Mapping[str, str]) -> str:
+    """The region the function runs in, as the Lambda runtime tells it (AWS_REGION)."""
+    region = environ.get(RUNTIME_REGION_VARIABLE)
+    if not region:
+        raise SettingError(
+            f"{RUNTIME_REGION_VARIABLE} is not set: the Lambda runtime sets it; set it where a handler runs "
+            "outside Lambda"
+        )
+    return region
+
+
 def variable_name(field_name: str) -> str:
     """The environment variable of a settings field: `status_table` -> STATUS_TABLE."""
     return field_name.upper()
@@ -45,18 +60,32 @@ def _decode(raw: str, annotation: Any, name: str) -> object:
         return _decode(raw, inner, name)
     try:
         if annotation is bool:
-            if raw not in {"true", "false"}:
+            # Case and surrounding blanks are forgiven (TRUE, " false"), nothing else is a flag.
+            flag = raw.strip().lower()
+            if flag not in {"true", "false"}:
                 raise ValueError("expected true or false")
-            return raw == "true"
+            return flag == "true"
         if annotation in (int, float):
             return annotation(raw)
-        if kind is tuple:
-            return tuple(json.loads(raw))
-        if kind is dict or annotation is dict:
-            return dict(json.loads(raw))
     except ValueError as error:
         raise SettingError(f"{name}={raw!r} is not a valid {annotation}: {error}") from error
+    if kind is tuple:
+        return tuple(_json(raw, list, name))
+    if kind is dict or annotation is dict:
+        return dict(_json(raw, dict, name))
     return raw
+
+
+def _json(raw: str, expected: type[list[Any]] | type[dict[str, Any]], name: str) -> Any:
+    """A JSON list (tuple fields) or object (dict fields), as `_encode` writes them."""
+    shape = "list" if expected is list else "object"
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise SettingError(f"{name} is not JSON ({error}): {raw[:200]!r}; expected a JSON {shape}") from error
+    if not isinstance(value, expected):
+        raise SettingError(f"{name} is {raw[:200]!r}: expected a JSON {shape}")
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)

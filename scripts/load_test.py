@@ -23,7 +23,7 @@ import boto3
 # Run as a file (python scripts/load_test.py), the project root is not on sys.path yet.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.batch.layout import INPUT_PREFIX, INPUT_SUFFIX
+from handlers.batch.contract import INPUT_PREFIX, INPUT_SUFFIX
 
 
 def _utc_now() -> datetime:

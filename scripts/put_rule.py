@@ -20,12 +20,8 @@ import boto3
 # Run as a file (python scripts/put_rule.py), the project root is not on sys.path yet.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.transform.rules import (
-    InvalidRuleSet,
-    RuleSet,
-    load_rule_file,
-    rule_set_to_item,
-)
+from handlers.transform.contract import rule_item
+from handlers.transform.rules import InvalidRuleSet, RuleSet, load_rule_file
 
 EXIT_INVALID_FILE = 2
 
@@ -41,7 +37,7 @@ def put_rules(table: Any, paths: Sequence[Path]) -> list[RuleSet]:
             )
         seen[rule_set.rule_id] = path
     for rule_set in rule_sets:
-        table.put_item(Item=rule_set_to_item(rule_set))
+        table.put_item(Item=rule_item(rule_set))
     return rule_sets
 
 

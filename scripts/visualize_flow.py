@@ -19,8 +19,8 @@ from pathlib import Path
 # Run as a file (python scripts/visualize_flow.py), the project root is not on sys.path yet.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from localcloud.cloud import LocalCloud
-from localcloud.demos.events import mermaid, tell
+from demos.events import mermaid, tell
+from localcloud.core.cloud import LocalCloud
 
 DEFAULT_DIAGRAM = Path("docs/active_active_flow.mmd")
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.events.contract import IDEMPOTENCY_IN_PROGRESS_ERROR, WriteConflictError
 from workflows.states import State, failure_state, lambda_task, service_task
 
 EVENT_FAILED = "EventFailed"
@@ -27,7 +28,7 @@ EVENT_FAILED = "EventFailed"
 # A duplicate of an event still being processed (Powertools' in-progress record) is answered by the
 # first run's result once that completes.
 WRITE_CONFLICT_RETRY: State = {
-    "ErrorEquals": ["WriteConflictError", "IdempotencyAlreadyInProgressError"],
+    "ErrorEquals": [WriteConflictError.__name__, IDEMPOTENCY_IN_PROGRESS_ERROR],
     "IntervalSeconds": 1,
     "MaxAttempts": 5,
     "BackoffRate": 1.5,

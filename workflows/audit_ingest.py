@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.audit.contract import TRANSIENT_ERRORS
 from workflows.states import State, failure_state, lambda_task, service_task
 
 INGEST_FAILED = "AuditIngestFailed"
 BRANCH_FAILED = "PersistFailed"
 # Redis or S3 hiccups surface as these from the handlers; a retry usually clears them.
 TRANSIENT_RETRY: State = {
-    "ErrorEquals": ["ConnectionError", "TimeoutError", "ClientError", "EndpointConnectionError"],
+    "ErrorEquals": list(TRANSIENT_ERRORS),
     "IntervalSeconds": 1,
     "MaxAttempts": 3,
     "BackoffRate": 2,

@@ -15,6 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.batch.contract import (
+    BATCH_STATE_KEY,
+    MANIFEST_HEADER,
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    STATUS_INDEX_KEY,
+)
 from workflows.chunk_processor import CHUNK_FAILED
 from workflows.states import failure_state, lambda_task, service_task
 
@@ -48,7 +55,7 @@ def build_definition(
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
 ) -> dict[str, Any]:
     """The state machine (Amazon States Language) as a dict; the component serialises it."""
-    batch_key = {"fileKey": {"S.$": "$.key"}}
+    batch_key = {BATCH_STATE_KEY: {"S.$": "$.key"}}
     # Only this batch's own version may set the outcome: a newer upload of the same name owns the item.
     same_version = {":versionId": {"S.$": "$.versionId"}}
     return {
@@ -83,7 +90,7 @@ def build_definition(
                 "ItemSelector": {
                     "bucket.$": "$.bucket",
                     "fileId.$": "$.fileId",
-                    "chunkKey.$": "$$.Map.Item.Value.chunkKey",
+                    "chunkKey.$": f"$$.Map.Item.Value.{MANIFEST_HEADER}",
                 },
                 "MaxConcurrency": max_concurrency,
                 "ItemProcessor": {
@@ -158,10 +165,10 @@ def build_definition(
                         "completedAt = :now, updatedAt = :now"
                     ),
                     "ConditionExpression": "versionId = :versionId",
-                    "ExpressionAttributeNames": {"#status": "status", "#rows": "rows"},
+                    "ExpressionAttributeNames": {"#status": STATUS_INDEX_KEY, "#rows": "rows"},
                     "ExpressionAttributeValues": {
                         **same_version,
-                        ":completed": {"S": "COMPLETED"},
+                        ":completed": {"S": STATUS_COMPLETED},
                         ":outputKey": {"S.$": "$.merge.outputKey"},
                         ":rows": {"N.$": "States.Format('{}', $.merge.rows)"},
                         ":invalidRows": {"N.$": "States.Format('{}', $.merge.invalidRows)"},
@@ -181,10 +188,10 @@ def build_definition(
                     "Key": batch_key,
                     "UpdateExpression": "SET #status = :failed, reason = :reason, updatedAt = :now",
                     "ConditionExpression": "versionId = :versionId",
-                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeNames": {"#status": STATUS_INDEX_KEY},
                     "ExpressionAttributeValues": {
                         **same_version,
-                        ":failed": {"S": "FAILED"},
+                        ":failed": {"S": STATUS_FAILED},
                         ":reason": {"S.$": "States.Format('{}: {}', $.error.Error, $.error.Cause)"},
                         ":now": {"S.$": "$$.State.EnteredTime"},
                     },

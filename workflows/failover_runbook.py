@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.failover.contract import ReconcileIncompleteError
 from workflows.states import failure_state, lambda_task
 
 FAILOVER_FAILED = "FailoverFailed"
-RECONCILE_INCOMPLETE = "ReconcileIncompleteError"  # raised by the reconciliation when a copy failed
 RTC_SLA_SECONDS = 15 * 60
+# The reconciliation raises this when a copy failed (its marks removed): running it again copies the rest.
 RECONCILE_RETRY = {
-    "ErrorEquals": [RECONCILE_INCOMPLETE],
+    "ErrorEquals": [ReconcileIncompleteError.__name__],
     "IntervalSeconds": 5,
     "MaxAttempts": 3,
     "BackoffRate": 2,

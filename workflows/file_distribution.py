@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.artifacts.contract import TRACKING_TABLE_KEY, TRACKING_TABLE_SORT_KEY
 from workflows.states import lambda_task, service_task
 
 MAX_PARALLEL_COPIES = 10
@@ -21,7 +22,10 @@ COPY_RETRY = {
     "MaxDelaySeconds": 30,
     "JitterStrategy": "FULL",
 }
-TRACKING_KEY = {"fileKey": {"S.$": "$.sourceKey"}, "sourceBucket": {"S.$": "$.sourceBucket"}}
+TRACKING_KEY = {
+    TRACKING_TABLE_KEY: {"S.$": "$.sourceKey"},
+    TRACKING_TABLE_SORT_KEY: {"S.$": "$.sourceBucket"},
+}
 
 
 def build_definition(
@@ -57,7 +61,9 @@ def build_definition(
                     },
                     # One tracking row per file: a second distribution of the same file is refused, while
                     # a retry of this very execution's put is not.
-                    "ConditionExpression": "attribute_not_exists(fileKey) OR executionArn = :execution",
+                    "ConditionExpression": (
+                        f"attribute_not_exists({TRACKING_TABLE_KEY}) OR executionArn = :execution"
+                    ),
                     "ExpressionAttributeValues": {":execution": {"S.$": "$$.Execution.Id"}},
                 },
                 next_state="Copy to every regional bucket",

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 
+from handlers.artifacts.contract import BUILD_KEY_PREFIX, BUILD_KEY_SUFFIX
+
 MAX_BUILD_ID_CHARS = 64
-BUILD_KEY_PATTERN = re.compile(rf"build-(?P<build_id>[A-Za-z0-9-]{{1,{MAX_BUILD_ID_CHARS}}})\.zip")
+BUILD_KEY_PATTERN = re.compile(
+    rf"{re.escape(BUILD_KEY_PREFIX)}(?P<build_id>[A-Za-z0-9-]{{1,{MAX_BUILD_ID_CHARS}}})"
+    rf"{re.escape(BUILD_KEY_SUFFIX)}"
+)
 _NOT_BUILD_ID_CHAR = re.compile(r"[^A-Za-z0-9-]")
 
 
@@ -19,7 +24,7 @@ def sanitise_build_id(raw: str) -> str:
 
 
 def build_key(build_id: str) -> str:
-    return f"build-{build_id}.zip"
+    return f"{BUILD_KEY_PREFIX}{build_id}{BUILD_KEY_SUFFIX}"
 
 
 def build_id_from_key(key: str) -> str | None:

@@ -29,13 +29,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from handlers.artifacts.build_keys import build_key, sanitise_build_id
+from handlers.artifacts.contract import BUILD_ID_ATTRIBUTE, COMMIT_PATTERN, BuildWorkerSettings
 
 ARTIFACT_NAME = "app.bin"
 ARTIFACT_SIZE_BYTES = 64 * 1024
-BUILD_ID_ATTRIBUTE = "buildId"
 # Branch names and user names are echoed into the manifest; bound them so a client cannot bloat it.
 MAX_LABEL_CHARS = 256
-_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+_COMMIT = re.compile(COMMIT_PATTERN)
 
 logger = Logger(service="artifact-build-worker")
 tracer = Tracer(service="artifact-build-worker")
@@ -72,7 +72,8 @@ class BuildDependencies:
 @functools.cache
 def dependencies() -> BuildDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
-    return BuildDependencies(s3=boto3.client("s3"), bucket=os.environ["GLOBAL_BUCKET"])
+    settings = BuildWorkerSettings.from_environment(os.environ)
+    return BuildDependencies(s3=boto3.client("s3"), bucket=settings.global_bucket)
 
 
 def parse_build_request(body: str, *, build_id_attribute: str | None, message_id: str) -> BuildRequest:

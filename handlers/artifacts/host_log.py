@@ -1,4 +1,4 @@
-"""The host deployment log's shape: what regional sync writes and how a build's deployments are counted.
+"""How a build's deployments are counted in the host deployment log (keys: handlers/artifacts/contract.py).
 
 Key (host_id, build_id): a redelivered event rewrites the same items, so counts never double. The GSI
 on build_id makes "how many hosts run build X" one COUNT query (the seed's verification step).
@@ -8,33 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-BUILD_ID_INDEX = "build_id-index"
-
-
-def table_definition(table_name: str) -> dict[str, Any]:
-    """create_table arguments for the log, matching ArtifactDistribution's table (for emulators)."""
-    return {
-        "TableName": table_name,
-        "KeySchema": [
-            {"AttributeName": "host_id", "KeyType": "HASH"},
-            {"AttributeName": "build_id", "KeyType": "RANGE"},
-        ],
-        "AttributeDefinitions": [
-            {"AttributeName": "host_id", "AttributeType": "S"},
-            {"AttributeName": "build_id", "AttributeType": "S"},
-        ],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": BUILD_ID_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "build_id", "KeyType": "HASH"},
-                    {"AttributeName": "host_id", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
-        ],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
+from handlers.artifacts.contract import BUILD_ID_INDEX, HOST_LOG_SORT_KEY
 
 
 def count_deployments(dynamodb_client: Any, table_name: str, build_id: str) -> int:
@@ -43,7 +17,7 @@ def count_deployments(dynamodb_client: Any, table_name: str, build_id: str) -> i
     request: dict[str, Any] = {
         "TableName": table_name,
         "IndexName": BUILD_ID_INDEX,
-        "KeyConditionExpression": "build_id = :build",
+        "KeyConditionExpression": f"{HOST_LOG_SORT_KEY} = :build",
         "ExpressionAttributeValues": {":build": {"S": build_id}},
         "Select": "COUNT",
     }

@@ -28,12 +28,11 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.artifacts.build_keys import build_id_from_key
+from handlers.artifacts.contract import HOST_LOG_KEY, HOST_LOG_SORT_KEY, RegionalSyncSettings
+from handlers.environment import runtime_region
 
 BATCH_WRITE_MAX_ITEMS = 25  # DynamoDB's BatchWriteItem limit
 P2P_FAN_OUT = 4
-DEFAULT_HOSTS_PER_REGION = 5000
-DEFAULT_MAX_ATTEMPTS = 8
-DEFAULT_MAX_IN_FLIGHT = 4
 BASE_DELAY_SECONDS = 0.05
 MAX_DELAY_SECONDS = 2.0
 STATUS_DEPLOYED = "DEPLOYED"
@@ -61,40 +60,22 @@ class WriteReport:
 
 
 @dataclass(frozen=True)
-class SyncSettings:
-    table: str
-    region: str
-    hosts_per_region: int
-    max_attempts: int
-    max_in_flight: int
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SyncSettings:
-        hosts = int(env.get("HOSTS_PER_REGION", str(DEFAULT_HOSTS_PER_REGION)))
-        if hosts < 1:
-            raise ValueError(f"HOSTS_PER_REGION must be at least 1, got {hosts}")
-        return cls(
-            table=env["HOST_LOG_TABLE"],
-            region=env["AWS_REGION"],
-            hosts_per_region=hosts,
-            max_attempts=int(env.get("MAX_WRITE_ATTEMPTS", str(DEFAULT_MAX_ATTEMPTS))),
-            max_in_flight=int(env.get("MAX_REQUESTS_IN_FLIGHT", str(DEFAULT_MAX_IN_FLIGHT))),
-        )
-
-
-@dataclass(frozen=True)
 class SyncDependencies:
     dynamodb: Any
-    settings: SyncSettings
+    settings: RegionalSyncSettings
+    region: str  # the region this function runs in: its hosts
 
 
 @functools.cache
 def dependencies() -> SyncDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
-    settings = SyncSettings.from_env(os.environ)
+    settings = RegionalSyncSettings.from_environment(os.environ)
+    region = runtime_region(os.environ)
     # The log table may live in another region than this function (one table for every region).
-    table_region = os.environ.get("HOST_LOG_REGION") or settings.region
-    return SyncDependencies(dynamodb=boto3.client("dynamodb", region_name=table_region), settings=settings)
+    table_region = settings.host_log_region or region
+    return SyncDependencies(
+        dynamodb=boto3.client("dynamodb", region_name=table_region), settings=settings, region=region
+    )
 
 
 def host_id(region: str, n: int) -> str:
@@ -112,8 +93,8 @@ def host_records(
         peer = source if n == 0 else host_id(region, (n - 1) // P2P_FAN_OUT)
         items.append(
             {
-                "host_id": {"S": host_id(region, n)},
-                "build_id": {"S": build_id},
+                HOST_LOG_KEY: {"S": host_id(region, n)},
+                HOST_LOG_SORT_KEY: {"S": build_id},
                 "region": {"S": region},
                 "status": {"S": STATUS_DEPLOYED},
                 "deployedAt": {"S": stamp},
@@ -159,7 +140,7 @@ def write_host_records(
     table: str,
     items: Sequence[Item],
     *,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    max_attempts: int = RegionalSyncSettings.max_write_attempts,
     sleep: Callable[[float], None] = time.sleep,
     max_in_flight: int = 1,
 ) -> WriteReport:
@@ -188,7 +169,7 @@ def write_host_records(
 
 
 def sync_event(
-    event: Mapping[str, Any], *, dynamodb: Any, settings: SyncSettings, now: datetime
+    event: Mapping[str, Any], *, dynamodb: Any, settings: RegionalSyncSettings, region: str, now: datetime
 ) -> list[str]:
     """Record the rollout of every build the event announces; returns the build ids synced."""
     synced: list[str] = []
@@ -203,7 +184,7 @@ def sync_event(
             rejected.append(f"s3://{bucket}/{key}")
             continue
         items = host_records(
-            region=settings.region,
+            region=region,
             build_id=build_id,
             bucket=bucket,
             key=key,
@@ -212,10 +193,10 @@ def sync_event(
         )
         report = write_host_records(
             dynamodb,
-            settings.table,
+            settings.host_log_table,
             items,
-            max_attempts=settings.max_attempts,
-            max_in_flight=settings.max_in_flight,
+            max_attempts=settings.max_write_attempts,
+            max_in_flight=settings.max_requests_in_flight,
         )
         metrics.add_metric(name="HostsDeployed", unit=MetricUnit.Count, value=report.items)
         logger.info(
@@ -241,5 +222,7 @@ def sync_event(
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
-    synced = sync_event(event, dynamodb=deps.dynamodb, settings=deps.settings, now=datetime.now(UTC))
-    return {"region": deps.settings.region, "builds": synced, "hostsPerBuild": deps.settings.hosts_per_region}
+    synced = sync_event(
+        event, dynamodb=deps.dynamodb, settings=deps.settings, region=deps.region, now=datetime.now(UTC)
+    )
+    return {"region": deps.region, "builds": synced, "hostsPerBuild": deps.settings.hosts_per_region}

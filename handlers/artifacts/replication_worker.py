@@ -25,6 +25,8 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
+from handlers.artifacts.contract import BUILD_KEY_PREFIX, BUILD_KEY_SUFFIX, ReplicationWorkerSettings
+
 MAX_EXECUTION_NAME_CHARS = 80  # Step Functions' limit
 HASH_HEX_CHARS = 16
 _NOT_NAME_CHAR = re.compile(r"[^0-9A-Za-z_-]+")
@@ -32,10 +34,6 @@ _NOT_NAME_CHAR = re.compile(r"[^0-9A-Za-z_-]+")
 logger = Logger(service="artifact-replication-worker")
 tracer = Tracer(service="artifact-replication-worker")
 metrics = Metrics(namespace="regionflow", service="artifact-replication-worker")
-
-
-class InvalidDestinationsError(Exception):
-    """DESTINATION_BUCKETS is not a JSON list of {"bucket", "region"}: a deployment bug."""
 
 
 @dataclass(frozen=True)
@@ -52,36 +50,14 @@ class ReplicationDependencies:
     destinations: tuple[dict[str, str], ...]
 
 
-def parse_destinations(raw: str) -> tuple[dict[str, str], ...]:
-    try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise InvalidDestinationsError(f"DESTINATION_BUCKETS is not JSON: {error}") from error
-    if not isinstance(parsed, list) or not parsed:
-        raise InvalidDestinationsError(
-            'DESTINATION_BUCKETS must be a non-empty JSON list of {"bucket","region"}'
-        )
-    destinations: list[dict[str, str]] = []
-    for entry in parsed:
-        if not (
-            isinstance(entry, dict)
-            and isinstance(entry.get("bucket"), str)
-            and isinstance(entry.get("region"), str)
-        ):
-            raise InvalidDestinationsError(
-                f'DESTINATION_BUCKETS entry {entry!r} is not {{"bucket","region"}}'
-            )
-        destinations.append({"bucket": entry["bucket"], "region": entry["region"]})
-    return tuple(destinations)
-
-
 @functools.cache
 def dependencies() -> ReplicationDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
+    settings = ReplicationWorkerSettings.from_environment(os.environ)
     return ReplicationDependencies(
         stepfunctions=boto3.client("stepfunctions"),
-        state_machine_arn=os.environ["STATE_MACHINE_ARN"],
-        destinations=parse_destinations(os.environ["DESTINATION_BUCKETS"]),
+        state_machine_arn=settings.state_machine_arn,
+        destinations=settings.destination_buckets,
     )
 
 
@@ -89,10 +65,10 @@ def execution_name(bucket: str, key: str, version_id: str | None) -> str:
     """Deterministic, <= 80 characters of [0-9A-Za-z_-]: readable stem + hash of the exact version."""
     digest = hashlib.sha256(f"{bucket}/{key}/{version_id or ''}".encode()).hexdigest()[:HASH_HEX_CHARS]
     file_name = key.rsplit("/", 1)[-1]
-    stem = file_name[: -len(".zip")] if file_name.endswith(".zip") else file_name
+    stem = file_name.removesuffix(BUILD_KEY_SUFFIX)
     stem = _NOT_NAME_CHAR.sub("-", stem).strip("-") or "object"
-    if not stem.startswith("build-"):
-        stem = f"build-{stem}"
+    if not stem.startswith(BUILD_KEY_PREFIX):
+        stem = f"{BUILD_KEY_PREFIX}{stem}"
     room = MAX_EXECUTION_NAME_CHARS - len(digest) - 1
     return f"{stem[:room].rstrip('-')}-{digest}"
 

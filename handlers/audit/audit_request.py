@@ -12,8 +12,6 @@ from aws_lambda_powertools.utilities.validation import SchemaValidationError, va
 
 from handlers.http_request import RequestRejectedError
 
-# Lambda's synchronous invocation payload limit is 6 MB for the whole event (body, headers, context).
-DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
 # Metadata travels in the workflow's state (256 KB for all of it) and in one DynamoDB item (400 KB):
 # large content belongs in the payload.
 MAX_METADATA_BYTES = 32 * 1024

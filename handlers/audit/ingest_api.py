@@ -37,19 +37,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.audit import redis_store, security_context
 from handlers.audit.audit_request import (
-    DEFAULT_MAX_BODY_BYTES,
     REQUEST_SHAPE,
     check_idempotency_key,
     parse_request,
     payload_bytes,
 )
+from handlers.audit.contract import IDEMPOTENCY_EXPIRY_ATTRIBUTE, IDEMPOTENCY_TABLE_KEY, IngestSettings
 from handlers.audit.message import InternalMessage, build_message, failure_key
 from handlers.audit.redis_store import PayloadStore, RedisUnavailableError
 from handlers.audit.salvage import SalvageResult, salvage
 from handlers.http_request import RequestRejectedError, read_body
 
 STATUS_ACCEPTED = "accepted"
-DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 # Stable across function renames: the idempotency records outlive a deployment.
 IDEMPOTENCY_KEY_PREFIX = "audit-ingest"
 ANONYMOUS_PRINCIPAL = "anonymous"
@@ -63,31 +62,6 @@ app = APIGatewayHttpResolver()
 
 class WorkflowStartError(Exception):
     """Step Functions refused or could not be reached to start the audit workflow."""
-
-
-@dataclass(frozen=True)
-class IngestSettings:
-    archive_bucket: str
-    metadata_table: str
-    state_machine_arn: str
-    dlq_url: str
-    idempotency_table: str
-    idempotency_ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL_SECONDS
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> IngestSettings:
-        return cls(
-            archive_bucket=env["ARCHIVE_BUCKET"],
-            metadata_table=env["METADATA_TABLE"],
-            state_machine_arn=env["STATE_MACHINE_ARN"],
-            dlq_url=env["DLQ_URL"],
-            idempotency_table=env["IDEMPOTENCY_TABLE"],
-            idempotency_ttl_seconds=int(
-                env.get("IDEMPOTENCY_TTL_SECONDS", str(DEFAULT_IDEMPOTENCY_TTL_SECONDS))
-            ),
-            max_body_bytes=int(env.get("MAX_BODY_BYTES", str(DEFAULT_MAX_BODY_BYTES))),
-        )
 
 
 @dataclass(frozen=True)
@@ -170,13 +144,16 @@ def idempotency_config(ttl_seconds: int) -> IdempotencyConfig:
 def dependencies() -> IngestDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto; the Redis
     auth token is read once per container."""
-    settings = IngestSettings.from_env(os.environ)
+    settings = IngestSettings.from_environment(os.environ)
     config = idempotency_config(settings.idempotency_ttl_seconds)
     persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table, boto3_client=boto3.client("dynamodb")
+        table_name=settings.idempotency_table,
+        key_attr=IDEMPOTENCY_TABLE_KEY,
+        expiry_attr=IDEMPOTENCY_EXPIRY_ATTRIBUTE,
+        boto3_client=boto3.client("dynamodb"),
     )
     return IngestDependencies(
-        store=redis_store.from_environment(),
+        store=redis_store.open_store(settings),
         stepfunctions=boto3.client("stepfunctions"),
         s3=boto3.client("s3"),
         sqs=boto3.client("sqs"),

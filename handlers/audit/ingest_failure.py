@@ -22,6 +22,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.audit import redis_store
+from handlers.audit.contract import SalvageSettings
 from handlers.audit.message import failure_key, parse_utc, sha256_hex
 from handlers.audit.redis_store import PayloadStore, RedisUnavailableError
 from handlers.audit.salvage import salvage_or_raise
@@ -43,12 +44,13 @@ class FailureDependencies:
 @functools.cache
 def dependencies() -> FailureDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
+    settings = SalvageSettings.from_environment(os.environ)
     return FailureDependencies(
-        store=redis_store.from_environment(),
+        store=redis_store.open_store(settings),
         s3=boto3.client("s3"),
         sqs=boto3.client("sqs"),
-        bucket=os.environ["ARCHIVE_BUCKET"],
-        dlq_url=os.environ["DLQ_URL"],
+        bucket=settings.archive_bucket,
+        dlq_url=settings.dlq_url,
     )
 
 

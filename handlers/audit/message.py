@@ -14,10 +14,8 @@ from typing import Any, TypedDict
 
 from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
 
+from handlers.audit.contract import ARCHIVE_PREFIX, FAILURES_PREFIX, METADATA_TABLE_KEY
 from handlers.audit.redis_store import payload_key
-
-ARCHIVE_PREFIX = "archive/"
-FAILURES_PREFIX = "failures/"
 
 
 class S3Location(TypedDict):
@@ -139,7 +137,7 @@ def storage_context(
     return {
         "redisKey": payload_key(message_id),
         "s3": {"bucket": archive_bucket, "key": archive_key(message_id, received_at)},
-        "dynamodb": {"table": metadata_table, "key": {"messageId": message_id}},
+        "dynamodb": {"table": metadata_table, "key": {METADATA_TABLE_KEY: message_id}},
         "flags": {"persistedInS3": False, "metadataPersisted": False},
     }
 

@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
+from handlers.audit.contract import METADATA_TABLE_KEY, MetadataSettings
 from handlers.audit.message import validate_message
 
 logger = Logger(service="audit-metadata")
@@ -40,7 +41,8 @@ class TableMismatchError(Exception):
 @functools.cache
 def metadata_table() -> Any:
     """The boto3 Table built on first use (not at import) so tests can import the module under moto."""
-    return boto3.resource("dynamodb").Table(os.environ["METADATA_TABLE"])
+    settings = MetadataSettings.from_environment(os.environ)
+    return boto3.resource("dynamodb").Table(settings.metadata_table)
 
 
 def _dynamodb_value(value: Any) -> Any:
@@ -52,7 +54,7 @@ def metadata_item(message: Mapping[str, Any]) -> dict[str, Any]:
     storage = message["storage"]
     metadata = message["metadata"]
     item: dict[str, Any] = {
-        "messageId": message["messageId"],
+        METADATA_TABLE_KEY: message["messageId"],
         "receivedAt": message["securityContext"]["receivedAt"],
         **{name: metadata[name] for name in TOP_LEVEL_METADATA_FIELDS},
         "metadata": metadata,
@@ -80,7 +82,7 @@ def record_metadata(event: Mapping[str, Any], *, table: Any) -> dict[str, Any]:
     try:
         table.put_item(
             Item=metadata_item(message),
-            ConditionExpression="attribute_not_exists(messageId) OR checksum = :checksum",
+            ConditionExpression=f"attribute_not_exists({METADATA_TABLE_KEY}) OR checksum = :checksum",
             ExpressionAttributeValues={":checksum": message["checksum"]},
         )
     except ClientError as error:
@@ -90,7 +92,7 @@ def record_metadata(event: Mapping[str, Any], *, table: Any) -> dict[str, Any]:
             f"table {table.name} already holds a row for message {message_id} with another checksum "
             f"(this message's is {message['checksum']}); the existing row was kept"
         ) from error
-    return {"metadataPersisted": True, "table": table.name, "key": {"messageId": message_id}}
+    return {"metadataPersisted": True, "table": table.name, "key": {METADATA_TABLE_KEY: message_id}}
 
 
 @logger.inject_lambda_context

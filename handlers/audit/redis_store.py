@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import redis
 from aws_lambda_powertools.utilities import parameters
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from handlers.audit.contract import RedisSettings
+
 PAYLOAD_KEY_PREFIX = "audit:payload:"
-DEFAULT_PORT = 6379
-DEFAULT_TTL_SECONDS = 24 * 60 * 60
 # API Gateway gives the whole request 30 s; a stalled Redis must fail fast enough to leave time to salvage.
 SOCKET_TIMEOUT_SECONDS = 2.0
 # One immediate reconnect covers a pooled connection the server dropped while the container was idle;
@@ -48,45 +47,6 @@ def payload_key(message_id: str) -> str:
     return f"{PAYLOAD_KEY_PREFIX}{message_id}"
 
 
-def _flag(name: str, value: str) -> bool:
-    normalised = value.strip().lower()
-    if normalised not in ("true", "false"):
-        raise ValueError(f"{name} is {value!r}; set it to 'true' or 'false'")
-    return normalised == "true"
-
-
-@dataclass(frozen=True)
-class RedisSettings:
-    host: str
-    port: int = DEFAULT_PORT
-    tls: bool = False
-    auth_secret_arn: str | None = None
-    ttl_seconds: int = DEFAULT_TTL_SECONDS
-    socket_timeout_seconds: float = SOCKET_TIMEOUT_SECONDS
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> RedisSettings:
-        host = env.get("REDIS_HOST")
-        if not host:
-            raise ValueError(
-                "REDIS_HOST is not set; the AuditIngest component sets it to the Redis primary endpoint"
-            )
-        ttl_seconds = int(env.get("REDIS_TTL_SECONDS", str(DEFAULT_TTL_SECONDS)))
-        if ttl_seconds <= 0:
-            raise ValueError(f"REDIS_TTL_SECONDS is {ttl_seconds}; payloads need a positive lifetime")
-        return cls(
-            host=host,
-            port=int(env.get("REDIS_PORT", str(DEFAULT_PORT))),
-            tls=_flag("REDIS_TLS", env.get("REDIS_TLS", "false")),
-            auth_secret_arn=env.get("REDIS_AUTH_SECRET_ARN") or None,
-            ttl_seconds=ttl_seconds,
-        )
-
-    @property
-    def endpoint(self) -> str:
-        return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.port}"
-
-
 def auth_token_from_secret(secret_arn: str) -> str:
     """The Redis AUTH token: the secret's string itself, or its "authToken" field when it holds JSON."""
     secret = parameters.get_secret(secret_arn, max_age=AUTH_TOKEN_CACHE_SECONDS)
@@ -108,19 +68,19 @@ def auth_token_from_secret(secret_arn: str) -> str:
 def connect(settings: RedisSettings, *, auth_token: str | None = None) -> redis.Redis:
     """A client for the configured endpoint; connections open on first use."""
     return redis.Redis(
-        host=settings.host,
-        port=settings.port,
+        host=settings.redis_host,
+        port=settings.redis_port,
         password=auth_token,
-        ssl=settings.tls,
-        socket_timeout=settings.socket_timeout_seconds,
-        socket_connect_timeout=settings.socket_timeout_seconds,
+        ssl=settings.redis_tls,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
         retry=Retry(NoBackoff(), RECONNECT_ATTEMPTS),
         client_name="regionflow-audit",
     )
 
 
 class PayloadStore:
-    """Payload bytes by key, each living settings.ttl_seconds; Redis failures become RedisUnavailableError."""
+    """Payload bytes by key, each living REDIS_TTL_SECONDS; Redis failures become RedisUnavailableError."""
 
     def __init__(self, client: redis.Redis, settings: RedisSettings) -> None:
         self._client = client
@@ -131,7 +91,7 @@ class PayloadStore:
 
     def put(self, key: str, payload: bytes) -> None:
         try:
-            self._client.set(key, payload, ex=self.settings.ttl_seconds)
+            self._client.set(key, payload, ex=self.settings.redis_ttl_seconds)
         except UNAVAILABLE_ERRORS as error:
             raise self._unavailable(error) from error
 
@@ -147,8 +107,8 @@ class PayloadStore:
         if payload is None:
             raise PayloadNotFoundError(
                 f"payload of message {message_id} not found in Redis at key {key!r}: it expired "
-                f"(REDIS_TTL_SECONDS={self.settings.ttl_seconds}) or was already archived and released; "
-                "the ingest failure path salvages what is left"
+                f"(REDIS_TTL_SECONDS={self.settings.redis_ttl_seconds}) or was already archived and "
+                "released; the ingest failure path salvages what is left"
             )
         return payload
 
@@ -160,8 +120,13 @@ class PayloadStore:
             raise self._unavailable(error) from error
 
 
-def from_environment(env: Mapping[str, str] | None = None) -> PayloadStore:
-    """The store the Lambda environment describes; the auth token (if any) is read from Secrets Manager."""
-    settings = RedisSettings.from_env(os.environ if env is None else env)
-    token = auth_token_from_secret(settings.auth_secret_arn) if settings.auth_secret_arn else None
+def open_store(settings: RedisSettings) -> PayloadStore:
+    """The store the settings describe; the auth token (if any) is read from Secrets Manager."""
+    secret_arn = settings.redis_auth_secret_arn
+    token = auth_token_from_secret(secret_arn) if secret_arn else None
     return PayloadStore(connect(settings, auth_token=token), settings)
+
+
+def from_environment(env: Mapping[str, str] | None = None) -> PayloadStore:
+    """The store the Lambda environment describes (any audit function's settings include RedisSettings)."""
+    return open_store(RedisSettings.from_environment(os.environ if env is None else env))

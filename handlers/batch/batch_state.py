@@ -10,7 +10,8 @@ Written here by the trigger (status PROCESSING). The main workflow's own DynamoD
 Reconciliation after a failover (handlers/failover/reconcile.py) finds unfinished files through the
 `status-index` GSI (status, updatedAt) and marks the one it re-copies:
     reconciledAt, reconciledBy (the region re-copying it), reconciledVersionId (the version it copies)
-Those attribute names are the contract between this module, the workflow and the reconciliation.
+Those attribute names are the contract between this module, the workflow and the reconciliation; the key,
+the index and the statuses are declared in handlers/batch/contract.py.
 
 One object version is one batch: re-uploading (or re-copying, as reconciliation does) the same name
 makes a new version and so a new batch, which replaces the item.
@@ -26,39 +27,10 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from handlers.batch import layout
-
-STATUS_INDEX = layout.STATUS_INDEX
-STATUS_PROCESSING = "PROCESSING"
-STATUS_COMPLETED = "COMPLETED"
-STATUS_FAILED = "FAILED"
-NO_VERSION = "null"  # what S3 calls the version of an object written while versioning was off
+from handlers.batch import contract
+from handlers.batch.contract import BATCH_STATE_KEY, NO_VERSION, STATUS_PROCESSING
 
 _deserializer = TypeDeserializer()
-
-
-def table_definition(table_name: str) -> dict[str, Any]:
-    """create_table arguments matching the component's table (for tests and emulators)."""
-    return {
-        "TableName": table_name,
-        "KeySchema": [{"AttributeName": "fileKey", "KeyType": "HASH"}],
-        "AttributeDefinitions": [
-            {"AttributeName": "fileKey", "AttributeType": "S"},
-            {"AttributeName": "status", "AttributeType": "S"},
-            {"AttributeName": "updatedAt", "AttributeType": "S"},
-        ],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": STATUS_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "status", "KeyType": "HASH"},
-                    {"AttributeName": "updatedAt", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
 
 
 def unquoted_etag(etag: str) -> str:
@@ -101,7 +73,7 @@ def item_from_condition_failure(table: Any, error: ClientError, key: str) -> dic
         # The Table resource does not deserialize error responses: the item is in {"S": ...} form.
         return {name: _deserializer.deserialize(value) for name, value in low_level.items()}
     # Emulators without ReturnValuesOnConditionCheckFailure: a consistent read sees the item that won.
-    return dict(table.get_item(Key={"fileKey": key}, ConsistentRead=True).get("Item") or {})
+    return dict(table.get_item(Key={BATCH_STATE_KEY: key}, ConsistentRead=True).get("Item") or {})
 
 
 def claim_batch(
@@ -120,11 +92,11 @@ def claim_batch(
     any DynamoDB error other than the condition.
     """
     version = version_id or NO_VERSION
-    file_id = layout.file_id(key, version_id)
-    name = layout.execution_name(file_id)
+    file_id = contract.file_id(key, version_id)
+    name = contract.execution_name(file_id)
     stamp = timestamp(now)
     item = {
-        "fileKey": key,
+        BATCH_STATE_KEY: key,
         "versionId": version,
         "fileId": file_id,
         "bucket": bucket,
@@ -139,7 +111,7 @@ def claim_batch(
     try:
         table.put_item(
             Item=item,
-            ConditionExpression="attribute_not_exists(fileKey) OR versionId <> :version",
+            ConditionExpression=f"attribute_not_exists({BATCH_STATE_KEY}) OR versionId <> :version",
             ExpressionAttributeValues={":version": version},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )

@@ -16,9 +16,7 @@ state or history.
 from __future__ import annotations
 
 import functools
-import json
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,61 +26,16 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from handlers.batch import layout
-
-MAX_LINK_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4 and SigV4A presigned URLs are valid for at most 7 days
-MAX_RECIPIENTS = 50  # SES: destinations per message
+from handlers.batch import contract
+from handlers.batch.contract import EmailSettings
 
 logger = Logger(service="batch-email-link")
 tracer = Tracer(service="batch-email-link")
-metrics = Metrics(namespace=layout.METRICS_NAMESPACE, service=layout.METRICS_SERVICE)
-
-
-class InvalidEmailSettingsError(Exception):
-    """The function's environment is misconfigured: a deployment bug."""
+metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS_SERVICE)
 
 
 class InvalidEmailInputError(Exception):
     """The task input lacks a field the workflow should always pass."""
-
-
-@dataclass(frozen=True)
-class EmailSettings:
-    sender: str
-    recipients: tuple[str, ...]
-    link_expiry_seconds: int
-    access_point_arn: str | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> EmailSettings:
-        try:
-            recipients = json.loads(env["RECIPIENT_EMAILS"])
-        except json.JSONDecodeError as error:
-            raise InvalidEmailSettingsError(f"RECIPIENT_EMAILS is not JSON: {error}") from error
-        if (
-            not isinstance(recipients, list)
-            or not recipients
-            or not all(isinstance(address, str) and "@" in address for address in recipients)
-        ):
-            raise InvalidEmailSettingsError(
-                f'RECIPIENT_EMAILS must be a JSON list of email addresses, e.g. ["ops@example.com"]; '
-                f"got {env['RECIPIENT_EMAILS'][:200]!r}"
-            )
-        if len(recipients) > MAX_RECIPIENTS:
-            raise InvalidEmailSettingsError(
-                f"RECIPIENT_EMAILS lists {len(recipients)} addresses; SES sends to at most {MAX_RECIPIENTS}"
-            )
-        expiry_seconds = int(env["LINK_EXPIRY_SECONDS"])
-        if not 1 <= expiry_seconds <= MAX_LINK_EXPIRY_SECONDS:
-            raise InvalidEmailSettingsError(
-                f"LINK_EXPIRY_SECONDS must be between 1 and {MAX_LINK_EXPIRY_SECONDS}, got {expiry_seconds}"
-            )
-        return cls(
-            sender=env["SENDER_EMAIL"],
-            recipients=tuple(recipients),
-            link_expiry_seconds=expiry_seconds,
-            access_point_arn=env.get("ACCESS_POINT_ARN") or None,
-        )
 
 
 @dataclass(frozen=True)
@@ -105,7 +58,7 @@ def presigning_client(access_point_arn: str | None) -> Any:
 @functools.cache
 def dependencies() -> EmailDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
-    settings = EmailSettings.from_env(os.environ)
+    settings = EmailSettings.from_environment(os.environ)
     return EmailDependencies(
         s3=presigning_client(settings.access_point_arn), ses=boto3.client("sesv2"), settings=settings
     )
@@ -185,8 +138,8 @@ def email_download_link(
         now=now or datetime.now(UTC),
     )
     response = ses.send_email(
-        FromEmailAddress=settings.sender,
-        Destination={"ToAddresses": list(settings.recipients)},
+        FromEmailAddress=settings.sender_email,
+        Destination={"ToAddresses": list(settings.recipient_emails)},
         Content={
             "Simple": {
                 "Subject": {"Data": subject, "Charset": "UTF-8"},
@@ -201,7 +154,7 @@ def email_download_link(
             "key": key,
             "outputKey": output_key,
             "messageId": message_id,
-            "recipients": len(settings.recipients),
+            "recipients": len(settings.recipient_emails),
         },
     )
     return {"messageId": message_id}

@@ -19,8 +19,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.batch import financials, layout
+from handlers.batch import contract, financials
 from handlers.batch.chunk_work import get_text, put_json_lines, read_json_lines, text_field
+from handlers.batch.contract import EnrichSettings
 from handlers.batch.errors_table import STAGE_ENRICH, RowError, record_errors
 from handlers.batch.records import RECORD_FIELDS
 
@@ -28,7 +29,7 @@ MISSING_FINANCIALS = "MissingFinancials"
 
 logger = Logger(service="batch-enrich-records")
 tracer = Tracer(service="batch-enrich-records")
-metrics = Metrics(namespace=layout.METRICS_NAMESPACE, service=layout.METRICS_SERVICE)
+metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS_SERVICE)
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,12 @@ class EnrichDependencies:
 @functools.cache
 def dependencies() -> EnrichDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
-    dynamodb = boto3.client("dynamodb")
+    settings = EnrichSettings.from_environment(os.environ)
     return EnrichDependencies(
         s3=boto3.client("s3"),
-        dynamodb=dynamodb,
-        financials_table=os.environ["FINANCIALS_TABLE"],
-        errors_table=boto3.resource("dynamodb").Table(os.environ["ERRORS_TABLE"]),
+        dynamodb=boto3.client("dynamodb"),
+        financials_table=settings.financials_table,
+        errors_table=boto3.resource("dynamodb").Table(settings.errors_table),
     )
 
 
@@ -89,7 +90,7 @@ def enrich_chunk(
                     field="uuid",
                 )
             )
-    enriched_key = layout.enriched_key(file_id, layout.part_of(chunk_key))
+    enriched_key = contract.enriched_key(file_id, contract.part_of(chunk_key))
     put_json_lines(s3, bucket, enriched_key, enriched)
     record_errors(errors_table, missing, now=now)
     metrics.add_metric(name=MISSING_FINANCIALS, unit=MetricUnit.Count, value=len(missing))

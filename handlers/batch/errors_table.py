@@ -1,9 +1,10 @@
 """The batch errors table: one item per input row that could not be processed, and why.
 
-Key (fileId S, rowNumber N): a chunk retried by the workflow rewrites the same items, so a row is never
-counted twice. `stage` says which task rejected the row ("validate": it broke the record schema;
-"enrich": no financial data for its uuid), `reason` says why in words a user can act on, `field` names
-the schema field when one is to blame, and `row` keeps the raw cells exactly as uploaded.
+Key (fileId S, rowNumber N), as handlers/batch/contract.py declares it: a chunk retried by the workflow
+rewrites the same items, so a row is never counted twice. `stage` says which task rejected the row
+("validate": it broke the record schema; "enrich": no financial data for its uuid), `reason` says why in
+words a user can act on, `field` names the schema field when one is to blame, and `row` keeps the raw
+cells exactly as uploaded.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from handlers.batch.contract import ERRORS_KEY, ERRORS_SORT_KEY
 
 STAGE_VALIDATE = "validate"
 STAGE_ENRICH = "enrich"
@@ -42,8 +45,8 @@ class RowError:
     def to_item(self, recorded_at: str) -> dict[str, Any]:
         cells, truncated = _bounded(self.row)
         item: dict[str, Any] = {
-            "fileId": self.file_id,
-            "rowNumber": self.row_number,
+            ERRORS_KEY: self.file_id,
+            ERRORS_SORT_KEY: self.row_number,
             "chunkKey": self.chunk_key,
             "stage": self.stage,
             "reason": self.reason[:MAX_REASON_CHARS],
@@ -69,22 +72,6 @@ def _bounded(cells: Sequence[str]) -> tuple[list[str], bool]:
     return kept, False
 
 
-def table_definition(table_name: str) -> dict[str, Any]:
-    """create_table arguments for the errors table, matching the component's table (for emulators)."""
-    return {
-        "TableName": table_name,
-        "KeySchema": [
-            {"AttributeName": "fileId", "KeyType": "HASH"},
-            {"AttributeName": "rowNumber", "KeyType": "RANGE"},
-        ],
-        "AttributeDefinitions": [
-            {"AttributeName": "fileId", "AttributeType": "S"},
-            {"AttributeName": "rowNumber", "AttributeType": "N"},
-        ],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
-
-
 def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -97,7 +84,7 @@ def record_errors(table: Any, errors: Iterable[RowError], *, now: datetime | Non
     """
     recorded_at = _iso_utc(now or datetime.now(UTC))
     count = 0
-    with table.batch_writer(overwrite_by_pkeys=["fileId", "rowNumber"]) as writer:
+    with table.batch_writer(overwrite_by_pkeys=[ERRORS_KEY, ERRORS_SORT_KEY]) as writer:
         for error in errors:
             writer.put_item(Item=error.to_item(recorded_at))
             count += 1
@@ -108,7 +95,7 @@ def errors_for_file(table: Any, file_id: str) -> list[dict[str, Any]]:
     """Every error item of one file, in row order, following every page of the query."""
     items: list[dict[str, Any]] = []
     request: dict[str, Any] = {
-        "KeyConditionExpression": "fileId = :file",
+        "KeyConditionExpression": f"{ERRORS_KEY} = :file",
         "ExpressionAttributeValues": {":file": file_id},
     }
     while True:

@@ -1,8 +1,9 @@
 """The financial-data table that enrichment reads: one item per order uuid.
 
-Hash key `uuid` (S); the attributes are records.FINANCIAL_FIELDS stored as strings exactly as they appear
-in the financials CSV, so `152.50` comes back as `152.50` (a DynamoDB number or a float would drop the
-zero or round). Enrichment reads it in BatchGetItem pages; the financials API reads one item.
+Key `uuid` (S, see handlers/batch/contract.py); the attributes are records.FINANCIAL_FIELDS stored as
+strings exactly as they appear in the financials CSV, so `152.50` comes back as `152.50` (a DynamoDB
+number or a float would drop the zero or round). Enrichment reads it in BatchGetItem pages; the financials
+API reads one item.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from handlers.batch.contract import FINANCIALS_KEY
 from handlers.batch.records import FINANCIAL_FIELDS, FINANCIAL_HEADER, UTF8_BOM
 
 Financials = dict[str, str]
@@ -38,16 +40,6 @@ class FinancialsFormatError(ValueError):
 
 class FinancialsUnavailableError(Exception):
     """BatchGetItem still left keys unprocessed after every attempt (the table is throttling)."""
-
-
-def table_definition(table_name: str) -> dict[str, Any]:
-    """create_table arguments for the financial-data table, matching the component's (for emulators)."""
-    return {
-        "TableName": table_name,
-        "KeySchema": [{"AttributeName": "uuid", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "uuid", "AttributeType": "S"}],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
 
 
 def _check_header(cells: list[str]) -> None:
@@ -123,7 +115,9 @@ def get_many(
     # Pass the resource itself, not resource.meta.client: boto3 gives that client the resource's
     # serializer, so it takes plain values although it looks like a client.
     key_of = (
-        (lambda uuid: {"uuid": uuid}) if hasattr(dynamodb, "Table") else (lambda uuid: {"uuid": {"S": uuid}})
+        (lambda uuid: {FINANCIALS_KEY: uuid})
+        if hasattr(dynamodb, "Table")
+        else (lambda uuid: {FINANCIALS_KEY: {"S": uuid}})
     )
     wanted = list(dict.fromkeys(uuid for uuid in uuids if uuid))
     found: dict[str, Financials] = {}
@@ -135,7 +129,7 @@ def get_many(
                 sleep(_backoff_seconds(attempt - 1))
             response = dynamodb.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(table, []):
-                found[_text(item["uuid"])] = _financials_of(item)
+                found[_text(item[FINANCIALS_KEY])] = _financials_of(item)
             request = {
                 name: keys for name, keys in response.get("UnprocessedKeys", {}).items() if keys.get("Keys")
             }
@@ -153,7 +147,7 @@ def get_many(
 
 def get_one(table: Any, uuid: str) -> Financials | None:
     """FINANCIAL_FIELDS of one uuid through a boto3 Table resource, or None if the table lacks it."""
-    item = table.get_item(Key={"uuid": uuid}, **_PROJECTION).get("Item")
+    item = table.get_item(Key={FINANCIALS_KEY: uuid}, **_PROJECTION).get("Item")
     if item is None:
         return None
     return _financials_of(item)

@@ -15,6 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.batch import financials
+from handlers.batch.contract import FinancialsApiSettings
 
 UUID_PATTERN = re.compile(r"[0-9A-Za-z-]{1,9}")
 UUID_RULE = "a uuid is 1 to 9 characters, each a digit, a letter (A-Z, a-z) or '-'"
@@ -27,7 +28,8 @@ app = APIGatewayHttpResolver()
 @functools.cache
 def financials_table() -> Any:
     """Built on first use (not at import) so tests can import the module under moto."""
-    return boto3.resource("dynamodb").Table(os.environ["FINANCIALS_TABLE"])
+    settings = FinancialsApiSettings.from_environment(os.environ)
+    return boto3.resource("dynamodb").Table(settings.financials_table)
 
 
 def describe_financials(uuid: str, *, table: Any) -> tuple[int, dict[str, Any]]:

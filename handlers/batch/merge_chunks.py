@@ -22,7 +22,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from handlers.batch import layout, records
+from handlers.batch import contract, records
 
 UPLOAD_PART_BYTES = 5 * 1024 * 1024  # S3's minimum size of every multipart part but the last
 READ_CHUNK_BYTES = 1024 * 1024
@@ -37,7 +37,7 @@ COUNT_METADATA = {
 
 logger = Logger(service="batch-merge-chunks")
 tracer = Tracer(service="batch-merge-chunks")
-metrics = Metrics(namespace=layout.METRICS_NAMESPACE, service=layout.METRICS_SERVICE)
+metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS_SERVICE)
 
 
 class IncompleteChunksError(Exception):
@@ -65,18 +65,20 @@ def dependencies() -> MergeDependencies:
 
 def processed_part_keys(s3: Any, *, bucket: str, file_id: str, chunk_count: int) -> list[str]:
     """Every processed part's key in part order; raises naming the parts that are missing or unexpected."""
-    prefix = layout.processed_prefix(file_id)
+    prefix = contract.processed_prefix(file_id)
     found: set[str] = set()
     # ListObjectsV2 returns at most 1,000 keys a page.
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         found.update(item["Key"] for item in page.get("Contents", []))
-    expected = [layout.processed_key(file_id, layout.part_name(part)) for part in range(1, chunk_count + 1)]
+    expected = [
+        contract.processed_key(file_id, contract.part_name(part)) for part in range(1, chunk_count + 1)
+    ]
     missing = [key for key in expected if key not in found]
     unexpected = sorted(found.difference(expected))
     if missing or unexpected:
         problems = []
         if missing:
-            shown = ", ".join(layout.part_of(key) for key in missing[:SHOWN_MISSING_PARTS])
+            shown = ", ".join(contract.part_of(key) for key in missing[:SHOWN_MISSING_PARTS])
             more = (
                 f" and {len(missing) - SHOWN_MISSING_PARTS} more"
                 if len(missing) > SHOWN_MISSING_PARTS
@@ -192,7 +194,7 @@ class _OutputWriter:
 
 def merge_chunks(s3: Any, *, bucket: str, key: str, file_id: str, chunk_count: int) -> dict[str, Any]:
     """Concatenate the processed parts under one header into output/<name>; returns the output and counts."""
-    output_key = layout.output_key(key)
+    output_key = contract.output_key(key)
     part_keys = processed_part_keys(s3, bucket=bucket, file_id=file_id, chunk_count=chunk_count)
     totals = dict.fromkeys(COUNT_METADATA.values(), 0)
     writer = _OutputWriter(s3, bucket=bucket, key=output_key)
@@ -209,7 +211,7 @@ def merge_chunks(s3: Any, *, bucket: str, key: str, file_id: str, chunk_count: i
     except BaseException:
         writer.abort()
         raise
-    metrics.add_metric(name=layout.FILES_PROCESSED, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=contract.FILES_PROCESSED, unit=MetricUnit.Count, value=1)
     logger.info(
         "chunks merged",
         extra={

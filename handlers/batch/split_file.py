@@ -21,14 +21,15 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.batch import layout, records
+from handlers.batch import contract, records
+from handlers.batch.contract import SplitSettings
 
-MAX_PARTS = 10**layout.PART_DIGITS - 1  # beyond this, part names lose their lexicographic order
+MAX_PARTS = 10**contract.PART_DIGITS - 1  # beyond this, part names lose their lexicographic order
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 logger = Logger(service="batch-split-file")
 tracer = Tracer(service="batch-split-file")
-metrics = Metrics(namespace=layout.METRICS_NAMESPACE, service=layout.METRICS_SERVICE)
+metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS_SERVICE)
 
 
 class EmptyBatchError(Exception):
@@ -52,10 +53,8 @@ class SplitDependencies:
 @functools.cache
 def dependencies() -> SplitDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
-    records_per_chunk = int(os.environ["RECORDS_PER_CHUNK"])
-    if records_per_chunk < 1:
-        raise ValueError(f"RECORDS_PER_CHUNK must be at least 1, got {records_per_chunk}")
-    return SplitDependencies(s3=boto3.client("s3"), records_per_chunk=records_per_chunk)
+    settings = SplitSettings.from_environment(os.environ)
+    return SplitDependencies(s3=boto3.client("s3"), records_per_chunk=settings.records_per_chunk)
 
 
 def _text_field(event: dict[str, Any], name: str) -> str:
@@ -131,7 +130,7 @@ def split_file(
                 f"s3://{bucket}/{key} needs more than {MAX_PARTS} chunks of {records_per_chunk} rows; "
                 f"raise RECORDS_PER_CHUNK"
             )
-        chunk_key = layout.chunk_key(file_id, part)
+        chunk_key = contract.chunk_key(file_id, part)
         s3.put_object(Bucket=bucket, Key=chunk_key, Body=_chunk_body(chunk), ContentType=CSV_CONTENT_TYPE)
         chunk_keys.append(chunk_key)
         row_count += len(chunk)
@@ -139,14 +138,14 @@ def split_file(
         raise EmptyBatchError(
             f"s3://{bucket}/{key} has a header but no data rows; upload a file with at least one row"
         )
-    manifest_key = layout.manifest_key(file_id)
-    manifest = records.csv_line([layout.MANIFEST_HEADER]) + "".join(
+    manifest_key = contract.manifest_key(file_id)
+    manifest = records.csv_line([contract.MANIFEST_HEADER]) + "".join(
         records.csv_line([chunk_key]) for chunk_key in chunk_keys
     )
     s3.put_object(
         Bucket=bucket, Key=manifest_key, Body=manifest.encode("utf-8"), ContentType=CSV_CONTENT_TYPE
     )
-    metrics.add_metric(name=layout.FILES_SPLIT, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=contract.FILES_SPLIT, unit=MetricUnit.Count, value=1)
     logger.info(
         "file split", extra={"key": key, "fileId": file_id, "chunks": len(chunk_keys), "rows": row_count}
     )

@@ -26,14 +26,16 @@ from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from handlers.batch import layout
+from handlers.batch import contract
 from handlers.batch.batch_state import claim_batch
+from handlers.batch.contract import TriggerSettings
+from handlers.environment import runtime_region
 from handlers.failover import active_region
 from handlers.failover.active_region import ActiveRegionSource
 
 logger = Logger(service="batch-trigger")
 tracer = Tracer(service="batch-trigger")
-metrics = Metrics(namespace=layout.METRICS_NAMESPACE, service=layout.METRICS_SERVICE)
+metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS_SERVICE)
 
 
 @dataclass(frozen=True)
@@ -59,17 +61,18 @@ class TriggerSummary:
 def dependencies() -> TriggerDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto; warm
     invocations keep the active-region cache."""
+    settings = TriggerSettings.from_environment(os.environ)
     return TriggerDependencies(
         stepfunctions=boto3.client("stepfunctions"),
-        state_table=boto3.resource("dynamodb").Table(os.environ["BATCH_STATE_TABLE"]),
+        state_table=boto3.resource("dynamodb").Table(settings.batch_state_table),
         active_region=active_region.from_environment(),
-        state_machine_arn=os.environ["STATE_MACHINE_ARN"],
-        region=os.environ["AWS_REGION"],
+        state_machine_arn=settings.state_machine_arn,
+        region=runtime_region(os.environ),
     )
 
 
 def is_batch_input(key: str) -> bool:
-    return key.startswith(layout.INPUT_PREFIX) and key.endswith(layout.INPUT_SUFFIX)
+    return key.startswith(contract.INPUT_PREFIX) and key.endswith(contract.INPUT_SUFFIX)
 
 
 def _start_execution(deps: TriggerDependencies, name: str, workflow_input: dict[str, Any]) -> bool:
@@ -109,7 +112,7 @@ def handle_record(
             f"ignored, region {deps.region} is not active (active: {active})",
             extra={"key": key, "versionId": version_id},
         )
-        metrics.add_metric(name=layout.FILES_IGNORED_INACTIVE, unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=contract.FILES_IGNORED_INACTIVE, unit=MetricUnit.Count, value=1)
         summary.ignored.append(key)
         return
     claim = claim_batch(

@@ -28,8 +28,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
 
-from handlers.batch import layout
+from handlers.batch import contract
 from handlers.batch.chunk_work import get_text, put_json_lines, text_field
+from handlers.batch.contract import ValidateSettings
 from handlers.batch.errors_table import STAGE_VALIDATE, RowError, record_errors
 from handlers.batch.records import CHUNK_HEADER, FIELD_BY_HEADER, RECORD_SCHEMA, record_from_cells
 
@@ -39,7 +40,7 @@ COLUMN_BY_FIELD = {field: header for header, field in FIELD_BY_HEADER.items()}
 
 logger = Logger(service="batch-validate-records")
 tracer = Tracer(service="batch-validate-records")
-metrics = Metrics(namespace=layout.METRICS_NAMESPACE, service=layout.METRICS_SERVICE)
+metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS_SERVICE)
 
 
 class ChunkFormatError(Exception):
@@ -75,9 +76,9 @@ class ValidateDependencies:
 @functools.cache
 def dependencies() -> ValidateDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
+    settings = ValidateSettings.from_environment(os.environ)
     return ValidateDependencies(
-        s3=boto3.client("s3"),
-        errors_table=boto3.resource("dynamodb").Table(os.environ["ERRORS_TABLE"]),
+        s3=boto3.client("s3"), errors_table=boto3.resource("dynamodb").Table(settings.errors_table)
     )
 
 
@@ -179,7 +180,7 @@ def validate_chunk(
     chunk_key = text_field(event, "chunkKey")
     text = get_text(s3, bucket, chunk_key, written_by='the split step ("Split input file")')
     outcome = validate_rows(read_chunk_rows(text, chunk_key=chunk_key))
-    valid_key = layout.valid_key(file_id, layout.part_of(chunk_key))
+    valid_key = contract.valid_key(file_id, contract.part_of(chunk_key))
     put_json_lines(
         s3, bucket, valid_key, ({"rowNumber": number, "record": record} for number, record in outcome.valid)
     )

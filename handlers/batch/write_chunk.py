@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.batch import layout
+from handlers.batch import contract
 from handlers.batch.chunk_work import count_field, get_text, read_json_lines, text_field
 from handlers.batch.records import OUTPUT_HEADER, output_cells
 
@@ -30,7 +30,7 @@ MISSING_FINANCIALS_METADATA = "missing-financials"
 
 logger = Logger(service="batch-write-chunk")
 tracer = Tracer(service="batch-write-chunk")
-metrics = Metrics(namespace=layout.METRICS_NAMESPACE, service=layout.METRICS_SERVICE)
+metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS_SERVICE)
 
 
 @functools.cache
@@ -62,7 +62,7 @@ def write_chunk(event: Mapping[str, Any], *, s3: Any) -> dict[str, Any]:
             "missingFinancials in the input differs from the enriched file; using the file's count",
             extra={"reported": reported_missing, "inFile": missing, "enrichedKey": enriched_key},
         )
-    output_key = layout.processed_key(file_id, layout.part_of(chunk_key))
+    output_key = contract.processed_key(file_id, contract.part_of(chunk_key))
     s3.put_object(
         Bucket=bucket,
         Key=output_key,

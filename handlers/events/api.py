@@ -1,7 +1,8 @@
 """POST /events: validate an event, run this region's workflow synchronously and answer its outcome.
 
-Env: STATE_MACHINE_ARN (the region's EXPRESS workflow), DLQ_URL, MAX_BODY_BYTES (default 262144, Step
-Functions' 256 KB input limit). Body: {"id", "data", "timestamp" (client epoch ms), "idempotencyKey"}.
+Env: ApiSettings (handlers/events/contract.py): the region's EXPRESS workflow, its DLQ and the body limit
+(by default Step Functions' 256 KB input limit).
+Body: {"id", "data", "timestamp" (client epoch ms), "idempotencyKey"}.
 
 Replies (JSON; errors are {"error", "message", ...}):
     200 the processor's result: {"status": "applied", "item", "previous", "replayed"[, "alreadyApplied"]}
@@ -37,42 +38,31 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handlers.events.contract import (
+    IDEMPOTENCY_IN_PROGRESS_ERROR,
+    STEP_FUNCTIONS_MAX_INPUT_BYTES,
+    ApiSettings,
+    IdempotencyKeyReusedError,
+    PoisonEventError,
+)
 from handlers.events.event_item import EVENT_SHAPE, IncomingEvent, InvalidEventError, parse_event
 from handlers.http_request import RequestRejectedError, body_too_large, read_body
 
-# Step Functions caps an execution's input at 256 KB (of UTF-8).
-STEP_FUNCTIONS_MAX_INPUT_BYTES = 256 * 1024
-DEFAULT_MAX_BODY_BYTES = STEP_FUNCTIONS_MAX_INPUT_BYTES
 # What of a rejected body the DLQ keeps: room for the envelope within SQS's 256 KB classic message limit.
 MAX_DEAD_LETTER_BODY_BYTES = 200 * 1024
 RETRY_AFTER_SECONDS = 2
 SOURCE = "events-api"
 # Error names the workflow fails with (the processor's exception types), as the API answers them.
 FAILURE_REPLIES: dict[str, tuple[int, str]] = {
-    "PoisonEventError": (422, "poison_event"),
-    "IdempotencyKeyReusedError": (422, "idempotency_key_reused"),
-    "IdempotencyAlreadyInProgressError": (409, "idempotency_key_in_progress"),
+    PoisonEventError.__name__: (422, "poison_event"),
+    IdempotencyKeyReusedError.__name__: (422, "idempotency_key_reused"),
+    IDEMPOTENCY_IN_PROGRESS_ERROR: (409, "idempotency_key_in_progress"),
 }
 
 logger = Logger(service="events-api")
 tracer = Tracer(service="events-api")
 metrics = Metrics(namespace="regionflow", service="events-api")
 app = APIGatewayHttpResolver()
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    state_machine_arn: str
-    dlq_url: str
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
-        return cls(
-            state_machine_arn=env["STATE_MACHINE_ARN"],
-            dlq_url=env["DLQ_URL"],
-            max_body_bytes=int(env.get("MAX_BODY_BYTES", str(DEFAULT_MAX_BODY_BYTES))),
-        )
 
 
 @dataclass(frozen=True)
@@ -95,7 +85,7 @@ def dependencies() -> ApiDependencies:
     return ApiDependencies(
         stepfunctions=boto3.client("stepfunctions"),
         sqs=boto3.client("sqs"),
-        settings=ApiSettings.from_env(os.environ),
+        settings=ApiSettings.from_environment(os.environ),
     )
 
 

@@ -1,6 +1,7 @@
 """One item of the global event table, and the POST /events request that proposes a new version of it.
 
-Table item (attribute names are the table's contract with the component and the other region):
+Table item (attribute names are the table's contract with the component and the other region; the key
+and the indexed attribute are declared in handlers/events/contract.py):
     Id (S, the key), Data (S), Version (N: this replica's optimistic-lock counter), LastUpdatedRegion (S),
     Timestamp (N: the client's epoch milliseconds), IdempotencyKey (S, GSI IdempotencyIndex)
 Request document (the POST body and the workflow's `event`):
@@ -20,6 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
+
+from handlers.events.contract import EVENTS_TABLE_KEY, IDEMPOTENCY_INDEX_KEY
 
 MAX_ID_CHARS = 256
 MAX_DATA_CHARS = 100_000
@@ -43,7 +46,14 @@ EVENT_SHAPE = (
     '"timestamp": <client epoch milliseconds, an integer >= 0>, '
     f'"idempotencyKey": "<1-{MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters, e.g. a UUID>"}}'
 )
-ITEM_ATTRIBUTES = ("Id", "Data", "Version", "LastUpdatedRegion", "Timestamp", "IdempotencyKey")
+ITEM_ATTRIBUTES = (
+    EVENTS_TABLE_KEY,
+    "Data",
+    "Version",
+    "LastUpdatedRegion",
+    "Timestamp",
+    IDEMPOTENCY_INDEX_KEY,
+)
 
 
 class InvalidEventError(Exception):
@@ -144,28 +154,28 @@ class EventItem:
         missing = [name for name in ITEM_ATTRIBUTES if name not in item]
         if missing:
             raise InvalidItemError(
-                f"event item {item.get('Id')!r} lacks {', '.join(missing)}; every item of the event table "
-                f"has {', '.join(ITEM_ATTRIBUTES)} (is a stream image missing? the stream must send "
-                "NEW_AND_OLD_IMAGES)"
+                f"event item {item.get(EVENTS_TABLE_KEY)!r} lacks {', '.join(missing)}; every item of the "
+                f"event table has {', '.join(ITEM_ATTRIBUTES)} (is a stream image missing? the stream must "
+                "send NEW_AND_OLD_IMAGES)"
             )
         return cls(
-            id=_string(item, "Id"),
+            id=_string(item, EVENTS_TABLE_KEY),
             data=_string(item, "Data"),
             version=_integer(item, "Version"),
             last_updated_region=_string(item, "LastUpdatedRegion"),
             timestamp=_integer(item, "Timestamp"),
-            idempotency_key=_string(item, "IdempotencyKey"),
+            idempotency_key=_string(item, IDEMPOTENCY_INDEX_KEY),
         )
 
     def to_item(self) -> dict[str, Any]:
         """The item for a boto3 resource Table (it serializes int as N)."""
         return {
-            "Id": self.id,
+            EVENTS_TABLE_KEY: self.id,
             "Data": self.data,
             "Version": self.version,
             "LastUpdatedRegion": self.last_updated_region,
             "Timestamp": self.timestamp,
-            "IdempotencyKey": self.idempotency_key,
+            IDEMPOTENCY_INDEX_KEY: self.idempotency_key,
         }
 
     def summary(self) -> dict[str, Any]:

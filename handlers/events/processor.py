@@ -1,7 +1,7 @@
 """Workflow task: apply one event to this region's replica of the global event table, once per key.
 
-Env: EVENTS_TABLE, IDEMPOTENCY_TABLE, IDEMPOTENCY_TTL_SECONDS (default 86400), MAX_CLOCK_SKEW_SECONDS
-(default 300), AWS_REGION (set by Lambda: the region written into LastUpdatedRegion).
+Env: ProcessorSettings (handlers/events/contract.py), and AWS_REGION (set by Lambda: the region written
+into LastUpdatedRegion).
 Event: {"event": {"id", "data", "timestamp", "idempotencyKey"}, "receivedAt": ISO-8601}.
 Result (the workflow's output, which the API answers):
     {"status": "applied", "item": <summary>, "previous": <summary> | None, "replayed": bool}
@@ -46,13 +46,21 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 
+from handlers.environment import runtime_region
 from handlers.events.conflict import beats, same_write
+from handlers.events.contract import (
+    EVENTS_TABLE_KEY,
+    IDEMPOTENCY_EXPIRY_ATTRIBUTE,
+    IDEMPOTENCY_TABLE_KEY,
+    IdempotencyKeyReusedError,
+    PoisonEventError,
+    ProcessorSettings,
+    WriteConflictError,
+)
 from handlers.events.event_item import EventItem, IncomingEvent, InvalidEventError, parse_event
 
 STATUS_APPLIED = "applied"
 STATUS_STALE = "stale"
-DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300
-DEFAULT_IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 # The same in both regions and across function renames: records replicate and outlive a deployment.
 IDEMPOTENCY_KEY_PREFIX = "events-processor"
 
@@ -61,45 +69,11 @@ tracer = Tracer(service="events-processor")
 metrics = Metrics(namespace="regionflow", service="events-processor")
 
 
-class PoisonEventError(Exception):
-    """The event can never be applied as sent (its client clock is too far ahead): no retry helps."""
-
-
-class WriteConflictError(Exception):
-    """The item changed in this replica between read and conditional write: re-read and decide again."""
-
-
-class IdempotencyKeyReusedError(Exception):
-    """The idempotency key was already used for a different event (id, data or timestamp)."""
-
-
-@dataclass(frozen=True)
-class ProcessorSettings:
-    events_table: str
-    idempotency_table: str
-    region: str
-    max_clock_skew_seconds: int = DEFAULT_MAX_CLOCK_SKEW_SECONDS
-    idempotency_ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL_SECONDS
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> ProcessorSettings:
-        return cls(
-            events_table=env["EVENTS_TABLE"],
-            idempotency_table=env["IDEMPOTENCY_TABLE"],
-            region=env["AWS_REGION"],
-            max_clock_skew_seconds=int(
-                env.get("MAX_CLOCK_SKEW_SECONDS", str(DEFAULT_MAX_CLOCK_SKEW_SECONDS))
-            ),
-            idempotency_ttl_seconds=int(
-                env.get("IDEMPOTENCY_TTL_SECONDS", str(DEFAULT_IDEMPOTENCY_TTL_SECONDS))
-            ),
-        )
-
-
 @dataclass(frozen=True)
 class ProcessorDependencies:
     table: Any  # boto3 resource Table: the events table's replica in this region
     settings: ProcessorSettings
+    region: str  # the region this function runs in: written into LastUpdatedRegion
     idempotency_config: IdempotencyConfig
     # process_event_once behind Powertools idempotency (DynamoDB persistence layer).
     process_once: Callable[..., dict[str, Any]]
@@ -140,7 +114,7 @@ def process_event(
             f"clock; the limit is {max_skew_ms} ms (MAX_CLOCK_SKEW_SECONDS), because a client clock ahead "
             "would win every conflict: fix the client's clock and send the event again"
         )
-    found = table.get_item(Key={"Id": incoming.id}, ConsistentRead=True).get("Item")
+    found = table.get_item(Key={EVENTS_TABLE_KEY: incoming.id}, ConsistentRead=True).get("Item")
     current = EventItem.from_item(found) if found else None
     candidate = EventItem(
         id=incoming.id,
@@ -151,7 +125,7 @@ def process_event(
         idempotency_key=incoming.idempotency_key,
     )
     if current is None:
-        _put(table, candidate, Attr("Id").not_exists(), seen=None)
+        _put(table, candidate, Attr(EVENTS_TABLE_KEY).not_exists(), seen=None)
         return {"status": STATUS_APPLIED, "item": candidate.summary(), "previous": None, "replayed": False}
     if same_write(candidate, current):
         return {
@@ -220,14 +194,18 @@ def idempotency_config(ttl_seconds: int) -> IdempotencyConfig:
 @functools.cache
 def dependencies() -> ProcessorDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
-    settings = ProcessorSettings.from_env(os.environ)
+    settings = ProcessorSettings.from_environment(os.environ)
     config = idempotency_config(settings.idempotency_ttl_seconds)
     persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table, boto3_client=boto3.client("dynamodb")
+        table_name=settings.idempotency_table,
+        key_attr=IDEMPOTENCY_TABLE_KEY,
+        expiry_attr=IDEMPOTENCY_EXPIRY_ATTRIBUTE,
+        boto3_client=boto3.client("dynamodb"),
     )
     return ProcessorDependencies(
         table=boto3.resource("dynamodb").Table(settings.events_table),
         settings=settings,
+        region=runtime_region(os.environ),
         idempotency_config=config,
         process_once=idempotent_function(
             process_event_once,
@@ -252,7 +230,7 @@ def handle(event: Mapping[str, Any], *, deps: ProcessorDependencies, now_ms: int
             event=incoming.document(),
             incoming=incoming,
             table=deps.table,
-            region=deps.settings.region,
+            region=deps.region,
             now_ms=now_ms,
             max_skew_ms=deps.settings.max_clock_skew_seconds * 1000,
         )

@@ -1,7 +1,8 @@
 """Stream task: put the ConflictResolver's winner back when replication replaced it with a loser.
 
-Env: EVENTS_TABLE, AWS_REGION. Event: a DynamoDB stream batch from this region's replica of the event
-table (NEW_AND_OLD_IMAGES; the mapping passes only MODIFY records); partial batch response.
+Env: RepairSettings (handlers/events/contract.py), AWS_REGION. Event: a DynamoDB stream batch from this
+region's replica of the event table (NEW_AND_OLD_IMAGES; the mapping passes only MODIFY records); partial
+batch response.
 
 Under multi-region eventual consistency both regions can accept conflicting writes, and DynamoDB's
 replication keeps the later *wall-clock* write. So an item can be replaced by a version that loses
@@ -36,7 +37,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
+from handlers.environment import runtime_region
 from handlers.events.conflict import beats, same_write
+from handlers.events.contract import EVENTS_TABLE_KEY, RepairSettings
 from handlers.events.event_item import EventItem, InvalidItemError
 
 logger = Logger(service="events-repair")
@@ -58,7 +61,8 @@ class RepairRaceError(Exception):
 @functools.cache
 def events_table() -> Any:
     """This region's replica, built on first use (not at import) so tests can import under moto."""
-    return boto3.resource("dynamodb").Table(os.environ["EVENTS_TABLE"])
+    settings = RepairSettings.from_environment(os.environ)
+    return boto3.resource("dynamodb").Table(settings.events_table)
 
 
 def _restore(winner: EventItem, *, over: EventItem, table: Any) -> bool:
@@ -91,7 +95,7 @@ def repair(old: EventItem, new: EventItem, *, table: Any) -> RepairOutcome:
         return RepairOutcome.KEPT
     if _restore(old, over=new, table=table):
         return RepairOutcome.RESTORED
-    found = table.get_item(Key={"Id": old.id}, ConsistentRead=True).get("Item")
+    found = table.get_item(Key={EVENTS_TABLE_KEY: old.id}, ConsistentRead=True).get("Item")
     current = EventItem.from_item(found) if found else None
     if current is None or not _needs_restoring(old, current):
         return RepairOutcome.SUPERSEDED
@@ -118,7 +122,11 @@ def record_handler(record: DynamoDBRecord) -> RepairOutcome:
     if outcome is RepairOutcome.RESTORED:
         logger.info(
             "conflict repaired: the resolver's winner restored",
-            extra={"winner": old.summary(), "loser": new.summary(), "region": os.environ.get("AWS_REGION")},
+            extra={
+                "winner": old.summary(),
+                "loser": new.summary(),
+                "region": runtime_region(os.environ),
+            },
         )
         metrics.add_metric(name="ConflictRepaired", unit=MetricUnit.Count, value=1)
     elif outcome is RepairOutcome.SUPERSEDED:

@@ -1,6 +1,7 @@
 """Which region processes batches: the active-region signal, how it is read and how the runbook flips it.
 
-Two backends, chosen by the function's environment (`from_environment`, `switch_from_environment`):
+Two backends, chosen by the function's environment (`from_environment`, `switch_from_environment`), whose
+variables handlers/failover/contract.py declares (ActiveRegionSettings):
 
 - Route 53 record (the local stack: our emulator has no ARC). A TXT record in a private hosted zone holds
   the active region's name; `Route53ActiveRegion` reads it and `Route53RecordSwitch` UPSERTs it.
@@ -46,19 +47,19 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handlers.environment import variable_name
+from handlers.failover.contract import ActiveRegionSettings
+
 TXT_TYPE = "TXT"
-DEFAULT_CACHE_SECONDS = 60.0
 # eu-west-1, us-gov-west-1, ap-southeast-2, il-central-1 ...
 REGION_NAME = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 # One TXT value is one or more quoted strings ("a" "b"); escaped quotes stay inside a string.
 _TXT_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
-ZONE_ID_ENV = "ACTIVE_REGION_ZONE_ID"
-RECORD_NAME_ENV = "ACTIVE_REGION_RECORD_NAME"
-CACHE_SECONDS_ENV = "ACTIVE_REGION_CACHE_SECONDS"
-REGIONS_ENV = "ACTIVE_REGION_REGIONS"
-ROUTING_CONTROLS_ENV = "ACTIVE_REGION_ROUTING_CONTROLS"
-CLUSTER_ENDPOINTS_ENV = "ACTIVE_REGION_CLUSTER_ENDPOINTS"
+# The variables named in this module's messages (handlers/failover/contract.py declares them).
+REGIONS_ENV = variable_name("active_region_regions")
+ROUTING_CONTROLS_ENV = variable_name("active_region_routing_controls")
+CLUSTER_ENDPOINTS_ENV = variable_name("active_region_cluster_endpoints")
 
 ROUTING_CONTROL_ON = "On"
 ROUTING_CONTROL_OFF = "Off"
@@ -462,70 +463,36 @@ class _RoutingControlSettings:
     cluster_endpoints: list[dict[str, str]]
 
 
-def _env(name: str) -> str | None:
-    """The variable's value; unset and empty are alike (a component may pass "" for "not used")."""
-    return os.environ.get(name) or None
-
-
-def _json_env(name: str, raw: str, expected: type, example: str) -> Any:
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{name} is not JSON ({error}): it must be like {example}") from error
-    if not isinstance(value, expected) or not value:
-        raise ValueError(
-            f"{name} is {raw[:200]!r}: it must be a non-empty JSON {expected.__name__} like {example}"
-        )
-    return value
-
-
-def _regions_from_env() -> tuple[str, ...] | None:
-    raw = _env(REGIONS_ENV)
-    if raw is None:
+def _routing_control_settings(settings: ActiveRegionSettings) -> _RoutingControlSettings | None:
+    """ARC settings; None when neither variable is set (the record backend)."""
+    controls, endpoints = settings.active_region_routing_controls, settings.active_region_cluster_endpoints
+    if controls is None and endpoints is None:
         return None
-    regions = _json_env(REGIONS_ENV, raw, list, '["eu-west-1", "us-west-2"]')
-    if not all(isinstance(region, str) for region in regions):
-        raise ValueError(f"{REGIONS_ENV} is {raw[:200]!r}: it must list region names as strings")
-    return _region_names(regions, REGIONS_ENV)
-
-
-def _routing_control_settings() -> _RoutingControlSettings | None:
-    """ARC settings from the environment; None when neither variable is set (the record backend)."""
-    controls_raw, endpoints_raw = _env(ROUTING_CONTROLS_ENV), _env(CLUSTER_ENDPOINTS_ENV)
-    if controls_raw is None and endpoints_raw is None:
-        return None
-    if controls_raw is None or endpoints_raw is None:
+    if controls is None or endpoints is None:
         # Falling back to the record would read one record of ARC's failover pair: wrong after a failover.
         present, missing = (
             (ROUTING_CONTROLS_ENV, CLUSTER_ENDPOINTS_ENV)
-            if endpoints_raw is None
+            if endpoints is None
             else (CLUSTER_ENDPOINTS_ENV, ROUTING_CONTROLS_ENV)
         )
         raise ValueError(f"{present} is set but {missing} is not: reading routing controls needs both")
-    controls = _json_env(
-        ROUTING_CONTROLS_ENV, controls_raw, dict, '{"eu-west-1": "arn:aws:route53-recovery-control::..."}'
-    )
-    if not all(isinstance(arn, str) and arn for arn in controls.values()):
+    if not controls:
         raise ValueError(
-            f"{ROUTING_CONTROLS_ENV} is {controls_raw[:200]!r}: every region needs an ARN string"
+            f"{ROUTING_CONTROLS_ENV} is {{}}: it must be a non-empty JSON dict like "
+            '{"eu-west-1": "arn:aws:route53-recovery-control::..."}'
         )
-    endpoints = _json_env(
-        CLUSTER_ENDPOINTS_ENV,
-        endpoints_raw,
-        list,
-        '[{"Endpoint": "https://....us-west-2.amazonaws.com/v1", "Region": "us-west-2"}, ...]',
-    )
-    if not all(isinstance(e, dict) and e.get("Endpoint") and e.get("Region") for e in endpoints):
+    if not all(isinstance(arn, str) and arn for arn in controls.values()):
+        raise ValueError(f"{ROUTING_CONTROLS_ENV} is {controls!r:.200}: every region needs an ARN string")
+    if not endpoints or not all(
+        isinstance(e, dict) and e.get("Endpoint") and e.get("Region") for e in endpoints
+    ):
         raise ValueError(
-            f"{CLUSTER_ENDPOINTS_ENV} is {endpoints_raw[:200]!r}: every endpoint needs an 'Endpoint' and a "
-            "'Region', as DescribeCluster lists them"
+            f"{CLUSTER_ENDPOINTS_ENV} is {list(endpoints)!r:.200}: it must list the cluster's endpoints, and "
+            "every endpoint needs an 'Endpoint' and a 'Region', as DescribeCluster lists them: "
+            '[{"Endpoint": "https://....us-west-2.amazonaws.com/v1", "Region": "us-west-2"}, ...]'
         )
     _region_names(list(controls), ROUTING_CONTROLS_ENV)
-    return _RoutingControlSettings(routing_controls=controls, cluster_endpoints=endpoints)
-
-
-def _cache_seconds_from_env() -> float:
-    return float(os.environ.get(CACHE_SECONDS_ENV, str(DEFAULT_CACHE_SECONDS)))
+    return _RoutingControlSettings(routing_controls=dict(controls), cluster_endpoints=list(endpoints))
 
 
 def from_environment(
@@ -538,8 +505,9 @@ def from_environment(
 
     `cache_seconds` overrides ACTIVE_REGION_CACHE_SECONDS: the runbook reads uncached (0).
     """
-    cache = _cache_seconds_from_env() if cache_seconds is None else cache_seconds
-    arc = _routing_control_settings()
+    settings = ActiveRegionSettings.from_environment(os.environ)
+    cache = settings.active_region_cache_seconds if cache_seconds is None else cache_seconds
+    arc = _routing_control_settings(settings)
     if arc is not None:
         return RoutingControlActiveRegion(
             routing_controls=arc.routing_controls,
@@ -549,8 +517,8 @@ def from_environment(
         )
     return Route53ActiveRegion(
         route53_client if route53_client is not None else boto3.client("route53"),
-        zone_id=os.environ[ZONE_ID_ENV],
-        record_name=os.environ[RECORD_NAME_ENV],
+        zone_id=settings.active_region_zone_id,
+        record_name=settings.active_region_record_name,
         cache_seconds=cache,
     )
 
@@ -560,8 +528,13 @@ def switch_from_environment(
 ) -> ActiveRegionSwitch:
     """The writer matching `from_environment`: the routing controls with ARC, else the record, whose
     switch needs ACTIVE_REGION_REGIONS to know which regions it may activate."""
-    regions = _regions_from_env()
-    arc = _routing_control_settings()
+    settings = ActiveRegionSettings.from_environment(os.environ)
+    regions = settings.active_region_regions
+    if regions is not None:
+        if not all(isinstance(region, str) for region in regions):
+            raise ValueError(f"{REGIONS_ENV} is {list(regions)!r:.200}: it must list region names as strings")
+        regions = _region_names(regions, REGIONS_ENV)
+    arc = _routing_control_settings(settings)
     if arc is not None:
         if regions is not None and sorted(regions) != sorted(arc.routing_controls):
             raise ValueError(
@@ -580,8 +553,8 @@ def switch_from_environment(
         )
     return Route53RecordSwitch(
         route53_client if route53_client is not None else boto3.client("route53"),
-        zone_id=os.environ[ZONE_ID_ENV],
-        record_name=os.environ[RECORD_NAME_ENV],
-        ttl_seconds=int(_cache_seconds_from_env()),
+        zone_id=settings.active_region_zone_id,
+        record_name=settings.active_region_record_name,
+        ttl_seconds=int(settings.active_region_cache_seconds),
         regions=regions,
     )

@@ -25,6 +25,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers.environment import runtime_region
 from handlers.failover import active_region
 from handlers.failover.active_region import ActiveRegionSource, ActiveRegionSwitch, ActiveRegionUnknownError
 
@@ -51,7 +52,7 @@ def dependencies() -> SwitchDependencies:
     return SwitchDependencies(
         reader=active_region.from_environment(cache_seconds=0),
         switch=active_region.switch_from_environment(),
-        region=os.environ["AWS_REGION"],
+        region=runtime_region(os.environ),
     )
 
 

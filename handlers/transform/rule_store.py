@@ -7,10 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.parameters import DynamoDBProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
+from handlers.transform.contract import RULES_TABLE_KEY, RULES_VALUE_ATTRIBUTE
 from handlers.transform.rules import InvalidRuleSet, RuleSet, parse_rule_set
-
-KEY_ATTRIBUTE = "ruleId"
-VALUE_ATTRIBUTE = "rules"
 
 
 class RuleNotFound(LookupError):  # noqa: N818 - name fixed by the pipeline contract
@@ -26,8 +24,8 @@ class _RulesProvider(DynamoDBProvider):
     def __init__(self, table_name: str, dynamodb_resource: Any | None) -> None:
         super().__init__(
             table_name=table_name,
-            key_attr=KEY_ATTRIBUTE,
-            value_attr=VALUE_ATTRIBUTE,
+            key_attr=RULES_TABLE_KEY,
+            value_attr=RULES_VALUE_ATTRIBUTE,
             boto3_client=dynamodb_resource,
         )
         self.table_name = table_name

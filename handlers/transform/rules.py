@@ -1,11 +1,12 @@
-"""The transform rule language: parsing, validation, casting and the DynamoDB item shape.
+"""The transform rule language: parsing, validation, casting and loading rule files.
 
 A rule set reshapes xmltodict's JSON view of a document. Paths are written with the ORIGINAL element
 names (before any rename), so the operations never depend on one another; they take effect in this
 order: 1 forceList, 2 remove, 3 cast, 4 default, 5 rename, 6 root. See docs/rule-language.md.
 
-Only the standard library is imported here: the Pulumi program imports this module to deploy the
-rule files as table items, and the upload API imports it on a cold start.
+Only the standard library is imported here: the Pulumi program loads the rule files through this
+module (handlers/transform/contract.py turns them into rules-table items), and the upload API imports
+it on a cold start.
 """
 
 from __future__ import annotations
@@ -296,11 +297,3 @@ def load_rule_file(path: Path) -> RuleSet:
         return parse_rule_set(data)
     except InvalidRuleSet as error:
         raise InvalidRuleSet(f"{path}: {error}") from error
-
-
-def rule_set_to_item(rule_set: RuleSet) -> dict[str, str]:
-    """The one DynamoDB item shape of a rule: the id as key and the rule set as a JSON string.
-
-    Keys keep their file order: among wildcard paths of one operation the first listed wins.
-    """
-    return {"ruleId": rule_set.rule_id, "rules": json.dumps(rule_set.to_json())}

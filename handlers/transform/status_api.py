@@ -16,6 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from handlers.transform.contract import StatusSettings
 from handlers.transform.upload_status import STATUS_DONE, STATUS_FAILED, UploadStatusTable
 
 UPLOAD_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -36,12 +37,13 @@ class StatusDependencies:
 @functools.cache
 def dependencies() -> StatusDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
+    settings = StatusSettings.from_environment(os.environ)
     return StatusDependencies(
         # SigV4 presigned URLs: SigV2 is deprecated and rejected in newer regions.
         s3=boto3.client("s3", config=Config(signature_version="s3v4")),
-        statuses=UploadStatusTable(boto3.resource("dynamodb").Table(os.environ["STATUS_TABLE"])),
-        output_bucket=os.environ["OUTPUT_BUCKET"],
-        presigned_url_ttl_seconds=int(os.environ.get("PRESIGNED_URL_TTL_SECONDS", "900")),
+        statuses=UploadStatusTable(boto3.resource("dynamodb").Table(settings.status_table)),
+        output_bucket=settings.output_bucket,
+        presigned_url_ttl_seconds=settings.presigned_url_ttl_seconds,
     )
 
 

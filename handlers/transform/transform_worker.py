@@ -27,13 +27,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
+from handlers.transform.contract import INPUT_PREFIX, INPUT_SUFFIX, WorkerSettings, output_key
 from handlers.transform.rule_store import RuleNotFound, RuleStore
 from handlers.transform.rules import InvalidRuleSet, RuleApplicationError
 from handlers.transform.transform import MalformedDocumentError, transform_document
 from handlers.transform.upload_status import STATUS_DONE, STATUS_FAILED, UploadStatusTable
 
 MAX_SNS_SUBJECT_CHARS = 100
-_UPLOAD_KEY = re.compile(r"uploads/(?P<id>[0-9a-f-]{36})\.xml")
+_UPLOAD_KEY = re.compile(rf"{re.escape(INPUT_PREFIX)}(?P<id>[0-9a-f-]{{36}}){re.escape(INPUT_SUFFIX)}")
 
 logger = Logger(service="transform-worker")
 tracer = Tracer(service="transform-worker")
@@ -70,21 +71,6 @@ class ObjectRef:
 
 
 @dataclass(frozen=True)
-class WorkerSettings:
-    output_bucket: str
-    topic_arn: str
-    max_receive_count: int = 5
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> WorkerSettings:
-        return cls(
-            output_bucket=env["OUTPUT_BUCKET"],
-            topic_arn=env["TOPIC_ARN"],
-            max_receive_count=int(env.get("MAX_RECEIVE_COUNT", "5")),
-        )
-
-
-@dataclass(frozen=True)
 class WorkerDependencies:
     s3: Any
     sns: Any
@@ -96,17 +82,16 @@ class WorkerDependencies:
 @functools.cache
 def dependencies() -> WorkerDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
+    settings = WorkerSettings.from_environment(os.environ)
     dynamodb = boto3.resource("dynamodb")
     return WorkerDependencies(
         s3=boto3.client("s3"),
         sns=boto3.client("sns"),
-        statuses=UploadStatusTable(dynamodb.Table(os.environ["STATUS_TABLE"])),
+        statuses=UploadStatusTable(dynamodb.Table(settings.status_table)),
         rules=RuleStore(
-            os.environ["RULES_TABLE"],
-            dynamodb_resource=dynamodb,
-            cache_seconds=int(os.environ.get("RULE_CACHE_SECONDS", "60")),
+            settings.rules_table, dynamodb_resource=dynamodb, cache_seconds=settings.rule_cache_seconds
         ),
-        settings=WorkerSettings.from_env(os.environ),
+        settings=settings,
     )
 
 
@@ -117,10 +102,6 @@ def s3_objects_in(notification: Mapping[str, Any]) -> Iterator[ObjectRef]:
     for record in S3Event(dict(notification)).records:
         # Keys arrive URL-encoded with '+' for spaces.
         yield ObjectRef(bucket=record.s3.bucket.name, key=unquote_plus(record.s3.get_object.key))
-
-
-def output_key_for(upload_id: str) -> str:
-    return f"results/{upload_id}.json"
 
 
 def transform_object(
@@ -148,18 +129,18 @@ def transform_object(
         if status.status == STATUS_FAILED:
             raise UploadAlreadyFailedError(f"upload {upload_id} already failed: {status.reason}")
         output = transform_document(document, rules.get(rule_id))
-        output_key = output_key_for(upload_id)
+        result_key = output_key(upload_id)
         s3.put_object(
             Bucket=settings.output_bucket,
-            Key=output_key,
+            Key=result_key,
             Body=output,
             ContentType="application/json",
             ServerSideEncryption="AES256",
         )
-        if statuses.mark_done(upload_id, output_key=output_key, now=datetime.now(UTC)):
+        if statuses.mark_done(upload_id, output_key=result_key, now=datetime.now(UTC)):
             _notify(sns, settings.topic_arn, statuses, upload_id)
             metrics.add_metric(name="TransformsSucceeded", unit=MetricUnit.Count, value=1)
-        logger.info("transformed", extra={"uploadId": upload_id, "outputKey": output_key})
+        logger.info("transformed", extra={"uploadId": upload_id, "outputKey": result_key})
         return "done"
     except PERMANENT_ERRORS as error:
         logger.warning(

@@ -26,6 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.http_request import RequestRejectedError
+from handlers.transform.contract import UploadSettings, input_key
 from handlers.transform.rule_store import RuleNotFound, RuleStore
 from handlers.transform.rules import RULE_ID_PATTERN, InvalidRuleSet
 from handlers.transform.upload_status import STATUS_PENDING, UploadStatusTable
@@ -41,21 +42,6 @@ app = APIGatewayHttpResolver()
 
 
 @dataclass(frozen=True)
-class UploadSettings:
-    input_bucket: str
-    max_upload_bytes: int = 10 * 1024 * 1024
-    max_xml_depth: int = 64
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> UploadSettings:
-        return cls(
-            input_bucket=env["INPUT_BUCKET"],
-            max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", "10485760")),
-            max_xml_depth=int(env.get("MAX_XML_DEPTH", "64")),
-        )
-
-
-@dataclass(frozen=True)
 class UploadDependencies:
     s3: Any
     statuses: UploadStatusTable
@@ -66,16 +52,15 @@ class UploadDependencies:
 @functools.cache
 def dependencies() -> UploadDependencies:
     """Clients built on first use (not at import) so tests can import the module under moto."""
+    settings = UploadSettings.from_environment(os.environ)
     dynamodb = boto3.resource("dynamodb")
     return UploadDependencies(
         s3=boto3.client("s3"),
-        statuses=UploadStatusTable(dynamodb.Table(os.environ["STATUS_TABLE"])),
+        statuses=UploadStatusTable(dynamodb.Table(settings.status_table)),
         rules=RuleStore(
-            os.environ["RULES_TABLE"],
-            dynamodb_resource=dynamodb,
-            cache_seconds=int(os.environ.get("RULE_CACHE_SECONDS", "60")),
+            settings.rules_table, dynamodb_resource=dynamodb, cache_seconds=settings.rule_cache_seconds
         ),
-        settings=UploadSettings.from_env(os.environ),
+        settings=settings,
     )
 
 
@@ -172,21 +157,21 @@ def accept_upload(
         raise RequestRejectedError(400, "invalid_rule", str(error)) from error
 
     upload_id = upload_id or str(uuid.uuid4())
-    input_key = f"uploads/{upload_id}.xml"
+    key = input_key(upload_id)
     # The row goes first: the S3 event can reach the worker within milliseconds, and a worker that
     # finds no row retries, while an object with no row would be invisible to GET /uploads/{id}.
     statuses.create_pending(
         upload_id=upload_id,
         rule_id=rule_id,
         file_name=file_name,
-        input_key=input_key,
+        input_key=key,
         size_bytes=len(document),
         now=now or datetime.now(UTC),
     )
     try:
         s3.put_object(
             Bucket=settings.input_bucket,
-            Key=input_key,
+            Key=key,
             Body=document,
             ContentType="application/xml",
             ServerSideEncryption="AES256",

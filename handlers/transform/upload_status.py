@@ -13,6 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from handlers.transform.contract import STATUS_TABLE_KEY
+
 STATUS_PENDING = "pending"
 STATUS_DONE = "done"
 STATUS_FAILED = "failed"
@@ -40,7 +42,7 @@ class UploadStatus:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> UploadStatus:
         return cls(
-            upload_id=str(item["uploadId"]),
+            upload_id=str(item[STATUS_TABLE_KEY]),
             status=str(item["status"]),
             rule_id=str(item.get("ruleId", "")),
             file_name=str(item.get("fileName", "")),
@@ -75,7 +77,7 @@ class UploadStatusTable:
     ) -> UploadStatus:
         stamp = iso_utc(now)
         item = {
-            "uploadId": upload_id,
+            STATUS_TABLE_KEY: upload_id,
             "status": STATUS_PENDING,
             "ruleId": rule_id,
             "fileName": file_name,
@@ -85,11 +87,11 @@ class UploadStatusTable:
             "updatedAt": stamp,
         }
         # uuid4 collisions do not happen; the condition turns a bug that reused an id into an error.
-        self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(uploadId)")
+        self.table.put_item(Item=item, ConditionExpression=f"attribute_not_exists({STATUS_TABLE_KEY})")
         return UploadStatus.from_item(item)
 
     def get(self, upload_id: str) -> UploadStatus | None:
-        item = self.table.get_item(Key={"uploadId": upload_id}, ConsistentRead=True).get("Item")
+        item = self.table.get_item(Key={STATUS_TABLE_KEY: upload_id}, ConsistentRead=True).get("Item")
         return None if item is None else UploadStatus.from_item(item)
 
     def mark_done(self, upload_id: str, *, output_key: str, now: datetime) -> bool:
@@ -103,9 +105,9 @@ class UploadStatusTable:
     def _finish(self, upload_id: str, status: str, attribute: str, value: str, now: datetime) -> bool:
         try:
             self.table.update_item(
-                Key={"uploadId": upload_id},
+                Key={STATUS_TABLE_KEY: upload_id},
                 UpdateExpression="SET #status = :status, #detail = :detail, updatedAt = :now",
-                ConditionExpression="attribute_exists(uploadId) AND #status = :pending",
+                ConditionExpression=f"attribute_exists({STATUS_TABLE_KEY}) AND #status = :pending",
                 ExpressionAttributeNames={"#status": "status", "#detail": attribute},
                 ExpressionAttributeValues={
                     ":status": status,

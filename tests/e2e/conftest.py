@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from localcloud.cloud import LocalCloud
+from localcloud.core.cloud import LocalCloud
 
 # Smaller than the stack's 10 MB so the oversize case stays quick; two receives before the DLQ and
 # compressed visibility timeouts so a failing message reaches it in seconds.

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from localcloud.cloud import LocalCloud
-from localcloud.demos.artifacts import (
+from demos.artifacts import (
     final_tracking_row,
     manifest_of,
     post_build,
@@ -19,6 +18,7 @@ from localcloud.demos.artifacts import (
     wait_for_object,
     wait_until,
 )
+from localcloud.core.cloud import LocalCloud
 
 pytestmark = pytest.mark.e2e
 HOSTS = 150

@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 
-from handlers.audit.message import archive_key, parse_utc
-from localcloud.cloud import LocalCloud
-from localcloud.demos.audit import (
+from demos.audit import (
     ARCHIVE_PREFIX,
     FAILURES_PREFIX,
     all_executions,
@@ -41,6 +39,8 @@ from localcloud.demos.audit import (
     wait_for_execution,
     wait_for_final_state,
 )
+from handlers.audit.message import archive_key, parse_utc
+from localcloud.core.cloud import LocalCloud
 from scripts import audit_client
 from scripts.audit_client import base64_payload, sample_message
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from demos import batch
+from demos.waiting import wait_until
 from handlers.batch.records import OUTPUT_HEADER
-from localcloud.cloud import LocalCloud
-from localcloud.demos import batch
-from localcloud.demos.waiting import wait_until
-from localcloud.http_client import request
+from localcloud.core.cloud import LocalCloud
+from localcloud.core.http_client import request
 from samples.batch_records import BatchSample, generate_batch
 from tests.unit.handlers.conftest import load_event
 

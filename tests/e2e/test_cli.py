@@ -1,4 +1,5 @@
-"""`python -m localcloud` as a user runs it: a separate process, real output, real exit code."""
+"""`python -m demos` (what `make demo` runs) as a user runs it: a separate process, real output, real exit
+code; and how localcloud's CLI reads `--config`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from localcloud.__main__ import _config_overrides
+from localcloud.core.cli import config_overrides
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def test_demo_deploys_drives_every_system_and_exits_zero() -> None:
     # WHEN a user runs the demo (its own process: moto's state is per process)
     finished = subprocess.run(
-        [sys.executable, "-m", "localcloud", "demo"],
+        [sys.executable, "-m", "demos"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -40,9 +41,9 @@ def test_demo_deploys_drives_every_system_and_exits_zero() -> None:
 
 
 def test_config_overrides_take_pulumi_style_keys() -> None:
-    assert _config_overrides(["transformBatchSize=5", "aws:region=us-west-2"]) == {
+    assert config_overrides(["transformBatchSize=5", "aws:region=us-west-2"], "regionflow") == {
         "regionflow:transformBatchSize": "5",
         "aws:region": "us-west-2",
     }
     with pytest.raises(SystemExit, match="key=value"):
-        _config_overrides(["transformBatchSize"])
+        config_overrides(["transformBatchSize"], "regionflow")

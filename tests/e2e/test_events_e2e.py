@@ -6,8 +6,7 @@ import json
 import time
 import uuid
 
-from localcloud.cloud import LocalCloud
-from localcloud.demos.events import (
+from demos.events import (
     dead_letters,
     event_document,
     event_regions,
@@ -19,7 +18,8 @@ from localcloud.demos.events import (
     wait_converged,
     wait_settled,
 )
-from localcloud.http_client import request
+from localcloud.core.cloud import LocalCloud
+from localcloud.core.http_client import request
 
 
 def fresh_ids(count: int) -> list[str]:

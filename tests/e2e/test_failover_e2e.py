@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from localcloud.cloud import LocalCloud
-from localcloud.demos import batch, failover
-from localcloud.demos.failover import FailoverOutcome
+from demos import batch, failover
+from demos.failover import FailoverOutcome
+from localcloud.core.cloud import LocalCloud
 from tests.e2e.conftest import E2E_CONFIG
 
 FILES, ROWS = 4, 2000

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.cloud import LocalCloud
-from localcloud.demos.transform import (
+from demos.transform import (
     dlq_messages,
     expected_json,
     s3_keys,
@@ -17,8 +16,9 @@ from localcloud.demos.transform import (
     upload_status,
     wait_for_final_status,
 )
-from localcloud.demos.waiting import wait_until
-from localcloud.http_client import request
+from demos.waiting import wait_until
+from localcloud.core.cloud import LocalCloud
+from localcloud.core.http_client import request
 from samples.transform_documents import generate_orders_xml
 from scripts.put_rule import put_rules
 from tests.e2e.conftest import E2E_MAX_UPLOAD_BYTES

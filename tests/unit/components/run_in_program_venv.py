@@ -14,8 +14,8 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(PROJECT_DIR))
 
-from localcloud.program import run_program  # noqa: E402 - after the project joins sys.path
-from tests.unit.components.recording_mocks import RecordingMocks  # noqa: E402
+from localcloud.core.program import run_program  # noqa: E402 - after the project joins sys.path
+from localcloud.core.recording import RecordingMocks  # noqa: E402
 
 
 def main(stacks: list[str]) -> None:

@@ -10,8 +10,9 @@ import json
 
 import pytest
 
-from components.active_active_events import EVENTS_ROUTE, IDEMPOTENCY_INDEX, MAX_BODY_BYTES
-from tests.unit.components.conftest import BuiltStack, build_stack
+from components.active_active_events import EVENTS_ROUTE
+from handlers.events.contract import IDEMPOTENCY_INDEX, STEP_FUNCTIONS_MAX_INPUT_BYTES
+from localcloud.core.recording import BuiltStack, build_stack
 from tests.unit.components.test_batch_orchestrator import grants
 
 WITNESS = "us-east-2"
@@ -119,7 +120,7 @@ def test_the_workflow_runs_its_regions_processor_and_dead_letters_to_its_regions
 def test_the_api_refuses_bodies_over_step_functions_input_limit(stack: BuiltStack) -> None:
     for region in event_regions(stack):
         env = stack.named(f"events-{region}-api-function").inputs["environment"]["variables"]
-        assert int(env["MAX_BODY_BYTES"]) == MAX_BODY_BYTES <= 256 * 1024
+        assert int(env["MAX_BODY_BYTES"]) == STEP_FUNCTIONS_MAX_INPUT_BYTES <= 256 * 1024
         processor_env = stack.named(f"events-{region}-processor-function").inputs["environment"]["variables"]
         assert processor_env["MAX_CLOCK_SKEW_SECONDS"] == stack.config.get(
             "regionflow:eventsMaxClockSkewSeconds", "300"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.unit.components.conftest import BuiltStack
+from localcloud.core.recording import BuiltStack
 
 FUNCTION = "aws:lambda/function:Function"
 

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from components.audit_ingest import INTERFACE_SERVICES, REDIS_PORT
-from tests.unit.components.conftest import BuiltStack
+from localcloud.core.recording import BuiltStack
 from tests.unit.components.test_batch_orchestrator import grants
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"

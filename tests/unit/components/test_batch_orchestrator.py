@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 
-from tests.unit.components.conftest import BuiltStack, build_stack
+from localcloud.core.recording import BuiltStack, build_stack
 
 FUNCTION = "aws:lambda/function:Function"
 TABLE = "aws:dynamodb/table:Table"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.config import ConfigError, load_settings
-from localcloud.stack_files import load_stack_config, stack_names
+from localcloud.core.stack_files import load_stack_config, stack_names
 
 
 class DictSource:

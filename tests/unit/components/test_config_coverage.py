@@ -15,8 +15,8 @@ import pulumi
 import pytest
 import yaml
 
-from localcloud.stack_files import PROJECT_DIR
-from tests.unit.components.conftest import BuiltStack, build_stack
+from localcloud.core.recording import BuiltStack, build_stack
+from localcloud.core.stack_files import PROJECT_DIR
 
 OPS = '["ops@example.com"]'
 STRONG = {"regionflow:eventsConsistency": "strong", "regionflow:eventsWitnessRegion": "us-east-2"}

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.unit.components.conftest import BuiltStack
+from localcloud.core.recording import BuiltStack
 from tests.unit.components.test_batch_orchestrator import batch_regions, grants, signal_read_grants
 
 ARC_TYPES = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from tests.unit.components.conftest import BuiltStack
+from localcloud.core.recording import BuiltStack
 
 
 def test_every_deployed_function_names_an_importable_callable_handler(stack: BuiltStack) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from components.batch_orchestrator import SYNC_EVENTS_RULE
 from components.function import VPC_ACCESS_ACTIONS
 from components.state_machine import LOG_DELIVERY_ACTIONS
-from tests.unit.components.conftest import BuiltStack
+from localcloud.core.recording import BuiltStack
 
 # Actions AWS grants only on "*": each entry says why nothing narrower exists.
 WILDCARD_RESOURCE_ALLOWED = {

@@ -19,8 +19,8 @@ from components.lambda_packaging import (
     handler_sources,
     install_dependencies,
 )
-from localcloud.provisioner import build_zip
-from tests.unit.components.conftest import BuiltStack
+from localcloud.core.recording import BuiltStack
+from localcloud.services.lambda_.packaging import build_zip
 
 
 def test_handler_code_is_archived_under_handlers_so_imports_match_pytest() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.unit.components.conftest import BuiltStack, build_stack
+from localcloud.core.recording import BuiltStack, build_stack
 
 # The input that holds a resource's own explicit name (Pulumi auto-names a resource that has none).
 NAME_INPUTS = ("name", "namePrefix", "dashboardName", "layerName", "replicationGroupId", "alarmName")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from localcloud.stack_files import stack_names
+from localcloud.core.stack_files import stack_names
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 REQUIREMENTS = PROJECT_DIR / "requirements.txt"

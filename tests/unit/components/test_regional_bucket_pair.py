@@ -7,8 +7,8 @@ import json
 import pytest
 
 from components.regional_bucket_pair import RegionalBucketPair, RegionalBucketPairArgs
-from localcloud.program import run_inline_program
-from tests.unit.components.recording_mocks import RecordedResource, RecordingMocks
+from localcloud.core.program import run_inline_program
+from localcloud.core.recording import RecordedResource, RecordingMocks
 
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 

@@ -6,8 +6,8 @@ import json
 
 import yaml
 
-from localcloud.stack_files import PROJECT_DIR
-from tests.unit.components.conftest import BuiltStack
+from localcloud.core.recording import BuiltStack
+from localcloud.core.stack_files import PROJECT_DIR
 
 # Resource types whose API lives under another service's endpoint key.
 ENDPOINT_OF_TYPE_PREFIX = {"aws:cloudwatch/logGroup": "logs", "aws:lambda/": "lambda"}

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.components.conftest import BuiltStack
-from tests.unit.components.recording_mocks import RecordedResource
+from localcloud.core.recording import BuiltStack, RecordedResource
 
 BUCKET = "aws:s3/bucket:Bucket"
 FUNCTION = "aws:lambda/function:Function"

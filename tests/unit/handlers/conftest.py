@@ -28,10 +28,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
 from handlers.transform import status_api, transform_worker, upload_api
+from handlers.transform.contract import UploadSettings, WorkerSettings
 from handlers.transform.rule_store import RuleStore
-from handlers.transform.transform_worker import WorkerSettings
-from handlers.transform.upload_api import UploadSettings
 from handlers.transform.upload_status import UploadStatusTable
+from samples import dynamodb_tables as tables
 from scripts.put_rule import put_rules
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -232,16 +232,8 @@ def pipeline() -> Iterator[Pipeline]:
         s3.put_bucket_versioning(
             Bucket="regionflow-transform-output", VersioningConfiguration={"Status": "Enabled"}
         )
-        for name, key in (
-            ("regionflow-transform-status", "uploadId"),
-            ("regionflow-transform-rules", "ruleId"),
-        ):
-            dynamodb.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+        dynamodb.create_table(**tables.upload_status_table("regionflow-transform-status"))
+        dynamodb.create_table(**tables.rules_table("regionflow-transform-rules"))
         topic_arn = sns.create_topic(Name="regionflow-transform-events")["TopicArn"]
         queue_url = sqs.create_queue(QueueName="transform-notifications")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -262,8 +254,17 @@ def pipeline() -> Iterator[Pipeline]:
             notifications_queue_url=queue_url,
             statuses=UploadStatusTable(dynamodb.Table("regionflow-transform-status")),
             rules=RuleStore("regionflow-transform-rules", dynamodb_resource=dynamodb, cache_seconds=60),
-            upload_settings=UploadSettings(input_bucket="regionflow-transform-input"),
-            worker_settings=WorkerSettings(output_bucket="regionflow-transform-output", topic_arn=topic_arn),
+            upload_settings=UploadSettings(
+                input_bucket="regionflow-transform-input",
+                status_table="regionflow-transform-status",
+                rules_table="regionflow-transform-rules",
+            ),
+            worker_settings=WorkerSettings(
+                output_bucket="regionflow-transform-output",
+                status_table="regionflow-transform-status",
+                rules_table="regionflow-transform-rules",
+                topic_arn=topic_arn,
+            ),
         )
 
 

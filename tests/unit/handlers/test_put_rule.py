@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers.transform.rules import InvalidRuleSet, load_rule_file, rule_set_to_item
+from handlers.transform.contract import rule_item
+from handlers.transform.rules import InvalidRuleSet, load_rule_file
 from scripts.put_rule import main, put_rules
 
 from .conftest import RULES_DIR, Pipeline
@@ -27,9 +28,9 @@ def test_cli_adds_rules_as_the_one_item_shape(pipeline: Pipeline, capsys: pytest
     code = main(
         ["--table", pipeline.rules_table_name, "--region", "eu-west-1", str(RULES_DIR / "orders-v1.json")]
     )
-    # THEN the item is exactly rule_set_to_item of the file
+    # THEN the item is exactly rule_item of the file
     assert code == 0
-    assert items(pipeline) == {"orders-v1": rule_set_to_item(load_rule_file(RULES_DIR / "orders-v1.json"))}
+    assert items(pipeline) == {"orders-v1": rule_item(load_rule_file(RULES_DIR / "orders-v1.json"))}
     assert "put rule 'orders-v1'" in capsys.readouterr().out
 
 

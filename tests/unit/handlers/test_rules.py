@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from handlers.transform.contract import rule_item, rule_items
 from handlers.transform.rules import (
     InvalidRuleSet,
     RuleApplicationError,
@@ -15,7 +16,6 @@ from handlers.transform.rules import (
     cast_value,
     load_rule_files,
     parse_rule_set,
-    rule_set_to_item,
 )
 
 RULES_DIR = Path(__file__).resolve().parents[3] / "rules"
@@ -135,9 +135,15 @@ def test_a_broken_rule_file_is_named_in_the_error(tmp_path: Path) -> None:
 
 def test_rule_item_is_the_id_plus_the_rule_set_as_json_that_parses_back() -> None:
     rule_set = load_rule_files(RULES_DIR)["orders-v1"]
-    item = rule_set_to_item(rule_set)
+    item = rule_item(rule_set)
     assert set(item) == {"ruleId", "rules"} and item["ruleId"] == "orders-v1"
     assert parse_rule_set(json.loads(item["rules"])) == rule_set
+
+
+def test_the_program_deploys_one_item_per_rule_file() -> None:
+    # GIVEN the rules/ directory WHEN the program loads it THEN every file becomes its rules-table item
+    assert rule_items(RULES_DIR) == [rule_item(rule_set) for rule_set in load_rule_files(RULES_DIR).values()]
+    assert {item["ruleId"] for item in rule_items(RULES_DIR)} == set(load_rule_files(RULES_DIR))
 
 
 def test_empty_rule_set_round_trips() -> None:

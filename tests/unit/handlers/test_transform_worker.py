@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import requests
 
 from handlers.transform import status_api, transform_worker, upload_api
+from handlers.transform.contract import rule_item
 from handlers.transform.rule_store import RuleStore
-from handlers.transform.rules import parse_rule_set, rule_set_to_item
+from handlers.transform.rules import parse_rule_set
 from handlers.transform.transform import transform_document
 from handlers.transform.transform_worker import (
     ObjectRef,
-    WorkerSettings,
     notification_subject,
     transform_object,
 )
@@ -122,7 +123,7 @@ def test_one_failing_record_is_the_only_batch_item_failure(
 ) -> None:
     # GIVEN three uploads in one batch, the middle one under a rule whose cast cannot apply
     handler_env.dynamodb.Table(handler_env.rules_table_name).put_item(
-        Item=rule_set_to_item(parse_rule_set(STRICT_RULES))
+        Item=rule_item(parse_rule_set(STRICT_RULES))
     )
     xml = generate_orders_xml(20_000)
     good_1, bad, good_2 = (
@@ -227,7 +228,7 @@ def test_a_rule_deleted_after_upload_fails_with_the_fix_in_the_reason(pipeline: 
 def test_transient_failure_marks_failed_only_on_the_final_attempt(pipeline: Pipeline) -> None:
     # GIVEN an output bucket that does not exist (a transient, e.g. permission or outage, failure)
     upload_id = upload(pipeline, b"<orders><order id='1'/></orders>")
-    broken = WorkerSettings(output_bucket="missing-bucket", topic_arn=pipeline.topic_arn, max_receive_count=5)
+    broken = replace(pipeline.worker_settings, output_bucket="missing-bucket", max_receive_count=5)
     args = {**pipeline.worker_args(), "settings": broken}
     ref = ObjectRef(pipeline.input_bucket, f"uploads/{upload_id}.xml")
     # WHEN it fails before the last attempt

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from localcloud.emulator import Emulator
+from localcloud.core.emulator import Emulator
 
 REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"

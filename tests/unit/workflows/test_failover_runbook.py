@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from handlers.failover.contract import ReconcileIncompleteError
 from tests.unit.workflows.asl import problems
 from workflows import failover_runbook
 
@@ -87,6 +88,7 @@ def test_the_replication_wait_comes_from_configuration_and_defaults_to_the_rtc_s
 
 def test_an_incomplete_reconciliation_is_retried_before_the_runbook_fails(runbook) -> None:
     reconcile = runbook["States"]["Reconcile unfinished files"]
-    assert any(failover_runbook.RECONCILE_INCOMPLETE in retry["ErrorEquals"] for retry in reconcile["Retry"])
+    retried = [error for retry in reconcile["Retry"] for error in retry["ErrorEquals"]]
+    assert ReconcileIncompleteError.__name__ in retried
     assert reconcile["Catch"][0]["Next"] == "Runbook failed"
     assert runbook["States"]["Runbook failed"]["Error"] == failover_runbook.FAILOVER_FAILED

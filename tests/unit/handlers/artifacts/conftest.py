@@ -24,7 +24,8 @@ from handlers.artifacts import (
     replication_worker,
     validate_input,
 )
-from handlers.artifacts.host_log import count_deployments, table_definition
+from handlers.artifacts.host_log import count_deployments
+from samples import dynamodb_tables as tables
 
 from ..conftest import create_trivial_state_machine, load_event
 
@@ -65,7 +66,7 @@ class ArtifactCloud:
 
 def create_host_log_table(dynamodb: Any) -> None:
     """The host deployment log table as the component declares it: (host_id, build_id) + GSI by build."""
-    dynamodb.create_table(**table_definition(HOST_LOG_TABLE))
+    dynamodb.create_table(**tables.host_log_table(HOST_LOG_TABLE))
 
 
 def _create_bucket(region: str, name: str) -> None:

@@ -9,13 +9,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from handlers.artifacts import replication_worker
+from handlers.artifacts.contract import ReplicationWorkerSettings
 from handlers.artifacts.replication_worker import (
     MAX_EXECUTION_NAME_CHARS,
-    InvalidDestinationsError,
     execution_name,
-    parse_destinations,
     start_distributions,
 )
+from handlers.environment import SettingError
 
 from ..conftest import FakeLambdaContext
 from .conftest import DESTINATIONS, GLOBAL_BUCKET, ArtifactCloud, object_created_record, s3_event
@@ -174,5 +174,5 @@ def test_the_s3_test_event_starts_nothing() -> None:
 
 @pytest.mark.parametrize("raw", ["not json", "[]", '[{"bucket": "b"}]', '{"bucket": "b", "region": "r"}'])
 def test_a_misconfigured_destination_list_is_refused(raw: str) -> None:
-    with pytest.raises(InvalidDestinationsError, match="DESTINATION_BUCKETS"):
-        parse_destinations(raw)
+    with pytest.raises(SettingError, match="DESTINATION_BUCKETS"):
+        ReplicationWorkerSettings.from_environment({"STATE_MACHINE_ARN": "arn", "DESTINATION_BUCKETS": raw})

@@ -22,7 +22,8 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from handlers.audit import aggregate, archive, ingest_api, ingest_failure, metadata
-from localcloud.redis_server import RedisServer, free_port
+from localcloud.services.elasticache.redis_server import RedisServer, free_port
+from samples import dynamodb_tables as tables
 
 from ..conftest import FakeLambdaContext, create_trivial_state_machine, load_event
 
@@ -149,13 +150,8 @@ def audit_cloud(
         s3.create_bucket(Bucket=ARCHIVE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_bucket_versioning(Bucket=ARCHIVE_BUCKET, VersioningConfiguration={"Status": "Enabled"})
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        for table, key in ((METADATA_TABLE, "messageId"), (IDEMPOTENCY_TABLE, "id")):
-            dynamodb.create_table(
-                TableName=table,
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+        dynamodb.create_table(**tables.metadata_table(METADATA_TABLE))
+        dynamodb.create_table(**tables.audit_idempotency_table(IDEMPOTENCY_TABLE))
         sqs = boto3.client("sqs", region_name=REGION)
         dlq_url = sqs.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
         state_machine_arn = create_trivial_state_machine(REGION, STATE_MACHINE_NAME)

@@ -10,14 +10,14 @@ import pytest
 import redis
 
 from handlers.audit import ingest_api, redis_store
+from handlers.audit.contract import RedisSettings
 from handlers.audit.redis_store import (
     PayloadNotFoundError,
     PayloadStore,
-    RedisSettings,
     RedisUnavailableError,
     payload_key,
 )
-from localcloud.redis_server import RedisServer, free_port
+from localcloud.services.elasticache.redis_server import RedisServer, free_port
 
 from .conftest import REDIS_TTL_SECONDS, AuditCloud, audit_post, audit_request, post
 
@@ -38,32 +38,36 @@ def test_settings_come_from_the_lambda_environment() -> None:
         "REDIS_TTL_SECONDS": "172800",
     }
     # WHEN it is read
-    settings = RedisSettings.from_env(env)
-    # THEN every setting is taken, with ~2 s socket timeouts
+    settings = RedisSettings.from_environment(env)
+    # THEN every setting is taken, and the client gets ~2 s socket timeouts
     assert settings == RedisSettings(
-        host=env["REDIS_HOST"],
-        port=6380,
-        tls=True,
-        auth_secret_arn=env["REDIS_AUTH_SECRET_ARN"],
-        ttl_seconds=172800,
-        socket_timeout_seconds=2.0,
+        redis_host=env["REDIS_HOST"],
+        redis_port=6380,
+        redis_tls=True,
+        redis_auth_secret_arn=env["REDIS_AUTH_SECRET_ARN"],
+        redis_ttl_seconds=172800,
     )
     assert settings.endpoint == f"rediss://{env['REDIS_HOST']}:6380"
+    connection = redis_store.connect(settings).connection_pool.connection_kwargs
+    assert connection["socket_timeout"] == connection["socket_connect_timeout"] == 2.0
     # AND the defaults are plain Redis on 6379 with a day's lifetime and no auth
-    assert RedisSettings.from_env({"REDIS_HOST": "localhost"}) == RedisSettings(host="localhost")
+    defaults = RedisSettings.from_environment({"REDIS_HOST": "localhost"})
+    assert defaults == RedisSettings(redis_host="localhost")
+    assert (defaults.endpoint, defaults.redis_ttl_seconds) == ("redis://localhost:6379", 86400)
+    assert defaults.redis_auth_secret_arn is None
 
 
 @pytest.mark.parametrize(
     ("env", "words"),
     [
         ({}, "REDIS_HOST is not set"),
-        ({"REDIS_HOST": "h", "REDIS_TLS": "yes"}, "REDIS_TLS is 'yes'; set it to 'true' or 'false'"),
+        ({"REDIS_HOST": "h", "REDIS_TLS": "yes"}, "REDIS_TLS='yes' is not a valid .*expected true or false"),
         ({"REDIS_HOST": "h", "REDIS_TTL_SECONDS": "0"}, "REDIS_TTL_SECONDS is 0"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_variable(env: dict[str, str], words: str) -> None:
     with pytest.raises(ValueError, match=words):
-        RedisSettings.from_env(env)
+        RedisSettings.from_environment(env)
 
 
 def test_a_payload_is_stored_with_the_configured_lifetime_and_read_back(audit_cloud: AuditCloud) -> None:
@@ -93,8 +97,8 @@ def test_an_unreachable_redis_fails_fast_naming_the_endpoint() -> None:
     # GIVEN a loopback port nobody listens on
     port = free_port()
     store = PayloadStore(
-        redis_store.connect(RedisSettings(host="127.0.0.1", port=port)),
-        RedisSettings(host="127.0.0.1", port=port),
+        redis_store.connect(RedisSettings(redis_host="127.0.0.1", redis_port=port)),
+        RedisSettings(redis_host="127.0.0.1", redis_port=port),
     )
     # WHEN a payload is put, read or deleted
     # THEN each fails with RedisUnavailableError naming the endpoint, well inside the API's 30 s

@@ -20,15 +20,15 @@ import pytest
 from moto import mock_aws
 
 from handlers.batch import (
+    contract,
     enrich_records,
     errors_table,
-    financials,
     financials_api,
-    layout,
     validate_records,
     write_chunk,
 )
 from handlers.batch.records import CHUNK_HEADER, read_input_rows
+from samples import dynamodb_tables as tables
 from samples.batch_records import BatchSample
 from scripts.load_financials import load_financials
 
@@ -38,7 +38,7 @@ REGION = "eu-west-1"
 BUCKET = "regionflow-batch-eu-west-1"
 ERRORS_TABLE = "regionflow-batch-errors"
 FINANCIALS_TABLE = "regionflow-batch-financials"
-FILE_ID = layout.file_id("input/testfile.csv", "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+FILE_ID = contract.file_id("input/testfile.csv", "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
 
 
 def chunk_csv(rows: Iterable[tuple[int, Sequence[str]]]) -> bytes:
@@ -76,7 +76,7 @@ class ChunkCloud:
     financials_table: Any
 
     def put_chunk(self, rows: Iterable[tuple[int, Sequence[str]]], *, part: int = 1) -> str:
-        key = layout.chunk_key(FILE_ID, part)
+        key = contract.chunk_key(FILE_ID, part)
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=chunk_csv(rows))
         return key
 
@@ -114,8 +114,8 @@ def chunk_cloud_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[ChunkCloud]
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        dynamodb.create_table(**errors_table.table_definition(ERRORS_TABLE))
-        dynamodb.create_table(**financials.table_definition(FINANCIALS_TABLE))
+        dynamodb.create_table(**tables.errors_table(ERRORS_TABLE))
+        dynamodb.create_table(**tables.financials_table(FINANCIALS_TABLE))
         monkeypatch.setenv("ERRORS_TABLE", ERRORS_TABLE)
         monkeypatch.setenv("FINANCIALS_TABLE", FINANCIALS_TABLE)
         _reset_module_state()

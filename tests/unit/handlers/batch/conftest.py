@@ -4,7 +4,7 @@ The parent conftest (tests/unit/handlers/conftest.py) has already set the fake A
 time this module is imported, so the handler modules imported here never see real credentials.
 
 `batch_cloud` gives, inside mock_aws: the regional bucket (versioned), the batch-state table (as
-batch_state.table_definition declares it), the main state machine (a trivial definition: executions are
+samples/dynamodb_tables.py declares it), the main state machine (a trivial definition: executions are
 recorded, not run), a private hosted zone whose TXT record names ACTIVE_REGION, a verified SES sender,
 and the environment the component gives the functions. Handler modules listed in
 CACHED_DEPENDENCY_MODULES have their `dependencies()` cache cleared around each test, and the (shared)
@@ -27,7 +27,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from handlers.batch import email_link, merge_chunks, split_file, trigger
-from handlers.batch.batch_state import table_definition
+from samples import dynamodb_tables as tables
 from tests.unit.handlers.conftest import change_txt_record
 
 from ..conftest import create_trivial_state_machine, load_event
@@ -146,7 +146,7 @@ def batch_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchCloud]:
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         dynamodb = boto3.resource("dynamodb", region_name=region)
-        dynamodb.meta.client.create_table(**table_definition(STATE_TABLE))
+        dynamodb.meta.client.create_table(**tables.batch_state_table(STATE_TABLE))
         sesv2 = boto3.client("sesv2", region_name=region)
         sesv2.create_email_identity(EmailIdentity=SENDER)
         cloud = BatchCloud(

@@ -279,7 +279,11 @@ def test_half_the_routing_control_settings_is_refused_not_read_as_the_record(
 ) -> None:
     # GIVEN one ARC setting without the other (on AWS the record is ARC's failover pair: reading it
     # through the API would answer the PRIMARY's value whatever the routing controls say)
-    monkeypatch.setenv(present, '["set"]')
+    well_formed = {
+        "ACTIVE_REGION_ROUTING_CONTROLS": '{"eu-west-1": "arn:aws:route53-recovery-control::1:x"}',
+        "ACTIVE_REGION_CLUSTER_ENDPOINTS": '[{"Endpoint": "https://x/v1", "Region": "us-west-2"}]',
+    }
+    monkeypatch.setenv(present, well_formed[present])
     monkeypatch.delenv(missing, raising=False)
     # WHEN / THEN no reader is built, and the message names the missing variable
     with pytest.raises(ValueError, match=f"{present} is set but {missing} is not"):

@@ -8,14 +8,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from handlers.batch import layout
-from handlers.batch.batch_state import (
-    STATUS_INDEX,
-    STATUS_PROCESSING,
-    Claim,
-    claim_batch,
-    timestamp,
-)
+from handlers.batch import contract
+from handlers.batch.batch_state import Claim, claim_batch, timestamp
+from handlers.batch.contract import STATUS_INDEX, STATUS_PROCESSING
 
 from .conftest import ACTIVE_REGION, BUCKET, STANDBY_REGION, BatchCloud
 
@@ -34,9 +29,9 @@ def test_a_first_claim_records_the_batch_as_processing_in_this_region(batch_clou
     # WHEN the active region claims version v1
     result = claim(batch_cloud, "v1")
     # THEN the batch is new and the item carries the contract's attributes
-    file_id = layout.file_id(KEY, "v1")
+    file_id = contract.file_id(KEY, "v1")
     assert result == Claim(
-        file_id=file_id, execution_name=layout.execution_name(file_id), started=True, processing_here=True
+        file_id=file_id, execution_name=contract.execution_name(file_id), started=True, processing_here=True
     )
     assert batch_cloud.state_items() == [
         {
@@ -46,7 +41,7 @@ def test_a_first_claim_records_the_batch_as_processing_in_this_region(batch_clou
             "bucket": BUCKET,
             "region": ACTIVE_REGION,
             "status": STATUS_PROCESSING,
-            "executionName": layout.execution_name(file_id),
+            "executionName": contract.execution_name(file_id),
             "startedAt": "2024-06-01T10:00:02.123Z",
             "updatedAt": "2024-06-01T10:00:02.123Z",
         }
@@ -121,7 +116,7 @@ def test_a_new_version_of_the_same_name_is_a_new_batch_replacing_the_item(batch_
     # WHEN v2 of the same name arrives
     second = claim(batch_cloud, "v2")
     # THEN it is a new batch and the item describes v2 only
-    assert second.started and second.file_id == layout.file_id(KEY, "v2") != layout.file_id(KEY, "v1")
+    assert second.started and second.file_id == contract.file_id(KEY, "v2") != contract.file_id(KEY, "v1")
     [item] = batch_cloud.state_items()
     assert item["versionId"] == "v2" and item["status"] == STATUS_PROCESSING and "outputKey" not in item
 

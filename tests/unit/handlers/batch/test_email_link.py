@@ -12,7 +12,9 @@ import requests
 from botocore.exceptions import ClientError
 
 from handlers.batch import email_link
-from handlers.batch.email_link import EmailSettings, InvalidEmailSettingsError, presigning_client
+from handlers.batch.contract import EmailSettings
+from handlers.batch.email_link import presigning_client
+from handlers.environment import SettingError
 
 from ..conftest import FakeLambdaContext
 from .conftest import BUCKET, LINK_EXPIRY_SECONDS, RECIPIENTS, SENDER, BatchCloud
@@ -59,8 +61,8 @@ def send(cloud: BatchCloud, settings: EmailSettings, **overrides: Any) -> dict[s
 
 def settings(**changes: Any) -> EmailSettings:
     defaults: dict[str, Any] = {
-        "sender": SENDER,
-        "recipients": RECIPIENTS,
+        "sender_email": SENDER,
+        "recipient_emails": RECIPIENTS,
         "link_expiry_seconds": LINK_EXPIRY_SECONDS,
     }
     return EmailSettings(**{**defaults, **changes})
@@ -122,7 +124,7 @@ def test_an_unverified_sender_fails_the_task_and_sends_nothing(batch_cloud: Batc
     # GIVEN a sender SES has not verified
     # WHEN / THEN SES's refusal propagates (the workflow marks the batch FAILED with it)
     with pytest.raises(ClientError, match="MessageRejected"):
-        send(batch_cloud, settings(sender="someone-else@example.com"))
+        send(batch_cloud, settings(sender_email="someone-else@example.com"))
     assert batch_cloud.sent_emails() == []
 
 
@@ -160,8 +162,8 @@ def test_a_misconfigured_environment_is_refused(changes: dict[str, str], problem
         "LINK_EXPIRY_SECONDS": "3600",
         **changes,
     }
-    with pytest.raises(InvalidEmailSettingsError, match=problem):
-        EmailSettings.from_env(env)
+    with pytest.raises(SettingError, match=problem):
+        EmailSettings.from_environment(env)
 
 
 def test_the_environment_the_component_sets_is_read() -> None:
@@ -171,8 +173,8 @@ def test_the_environment_the_component_sets_is_read() -> None:
         "LINK_EXPIRY_SECONDS": "3600",
         "ACCESS_POINT_ARN": MRAP_ARN,
     }
-    assert EmailSettings.from_env(env) == EmailSettings(
-        sender=SENDER, recipients=RECIPIENTS, link_expiry_seconds=3600, access_point_arn=MRAP_ARN
+    assert EmailSettings.from_environment(env) == EmailSettings(
+        sender_email=SENDER, recipient_emails=RECIPIENTS, link_expiry_seconds=3600, access_point_arn=MRAP_ARN
     )
 
 

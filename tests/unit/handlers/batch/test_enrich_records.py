@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from handlers.batch import enrich_records, layout
+from handlers.batch import contract, enrich_records
 from handlers.batch.chunk_work import WorkFileMissingError, put_json_lines
 from handlers.batch.enrich_records import enrich_chunk
 from handlers.batch.records import FINANCIAL_FIELDS, RECORD_FIELDS
@@ -21,8 +21,8 @@ from .chunk_fixtures import (  # noqa: F401
     emitted_metrics,
 )
 
-CHUNK_KEY = layout.chunk_key(FILE_ID, 3)
-VALID_KEY = layout.valid_key(FILE_ID, "part-00003")
+CHUNK_KEY = contract.chunk_key(FILE_ID, 3)
+VALID_KEY = contract.valid_key(FILE_ID, "part-00003")
 
 
 def put_valid_rows(cloud: ChunkCloud, rows: list[tuple[int, tuple[str, ...]]]) -> None:
@@ -58,7 +58,7 @@ def test_a_uuid_without_financial_data_is_recorded_and_its_row_kept_blank(
     # WHEN the task enriches them
     result = enrich_records.lambda_handler(enrich_input(chunk_cloud), lambda_context)
     # THEN it succeeds, every row is in the enriched file in order, the 4 with financials null
-    enriched_key = layout.enriched_key(FILE_ID, "part-00003")
+    enriched_key = contract.enriched_key(FILE_ID, "part-00003")
     assert result == {"enrichedKey": enriched_key, "enrichedRows": 300, "missingFinancials": 4}
     lines = chunk_cloud.json_lines(enriched_key)
     assert [line["rowNumber"] for line in lines] == [number for number, _ in rows]

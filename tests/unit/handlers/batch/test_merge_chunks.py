@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from handlers.batch import layout, merge_chunks, records
+from handlers.batch import contract, merge_chunks, records
 from handlers.batch.merge_chunks import IncompleteChunksError, InvalidPartError
 
 from ..conftest import FakeLambdaContext
@@ -41,7 +41,7 @@ def put_part(
     data = body if body is not None else (HEADER_LINE + "".join(records.csv_line(r) for r in rows)).encode()
     cloud.s3.put_object(
         Bucket=BUCKET,
-        Key=layout.processed_key(FILE_ID, layout.part_name(part)),
+        Key=contract.processed_key(FILE_ID, contract.part_name(part)),
         Body=data,
         Metadata=metadata
         if metadata is not None
@@ -156,7 +156,7 @@ def test_a_failure_midway_aborts_the_multipart_upload(batch_cloud: BatchCloud) -
     # GIVEN a large first part (the upload starts) and a last part without its count metadata
     put_part(batch_cloud, 1, [output_row(f"1{n:08d}") for n in range(50_000)])
     put_part(batch_cloud, 2, [output_row("200000001")], metadata={})
-    first = batch_cloud.s3.head_object(Bucket=BUCKET, Key=layout.processed_key(FILE_ID, "part-00001"))
+    first = batch_cloud.s3.head_object(Bucket=BUCKET, Key=contract.processed_key(FILE_ID, "part-00001"))
     assert first["ContentLength"] > merge_chunks.UPLOAD_PART_BYTES
     # WHEN / THEN the merge fails naming the part and what it lacks
     with pytest.raises(InvalidPartError, match=r"part-00002\.csv has no usable valid-rows metadata"):
@@ -191,7 +191,7 @@ def test_the_handler_merges_and_counts_the_file_processed(
         "chunkCount": 1,
     }
     [emf] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert emf[layout.FILES_PROCESSED] == [1.0]
+    assert emf[contract.FILES_PROCESSED] == [1.0]
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from handlers.batch import layout, records, split_file
+from handlers.batch import contract, records, split_file
 from handlers.batch.split_file import EmptyBatchError
 
 from ..conftest import FakeLambdaContext
@@ -55,7 +55,7 @@ def chunk_rows(cloud: BatchCloud, key: str) -> list[list[str]]:
 
 def manifest_keys(cloud: BatchCloud, result: dict[str, Any]) -> list[str]:
     rows = list(csv.reader(io.StringIO(cloud.text(result["manifestKey"]), newline="")))
-    assert rows[0] == [layout.MANIFEST_HEADER]
+    assert rows[0] == [contract.MANIFEST_HEADER]
     return [row[0] for row in rows[1:]]
 
 
@@ -227,7 +227,7 @@ def test_the_file_is_streamed_one_chunk_at_a_time() -> None:
     )
     # THEN when the first chunk was written only its neighbourhood had been read, not the file
     assert result["chunkCount"] == 200
-    assert s3.read_at_put[layout.chunk_key("f" * 32, 1)] < 64 * 1024 < len(body)
+    assert s3.read_at_put[contract.chunk_key("f" * 32, 1)] < 64 * 1024 < len(body)
 
 
 def test_the_handler_splits_with_records_per_chunk_from_its_environment(
@@ -237,22 +237,22 @@ def test_the_handler_splits_with_records_per_chunk_from_its_environment(
     version_id = batch_cloud.put_input(
         KEY, csv_file(HEADER, *(ROWS[n % len(ROWS)] for n in range(RECORDS_PER_CHUNK + 1)))
     )
-    file_id = layout.file_id(KEY, version_id)
+    file_id = contract.file_id(KEY, version_id)
     event = {"bucket": BUCKET, "key": KEY, "versionId": version_id, "fileId": file_id}
     # WHEN the task runs
     result = split_file.lambda_handler(event, lambda_context)
     # THEN it wrote two chunks and reports them, and counts the file in FilesSplit
     assert result == {
-        "manifestKey": layout.manifest_key(file_id),
+        "manifestKey": contract.manifest_key(file_id),
         "chunkCount": 2,
         "rowCount": RECORDS_PER_CHUNK + 1,
     }
     assert batch_cloud.keys(f"chunks/{file_id}/") == [
-        layout.chunk_key(file_id, 1),
-        layout.chunk_key(file_id, 2),
+        contract.chunk_key(file_id, 1),
+        contract.chunk_key(file_id, 2),
     ]
     [emf] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert emf[layout.FILES_SPLIT] == [1.0]
+    assert emf[contract.FILES_SPLIT] == [1.0]
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")

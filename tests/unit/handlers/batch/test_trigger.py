@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 
-from handlers.batch import layout, trigger
+from handlers.batch import contract, trigger
 from handlers.batch.batch_state import claim_batch
 from handlers.failover.active_region import ActiveRegionUnknownError
 
@@ -32,13 +32,13 @@ def test_a_new_file_in_the_active_region_is_claimed_and_its_workflow_started(bat
     # WHEN its ObjectCreated event arrives
     summary = handle(object_created_record(BUCKET, KEY, version_id))
     # THEN the batch is recorded as PROCESSING here
-    file_id = layout.file_id(KEY, version_id)
+    file_id = contract.file_id(KEY, version_id)
     assert summary == {"started": [KEY], "duplicates": [], "ignored": []}
     [item] = batch_cloud.state_items()
     assert item["status"] == "PROCESSING" and item["region"] == ACTIVE_REGION and item["fileId"] == file_id
     # AND one execution, named for the version, gets the object's coordinates
     [execution] = batch_cloud.executions()
-    assert execution["name"] == layout.execution_name(file_id) == item["executionName"]
+    assert execution["name"] == contract.execution_name(file_id) == item["executionName"]
     assert batch_cloud.execution_input(execution["executionArn"]) == {
         "bucket": BUCKET,
         "key": KEY,
@@ -88,9 +88,9 @@ def test_the_inactive_region_ignores_the_file_and_writes_and_starts_nothing(
     # AND says why, and counts it in the FilesIgnoredInactiveRegion metric
     assert f"ignored, region {ACTIVE_REGION} is not active (active: {STANDBY_REGION})" in caplog.messages
     [emf] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert emf[layout.FILES_IGNORED_INACTIVE] == [1.0]
-    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == layout.METRICS_NAMESPACE
-    assert emf["service"] == layout.METRICS_SERVICE
+    assert emf[contract.FILES_IGNORED_INACTIVE] == [1.0]
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == contract.METRICS_NAMESPACE
+    assert emf["service"] == contract.METRICS_SERVICE
 
 
 def test_a_duplicate_event_starts_no_second_execution(batch_cloud: BatchCloud) -> None:
@@ -149,11 +149,11 @@ def test_the_same_name_uploaded_again_is_a_new_batch(batch_cloud: BatchCloud) ->
     # THEN it starts its own execution and the state item now describes it
     assert summary["started"] == [KEY]
     assert {e["name"] for e in batch_cloud.executions()} == {
-        layout.execution_name(layout.file_id(KEY, v1)),
-        layout.execution_name(layout.file_id(KEY, v2)),
+        contract.execution_name(contract.file_id(KEY, v1)),
+        contract.execution_name(contract.file_id(KEY, v2)),
     }
     [item] = batch_cloud.state_items()
-    assert item["versionId"] == v2 and item["fileId"] == layout.file_id(KEY, v2)
+    assert item["versionId"] == v2 and item["fileId"] == contract.file_id(KEY, v2)
 
 
 def test_a_crash_between_claim_and_start_is_finished_by_the_redelivered_event(
@@ -170,7 +170,7 @@ def test_a_crash_between_claim_and_start_is_finished_by_the_redelivered_event(
     # THEN the batch's execution now exists, under its deterministic name
     assert summary["started"] == [KEY]
     [execution] = batch_cloud.executions()
-    assert execution["name"] == layout.execution_name(layout.file_id(KEY, version_id))
+    assert execution["name"] == contract.execution_name(contract.file_id(KEY, version_id))
     assert len(batch_cloud.state_items()) == 1
 
 

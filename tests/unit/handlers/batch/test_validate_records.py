@@ -8,7 +8,7 @@ import pytest
 from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
 from jsonschema import Draft7Validator
 
-from handlers.batch import layout, validate_records
+from handlers.batch import contract, validate_records
 from handlers.batch.chunk_work import ChunkTaskInputError, WorkFileMissingError
 from handlers.batch.records import RECORD_SCHEMA, record_from_cells
 from handlers.batch.validate_records import (
@@ -57,7 +57,7 @@ def test_invalid_rows_are_recorded_and_do_not_fail_the_chunk(
     # WHEN the task validates it
     result = validate_records.lambda_handler(chunk_cloud.chunk_input(chunk_key), lambda_context)
     # THEN it succeeds with the counts and the key of the valid file
-    valid_key = layout.valid_key(FILE_ID, "part-00001")
+    valid_key = contract.valid_key(FILE_ID, "part-00001")
     assert result == {"validKey": valid_key, "validRows": 963, "invalidRows": 37}
     # AND the valid file holds the 963 other rows, in row order, as schema records
     invalid = set(sample.invalid_row_numbers)
@@ -187,14 +187,14 @@ def test_a_retried_chunk_rewrites_the_same_error_items(chunk_cloud: ChunkCloud) 
 
 
 def test_a_chunk_not_written_by_the_split_step_fails_the_task(chunk_cloud: ChunkCloud) -> None:
-    key = layout.chunk_key(FILE_ID, 1)
+    key = contract.chunk_key(FILE_ID, 1)
     chunk_cloud.s3.put_object(Bucket=chunk_cloud.bucket, Key=key, Body=b"uuid,Country\n1,x\n")
     with pytest.raises(ChunkFormatError, match="must start with the header rowNumber,uuid,country"):
         validate_chunk(chunk_cloud.chunk_input(key), s3=chunk_cloud.s3, errors_table=chunk_cloud.errors_table)
 
 
 def test_a_missing_chunk_fails_naming_the_step_that_writes_it(chunk_cloud: ChunkCloud) -> None:
-    event = chunk_cloud.chunk_input(layout.chunk_key(FILE_ID, 7))
+    event = chunk_cloud.chunk_input(contract.chunk_key(FILE_ID, 7))
     with pytest.raises(
         WorkFileMissingError, match=r"part-00007.csv does not exist; it is written by the split"
     ):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handlers.batch import enrich_records, layout, validate_records, write_chunk
+from handlers.batch import contract, enrich_records, validate_records, write_chunk
 from handlers.batch.chunk_work import ChunkTaskInputError, WorkFileMissingError, put_json_lines
 from handlers.batch.records import OUTPUT_HEADER
 from samples.batch_records import generate_batch
@@ -16,8 +16,8 @@ from samples.batch_records import generate_batch
 from ..conftest import FakeLambdaContext
 from .chunk_fixtures import FILE_ID, ChunkCloud, chunk_cloud_fixture, input_rows  # noqa: F401
 
-CHUNK_KEY = layout.chunk_key(FILE_ID, 2)
-ENRICHED_KEY = layout.enriched_key(FILE_ID, "part-00002")
+CHUNK_KEY = contract.chunk_key(FILE_ID, 2)
+ENRICHED_KEY = contract.enriched_key(FILE_ID, "part-00002")
 RECORD = {
     "uuid": "535113847",
     "country": "Congo, Democratic Republic of the",
@@ -73,7 +73,7 @@ def test_the_three_tasks_chained_turn_a_1000_row_chunk_into_963_enriched_output_
         lambda_context,
     )
     # THEN the processed chunk holds the 963 valid rows in input order with their financial columns
-    output_key = layout.processed_key(FILE_ID, "part-00004")
+    output_key = contract.processed_key(FILE_ID, "part-00004")
     assert output == {"outputChunkKey": output_key, "rows": 963}
     header, *rows = csv_rows(chunk_cloud.text(output_key))
     assert tuple(header) == OUTPUT_HEADER
@@ -109,7 +109,7 @@ def test_cells_with_commas_quotes_and_non_ascii_survive_the_csv(chunk_cloud: Chu
         write_input(chunk_cloud, invalidRows=3, missingFinancials=1), s3=chunk_cloud.s3
     )
     # THEN a CSV reader gets every cell back; the row without financial data has blank financial columns
-    assert result == {"outputChunkKey": layout.processed_key(FILE_ID, "part-00002"), "rows": 2}
+    assert result == {"outputChunkKey": contract.processed_key(FILE_ID, "part-00002"), "rows": 2}
     assert csv_rows(chunk_cloud.text(result["outputChunkKey"]))[1:] == [
         [*RECORD.values(), *FINANCIALS.values()],
         [*record.values(), "", "", "", "", "", ""],

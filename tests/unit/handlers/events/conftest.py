@@ -26,6 +26,7 @@ from moto import mock_aws
 
 from handlers.events import api, processor, repair
 from handlers.events.event_item import EventItem
+from samples import dynamodb_tables as tables
 
 from ..conftest import FakeLambdaContext, load_event
 
@@ -46,28 +47,6 @@ HANDLER_MODULES: tuple[Any, ...] = (api, processor, repair)
 _CACHED_FACTORIES = (processor.dependencies, api.dependencies, repair.events_table)
 
 _serializer = TypeSerializer()
-
-
-def events_table_definition(name: str) -> dict[str, Any]:
-    """The event table as the component declares it: Id key, GSI IdempotencyIndex, a stream of both
-    images, on-demand."""
-    return {
-        "TableName": name,
-        "KeySchema": [{"AttributeName": "Id", "KeyType": "HASH"}],
-        "AttributeDefinitions": [
-            {"AttributeName": "Id", "AttributeType": "S"},
-            {"AttributeName": "IdempotencyKey", "AttributeType": "S"},
-        ],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": "IdempotencyIndex",
-                "KeySchema": [{"AttributeName": "IdempotencyKey", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        "BillingMode": "PAY_PER_REQUEST",
-    }
 
 
 def _clear_cached_state() -> None:
@@ -206,13 +185,8 @@ def events_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[EventsCloud]:
     environment the ActiveActiveEvents component gives the functions in REGION."""
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        dynamodb.meta.client.create_table(**events_table_definition(EVENTS_TABLE))
-        dynamodb.create_table(
-            TableName=IDEMPOTENCY_TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb.meta.client.create_table(**tables.events_table(EVENTS_TABLE))
+        dynamodb.create_table(**tables.events_idempotency_table(IDEMPOTENCY_TABLE))
         sqs = boto3.client("sqs", region_name=REGION)
         dlq_url = sqs.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
         env = {

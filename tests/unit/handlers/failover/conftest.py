@@ -3,7 +3,7 @@
 `failover_cloud` gives, inside mock_aws: the failed region's batch bucket (where the files were uploaded
 and claimed before the failover), the newly active region's versioned batch bucket (where reconciliation
 looks for their replicas and re-copies them), the batch-state table in the active region (as
-batch_state.table_definition declares it), and the reconcile function's environment. moto cannot
+samples/dynamodb_tables.py declares it), and the reconcile function's environment. moto cannot
 replicate, so `replicate` writes the bytes into the active region's bucket as our local emulator's
 replicator does: same ETag, a new version id. A replica that keeps its version id (as in AWS) is arranged
 by claiming the version uploaded into the active region's bucket directly.
@@ -21,9 +21,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handlers.batch.batch_state import STATUS_PROCESSING, claim_batch, table_definition, unquoted_etag
+from handlers.batch.batch_state import claim_batch, unquoted_etag
+from handlers.batch.contract import STATUS_PROCESSING
 from handlers.failover import reconcile
 from handlers.failover.reconcile import ReconcileDependencies
+from samples import dynamodb_tables as tables
 
 FAILED_REGION = "us-east-1"  # active before the failover: claimed the batches, did not finish them
 ACTIVE_REGION = "us-west-2"  # active after it: reconciles
@@ -149,7 +151,7 @@ def failover_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FailoverCloud]:
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
             clients[region] = s3
         dynamodb = boto3.resource("dynamodb", region_name=ACTIVE_REGION)
-        dynamodb.meta.client.create_table(**table_definition(STATE_TABLE))
+        dynamodb.meta.client.create_table(**tables.batch_state_table(STATE_TABLE))
         env = {
             "AWS_REGION": ACTIVE_REGION,
             "AWS_DEFAULT_REGION": ACTIVE_REGION,

@@ -11,8 +11,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from handlers.batch import layout
-from handlers.batch.batch_state import STATUS_COMPLETED, STATUS_FAILED, timestamp
+from handlers.batch import contract
+from handlers.batch.batch_state import timestamp
+from handlers.batch.contract import STATUS_COMPLETED, STATUS_FAILED
 from handlers.failover import reconcile
 from handlers.failover.reconcile import ReconcileIncompleteError, ReconcileSummary
 from workflows import failover_runbook
@@ -307,9 +308,9 @@ def test_the_handler_reconciles_this_region_and_counts_reconciled_and_missing_fi
     assert len(failover_cloud.versions(KEY)) == 2
     # AND emits both counts under the batch namespace and service
     [emf] = emf_lines(capsys.readouterr().out)
-    assert emf[layout.FILES_RECONCILED] == [1.0] and emf[layout.FILES_MISSING_AT_RECONCILIATION] == [1.0]
-    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == layout.METRICS_NAMESPACE
-    assert emf["service"] == layout.METRICS_SERVICE
+    assert emf[contract.FILES_RECONCILED] == [1.0] and emf[contract.FILES_MISSING_AT_RECONCILIATION] == [1.0]
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == contract.METRICS_NAMESPACE
+    assert emf["service"] == contract.METRICS_SERVICE
 
 
 def test_the_handler_emits_zero_counts_when_nothing_is_unfinished(
@@ -321,7 +322,7 @@ def test_the_handler_emits_zero_counts_when_nothing_is_unfinished(
     # THEN it reconciled nothing and says so with data points of 0
     assert result["reconciled"] == [] and result["region"] == ACTIVE_REGION
     [emf] = emf_lines(capsys.readouterr().out)
-    assert emf[layout.FILES_RECONCILED] == [0.0] and emf[layout.FILES_MISSING_AT_RECONCILIATION] == [0.0]
+    assert emf[contract.FILES_RECONCILED] == [0.0] and emf[contract.FILES_MISSING_AT_RECONCILIATION] == [0.0]
 
 
 def test_the_handler_raises_naming_the_files_it_could_not_copy(
@@ -335,8 +336,8 @@ def test_the_handler_raises_naming_the_files_it_could_not_copy(
     # THEN it fails, naming the file, with the error the runbook's retry catches, so the retry copies it
     with pytest.raises(ReconcileIncompleteError, match=KEY) as raised:
         reconcile.lambda_handler({}, lambda_context)
-    assert raised.type.__name__ == failover_runbook.RECONCILE_INCOMPLETE
+    assert failover_runbook.RECONCILE_RETRY["ErrorEquals"] == [raised.type.__name__]
     # AND only after handling every file: the other one was copied and counted
     assert len(failover_cloud.versions("input/other.csv")) == 2 and len(failover_cloud.versions(KEY)) == 1
     [emf] = emf_lines(capsys.readouterr().out)
-    assert emf[layout.FILES_RECONCILED] == [1.0]
+    assert emf[contract.FILES_RECONCILED] == [1.0]

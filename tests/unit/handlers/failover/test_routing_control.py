@@ -75,7 +75,9 @@ def switch(cluster: StubbedCluster, *, start: int = 0) -> RoutingControlSwitch:
 
 @pytest.fixture
 def arc_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The switch functions' environment on ARC."""
+    """The switch functions' environment on ARC (the record's stay set: the component passes both)."""
+    monkeypatch.setenv("ACTIVE_REGION_ZONE_ID", "Z0123456789EXAMPLE")
+    monkeypatch.setenv("ACTIVE_REGION_RECORD_NAME", "active-region.regionflow.internal")
     monkeypatch.setenv("ACTIVE_REGION_ROUTING_CONTROLS", json.dumps(ROUTING_CONTROLS))
     monkeypatch.setenv("ACTIVE_REGION_CLUSTER_ENDPOINTS", json.dumps(CLUSTER_ENDPOINTS))
     monkeypatch.setenv("ACTIVE_REGION_REGIONS", json.dumps(list(REGIONS)))
@@ -364,7 +366,7 @@ def test_switch_from_environment_refuses_regions_that_differ_from_the_routing_co
         ("ACTIVE_REGION_ROUTING_CONTROLS", "{not json", "is not JSON"),
         ("ACTIVE_REGION_ROUTING_CONTROLS", "{}", "non-empty JSON dict"),
         ("ACTIVE_REGION_ROUTING_CONTROLS", '{"not-a-region": "arn:x"}', "not region names"),
-        ("ACTIVE_REGION_CLUSTER_ENDPOINTS", '{"Endpoint": "https://x/v1"}', "non-empty JSON list"),
+        ("ACTIVE_REGION_CLUSTER_ENDPOINTS", '{"Endpoint": "https://x/v1"}', "expected a JSON list"),
         (
             "ACTIVE_REGION_CLUSTER_ENDPOINTS",
             '[{"Endpoint": "https://x/v1"}]',

@@ -1,0 +1,73 @@
+"""Artifact distribution's contract: what ArtifactDistribution, its workflow and its handlers share.
+
+Each function's settings (its environment variables, with the one default of each), how a build is
+named in the buckets and on the queue, and the key attributes of the tracking table and the host
+deployment log. Pure Python: the Pulumi program imports this with requirements.txt alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from handlers.environment import Environment, SettingError
+
+# Every artifact is `build-<id>.zip`: bucket notifications filter on both ends, IAM scopes to the prefix.
+BUILD_KEY_PREFIX = "build-"
+BUILD_KEY_SUFFIX = ".zip"
+# POST /builds puts the API Gateway request id on each message as this attribute; the worker builds under it.
+BUILD_ID_ATTRIBUTE = "buildId"
+# What a build request's commit must be: the API's request validator and the build worker both check it.
+COMMIT_PATTERN = "[0-9a-f]{7,40}"
+
+# The file-copy tracking table, written by the file-distribution workflow: one row per distributed file.
+TRACKING_TABLE_KEY = "fileKey"
+TRACKING_TABLE_SORT_KEY = "sourceBucket"
+# The host deployment log: one item per (host, build); the GSI on build_id counts a build's hosts.
+HOST_LOG_KEY = "host_id"
+HOST_LOG_SORT_KEY = "build_id"
+BUILD_ID_INDEX = "build_id-index"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildWorkerSettings(Environment):
+    """The build worker on the builds queue (handlers/artifacts/build_worker.py)."""
+
+    global_bucket: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplicationWorkerSettings(Environment):
+    """Global bucket events -> file-distribution executions (handlers/artifacts/replication_worker.py)."""
+
+    state_machine_arn: str
+    destination_buckets: tuple[dict[str, str], ...]  # [{"bucket", "region"}, ...]: every regional bucket
+
+    def __post_init__(self) -> None:
+        if not self.destination_buckets:
+            raise SettingError('DESTINATION_BUCKETS must be a non-empty JSON list of {"bucket","region"}')
+        destinations = []
+        for entry in self.destination_buckets:
+            if not (
+                isinstance(entry, dict)
+                and isinstance(entry.get("bucket"), str)
+                and isinstance(entry.get("region"), str)
+            ):
+                raise SettingError(f'DESTINATION_BUCKETS entry {entry!r} is not {{"bucket","region"}}')
+            destinations.append({"bucket": entry["bucket"], "region": entry["region"]})
+        # The workflow input carries exactly these two keys per destination.
+        object.__setattr__(self, "destination_buckets", tuple(destinations))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegionalSyncSettings(Environment):
+    """A regional bucket's events -> host deployment log items (handlers/artifacts/regional_sync.py)."""
+
+    host_log_table: str
+    host_log_region: str | None = None  # the log's region when it is not the function's own
+    hosts_per_region: int = 5000
+    max_write_attempts: int = 8  # BatchWriteItem requests per batch of 25 before giving up
+    max_requests_in_flight: int = 4
+
+    def __post_init__(self) -> None:
+        if self.hosts_per_region < 1:
+            raise SettingError(f"HOSTS_PER_REGION must be at least 1, got {self.hosts_per_region}")

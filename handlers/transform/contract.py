@@ -1,0 +1,90 @@
+"""The XML -> JSON pipeline's contract: what TransformPipeline and the transform handlers both rely on.
+
+Each function's settings (its environment variables, with the one default of each), the object key
+layout of the two buckets, the key attributes of the rules and status tables, and the rule items the
+program loads into the rules table from rules/*.json. Pure Python: the Pulumi program imports this with
+requirements.txt alone (the rule language it loads files with is standard-library only).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from handlers.environment import Environment
+from handlers.transform.rules import RuleSet, load_rule_files
+
+# The upload API writes uploads/<uploadId>.xml; the input bucket's notification filters on both ends.
+INPUT_PREFIX = "uploads/"
+INPUT_SUFFIX = ".xml"
+# The worker writes results/<uploadId>.json.
+OUTPUT_PREFIX = "results/"
+OUTPUT_SUFFIX = ".json"
+
+# The rules table: one item per rule set, the rule set as a JSON string.
+RULES_TABLE_KEY = "ruleId"
+RULES_VALUE_ATTRIBUTE = "rules"
+# The upload status table: one row per upload.
+STATUS_TABLE_KEY = "uploadId"
+
+
+def input_key(upload_id: str) -> str:
+    return f"{INPUT_PREFIX}{upload_id}{INPUT_SUFFIX}"
+
+
+def output_key(upload_id: str) -> str:
+    return f"{OUTPUT_PREFIX}{upload_id}{OUTPUT_SUFFIX}"
+
+
+def rule_item(rule_set: RuleSet) -> dict[str, str]:
+    """The one rules-table item shape: the id as key and the rule set as a JSON string.
+
+    Keys keep their file order: among wildcard paths of one operation the first listed wins.
+    """
+    return {RULES_TABLE_KEY: rule_set.rule_id, RULES_VALUE_ATTRIBUTE: json.dumps(rule_set.to_json())}
+
+
+def rule_items(directory: Path) -> list[dict[str, str]]:
+    """Every rules/*.json file of `directory`, validated, as rules-table items (ruleIds unique)."""
+    return [rule_item(rule_set) for rule_set in load_rule_files(directory).values()]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleReaderSettings(Environment):
+    """What a function reading rule sets needs: the table and how long a read rule set is reused."""
+
+    rules_table: str
+    rule_cache_seconds: int = 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class UploadSettings(RuleReaderSettings):
+    """POST /upload (handlers/transform/upload_api.py)."""
+
+    input_bucket: str
+    status_table: str
+    # API Gateway HTTP APIs refuse bodies above 10 MB, so a larger limit could never be reached.
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_xml_depth: int = 64
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusSettings(Environment):
+    """GET /uploads/{id} (handlers/transform/status_api.py)."""
+
+    status_table: str
+    output_bucket: str
+    presigned_url_ttl_seconds: int = 900
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerSettings(RuleReaderSettings):
+    """The transform worker on the buffer queue (handlers/transform/transform_worker.py)."""
+
+    output_bucket: str
+    status_table: str
+    topic_arn: str
+    # Receives before the buffer queue moves a message to its DLQ: the worker's last attempt marks the
+    # upload failed, so the queue's redrive policy and this must agree.
+    max_receive_count: int = 5

@@ -1,0 +1,145 @@
+"""The embedded AWS: moto's threaded server on a loopback port, patched, with localcloud's Lambda runtime
+and its event source pollers.
+
+moto keeps its backends in module globals, so there is one emulator per process at a time; start()
+resets every backend, so each emulator begins empty.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+from types import TracebackType
+from typing import Any
+
+import requests
+
+from localcloud.core.clients import SharedClients
+from localcloud.core.moto_version import require_supported_moto
+from localcloud.services.dynamodb import patches as dynamodb_patches
+from localcloud.services.lambda_ import patches as lambda_patches
+from localcloud.services.lambda_.event_sources.dynamodb_streams import DynamoDbStreamPoller
+from localcloud.services.lambda_.event_sources.pollers import EventSourcePollers
+from localcloud.services.lambda_.runtime import LambdaRuntime
+from localcloud.services.s3 import patches as s3_patches
+from localcloud.services.stepfunctions import patches as stepfunctions_patches
+
+HOST = "127.0.0.1"
+
+
+def _list_moto_modules_once() -> None:
+    """moto's server lists its package directory (a listdir and ~150 isdir calls) to route every request;
+    the list never changes while the process runs. Idempotent."""
+    from moto import backends  # noqa: PLC0415 - moto is slow to import
+
+    if not isinstance(backends.list_of_moto_modules, functools.partial):
+        require_supported_moto(__name__)
+        modules = tuple(backends.list_of_moto_modules())
+        backends.list_of_moto_modules = functools.partial(iter, modules)
+
+
+class Emulator:
+    """Start/stop moto's server in this process; hand out boto3 clients bound to it."""
+
+    def __init__(self, *, concurrency_per_function: int = 8) -> None:
+        self._concurrency_per_function = concurrency_per_function
+        self._server: Any = None
+        self._endpoint_url: str | None = None
+        self._lambda_runtime: LambdaRuntime | None = None
+        self._event_sources: EventSourcePollers | None = None
+        self._clients: SharedClients | None = None
+        self._lock = threading.Lock()
+        self._previous_moto_port: str | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._endpoint_url is None:
+            raise RuntimeError("the emulator is not running; call Emulator.start() first")
+        return self._endpoint_url
+
+    @property
+    def lambda_runtime(self) -> LambdaRuntime:
+        if self._lambda_runtime is None:
+            raise RuntimeError("the emulator is not running; call Emulator.start() first")
+        return self._lambda_runtime
+
+    @property
+    def event_sources(self) -> EventSourcePollers:
+        """The SQS and DynamoDB stream pollers that invoke mapped functions."""
+        if self._event_sources is None:
+            raise RuntimeError("the emulator is not running; call Emulator.start() first")
+        return self._event_sources
+
+    @property
+    def stream_poller(self) -> DynamoDbStreamPoller:
+        return self.event_sources.dynamodb_streams
+
+    def start(self) -> str:
+        """Start moto on a free port, patch it, install the Lambda runtime; return the endpoint URL."""
+        with self._lock:
+            if self._endpoint_url is not None:
+                return self._endpoint_url
+            from moto.core.config import default_user_config  # noqa: PLC0415 - moto is slow to import
+            from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+            stepfunctions_patches.apply()
+            s3_patches.apply()
+            dynamodb_patches.apply()
+            _list_moto_modules_once()
+            # werkzeug logs every request at INFO: thousands of lines per demo run.
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+            default_user_config["stepfunctions"] = {"execute_state_machine": True}
+            # Port 0: the OS picks a free port, with no window for another process to take it.
+            server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+            server.start()
+            host, port = server.get_host_and_port()
+            endpoint_url = f"http://{host}:{port}"
+            # The Step Functions interpreter calls other services at localhost:$MOTO_PORT.
+            self._previous_moto_port = os.environ.get("MOTO_PORT")
+            os.environ["MOTO_PORT"] = str(port)
+            requests.post(f"{endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
+            runtime = LambdaRuntime(endpoint_url, concurrency_per_function=self._concurrency_per_function)
+            runtime.install()
+            # localcloud's pollers own SQS and DynamoDB stream -> Lambda delivery (see event_sources/).
+            lambda_patches.disable_sqs_triggers()
+            self._event_sources = EventSourcePollers(runtime).start()
+            self._server, self._endpoint_url, self._lambda_runtime = server, endpoint_url, runtime
+            self._clients = SharedClients(endpoint_url)
+            return endpoint_url
+
+    def stop(self) -> None:
+        """Stop the pollers, the Lambda workers and the server; idempotent."""
+        with self._lock:
+            if self._event_sources is not None:
+                self._event_sources.stop()
+                self._event_sources = None
+            if self._lambda_runtime is not None:
+                self._lambda_runtime.shutdown()
+            if self._server is not None:
+                self._server.stop()
+                if self._previous_moto_port is None:
+                    os.environ.pop("MOTO_PORT", None)
+                else:
+                    os.environ["MOTO_PORT"] = self._previous_moto_port
+            self._server = self._endpoint_url = self._lambda_runtime = None
+            self._clients = None
+
+    def client(self, service: str, region: str) -> Any:
+        """A boto3 client for `service` in `region` that talks to this emulator (shared, thread-safe)."""
+        if self._clients is None:
+            raise RuntimeError("the emulator is not running; call Emulator.start() first")
+        return self._clients(service, region)
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

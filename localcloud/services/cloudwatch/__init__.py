@@ -1,0 +1,1 @@
+"""CloudWatch: log groups, dashboards and metric alarms (provision.py)."""

@@ -1,0 +1,1 @@
+"""EC2: VPCs only, which private hosted zones name (provision.py)."""

@@ -1,0 +1,1 @@
+"""pulumi-random: RandomPassword, generated locally as the provider does (provision.py)."""

@@ -1,0 +1,1 @@
+"""Route 53: hosted zones and records (provision.py)."""

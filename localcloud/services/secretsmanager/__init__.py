@@ -1,0 +1,1 @@
+"""Secrets Manager: secrets and their values (provision.py)."""

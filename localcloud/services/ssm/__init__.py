@@ -1,0 +1,1 @@
+"""SSM: documents such as runbooks (provision.py)."""

@@ -1,0 +1,228 @@
+"""DynamoDB stream records reach mapped functions as Lambda's stream poller delivers them: in order, after
+the write, filtered, retried (bisected) and finally described on the on-failure destination."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from localcloud.core.emulator import Emulator
+from localcloud.services.lambda_.event_sources.dynamodb_streams import first_failure
+from localcloud.services.lambda_.runtime import InvocationResult
+from tests.unit.localcloud.conftest import REGION, create_queue, drain, wait_for
+
+
+def stream_table(emulator: Emulator) -> tuple[str, str]:
+    """A table with a NEW_AND_OLD_IMAGES stream: (name, stream ARN)."""
+    table = f"events-{uuid.uuid4().hex[:8]}"
+    stream_arn = emulator.client("dynamodb", REGION).create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "Id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "Id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    return table, stream_arn
+
+
+def put(emulator: Emulator, table: str, item_id: str, value: str) -> None:
+    emulator.client("dynamodb", REGION).put_item(
+        TableName=table, Item={"Id": {"S": item_id}, "Value": {"S": value}}
+    )
+
+
+def test_table_writes_reach_the_stream_mapped_function_in_a_worker(emulator, deploy):
+    # GIVEN a table with a stream and a function mapped to it
+    fn = deploy("""
+        import os
+        def handler(event, context):
+            for change in event["Records"]:
+                record({"event": change["eventName"], "id": change["dynamodb"]["Keys"]["Id"]["S"],
+                        "region": change["awsRegion"], "source": change["eventSourceARN"],
+                        "endpoint": os.environ.get("AWS_ENDPOINT_URL", "")})
+    """)
+    table, stream_arn = stream_table(emulator)
+    emulator.client("lambda", REGION).create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName=fn.arn, StartingPosition="LATEST", BatchSize=10
+    )
+    # WHEN an item is inserted and then modified
+    put(emulator, table, "a", "1")
+    put(emulator, table, "a", "2")
+    # THEN the handler saw both changes in order, running with the emulator as its AWS endpoint
+    seen = wait_for(lambda: fn.records() if len(fn.records()) >= 2 else None, what="two stream records")
+    assert [(r["event"], r["id"]) for r in seen] == [("INSERT", "a"), ("MODIFY", "a")]
+    assert all(r["endpoint"] == emulator.endpoint_url for r in seen)
+    assert all(r["region"] == REGION and r["source"] == stream_arn for r in seen)
+
+
+def test_latest_starts_after_the_mapping_and_trim_horizon_at_the_first_record(emulator, deploy):
+    # GIVEN a record written before two mappings are created, one at LATEST and one at TRIM_HORIZON
+    source = "def handler(event, context):\n    record([r['eventName'] for r in event['Records']])\n"
+    latest, horizon = deploy(source), deploy(source)
+    table, stream_arn = stream_table(emulator)
+    put(emulator, table, "before", "1")
+    lambda_client = emulator.client("lambda", REGION)
+    for fn, position in ((latest, "LATEST"), (horizon, "TRIM_HORIZON")):
+        lambda_client.create_event_source_mapping(
+            EventSourceArn=stream_arn, FunctionName=fn.arn, StartingPosition=position
+        )
+    # WHEN one more record is written
+    put(emulator, table, "after", "1")
+    emulator.stream_poller.wait_idle(timeout=15)
+    # THEN LATEST delivered only the later record, TRIM_HORIZON both
+    assert sum(len(batch) for batch in latest.records()) == 1
+    assert sum(len(batch) for batch in horizon.records()) == 2
+
+
+def test_records_matching_no_filter_pattern_never_invoke_the_function(emulator, deploy):
+    # GIVEN a mapping whose filter passes MODIFY records only (the events repair function's)
+    fn = deploy("def handler(event, context):\n    record([r['eventName'] for r in event['Records']])\n")
+    table, stream_arn = stream_table(emulator)
+    emulator.client("lambda", REGION).create_event_source_mapping(
+        EventSourceArn=stream_arn,
+        FunctionName=fn.arn,
+        StartingPosition="LATEST",
+        FilterCriteria={"Filters": [{"Pattern": json.dumps({"eventName": ["MODIFY"]})}]},
+    )
+    # WHEN two items are inserted and one of them modified
+    put(emulator, table, "a", "1")
+    put(emulator, table, "b", "1")
+    put(emulator, table, "a", "2")
+    emulator.stream_poller.wait_idle(timeout=15)
+    # THEN the function ran for the modification only
+    assert [name for batch in fn.records() for name in batch] == ["MODIFY"]
+
+
+def test_a_failing_record_is_bisected_out_retried_and_described_on_the_failure_queue(emulator, deploy):
+    # GIVEN three records in the stream, the middle one poison, and a mapping that bisects failing
+    # batches, retries twice and names an on-failure queue
+    fn = deploy("""
+        def handler(event, context):
+            values = [r["dynamodb"]["NewImage"]["Value"]["S"] for r in event["Records"]]
+            record(values)
+            if "poison" in values:
+                raise ValueError("poison record")
+    """)
+    table, stream_arn = stream_table(emulator)
+    for item_id, value in (("a", "ok-1"), ("b", "poison"), ("c", "ok-2")):
+        put(emulator, table, item_id, value)
+    failures_url, failures_arn = create_queue(emulator, f"stream-failures-{uuid.uuid4().hex[:8]}")
+    # WHEN the mapping starts at the first record
+    emulator.client("lambda", REGION).create_event_source_mapping(
+        EventSourceArn=stream_arn,
+        FunctionName=fn.arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=10,
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=2,
+        DestinationConfig={"OnFailure": {"Destination": failures_arn}},
+    )
+    [message] = drain(emulator, failures_url, expected=1)
+    emulator.stream_poller.wait_idle(timeout=15)
+    # THEN the batch was split until the poison record failed alone, three invocations in all for it
+    batches = fn.records()
+    assert batches[0] == ["ok-1", "poison", "ok-2"]
+    assert sum("poison" in batch for batch in batches) == 3
+    # AND the records around it succeeded, each in a batch without the poison
+    assert {value for batch in batches if "poison" not in batch for value in batch} == {"ok-1", "ok-2"}
+    # AND the failure queue has Lambda's description of where the poison record is in the stream
+    failure = json.loads(message["Body"])
+    info = failure["DDBStreamBatchInfo"]
+    assert info["streamArn"] == stream_arn and info["batchSize"] == 1
+    assert (
+        info["startSequenceNumber"]
+        == info["endSequenceNumber"]
+        == poison_sequence_number(emulator, stream_arn)
+    )
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 3
+    assert failure["responseContext"]["functionError"] == "Unhandled"
+
+
+def poison_sequence_number(emulator: Emulator, stream_arn: str) -> str:
+    streams = emulator.client("dynamodbstreams", REGION)
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    [poison] = [r for r in records if r["dynamodb"]["NewImage"]["Value"]["S"] == "poison"]
+    return str(poison["dynamodb"]["SequenceNumber"])
+
+
+def test_a_stream_read_by_a_mapping_keeps_its_records_for_get_records(emulator, deploy):
+    # GIVEN a stream with a mapping that has delivered a record
+    fn = deploy("def handler(event, context):\n    record(len(event['Records']))\n")
+    table, stream_arn = stream_table(emulator)
+    emulator.client("lambda", REGION).create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName=fn.arn, StartingPosition="LATEST"
+    )
+    put(emulator, table, "a", "1")
+    emulator.stream_poller.wait_idle(timeout=15)
+    assert fn.records() == [1]
+    # WHEN the stream is read through the DynamoDB Streams API
+    # THEN the record is still there (moto's own mapping empties the shard)
+    streams = emulator.client("dynamodbstreams", REGION)
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    assert [r["eventName"] for r in streams.get_records(ShardIterator=iterator)["Records"]] == ["INSERT"]
+
+
+def test_concurrent_conditional_writes_let_exactly_one_pass(emulator):
+    # GIVEN an item at version 1
+    table, _ = stream_table(emulator)
+    dynamodb = emulator.client("dynamodb", REGION)
+    dynamodb.put_item(TableName=table, Item={"Id": {"S": "k"}, "Version": {"N": "1"}})
+
+    def bump(writer: int) -> bool:
+        try:
+            dynamodb.put_item(
+                TableName=table,
+                Item={"Id": {"S": "k"}, "Version": {"N": "2"}, "Writer": {"N": str(writer)}},
+                ConditionExpression="Version = :seen",
+                ExpressionAttributeValues={":seen": {"N": "1"}},
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    # WHEN 16 writers race to move it from version 1 to 2
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        passed = list(pool.map(bump, range(16)))
+    # THEN exactly one write passed its condition
+    assert passed.count(True) == 1
+
+
+def _result(payload: Any = None, *, error: str | None = None) -> InvocationResult:
+    return InvocationResult(payload=payload, error_type=error, error_message=error, logs="")
+
+
+@pytest.mark.parametrize(
+    ("result", "reports", "expected"),
+    [
+        (_result(None), True, None),
+        (_result({"batchItemFailures": []}), True, None),
+        (_result(None, error="Unhandled"), True, 0),
+        (_result({"batchItemFailures": [{"itemIdentifier": "30"}, {"itemIdentifier": "20"}]}), True, 1),
+        (_result({"batchItemFailures": [{"itemIdentifier": "99"}]}), True, 0),
+        (_result({"batchItemFailures": [{"itemIdentifier": ""}]}), True, 0),
+        (_result({"batchItemFailures": [{"itemIdentifier": "20"}]}), False, None),
+    ],
+    ids=[
+        "success",
+        "empty-failure-list",
+        "function-error-fails-all",
+        "checkpoint-before-lowest-failure",
+        "unknown-identifier-fails-all",
+        "empty-identifier-fails-all",
+        "failures-ignored-without-ReportBatchItemFailures",
+    ],
+)
+def test_a_batch_is_retried_from_where_lambda_checkpoints_it(result, reports, expected):
+    assert first_failure(["10", "20", "30"], result, reports) == expected

@@ -1,0 +1,271 @@
+"""localcloud's Lambda runtime runs deployed handlers as AWS does, on every invocation path."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+
+from localcloud.services.lambda_.runtime import InvocationResult
+from tests.unit.localcloud.conftest import REGION, create_queue, drain, wait_for
+
+ALWAYS_FAILS = """
+def handler(event, context):
+    record(event)
+    raise KeyError("no such rule")
+"""
+
+
+def invoke(emulator, name, event=None):
+    response = emulator.client("lambda", REGION).invoke(FunctionName=name, Payload=json.dumps(event or {}))
+    return response.get("FunctionError"), json.loads(response["Payload"].read())
+
+
+def test_direct_invoke_returns_the_handlers_result(emulator, deploy):
+    fn = deploy("""
+        def handler(event, context):
+            return {"doubled": event["n"] * 2, "function": context.function_name}
+    """)
+    error, payload = invoke(emulator, fn.name, {"n": 21})
+    assert error is None
+    assert payload == {"doubled": 42, "function": fn.name}
+
+
+def test_handler_exception_gives_error_type_and_message(emulator, deploy):
+    fn = deploy("""
+        class RuleNotFound(Exception):
+            pass
+        def handler(event, context):
+            raise RuleNotFound("rule 'orders-v2' not found")
+    """)
+    error, payload = invoke(emulator, fn.name)
+    assert error == "Unhandled"
+    assert payload["errorType"] == "RuleNotFound"
+    assert payload["errorMessage"] == "rule 'orders-v2' not found"
+    # AND the runtime API reports the same
+    result = emulator.lambda_runtime.invoke(fn.name, REGION, {})
+    assert (result.error_type, result.error_message) == ("RuleNotFound", "rule 'orders-v2' not found")
+
+
+def test_timeout_kills_the_invocation_and_the_next_one_gets_a_fresh_environment(emulator, deploy):
+    fn = deploy(
+        """
+        import time
+        def handler(event, context):
+            if event.get("sleep"):
+                time.sleep(30)
+            return "ok"
+        """,
+        timeout=1,
+    )
+    started = time.monotonic()
+    error, payload = invoke(emulator, fn.name, {"sleep": True})
+    assert time.monotonic() - started < 5
+    assert error == "Unhandled"
+    assert payload == {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 1.00 seconds"}
+    assert invoke(emulator, fn.name) == (None, "ok")
+
+
+def test_handler_sees_its_environment_and_can_call_the_emulator(emulator, deploy):
+    bucket = f"bucket-{uuid.uuid4().hex[:8]}"
+    emulator.client("s3", REGION).create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    fn = deploy(
+        """
+        import os, boto3
+        def handler(event, context):
+            s3 = boto3.client("s3")
+            s3.put_object(Bucket=os.environ["BUCKET"], Key="from-lambda", Body=b"hi")
+            return {name: os.environ.get(name) for name in
+                    ("BUCKET", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_LAMBDA_FUNCTION_NAME",
+                     "POWERTOOLS_TRACE_DISABLED")}
+        """,
+        env={"BUCKET": bucket},
+    )
+    error, payload = invoke(emulator, fn.name)
+    assert error is None, payload
+    assert payload == {
+        "BUCKET": bucket,
+        "AWS_ENDPOINT_URL": emulator.endpoint_url,
+        "AWS_REGION": REGION,
+        "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+        "POWERTOOLS_TRACE_DISABLED": "1",
+    }
+    body = emulator.client("s3", REGION).get_object(Bucket=bucket, Key="from-lambda")["Body"].read()
+    assert body == b"hi"
+
+
+def _log_messages(emulator, group):
+    logs = emulator.client("logs", REGION)
+    events = logs.filter_log_events(logGroupName=group)["events"]
+    return [event["message"] for event in events]
+
+
+def test_logs_land_in_the_functions_log_group(emulator, deploy):
+    source = """
+        def handler(event, context):
+            print("processing", event["id"])
+            return None
+    """
+    default = deploy(source)
+    custom = deploy(source, LoggingConfig={"LogFormat": "Text", "LogGroup": "/regionflow/custom"})
+    invoke(emulator, default.name, {"id": "first"})
+    invoke(emulator, custom.name, {"id": "second"})
+    assert "processing first" in _log_messages(emulator, f"/aws/lambda/{default.name}")
+    assert "processing second" in _log_messages(emulator, "/regionflow/custom")
+    config = emulator.client("lambda", REGION).get_function_configuration(FunctionName=custom.name)
+    assert config["LoggingConfig"]["LogGroup"] == "/regionflow/custom"
+
+
+def test_second_invoke_reuses_the_warm_environment(emulator, deploy):
+    fn = deploy("""
+        import os
+        imports = 0
+        imports += 1
+        calls = 0
+        def handler(event, context):
+            global calls
+            calls += 1
+            return {"imports": imports, "calls": calls, "pid": os.getpid()}
+    """)
+    _, first = invoke(emulator, fn.name)
+    _, second = invoke(emulator, fn.name)
+    assert (first["imports"], first["calls"]) == (1, 1)
+    assert (second["imports"], second["calls"]) == (1, 2)
+    assert first["pid"] == second["pid"]
+
+
+SLOW_PID = """
+    import os, time
+    def handler(event, context):
+        time.sleep(0.3)
+        return os.getpid()
+"""
+
+
+def _invoke_in_parallel(emulator, name, count):
+    results: list[InvocationResult] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(emulator.lambda_runtime.invoke(name, REGION, {})))
+        for _ in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == count and not any(r.failed for r in results)
+    return {r.payload for r in results}
+
+
+def test_reserved_concurrency_caps_parallel_environments(emulator, deploy):
+    fn = deploy(SLOW_PID)
+    emulator.client("lambda", REGION).put_function_concurrency(
+        FunctionName=fn.name, ReservedConcurrentExecutions=2
+    )
+    pids = _invoke_in_parallel(emulator, fn.name, 6)
+    assert len(pids) == 2
+
+
+def test_default_concurrency_cap_applies_without_reserved_concurrency(emulator, deploy, monkeypatch):
+    monkeypatch.setattr(emulator.lambda_runtime, "concurrency_per_function", 3)
+    fn = deploy(SLOW_PID)
+    pids = _invoke_in_parallel(emulator, fn.name, 8)
+    assert 2 <= len(pids) <= 3
+
+
+def test_async_invoke_retries_twice_then_calls_on_failure_and_the_dlq(emulator, deploy):
+    dlq_url, dlq_arn = create_queue(emulator, f"dlq-{uuid.uuid4().hex[:8]}")
+    fn = deploy(ALWAYS_FAILS, DeadLetterConfig={"TargetArn": dlq_arn})
+    failures = []
+    future = emulator.lambda_runtime.invoke_async(
+        fn.name, REGION, {"order": 7}, on_failure=lambda event, result: failures.append((event, result))
+    )
+    result = future.result(timeout=20)
+    assert result.error_type == "KeyError"
+    assert fn.records() == [{"order": 7}] * 3  # the first attempt and two retries
+    assert failures == [({"order": 7}, result)]
+    [message] = drain(emulator, dlq_url, expected=1)
+    assert json.loads(message["Body"]) == {"order": 7}
+    assert message["MessageAttributes"]["ErrorCode"]["StringValue"] == "200"
+    assert "no such rule" in message["MessageAttributes"]["ErrorMessage"]["StringValue"]
+
+
+def test_event_invocation_type_is_queued_not_run_inline(emulator, deploy):
+    fn = deploy("""
+        import time
+        def handler(event, context):
+            time.sleep(1)
+            record(event)
+    """)
+    started = time.monotonic()
+    response = emulator.client("lambda", REGION).invoke(
+        FunctionName=fn.name, InvocationType="Event", Payload=json.dumps({"k": 1})
+    )
+    assert response["StatusCode"] == 202
+    assert time.monotonic() - started < 0.8
+    wait_for(lambda: fn.records() == [{"k": 1}], what="the queued invocation")
+
+
+def test_s3_notification_is_async_retried_and_dead_lettered(emulator, deploy):
+    dlq_url, dlq_arn = create_queue(emulator, f"dlq-{uuid.uuid4().hex[:8]}")
+    fn = deploy(
+        """
+        import time
+        def handler(event, context):
+            time.sleep(0.5)
+            record(event["Records"][0]["s3"]["object"]["key"])
+            raise RuntimeError("cannot parse upload")
+        """,
+        DeadLetterConfig={"TargetArn": dlq_arn},
+    )
+    s3 = emulator.client("s3", REGION)
+    bucket = f"uploads-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [{"LambdaFunctionArn": fn.arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+    started = time.monotonic()
+    s3.put_object(Bucket=bucket, Key="a.xml", Body=b"<a/>")
+    # put_object does not wait for the handler (it sleeps 0.5 s per attempt)
+    assert time.monotonic() - started < 0.5
+    [message] = drain(emulator, dlq_url, expected=1, timeout=20)
+    assert fn.records() == ["a.xml"] * 3
+    event = json.loads(message["Body"])
+    assert event["Records"][0]["s3"]["bucket"]["name"] == bucket
+
+
+def test_sns_delivers_the_real_notification_asynchronously(emulator, deploy):
+    fn = deploy("""
+        def handler(event, context):
+            sns = event["Records"][0]["Sns"]
+            record({"topic": sns["TopicArn"], "message": sns["Message"], "subject": sns["Subject"],
+                    "attrs": sns["MessageAttributes"]})
+    """)
+    sns = emulator.client("sns", REGION)
+    topic_arn = sns.create_topic(Name=f"alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="lambda", Endpoint=fn.arn)
+    sns.publish(
+        TopicArn=topic_arn,
+        Message="disk full",
+        Subject="ops",
+        MessageAttributes={"severity": {"DataType": "String", "StringValue": "high"}},
+    )
+    [delivered] = wait_for(fn.records, what="the SNS delivery")
+    assert delivered == {
+        "topic": topic_arn,
+        "message": "disk full",
+        "subject": "ops",
+        "attrs": {"severity": {"Type": "String", "Value": "high"}},
+    }
+
+
+def test_unknown_function_is_a_clear_error(emulator):
+    with pytest.raises(Exception, match="does-not-exist"):
+        emulator.lambda_runtime.invoke("does-not-exist", REGION, {})

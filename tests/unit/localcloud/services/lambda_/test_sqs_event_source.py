@@ -1,0 +1,184 @@
+"""SQS -> Lambda mappings deliver as AWS does: batches, partial failures, redrive, no double delivery."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+
+import pytest
+
+from localcloud.services.lambda_.event_sources.mapping import REPORT_BATCH_ITEM_FAILURES, EventSourceMapping
+from localcloud.services.lambda_.event_sources.sqs import SqsEventSourcePoller
+from tests.unit.localcloud.conftest import REGION, create_queue, drain
+
+# Records the bodies of each batch; returns batchItemFailures for bodies starting with "fail".
+PARTIAL = """
+def handler(event, context):
+    bodies = [r["body"] for r in event["Records"]]
+    record(bodies)
+    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]}
+                                  for r in event["Records"] if r["body"].startswith("fail")]}
+"""
+
+
+def sqs_mapping(
+    queue_arn,
+    function_arn,
+    *,
+    batch_size=None,
+    report_batch_item_failures=False,
+    maximum_batching_window_seconds=0.0,
+):
+    return EventSourceMapping(
+        uuid=str(uuid.uuid4()),
+        source_arn=queue_arn,
+        function_arn=function_arn,
+        region=REGION,
+        batch_size=batch_size,
+        function_response_types=(REPORT_BATCH_ITEM_FAILURES,) if report_batch_item_failures else (),
+        maximum_batching_window_seconds=maximum_batching_window_seconds,
+    )
+
+
+@pytest.fixture
+def poller(emulator):
+    running = SqsEventSourcePoller(emulator.lambda_runtime)
+    running.start()
+    yield running
+    running.stop()
+
+
+def queue_with_dlq(emulator, max_receive_count=2):
+    suffix = uuid.uuid4().hex[:8]
+    dlq_url, dlq_arn = create_queue(emulator, f"dlq-{suffix}")
+    url, arn = create_queue(
+        emulator,
+        f"work-{suffix}",
+        VisibilityTimeout="1",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}),
+    )
+    return url, arn, dlq_url
+
+
+def send(emulator, url, *bodies):
+    sqs = emulator.client("sqs", REGION)
+    for body in bodies:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+
+
+def test_batch_size_is_honoured_and_every_message_delivered_once(emulator, deploy, poller):
+    fn = deploy(PARTIAL)
+    url, arn = create_queue(emulator, f"work-{uuid.uuid4().hex[:8]}")
+    bodies = [f"m{i}" for i in range(7)]
+    send(emulator, url, *bodies)
+    poller.add_mapping(sqs_mapping(arn, fn.arn, batch_size=3, maximum_batching_window_seconds=1))
+    poller.wait_idle(timeout=20)
+    batches = fn.records()
+    assert all(1 <= len(batch) <= 3 for batch in batches)
+    assert any(len(batch) == 3 for batch in batches)
+    assert sorted(body for batch in batches for body in batch) == bodies
+
+
+def test_event_records_have_the_shape_lambda_builds(emulator, deploy, poller):
+    fn = deploy("""
+        def handler(event, context):
+            record(event["Records"])
+    """)
+    url, arn = create_queue(emulator, f"work-{uuid.uuid4().hex[:8]}")
+    emulator.client("sqs", REGION).send_message(
+        QueueUrl=url,
+        MessageBody="hello",
+        MessageAttributes={"kind": {"DataType": "String", "StringValue": "order"}},
+    )
+    poller.add_mapping(sqs_mapping(arn, fn.arn, batch_size=10))
+    poller.wait_idle(timeout=20)
+    [[rec]] = fn.records()
+    assert rec["body"] == "hello"
+    assert rec["eventSource"] == "aws:sqs"
+    assert rec["eventSourceARN"] == arn
+    assert rec["awsRegion"] == REGION
+    assert rec["messageAttributes"]["kind"] == {
+        "stringValue": "order",
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": "String",
+    }
+    assert rec["attributes"]["ApproximateReceiveCount"] == "1"
+    assert {"SentTimestamp", "ApproximateFirstReceiveTimestamp"} <= set(rec["attributes"])
+    assert rec["md5OfBody"] and rec["messageId"] and rec["receiptHandle"]
+
+
+def test_partial_batch_failure_deletes_only_the_successes(emulator, deploy, poller):
+    fn = deploy(PARTIAL)
+    url, arn, dlq_url = queue_with_dlq(emulator, max_receive_count=2)
+    send(emulator, url, "ok-1", "fail-1", "ok-2")
+    poller.add_mapping(
+        sqs_mapping(
+            arn,
+            fn.arn,
+            batch_size=10,
+            report_batch_item_failures=True,
+            maximum_batching_window_seconds=0.5,
+        )
+    )
+    poller.wait_idle(timeout=20)
+    deliveries = Counter(body for batch in fn.records() for body in batch)
+    # successes were deleted after one delivery; the failure was retried until maxReceiveCount
+    assert deliveries == {"ok-1": 1, "ok-2": 1, "fail-1": 2}
+    [dead] = drain(emulator, dlq_url, expected=1)
+    assert dead["Body"] == "fail-1"
+
+
+def test_batch_item_failures_are_ignored_without_report_batch_item_failures(emulator, deploy, poller):
+    fn = deploy(PARTIAL)
+    url, arn, _ = queue_with_dlq(emulator)
+    send(emulator, url, "fail-1")
+    poller.add_mapping(sqs_mapping(arn, fn.arn, batch_size=10))
+    poller.wait_idle(timeout=20)
+    assert fn.records() == [["fail-1"]]
+
+
+def test_always_failing_message_ends_in_the_dlq_after_max_receive_count(emulator, deploy, poller):
+    fn = deploy("""
+        def handler(event, context):
+            record([r["body"] for r in event["Records"]])
+            raise ValueError("poison")
+    """)
+    url, arn, dlq_url = queue_with_dlq(emulator, max_receive_count=3)
+    send(emulator, url, "poison")
+    poller.add_mapping(sqs_mapping(arn, fn.arn, batch_size=10))
+    poller.wait_idle(timeout=30)
+    assert fn.records() == [["poison"]] * 3
+    [dead] = drain(emulator, dlq_url, expected=1)
+    assert dead["Body"] == "poison"
+
+
+def test_mapping_created_in_moto_is_delivered_by_the_poller_only(emulator, deploy, poller):
+    fn = deploy(PARTIAL)
+    url, arn = create_queue(emulator, f"work-{uuid.uuid4().hex[:8]}")
+    esm = emulator.client("lambda", REGION).create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=fn.arn, BatchSize=5
+    )
+    send(emulator, url, "a", "b", "c")
+    # moto's own path would have invoked inside send_message, before it returned
+    assert fn.records() == []
+    assert poller.add_mappings_from_emulator([REGION]) == [esm["UUID"]]
+    poller.wait_idle(timeout=20)
+    assert sorted(body for batch in fn.records() for body in batch) == ["a", "b", "c"]
+
+
+def test_wait_idle_times_out_while_messages_remain(emulator, deploy, poller):
+    fn = deploy(
+        """
+        import time
+        def handler(event, context):
+            time.sleep(3)
+    """,
+        timeout=5,
+    )
+    url, arn = create_queue(emulator, f"work-{uuid.uuid4().hex[:8]}")
+    send(emulator, url, "slow")
+    poller.add_mapping(sqs_mapping(arn, fn.arn))
+    with pytest.raises(TimeoutError, match="not idle"):
+        poller.wait_idle(timeout=0.5)

@@ -1,0 +1,168 @@
+"""S3 bucket replication on top of a real emulator: what S3 copies, when, and what it never copies."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from localcloud.core.emulator import Emulator
+from localcloud.services.s3.replication import COMPLETED, REPLICA, ReplicationConfig, S3Replicator
+from tests.unit.localcloud.conftest import wait_for
+
+EAST, WEST = "us-east-1", "us-west-2"
+ROLE = "arn:aws:iam::123456789012:role/replication"
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def make_bucket(emulator: Emulator, region: str) -> str:
+    name = _name("bucket")
+    s3 = emulator.client("s3", region)
+    location = {} if region == EAST else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=name, **location)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+def rule(
+    destination: str, *, prefix: str = "", status: str = "Enabled", markers: str = "Disabled"
+) -> dict[str, Any]:
+    return {
+        "ID": _name("rule"),
+        "Priority": 1,
+        "Status": status,
+        "Filter": {"Prefix": prefix},
+        "Destination": {"Bucket": f"arn:aws:s3:::{destination}"},
+        "DeleteMarkerReplication": {"Status": markers},
+    }
+
+
+@pytest.fixture
+def replicate(emulator: Emulator) -> Iterator[Callable[..., S3Replicator]]:
+    """Put replication rules on buckets and record them, as the provisioner does; start a replicator."""
+    started: list[S3Replicator] = []
+
+    def _replicate(*pairs: tuple[str, str, dict[str, Any]], lag_seconds: float = 0.0) -> S3Replicator:
+        configs = []
+        for bucket, region, bucket_rule in pairs:
+            emulator.client("s3", region).put_bucket_replication(
+                Bucket=bucket, ReplicationConfiguration={"Role": ROLE, "Rules": [bucket_rule]}
+            )
+            configs.append(
+                ReplicationConfig(bucket=bucket, region=region, role_arn=ROLE, rules=(bucket_rule,))
+            )
+        replicator = S3Replicator(emulator.client, configs, lag_seconds=lag_seconds)
+        started.append(replicator)
+        replicator.start()
+        return replicator
+
+    yield _replicate
+    for replicator in started:
+        replicator.stop()
+
+
+def keys_and_versions(emulator: Emulator, bucket: str, region: str) -> dict[str, int]:
+    listing = emulator.client("s3", region).list_object_versions(Bucket=bucket)
+    counts: dict[str, int] = {}
+    for entry in listing.get("Versions", []) + listing.get("DeleteMarkers", []):
+        counts[entry["Key"]] = counts.get(entry["Key"], 0) + 1
+    return counts
+
+
+def test_object_is_copied_to_the_other_region_with_its_bytes_and_metadata_after_the_lag(
+    emulator: Emulator, replicate: Callable[..., S3Replicator]
+) -> None:
+    source, destination = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
+    replicator = replicate((source, EAST, rule(destination)), lag_seconds=0.4)
+    put = emulator.client("s3", EAST).put_object(
+        Bucket=source,
+        Key="reports/a.json",
+        Body=b'{"n": 1}',
+        ContentType="application/json",
+        Metadata={"owner": "ops"},
+    )
+    written = time.monotonic()
+    west = emulator.client("s3", WEST)
+
+    def copied() -> bool:
+        try:
+            west.head_object(Bucket=destination, Key="reports/a.json")
+        except ClientError:
+            return False
+        return True
+
+    assert not copied()  # the lag holds the copy back
+    wait_for(copied, timeout=5, what="the replica in us-west-2")
+    assert time.monotonic() - written >= 0.4
+    replica = west.get_object(Bucket=destination, Key="reports/a.json")
+    assert replica["Body"].read() == b'{"n": 1}'
+    assert replica["ContentType"] == "application/json"
+    assert replica["Metadata"] == {"owner": "ops"}
+    assert replica["ServerSideEncryption"] == "AES256"
+    assert replicator.replication_status(source, "reports/a.json", put["VersionId"]) == COMPLETED
+    assert replicator.replication_status(destination, "reports/a.json", replica["VersionId"]) == REPLICA
+
+
+def test_prefix_filter_is_honoured(emulator: Emulator, replicate: Callable[..., S3Replicator]) -> None:
+    source, destination = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
+    replicator = replicate((source, EAST, rule(destination, prefix="in/")))
+    s3 = emulator.client("s3", EAST)
+    s3.put_object(Bucket=source, Key="in/a.txt", Body=b"a")
+    s3.put_object(Bucket=source, Key="out/b.txt", Body=b"b")
+    replicator.wait_replicated(timeout=5)
+    assert keys_and_versions(emulator, destination, WEST) == {"in/a.txt": 1}
+
+
+def test_two_way_replication_does_not_loop(
+    emulator: Emulator, replicate: Callable[..., S3Replicator]
+) -> None:
+    east, west = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
+    replicator = replicate((east, EAST, rule(west)), (west, WEST, rule(east)))
+    emulator.client("s3", EAST).put_object(Bucket=east, Key="from-east.txt", Body=b"e")
+    emulator.client("s3", WEST).put_object(Bucket=west, Key="from-west.txt", Body=b"w")
+    replicator.wait_replicated(timeout=5)
+    replicator.wait_replicated(timeout=5)  # further passes: a loop would add versions now
+    expected = {"from-east.txt": 1, "from-west.txt": 1}
+    assert keys_and_versions(emulator, east, EAST) == expected
+    assert keys_and_versions(emulator, west, WEST) == expected
+
+
+def test_a_disabled_rule_copies_nothing(emulator: Emulator, replicate: Callable[..., S3Replicator]) -> None:
+    source, destination = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
+    replicator = replicate((source, EAST, rule(destination, status="Disabled")))
+    emulator.client("s3", EAST).put_object(Bucket=source, Key="a.txt", Body=b"a")
+    replicator.wait_replicated(timeout=5)
+    assert keys_and_versions(emulator, destination, WEST) == {}
+    assert replicator.replication_status(source, "a.txt") is None
+
+
+def test_delete_markers_replicate_only_when_the_rule_says_so(
+    emulator: Emulator, replicate: Callable[..., S3Replicator]
+) -> None:
+    source = make_bucket(emulator, EAST)
+    with_markers, without_markers = make_bucket(emulator, WEST), make_bucket(emulator, WEST)
+    rules = [rule(with_markers, markers="Enabled"), rule(without_markers)]
+    rules[1]["Priority"] = 2
+    s3 = emulator.client("s3", EAST)
+    s3.put_bucket_replication(Bucket=source, ReplicationConfiguration={"Role": ROLE, "Rules": rules})
+    config = ReplicationConfig(bucket=source, region=EAST, role_arn=ROLE, rules=tuple(rules))
+    replicator = S3Replicator(emulator.client, [config])
+    replicator.start()
+    try:
+        s3.put_object(Bucket=source, Key="gone.txt", Body=b"x")
+        replicator.wait_replicated(timeout=5)
+        s3.delete_object(Bucket=source, Key="gone.txt")
+        replicator.wait_replicated(timeout=5)
+    finally:
+        replicator.stop()
+    west = emulator.client("s3", WEST)
+    assert west.list_object_versions(Bucket=with_markers)["DeleteMarkers"][0]["IsLatest"]
+    assert "DeleteMarkers" not in west.list_object_versions(Bucket=without_markers)
+    assert keys_and_versions(emulator, without_markers, WEST) == {"gone.txt": 1}
