@@ -1,6 +1,6 @@
 """Artifact distribution end to end in localcloud: POST /builds until every copy and host record exists.
 
-    ./venv/bin/python bench/artifacts_bench.py
+    ./venv/bin/python -m bench.artifacts_bench
 
 Runs the `local` stack with its default 5,000 hosts per region (10,000 deployment records over two
 regions). The baseline, measured in the same run against the same emulator, is the unavoidable core of
@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
 from demos.artifacts import post_build, wait_for_hosts, wait_for_object  # noqa: E402
@@ -81,7 +80,7 @@ def main() -> int:
     write_benchmarks_md(
         SECTION,
         [
-            "Command: `./venv/bin/python bench/artifacts_bench.py`",
+            "Command: `./venv/bin/python -m bench.artifacts_bench`",
             "",
             f"Machine: {machine_description()}. Stack `local` in localcloud.",
             "The target is ours: the issue asks for the figure only.",

@@ -1,6 +1,6 @@
 """Audit ingest in localcloud: POST /audit latency by payload size, against a plain S3 put_object.
 
-    ./venv/bin/python bench/audit_bench.py
+    ./venv/bin/python -m bench.audit_bench
 
 The real path (HTTP -> gateway -> ingest Lambda -> Redis SET -> StartExecution -> 202) is timed per
 request with scripts/audit_client.py, for 1 KB, 1 MB and 5 MB base64 payloads. In the same run, with the
@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
 from handlers.audit.contract import RedisSettings  # noqa: E402
@@ -281,7 +280,7 @@ def main() -> int:
     write_benchmarks_md(
         SECTION,
         [
-            "Command: `./venv/bin/python bench/audit_bench.py`",
+            "Command: `./venv/bin/python -m bench.audit_bench`",
             "",
             f"Machine: {machine_description()}. Stack `local` in localcloud (time scale 0.01), one run: "
             f"{WARMUP} warm-up iterations per size excluded, then per iteration one POST /audit, one "

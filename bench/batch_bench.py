@@ -1,6 +1,6 @@
 """Multi-region batch end to end in localcloud: rows/s for a 100,000-row file, upload to COMPLETED.
 
-    ./venv/bin/python bench/batch_bench.py
+    ./venv/bin/python -m bench.batch_bench
 
 Runs the `local` stack (1,000 rows per chunk: 100 chunk-processor executions). The end-to-end time runs
 from put_object of the input to the batch-state item saying COMPLETED (split, Distributed Map, three
@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
 from demos import batch  # noqa: E402
@@ -118,7 +117,7 @@ def main() -> int:
         result_line("batch_orchestration_ratio", ratio, "x", "<=", TARGET_RATIO),
         "```",
         "",
-        "Command: `./venv/bin/python bench/batch_bench.py`",
+        "Command: `./venv/bin/python -m bench.batch_bench`",
     ]
     print("\n".join(lines))
     write_benchmarks_md(SECTION, lines)

@@ -1,6 +1,6 @@
 """Active-active events in localcloud: events/s per region, and time to convergence after conflict bursts.
 
-    ./venv/bin/python bench/events_bench.py
+    ./venv/bin/python -m bench.events_bench
 
 One LocalCloud (stack `local`, time scale 0.01), three measurements, all through the steps of
 localcloud/demos/events.py (post_concurrently, wait_settled):
@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
 from demos.events import (  # noqa: E402
@@ -441,7 +440,7 @@ def main() -> int:
 
 def section(figures: list[str], result_lines: list[str]) -> list[str]:
     return [
-        "Command: `./venv/bin/python bench/events_bench.py` (also run by `make bench`)",
+        "Command: `./venv/bin/python -m bench.events_bench` (also run by `make bench`)",
         "",
         f"Machine: {machine_description()}. Stack `local` in localcloud (time scale 0.01), one run, one "
         "deployment. Method: per region, "

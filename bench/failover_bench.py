@@ -1,6 +1,6 @@
 """Regional failover in localcloud: time from the failover runbook's start to every file COMPLETED.
 
-    ./venv/bin/python bench/failover_bench.py
+    ./venv/bin/python -m bench.failover_bench
 
 The chaos scenario of localcloud/demos/failover.py with the replication wait set to 0: FILES files of
 ROWS rows uploaded to the primary and claimed there, one of them kept from replicating, the primary's
@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
 from demos import batch, failover  # noqa: E402
@@ -75,7 +74,7 @@ def main() -> int:
         result_line("failover_vs_one_batch_ratio", seconds / baseline, "x", "<=", float(FILES)),
         "```",
         "",
-        "Command: `./venv/bin/python bench/failover_bench.py`",
+        "Command: `./venv/bin/python -m bench.failover_bench`",
     ]
     print("\n".join(lines))
     write_benchmarks_md(SECTION, lines)

@@ -1,6 +1,6 @@
 """localcloud benchmark: `python -m localcloud up` time and upload-to-JSON latency of a 3 MB document.
 
-    ./venv/bin/python bench/localcloud_bench.py
+    ./venv/bin/python -m bench.localcloud_bench
 
 `up` is timed as a user sees it: from launching the command to the stack outputs printed (median of 3),
 against a baseline measured in the same run: building the same program under recording mocks in a
@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
 from demos.transform import upload, wait_for_final_status  # noqa: E402
@@ -118,7 +117,7 @@ def main() -> int:
     write_benchmarks_md(
         SECTION,
         [
-            "Command: `./venv/bin/python bench/localcloud_bench.py`",
+            "Command: `./venv/bin/python -m bench.localcloud_bench`",
             "",
             f"Machine: {machine_description()}. Stack `local` (TransformPipeline: 39 resources).",
             "The latency target is ours (the issue sets only the `up` target).",

@@ -1,6 +1,6 @@
 """Regional sync benchmark: host records through write_host_records (BatchWriteItem) vs a put_item loop.
 
-    ./venv/bin/python bench/regional_sync_bench.py
+    ./venv/bin/python -m bench.regional_sync_bench
 
 Both write the same 10,000 host deployment records (one build each, so the counts can be checked
 apart) into the same host log table, with its build_id GSI, on one real moto server started by
@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
 from handlers.artifacts.contract import BUILD_ID_INDEX, RegionalSyncSettings  # noqa: E402
@@ -127,7 +126,7 @@ def main() -> int:
     write_benchmarks_md(
         SECTION,
         [
-            "Command: `./venv/bin/python bench/regional_sync_bench.py`",
+            "Command: `./venv/bin/python -m bench.regional_sync_bench`",
             "",
             f"Machine: {machine_description()}.",
             "Both sides write the same 10,000 host records into one host log table (with its build_id GSI) "

@@ -1,6 +1,6 @@
 """Transform benchmark: rule-applying transform vs plain xmltodict + json on a ~3 MB orders document.
 
-    ./venv/bin/python bench/transform_bench.py
+    ./venv/bin/python -m bench.transform_bench
 
 Prints the figures and one `RESULT <name> <value> <unit> target <op> <value> <met|missed>` line per
 target, then records them in BENCHMARKS.md under '## Transform (issue 2)'. Always exits 0: it reports.
@@ -22,7 +22,6 @@ from pathlib import Path
 import xmltodict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
 
 from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
 from handlers.transform.rules import RuleSet, parse_rule_set  # noqa: E402
@@ -144,7 +143,7 @@ def main() -> int:
     write_benchmarks_md(
         SECTION,
         [
-            "Command: `./venv/bin/python bench/transform_bench.py`",
+            "Command: `./venv/bin/python -m bench.transform_bench`",
             "",
             f"Machine: {machine}.",
             "Rule set: one rule of each kind (forceList, remove, cast, default, rename, root) on a "

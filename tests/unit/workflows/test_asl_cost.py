@@ -1,4 +1,4 @@
-"""The cost walker of bench/batch_cost.py: billable units counted from toy and real definitions."""
+"""The cost walker of bench.batch_cost: billable units counted from toy and real definitions."""
 
 from __future__ import annotations
 
