@@ -75,11 +75,22 @@ class _MappingWorker(BackgroundLoop):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def queue_is_empty(self) -> bool:
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=self.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return all(int(value) == 0 for value in attributes.values())
+        """True when the queue holds no message in any state.
+
+        Each count is taken at its own instant, and a message moves between them: by time (delayed or
+        in flight -> visible) and by a receive (visible -> in flight). So the counts are read in an order
+        no move can slip through: delayed and in flight first (time only moves those to visible), then
+        visible, then in flight again (catches a message received since the first read).
+        """
+        for names in (
+            ["ApproximateNumberOfMessagesDelayed", "ApproximateNumberOfMessagesNotVisible"],
+            ["ApproximateNumberOfMessages"],
+            ["ApproximateNumberOfMessagesNotVisible"],
+        ):
+            attributes = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=names)
+            if any(int(value) for value in attributes["Attributes"].values()):
+                return False
+        return True
 
     def _receive(self, max_messages: int, wait_seconds: int) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = self._sqs.receive_message(

@@ -182,3 +182,64 @@ def test_wait_idle_times_out_while_messages_remain(emulator, deploy, poller):
     poller.add_mapping(sqs_mapping(arn, fn.arn))
     with pytest.raises(TimeoutError, match="not idle"):
         poller.wait_idle(timeout=0.5)
+
+
+COUNT_OF_STATE = {
+    "delayed": "ApproximateNumberOfMessagesDelayed",
+    "in_flight": "ApproximateNumberOfMessagesNotVisible",
+    "visible": "ApproximateNumberOfMessages",
+}
+
+
+class _QueueWithOneMovingMessage:
+    """An SQS client whose only message changes state after `moves_after` attribute evaluations.
+
+    moto evaluates each queue attribute at its own instant, so a message can move between two counts of
+    one call; every evaluation here is one tick of that clock.
+    """
+
+    def __init__(self, state_before: str, state_after: str, moves_after: int) -> None:
+        self.states = (state_before, state_after)
+        self.moves_after = moves_after
+        self.evaluations = 0
+
+    def get_queue_url(self, **_):
+        return {"QueueUrl": "https://queue.example/work"}
+
+    def get_queue_attributes(self, QueueUrl, AttributeNames):  # noqa: N803 - boto3's parameter names
+        attributes = {}
+        for name in AttributeNames:
+            state = self.states[self.evaluations >= self.moves_after]
+            attributes[name] = "1" if COUNT_OF_STATE[state] == name else "0"
+            self.evaluations += 1
+        return {"Attributes": attributes}
+
+
+class _RuntimeWithClient:
+    busy = False
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def client(self, service, region):
+        return self._client
+
+
+@pytest.mark.parametrize("moves_after", range(5))
+@pytest.mark.parametrize(
+    ("state_before", "state_after"),
+    [
+        ("in_flight", "visible"),  # its visibility timeout ends
+        ("delayed", "visible"),  # its delay ends
+        ("visible", "in_flight"),  # a poller receives it
+    ],
+)
+def test_a_queue_whose_message_moves_while_being_counted_is_never_reported_empty(
+    state_before, state_after, moves_after
+):
+    # GIVEN a queue holding one message that changes state somewhere during the count
+    sqs = _QueueWithOneMovingMessage(state_before, state_after, moves_after)
+    poller = SqsEventSourcePoller(_RuntimeWithClient(sqs))
+    poller.add_mapping(sqs_mapping("arn:aws:sqs:us-east-1:123456789012:work", "arn:aws:lambda:fn"))
+    # WHEN wait_idle's emptiness check runs THEN it still sees the message
+    assert not poller.is_idle()
