@@ -1,6 +1,6 @@
 """Which region is active: a TXT record in a Route 53 private hosted zone that workloads read.
 
-The record holds the active region's name. Readers (handlers/failover/active_region.py) cache it for at
+The record holds the active region's name. Readers (handlers/active_region/signal.py) cache it for at
 most its TTL. Two ways to drive it:
 
 - `recovery_control=False` (local stacks, LocalStack, moto): one plain TXT record, created with the
@@ -25,7 +25,7 @@ import pulumi_aws as aws
 
 from components.iam import PolicyStatement, allow
 from components.naming import stack_scoped_name
-from handlers.failover.contract import ActiveRegionSettings
+from handlers.active_region.contract import ActiveRegionSettings
 
 ACTIVE_REGION_RECORD = "active-region"
 # ARC's data-plane actions; the routing control ARNs scope them.
@@ -71,7 +71,8 @@ class ActiveRegionSignal:
         return allow(["route53:ListResourceRecordSets"], [self.zone_arn])
 
     def reader_settings(self) -> dict[str, object]:
-        """The fields of handlers.failover.contract.ActiveRegionSettings: a reader's (or switch's) settings.
+        """The fields of handlers.active_region.contract.ActiveRegionSettings: a reader's (or switch's)
+        settings.
 
         A function that reads the signal writes these into its environment through its contract, e.g.
         `ActiveRegionSettings.environment(**signal.reader_settings())`.

@@ -28,8 +28,8 @@ from components.iam import allow, assume_role_policy, policy_document
 from components.secure_bucket import SecureBucket
 from components.shared_settings import SharedSettings
 from components.state_machine import StateMachine, StateMachineArgs, executions_of
-from handlers.batch.contract import INPUT_PREFIX, STATUS_INDEX
-from handlers.failover.contract import ActiveRegionSettings, ReconcileSettings
+from handlers.active_region.contract import ActiveRegionSettings
+from handlers.batch.contract import INPUT_PREFIX, STATUS_INDEX, ReconcileSettings
 from workflows import failover_runbook
 
 # SSM Automation waits at most this long for the runbook (the replication wait is 15 minutes on AWS).
@@ -89,7 +89,7 @@ class FailoverRunbook(pulumi.ComponentResource):
         read_state = Function(
             f"{name}-read-active-region",
             function(
-                handler="handlers.failover.switch.read_handler",
+                handler="handlers.active_region.switch.read_handler",
                 description="Failover runbook: which region is active now",
                 policy_statements=[args.signal.reader_statement()],
                 environment=signal_environment,
@@ -99,7 +99,7 @@ class FailoverRunbook(pulumi.ComponentResource):
         activate = Function(
             f"{name}-activate-region",
             function(
-                handler="handlers.failover.switch.activate_handler",
+                handler="handlers.active_region.switch.activate_handler",
                 description=f"Failover runbook: make {region} the active region",
                 policy_statements=args.signal.switch_statements(),
                 environment=signal_environment,
@@ -109,7 +109,7 @@ class FailoverRunbook(pulumi.ComponentResource):
         reconcile = Function(
             f"{name}-reconcile",
             function(
-                handler="handlers.failover.reconcile.lambda_handler",
+                handler="handlers.batch.reconcile.lambda_handler",
                 description="Failover runbook: re-copy unfinished batches into input/ here",
                 timeout_seconds=900,
                 memory_mb=1024,

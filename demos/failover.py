@@ -29,8 +29,8 @@ from demos.batch import (
     wait_for_outcome,
 )
 from demos.waiting import wait_until
+from handlers.active_region.signal import Route53ActiveRegion
 from handlers.batch import contract
-from handlers.failover.active_region import Route53ActiveRegion
 from localcloud.core.cloud import LocalCloud
 from samples.batch_records import generate_batch
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.failover.contract import ReconcileIncompleteError
+from handlers.batch.contract import ReconcileIncompleteError
 from workflows.states import failure_state, lambda_task
 
 FAILOVER_FAILED = "FailoverFailed"

@@ -7,7 +7,7 @@ Item (key `fileKey`, the input object's key such as `input/sales.csv`):
 Written here by the trigger (status PROCESSING). The main workflow's own DynamoDB UpdateItem then sets
     on success: status=COMPLETED, outputKey, rows, invalidRows, missingFinancials, completedAt, updatedAt
     on failure: status=FAILED, reason, updatedAt
-Reconciliation after a failover (handlers/failover/reconcile.py) finds unfinished files through the
+Reconciliation after a failover (handlers/batch/reconcile.py) finds unfinished files through the
 `status-index` GSI (status, updatedAt) and marks the one it re-copies:
     reconciledAt, reconciledBy (the region re-copying it), reconciledVersionId (the version it copies)
 Those attribute names are the contract between this module, the workflow and the reconciliation; the key,

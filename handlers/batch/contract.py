@@ -5,7 +5,8 @@
   maps to the same chunk keys, the same execution name and the same batch-state item.
 - The key attributes, index and statuses of the batch-state, errors and financials tables.
 - The metrics every batch handler emits (the dashboard reads them).
-- Each function's settings (its environment variables, with the one default of each).
+- Each function's settings (its environment variables, with the one default of each), and the error
+  the failover runbook retries the reconciliation on.
 
 Pure Python: the Pulumi program imports this with requirements.txt alone.
 """
@@ -16,8 +17,8 @@ import hashlib
 import posixpath
 from dataclasses import dataclass
 
+from handlers.active_region.contract import ActiveRegionSettings
 from handlers.environment import Environment, SettingError
-from handlers.failover.contract import ActiveRegionSettings
 
 # ---- the regional bucket's layout ------------------------------------------------------------------
 INPUT_PREFIX = "input/"
@@ -187,3 +188,19 @@ class FinancialsApiSettings(Environment):
     """GET /financials/{uuid} (financials_api.py)."""
 
     financials_table: str
+
+
+class ReconcileIncompleteError(Exception):
+    """Some files could not be re-copied; their marks were removed, so a retry copies them again.
+
+    Raised by reconcile.py; the failover runbook (workflows/failover_runbook.py) retries the
+    reconciliation on this error's name.
+    """
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconcileSettings(Environment):
+    """Reconciliation after a failover, in one region (reconcile.py; run by the failover runbook)."""
+
+    batch_state_table: str
+    bucket: str  # this region's batch bucket

@@ -26,12 +26,12 @@ from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
+from handlers.active_region import signal as active_region
+from handlers.active_region.signal import ActiveRegionSource
 from handlers.batch import contract
 from handlers.batch.batch_state import claim_batch
 from handlers.batch.contract import TriggerSettings
 from handlers.environment import runtime_region
-from handlers.failover import active_region
-from handlers.failover.active_region import ActiveRegionSource
 
 logger = Logger(service="batch-trigger")
 tracer = Tracer(service="batch-trigger")

@@ -5,7 +5,9 @@
   contracts (`handlers.<system>.contract`) and the settings base (`handlers.environment`);
 - localcloud/ is the emulator and regionflow its guest: it imports no components, handlers, workflows,
   scripts, demos or tests;
-- nothing outside tests/ imports tests.
+- nothing outside tests/ imports tests;
+- no import circle anywhere, between modules (a lazy import inside a function counts) or between the
+  handler systems (handlers/<system>/ as one node).
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 CONTRACT_MODULES = ("handlers.environment",)
 
 
-def python_files(*roots: str) -> list[Path]:
+def python_files(*roots: str, project: Path = PROJECT_DIR) -> list[Path]:
     files: list[Path] = []
     for root in roots:
-        path = PROJECT_DIR / root
+        path = project / root
         files.extend([path] if path.is_file() else sorted(path.rglob("*.py")))
     return [file for file in files if "__pycache__" not in file.parts]
 
@@ -64,6 +66,127 @@ def violations(roots: tuple[str, ...], allowed: object) -> list[str]:
             if not allowed(module):  # type: ignore[operator]
                 found.append(f"{path.relative_to(PROJECT_DIR)}:{line} imports {module}")
     return found
+
+
+FIRST_PARTY_ROOTS = (
+    "components",
+    "handlers",
+    "workflows",
+    "localcloud",
+    "demos",
+    "scripts",
+    "bench",
+    "samples",
+    "__main__.py",
+)
+
+
+def module_name(path: Path, root: Path = PROJECT_DIR) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(roots: tuple[str, ...], root: Path = PROJECT_DIR) -> dict[str, set[str]]:
+    """module -> the first-party modules it imports (a package stands for its __init__)."""
+    paths = python_files(*roots, project=root)
+    modules = {module_name(path, root) for path in paths}
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        edges = graph.setdefault(module_name(path, root), set())
+        for _, imported in imported_modules(path, root):
+            # `import a.b.c` of a third-party or missing module walks up to nothing: not an edge.
+            module = imported
+            while module and module not in modules:
+                module = module.rpartition(".")[0]
+            if module and module != module_name(path, root):
+                edges.add(module)
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one node (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    lowlink: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = lowlink[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for successor in graph.get(node, ()):
+            if successor not in index:
+                visit(successor)
+                lowlink[node] = min(lowlink[node], lowlink[successor])
+            elif successor in on_stack:
+                lowlink[node] = min(lowlink[node], index[successor])
+        if lowlink[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def handler_systems(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """handlers.<system> -> the other handler systems its modules import."""
+
+    def system(module: str) -> str | None:
+        parts = module.split(".")
+        return ".".join(parts[:2]) if len(parts) >= 2 and parts[0] == "handlers" else None
+
+    systems: dict[str, set[str]] = {}
+    for module, imports in graph.items():
+        source = system(module)
+        if source:
+            targets = {system(target) for target in imports} - {None, source}
+            systems.setdefault(source, set()).update(target for target in targets if target)
+    return systems
+
+
+def test_no_module_import_circle_anywhere() -> None:
+    assert circles(import_graph(FIRST_PARTY_ROOTS)) == []
+
+
+def test_no_import_circle_between_handler_systems() -> None:
+    assert circles(handler_systems(import_graph(("handlers",)))) == []
+
+
+def test_a_lazy_import_circle_is_found(tmp_path: Path) -> None:
+    # GIVEN two modules that import each other, one of them inside a function
+    (tmp_path / "localcloud").mkdir()
+    (tmp_path / "localcloud" / "gateway.py").write_text("from localcloud import rest_api\n")
+    lazy_import = "def route():\n    from localcloud.gateway import X\n"
+    (tmp_path / "localcloud" / "rest_api.py").write_text(lazy_import)
+    (tmp_path / "localcloud" / "loop.py").write_text("import localcloud.gateway\n")
+    # THEN the circle is reported, and the module that merely imports one of them is not in it
+    assert circles(import_graph(("localcloud",), tmp_path)) == [["localcloud.gateway", "localcloud.rest_api"]]
+
+
+def test_a_circle_between_handler_systems_is_found(tmp_path: Path) -> None:
+    # GIVEN batch's trigger imports failover's reader, and failover's reconcile imports batch's state
+    for module, source in (
+        ("handlers/batch/trigger.py", "from handlers.failover import active_region\n"),
+        ("handlers/batch/batch_state.py", ""),
+        ("handlers/failover/active_region.py", ""),
+        ("handlers/failover/reconcile.py", "from handlers.batch.batch_state import claim_batch\n"),
+    ):
+        (tmp_path / module).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / module).write_text(source)
+    # THEN the two systems form a circle though no module does
+    graph = import_graph(("handlers",), tmp_path)
+    assert circles(graph) == []
+    assert circles(handler_systems(graph)) == [["handlers.batch", "handlers.failover"]]
 
 
 def test_handlers_import_no_pulumi_program_emulator_or_tests() -> None:

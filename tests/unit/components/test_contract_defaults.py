@@ -20,12 +20,12 @@ from components.audit_ingest import AuditIngestArgs
 from components.batch_orchestrator import BatchOrchestratorArgs
 from components.failover_control import FailoverControlArgs
 from components.transform_pipeline import TransformPipelineArgs
+from handlers.active_region.contract import ActiveRegionSettings
 from handlers.artifacts.contract import RegionalSyncSettings
 from handlers.audit.contract import IngestSettings, RedisSettings
 from handlers.batch.contract import EmailSettings, SplitSettings
 from handlers.environment import Environment
 from handlers.events.contract import ProcessorSettings
-from handlers.failover.contract import ActiveRegionSettings
 from handlers.transform.contract import StatusSettings, UploadSettings, WorkerSettings
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]

@@ -14,12 +14,12 @@ from dataclasses import MISSING, fields, replace
 
 import pytest
 
+from handlers.active_region import contract as active_region
 from handlers.artifacts import contract as artifacts
 from handlers.audit import contract as audit
 from handlers.batch import contract as batch
 from handlers.environment import Environment, variable_name
 from handlers.events import contract as events
-from handlers.failover import contract as failover
 from handlers.transform import contract as transform
 from localcloud.core.recording import RecordedResource, RecordingMocks
 from tests.unit.components.conftest import STACKS, BuiltStack, run_program
@@ -59,9 +59,9 @@ SETTINGS_OF_HANDLER: dict[str, type[Environment] | None] = {
     "handlers.batch.merge_chunks.lambda_handler": None,
     "handlers.batch.email_link.lambda_handler": batch.EmailSettings,
     "handlers.batch.financials_api.lambda_handler": batch.FinancialsApiSettings,
-    "handlers.failover.switch.read_handler": failover.ActiveRegionSettings,
-    "handlers.failover.switch.activate_handler": failover.ActiveRegionSettings,
-    "handlers.failover.reconcile.lambda_handler": failover.ReconcileSettings,
+    "handlers.active_region.switch.read_handler": active_region.ActiveRegionSettings,
+    "handlers.active_region.switch.activate_handler": active_region.ActiveRegionSettings,
+    "handlers.batch.reconcile.lambda_handler": batch.ReconcileSettings,
     "handlers.audit.ingest_api.lambda_handler": audit.IngestSettings,
     "handlers.audit.archive.lambda_handler": audit.ArchiveSettings,
     "handlers.audit.metadata.lambda_handler": audit.MetadataSettings,

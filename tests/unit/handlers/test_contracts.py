@@ -13,10 +13,10 @@ import redis
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from handlers.audit import contract as audit
+from handlers.batch import contract as batch
+from handlers.batch import reconcile
 from handlers.events import contract as events
 from handlers.events import processor
-from handlers.failover import contract as failover
-from handlers.failover import reconcile
 
 HANDLERS_DIR = Path(__file__).resolve().parents[3] / "handlers"
 CONTRACTS = sorted(HANDLERS_DIR.glob("*/contract.py"))
@@ -85,7 +85,7 @@ def test_the_scan_sees_every_way_of_reading_a_variable(tmp_path: Path) -> None:
 
 def test_the_errors_workflows_retry_by_name_are_the_ones_handlers_raise() -> None:
     # The runbook retries the reconciliation's error, the events workflow the processor's write conflict.
-    assert reconcile.ReconcileIncompleteError is failover.ReconcileIncompleteError
+    assert reconcile.ReconcileIncompleteError is batch.ReconcileIncompleteError
     assert processor.WriteConflictError is events.WriteConflictError
     assert processor.PoisonEventError is events.PoisonEventError
     assert processor.IdempotencyKeyReusedError is events.IdempotencyKeyReusedError

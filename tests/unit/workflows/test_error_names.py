@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from handlers.audit import contract as audit
+from handlers.batch import contract as batch
 from handlers.events import contract as events
-from handlers.failover import contract as failover
 from tests.unit.workflows.asl import state_machines
 from workflows import (
     active_active_events,
@@ -37,7 +37,7 @@ WORKFLOWS = (
 # Errors Step Functions and the AWS services it integrates report themselves.
 AWS_ERROR_PREFIXES = ("States.", "Lambda.", "StepFunctions.", "DynamoDB.", "SNS.", "SQS.")
 CONTRACT_ERRORS = {
-    failover.ReconcileIncompleteError.__name__,
+    batch.ReconcileIncompleteError.__name__,
     events.WriteConflictError.__name__,
     events.IDEMPOTENCY_IN_PROGRESS_ERROR,
     *audit.TRANSIENT_ERRORS,
@@ -78,7 +78,7 @@ def test_each_contract_error_is_retried_where_its_system_runs_it() -> None:
         workflow.__name__.rsplit(".", 1)[1]: {error for _, error in named_errors(definition_of(workflow))}
         for workflow in WORKFLOWS
     }
-    assert failover.ReconcileIncompleteError.__name__ in retried["failover_runbook"]
+    assert batch.ReconcileIncompleteError.__name__ in retried["failover_runbook"]
     assert {events.WriteConflictError.__name__, events.IDEMPOTENCY_IN_PROGRESS_ERROR} <= retried[
         "active_active_events"
     ]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from handlers.failover.contract import ReconcileIncompleteError
+from handlers.batch.contract import ReconcileIncompleteError
 from tests.unit.workflows.asl import problems
 from workflows import failover_runbook
 

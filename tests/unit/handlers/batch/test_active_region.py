@@ -1,6 +1,6 @@
 """Active-region signal: read from the Route 53 TXT record, cached for at most the TTL, loud when unset.
 
-(The ARC routing-control backend and the runbook's switch: tests/unit/handlers/failover/.)
+(The ARC routing-control backend and the runbook's switch: tests/unit/handlers/active_region/.)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from handlers.failover.active_region import (
+from handlers.active_region.signal import (
     ActiveRegionUnknownError,
     Route53ActiveRegion,
     RoutingControlActiveRegion,

@@ -10,9 +10,9 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 
+from handlers.active_region.signal import ActiveRegionUnknownError
 from handlers.batch import contract, trigger
 from handlers.batch.batch_state import claim_batch
-from handlers.failover.active_region import ActiveRegionUnknownError
 
 from ..conftest import FakeLambdaContext, load_event
 from .conftest import ACTIVE_REGION, BUCKET, STANDBY_REGION, BatchCloud, object_created_record, s3_event

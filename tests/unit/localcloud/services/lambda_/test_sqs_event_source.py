@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from typing import cast
 
 import pytest
 
 from localcloud.services.lambda_.event_sources.mapping import REPORT_BATCH_ITEM_FAILURES, EventSourceMapping
 from localcloud.services.lambda_.event_sources.sqs import SqsEventSourcePoller
+from localcloud.services.lambda_.runtime import LambdaRuntime
 from tests.unit.localcloud.conftest import REGION, create_queue, drain
 
 # Records the bodies of each batch; returns batchItemFailures for bodies starting with "fail".
@@ -239,7 +241,7 @@ def test_a_queue_whose_message_moves_while_being_counted_is_never_reported_empty
 ):
     # GIVEN a queue holding one message that changes state somewhere during the count
     sqs = _QueueWithOneMovingMessage(state_before, state_after, moves_after)
-    poller = SqsEventSourcePoller(_RuntimeWithClient(sqs))
+    poller = SqsEventSourcePoller(cast(LambdaRuntime, _RuntimeWithClient(sqs)))
     poller.add_mapping(sqs_mapping("arn:aws:sqs:us-east-1:123456789012:work", "arn:aws:lambda:fn"))
     # WHEN wait_idle's emptiness check runs THEN it still sees the message
     assert not poller.is_idle()

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from handlers.failover.active_region import (
+from handlers.active_region.signal import (
     ActiveRegionUnknownError,
     RoutingControlActiveRegion,
     RoutingControlClusterUnavailableError,
@@ -24,7 +24,7 @@ from handlers.failover.active_region import (
     random_start,
     switch_from_environment,
 )
-from handlers.failover.switch import activate
+from handlers.active_region.switch import activate
 
 from .switch_fixtures import (  # noqa: F401
     CLUSTER_ENDPOINTS,

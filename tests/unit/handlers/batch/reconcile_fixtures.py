@@ -1,4 +1,7 @@
-"""Fixtures for the failover reconciliation: both regions' side of a failover, in moto.
+"""Fixtures for the reconciliation after a failover: both regions' side of a failover, in moto.
+
+Imported explicitly by test_reconcile.py (`from .reconcile_fixtures import failover_cloud_fixture`),
+so they never clash with this directory's conftest, whose regions differ.
 
 `failover_cloud` gives, inside mock_aws: the failed region's batch bucket (where the files were uploaded
 and claimed before the failover), the newly active region's versioned batch bucket (where reconciliation
@@ -21,10 +24,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from handlers.batch import reconcile
 from handlers.batch.batch_state import claim_batch, unquoted_etag
 from handlers.batch.contract import STATUS_PROCESSING
-from handlers.failover import reconcile
-from handlers.failover.reconcile import ReconcileDependencies
+from handlers.batch.reconcile import ReconcileDependencies
 from samples import dynamodb_tables as tables
 
 FAILED_REGION = "us-east-1"  # active before the failover: claimed the batches, did not finish them
@@ -135,8 +138,8 @@ def _clear_cached_state() -> None:
     reconcile.metrics.clear_metrics()
 
 
-@pytest.fixture
-def failover_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FailoverCloud]:
+@pytest.fixture(name="failover_cloud")
+def failover_cloud_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[FailoverCloud]:
     """Both buckets (versioned), the state table in ACTIVE_REGION, and the reconcile function's
     environment there (Lambda sets AWS_REGION and AWS_DEFAULT_REGION alike)."""
     with mock_aws():

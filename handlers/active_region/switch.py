@@ -10,7 +10,7 @@ activating the region that is already active still writes, which also repairs a 
 
 Both read uncached (cache_seconds=0): the runbook must see the signal as it is now, not as a warm Lambda
 environment remembers it. Which backend (Route 53 record or ARC routing controls) follows the function's
-environment, as in handlers/failover/active_region.py; the switch also needs ACTIVE_REGION_REGIONS on the
+environment, as in handlers/active_region/signal.py; the switch also needs ACTIVE_REGION_REGIONS on the
 record backend.
 """
 
@@ -25,9 +25,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers.active_region import signal as active_region
+from handlers.active_region.signal import ActiveRegionSource, ActiveRegionSwitch, ActiveRegionUnknownError
 from handlers.environment import runtime_region
-from handlers.failover import active_region
-from handlers.failover.active_region import ActiveRegionSource, ActiveRegionSwitch, ActiveRegionUnknownError
 
 logger = Logger(service="failover-switch")
 tracer = Tracer(service="failover-switch")

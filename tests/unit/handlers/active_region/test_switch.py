@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from handlers.failover import switch
-from handlers.failover.active_region import (
+from handlers.active_region import switch
+from handlers.active_region.signal import (
     Route53ActiveRegion,
     Route53RecordSwitch,
     switch_from_environment,
 )
-from handlers.failover.switch import ActivationNotConfirmedError, activate, read_state
+from handlers.active_region.switch import ActivationNotConfirmedError, activate, read_state
 
 from ..conftest import FakeLambdaContext
 from .switch_fixtures import (  # noqa: F401

@@ -1,7 +1,7 @@
 """Which region processes batches: the active-region signal, how it is read and how the runbook flips it.
 
 Two backends, chosen by the function's environment (`from_environment`, `switch_from_environment`), whose
-variables handlers/failover/contract.py declares (ActiveRegionSettings):
+variables handlers/active_region/contract.py declares (ActiveRegionSettings):
 
 - Route 53 record (the local stack: our emulator has no ARC). A TXT record in a private hosted zone holds
   the active region's name; `Route53ActiveRegion` reads it and `Route53RecordSwitch` UPSERTs it.
@@ -47,8 +47,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handlers.active_region.contract import ActiveRegionSettings
 from handlers.environment import variable_name
-from handlers.failover.contract import ActiveRegionSettings
 
 TXT_TYPE = "TXT"
 # eu-west-1, us-gov-west-1, ap-southeast-2, il-central-1 ...
@@ -56,7 +56,7 @@ REGION_NAME = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 # One TXT value is one or more quoted strings ("a" "b"); escaped quotes stay inside a string.
 _TXT_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
-# The variables named in this module's messages (handlers/failover/contract.py declares them).
+# The variables named in this module's messages (handlers/active_region/contract.py declares them).
 REGIONS_ENV = variable_name("active_region_regions")
 ROUTING_CONTROLS_ENV = variable_name("active_region_routing_controls")
 CLUSTER_ENDPOINTS_ENV = variable_name("active_region_cluster_endpoints")

@@ -11,15 +11,22 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from handlers.batch import contract
+from handlers.batch import contract, reconcile
 from handlers.batch.batch_state import timestamp
 from handlers.batch.contract import STATUS_COMPLETED, STATUS_FAILED
-from handlers.failover import reconcile
-from handlers.failover.reconcile import ReconcileIncompleteError, ReconcileSummary
+from handlers.batch.reconcile import ReconcileIncompleteError, ReconcileSummary
 from workflows import failover_runbook
 
 from ..conftest import FakeLambdaContext
-from .conftest import ACTIVE_REGION, BUCKET, FAILED_REGION, NOW, FailoverCloud, emf_lines
+from .reconcile_fixtures import (  # noqa: F401 - failover_cloud_fixture is a fixture
+    ACTIVE_REGION,
+    BUCKET,
+    FAILED_REGION,
+    NOW,
+    FailoverCloud,
+    emf_lines,
+    failover_cloud_fixture,
+)
 
 KEY = "input/sales.csv"
 CSV = (

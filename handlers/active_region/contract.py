@@ -1,10 +1,7 @@
-"""The failover system's contract: what FailoverControl, FailoverRunbook, the runbook workflow and the
-failover handlers share.
-
-The active-region signal's settings (every function that reads or flips the signal gets them: the batch
-trigger and the runbook's read and activate steps; see handlers/failover/active_region.py for the two
-backends), the reconciliation's settings, and the error the runbook retries by name. Pure Python: the
-Pulumi program imports this with requirements.txt alone.
+"""The active-region signal's contract: what FailoverControl (which creates the signal) writes and every
+function that reads or flips it gets: the batch trigger and the failover runbook's read and activate
+steps (handlers/active_region/signal.py holds the two backends). Pure Python: the Pulumi program imports
+this with requirements.txt alone.
 """
 
 from __future__ import annotations
@@ -12,14 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from handlers.environment import Environment
-
-
-class ReconcileIncompleteError(Exception):
-    """Some files could not be re-copied; their marks were removed, so a retry copies them again.
-
-    Raised by handlers/failover/reconcile.py; the runbook (workflows/failover_runbook.py) retries the
-    reconciliation on this error's name.
-    """
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,11 +28,3 @@ class ActiveRegionSettings(Environment):
     # ([{"Endpoint": "https://....amazonaws.com/v1", "Region": "us-west-2"}, ...]).
     active_region_routing_controls: dict[str, str] | None = None
     active_region_cluster_endpoints: tuple[dict[str, str], ...] | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReconcileSettings(Environment):
-    """The runbook's reconciliation in one region (handlers/failover/reconcile.py)."""
-
-    batch_state_table: str
-    bucket: str  # this region's batch bucket

@@ -30,18 +30,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.batch import contract as batch
+from handlers.batch import contract
 from handlers.batch.batch_state import item_from_condition_failure, timestamp, unquoted_etag
+from handlers.batch.contract import ReconcileIncompleteError, ReconcileSettings
 from handlers.environment import runtime_region
-from handlers.failover.contract import ReconcileIncompleteError, ReconcileSettings
 
-UNFINISHED_STATUSES = (batch.STATUS_PROCESSING, batch.STATUS_FAILED)
+UNFINISHED_STATUSES = (contract.STATUS_PROCESSING, contract.STATUS_FAILED)
 # Lambda's maximum timeout: a mark this old belongs to no invocation that is still running.
 STALE_MARK_SECONDS = 900
 
 logger = Logger(service="batch-reconcile")
 tracer = Tracer(service="batch-reconcile")
-metrics = Metrics(namespace=batch.METRICS_NAMESPACE, service=batch.METRICS_SERVICE)
+metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS_SERVICE)
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,9 @@ def unfinished_batches(table: Any, *, page_size: int | None = None) -> Iterator[
     """Every PROCESSING and FAILED item, page by page through the `status-index` GSI (never a Scan)."""
     for status in UNFINISHED_STATUSES:
         query: dict[str, Any] = {
-            "IndexName": batch.STATUS_INDEX,
+            "IndexName": contract.STATUS_INDEX,
             "KeyConditionExpression": "#status = :status",
-            "ExpressionAttributeNames": {"#status": batch.STATUS_INDEX_KEY},
+            "ExpressionAttributeNames": {"#status": contract.STATUS_INDEX_KEY},
             "ExpressionAttributeValues": {":status": status},
         }
         if page_size is not None:
@@ -124,7 +124,7 @@ def find_replica(
 ) -> Mapping[str, Any] | None:
     """The version with `version_id`, or else the newest with `etag`; None if neither is there."""
     # An unversioned source's "null" names no particular version in another (versioned) bucket.
-    if version_id and version_id != batch.NO_VERSION:
+    if version_id and version_id != contract.NO_VERSION:
         for version in versions:
             if version.get("VersionId") == version_id:
                 return version
@@ -144,7 +144,7 @@ def _mark(
     previous_mark: str | None,
 ) -> dict[str, Any] | None:
     """Mark `item` as being re-copied by this run; None if marked, else the item that refused it."""
-    key = item[batch.BATCH_STATE_KEY]
+    key = item[contract.BATCH_STATE_KEY]
     # A fresh item must not carry anyone's mark; a stale one must still carry the mark we judged stale.
     mark_condition = (
         "attribute_not_exists(reconciledAt)" if previous_mark is None else "reconciledAt = :previous"
@@ -154,14 +154,14 @@ def _mark(
         ":region": deps.region,
         ":source": source_version_id,
         ":version": item["versionId"],
-        ":processing": batch.STATUS_PROCESSING,
-        ":failed": batch.STATUS_FAILED,
+        ":processing": contract.STATUS_PROCESSING,
+        ":failed": contract.STATUS_FAILED,
     }
     if previous_mark is not None:
         values[":previous"] = previous_mark
     try:
         deps.state_table.update_item(
-            Key={batch.BATCH_STATE_KEY: key},
+            Key={contract.BATCH_STATE_KEY: key},
             UpdateExpression="SET reconciledAt = :at, reconciledBy = :region, reconciledVersionId = :source",
             # Same batch as the one read, still unfinished: a new upload or a late completion wins.
             ConditionExpression=(
@@ -183,7 +183,7 @@ def _unmark(deps: ReconcileDependencies, key: str, *, stamp: str) -> None:
     mark goes stale after STALE_MARK_SECONDS and a later run takes the file over then."""
     try:
         deps.state_table.update_item(
-            Key={batch.BATCH_STATE_KEY: key},
+            Key={contract.BATCH_STATE_KEY: key},
             UpdateExpression="REMOVE reconciledAt, reconciledBy, reconciledVersionId",
             ConditionExpression="reconciledAt = :at AND reconciledBy = :region",
             ExpressionAttributeValues={":at": stamp, ":region": deps.region},
@@ -209,7 +209,7 @@ def reconcile_item(
     stale_mark_seconds: float = STALE_MARK_SECONDS,
 ) -> None:
     """Re-copy one unfinished file of another region in place in this region's bucket (see module doc)."""
-    key = str(item[batch.BATCH_STATE_KEY])
+    key = str(item[contract.BATCH_STATE_KEY])
     version_id = item.get("versionId")
     owner = item.get("region")
     context = {"key": key, "versionId": version_id, "processingRegion": owner, "status": item.get("status")}
@@ -312,9 +312,9 @@ def reconcile(
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Reconcile this region; raise after the whole run if any copy failed (the runbook retries)."""
     summary = reconcile(dependencies(), now=datetime.now(UTC))
-    metrics.add_metric(name=batch.FILES_RECONCILED, unit=MetricUnit.Count, value=len(summary.reconciled))
+    metrics.add_metric(name=contract.FILES_RECONCILED, unit=MetricUnit.Count, value=len(summary.reconciled))
     metrics.add_metric(
-        name=batch.FILES_MISSING_AT_RECONCILIATION, unit=MetricUnit.Count, value=len(summary.missing)
+        name=contract.FILES_MISSING_AT_RECONCILIATION, unit=MetricUnit.Count, value=len(summary.missing)
     )
     result = summary.as_dict()
     logger.info("reconciliation done", extra={"summary": result})

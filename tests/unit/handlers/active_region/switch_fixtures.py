@@ -22,8 +22,8 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from handlers.failover import switch
-from handlers.failover.active_region import arc_client
+from handlers.active_region import switch
+from handlers.active_region.signal import arc_client
 from tests.unit.handlers.conftest import change_txt_record
 
 PRIMARY = "eu-west-1"
