@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import math
 import sys
 import time
 import uuid
@@ -31,7 +30,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
+from bench.reporting import machine_description, percentile, result_line, write_benchmarks_md  # noqa: E402
 from handlers.audit.contract import RedisSettings  # noqa: E402
 from handlers.audit.redis_store import PayloadStore, connect, payload_key  # noqa: E402
 from localcloud.core.cloud import LocalCloud  # noqa: E402
@@ -75,12 +74,6 @@ class Timings:
     s3_put: list[float] = field(default_factory=list)
     redis_set: list[float] = field(default_factory=list)
     burst: list[float] = field(default_factory=list)
-
-
-def percentile(samples: list[float], q: float) -> float:
-    """Nearest rank: the smallest sample with at least q % of the samples at or below it."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 def p50(samples: list[float]) -> float:

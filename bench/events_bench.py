@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import math
 import os
 import random
 import sys
@@ -46,7 +45,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-from bench.reporting import machine_description, result_line, write_benchmarks_md  # noqa: E402
+from bench.reporting import machine_description, percentile, result_line, write_benchmarks_md  # noqa: E402
 from demos.events import (  # noqa: E402
     Posted,
     event_document,
@@ -83,12 +82,6 @@ TARGET_CONVERGENCE_SECONDS = 30.0
 # - The request path (HTTP, two Lambda invocations over pipes, an EXPRESS execution, idempotency records)
 #   may cost at most 50 times the write itself on this machine.
 TARGET_RATIO = 50.0
-
-
-def percentile(samples: Sequence[float], q: float) -> float:
-    """Nearest rank: the smallest sample with at least q % of the samples at or below it."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -35,3 +37,9 @@ def write_benchmarks_md(section_title: str, lines: list[str]) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")
+
+
+def percentile(samples: Sequence[float], percent: float) -> float:
+    """Nearest rank: the smallest sample with at least `percent` % of the samples at or below it."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]

@@ -18,11 +18,11 @@ PERIOD_SECONDS = 300
 EXECUTION_METRICS = ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed")
 
 
-def _widget(title: str, metrics: list[list[Any]], region: str, x: int, y: int) -> dict[str, Any]:
+def _widget(title: str, metrics: list[list[Any]], region: str, column: int, row: int) -> dict[str, Any]:
     return {
         "type": "metric",
-        "x": x,
-        "y": y,
+        "x": column,
+        "y": row,
         "width": 12,
         "height": 6,
         "properties": {

@@ -78,8 +78,8 @@ def dependencies() -> SyncDependencies:
     )
 
 
-def host_id(region: str, n: int) -> str:
-    return f"{region}-host-{n:05d}"
+def host_id(region: str, number: int) -> str:
+    return f"{region}-host-{number:05d}"
 
 
 def host_records(
@@ -152,7 +152,9 @@ def write_host_records(
     if max_in_flight > 1 and len(chunks) > 1:
         # boto3 clients are thread-safe; requests overlap on the network, not in Python.
         with ThreadPoolExecutor(max_workers=max_in_flight) as pool:
-            outcomes = list(pool.map(lambda c: _write_chunk(client, table, c, max_attempts, sleep), chunks))
+            outcomes = list(
+                pool.map(lambda chunk: _write_chunk(client, table, chunk, max_attempts, sleep), chunks)
+            )
     else:
         outcomes = [_write_chunk(client, table, chunk, max_attempts, sleep) for chunk in chunks]
     left = sum(outcome[2] for outcome in outcomes)

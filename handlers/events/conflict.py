@@ -35,26 +35,30 @@ def precedence(item: EventItem) -> Precedence:
     return (item.timestamp, item.last_updated_region, item.idempotency_key, item.data, item.version)
 
 
-def _same_id(a: EventItem, b: EventItem) -> None:
-    if a.id != b.id:
-        raise ValueError(f"cannot resolve versions of different items: {a.id!r} and {b.id!r}")
+def _same_id(one: EventItem, other: EventItem) -> None:
+    if one.id != other.id:
+        raise ValueError(f"cannot resolve versions of different items: {one.id!r} and {other.id!r}")
 
 
-def beats(a: EventItem, b: EventItem) -> bool:
-    """a wins against b (strictly: an item does not beat itself)."""
-    _same_id(a, b)
-    return precedence(a) > precedence(b)
+def beats(one: EventItem, other: EventItem) -> bool:
+    """`one` wins against `other` (strictly: an item does not beat itself)."""
+    _same_id(one, other)
+    return precedence(one) > precedence(other)
 
 
-def resolve(a: EventItem, b: EventItem) -> EventItem:
-    """The winner of a and b, one of them (equal precedence means equal items: a is returned)."""
-    _same_id(a, b)
-    return b if beats(b, a) else a
+def resolve(one: EventItem, other: EventItem) -> EventItem:
+    """The winner of the two, one of them (equal precedence means equal items: `one` is returned)."""
+    _same_id(one, other)
+    return other if beats(other, one) else one
 
 
-def same_write(a: EventItem, b: EventItem) -> bool:
+def same_write(one: EventItem, other: EventItem) -> bool:
     """One client write in both versions (same timestamp, idempotency key and data), wherever it was
     applied and whatever the version: a duplicate, not a conflict. It happens when a repeat reaches the
     other region before the idempotency record did; replication then leaves one copy in both replicas."""
-    _same_id(a, b)
-    return (a.timestamp, a.idempotency_key, a.data) == (b.timestamp, b.idempotency_key, b.data)
+    _same_id(one, other)
+    return (one.timestamp, one.idempotency_key, one.data) == (
+        other.timestamp,
+        other.idempotency_key,
+        other.data,
+    )

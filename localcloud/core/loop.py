@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Self
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class BackgroundLoop:
@@ -122,7 +122,7 @@ class BackgroundLoop:
                 wait_seconds = self.run_once()
                 self._count_pass()
             except Exception:
-                log.exception("%s: a pass failed", self.name)
+                logger.exception("%s: a pass failed", self.name)
                 wait_seconds = self.retry_seconds
             self._woken = self._wake.wait(wait_seconds) if wait_seconds > 0 else self._wake.is_set()
             self._wake.clear()

@@ -38,7 +38,7 @@ from localcloud.services.apigateway.http import (
 from localcloud.services.apigateway.http_api import serve_function_url, serve_http_api
 from localcloud.services.apigateway.rest_api import serve_rest_api
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # AWS quotas: HTTP API payload 10 MB; a function URL is bounded by Lambda's 6 MB synchronous payload.
 HTTP_API_MAX_BODY = 10 * 1024 * 1024
@@ -130,7 +130,7 @@ class HttpGateway:
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
             def log_message(self, format: str, *args: Any) -> None:
-                log.debug("gateway: " + format, *args)
+                logger.debug("gateway: " + format, *args)
 
         return _Handler
 
@@ -197,7 +197,7 @@ class HttpGateway:
                 # rawPath keeps the stage, as event.requestContext.path does on AWS.
                 return self._serve_rest_api(rest_api, parts[2:], request("/" + "/".join(parts[2:])))
         except Exception:
-            log.exception("gateway: request %s %s failed", http.command, http.path)
+            logger.exception("gateway: request %s %s failed", http.command, http.path)
             return INTERNAL_ERROR
         return NOT_FOUND
 

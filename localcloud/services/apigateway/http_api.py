@@ -36,7 +36,7 @@ from localcloud.services.apigateway.http import (
     match_route,
 )
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _TEXTUAL_TYPES = re.compile(
     r"^(text/.*|application/(json|javascript|xml|yaml|x-yaml|graphql|x-www-form-urlencoded)|.*\+(json|xml))$"
@@ -310,7 +310,7 @@ def _integrate(
         return _sqs_send_message(integration, region, req, event, client_factory)
     if integration.function_arn and integration.payload_format_version == "2.0":
         return invoke_lambda(invoke, integration.function_arn, region, event)
-    log.error("gateway: unsupported integration %s", integration)
+    logger.error("gateway: unsupported integration %s", integration)
     return INTERNAL_ERROR
 
 
@@ -319,16 +319,16 @@ def invoke_lambda(invoke: Invoke, function_arn: str, region: str, event: dict[st
     try:
         result = invoke(function_arn, region, event)
     except Exception:
-        log.exception("gateway: invoking %s failed", function_arn)
+        logger.exception("gateway: invoking %s failed", function_arn)
         return INTERNAL_ERROR
     if result.error_type is not None:
         # A function error is never passed through: the client sees API Gateway's generic 500.
-        log.warning("gateway: %s failed with %s", function_arn, result.error_type)
+        logger.warning("gateway: %s failed with %s", function_arn, result.error_type)
         return INTERNAL_ERROR
     try:
         return map_lambda_result(result.payload)
     except (ValueError, TypeError, KeyError):
-        log.exception("gateway: malformed response from %s", function_arn)
+        logger.exception("gateway: malformed response from %s", function_arn)
         return INTERNAL_ERROR
 
 

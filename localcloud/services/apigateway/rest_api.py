@@ -56,7 +56,7 @@ from localcloud.services.apigateway.vtl import (
     render_template,
 )
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 JSON = "application/json"
 _SQS_PATH_URI = re.compile(
@@ -150,12 +150,14 @@ class _Call:
             for name, value in (chosen.response_parameters if chosen else {}).items():
                 headers.append((name.removeprefix("gatewayresponse.header."), _static(value, name)))
         except TemplateError as error:
-            log.error("rest api %s: gateway response %s: %s", self.api.api_id, response_type, error)
+            logger.error("rest api %s: gateway response %s: %s", self.api.api_id, response_type, error)
             return self.respond(500, [("Content-Type", JSON)], b'{"message": "Internal server error"}')
         return self.respond(status, headers, body.encode())
 
     def internal_error(self, why: str) -> Response:
-        log.error("rest api %s %s %s: %s", self.api.api_id, self.request.method, self.request.raw_path, why)
+        logger.error(
+            "rest api %s %s %s: %s", self.api.api_id, self.request.method, self.request.raw_path, why
+        )
         return self.gateway_response("API_CONFIGURATION_ERROR")
 
 
@@ -306,7 +308,7 @@ def _aws_integration(
     try:
         backend = _sqs(call, uri, headers, payload, client_factory)
     except Exception:  # never reached SQS (connection, credentials): AWS answers a plain 500
-        log.exception("rest api %s: SQS integration %s failed", call.api.api_id, uri)
+        logger.exception("rest api %s: SQS integration %s failed", call.api.api_id, uri)
         return call.respond(500, [("Content-Type", JSON)], b'{"message": "Internal server error"}')
     return _integration_response(call, responses, backend)
 
@@ -331,7 +333,7 @@ def _sqs(
     """Send the rendered form body to SQS as the SQS query API would read it."""
     if headers.get("content-type", "").split(";", 1)[0].strip() != "application/x-www-form-urlencoded":
         # SQS cannot read the form otherwise; on AWS this is the most common mistake, so say it plainly.
-        log.error(
+        logger.error(
             "rest api %s: SQS integration without integration.request.header.Content-Type "
             "'application/x-www-form-urlencoded': SQS rejects the request",
             call.api.api_id,
@@ -365,7 +367,7 @@ def _sqs(
         if not isinstance(response, dict):
             raise
         status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)
-        log.warning("rest api %s: SQS answered %s: %s", call.api.api_id, status, error)
+        logger.warning("rest api %s: SQS answered %s: %s", call.api.api_id, status, error)
         return _Backend(status, json.dumps({"Error": response.get("Error", {})}))
     result = {
         "SendMessageResponse": {
@@ -489,7 +491,7 @@ def _lambda_proxy(call: _Call, integration: RestIntegration, invoke: Invoke) -> 
     try:
         result = invoke(function_arn, region, build_proxy_event(call))
     except Exception:
-        log.exception("rest api %s: invoking %s failed", call.api.api_id, function_arn)
+        logger.exception("rest api %s: invoking %s failed", call.api.api_id, function_arn)
         return call.respond(502, [("Content-Type", JSON)], _BAD_GATEWAY)
     payload = result.payload
     if isinstance(payload, bytes | bytearray):
@@ -499,7 +501,7 @@ def _lambda_proxy(call: _Call, integration: RestIntegration, invoke: Invoke) -> 
             payload = None
     if result.error_type is not None or not isinstance(payload, dict) or "statusCode" not in payload:
         # 1.0 has no "plain JSON means 200" rule: anything but {statusCode, ...} is a malformed response.
-        log.warning(
+        logger.warning(
             "rest api %s: %s returned %s", call.api.api_id, function_arn, result.error_type or "no statusCode"
         )
         return call.respond(502, [("Content-Type", JSON)], _BAD_GATEWAY)

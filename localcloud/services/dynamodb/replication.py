@@ -21,7 +21,7 @@ from typing import Any
 from localcloud.core.clients import ClientFactory
 from localcloud.core.loop import BackgroundLoop
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 Image = dict[str, Any]  # an item in DynamoDB JSON ({"pk": {"S": "a"}}), as put_item and streams use it
 # DynamoDB's limit per BatchWriteItem request.
@@ -294,7 +294,7 @@ class DynamoDbReplicator(BackgroundLoop):
             with self._lock:
                 self._replicate_tables(everything=self.woken)
         except Exception:  # counted as a pass all the same: waiters must not hang on one bad poll
-            log.exception("%s: poll failed", self.name)
+            logger.exception("%s: poll failed", self.name)
         next_due = min(self._due.values(), default=0.0) - time.monotonic()
         return max(self.poll_interval, next_due)
 

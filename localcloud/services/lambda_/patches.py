@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from localcloud.core.moto_version import require_supported_moto
 from localcloud.services.dynamodb import streams
 
-LOG = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class _Result(Protocol):
@@ -174,7 +174,7 @@ def _s3_notification_to_lambda(account_id: str, event_body: Any, fn_arn: str, re
     try:
         active_runtime().invoke_async(fn_arn, region_name, event_body)
     except Exception:
-        LOG.exception("S3 notification to %s could not be queued", fn_arn)
+        logger.exception("S3 notification to %s could not be queued", fn_arn)
 
 
 def _sns_subscription_publish(  # noqa: PLR0917 - mirrors moto's Subscription.publish
@@ -232,7 +232,7 @@ def _sns_subscription_publish(  # noqa: PLR0917 - mirrors moto's Subscription.pu
     try:
         active_runtime().invoke_async(self.endpoint, self.endpoint.split(":")[3], event)
     except Exception:
-        LOG.exception("SNS delivery to %s could not be queued", self.endpoint)
+        logger.exception("SNS delivery to %s could not be queued", self.endpoint)
 
 
 def _sns_lambda_attributes(attributes: dict[str, Any]) -> dict[str, dict[str, str]]:

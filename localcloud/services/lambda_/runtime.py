@@ -39,7 +39,7 @@ from localcloud.core.clients import (
 from localcloud.services.lambda_ import patches
 from localcloud.services.lambda_.execution_environment import ExecutionEnvironment
 
-LOG = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY_PER_FUNCTION = 8
 # AWS retries a failed asynchronous invocation twice, with delays of about 1 and 2 minutes.
@@ -169,15 +169,17 @@ class LambdaRuntime:
             try:
                 on_failure(event, result)
             except Exception:
-                LOG.exception("on_failure callback for %s raised", function.function_name)
+                logger.exception("on_failure callback for %s raised", function.function_name)
         target_arn = (getattr(function, "localcloud_dead_letter_config", None) or {}).get("TargetArn")
         if target_arn:
             try:
                 self._send_to_dead_letter_target(target_arn, event, result)
             except Exception:
-                LOG.exception("could not send a failed event of %s to %s", function.function_name, target_arn)
+                logger.exception(
+                    "could not send a failed event of %s to %s", function.function_name, target_arn
+                )
         elif on_failure is None:
-            LOG.warning(
+            logger.warning(
                 "async invocation of %s failed after retries (%s: %s); the function has no DeadLetterConfig",
                 function.function_name,
                 result.error_type,

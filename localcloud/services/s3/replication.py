@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from localcloud.core.clients import ClientFactory
 from localcloud.core.loop import BackgroundLoop
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # S3's ReplicationStatus values (x-amz-replication-status): the source version is PENDING until copied,
 # then COMPLETED (or FAILED); the copy in the destination is a REPLICA.
@@ -261,7 +261,7 @@ class S3Replicator(BackgroundLoop):
             task.attempts += 1
             if task.attempts < MAX_COPY_ATTEMPTS:
                 return False
-            log.warning("replication of s3://%s/%s failed: %s", task.bucket, task.key, error)
+            logger.warning("replication of s3://%s/%s failed: %s", task.bucket, task.key, error)
             self.failures.append((task.bucket, task.key, task.version_id, str(error)))
             self._status[(task.bucket, task.key, task.version_id)] = FAILED
             return True

@@ -43,7 +43,7 @@ from localcloud.services.lambda_ import patches
 from localcloud.services.lambda_.event_sources.mapping import EventSourceMapping
 from localcloud.services.lambda_.runtime import InvocationResult, LambdaRuntime
 
-LOG = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # How often a waiting mapping loop looks again without being woken (a mapping disabled or deleted), and
 # how often the mappings are listed again.
@@ -164,7 +164,7 @@ class _MappingWorker(BackgroundLoop):
                 self._deliver(batch)
                 return 0
         except Exception:
-            LOG.exception("delivering %s to %s failed", self.mapping.source_arn, self.mapping.function_arn)
+            logger.exception("delivering %s to %s failed", self.mapping.source_arn, self.mapping.function_arn)
             self.pause(RECHECK_SECONDS)
         finally:
             self._in_flight = False
@@ -199,7 +199,7 @@ class _MappingWorker(BackgroundLoop):
     def _give_up(self, records: Sequence[_Entry], result: InvocationResult, *, invocations: int) -> None:
         destination = self.mapping.on_failure_destination
         if not destination:
-            LOG.warning(
+            logger.warning(
                 "%s: %d stream record(s) dropped after %d invocations (no on-failure destination)",
                 self.mapping.function_arn,
                 len(records),

@@ -28,7 +28,7 @@ from localcloud.services.lambda_ import patches
 from localcloud.services.lambda_.event_sources.mapping import EventSourceMapping
 from localcloud.services.lambda_.runtime import InvocationResult, LambdaRuntime
 
-LOG = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 MAX_MESSAGES_PER_RECEIVE = 10  # an SQS limit
 _DELETE_BATCH_MAX = 10  # an SQS limit
@@ -119,7 +119,7 @@ class _MappingWorker(BackgroundLoop):
                 handed_off = True
         except Exception:
             if not self.stopping:
-                LOG.exception("polling %s for %s failed", mapping.source_arn, mapping.function_arn)
+                logger.exception("polling %s for %s failed", mapping.source_arn, mapping.function_arn)
                 self.pause(_ERROR_PAUSE_SECONDS)
         finally:
             if not handed_off:
@@ -163,7 +163,9 @@ class _MappingWorker(BackgroundLoop):
                     ],
                 )
         except Exception:
-            LOG.exception("delivering a batch from %s to %s failed", mapping.source_arn, mapping.function_arn)
+            logger.exception(
+                "delivering a batch from %s to %s failed", mapping.source_arn, mapping.function_arn
+            )
         finally:
             self._release()
 

@@ -153,7 +153,7 @@ def copy_input(version_id: str, destination: dict[str, str]) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("destination", DESTINATIONS, ids=lambda d: d["region"])
+@pytest.mark.parametrize("destination", DESTINATIONS, ids=lambda destination: destination["region"])
 def test_a_build_is_copied_across_regions_encrypted_with_its_metadata(
     cloud: ArtifactCloud, lambda_context: FakeLambdaContext, destination: dict[str, str]
 ) -> None:

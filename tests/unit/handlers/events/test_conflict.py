@@ -28,40 +28,40 @@ PROPERTY_SETTINGS = settings(max_examples=300, deadline=None)
 
 
 @PROPERTY_SETTINGS
-@given(a=versions, b=versions)
-def test_resolve_is_commutative(a: EventItem, b: EventItem) -> None:
+@given(first=versions, second=versions)
+def test_resolve_is_commutative(first: EventItem, second: EventItem) -> None:
     # GIVEN two versions of one item, WHEN each region resolves them in its own order
     # THEN both pick the same winner
-    assert resolve(a, b) == resolve(b, a)
+    assert resolve(first, second) == resolve(second, first)
 
 
 @PROPERTY_SETTINGS
-@given(a=versions, b=versions, c=versions)
-def test_resolve_is_associative(a: EventItem, b: EventItem, c: EventItem) -> None:
+@given(first=versions, second=versions, third=versions)
+def test_resolve_is_associative(first: EventItem, second: EventItem, third: EventItem) -> None:
     # GIVEN three versions, WHEN they are resolved in either grouping
     # THEN the winner is the same
-    assert resolve(resolve(a, b), c) == resolve(a, resolve(b, c))
+    assert resolve(resolve(first, second), third) == resolve(first, resolve(second, third))
 
 
 @PROPERTY_SETTINGS
-@given(a=versions)
-def test_resolve_is_idempotent(a: EventItem) -> None:
+@given(first=versions)
+def test_resolve_is_idempotent(first: EventItem) -> None:
     # GIVEN a version seen twice (a replicated copy of itself), THEN resolving keeps it
-    assert resolve(a, a) == a
-    assert not beats(a, a)
+    assert resolve(first, first) == first
+    assert not beats(first, first)
 
 
 @PROPERTY_SETTINGS
-@given(a=versions, b=versions)
+@given(first=versions, second=versions)
 def test_the_winner_is_always_one_of_the_two_versions_and_beaten_by_neither(
-    a: EventItem, b: EventItem
+    first: EventItem, second: EventItem
 ) -> None:
     # WHEN two versions are resolved
-    winner = resolve(a, b)
+    winner = resolve(first, second)
     # THEN the winner is one of them, never a merge
-    assert winner is a or winner is b
+    assert winner is first or winner is second
     # AND neither version beats it
-    assert not beats(a, winner) and not beats(b, winner)
+    assert not beats(first, winner) and not beats(second, winner)
 
 
 @PROPERTY_SETTINGS
@@ -79,14 +79,14 @@ def test_replicas_converge_whatever_order_the_versions_arrive_in(history: list[E
 
 
 @PROPERTY_SETTINGS
-@given(a=versions, b=versions)
-def test_a_later_client_timestamp_wins_whatever_the_other_fields(a: EventItem, b: EventItem) -> None:
+@given(first=versions, second=versions)
+def test_a_later_client_timestamp_wins_whatever_the_other_fields(first: EventItem, second: EventItem) -> None:
     # GIVEN two versions with different client timestamps
-    if a.timestamp == b.timestamp:
+    if first.timestamp == second.timestamp:
         return
-    later = a if a.timestamp > b.timestamp else b
+    later = first if first.timestamp > second.timestamp else second
     # THEN the later one wins, whatever its region, key, data or (local) version
-    assert resolve(a, b) is later
+    assert resolve(first, second) is later
 
 
 def test_the_later_write_wins_even_with_a_lower_version() -> None:

@@ -349,8 +349,8 @@ def test_a_definition_is_parsed_once_and_serves_concurrent_executions_with_their
     sfn = emulator.client("stepfunctions", REGION)
     parses.clear()  # creating the machine validated (parsed) the definition
 
-    def run(n: int) -> dict:
-        return sfn.start_sync_execution(stateMachineArn=machine, input=json.dumps({"n": n}))
+    def run(number: int) -> dict:
+        return sfn.start_sync_execution(stateMachineArn=machine, input=json.dumps({"n": number}))
 
     # WHEN it runs once, then four more times side by side
     first = run(0)
