@@ -3,7 +3,7 @@
     ./venv/bin/python -m bench.events_bench
 
 One LocalCloud (stack `local`, time scale 0.01), three measurements, all through the steps of
-localcloud/demos/events.py (post_concurrently, wait_settled):
+demos/events.py (post_concurrently, wait_settled):
 
 1. Throughput per region: THROUGHPUT_EVENTS events with distinct ids POSTed to one region by CLIENTS
    concurrent clients (HTTP -> gateway -> API Lambda -> StartSyncExecution of the EXPRESS workflow ->

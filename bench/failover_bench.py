@@ -2,7 +2,7 @@
 
     ./venv/bin/python -m bench.failover_bench
 
-The chaos scenario of localcloud/demos/failover.py with the replication wait set to 0: FILES files of
+The chaos scenario of demos/failover.py with the replication wait set to 0: FILES files of
 ROWS rows uploaded to the primary and claimed there, one of them kept from replicating, the primary's
 processing writes refused mid-run, then the standby's runbook (flip, wait 0 s, reconcile). Figures: the
 seconds from StartExecution of the runbook to every replicated file COMPLETED, files reconciled, files

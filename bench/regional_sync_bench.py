@@ -130,7 +130,7 @@ def main() -> int:
             "",
             f"Machine: {machine_description()}.",
             "Both sides write the same 10,000 host records into one host log table (with its build_id GSI) "
-            "on one moto server started by `localcloud.emulator.Emulator`, in the same run; each side "
+            "on one moto server started by `localcloud.core.emulator.Emulator`, in the same run; each side "
             "writes its own build id and the GSI count of each is checked. The moto server shares this "
             "process (and its GIL), so requests in flight barely overlap here; against DynamoDB they "
             "overlap on the network.",

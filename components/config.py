@@ -1,7 +1,7 @@
 """Typed stack settings: read once in __main__.py, passed down to components as plain values.
 
 Every key is declared (type, default, description) in Pulumi.yaml; the Pulumi CLI applies those
-defaults, and so does `localcloud.stack_files` for the tests and localcloud. A missing or malformed
+defaults, and so does `localcloud.core.stack_files` for the tests and localcloud. A missing or malformed
 key is therefore a broken stack file, and the error names the key and what is allowed.
 """
 

@@ -1,6 +1,6 @@
 """AuditIngest deployed by localcloud: what a producer posting to POST /audit, and the audit trail, see.
 
-The scenario steps are localcloud/demos/audit.py's, shared with the demo. Every POST goes through the seed's
+The scenario steps are demos/audit.py's, shared with the demo. Every POST goes through the seed's
 client (scripts/audit_client.py). Each test finds its own message by id, so the tests hold in any order.
 """
 

@@ -1,6 +1,6 @@
 """Chaos in localcloud: batches break mid-run in the primary, the standby's runbook takes over, failback.
 
-The scenario (localcloud/demos/failover.py) uploads several files to the primary, removes one file's
+The scenario (demos/failover.py) uploads several files to the primary, removes one file's
 replica from the standby (the outage kept it from replicating), breaks the primary's processing writes
 while the batches run, and runs the standby's failover runbook.
 """
