@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
+import runpy
+from dataclasses import dataclass
 
-from localcloud.core.recording import BuiltStack, build_stack
+import pulumi
+
+from localcloud.core.program import run_inline_program
+from localcloud.core.recording import BuiltStack, RecordingMocks, build_stack
+from localcloud.core.stack_files import PROJECT_DIR, load_stack_config
 
 FUNCTION = "aws:lambda/function:Function"
 TABLE = "aws:dynamodb/table:Table"
+BATCH_ORCHESTRATOR = "regionflow:batch:BatchOrchestrator"
+BATCH_REGION = "regionflow:batch:BatchRegion"
 
 
 def batch_regions(stack: BuiltStack) -> list[str]:
@@ -229,3 +238,63 @@ def test_working_files_expire_and_inputs_outputs_do_not(stack: BuiltStack) -> No
     rules = stack.named("batch-data-primary-lifecycle").inputs["rules"]
     expiring = {r["filter"]["prefix"] for r in rules if "expiration" in r}
     assert expiring == {"chunks/", "manifests/", "work/", "processed/"}
+
+
+@dataclass(frozen=True)
+class Constructed:
+    typ: str
+    name: str
+    resource: pulumi.Resource
+    opts: pulumi.ResourceOptions  # as the program passed them: parent, aliases, ...
+
+
+@functools.cache
+def constructed(stack: str) -> list[Constructed]:
+    """Every resource of the program with the options it was constructed with, under recording mocks."""
+    found: list[Constructed] = []
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        found.append(Constructed(args.type_, args.name, args.resource, args.opts))
+
+    def program() -> None:
+        pulumi.runtime.register_stack_transformation(record)
+        runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+
+    run_inline_program(RecordingMocks(), program, stack=stack, config=load_stack_config(stack))
+    return found
+
+
+def test_each_region_is_built_by_its_own_batch_region_inside_the_orchestrator() -> None:
+    # GIVEN the local stack's program as constructed
+    resources = constructed("local")
+    [orchestrator] = [r for r in resources if r.typ == BATCH_ORCHESTRATOR]
+    # THEN one BatchRegion per batch region, a child of the orchestrator, holds that region's resources
+    regions = [r for r in resources if r.typ == BATCH_REGION]
+    assert sorted(r.name for r in regions) == sorted(
+        f"batch-{region}" for region in batch_regions(build_stack("local"))
+    )
+    assert all(r.opts.parent is orchestrator.resource for r in regions)
+    for region in regions:
+        children = {r.name for r in resources if r.opts.parent is region.resource}
+        assert {
+            f"{region.name}-trigger",
+            f"{region.name}-batch-workflow",
+            f"{region.name}-dashboard",
+        } <= children
+
+
+def test_resources_moved_into_a_batch_region_keep_their_urn_under_the_orchestrator_as_an_alias() -> None:
+    # GIVEN the local stack's program as constructed
+    resources = constructed("local")
+    [orchestrator] = [r for r in resources if r.typ == BATCH_ORCHESTRATOR]
+    regions = [r.resource for r in resources if r.typ == BATCH_REGION]
+    # WHEN a resource sits directly in a BatchRegion (issue 14 moved it there from the orchestrator)
+    moved = [r for r in resources if any(r.opts.parent is region for region in regions)]
+    assert {"aws:cloudwatch/dashboard:Dashboard", "regionflow:compute:Function"} <= {r.typ for r in moved}
+    # THEN it names the orchestrator as its former parent, so its URN from before the move is an alias and
+    # existing stacks update it in place (resources inside a moved component inherit the alias)
+    for resource in moved:
+        aliases = resource.opts.aliases or []
+        assert any(
+            isinstance(alias, pulumi.Alias) and alias.parent is orchestrator.resource for alias in aliases
+        ), resource.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.batch_orchestrator import SYNC_EVENTS_RULE
+from components.batch_region import SYNC_EVENTS_RULE
 from components.function import VPC_ACCESS_ACTIONS
 from components.state_machine import LOG_DELIVERY_ACTIONS
 from localcloud.core.recording import BuiltStack
