@@ -41,7 +41,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -50,7 +50,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handlers.active_region.contract import ActiveRegionSettings
 from handlers.environment import variable_name
 
-TXT_TYPE = "TXT"
+if TYPE_CHECKING:
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_route53.type_defs import ChangeBatchTypeDef, ResourceRecordSetTypeDef
+    from mypy_boto3_route53_recovery_cluster import Route53RecoveryClusterClient
+    from mypy_boto3_route53_recovery_cluster.type_defs import UpdateRoutingControlStateEntryTypeDef
+
+TXT_TYPE: Final = "TXT"
 # eu-west-1, us-gov-west-1, ap-southeast-2, il-central-1 ...
 REGION_NAME = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 # One TXT value is one or more quoted strings ("a" "b"); escaped quotes stay inside a string.
@@ -61,8 +67,8 @@ REGIONS_ENV = variable_name("active_region_regions")
 ROUTING_CONTROLS_ENV = variable_name("active_region_routing_controls")
 CLUSTER_ENDPOINTS_ENV = variable_name("active_region_cluster_endpoints")
 
-ROUTING_CONTROL_ON = "On"
-ROUTING_CONTROL_OFF = "Off"
+ROUTING_CONTROL_ON: Final = "On"
+ROUTING_CONTROL_OFF: Final = "Off"
 # One short attempt per endpoint: moving on to the next endpoint is the retry, so an unreachable endpoint
 # costs seconds instead of botocore's 60 s connect timeout times its retries.
 ARC_CONNECT_TIMEOUT_SECONDS = 2
@@ -73,7 +79,8 @@ _DEFINITIVE_ARC_ERRORS = frozenset(
     {"ValidationException", "AccessDeniedException", "ResourceNotFoundException"}
 )
 
-ArcClientFactory = Callable[[str, str], Any]  # (endpoint_url, region) -> route53-recovery-cluster client
+# (endpoint_url, region) -> route53-recovery-cluster client. A string: the client type exists for mypy alone.
+ArcClientFactory: TypeAlias = "Callable[[str, str], Route53RecoveryClusterClient]"
 _Result = TypeVar("_Result")
 
 
@@ -134,21 +141,15 @@ def _require_known(region: str, regions: Sequence[str]) -> None:
         raise ValueError(f"unknown region {region!r}: the active region must be one of {', '.join(regions)}")
 
 
-def _upsert_record(record_name: str, region: str, ttl_seconds: int) -> dict[str, Any]:
+def _upsert_record(record_name: str, region: str, ttl_seconds: int) -> ChangeBatchTypeDef:
     """The change batch that makes `region` the active region in the TXT record."""
-    return {
-        "Changes": [
-            {
-                "Action": "UPSERT",
-                "ResourceRecordSet": {
-                    "Name": record_name,
-                    "Type": TXT_TYPE,
-                    "TTL": ttl_seconds,
-                    "ResourceRecords": [{"Value": f'"{region}"'}],
-                },
-            }
-        ]
+    record_set: ResourceRecordSetTypeDef = {
+        "Name": record_name,
+        "Type": TXT_TYPE,
+        "TTL": ttl_seconds,
+        "ResourceRecords": [{"Value": f'"{region}"'}],
     }
+    return {"Changes": [{"Action": "UPSERT", "ResourceRecordSet": record_set}]}
 
 
 class _ReadCache:
@@ -175,7 +176,7 @@ class Route53ActiveRegion(ActiveRegionSource):
 
     def __init__(
         self,
-        route53_client: Any,
+        route53_client: Route53Client,
         *,
         zone_id: str,
         record_name: str,
@@ -253,7 +254,13 @@ class Route53RecordSwitch:
     regions: tuple[str, ...]
 
     def __init__(
-        self, route53_client: Any, *, zone_id: str, record_name: str, ttl_seconds: int, regions: Sequence[str]
+        self,
+        route53_client: Route53Client,
+        *,
+        zone_id: str,
+        record_name: str,
+        ttl_seconds: int,
+        regions: Sequence[str],
     ) -> None:
         if ttl_seconds < 0:
             raise ValueError(f"ttl_seconds must be >= 0, got {ttl_seconds}")
@@ -271,7 +278,7 @@ class Route53RecordSwitch:
         )
 
 
-def arc_client(endpoint_url: str, region: str) -> Any:
+def arc_client(endpoint_url: str, region: str) -> Route53RecoveryClusterClient:
     """A route53-recovery-cluster client for one cluster endpoint, which must be called in its own region."""
     return boto3.client(
         "route53-recovery-cluster",
@@ -315,15 +322,15 @@ class _ClusterEndpoints:
         self.endpoints = [(endpoint["Endpoint"], endpoint["Region"]) for endpoint in endpoints]
         self._client_factory = client_factory
         self._start_index = start_index
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, Route53RecoveryClusterClient] = {}
         self._next: int | None = None
 
-    def _client(self, url: str, region: str) -> Any:
+    def _client(self, url: str, region: str) -> Route53RecoveryClusterClient:
         if url not in self._clients:
             self._clients[url] = self._client_factory(url, region)
         return self._clients[url]
 
-    def call(self, action: str, operation: Callable[[Any], _Result]) -> _Result:
+    def call(self, action: str, operation: Callable[[Route53RecoveryClusterClient], _Result]) -> _Result:
         count = len(self.endpoints)
         start = self._start_index(count) if self._next is None else self._next
         failures: list[str] = []
@@ -444,7 +451,7 @@ class RoutingControlSwitch:
 
     def activate(self, region: str) -> None:
         _require_known(region, self.regions)
-        entries = [
+        entries: list[UpdateRoutingControlStateEntryTypeDef] = [
             {
                 "RoutingControlArn": arn,
                 "RoutingControlState": ROUTING_CONTROL_ON if other == region else ROUTING_CONTROL_OFF,
@@ -496,7 +503,7 @@ def _routing_control_settings(settings: ActiveRegionSettings) -> _RoutingControl
 
 
 def from_environment(
-    route53_client: Any = None,
+    route53_client: Route53Client | None = None,
     *,
     cache_seconds: float | None = None,
     arc_client_factory: ArcClientFactory = arc_client,
@@ -524,7 +531,7 @@ def from_environment(
 
 
 def switch_from_environment(
-    route53_client: Any = None, *, arc_client_factory: ArcClientFactory = arc_client
+    route53_client: Route53Client | None = None, *, arc_client_factory: ArcClientFactory = arc_client
 ) -> ActiveRegionSwitch:
     """The writer matching `from_environment`: the routing controls with ARC, else the record, whose
     switch needs ACTIVE_REGION_REGIONS to know which regions it may activate."""

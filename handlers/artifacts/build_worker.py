@@ -18,7 +18,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -30,6 +30,9 @@ from botocore.exceptions import ClientError
 
 from handlers.artifacts.build_keys import build_key, sanitise_build_id
 from handlers.artifacts.contract import BUILD_ID_ATTRIBUTE, COMMIT_PATTERN, BuildWorkerSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 ARTIFACT_NAME = "app.bin"
 ARTIFACT_SIZE_BYTES = 64 * 1024
@@ -65,7 +68,7 @@ class BuildResult:
 
 @dataclass(frozen=True)
 class BuildDependencies:
-    s3: Any
+    s3: S3Client
     bucket: str
 
 
@@ -134,7 +137,7 @@ def build_zip(request: BuildRequest, *, built_at: datetime) -> bytes:
     return buffer.getvalue()
 
 
-def publish_build(s3: Any, bucket: str, request: BuildRequest, *, now: datetime) -> BuildResult:
+def publish_build(s3: S3Client, bucket: str, request: BuildRequest, *, now: datetime) -> BuildResult:
     """Upload the build unless it exists; raises on any S3 failure so SQS retries the record."""
     key = build_key(request.build_id)
     if _exists(s3, bucket, key):
@@ -164,7 +167,7 @@ def publish_build(s3: Any, bucket: str, request: BuildRequest, *, now: datetime)
     return BuildResult(bucket=bucket, key=key, uploaded=True, version_id=response.get("VersionId"))
 
 
-def _exists(s3: Any, bucket: str, key: str) -> bool:
+def _exists(s3: S3Client, bucket: str, key: str) -> bool:
     try:
         s3.head_object(Bucket=bucket, Key=key)
     except ClientError as error:

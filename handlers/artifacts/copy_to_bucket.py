@@ -10,13 +10,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef
 
 # Failures no retry can fix: the workflow should Catch these at once rather than retry them.
 PERMANENT_S3_CODES = frozenset(
@@ -37,7 +41,7 @@ class InvalidCopyInputError(Exception):
 
 
 @functools.cache
-def s3_client(region: str) -> Any:
+def s3_client(region: str) -> S3Client:
     """One client per destination region, built on first use and reused by warm invocations."""
     return boto3.client("s3", region_name=region)
 
@@ -52,7 +56,7 @@ def _field(payload: Mapping[str, Any], name: str) -> str:
 def copy_to_bucket(
     payload: Mapping[str, Any],
     *,
-    client_for_region: Callable[[str], Any] = s3_client,
+    client_for_region: Callable[[str], S3Client] = s3_client,
     now: datetime | None = None,
 ) -> dict[str, str]:
     """Copy sourceBucket/sourceKey@versionId into destination.bucket; raises on failure."""
@@ -66,7 +70,7 @@ def copy_to_bucket(
         )
     bucket = _field(destination, "bucket")
     region = _field(destination, "region")
-    copy_source: dict[str, str] = {"Bucket": source_bucket, "Key": source_key}
+    copy_source: CopySourceTypeDef = {"Bucket": source_bucket, "Key": source_key}
     if version_id:
         copy_source["VersionId"] = str(version_id)
     try:

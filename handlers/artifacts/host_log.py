@@ -6,15 +6,19 @@ on build_id makes "how many hosts run build X" one COUNT query (the seed's verif
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from handlers.artifacts.contract import BUILD_ID_INDEX, HOST_LOG_SORT_KEY
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
 
-def count_deployments(dynamodb_client: Any, table_name: str, build_id: str) -> int:
+
+def count_deployments(dynamodb_client: DynamoDBClient, table_name: str, build_id: str) -> int:
     """Hosts that have `build_id`: COUNT through the GSI, following every page."""
     total = 0
-    request: dict[str, Any] = {
+    request: QueryInputTypeDef = {
         "TableName": table_name,
         "IndexName": BUILD_ID_INDEX,
         "KeyConditionExpression": f"{HOST_LOG_SORT_KEY} = :build",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 import boto3
@@ -30,6 +30,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.artifacts.build_keys import build_id_from_key
 from handlers.artifacts.contract import HOST_LOG_KEY, HOST_LOG_SORT_KEY, RegionalSyncSettings
 from handlers.environment import runtime_region
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import WriteRequestUnionTypeDef
 
 BATCH_WRITE_MAX_ITEMS = 25  # DynamoDB's BatchWriteItem limit
 P2P_FAN_OUT = 4
@@ -61,7 +65,7 @@ class WriteReport:
 
 @dataclass(frozen=True)
 class SyncDependencies:
-    dynamodb: Any
+    dynamodb: DynamoDBClient
     settings: RegionalSyncSettings
     region: str  # the region this function runs in: its hosts
 
@@ -118,10 +122,14 @@ def _backoff_seconds(attempt: int) -> float:
 
 
 def _write_chunk(
-    client: Any, table: str, chunk: Sequence[Item], max_attempts: int, sleep: Callable[[float], None]
+    client: DynamoDBClient,
+    table: str,
+    chunk: Sequence[Item],
+    max_attempts: int,
+    sleep: Callable[[float], None],
 ) -> tuple[int, int, int]:
     """Write one chunk; returns (requests made, items retried, items still unprocessed)."""
-    pending: list[Any] = [{"PutRequest": {"Item": item}} for item in chunk]
+    pending: list[WriteRequestUnionTypeDef] = [{"PutRequest": {"Item": item}} for item in chunk]
     requests = retried = 0
     for attempt in range(max_attempts):
         if attempt:
@@ -136,7 +144,7 @@ def _write_chunk(
 
 
 def write_host_records(
-    client: Any,
+    client: DynamoDBClient,
     table: str,
     items: Sequence[Item],
     *,
@@ -171,7 +179,12 @@ def write_host_records(
 
 
 def sync_event(
-    event: Mapping[str, Any], *, dynamodb: Any, settings: RegionalSyncSettings, region: str, now: datetime
+    event: Mapping[str, Any],
+    *,
+    dynamodb: DynamoDBClient,
+    settings: RegionalSyncSettings,
+    region: str,
+    now: datetime,
 ) -> list[str]:
     """Record the rollout of every build the event announces; returns the build ids synced."""
     synced: list[str] = []

@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 import boto3
@@ -26,6 +26,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from handlers.artifacts.contract import BUILD_KEY_PREFIX, BUILD_KEY_SUFFIX, ReplicationWorkerSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 MAX_EXECUTION_NAME_CHARS = 80  # Step Functions' limit
 HASH_HEX_CHARS = 16
@@ -45,7 +48,7 @@ class ObjectVersion:
 
 @dataclass(frozen=True)
 class ReplicationDependencies:
-    stepfunctions: Any
+    stepfunctions: SFNClient
     state_machine_arn: str
     destinations: tuple[dict[str, str], ...]
 
@@ -100,7 +103,7 @@ def distribution_input(obj: ObjectVersion, destinations: tuple[dict[str, str], .
 def start_distributions(
     event: Mapping[str, Any],
     *,
-    stepfunctions: Any,
+    stepfunctions: SFNClient,
     state_machine_arn: str,
     destinations: tuple[dict[str, str], ...],
 ) -> dict[str, list[str]]:

@@ -11,7 +11,7 @@ import functools
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
@@ -19,6 +19,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from handlers.artifacts.build_keys import build_id_from_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef, HeadObjectRequestTypeDef
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1, ap-southeast-7 ...
@@ -35,7 +39,7 @@ class InvalidDistributionInput(Exception):  # noqa: N818 - the errorType the wor
 
 
 @functools.cache
-def s3_client() -> Any:
+def s3_client() -> S3Client:
     """Built on first use (not at import) so tests can import the module under moto."""
     return boto3.client("s3")
 
@@ -94,7 +98,7 @@ def _destinations(raw: object, source_bucket: str) -> list[dict[str, str]]:
     return destinations
 
 
-def validate_distribution(payload: Mapping[str, Any], *, s3: Any) -> dict[str, Any]:
+def validate_distribution(payload: Mapping[str, Any], *, s3: S3Client) -> dict[str, Any]:
     """The normalised input plus sizeBytes, etag and versionId of the source object; raises if unusable."""
     if not isinstance(payload, Mapping):
         raise InvalidDistributionInput(f"input must be a JSON object, got {type(payload).__name__}")
@@ -121,12 +125,12 @@ def validate_distribution(payload: Mapping[str, Any], *, s3: Any) -> dict[str, A
     }
 
 
-def _head_source(s3: Any, bucket: str, key: str, version_id: str | None) -> dict[str, Any]:
-    request: dict[str, Any] = {"Bucket": bucket, "Key": key}
+def _head_source(s3: S3Client, bucket: str, key: str, version_id: str | None) -> HeadObjectOutputTypeDef:
+    request: HeadObjectRequestTypeDef = {"Bucket": bucket, "Key": key}
     if version_id:
         request["VersionId"] = version_id
     try:
-        return dict(s3.head_object(**request))
+        return s3.head_object(**request)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
         if code in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "NoSuchBucket"):

@@ -11,7 +11,7 @@ import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -21,6 +21,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.audit import redis_store
 from handlers.audit.message import validate_message
 from handlers.audit.redis_store import PayloadStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 logger = Logger(service="audit-archive")
 tracer = Tracer(service="audit-archive")
@@ -34,7 +37,7 @@ class ChecksumMismatchError(Exception):
 @dataclass(frozen=True)
 class ArchiveDependencies:
     store: PayloadStore
-    s3: Any
+    s3: S3Client
 
 
 @functools.cache
@@ -44,7 +47,7 @@ def dependencies() -> ArchiveDependencies:
 
 
 @tracer.capture_method
-def archive_payload(event: Mapping[str, Any], *, store: PayloadStore, s3: Any) -> dict[str, Any]:
+def archive_payload(event: Mapping[str, Any], *, store: PayloadStore, s3: S3Client) -> dict[str, Any]:
     """{"persistedInS3": True, "bucket", "key", "versionId" (versioned buckets), "sizeBytes"}.
 
     Raises PayloadNotFoundError, ChecksumMismatchError, InvalidMessageError, RedisUnavailableError.

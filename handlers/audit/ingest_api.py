@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -48,6 +48,11 @@ from handlers.audit.redis_store import PayloadStore, RedisUnavailableError
 from handlers.audit.salvage import SalvageResult, salvage
 from handlers.http_request import RequestRejectedError, read_body
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
+
 STATUS_ACCEPTED = "accepted"
 # Stable across function renames: the idempotency records outlive a deployment.
 IDEMPOTENCY_KEY_PREFIX = "audit-ingest"
@@ -67,16 +72,16 @@ class WorkflowStartError(Exception):
 @dataclass(frozen=True)
 class IngestDependencies:
     store: PayloadStore
-    stepfunctions: Any
-    s3: Any
-    sqs: Any
+    stepfunctions: SFNClient
+    s3: S3Client
+    sqs: SQSClient
     settings: IngestSettings
     idempotency_config: IdempotencyConfig
     # accept_with_idempotency_key behind Powertools idempotency (DynamoDB persistence layer).
     accept_once: Callable[..., dict[str, str]]
 
 
-def start_workflow(stepfunctions: Any, state_machine_arn: str, message: InternalMessage) -> bool:
+def start_workflow(stepfunctions: SFNClient, state_machine_arn: str, message: InternalMessage) -> bool:
     """Start the execution named for the message; False if it already exists (a retry: nothing new runs)."""
     try:
         stepfunctions.start_execution(
@@ -100,7 +105,7 @@ def accept_message(
     message: InternalMessage,
     payload: bytes,
     store: PayloadStore,
-    stepfunctions: Any,
+    stepfunctions: SFNClient,
     state_machine_arn: str,
 ) -> dict[str, str]:
     """Payload to Redis, then the workflow; raises RedisUnavailableError or WorkflowStartError."""
@@ -116,7 +121,7 @@ def accept_with_idempotency_key(
     message: InternalMessage,
     payload: bytes,
     store: PayloadStore,
-    stepfunctions: Any,
+    stepfunctions: SFNClient,
     state_machine_arn: str,
 ) -> dict[str, str]:
     """accept_message; `idempotency` ({idempotencyKey, principal, checksum}) is what Powertools keys on."""

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -27,6 +27,10 @@ from handlers.audit.message import failure_key, parse_utc, sha256_hex
 from handlers.audit.redis_store import PayloadStore, RedisUnavailableError
 from handlers.audit.salvage import salvage_or_raise
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
 logger = Logger(service="audit-ingest-failure")
 tracer = Tracer(service="audit-ingest-failure")
 metrics = Metrics(namespace="regionflow", service="audit-ingest-failure")
@@ -35,8 +39,8 @@ metrics = Metrics(namespace="regionflow", service="audit-ingest-failure")
 @dataclass(frozen=True)
 class FailureDependencies:
     store: PayloadStore
-    s3: Any
-    sqs: Any
+    s3: S3Client
+    sqs: SQSClient
     bucket: str
     dlq_url: str
 
@@ -81,7 +85,7 @@ def _payload(message: Mapping[str, Any], store: PayloadStore) -> tuple[bytes | N
 
 @tracer.capture_method
 def salvage_failed_message(
-    event: Mapping[str, Any], *, store: PayloadStore, s3: Any, sqs: Any, bucket: str, dlq_url: str
+    event: Mapping[str, Any], *, store: PayloadStore, s3: S3Client, sqs: SQSClient, bucket: str, dlq_url: str
 ) -> dict[str, Any]:
     """{"salvaged": True, "failureKey", "storedInS3", "queued"}; raises SalvageFailedError when neither
     the failures object nor the DLQ notice could be written."""

@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -21,6 +21,9 @@ from botocore.exceptions import ClientError
 
 from handlers.audit.contract import METADATA_TABLE_KEY, MetadataSettings
 from handlers.audit.message import validate_message
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 logger = Logger(service="audit-metadata")
 tracer = Tracer(service="audit-metadata")
@@ -39,7 +42,7 @@ class TableMismatchError(Exception):
 
 
 @functools.cache
-def metadata_table() -> Any:
+def metadata_table() -> Table:
     """The boto3 Table built on first use (not at import) so tests can import the module under moto."""
     settings = MetadataSettings.from_environment(os.environ)
     return boto3.resource("dynamodb").Table(settings.metadata_table)
@@ -67,7 +70,7 @@ def metadata_item(message: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @tracer.capture_method
-def record_metadata(event: Mapping[str, Any], *, table: Any) -> dict[str, Any]:
+def record_metadata(event: Mapping[str, Any], *, table: Table) -> dict[str, Any]:
     """{"metadataPersisted": True, "table", "key"}; raises MessageIdConflictError, TableMismatchError,
     InvalidMessageError."""
     message = validate_message(event)

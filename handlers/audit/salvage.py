@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
 
 NOTICE_EXCLUDED_FIELDS = ("payload", "body")  # the DLQ (256 KB a message) gets a pointer, not the bytes
 
@@ -40,7 +44,7 @@ def _json_bytes(document: Mapping[str, Any]) -> bytes:
 
 
 def salvage(
-    document: Mapping[str, Any], *, s3: Any, sqs: Any, bucket: str, key: str, dlq_url: str
+    document: Mapping[str, Any], *, s3: S3Client, sqs: SQSClient, bucket: str, key: str, dlq_url: str
 ) -> SalvageResult:
     """Write document to s3://bucket/key (SSE) and a notice (document less the bytes) to the DLQ."""
     problems: list[str] = []
@@ -74,7 +78,7 @@ def salvage(
 
 
 def salvage_or_raise(
-    document: Mapping[str, Any], *, s3: Any, sqs: Any, bucket: str, key: str, dlq_url: str
+    document: Mapping[str, Any], *, s3: S3Client, sqs: SQSClient, bucket: str, key: str, dlq_url: str
 ) -> SalvageResult:
     """salvage(), raising SalvageFailedError when nothing at all could be written."""
     result = salvage(document, s3=s3, sqs=sqs, bucket=bucket, key=key, dlq_url=dlq_url)

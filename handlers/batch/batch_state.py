@@ -22,13 +22,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from handlers.batch import contract
 from handlers.batch.contract import BATCH_STATE_KEY, NO_VERSION, STATUS_PROCESSING
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 _deserializer = TypeDeserializer()
 
@@ -65,11 +68,12 @@ class Claim:
         return self.started or self.processing_here
 
 
-def item_from_condition_failure(table: Any, error: ClientError, key: str) -> dict[str, Any]:
+def item_from_condition_failure(table: Table, error: ClientError, key: str) -> dict[str, Any]:
     """The item that made a conditional write on `key` fail (asked for with
     ReturnValuesOnConditionCheckFailure=ALL_OLD); {} if there is none."""
+    # botocore's error response type does not declare DynamoDB's "Item": check what it holds.
     low_level = error.response.get("Item")
-    if low_level is not None:
+    if isinstance(low_level, Mapping):
         # The Table resource does not deserialize error responses: the item is in {"S": ...} form.
         return {name: _deserializer.deserialize(value) for name, value in low_level.items()}
     # Emulators without ReturnValuesOnConditionCheckFailure: a consistent read sees the item that won.
@@ -77,7 +81,7 @@ def item_from_condition_failure(table: Any, error: ClientError, key: str) -> dic
 
 
 def claim_batch(
-    table: Any,
+    table: Table,
     *,
     key: str,
     version_id: str | None,

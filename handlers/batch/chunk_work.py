@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 JSON_LINES_CONTENT_TYPE = "application/x-ndjson"
 
@@ -44,7 +47,7 @@ def count_field(event: Mapping[str, Any], name: str) -> int:
     return value
 
 
-def get_text(s3: Any, bucket: str, key: str, *, written_by: str) -> str:
+def get_text(s3: S3Client, bucket: str, key: str, *, written_by: str) -> str:
     """The UTF-8 text of s3://bucket/key (a leading BOM dropped); a missing object names its writer."""
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -65,7 +68,7 @@ def read_json_lines(text: str) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
-def put_json_lines(s3: Any, bucket: str, key: str, rows: Iterable[Mapping[str, Any]]) -> None:
+def put_json_lines(s3: S3Client, bucket: str, key: str, rows: Iterable[Mapping[str, Any]]) -> None:
     body = "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
     s3.put_object(
         Bucket=bucket,

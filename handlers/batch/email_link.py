@@ -19,7 +19,7 @@ import functools
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -28,6 +28,10 @@ from botocore.config import Config
 
 from handlers.batch import contract
 from handlers.batch.contract import EmailSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sesv2 import SESV2Client
 
 logger = Logger(service="batch-email-link")
 tracer = Tracer(service="batch-email-link")
@@ -40,12 +44,12 @@ class InvalidEmailInputError(Exception):
 
 @dataclass(frozen=True)
 class EmailDependencies:
-    s3: Any  # a client that presigns (see presigning_client)
-    ses: Any  # SES v2
+    s3: S3Client  # a client that presigns (see presigning_client)
+    ses: SESV2Client
     settings: EmailSettings
 
 
-def presigning_client(access_point_arn: str | None) -> Any:
+def presigning_client(access_point_arn: str | None) -> S3Client:
     """An S3 client whose presigned URLs the link's endpoint accepts."""
     if access_point_arn:
         # A Multi-Region Access Point only accepts SigV4A; forcing "s3v4" would give a SigV4 URL it refuses.
@@ -64,7 +68,7 @@ def dependencies() -> EmailDependencies:
     )
 
 
-def download_link(s3: Any, *, bucket: str, key: str, settings: EmailSettings) -> str:
+def download_link(s3: S3Client, *, bucket: str, key: str, settings: EmailSettings) -> str:
     """A presigned GET for `key`, through the Multi-Region Access Point when one is configured."""
     return str(
         s3.generate_presigned_url(
@@ -113,8 +117,8 @@ def message_text(
 
 
 def email_download_link(
-    s3: Any,
-    ses: Any,
+    s3: S3Client,
+    ses: SESV2Client,
     settings: EmailSettings,
     *,
     bucket: str,

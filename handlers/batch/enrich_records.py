@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -25,6 +25,11 @@ from handlers.batch.contract import EnrichSettings
 from handlers.batch.errors_table import STAGE_ENRICH, RowError, record_errors
 from handlers.batch.records import RECORD_FIELDS
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3 import S3Client
+
 MISSING_FINANCIALS = "MissingFinancials"
 
 logger = Logger(service="batch-enrich-records")
@@ -34,10 +39,10 @@ metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS
 
 @dataclass(frozen=True)
 class EnrichDependencies:
-    s3: Any
-    dynamodb: Any
+    s3: S3Client
+    dynamodb: DynamoDBClient
     financials_table: str
-    errors_table: Any
+    errors_table: Table
 
 
 @functools.cache
@@ -59,10 +64,10 @@ def missing_financials_reason(uuid: str) -> str:
 def enrich_chunk(
     event: Mapping[str, Any],
     *,
-    s3: Any,
-    dynamodb: Any,
+    s3: S3Client,
+    dynamodb: DynamoDBClient | DynamoDBServiceResource,
     financials_table: str,
-    errors_table: Any,
+    errors_table: Table,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Enrich one chunk's valid rows into its enriched file; record the rows without financial data."""

@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handlers.batch.contract import ERRORS_KEY, ERRORS_SORT_KEY
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 STAGE_VALIDATE = "validate"
 STAGE_ENRICH = "enrich"
@@ -76,7 +79,7 @@ def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def record_errors(table: Any, errors: Iterable[RowError], *, now: datetime | None = None) -> int:
+def record_errors(table: Table, errors: Iterable[RowError], *, now: datetime | None = None) -> int:
     """Put one item per error through a boto3 Table resource's batch_writer; returns how many.
 
     batch_writer sends BatchWriteItem 25 items at a time and resends UnprocessedItems itself; a row
@@ -91,7 +94,7 @@ def record_errors(table: Any, errors: Iterable[RowError], *, now: datetime | Non
     return count
 
 
-def errors_for_file(table: Any, file_id: str) -> list[dict[str, Any]]:
+def errors_for_file(table: Table, file_id: str) -> list[dict[str, Any]]:
     """Every error item of one file, in row order, following every page of the query."""
     items: list[dict[str, Any]] = []
     request: dict[str, Any] = {

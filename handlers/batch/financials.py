@@ -12,10 +12,14 @@ import csv
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handlers.batch.contract import FINANCIALS_KEY
 from handlers.batch.records import FINANCIAL_FIELDS, FINANCIAL_HEADER, UTF8_BOM
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
+    from mypy_boto3_dynamodb.service_resource import Table
 
 Financials = dict[str, str]
 
@@ -26,12 +30,9 @@ DEFAULT_MAX_ATTEMPTS = 6
 BASE_DELAY_SECONDS = 0.05
 MAX_DELAY_SECONDS = 2.0
 
+# Named placeholders: attribute names are data here, and some words are DynamoDB reserved words.
 _PROJECTION_NAMES = {f"#f{index}": name for index, name in enumerate(FINANCIAL_HEADER)}
-_PROJECTION = {
-    "ProjectionExpression": ", ".join(_PROJECTION_NAMES),
-    # Named placeholders: attribute names are data here, and some words are DynamoDB reserved words.
-    "ExpressionAttributeNames": _PROJECTION_NAMES,
-}
+_PROJECTION_EXPRESSION = ", ".join(_PROJECTION_NAMES)
 
 
 class FinancialsFormatError(ValueError):
@@ -96,7 +97,7 @@ def _backoff_seconds(attempt: int) -> float:
 
 
 def get_many(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient | DynamoDBServiceResource,
     table: str,
     uuids: Iterable[str],
     *,
@@ -123,7 +124,13 @@ def get_many(
     found: dict[str, Financials] = {}
     for start in range(0, len(wanted), BATCH_GET_MAX_KEYS):
         page = wanted[start : start + BATCH_GET_MAX_KEYS]
-        request: dict[str, Any] = {table: {"Keys": [key_of(uuid) for uuid in page], **_PROJECTION}}
+        request: dict[str, Any] = {
+            table: {
+                "Keys": [key_of(uuid) for uuid in page],
+                "ProjectionExpression": _PROJECTION_EXPRESSION,
+                "ExpressionAttributeNames": _PROJECTION_NAMES,
+            }
+        }
         for attempt in range(max_attempts):
             if attempt:
                 sleep(_backoff_seconds(attempt - 1))
@@ -145,9 +152,13 @@ def get_many(
     return found
 
 
-def get_one(table: Any, uuid: str) -> Financials | None:
+def get_one(table: Table, uuid: str) -> Financials | None:
     """FINANCIAL_FIELDS of one uuid through a boto3 Table resource, or None if the table lacks it."""
-    item = table.get_item(Key={FINANCIALS_KEY: uuid}, **_PROJECTION).get("Item")
+    item = table.get_item(
+        Key={FINANCIALS_KEY: uuid},
+        ProjectionExpression=_PROJECTION_EXPRESSION,
+        ExpressionAttributeNames=_PROJECTION_NAMES,
+    ).get("Item")
     if item is None:
         return None
     return _financials_of(item)

@@ -6,7 +6,7 @@ import functools
 import json
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
@@ -17,6 +17,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.batch import financials
 from handlers.batch.contract import FinancialsApiSettings
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
 UUID_PATTERN = re.compile(r"[0-9A-Za-z-]{1,9}")
 UUID_RULE = "a uuid is 1 to 9 characters, each a digit, a letter (A-Z, a-z) or '-'"
 
@@ -26,13 +29,13 @@ app = APIGatewayHttpResolver()
 
 
 @functools.cache
-def financials_table() -> Any:
+def financials_table() -> Table:
     """Built on first use (not at import) so tests can import the module under moto."""
     settings = FinancialsApiSettings.from_environment(os.environ)
     return boto3.resource("dynamodb").Table(settings.financials_table)
 
 
-def describe_financials(uuid: str, *, table: Any) -> tuple[int, dict[str, Any]]:
+def describe_financials(uuid: str, *, table: Table) -> tuple[int, dict[str, Any]]:
     """(HTTP status, JSON body) for GET /financials/{uuid}."""
     if not UUID_PATTERN.fullmatch(uuid):
         return 400, {"message": f"{uuid[:100]!r} is not a uuid: {UUID_RULE}"}

@@ -14,7 +14,7 @@ import functools
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -23,6 +23,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 from handlers.batch import contract, records
+
+if TYPE_CHECKING:
+    from botocore.response import StreamingBody
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 UPLOAD_PART_BYTES = 5 * 1024 * 1024  # S3's minimum size of every multipart part but the last
 READ_CHUNK_BYTES = 1024 * 1024
@@ -54,7 +59,7 @@ class InvalidMergeInputError(Exception):
 
 @dataclass(frozen=True)
 class MergeDependencies:
-    s3: Any
+    s3: S3Client
 
 
 @functools.cache
@@ -63,7 +68,7 @@ def dependencies() -> MergeDependencies:
     return MergeDependencies(s3=boto3.client("s3"))
 
 
-def processed_part_keys(s3: Any, *, bucket: str, file_id: str, chunk_count: int) -> list[str]:
+def processed_part_keys(s3: S3Client, *, bucket: str, file_id: str, chunk_count: int) -> list[str]:
     """Every processed part's key in part order; raises naming the parts that are missing or unexpected."""
     prefix = contract.processed_prefix(file_id)
     found: set[str] = set()
@@ -107,7 +112,7 @@ def _part_counts(metadata: dict[str, str], location: str) -> dict[str, int]:
     return counts
 
 
-def _part_data(body: Any, location: str) -> Iterator[bytes]:
+def _part_data(body: StreamingBody, location: str) -> Iterator[bytes]:
     """The part's bytes after its header line, ending with a line break."""
     chunks = body.iter_chunks(READ_CHUNK_BYTES)
     head = b""
@@ -135,13 +140,13 @@ def _part_data(body: Any, location: str) -> Iterator[bytes]:
 class _OutputWriter:
     """Buffers the output and sends it as one PutObject, or as multipart parts once it passes 5 MiB."""
 
-    def __init__(self, s3: Any, *, bucket: str, key: str) -> None:
+    def __init__(self, s3: S3Client, *, bucket: str, key: str) -> None:
         self._s3 = s3
         self._bucket = bucket
         self._key = key
         self._buffer = bytearray()
         self._upload_id: str | None = None
-        self._parts: list[dict[str, Any]] = []
+        self._parts: list[CompletedPartTypeDef] = []
 
     def write(self, data: bytes) -> None:
         self._buffer += data
@@ -192,7 +197,7 @@ class _OutputWriter:
         self._upload_id = None
 
 
-def merge_chunks(s3: Any, *, bucket: str, key: str, file_id: str, chunk_count: int) -> dict[str, Any]:
+def merge_chunks(s3: S3Client, *, bucket: str, key: str, file_id: str, chunk_count: int) -> dict[str, Any]:
     """Concatenate the processed parts under one header into output/<name>; returns the output and counts."""
     output_key = contract.output_key(key)
     part_keys = processed_part_keys(s3, bucket=bucket, file_id=file_id, chunk_count=chunk_count)

@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -35,6 +35,11 @@ from handlers.batch.batch_state import item_from_condition_failure, timestamp, u
 from handlers.batch.contract import ReconcileIncompleteError, ReconcileSettings
 from handlers.environment import runtime_region
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectVersionTypeDef
+
 UNFINISHED_STATUSES = (contract.STATUS_PROCESSING, contract.STATUS_FAILED)
 # Lambda's maximum timeout: a mark this old belongs to no invocation that is still running.
 STALE_MARK_SECONDS = 900
@@ -46,8 +51,8 @@ metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS
 
 @dataclass(frozen=True)
 class ReconcileDependencies:
-    s3: Any
-    state_table: Any  # boto3 DynamoDB Table resource for the batch-state table
+    s3: S3Client
+    state_table: Table  # the batch-state table
     bucket: str  # this region's batch bucket
     region: str  # the region this function runs in: the one taking the files over
 
@@ -89,7 +94,7 @@ def dependencies() -> ReconcileDependencies:
     )
 
 
-def unfinished_batches(table: Any, *, page_size: int | None = None) -> Iterator[dict[str, Any]]:
+def unfinished_batches(table: Table, *, page_size: int | None = None) -> Iterator[dict[str, Any]]:
     """Every PROCESSING and FAILED item, page by page through the `status-index` GSI (never a Scan)."""
     for status in UNFINISHED_STATUSES:
         query: dict[str, Any] = {
@@ -108,7 +113,7 @@ def unfinished_batches(table: Any, *, page_size: int | None = None) -> Iterator[
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def versions_of(s3: Any, *, bucket: str, key: str) -> list[dict[str, Any]]:
+def versions_of(s3: S3Client, *, bucket: str, key: str) -> list[ObjectVersionTypeDef]:
     """The object versions (not delete markers) of exactly `key`, newest first."""
     return [
         version

@@ -14,7 +14,7 @@ import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -23,6 +23,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.batch import contract, records
 from handlers.batch.contract import SplitSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectRequestTypeDef
 
 MAX_PARTS = 10**contract.PART_DIGITS - 1  # beyond this, part names lose their lexicographic order
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -46,7 +50,7 @@ class InvalidSplitInputError(Exception):
 
 @dataclass(frozen=True)
 class SplitDependencies:
-    s3: Any
+    s3: S3Client
     records_per_chunk: int
 
 
@@ -64,18 +68,22 @@ def _text_field(event: dict[str, Any], name: str) -> str:
     return value
 
 
-def _input_lines(s3: Any, *, bucket: str, key: str, version_id: str | None) -> Iterator[str]:
-    request = {"Bucket": bucket, "Key": key}
+def _input_lines(s3: S3Client, *, bucket: str, key: str, version_id: str | None) -> Iterator[str]:
+    request: GetObjectRequestTypeDef = {"Bucket": bucket, "Key": key}
     if version_id:
         request["VersionId"] = version_id
     body = s3.get_object(**request)["Body"]
     # utf-8-sig drops a leading BOM; newline="" hands line ends to the csv module untouched, so quoted
-    # line breaks and CRLF survive.
-    with io.TextIOWrapper(body, encoding="utf-8-sig", newline="") as text:
+    # line breaks and CRLF survive. The cast: TextIOWrapper reads through read()/readable()/closed, which
+    # StreamingBody (an IOBase) has, but typeshed's buffer protocol also asks for write(), truncate() and
+    # name, which the botocore stubs do not declare on a read-only body.
+    with io.TextIOWrapper(cast("BinaryIO", body), encoding="utf-8-sig", newline="") as text:
         yield from text
 
 
-def _input_rows(s3: Any, *, bucket: str, key: str, version_id: str | None) -> Iterator[tuple[int, list[str]]]:
+def _input_rows(
+    s3: S3Client, *, bucket: str, key: str, version_id: str | None
+) -> Iterator[tuple[int, list[str]]]:
     """records.read_input_rows over the streamed object, with every format error naming the file."""
     source = f"s3://{bucket}/{key}"
     last_row = 0
@@ -118,7 +126,7 @@ def _chunk_body(chunk: list[tuple[int, list[str]]]) -> bytes:
 
 
 def split_file(
-    s3: Any, *, bucket: str, key: str, version_id: str | None, file_id: str, records_per_chunk: int
+    s3: S3Client, *, bucket: str, key: str, version_id: str | None, file_id: str, records_per_chunk: int
 ) -> dict[str, Any]:
     """Write chunks of `records_per_chunk` rows and the manifest; {"manifestKey","chunkCount","rowCount"}."""
     chunk_keys: list[str] = []

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 import boto3
@@ -33,6 +33,10 @@ from handlers.batch.batch_state import claim_batch
 from handlers.batch.contract import TriggerSettings
 from handlers.environment import runtime_region
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_stepfunctions import SFNClient
+
 logger = Logger(service="batch-trigger")
 tracer = Tracer(service="batch-trigger")
 metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS_SERVICE)
@@ -40,8 +44,8 @@ metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS
 
 @dataclass(frozen=True)
 class TriggerDependencies:
-    stepfunctions: Any
-    state_table: Any  # boto3 DynamoDB Table resource for the batch-state table
+    stepfunctions: SFNClient
+    state_table: Table  # the batch-state table
     active_region: ActiveRegionSource
     state_machine_arn: str
     region: str  # the region this function runs in

@@ -20,7 +20,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -33,6 +33,10 @@ from handlers.batch.chunk_work import get_text, put_json_lines, text_field
 from handlers.batch.contract import ValidateSettings
 from handlers.batch.errors_table import STAGE_VALIDATE, RowError, record_errors
 from handlers.batch.records import CHUNK_HEADER, FIELD_BY_HEADER, RECORD_SCHEMA, record_from_cells
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3 import S3Client
 
 RECORDS_SCHEMA: dict[str, Any] = {"type": "array", "items": RECORD_SCHEMA}
 VALIDATION_BATCH_ROWS = 1000
@@ -69,8 +73,8 @@ class ChunkValidation:
 
 @dataclass(frozen=True)
 class ValidateDependencies:
-    s3: Any
-    errors_table: Any
+    s3: S3Client
+    errors_table: Table
 
 
 @functools.cache
@@ -172,7 +176,7 @@ def validate_rows(rows: Sequence[ChunkRow]) -> ChunkValidation:
 
 
 def validate_chunk(
-    event: Mapping[str, Any], *, s3: Any, errors_table: Any, now: datetime | None = None
+    event: Mapping[str, Any], *, s3: S3Client, errors_table: Table, now: datetime | None = None
 ) -> dict[str, Any]:
     """Validate one chunk: valid rows to the valid file, invalid ones to the errors table."""
     bucket = text_field(event, "bucket")

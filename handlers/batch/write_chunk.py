@@ -12,7 +12,7 @@ import csv
 import functools
 import io
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -22,6 +22,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.batch import contract
 from handlers.batch.chunk_work import count_field, get_text, read_json_lines, text_field
 from handlers.batch.records import OUTPUT_HEADER, output_cells
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 VALID_ROWS_METADATA = "valid-rows"
@@ -34,12 +37,12 @@ metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS
 
 
 @functools.cache
-def s3_client() -> Any:
+def s3_client() -> S3Client:
     """Built on first use (not at import) so tests can import the module under moto."""
     return boto3.client("s3")
 
 
-def write_chunk(event: Mapping[str, Any], *, s3: Any) -> dict[str, Any]:
+def write_chunk(event: Mapping[str, Any], *, s3: S3Client) -> dict[str, Any]:
     """Write the processed chunk CSV for one chunk; returns its key and row count."""
     bucket = text_field(event, "bucket")
     file_id = text_field(event, "fileId")

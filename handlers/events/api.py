@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -47,6 +47,10 @@ from handlers.events.contract import (
 )
 from handlers.events.event_item import EVENT_SHAPE, IncomingEvent, InvalidEventError, parse_event
 from handlers.http_request import RequestRejectedError, body_too_large, read_body
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 # What of a rejected body the DLQ keeps: room for the envelope within SQS's 256 KB classic message limit.
 MAX_DEAD_LETTER_BODY_BYTES = 200 * 1024
@@ -67,8 +71,8 @@ app = APIGatewayHttpResolver()
 
 @dataclass(frozen=True)
 class ApiDependencies:
-    stepfunctions: Any
-    sqs: Any
+    stepfunctions: SFNClient
+    sqs: SQSClient
     settings: ApiSettings
 
 
@@ -127,7 +131,9 @@ def workflow_input(incoming: IncomingEvent, received_at: datetime) -> str:
     return text
 
 
-def dead_letter(sqs: Any, dlq_url: str, document: Mapping[str, Any], *, outcome: str, error: str) -> bool:
+def dead_letter(
+    sqs: SQSClient, dlq_url: str, document: Mapping[str, Any], *, outcome: str, error: str
+) -> bool:
     """Send document to the DLQ (attributes outcome and errorType, as the workflow's); False on failure."""
     try:
         sqs.send_message(

@@ -30,7 +30,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -59,6 +59,9 @@ from handlers.events.contract import (
 )
 from handlers.events.event_item import EventItem, IncomingEvent, InvalidEventError, parse_event
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
 STATUS_APPLIED = "applied"
 STATUS_STALE = "stale"
 # The same in both regions and across function renames: records replicate and outlive a deployment.
@@ -71,7 +74,7 @@ metrics = Metrics(namespace="regionflow", service="events-processor")
 
 @dataclass(frozen=True)
 class ProcessorDependencies:
-    table: Any  # boto3 resource Table: the events table's replica in this region
+    table: Table  # the events table's replica in this region
     settings: ProcessorSettings
     region: str  # the region this function runs in: written into LastUpdatedRegion
     idempotency_config: IdempotencyConfig
@@ -79,7 +82,7 @@ class ProcessorDependencies:
     process_once: Callable[..., dict[str, Any]]
 
 
-def _put(table: Any, item: EventItem, condition: ConditionBase, *, seen: EventItem | None) -> None:
+def _put(table: Table, item: EventItem, condition: ConditionBase, *, seen: EventItem | None) -> None:
     try:
         table.put_item(Item=item.to_item(), ConditionExpression=condition)
     except ClientError as error:
@@ -104,7 +107,7 @@ def _stale_reason(incoming: IncomingEvent, region: str, current: EventItem) -> s
 
 @tracer.capture_method
 def process_event(
-    incoming: IncomingEvent, *, table: Any, region: str, now_ms: int, max_skew_ms: int
+    incoming: IncomingEvent, *, table: Table, region: str, now_ms: int, max_skew_ms: int
 ) -> dict[str, Any]:
     """Decide and (maybe) write one event against the item in `table`; see the module doc for results."""
     skew_ms = incoming.timestamp - now_ms
@@ -163,7 +166,7 @@ def process_event_once(
     *,
     event: Mapping[str, Any],
     incoming: IncomingEvent,
-    table: Any,
+    table: Table,
     region: str,
     now_ms: int,
     max_skew_ms: int,

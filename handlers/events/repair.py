@@ -23,7 +23,7 @@ import dataclasses
 import functools
 import os
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -42,6 +42,9 @@ from handlers.events.conflict import beats, same_write
 from handlers.events.contract import EVENTS_TABLE_KEY, RepairSettings
 from handlers.events.event_item import EventItem, InvalidItemError
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
 logger = Logger(service="events-repair")
 tracer = Tracer(service="events-repair")
 metrics = Metrics(namespace="regionflow", service="events-repair")
@@ -59,13 +62,13 @@ class RepairRaceError(Exception):
 
 
 @functools.cache
-def events_table() -> Any:
+def events_table() -> Table:
     """This region's replica, built on first use (not at import) so tests can import under moto."""
     settings = RepairSettings.from_environment(os.environ)
     return boto3.resource("dynamodb").Table(settings.events_table)
 
 
-def _restore(winner: EventItem, *, over: EventItem, table: Any) -> bool:
+def _restore(winner: EventItem, *, over: EventItem, table: Table) -> bool:
     """Write winner back in place of exactly `over`; False when the item is no longer `over`."""
     restored = dataclasses.replace(winner, version=max(winner.version, over.version) + 1)
     # The Data is not compared: the other four attributes identify a version, and Data can be 256 KB.
@@ -89,7 +92,7 @@ def _needs_restoring(winner: EventItem, over: EventItem) -> bool:
 
 
 @tracer.capture_method
-def repair(old: EventItem, new: EventItem, *, table: Any) -> RepairOutcome:
+def repair(old: EventItem, new: EventItem, *, table: Table) -> RepairOutcome:
     """Decide one replacement of `old` by `new` and restore `old` if it should have stayed (module doc)."""
     if not _needs_restoring(old, new):
         return RepairOutcome.KEPT

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.parameters import DynamoDBProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
 from handlers.transform.contract import RULES_TABLE_KEY, RULES_VALUE_ATTRIBUTE
 from handlers.transform.rules import InvalidRuleSet, RuleSet, parse_rule_set
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
 
 
 class RuleNotFound(LookupError):  # noqa: N818 - name fixed by the pipeline contract
@@ -21,7 +24,7 @@ class RuleNotFound(LookupError):  # noqa: N818 - name fixed by the pipeline cont
 class _RulesProvider(DynamoDBProvider):
     """Tells a missing item apart from a failed read, which the base provider reports alike."""
 
-    def __init__(self, table_name: str, dynamodb_resource: Any | None) -> None:
+    def __init__(self, table_name: str, dynamodb_resource: DynamoDBServiceResource | None) -> None:
         super().__init__(
             table_name=table_name,
             key_attr=RULES_TABLE_KEY,
@@ -39,7 +42,11 @@ class _RulesProvider(DynamoDBProvider):
 
 class RuleStore:
     def __init__(
-        self, table_name: str, *, dynamodb_resource: Any | None = None, cache_seconds: int = 60
+        self,
+        table_name: str,
+        *,
+        dynamodb_resource: DynamoDBServiceResource | None = None,
+        cache_seconds: int = 60,
     ) -> None:
         self.table_name = table_name
         self.cache_seconds = cache_seconds

@@ -7,7 +7,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
@@ -19,6 +19,9 @@ from botocore.config import Config
 from handlers.transform.contract import StatusSettings
 from handlers.transform.upload_status import STATUS_DONE, STATUS_FAILED, UploadStatusTable
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 UPLOAD_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 logger = Logger(service="transform-status")
@@ -28,7 +31,7 @@ app = APIGatewayHttpResolver()
 
 @dataclass(frozen=True)
 class StatusDependencies:
-    s3: Any
+    s3: S3Client
     statuses: UploadStatusTable
     output_bucket: str
     presigned_url_ttl_seconds: int
@@ -50,7 +53,7 @@ def dependencies() -> StatusDependencies:
 def describe_upload(
     upload_id: str,
     *,
-    s3: Any,
+    s3: S3Client,
     statuses: UploadStatusTable,
     output_bucket: str,
     presigned_url_ttl_seconds: int,

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 import boto3
@@ -32,6 +32,10 @@ from handlers.transform.rule_store import RuleNotFound, RuleStore
 from handlers.transform.rules import InvalidRuleSet, RuleApplicationError
 from handlers.transform.transform import MalformedDocumentError, transform_document
 from handlers.transform.upload_status import STATUS_DONE, STATUS_FAILED, UploadStatusTable
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
 
 MAX_SNS_SUBJECT_CHARS = 100
 _UPLOAD_KEY = re.compile(rf"{re.escape(INPUT_PREFIX)}(?P<id>[0-9a-f-]{{36}}){re.escape(INPUT_SUFFIX)}")
@@ -72,8 +76,8 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class WorkerDependencies:
-    s3: Any
-    sns: Any
+    s3: S3Client
+    sns: SNSClient
     statuses: UploadStatusTable
     rules: RuleStore
     settings: WorkerSettings
@@ -107,8 +111,8 @@ def s3_objects_in(notification: Mapping[str, Any]) -> Iterator[ObjectRef]:
 def transform_object(
     ref: ObjectRef,
     *,
-    s3: Any,
-    sns: Any,
+    s3: S3Client,
+    sns: SNSClient,
     statuses: UploadStatusTable,
     rules: RuleStore,
     settings: WorkerSettings,
@@ -162,7 +166,7 @@ def _already_done(statuses: UploadStatusTable, upload_id: str) -> bool:
     return status is not None and status.status == STATUS_DONE
 
 
-def _read_upload(s3: Any, ref: ObjectRef, upload_id: str | None) -> tuple[bytes, str, str]:
+def _read_upload(s3: S3Client, ref: ObjectRef, upload_id: str | None) -> tuple[bytes, str, str]:
     try:
         response = s3.get_object(Bucket=ref.bucket, Key=ref.key)
     except ClientError as error:
@@ -184,7 +188,9 @@ def _read_upload(s3: Any, ref: ObjectRef, upload_id: str | None) -> tuple[bytes,
     return response["Body"].read(), metadata["upload-id"], metadata["rule-id"]
 
 
-def _fail(sns: Any, topic_arn: str, statuses: UploadStatusTable, upload_id: str | None, reason: str) -> None:
+def _fail(
+    sns: SNSClient, topic_arn: str, statuses: UploadStatusTable, upload_id: str | None, reason: str
+) -> None:
     if upload_id is None:
         return
     if statuses.mark_failed(upload_id, reason=reason, now=datetime.now(UTC)):
@@ -198,7 +204,7 @@ def notification_subject(status: str, file_name: str) -> str:
     return f"regionflow transform {status}: {safe_name}"[:MAX_SNS_SUBJECT_CHARS]
 
 
-def _notify(sns: Any, topic_arn: str, statuses: UploadStatusTable, upload_id: str) -> None:
+def _notify(sns: SNSClient, topic_arn: str, statuses: UploadStatusTable, upload_id: str) -> None:
     # Read back the row this call just finalised: its content is the single source of the message.
     status = statuses.get(upload_id)
     if status is None:

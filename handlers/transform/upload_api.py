@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import boto3
@@ -32,6 +32,9 @@ from handlers.transform.rules import RULE_ID_PATTERN, InvalidRuleSet
 from handlers.transform.upload_status import STATUS_PENDING, UploadStatusTable
 from handlers.transform.xml_validation import XmlRejected, validate_xml
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 ACCEPTED_MEDIA_TYPES = ("application/xml", "text/xml", "application/octet-stream")
 MAX_FILE_NAME_CHARS = 255
 
@@ -43,7 +46,7 @@ app = APIGatewayHttpResolver()
 
 @dataclass(frozen=True)
 class UploadDependencies:
-    s3: Any
+    s3: S3Client
     statuses: UploadStatusTable
     rules: RuleStore
     settings: UploadSettings
@@ -138,7 +141,7 @@ def accept_upload(
     body: bytes,
     content_type: str | None,
     query: Mapping[str, str] | None,
-    s3: Any,
+    s3: S3Client,
     statuses: UploadStatusTable,
     rules: RuleStore,
     settings: UploadSettings,

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from handlers.transform.contract import STATUS_TABLE_KEY
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 STATUS_PENDING = "pending"
 STATUS_DONE = "done"
@@ -58,7 +61,7 @@ class UploadStatus:
 class UploadStatusTable:
     """Typed access to the status table through a boto3 DynamoDB Table resource."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Table) -> None:
         self.table = table
 
     @property
@@ -76,7 +79,7 @@ class UploadStatusTable:
         now: datetime,
     ) -> UploadStatus:
         stamp = iso_utc(now)
-        item = {
+        item: dict[str, str | int] = {
             STATUS_TABLE_KEY: upload_id,
             "status": STATUS_PENDING,
             "ruleId": rule_id,

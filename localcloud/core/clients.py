@@ -24,7 +24,9 @@ _RETRIES = Config(retries={"max_attempts": 2, "mode": "standard"})
 
 def emulator_client(endpoint_url: str, service: str, region: str) -> Any:
     """A new boto3 client for `service` in `region` talking to the emulator at `endpoint_url`."""
-    return boto3.client(
+    # boto3-stubs type boto3.client per literal service name; `service` is any str, so the result is Any
+    new_client: Callable[..., Any] = boto3.client
+    return new_client(
         service,
         region_name=region,
         endpoint_url=endpoint_url,
@@ -36,7 +38,9 @@ def emulator_client(endpoint_url: str, service: str, region: str) -> Any:
 
 def emulator_resource(endpoint_url: str, service: str, region: str) -> Any:
     """A boto3 service resource (e.g. DynamoDB's Table API) talking to the emulator."""
-    return boto3.resource(
+    # boto3-stubs type boto3.resource per literal service name, as boto3.client above
+    new_resource: Callable[..., Any] = boto3.resource
+    return new_resource(
         service,
         region_name=region,
         endpoint_url=endpoint_url,

@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import boto3
 import pytest
@@ -34,10 +34,13 @@ from handlers.transform.upload_status import UploadStatusTable
 from samples import dynamodb_tables as tables
 from scripts.put_rule import put_rules
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CreateBucketConfigurationTypeDef
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EVENTS_DIR = REPO_ROOT / "tests" / "events"
 RULES_DIR = REPO_ROOT / "rules"
-REGION = "eu-west-1"
+REGION: Final = "eu-west-1"
 
 
 # Any valid definition: handler tests check which executions start and with what, not what they do.
@@ -226,7 +229,7 @@ def pipeline() -> Iterator[Pipeline]:
         sns = boto3.client("sns", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
         dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        location = {"LocationConstraint": REGION}
+        location: CreateBucketConfigurationTypeDef = {"LocationConstraint": REGION}
         s3.create_bucket(Bucket="regionflow-transform-input", CreateBucketConfiguration=location)
         s3.create_bucket(Bucket="regionflow-transform-output", CreateBucketConfiguration=location)
         s3.put_bucket_versioning(

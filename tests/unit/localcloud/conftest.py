@@ -143,7 +143,9 @@ def moto_clients() -> Iterator[Callable[[str, str], Any]]:
     host, port = server.get_host_and_port()
 
     def factory(service: str, region: str) -> Any:
-        return boto3.client(
+        # boto3-stubs type boto3.client per literal service name; this one is a str
+        new_client: Callable[..., Any] = boto3.client
+        return new_client(
             service,
             region_name=region,
             endpoint_url=f"http://{host}:{port}",

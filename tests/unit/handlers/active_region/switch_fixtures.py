@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import boto3
 import pytest
@@ -26,8 +26,8 @@ from handlers.active_region import switch
 from handlers.active_region.signal import arc_client
 from tests.unit.handlers.conftest import change_txt_record
 
-PRIMARY = "eu-west-1"
-SECONDARY = "us-west-2"
+PRIMARY: Final = "eu-west-1"
+SECONDARY: Final = "us-west-2"
 REGIONS = (PRIMARY, SECONDARY)
 ZONE_NAME = "regionflow.internal"
 RECORD_NAME = "active-region.regionflow.internal"

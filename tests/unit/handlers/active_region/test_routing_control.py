@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -253,8 +254,10 @@ def test_the_default_client_calls_its_endpoint_in_its_region_once_per_request() 
     client = arc_client(url(1), "ap-southeast-2")
     # THEN it signs for the endpoint's region and makes one attempt: the rotation is the retry
     assert client.meta.endpoint_url == url(1) and client.meta.region_name == "ap-southeast-2"
-    assert client.meta.config.retries["total_max_attempts"] == 1
-    assert client.meta.config.connect_timeout <= 5
+    # botocore-stubs declare Config's options as __init__ parameters only, not as the attributes they become
+    config: Any = client.meta.config
+    assert config.retries["total_max_attempts"] == 1
+    assert config.connect_timeout <= 5
 
 
 # Switching

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -27,6 +27,9 @@ from .switch_fixtures import (  # noqa: F401
     SignalZone,
     signal_zone_fixture,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_route53 import Route53Client
 
 
 def record_switch(zone: SignalZone) -> Route53RecordSwitch:
@@ -193,8 +196,10 @@ def test_read_state_reports_an_ambiguous_signal_as_no_active_region() -> None:
             return {"ResourceRecordSets": [record]}
 
     # GIVEN a record holding two regions
+    # a test double: implements only the calls the code under test makes
+    client = cast("Route53Client", AmbiguousRecord())
     reader = Route53ActiveRegion(
-        AmbiguousRecord(), zone_id="Z1", record_name="active-region.regionflow.internal", cache_seconds=0
+        client, zone_id="Z1", record_name="active-region.regionflow.internal", cache_seconds=0
     )
     # WHEN / THEN the runbook's read reports no active region rather than failing
     assert read_state(reader, PRIMARY) == {
@@ -216,8 +221,11 @@ def test_the_record_switch_refuses_an_unknown_region_and_writes_nothing(signal_z
 
 def test_the_record_switch_accepts_only_region_names() -> None:
     # WHEN / THEN a switch configured with something that is not a region name is not built
+    client = cast("Route53Client", None)  # never called: the regions are refused before any request
     with pytest.raises(ValueError, match=r"\['primary'\] are not region names"):
-        Route53RecordSwitch(None, zone_id="Z1", record_name="r.example", ttl_seconds=60, regions=["primary"])
+        Route53RecordSwitch(
+            client, zone_id="Z1", record_name="r.example", ttl_seconds=60, regions=["primary"]
+        )
 
 
 def test_switch_from_environment_writes_the_configured_record(signal_zone: SignalZone) -> None:

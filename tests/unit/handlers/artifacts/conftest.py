@@ -10,7 +10,7 @@ import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote_plus
 
 import boto3
@@ -28,6 +28,9 @@ from handlers.artifacts.host_log import count_deployments
 from samples import dynamodb_tables as tables
 
 from ..conftest import create_trivial_state_machine, load_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
 
 HOME_REGION = "eu-west-1"
 GLOBAL_BUCKET = "regionflow-artifacts-global"
@@ -74,7 +77,9 @@ def _create_bucket(region: str, name: str) -> None:
     if region == "us-east-1":
         s3.create_bucket(Bucket=name)
     else:
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+        # the stubs type LocationConstraint as a Literal of region names; a destination's region is a str
+        location = cast("BucketLocationConstraintType", region)
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": location})
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import pytest
@@ -15,6 +15,9 @@ from handlers.artifacts.validate_input import InvalidDistributionInput, validate
 
 from ..conftest import FakeLambdaContext
 from .conftest import DESTINATIONS, GLOBAL_BUCKET, HOME_REGION, ArtifactCloud
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 KEY = "build-Jq3kqh8sIAMEVqg.zip"
 BODY = b"PK\x05\x06" + b"\x00" * 18  # an empty zip: the tasks never look inside
@@ -211,10 +214,11 @@ def test_transient_copy_errors_raise_unchanged_for_the_workflow_to_retry(cloud: 
         def copy_object(self, **_: Any) -> Any:
             raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce"}}, "CopyObject")
 
+    slow_s3 = cast("S3Client", SlowS3())  # a test double: implements only copy_object
     # WHEN/THEN the ClientError propagates as it is
     with pytest.raises(ClientError, match="SlowDown"):
         copy_to_bucket.copy_to_bucket(
-            copy_input("v", dict(DESTINATIONS[0])), client_for_region=lambda _: SlowS3()
+            copy_input("v", dict(DESTINATIONS[0])), client_for_region=lambda _: slow_s3
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -28,6 +28,9 @@ from .conftest import (
     object_created_record,
     s3_event,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 REGIONAL_BUCKET = DESTINATIONS[1]["bucket"]  # the us-west-2 bucket: SYNC_REGION
 NOW = datetime(2024, 6, 1, 10, 0, 5, tzinfo=UTC)
@@ -159,7 +162,10 @@ def test_unprocessed_items_are_retried_with_bounded_jittered_backoff_until_writt
     client = ThrottlingDynamoDB(throttled_calls=1)
     delays: list[float] = []
     # WHEN 25 host records are written
-    report = write_host_records(client, HOST_LOG_TABLE, items(25), max_attempts=5, sleep=delays.append)
+    # a test double: implements only the calls the code under test makes
+    report = write_host_records(
+        cast("DynamoDBClient", client), HOST_LOG_TABLE, items(25), max_attempts=5, sleep=delays.append
+    )
     # THEN the 7 were resent once after one backoff pause, and every item is written
     assert client.calls == [25, 7]
     assert len(client.written) == 25
@@ -175,7 +181,9 @@ def test_writing_gives_up_after_max_attempts_and_names_what_was_left() -> None:
     with pytest.raises(
         HostLogWriteIncompleteError, match=f"7 of 25 host records .* {HOST_LOG_TABLE} after 4 attempts"
     ):
-        write_host_records(client, HOST_LOG_TABLE, items(25), max_attempts=4, sleep=delays.append)
+        write_host_records(
+            cast("DynamoDBClient", client), HOST_LOG_TABLE, items(25), max_attempts=4, sleep=delays.append
+        )
     # AND it made exactly 4 requests with a capped pause between each
     assert len(client.calls) == 4 and len(delays) == 3
     assert all(0 <= delay <= MAX_DELAY_SECONDS for delay in delays)
@@ -195,7 +203,12 @@ def test_requests_in_flight_write_every_item_in_batches_of_25() -> None:
     client = ThrottlingDynamoDB(throttled_calls=3, spare_retries=True)
     # WHEN written
     report = write_host_records(
-        client, HOST_LOG_TABLE, items(1000), max_attempts=3, sleep=lambda _: None, max_in_flight=4
+        cast("DynamoDBClient", client),
+        HOST_LOG_TABLE,
+        items(1000),
+        max_attempts=3,
+        sleep=lambda _: None,
+        max_in_flight=4,
     )
     # THEN all are written in 40 full batches plus the 3 retries
     assert len(client.written) == 1000

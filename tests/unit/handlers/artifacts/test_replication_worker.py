@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from botocore.exceptions import ClientError
@@ -19,6 +19,9 @@ from handlers.environment import SettingError
 
 from ..conftest import FakeLambdaContext
 from .conftest import DESTINATIONS, GLOBAL_BUCKET, ArtifactCloud, object_created_record, s3_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 VALID_NAME = re.compile(r"[0-9A-Za-z_-]{1,80}")
 
@@ -152,11 +155,13 @@ def test_other_step_functions_errors_raise_so_lambda_retries_the_event() -> None
                 {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StartExecution"
             )
 
+    # a test double: implements only the calls the code under test makes
+    stepfunctions = cast("SFNClient", ThrottledStepFunctions())
     event = s3_event(object_created_record(GLOBAL_BUCKET, "build-one.zip", "v1"))
     # WHEN/THEN the error propagates (async retries and the DLQ take over)
     with pytest.raises(ClientError, match="ThrottlingException"):
         start_distributions(
-            event, stepfunctions=ThrottledStepFunctions(), state_machine_arn="arn", destinations=DESTINATIONS
+            event, stepfunctions=stepfunctions, state_machine_arn="arn", destinations=DESTINATIONS
         )
 
 
@@ -164,7 +169,7 @@ def test_the_s3_test_event_starts_nothing() -> None:
     # GIVEN/WHEN the s3:TestEvent S3 sends when notifications are configured
     summary = start_distributions(
         {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": GLOBAL_BUCKET},
-        stepfunctions=None,
+        stepfunctions=cast("SFNClient", None),  # never called: a test event starts nothing
         state_machine_arn="arn",
         destinations=DESTINATIONS,
     )

@@ -13,7 +13,7 @@ import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import boto3
 import pytest
@@ -27,7 +27,7 @@ from samples import dynamodb_tables as tables
 
 from ..conftest import FakeLambdaContext, create_trivial_state_machine, load_event
 
-REGION = "eu-west-1"
+REGION: Final = "eu-west-1"
 ARCHIVE_BUCKET = "regionflow-audit-archive"
 METADATA_TABLE = "regionflow-audit-metadata"
 IDEMPOTENCY_TABLE = "regionflow-audit-idempotency"

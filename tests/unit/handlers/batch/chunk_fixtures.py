@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import boto3
 import pytest
@@ -34,7 +34,7 @@ from scripts.load_financials import load_financials
 
 from ..conftest import load_event
 
-REGION = "eu-west-1"
+REGION: Final = "eu-west-1"
 BUCKET = "regionflow-batch-eu-west-1"
 ERRORS_TABLE = "regionflow-batch-errors"
 FINANCIALS_TABLE = "regionflow-batch-financials"

@@ -17,7 +17,7 @@ import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote_plus
 
 import boto3
@@ -32,8 +32,11 @@ from tests.unit.handlers.conftest import change_txt_record
 
 from ..conftest import create_trivial_state_machine, load_event
 
-ACTIVE_REGION = "eu-west-1"
-STANDBY_REGION = "us-west-2"
+if TYPE_CHECKING:
+    from mypy_boto3_route53.literals import VPCRegionType
+
+ACTIVE_REGION: Final = "eu-west-1"
+STANDBY_REGION: Final = "us-west-2"
 BUCKET = "regionflow-batch-eu-west-1"
 STATE_TABLE = "regionflow-batch-state"
 ZONE_NAME = "regionflow.internal"
@@ -124,7 +127,7 @@ def _clear_cached_state() -> None:
     trigger.metrics.clear_metrics()
 
 
-def _create_private_zone(region: str) -> str:
+def _create_private_zone(region: VPCRegionType) -> str:
     zone = boto3.client("route53").create_hosted_zone(
         Name=ZONE_NAME,
         CallerReference="regionflow-batch-tests",
@@ -141,7 +144,7 @@ def batch_cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchCloud]:
     """The batch system's AWS side in ACTIVE_REGION, active-region record = ACTIVE_REGION, and the
     functions' environment (AWS_REGION = ACTIVE_REGION, no ACCESS_POINT_ARN)."""
     with mock_aws():
-        region = ACTIVE_REGION
+        region: Final = ACTIVE_REGION
         s3 = boto3.client("s3", region_name=region)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})

@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import pytest
@@ -29,6 +29,9 @@ from handlers.batch.batch_state import claim_batch, unquoted_etag
 from handlers.batch.contract import STATUS_PROCESSING
 from handlers.batch.reconcile import ReconcileDependencies
 from samples import dynamodb_tables as tables
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
 
 FAILED_REGION = "us-east-1"  # active before the failover: claimed the batches, did not finish them
 ACTIVE_REGION = "us-west-2"  # active after it: reconciles
@@ -146,11 +149,12 @@ def failover_cloud_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Failover
         clients: dict[str, Any] = {}
         for region, bucket in ((ACTIVE_REGION, BUCKET), (FAILED_REGION, FAILED_REGION_BUCKET)):
             s3 = boto3.client("s3", region_name=region)
-            # us-east-1 refuses a LocationConstraint naming itself.
-            location = (
-                {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-            )
-            s3.create_bucket(Bucket=bucket, **location)
+            if region == "us-east-1":  # us-east-1 refuses a LocationConstraint naming itself
+                s3.create_bucket(Bucket=bucket)
+            else:
+                # the stubs type LocationConstraint as a Literal of region names; this loop's region is a str
+                location = cast("BucketLocationConstraintType", region)
+                s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": location})
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
             clients[region] = s3
         dynamodb = boto3.resource("dynamodb", region_name=ACTIVE_REGION)

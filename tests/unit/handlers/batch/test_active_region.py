@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -26,6 +26,9 @@ from .conftest import (
     STANDBY_REGION,
     BatchCloud,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_route53 import Route53Client
 
 
 class FakeClock:
@@ -90,8 +93,13 @@ def test_a_flip_is_seen_only_after_the_ttl_and_reads_within_it_cost_no_api_call(
     # GIVEN a reader that has just read the record
     clock = FakeClock()
     route53 = CountingRoute53(batch_cloud.route53)
+    # a test double: implements only the calls the code under test makes
     source = Route53ActiveRegion(
-        route53, zone_id=batch_cloud.zone_id, record_name=ACTIVE_REGION_RECORD, cache_seconds=60, clock=clock
+        cast("Route53Client", route53),
+        zone_id=batch_cloud.zone_id,
+        record_name=ACTIVE_REGION_RECORD,
+        cache_seconds=60,
+        clock=clock,
     )
     assert source.active_region() == ACTIVE_REGION
     # WHEN the runbook flips the record and reads continue within the TTL
@@ -214,7 +222,9 @@ def test_from_environment_uses_the_settings_the_component_passes(batch_cloud: Ba
 
 def test_a_negative_cache_time_is_refused() -> None:
     with pytest.raises(ValueError, match="cache_seconds"):
-        Route53ActiveRegion(StubRoute53(), zone_id="Z1", record_name="r.example", cache_seconds=-1)
+        Route53ActiveRegion(
+            cast("Route53Client", StubRoute53()), zone_id="Z1", record_name="r.example", cache_seconds=-1
+        )
 
 
 def test_a_failover_record_is_not_read_as_the_signal() -> None:
@@ -234,7 +244,7 @@ def test_a_failover_record_is_not_read_as_the_signal() -> None:
 def test_from_environment_can_be_told_not_to_cache(batch_cloud: BatchCloud) -> None:
     # GIVEN the environment's TTL of 60 s, overridden as the failover runbook does
     route53 = CountingRoute53(batch_cloud.route53)
-    source = from_environment(route53, cache_seconds=0)
+    source = from_environment(cast("Route53Client", route53), cache_seconds=0)
     # WHEN the record flips between two reads
     assert source.active_region() == ACTIVE_REGION
     batch_cloud.set_active_region(STANDBY_REGION)
@@ -261,7 +271,7 @@ def test_from_environment_reads_the_routing_controls_when_they_are_configured(
     monkeypatch.setenv("ACTIVE_REGION_ROUTING_CONTROLS", json.dumps(controls))
     monkeypatch.setenv("ACTIVE_REGION_CLUSTER_ENDPOINTS", json.dumps(endpoints))
     # WHEN the reader is built from the environment
-    source = from_environment(StubRoute53())
+    source = from_environment(cast("Route53Client", StubRoute53()))
     # THEN it reads the routing controls, not the record
     assert isinstance(source, RoutingControlActiveRegion)
     assert source.routing_controls == controls and source.regions == (ACTIVE_REGION, STANDBY_REGION)

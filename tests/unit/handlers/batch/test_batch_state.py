@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from botocore.exceptions import ClientError
@@ -13,6 +13,9 @@ from handlers.batch.batch_state import Claim, claim_batch, timestamp
 from handlers.batch.contract import STATUS_INDEX, STATUS_PROCESSING
 
 from .conftest import ACTIVE_REGION, BUCKET, STANDBY_REGION, BatchCloud
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 KEY = "input/sales.csv"
 NOW = datetime(2024, 6, 1, 10, 0, 2, 123000, tzinfo=UTC)
@@ -141,10 +144,10 @@ def test_without_the_old_item_in_the_error_a_consistent_read_finds_it(batch_clou
             assert kwargs["ConsistentRead"] is True
             return batch_cloud.state_table.get_item(**kwargs)
 
+    # a test double: implements only the calls the code under test makes
+    table = cast("Table", NoOldItemTable())
     # WHEN the same version is claimed
-    again = claim_batch(
-        NoOldItemTable(), key=KEY, version_id="v1", bucket=BUCKET, region=ACTIVE_REGION, now=NOW
-    )
+    again = claim_batch(table, key=KEY, version_id="v1", bucket=BUCKET, region=ACTIVE_REGION, now=NOW)
     # THEN the stored item still decides
     assert not again.started and again.processing_here
 
@@ -157,8 +160,10 @@ def test_other_dynamodb_errors_raise() -> None:
                 "PutItem",
             )
 
+    # a test double: implements only the calls the code under test makes
+    table = cast("Table", ThrottledTable())
     with pytest.raises(ClientError, match="ProvisionedThroughputExceeded"):
-        claim_batch(ThrottledTable(), key=KEY, version_id="v1", bucket=BUCKET, region=ACTIVE_REGION, now=NOW)
+        claim_batch(table, key=KEY, version_id="v1", bucket=BUCKET, region=ACTIVE_REGION, now=NOW)
 
 
 def test_unfinished_batches_are_found_through_the_status_index(batch_cloud: BatchCloud) -> None:

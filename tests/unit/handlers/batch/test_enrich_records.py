@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -20,6 +20,9 @@ from .chunk_fixtures import (  # noqa: F401
     chunk_cloud_fixture,
     emitted_metrics,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 CHUNK_KEY = contract.chunk_key(FILE_ID, 3)
 VALID_KEY = contract.valid_key(FILE_ID, "part-00003")
@@ -111,7 +114,7 @@ def test_financial_data_is_read_in_batches_not_one_call_per_row(chunk_cloud: Chu
     result = enrich_chunk(
         enrich_input(chunk_cloud),
         s3=chunk_cloud.s3,
-        dynamodb=client,
+        dynamodb=cast("DynamoDBClient", client),  # a test double: passes every call on, counting it
         financials_table=FINANCIALS_TABLE,
         errors_table=chunk_cloud.errors_table,
     )

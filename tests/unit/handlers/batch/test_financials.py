@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -17,6 +17,9 @@ from handlers.batch.financials import (
 )
 
 from .chunk_fixtures import FINANCIALS_TABLE, ChunkCloud, chunk_cloud_fixture  # noqa: F401
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 HEADER = "uuid,unitsSold,unitPrice,unitCost,totalRevenue,totalCost,totalProfit"
 SEED_LINE = "535113847,934,152.58,97.44,142509.72,91008.96,51500.76"
@@ -106,7 +109,8 @@ def test_many_uuids_are_read_100_a_request_each_uuid_once(chunk_cloud: ChunkClou
     unknown = [str(900_000_000 + n) for n in range(5)]
     client = RecordingClient(chunk_cloud.dynamodb_client)
     # WHEN they are read
-    found = get_many(client, FINANCIALS_TABLE, [*uuids, *uuids, *unknown])
+    # a test double: implements only the calls the code under test makes
+    found = get_many(cast("DynamoDBClient", client), FINANCIALS_TABLE, [*uuids, *uuids, *unknown])
     # THEN three requests of at most 100 keys asked for each uuid once
     assert [len(keys) for keys in client.requested] == [100, 100, 55]
     assert sorted(uuid for keys in client.requested for uuid in keys) == sorted([*uuids, *unknown])
@@ -131,7 +135,7 @@ def test_a_dynamodb_resource_works_as_well_as_a_client(chunk_cloud: ChunkCloud) 
 
 def test_no_uuids_make_no_request() -> None:
     client = RecordingClient(client=None)
-    assert get_many(client, FINANCIALS_TABLE, []) == {}
+    assert get_many(cast("DynamoDBClient", client), FINANCIALS_TABLE, []) == {}
     assert client.requested == []
 
 
@@ -164,7 +168,7 @@ def test_unprocessed_keys_are_requested_again_after_a_backoff() -> None:
     client = ThrottlingClient({"535113847": {"uuid": "535113847", **SEED_ITEM}}, throttled=1)
     sleeps: list[float] = []
     # WHEN the uuid is read
-    found = get_many(client, FINANCIALS_TABLE, ["535113847"], sleep=sleeps.append)
+    found = get_many(cast("DynamoDBClient", client), FINANCIALS_TABLE, ["535113847"], sleep=sleeps.append)
     # THEN the unprocessed keys were sent again, exactly as returned, after one backoff pause
     assert found == {"535113847": SEED_ITEM}
     assert len(client.requests) == 2 and client.requests[1] == client.requests[0]
@@ -179,7 +183,13 @@ def test_keys_still_unprocessed_after_every_attempt_raise_naming_the_table() -> 
     with pytest.raises(
         FinancialsUnavailableError, match=rf"3 of 3 .* table {FINANCIALS_TABLE} after 4 Batch"
     ):
-        get_many(client, FINANCIALS_TABLE, ["1", "2", "3"], max_attempts=4, sleep=sleeps.append)
+        get_many(
+            cast("DynamoDBClient", client),
+            FINANCIALS_TABLE,
+            ["1", "2", "3"],
+            max_attempts=4,
+            sleep=sleeps.append,
+        )
     # THEN it tried 4 times with growing (jittered) pauses between, then gave up
     assert len(client.requests) == 4
     assert len(sleeps) == 3 and all(

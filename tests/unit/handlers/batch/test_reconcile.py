@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import pytest
@@ -27,6 +27,9 @@ from .reconcile_fixtures import (  # noqa: F401 - failover_cloud_fixture is a fi
     emf_lines,
     failover_cloud_fixture,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 KEY = "input/sales.csv"
 CSV = (
@@ -199,7 +202,8 @@ def test_a_file_a_concurrent_run_marks_first_is_left_to_it(failover_cloud: Failo
         UpdateExpression="SET reconciledAt = :at, reconciledBy = :region",
         ExpressionAttributeValues={":at": timestamp(NOW), ":region": ACTIVE_REGION},
     )
-    deps = dataclasses.replace(failover_cloud.deps, state_table=racing)
+    # a test double: implements only the calls the code under test makes
+    deps = dataclasses.replace(failover_cloud.deps, state_table=cast("Table", racing))
     # WHEN this run reaches the file
     summary = reconcile.reconcile(deps, now=NOW)
     # THEN the conditional mark fails and this run copies nothing
@@ -216,7 +220,7 @@ def test_a_batch_that_finished_since_it_was_read_is_left_as_it_is(failover_cloud
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":s": STATUS_COMPLETED},
     )
-    deps = dataclasses.replace(failover_cloud.deps, state_table=racing)
+    deps = dataclasses.replace(failover_cloud.deps, state_table=cast("Table", racing))
     # WHEN this run reaches the file
     summary = reconcile.reconcile(deps, now=NOW)
     # THEN it is reported superseded, not copied and not marked

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import S3Event
@@ -16,6 +16,9 @@ from handlers.batch.batch_state import claim_batch
 
 from ..conftest import FakeLambdaContext, load_event
 from .conftest import ACTIVE_REGION, BUCKET, STANDBY_REGION, BatchCloud, object_created_record, s3_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 KEY = "input/sales.csv"
 CSV = "uuid,Country,Item Type,Sales Channel,Order Priority,Order Date,Region,Ship Date\r\n"
@@ -252,8 +255,9 @@ def test_other_step_functions_errors_raise_so_the_event_is_retried(batch_cloud: 
                 {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StartExecution"
             )
 
+    # a test double: implements only the calls the code under test makes
     deps = trigger.TriggerDependencies(
-        stepfunctions=ThrottledStepFunctions(),
+        stepfunctions=cast("SFNClient", ThrottledStepFunctions()),
         state_table=batch_cloud.state_table,
         active_region=trigger.dependencies().active_region,
         state_machine_arn=batch_cloud.state_machine_arn,

@@ -6,7 +6,7 @@ import dataclasses
 import re
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -34,6 +34,9 @@ from .conftest import (
     log_records,
     processor_input,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 # A replayed or refused event publishes no metric; Powertools warns about the empty flush.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -206,7 +209,8 @@ def test_a_local_write_between_read_and_put_is_a_write_conflict_and_nothing_is_o
     # GIVEN version 1, and a concurrent write in this region that lands as version 2 after our read
     events_cloud.put(item(version=1, timestamp=T0))
     concurrent = item(version=2, timestamp=T0 + 7, key="key-concurrent")
-    table = RacingTable(events_cloud.table, lambda: events_cloud.put(concurrent))
+    # a test double: implements only the calls the code under test makes
+    table = cast("Table", RacingTable(events_cloud.table, lambda: events_cloud.put(concurrent)))
     incoming = IncomingEvent(id=EVENT_ID, data="late", timestamp=T0 + 5, idempotency_key="key-mine")
     # WHEN the processor decided against version 1 and puts
     # THEN the optimistic lock refuses: a WriteConflictError for the workflow to retry
@@ -218,7 +222,7 @@ def test_a_local_write_between_read_and_put_is_a_write_conflict_and_nothing_is_o
 
 def test_a_concurrent_first_write_is_a_write_conflict_too(events_cloud: EventsCloud) -> None:
     concurrent = item(version=1, timestamp=T0 + 7, key="key-concurrent")
-    table = RacingTable(events_cloud.table, lambda: events_cloud.put(concurrent))
+    table = cast("Table", RacingTable(events_cloud.table, lambda: events_cloud.put(concurrent)))
     incoming = IncomingEvent(id=EVENT_ID, data="mine", timestamp=T0, idempotency_key="key-mine")
     with pytest.raises(WriteConflictError, match="was created in this region"):
         process_event(incoming, table=table, region=REGION, now_ms=now_ms(), max_skew_ms=300_000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
@@ -26,6 +26,9 @@ from .conftest import (
     log_records,
     stream_record,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -125,7 +128,8 @@ def test_when_the_item_moved_on_to_another_loser_the_winner_is_restored_over_it(
     winner, loser = sample_images()
     other_loser = item(version=7, region=OTHER_REGION, timestamp=T0 + 100, key="key-other")
     events_cloud.put(loser)
-    table = RacingTable(events_cloud.table, other_loser)
+    # a test double: implements only the calls the code under test makes
+    table = cast("Table", RacingTable(events_cloud.table, other_loser))
     # WHEN the record is repaired
     outcome = repair.repair(winner, loser, table=table)
     # THEN the winner is restored over the current item, above its version
@@ -142,7 +146,7 @@ def test_when_every_restore_loses_a_race_the_record_fails_for_a_retry(events_clo
         item(version=8, region=OTHER_REGION, timestamp=T0 + 200, key="key-b"),
     )
     with pytest.raises(RepairRaceError, match="could not be restored"):
-        repair.repair(winner, loser, table=racing)
+        repair.repair(winner, loser, table=cast("Table", racing))
 
 
 def test_a_batch_with_one_failing_record_reports_only_that_record(events_cloud: EventsCloud) -> None:

@@ -181,7 +181,9 @@ def counting_client_factory(emulator: Emulator, calls: Counter[str]) -> Callable
         calls[model.name] += 1
 
     def factory(service: str, region: str) -> Any:
-        client = boto3.client(
+        # boto3-stubs type boto3.client per literal service name; this one is a str
+        new_client: Callable[..., Any] = boto3.client
+        client = new_client(
             service,
             region_name=region,
             endpoint_url=emulator.endpoint_url,
