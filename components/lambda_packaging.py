@@ -11,13 +11,12 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
-from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.settings import get_monitor
 
 from components.config import LambdaDependencyMode
 from components.naming import stack_scoped_name
@@ -37,6 +36,7 @@ _PIP_PLATFORM = "manylinux2014_x86_64"
 RUNTIME_PROVIDED_PACKAGES = ("boto3", "botocore", "s3transfer")
 # Build leftovers, not code: bytecode caches go stale against the sources, `bin/` holds pip's scripts.
 _NOT_SHIPPED = ("__pycache__", "bin")
+_COMPLETE_MARKER = ".complete"
 
 
 def dependency_dir(requirements: Path = REQUIREMENTS_FILE, build_dir: Path = BUILD_DIR) -> Path:
@@ -48,11 +48,15 @@ def dependency_dir(requirements: Path = REQUIREMENTS_FILE, build_dir: Path = BUI
 def install_dependencies(requirements: Path = REQUIREMENTS_FILE, build_dir: Path = BUILD_DIR) -> Path:
     """pip-install the Lambda dependencies for Lambda's platform once per requirements content.
 
-    The layout `<dir>/python/...` is what a layer needs; bundling copies the contents of `python/`.
+    The layout `<dir>/python/...` is what a layer needs; bundling copies the contents of `python/`. The
+    tree is built beside its final name and renamed into place, so concurrent runs (a test session and
+    localcloud, say) never see half of it.
     """
     target = dependency_dir(requirements, build_dir)
-    done_marker = target / ".complete"
-    if not done_marker.exists():
+    if (target / _COMPLETE_MARKER).exists():
+        return target
+    staging = build_dir / f".{target.name}.{uuid.uuid4().hex}"
+    try:
         subprocess.run(  # noqa: S603 - fixed argv, no shell
             [
                 sys.executable,
@@ -60,10 +64,11 @@ def install_dependencies(requirements: Path = REQUIREMENTS_FILE, build_dir: Path
                 "pip",
                 "install",
                 "--quiet",
+                "--disable-pip-version-check",
                 "--requirement",
                 str(requirements),
                 "--target",
-                str(target / "python"),
+                str(staging / "python"),
                 "--platform",
                 _PIP_PLATFORM,
                 "--implementation",
@@ -76,8 +81,15 @@ def install_dependencies(requirements: Path = REQUIREMENTS_FILE, build_dir: Path
             ],
             check=True,
         )
-        prune_installed(target / "python")
-        done_marker.write_text(requirements.read_text())
+        prune_installed(staging / "python")
+        (staging / _COMPLETE_MARKER).write_text(requirements.read_text())
+        try:
+            staging.rename(target)
+        except OSError:  # another run installed the same requirements first
+            if not (target / _COMPLETE_MARKER).exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -113,11 +125,6 @@ def handler_sources(handlers_dir: Path = HANDLERS_DIR) -> list[Path]:
     ]
 
 
-def running_under_mocks() -> bool:
-    """Unit tests and localcloud run the program under Pulumi mocks, which never read archives."""
-    return isinstance(get_monitor(), MockMonitor)
-
-
 @dataclass(frozen=True, kw_only=True)
 class LambdaPackaging:
     """The code archive and layers one function in one region gets."""
@@ -131,7 +138,7 @@ class LambdaPackaging:
             for path in handler_sources()
         }
         assets: dict[str, pulumi.Asset | pulumi.Archive] = {"handlers": pulumi.AssetArchive(handlers)}
-        if self.bundled_dependencies is not None and self.bundled_dependencies.is_dir():
+        if self.bundled_dependencies is not None:
             for entry in sorted(self.bundled_dependencies.iterdir()):
                 if entry.name in _NOT_SHIPPED or _distribution_name(entry) in RUNTIME_PROVIDED_PACKAGES:
                     continue
@@ -151,9 +158,9 @@ class LambdaPackagingCatalog:
 
     @classmethod
     def prepare(cls, mode: LambdaDependencyMode) -> LambdaPackagingCatalog:
-        """Install the dependencies when a real deployment will read them; under mocks only name the dir."""
-        directory = dependency_dir() if running_under_mocks() else install_dependencies()
-        return cls(mode=mode, dependencies_dir=directory)
+        """Install the dependencies (once per requirements content): every deployment reads them, the
+        embedded one too, whose workers import from the package and layer alone."""
+        return cls(mode=mode, dependencies_dir=install_dependencies())
 
     def for_region(self, region: str) -> LambdaPackaging:
         if region not in self._by_region:

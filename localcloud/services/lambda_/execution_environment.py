@@ -1,7 +1,7 @@
 """One warm Lambda execution environment: a worker subprocess (worker.py) that runs one handler.
 
-The worker is this interpreter in isolated mode (`python -I`), so a handler imports its third-party
-packages from the project's venv and its own code from the function's unpacked zip only. Requests and
+The worker is this interpreter without site-packages (`python -I -S`), so a handler imports only from its
+search path: the function's unpacked package, its layers and the runtime's SDK (runtime_sdk.py). Requests and
 responses are JSON lines on the worker's stdin/stdout; its stderr is kept (the last lines) to explain a
 crash. A call that times out kills the worker: Lambda discards a timed-out environment too.
 """
@@ -16,6 +16,7 @@ import sys
 import threading
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,10 +27,14 @@ _STDERR_TAIL_LINES = 50
 class ExecutionEnvironment:
     """One warm execution environment: a subprocess that has imported the handler (after the first call)."""
 
-    def __init__(self, code_dir: Path, handler: str, env: dict[str, str]) -> None:
+    def __init__(
+        self, code_dir: Path, search_path: Sequence[Path], handler: str, env: dict[str, str]
+    ) -> None:
+        """search_path: where the handler imports from, in order (the package's directory first)."""
         self.id = uuid.uuid4().hex
+        path_argument = json.dumps([str(entry) for entry in search_path])
         self._process = subprocess.Popen(  # noqa: S603 - this interpreter running our own worker script
-            [sys.executable, "-I", str(WORKER_SCRIPT), str(code_dir), handler],
+            [sys.executable, "-I", "-S", str(WORKER_SCRIPT), path_argument, handler],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

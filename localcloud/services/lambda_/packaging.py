@@ -2,12 +2,19 @@
 
 A function's `code` arrives as a tree of Pulumi assets and archives (AssetArchive, FileArchive, FileAsset,
 StringAsset); a nested archive becomes a directory named by its key, as the Pulumi engine packs it.
+
+Many functions often ship one package (a stack's handlers plus bundled dependencies): the zip is built
+once per content, recognised by a fingerprint of the tree (every file's path, size and mtime), as the
+Pulumi engine reuses an archive whose hash it has seen.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import threading
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +23,24 @@ import pulumi
 from localcloud.core.context import UnsupportedResourceError
 
 _SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+_BUILT_ZIPS_KEPT = 8  # packages are megabytes each: keep the few a deployment reuses
+_built_zips: OrderedDict[str, bytes] = OrderedDict()
+_built_zips_lock = threading.Lock()
+
+
+def _is_packaged(source: Path, path: Path) -> bool:
+    relative = path.relative_to(source)
+    # Bytecode caches are build leftovers of this machine, not code: AWS would ship them too,
+    # but they only bloat the package and can go stale against the sources.
+    return not (_SKIPPED_PARTS.intersection(relative.parts) or path.suffix == ".pyc") and path.is_file()
 
 
 def _add_path(archive: zipfile.ZipFile, source: Path, prefix: str) -> None:
     """Add a file or a directory tree (or a .zip archive's entries) to the zip under `prefix`."""
     if source.is_dir():
         for path in sorted(source.rglob("*")):
-            relative = path.relative_to(source)
-            # Bytecode caches are build leftovers of this machine, not code: AWS would ship them too,
-            # but they only bloat the package and can go stale against the sources.
-            if _SKIPPED_PARTS.intersection(relative.parts) or path.suffix == ".pyc" or not path.is_file():
-                continue
-            archive.write(path, f"{prefix}{relative.as_posix()}")
+            if _is_packaged(source, path):
+                archive.write(path, f"{prefix}{path.relative_to(source).as_posix()}")
     elif source.suffix in {".zip", ".jar"}:
         with zipfile.ZipFile(source) as inner:
             for info in inner.infolist():
@@ -57,17 +70,43 @@ def _add_archive(archive: zipfile.ZipFile, node: Any, prefix: str) -> None:
         raise UnsupportedResourceError(f"cannot package {type(node).__name__} (remote assets need a network)")
 
 
+def _fingerprint(node: Any, digest: Any) -> None:
+    """Feed what identifies an archive tree's content (paths, sizes, mtimes; text) into a hash."""
+    if isinstance(node, pulumi.AssetArchive):
+        for name, child in sorted(node.assets.items()):
+            digest.update(f"<{name}>".encode())
+            _fingerprint(child, digest)
+    elif isinstance(node, pulumi.FileArchive | pulumi.FileAsset):
+        source = Path(node.path)
+        if not source.exists():
+            raise FileNotFoundError(f"archive source {source} does not exist")
+        files = [source]
+        if source.is_dir():
+            files = sorted(path for path in source.rglob("*") if _is_packaged(source, path))
+        for path in files:
+            stat = path.stat()
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    elif isinstance(node, pulumi.StringAsset):
+        digest.update(node.text.encode())
+    else:
+        raise UnsupportedResourceError(f"cannot package {type(node).__name__} (remote assets need a network)")
+
+
 def build_zip(code: Any) -> bytes:
-    """The deployment package AWS would build from a Pulumi `code` archive."""
+    """The deployment package AWS would build from a Pulumi `code` archive (built once per content)."""
+    digest = hashlib.sha256()
+    _fingerprint(code, digest)
+    key = digest.hexdigest()
+    with _built_zips_lock:
+        if key in _built_zips:
+            _built_zips.move_to_end(key)
+            return _built_zips[key]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         _add_archive(archive, code, "")
-    return buffer.getvalue()
-
-
-def placeholder_layer_zip() -> bytes:
-    """A layer with nothing in it: localcloud's workers import dependencies from the project's venv."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("python/.localcloud", "dependencies come from the project's environment locally\n")
-    return buffer.getvalue()
+    zipped = buffer.getvalue()
+    with _built_zips_lock:
+        _built_zips[key] = zipped
+        while len(_built_zips) > _BUILT_ZIPS_KEPT:
+            _built_zips.popitem(last=False)
+    return zipped

@@ -13,16 +13,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from pathlib import Path
 from typing import Any
 
-import pulumi
 from pulumi.runtime import MockResourceArgs
 
 from localcloud.core.context import Created, ProvisioningContext, Registry, UnsupportedResourceError
 from localcloud.core.fields import FieldMap, Param, api_parameters, from_member, integer, pascal_case
 from localcloud.services.lambda_.event_sources.mapping import EventSourceMapping, SqsMappingRecord
-from localcloud.services.lambda_.packaging import build_zip, placeholder_layer_zip
+from localcloud.services.lambda_.packaging import build_zip
 
 _FUNCTION_FIELDS: FieldMap = {
     "description": "Description",
@@ -150,13 +148,8 @@ def create_function(
 def publish_layer_version(
     ctx: ProvisioningContext, _args: MockResourceArgs, inputs: dict[str, Any], region: str
 ) -> Created:
-    code = inputs.get("code")
-    if isinstance(code, pulumi.FileArchive) and not Path(code.path).exists():
-        # Under mocks the program only *names* the dependency directory (it installs nothing), and
-        # localcloud workers import dependencies from the project's environment: an empty layer fits.
-        zipped = placeholder_layer_zip()
-    else:
-        zipped = build_zip(code)
+    # The layer's real content: workers import from it (runtime.py), never from this environment.
+    zipped = build_zip(inputs["code"])
     published = ctx.client("lambda", region).publish_layer_version(
         LayerName=inputs["layerName"], Content={"ZipFile": zipped}, **api_parameters(inputs, _LAYER_FIELDS)
     )

@@ -1,7 +1,9 @@
 """Docker-free Lambda for the embedded emulator: deployed handlers run in warm worker subprocesses.
 
 LambdaRuntime gives moto's functions AWS's invocation semantics: a warm environment per function, code
-and environment (execution_environment.py), reused while idle and discarded after a timeout or crash; a
+and environment (execution_environment.py), reused while idle and discarded after a timeout or crash,
+importing only from the function's deployed package, its layers (a Python layer's `python/` and
+`python/lib/python3.x/site-packages`, in the function's order) and the runtime's SDK (runtime_sdk.py); a
 concurrency cap per function (its reserved concurrency, else `concurrency_per_function`); asynchronous
 invocations retried twice, then handed to on_failure and the function's dead-letter queue; every
 invocation's logs written to the function's log group. `install()` routes moto's invocation paths here
@@ -18,6 +20,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -38,9 +41,12 @@ from localcloud.core.clients import (
 )
 from localcloud.services.lambda_ import patches
 from localcloud.services.lambda_.execution_environment import ExecutionEnvironment
+from localcloud.services.lambda_.runtime_sdk import install_runtime_sdk
 
 logger = logging.getLogger(__name__)
 
+# The interpreter's own version: workers run this interpreter (python3.13, the functions' runtime).
+LAMBDA_PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
 DEFAULT_CONCURRENCY_PER_FUNCTION = 8
 # AWS retries a failed asynchronous invocation twice, with delays of about 1 and 2 minutes.
 DEFAULT_ASYNC_RETRY_DELAYS_SECONDS: tuple[float, ...] = (0.2, 0.4)
@@ -79,6 +85,7 @@ class LambdaRuntime:
         self.concurrency_per_function = concurrency_per_function
         self.async_retry_delays_seconds = tuple(async_retry_delays_seconds)
         self._code_root = Path(tempfile.mkdtemp(prefix="localcloud-lambda-"))
+        self._runtime_sdk = install_runtime_sdk()
         self._lock = threading.Lock()
         self._idle: dict[tuple[str, ...], list[ExecutionEnvironment]] = {}
         self._workers: list[ExecutionEnvironment] = []
@@ -271,6 +278,7 @@ class LambdaRuntime:
             function.function_arn,
             function.code_sha_256,
             json.dumps(env, sort_keys=True),
+            json.dumps(function.layers or [], sort_keys=True),
             function.handler,
         )
         with self._lock:
@@ -279,7 +287,9 @@ class LambdaRuntime:
             idle = self._idle.setdefault(key, [])
             worker = idle.pop() if idle else None
         if worker is None:
-            worker = ExecutionEnvironment(self._code_dir(function), function.handler, env)
+            code_dir = self._code_dir(function)
+            search_path = [code_dir, *self._layer_paths(function), self._runtime_sdk]
+            worker = ExecutionEnvironment(code_dir, search_path, function.handler, env)
             with self._lock:
                 self._workers.append(worker)
         context = {
@@ -330,12 +340,25 @@ class LambdaRuntime:
         return env
 
     def _code_dir(self, function: Any) -> Path:
+        return self._unpacked(function.code_sha_256, function.code_bytes)
+
+    def _layer_paths(self, function: Any) -> list[Path]:
+        """The import paths a function's layers add, in the order the function lists them."""
+        paths = []
+        for layer in function.layers or []:
+            version = _find_layer_version(layer["Arn"])
+            root = self._unpacked(version.code_sha_256, version.code_bytes)
+            python = root / "python"
+            paths += [python / "lib" / LAMBDA_PYTHON / "site-packages", python]
+        return paths
+
+    def _unpacked(self, code_sha_256: str, code_bytes: bytes) -> Path:
+        """A zip unpacked once per content: functions sharing a package (or a layer) share the directory."""
         # CodeSha256 is base64: it may hold "/", so name the directory by a hex digest of it.
-        digest = hashlib.sha256(function.code_sha_256.encode()).hexdigest()[:16]
-        target = self._code_root / f"{function.function_name}-{digest}"
+        target = self._code_root / hashlib.sha256(code_sha_256.encode()).hexdigest()[:16]
         if not target.is_dir():
             staging = self._code_root / f".{target.name}.{uuid.uuid4().hex}"
-            with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
+            with zipfile.ZipFile(io.BytesIO(code_bytes)) as archive:
                 archive.extractall(staging)
             try:
                 staging.rename(target)
@@ -355,6 +378,17 @@ def _find_function(function_arn_or_name: str, region: str) -> Any:
         parts = function_arn_or_name.split(":")
         region, account_id = parts[3], parts[4]
     return get_backend(account_id, region).get_function(function_arn_or_name)
+
+
+def _find_layer_version(layer_version_arn: str) -> Any:
+    from moto.awslambda.utils import get_backend  # noqa: PLC0415
+
+    region, account_id = layer_version_arn.split(":")[3:5]
+    # The API's GetLayerVersionByArn gives a download URL only; the bytes live in the backend's storage.
+    version = get_backend(account_id, region)._layers.get_layer_version_by_arn(layer_version_arn)
+    if version is None:
+        raise LookupError(f"layer version {layer_version_arn} does not exist")
+    return version
 
 
 def _log_stream_name(function: Any, worker_id: str) -> str:

@@ -1,7 +1,8 @@
 """Child side of localcloud's Lambda runtime: one warm execution environment in a subprocess.
 
-Started as `python -I lambda_worker.py <code_dir> <module.function>` (isolated: no PYTHONPATH, no
-script directory on sys.path, so the handler sees only its package and the venv, like on AWS).
+Started as `python -I -S worker.py '<search path as a JSON list>' <module.function>`: isolated (no
+PYTHONPATH, no script directory, no site-packages), so the handler imports from the search path alone -
+its package, its layers, the runtime's SDK (runtime_sdk.py) - and the standard library, as on AWS.
 Protocol: one JSON request per line on stdin ({"event", "context"}), one JSON response per line on a
 private copy of the original stdout ({"ok", "payload", "logs"}). Everything the handler prints or logs
 goes to that invocation's log buffer. The handler module is imported on the first request, so an
@@ -95,14 +96,14 @@ class _InitError(Exception):
 
 
 def main() -> None:
-    code_dir, handler_spec = sys.argv[1], sys.argv[2]
+    search_path, handler_spec = json.loads(sys.argv[1]), sys.argv[2]
     results: TextIO = os.fdopen(os.dup(1), "w", encoding="utf-8")
     # fd-level writes (C extensions, child processes) must not corrupt the result channel.
     os.dup2(2, 1)
     log = _InvocationLog()
     sys.stdout = log
     sys.stderr = log
-    sys.path.insert(0, code_dir)
+    sys.path[:0] = search_path
 
     handler: Any = None
     for line in sys.stdin:

@@ -12,7 +12,6 @@ from components.lambda_packaging import (
     HANDLERS_DIR as HANDLERS,
 )
 from components.lambda_packaging import (
-    PROJECT_DIR,
     RUNTIME_PROVIDED_PACKAGES,
     LambdaPackaging,
     dependency_dir,
@@ -102,9 +101,9 @@ def test_every_deployed_function_package_lists_handler_modules_and_nothing_else(
 
 
 def test_dependency_layer_holds_the_handler_requirements_for_python_3_13_without_the_sdk() -> None:
-    # GIVEN handlers/requirements.txt installed for Lambda's platform, as `pulumi up` does (a separate
-    # build dir, kept between runs, so that localcloud's bundle never picks this tree up)
-    layer = install_dependencies(build_dir=PROJECT_DIR / "build" / "package-check") / "python"
+    # GIVEN handlers/requirements.txt installed for Lambda's platform, as every deployment of the program
+    # does (`pulumi up` and localcloud alike; kept in build/ between runs)
+    layer = install_dependencies() / "python"
     top_levels = sorted(entry.name for entry in layer.iterdir())
     packages = {name for name in top_levels if not name.endswith((".dist-info", ".so"))}
     # THEN it holds exactly our runtime dependencies (and theirs) for cp313 / manylinux x86_64
