@@ -1,5 +1,5 @@
-"""The embedded AWS: moto's threaded server on a loopback port, patched, with localcloud's Lambda runtime
-and its event source pollers.
+"""The embedded AWS: moto's threaded server on a loopback port, patched, with IAM enforced on every call
+(services/iam/enforcement.py), localcloud's Lambda runtime and its event source pollers.
 
 moto keeps its backends in module globals, so there is one emulator per process at a time; start()
 resets every backend, so each emulator begins empty.
@@ -19,6 +19,8 @@ import requests
 from localcloud.core.clients import SharedClients
 from localcloud.core.moto_version import require_supported_moto
 from localcloud.services.dynamodb import patches as dynamodb_patches
+from localcloud.services.iam import enforcement as iam_enforcement
+from localcloud.services.iam.enforcement import IamEnforcement
 from localcloud.services.lambda_ import patches as lambda_patches
 from localcloud.services.lambda_.event_sources.dynamodb_streams import DynamoDbStreamPoller
 from localcloud.services.lambda_.event_sources.pollers import EventSourcePollers
@@ -52,6 +54,7 @@ class Emulator:
         self._clients: SharedClients | None = None
         self._lock = threading.Lock()
         self._previous_moto_port: str | None = None
+        self._iam: IamEnforcement | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -71,6 +74,13 @@ class Emulator:
         if self._event_sources is None:
             raise RuntimeError("the emulator is not running; call Emulator.start() first")
         return self._event_sources
+
+    @property
+    def iam(self) -> IamEnforcement:
+        """The IAM decisions this emulator has made: counts by outcome and the latest denials."""
+        if self._iam is None:
+            raise RuntimeError("the emulator is not running; call Emulator.start() first")
+        return self._iam
 
     @property
     def stream_poller(self) -> DynamoDbStreamPoller:
@@ -100,6 +110,8 @@ class Emulator:
             self._previous_moto_port = os.environ.get("MOTO_PORT")
             os.environ["MOTO_PORT"] = str(port)
             requests.post(f"{endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
+            self._iam = IamEnforcement()
+            iam_enforcement.install(self._iam)
             runtime = LambdaRuntime(endpoint_url, concurrency_per_function=self._concurrency_per_function)
             runtime.install()
             # localcloud's pollers own SQS and DynamoDB stream -> Lambda delivery (see event_sources/).
@@ -117,6 +129,8 @@ class Emulator:
                 self._event_sources = None
             if self._lambda_runtime is not None:
                 self._lambda_runtime.shutdown()
+            if self._iam is not None:
+                iam_enforcement.uninstall(self._iam)
             if self._server is not None:
                 self._server.stop()
                 if self._previous_moto_port is None:

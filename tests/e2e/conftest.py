@@ -5,11 +5,15 @@ moto keeps its state per process, so a localcloud must stop before another emula
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 
 from localcloud.core.cloud import LocalCloud
+
+# Every IAM decision the e2e run's emulators made, by outcome (reported at the end of the run).
+IAM_DECISIONS: Counter[str] = Counter()
 
 # Smaller than the stack's 10 MB so the oversize case stays quick; two receives before the DLQ and
 # compressed visibility timeouts so a failing message reaches it in seconds.
@@ -23,6 +27,18 @@ E2E_CONFIG = {
 
 
 @pytest.fixture(scope="module")
-def cloud() -> Iterator[LocalCloud]:
+def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
     with LocalCloud("local", config_overrides=E2E_CONFIG, time_scale=0.01) as running:
         yield running
+        iam = running.emulator.iam
+        IAM_DECISIONS.update(iam.decisions)
+        # The happy paths and the failure scenarios alike run with no denial: a denial is a missing
+        # permission in the program (or a gap in localcloud), never an expected outcome here.
+        if not getattr(request.module, "IAM_DENIALS_EXPECTED", False):
+            assert not iam.denials, "IAM denied:\n" + "\n".join(denial.message() for denial in iam.denials)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if IAM_DECISIONS:
+        counts = ", ".join(f"{outcome} {count:,}" for outcome, count in sorted(IAM_DECISIONS.items()))
+        terminalreporter.write_line(f"IAM decisions in the e2e run: {counts}")

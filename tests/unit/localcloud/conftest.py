@@ -45,6 +45,17 @@ def role_arn(emulator: Emulator) -> str:
     ]["Arn"]
 
 
+def role_with(emulator: Emulator, statements: list[dict[str, Any]], trust: str = ASSUME_LAMBDA) -> str:
+    """A new role (trusting Lambda unless told otherwise) whose one inline policy has these statements."""
+    iam = emulator.client("iam", REGION)
+    name = f"lambda-{uuid.uuid4().hex[:8]}"
+    arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"])
+    if statements:
+        document = json.dumps({"Version": "2012-10-17", "Statement": statements})
+        iam.put_role_policy(RoleName=name, PolicyName="permissions", PolicyDocument=document)
+    return arn
+
+
 @dataclass
 class Deployed:
     name: str
@@ -79,15 +90,23 @@ def deploy(emulator: Emulator, role_arn: str, tmp_path: Path) -> Callable[..., D
     """Deploy a handler (`app.handler`) written inline; it can call record(...) to leave evidence."""
 
     def _deploy(
-        source: str, *, timeout: int = 3, env: dict[str, str] | None = None, **extra: Any
+        source: str,
+        *,
+        timeout: int = 3,
+        env: dict[str, str] | None = None,
+        permissions: list[dict[str, Any]] | None = None,
+        **extra: Any,
     ) -> Deployed:
+        """permissions: the statements of the function's own role (IAM is enforced on its calls); without
+        them it shares a role that may do nothing."""
         name = f"fn-{uuid.uuid4().hex[:10]}"
+        role = role_arn if permissions is None else role_with(emulator, permissions)
         record_file = tmp_path / f"{name}.jsonl"
         code = RECORD_HELPER + textwrap.dedent(source)
         response = emulator.client("lambda", REGION).create_function(
             FunctionName=name,
             Runtime="python3.13",
-            Role=role_arn,
+            Role=role,
             Handler="app.handler",
             Code={"ZipFile": zip_source(code)},
             Timeout=timeout,

@@ -85,6 +85,7 @@ def test_handler_sees_its_environment_and_can_call_the_emulator(emulator, deploy
                      "POWERTOOLS_TRACE_DISABLED")}
         """,
         env={"BUCKET": bucket},
+        permissions=[{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*"}],
     )
     error, payload = invoke(emulator, fn.name)
     assert error is None, payload

@@ -1,0 +1,175 @@
+"""IAM is enforced on every call a function makes: its role's policies decide, as in a region."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import pytest
+
+from tests.unit.localcloud.conftest import ASSUME_LAMBDA, REGION, role_with
+from tests.unit.localcloud.services.lambda_.test_runtime import invoke
+
+WRITES_ITEM = """
+import os, boto3
+
+def handler(event, context):
+    boto3.client("dynamodb").put_item(TableName=os.environ["TABLE"], Item={"pk": {"S": event["id"]}})
+    return "written"
+"""
+
+
+def create_table(emulator) -> str:
+    name = f"table-{uuid.uuid4().hex[:8]}"
+    emulator.client("dynamodb", REGION).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def table_arn(name: str) -> str:
+    return f"arn:aws:dynamodb:{REGION}:123456789012:table/{name}"
+
+
+def test_a_role_allowed_on_one_table_writes_to_it(emulator, deploy):
+    # GIVEN a function whose role may put items into one table, named by its ARN
+    table = create_table(emulator)
+    fn = deploy(
+        WRITES_ITEM,
+        env={"TABLE": table},
+        permissions=[{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table_arn(table)}],
+    )
+    # WHEN it writes THEN the write is allowed (moto alone checks DynamoDB against "*" and would deny)
+    assert invoke(emulator, fn.name, {"id": "a"}) == (None, "written")
+    item = emulator.client("dynamodb", REGION).get_item(TableName=table, Key={"pk": {"S": "a"}})
+    assert item["Item"] == {"pk": {"S": "a"}}
+
+
+def test_a_call_outside_the_roles_policy_is_denied_naming_principal_action_and_resource(emulator, deploy):
+    # GIVEN a function allowed on another table only
+    table, other = create_table(emulator), create_table(emulator)
+    fn = deploy(
+        WRITES_ITEM,
+        env={"TABLE": table},
+        permissions=[{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table_arn(other)}],
+    )
+    # WHEN it writes to its table
+    error, payload = invoke(emulator, fn.name, {"id": "a"})
+    # THEN the call fails with AccessDenied naming the role session, the action and the table
+    assert error == "Unhandled"
+    assert "AccessDeniedException" in payload["errorMessage"]
+    assert "assumed-role/" in payload["errorMessage"] and f"/{fn.name}" in payload["errorMessage"]
+    assert f"dynamodb:PutItem on resource: {table_arn(table)}" in payload["errorMessage"]
+    # AND nothing was written, and the emulator counted the denial
+    assert "Item" not in emulator.client("dynamodb", REGION).get_item(TableName=table, Key={"pk": {"S": "a"}})
+    assert any(denial.resource == table_arn(table) for denial in emulator.iam.denials)
+
+
+def test_an_explicit_deny_wins_over_an_allow(emulator, deploy):
+    table = create_table(emulator)
+    fn = deploy(
+        WRITES_ITEM,
+        env={"TABLE": table},
+        permissions=[
+            {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "dynamodb:PutItem", "Resource": table_arn(table)},
+        ],
+    )
+    error, payload = invoke(emulator, fn.name, {"id": "a"})
+    assert error == "Unhandled" and "explicitly denied" in payload["errorMessage"]
+
+
+def test_a_role_that_does_not_trust_lambda_cannot_run_a_function(emulator):
+    # GIVEN a function whose role trusts another service
+    trust = json.loads(ASSUME_LAMBDA)
+    trust["Statement"][0]["Principal"]["Service"] = "states.amazonaws.com"
+    role = role_with(emulator, [], trust=json.dumps(trust))
+    name = f"fn-{uuid.uuid4().hex[:10]}"
+    emulator.client("lambda", REGION).create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+    # WHEN it is invoked THEN Lambda cannot assume the role
+    error, payload = invoke(emulator, name)
+    assert error == "Unhandled"
+    assert payload["errorType"] == "InvalidParameterValueException"
+    assert "cannot be assumed by Lambda" in payload["errorMessage"]
+
+
+def test_the_emulator_counts_every_decision(emulator, deploy):
+    table = create_table(emulator)
+    fn = deploy(
+        WRITES_ITEM,
+        env={"TABLE": table},
+        permissions=[{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table_arn(table)}],
+    )
+    allowed_before = emulator.iam.decisions["allowed"]
+    invoke(emulator, fn.name, {"id": "b"})
+    assert emulator.iam.decisions["allowed"] == allowed_before + 1
+
+
+def session_client(emulator, service: str, credentials: dict, **overrides: str) -> Any:
+    # boto3-stubs type boto3.client per literal service name; `service` is any str here
+    new_client: Callable[..., Any] = boto3.client
+    keys = {
+        "aws_access_key_id": credentials["AccessKeyId"],
+        "aws_secret_access_key": credentials["SecretAccessKey"],
+        "aws_session_token": credentials["SessionToken"],
+        **overrides,
+    }
+    return new_client(service, region_name=REGION, endpoint_url=emulator.endpoint_url, **keys)
+
+
+def assumed(emulator, statements):
+    role = role_with(emulator, statements)
+    return emulator.client("sts", REGION).assume_role(RoleArn=role, RoleSessionName="caller")["Credentials"]
+
+
+def test_a_signed_get_with_a_query_is_authenticated_and_authorized(emulator):
+    # GIVEN a session allowed to read Route 53 (a REST-XML GET whose query moto would mis-sign)
+    zone = emulator.client("route53", REGION).create_hosted_zone(Name="z.internal", CallerReference="z")
+    read_records = {"Effect": "Allow", "Action": "route53:ListResourceRecordSets", "Resource": "*"}
+    credentials = assumed(emulator, [read_records])
+    # WHEN it lists a zone's records THEN the signature checks out and the call is allowed
+    records = session_client(emulator, "route53", credentials).list_resource_record_sets(
+        HostedZoneId=zone["HostedZone"]["Id"], MaxItems="1"
+    )
+    assert records["ResourceRecordSets"]
+
+
+def test_a_request_signed_with_the_wrong_secret_is_refused(emulator):
+    credentials = assumed(emulator, [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}])
+    forged = session_client(emulator, "sqs", credentials, aws_secret_access_key="not-the-secret")
+    with pytest.raises(botocore.exceptions.ClientError, match="signature"):
+        forged.list_queues()
+
+
+def test_an_unknown_access_key_is_refused(emulator):
+    stranger = boto3.client(
+        "sqs",
+        region_name=REGION,
+        endpoint_url=emulator.endpoint_url,
+        aws_access_key_id="AKIAUNKNOWNKEY000000",
+        aws_secret_access_key="secret",
+    )
+    with pytest.raises(botocore.exceptions.ClientError, match=r"InvalidClientTokenId|security token"):
+        stranger.list_queues()
+
+
+def test_a_signed_form_post_is_authenticated_and_authorized(emulator):
+    # GIVEN a session allowed to publish to one topic (SNS's query protocol: a form-encoded POST)
+    topic = emulator.client("sns", REGION).create_topic(Name=f"topic-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    credentials = assumed(emulator, [{"Effect": "Allow", "Action": "sns:Publish", "Resource": topic}])
+    # WHEN it publishes a message whose body needs encoding THEN the signature checks out
+    published = session_client(emulator, "sns", credentials).publish(TopicArn=topic, Message='{"a": "b c"}')
+    assert published["MessageId"]
