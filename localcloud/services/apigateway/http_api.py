@@ -28,6 +28,7 @@ from localcloud.services.apigateway.definitions import HttpApiEndpoint
 from localcloud.services.apigateway.http import (
     INTERNAL_ERROR,
     NOT_FOUND,
+    TOO_LARGE,
     Invoke,
     Request,
     Response,
@@ -37,6 +38,8 @@ from localcloud.services.apigateway.http import (
 )
 
 logger = logging.getLogger(__name__)
+# Lambda's synchronous invocation payload limit (6 MB), measured on the event as serialised.
+LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 
 _TEXTUAL_TYPES = re.compile(
     r"^(text/.*|application/(json|javascript|xml|yaml|x-yaml|graphql|x-www-form-urlencoded)|.*\+(json|xml))$"
@@ -315,7 +318,12 @@ def _integrate(
 
 
 def invoke_lambda(invoke: Invoke, function_arn: str, region: str, event: dict[str, Any]) -> Response:
-    """Invoke a function with a 2.0 event and map its result as API Gateway v2 does."""
+    """Invoke a function with a 2.0 event and map its result as API Gateway v2 does.
+
+    Lambda's 6 MB limit applies to the event it receives, not to the HTTP body: a binary body travels
+    base64-encoded (a third larger) inside the event, so a 5 MB upload can already be refused."""
+    if len(json.dumps(event).encode()) > LAMBDA_SYNC_PAYLOAD_BYTES:
+        return TOO_LARGE
     try:
         result = invoke(function_arn, region, event)
     except Exception:

@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 import threading
+import types
 from collections.abc import Mapping
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -83,12 +84,16 @@ def active_runtime() -> Runtime:
     return _active_runtime
 
 
+_SYS_WITHOUT_PAYLOAD_SIZE = types.SimpleNamespace(getsizeof=lambda payload: 0)
+
+
 def _patch_moto_once() -> None:
     with _PATCH_LOCK:
         if _originals:
             return
         require_supported_moto(__name__)
         from moto.awslambda import models as lambda_models  # noqa: PLC0415 - moto is slow to import
+        from moto.awslambda import responses as lambda_responses  # noqa: PLC0415
         from moto.s3 import notifications  # noqa: PLC0415
         from moto.sns import models as sns_models  # noqa: PLC0415
 
@@ -100,6 +105,9 @@ def _patch_moto_once() -> None:
         _originals["subscription_publish"] = sns_models.Subscription.publish
 
         function_class._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+        # moto refuses a synchronous result once sys.getsizeof(payload) passes 6,000,000 (object overhead
+        # included: below AWS's limit); the runtime applies AWS's limit to the serialised payload instead.
+        lambda_responses.sys = _SYS_WITHOUT_PAYLOAD_SIZE  # type: ignore[assignment]
         function_class.__init__ = _function_init  # type: ignore[method-assign]
         function_class.update_configuration = _update_configuration  # type: ignore[method-assign]
         function_class.get_configuration = _get_configuration  # type: ignore[method-assign]

@@ -46,6 +46,8 @@ LAMBDA_PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
 DEFAULT_CONCURRENCY_PER_FUNCTION = 8
 LAMBDA_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
 ROLE_SESSION_SECONDS = 12 * 3600  # the longest session STS grants
+# Lambda's synchronous response limit on the serialised payload, the figure its own error message states.
+RESPONSE_PAYLOAD_LIMIT_BYTES = 6_291_556
 # AWS retries a failed asynchronous invocation twice, with delays of about 1 and 2 minutes.
 DEFAULT_ASYNC_RETRY_DELAYS_SECONDS: tuple[float, ...] = (0.2, 0.4)
 # Variables a worker inherits from this process; everything else comes from the function.
@@ -264,6 +266,9 @@ class LambdaRuntime:
             with self._lock:
                 self._in_flight -= 1
         duration_ms = (time.monotonic() - started) * 1000
+        if response["ok"] and len(response["payload"].encode()) > RESPONSE_PAYLOAD_LIMIT_BYTES:
+            too_large = _response_too_large(response["payload"])
+            response = {**response, "ok": False, "payload": json.dumps(too_large)}
         payload = json.loads(response["payload"])
         error_type = error_message = None
         if not response["ok"]:
@@ -427,6 +432,16 @@ def _find_function(function_arn_or_name: str, region: str) -> Any:
         parts = function_arn_or_name.split(":")
         region, account_id = parts[3], parts[4]
     return get_backend(account_id, region).get_function(function_arn_or_name)
+
+
+def _response_too_large(payload: str) -> dict[str, str]:
+    return {
+        "errorType": "Function.ResponseSizeTooLarge",
+        "errorMessage": (
+            f"Response payload size ({len(payload.encode())} bytes) exceeded maximum allowed payload size "
+            f"({RESPONSE_PAYLOAD_LIMIT_BYTES} bytes)."
+        ),
+    }
 
 
 def _find_layer_version(layer_version_arn: str) -> Any:

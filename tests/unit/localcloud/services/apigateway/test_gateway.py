@@ -335,3 +335,18 @@ def test_function_url_routing(gateway: HttpGateway, fake_lambda: FakeLambda) -> 
     assert event["queryStringParameters"] == {"x": "1"}
     request(gateway, "GET", f"/lambda-url/{REGION}/upload/")
     assert fake_lambda.last_event["rawPath"] == "/"
+
+
+@pytest.mark.parametrize(("size_mb", "status"), [(4.4, 201), (4.6, 413)])
+def test_a_binary_body_is_measured_as_lambda_measures_it_base64_inside_the_event(
+    gateway: HttpGateway, fake_lambda: FakeLambda, size_mb: float, status: int
+) -> None:
+    # GIVEN a binary body under the function URL's 6 MB, which travels base64-encoded (4/3) in the event
+    body = b"\x00" * int(size_mb * 1024 * 1024)
+    before = len(fake_lambda.events)
+    # WHEN it is posted THEN 4.4 MB (5.9 MB of event) is invoked and 4.6 MB (6.1 MB of event) is refused
+    response_status, _, _ = request(
+        gateway, "POST", f"/lambda-url/{REGION}/upload/", body, {"Content-Type": "application/octet-stream"}
+    )
+    assert response_status == status
+    assert len(fake_lambda.events) == before + (1 if status == 201 else 0)

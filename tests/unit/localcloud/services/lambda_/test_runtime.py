@@ -270,3 +270,21 @@ def test_sns_delivers_the_real_notification_asynchronously(emulator, deploy):
 def test_unknown_function_is_a_clear_error(emulator):
     with pytest.raises(Exception, match="does-not-exist"):
         emulator.lambda_runtime.invoke("does-not-exist", REGION, {})
+
+
+RETURNS_BYTES = """
+def handler(event, context):
+    return "x" * event["size"]
+"""
+
+
+def test_a_response_over_6_mb_is_lambdas_response_size_error_and_one_under_is_returned(emulator, deploy):
+    fn = deploy(RETURNS_BYTES, timeout=10)
+    limit = 6_291_556  # bytes, as Lambda's error message states
+    # WHEN the serialised result ("..." with its two quotes) is just under the limit THEN it is returned
+    error, payload = invoke(emulator, fn.name, {"size": limit - 2})
+    assert error is None and len(payload) == limit - 2, str(payload)[:300]
+    # WHEN it is one byte over THEN the invocation fails as Lambda's does
+    error, payload = invoke(emulator, fn.name, {"size": limit - 1})
+    assert error == "Unhandled"
+    assert payload["errorType"] == "Function.ResponseSizeTooLarge"
