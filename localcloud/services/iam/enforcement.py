@@ -92,6 +92,17 @@ def uninstall(enforcement: IamEnforcement) -> None:
         _active = None
 
 
+def record_service_decision(service: str, action: str, resource: str, decision: Decision) -> None:
+    """Count a decision made outside a request (a service invoking a function on its resource policy)."""
+    enforcement = _active
+    if enforcement is None:
+        return
+    if decision.allowed:
+        enforcement.record("allowed")
+    else:
+        enforcement.record("denied", Denial(service, action, resource, decision.reason))
+
+
 # -- the replaced step ----------------------------------------------------------------------------
 
 

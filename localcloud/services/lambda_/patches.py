@@ -55,6 +55,8 @@ class Runtime(Protocol):
 
     def invoke_async(self, function_arn_or_name: str, region: str, event: dict[str, Any]) -> Future[Any]: ...
 
+    def service_may_invoke(self, function_arn: str, region: str, service: str, source_arn: str) -> bool: ...
+
 
 # moto calls the patched methods on its own models: they find the installed runtime here.
 _active_runtime: Runtime | None = None
@@ -180,7 +182,14 @@ def _s3_notification_to_lambda(account_id: str, event_body: Any, fn_arn: str, re
     # Replaces moto.s3.notifications._invoke_awslambda, which moto runs inside put_object and whose
     # failures it discards; S3 invokes asynchronously, so retries and the DLQ apply.
     try:
-        active_runtime().invoke_async(fn_arn, region_name, event_body)
+        runtime = active_runtime()
+        bucket_arn = event_body["Records"][0]["s3"]["bucket"]["arn"]
+        if not runtime.service_may_invoke(fn_arn, region_name, "s3.amazonaws.com", bucket_arn):
+            logger.warning(
+                "S3 may not invoke %s for %s (no permission in its policy): dropped", fn_arn, bucket_arn
+            )
+            return
+        runtime.invoke_async(fn_arn, region_name, event_body)
     except Exception:
         logger.exception("S3 notification to %s could not be queued", fn_arn)
 
@@ -238,7 +247,13 @@ def _sns_subscription_publish(  # noqa: PLR0917 - mirrors moto's Subscription.pu
         ]
     }
     try:
-        active_runtime().invoke_async(self.endpoint, self.endpoint.split(":")[3], event)
+        runtime, region = active_runtime(), self.endpoint.split(":")[3]
+        if not runtime.service_may_invoke(self.endpoint, region, "sns.amazonaws.com", self.topic.arn):
+            logger.warning(
+                "SNS may not invoke %s for %s (no permission in its policy)", self.endpoint, self.topic.arn
+            )
+            return
+        runtime.invoke_async(self.endpoint, region, event)
     except Exception:
         logger.exception("SNS delivery to %s could not be queued", self.endpoint)
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.core.clients import DEFAULT_ACCOUNT_ID, emulator_client
+from localcloud.services.iam.enforcement import record_service_decision
 from localcloud.services.iam.policy_evaluation import AuthorizationRequest, NamedPolicy, evaluate
 from localcloud.services.lambda_ import patches
 from localcloud.services.lambda_.execution_environment import ExecutionEnvironment
@@ -365,6 +366,26 @@ class LambdaRuntime:
         env["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
         env["POWERTOOLS_TRACE_DISABLED"] = "1"
         return env
+
+    def service_may_invoke(self, function_arn: str, region: str, service: str, source_arn: str) -> bool:
+        """Whether the function's resource policy lets `service` (s3.amazonaws.com, sns.amazonaws.com, ...)
+        invoke it for `source_arn`, as Lambda checks before a trigger's invocation; a refusal is recorded
+        with the emulator's IAM decisions."""
+        function = _find_function(function_arn, region)
+        account = function.function_arn.split(":")[4]
+        statements = list(getattr(function.policy, "statements", []) or [])
+        policy = NamedPolicy("function policy", {"Version": "2012-10-17", "Statement": statements})
+        request = AuthorizationRequest(
+            principal_arn=service,
+            principal_account=account,
+            action="lambda:InvokeFunction",
+            resource=function.function_arn,
+            service_principal=service,
+            context={"aws:SourceArn": source_arn, "aws:SourceAccount": account},
+        )
+        decision = evaluate(request, [], policy if statements else None)
+        record_service_decision(service, request.action, request.resource, decision)
+        return decision.allowed
 
     def _role_session(self, function: Any) -> dict[str, str]:
         """The execution role's session credentials, as the Lambda service assumes the role: the emulator

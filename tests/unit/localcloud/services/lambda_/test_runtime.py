@@ -19,6 +19,17 @@ def handler(event, context):
 """
 
 
+def allow_service(emulator, fn, service, source_arn):
+    """The permission a trigger needs: the service may invoke the function for this source."""
+    emulator.client("lambda", REGION).add_permission(
+        FunctionName=fn.name,
+        StatementId=f"{service.split('.')[0]}-invoke",
+        Action="lambda:InvokeFunction",
+        Principal=service,
+        SourceArn=source_arn,
+    )
+
+
 def invoke(emulator, name, event=None):
     response = emulator.client("lambda", REGION).invoke(FunctionName=name, Payload=json.dumps(event or {}))
     return response.get("FunctionError"), json.loads(response["Payload"].read())
@@ -226,6 +237,7 @@ def test_s3_notification_is_async_retried_and_dead_lettered(emulator, deploy):
     s3 = emulator.client("s3", REGION)
     bucket = f"uploads-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    allow_service(emulator, fn, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}")
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={
@@ -251,6 +263,7 @@ def test_sns_delivers_the_real_notification_asynchronously(emulator, deploy):
     """)
     sns = emulator.client("sns", REGION)
     topic_arn = sns.create_topic(Name=f"alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    allow_service(emulator, fn, "sns.amazonaws.com", topic_arn)
     sns.subscribe(TopicArn=topic_arn, Protocol="lambda", Endpoint=fn.arn)
     sns.publish(
         TopicArn=topic_arn,
@@ -288,3 +301,32 @@ def test_a_response_over_6_mb_is_lambdas_response_size_error_and_one_under_is_re
     error, payload = invoke(emulator, fn.name, {"size": limit - 1})
     assert error == "Unhandled"
     assert payload["errorType"] == "Function.ResponseSizeTooLarge"
+
+
+@pytest.mark.parametrize("permitted_source", [None, "arn:aws:sns:eu-west-1:123456789012:another-topic"])
+def test_sns_does_not_invoke_a_function_whose_policy_does_not_let_it(emulator, deploy, permitted_source):
+    # GIVEN a function subscribed to a topic, without a permission for SNS, or with one for another topic
+    fn = deploy("""
+        def handler(event, context):
+            record(event["Records"][0]["Sns"]["Message"])
+    """)
+    watcher = deploy("""
+        def handler(event, context):
+            record(event["Records"][0]["Sns"]["Message"])
+    """)
+    sns = emulator.client("sns", REGION)
+    topic_arn = sns.create_topic(Name=f"alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    if permitted_source:
+        allow_service(emulator, fn, "sns.amazonaws.com", permitted_source)
+    allow_service(emulator, watcher, "sns.amazonaws.com", topic_arn)
+    for subscriber in (fn, watcher):
+        sns.subscribe(TopicArn=topic_arn, Protocol="lambda", Endpoint=subscriber.arn)
+    denials_before = len(emulator.iam.denials)
+    # WHEN a message is published (and the permitted watcher has received it)
+    sns.publish(TopicArn=topic_arn, Message="disk full")
+    wait_for(watcher.records, what="the permitted delivery")
+    # THEN the function without the permission never ran, and the refusal is an IAM denial naming SNS
+    assert fn.records() == []
+    [denial] = emulator.iam.denials[denials_before:]
+    refused = (denial.principal, denial.action, denial.resource)
+    assert refused == ("sns.amazonaws.com", "lambda:InvokeFunction", fn.arn)
