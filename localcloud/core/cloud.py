@@ -109,7 +109,10 @@ class LocalCloud:
         self.emulator.start()
         runtime = self.emulator.lambda_runtime
         self._gateway = HttpGateway(
-            invoke=runtime.invoke, client_factory=self.emulator.client, deployment=self.deployment
+            invoke=runtime.invoke,
+            may_invoke=runtime.may_invoke,
+            client_factory=self.emulator.client,
+            deployment=self.deployment,
         ).start()
         provisioner = _ReportingProvisioner(
             self.emulator.client,

@@ -32,6 +32,7 @@ from localcloud.services.apigateway.http import (
     NOT_FOUND,
     TOO_LARGE,
     Invoke,
+    MayInvoke,
     Request,
     Response,
 )
@@ -66,12 +67,14 @@ class HttpGateway:
         self,
         *,
         invoke: Invoke,
+        may_invoke: MayInvoke,
         client_factory: ClientFactory,
         deployment: Deployment | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.invoke = invoke
+        self.may_invoke = may_invoke
         self.client_factory = client_factory
         self.deployment = deployment if deployment is not None else Deployment()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -192,6 +195,7 @@ class HttpGateway:
                     region=function_url.region,
                     account_id=function_url.account_id,
                     invoke=self.invoke,
+                    may_invoke=self.may_invoke,
                 )
             if rest_api is not None:
                 # rawPath keeps the stage, as event.requestContext.path does on AWS.
@@ -204,7 +208,14 @@ class HttpGateway:
     def _serve_api(
         self, api: HttpApiEndpoint, rest: list[str], request: Callable[[str], Request]
     ) -> Response:
-        return serve_http_api(api, rest, request, invoke=self.invoke, client_factory=self.client_factory)
+        return serve_http_api(
+            api,
+            rest,
+            request,
+            invoke=self.invoke,
+            may_invoke=self.may_invoke,
+            client_factory=self.client_factory,
+        )
 
     def _serve_rest_api(self, api: RestApiDeployment, rest: list[str], req: Request) -> Response:
         return serve_rest_api(

@@ -29,6 +29,10 @@ class InvocationResult(Protocol):
 
 
 Invoke = Callable[[str, str, dict[str, Any]], InvocationResult]
+# (function ARN, region, principal, action, source ARN, condition context) -> whether the function's
+# resource policy allows it: API Gateway and function URLs ask Lambda before they invoke.
+MayInvoke = Callable[[str, str, str, str, str | None, dict[str, Any]], bool]
+APIGATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ def json_response(status: int, payload: Any, extra: list[tuple[str, str]] | None
 NOT_FOUND = json_response(404, {"message": "Not Found"})
 INTERNAL_ERROR = json_response(500, {"message": "Internal Server Error"})
 TOO_LARGE = json_response(413, {"message": "Request Entity Too Large"})
+FORBIDDEN = json_response(403, {"Message": "Forbidden"})
 
 
 def function_arn_of(invoke_uri: str) -> str | None:

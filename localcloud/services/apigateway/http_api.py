@@ -26,10 +26,13 @@ from urllib.parse import parse_qsl, unquote
 from localcloud.core.clients import ClientFactory
 from localcloud.services.apigateway.definitions import HttpApiEndpoint
 from localcloud.services.apigateway.http import (
+    APIGATEWAY_PRINCIPAL,
+    FORBIDDEN,
     INTERNAL_ERROR,
     NOT_FOUND,
     TOO_LARGE,
     Invoke,
+    MayInvoke,
     Request,
     Response,
     function_arn_of,
@@ -257,10 +260,12 @@ def serve_http_api(
     request: Callable[[str], Request],
     *,
     invoke: Invoke,
+    may_invoke: MayInvoke,
     client_factory: ClientFactory,
 ) -> Response:
     """Answer a request for `{endpoint}/<rest...>` of an HTTP API; `request(raw_path)` builds the Request
-    once the stage prefix is known."""
+    once the stage prefix is known. A Lambda integration runs only if the function's policy lets API
+    Gateway invoke it for this API, stage, method and path (else AWS's 500)."""
     routes, stages = read_http_api(client_factory("apigatewayv2", api.region), api.api_id)
     stage = "$default"
     raw_path = "/" + "/".join(rest)
@@ -286,14 +291,43 @@ def serve_http_api(
         account_id=api.account_id,
     )
     request_id = event["requestContext"]["requestId"]
-    response = _integrate(integration, api.region, req, event, invoke=invoke, client_factory=client_factory)
+    source_arn = (
+        f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/{stage}/{req.method}{route_path}"
+    )
+    if integration.function_arn and not may_invoke(
+        integration.function_arn, api.region, APIGATEWAY_PRINCIPAL, "lambda:InvokeFunction", source_arn, {}
+    ):
+        logger.warning(
+            "gateway: %s may not be invoked by %s (its policy)", integration.function_arn, source_arn
+        )
+        response = INTERNAL_ERROR
+    else:
+        response = _integrate(
+            integration, api.region, req, event, invoke=invoke, client_factory=client_factory
+        )
     return Response(response.status, [*response.headers, ("apigw-requestid", request_id)], response.body)
 
 
 def serve_function_url(
-    req: Request, *, url_id: str, function_arn: str, region: str, account_id: str, invoke: Invoke
+    req: Request,
+    *,
+    url_id: str,
+    function_arn: str,
+    region: str,
+    account_id: str,
+    invoke: Invoke,
+    may_invoke: MayInvoke,
 ) -> Response:
-    """Function URLs send the same 2.0 payload with routeKey "$default" and stage "$default"."""
+    """Function URLs send the same 2.0 payload with routeKey "$default" and stage "$default". A public URL
+    (auth type NONE) answers only if the function's policy lets anyone InvokeFunctionUrl for that auth
+    type and InvokeFunction through the URL; otherwise 403 Forbidden, as AWS does."""
+    allowed = may_invoke(
+        function_arn, region, "*", "lambda:InvokeFunctionUrl", None, {"lambda:FunctionUrlAuthType": "NONE"}
+    ) and may_invoke(
+        function_arn, region, "*", "lambda:InvokeFunction", None, {"lambda:InvokedViaFunctionUrl": True}
+    )
+    if not allowed:
+        return FORBIDDEN
     event = build_event(
         req, route_key="$default", path_parameters={}, stage="$default", api_id=url_id, account_id=account_id
     )

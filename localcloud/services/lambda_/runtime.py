@@ -369,22 +369,40 @@ class LambdaRuntime:
 
     def service_may_invoke(self, function_arn: str, region: str, service: str, source_arn: str) -> bool:
         """Whether the function's resource policy lets `service` (s3.amazonaws.com, sns.amazonaws.com, ...)
-        invoke it for `source_arn`, as Lambda checks before a trigger's invocation; a refusal is recorded
-        with the emulator's IAM decisions."""
+        invoke it for `source_arn`, as Lambda checks before a trigger's invocation."""
+        return self.may_invoke(function_arn, region, service, "lambda:InvokeFunction", source_arn, {})
+
+    def may_invoke(  # noqa: PLR0917 - the parts of one authorization question
+        self,
+        function_arn: str,
+        region: str,
+        principal: str,
+        action: str,
+        source_arn: str | None,
+        context: dict[str, Any],
+    ) -> bool:
+        """Whether the function's resource policy allows `principal` (a service such as
+        apigateway.amazonaws.com, or "*" for anyone, e.g. a public function URL's caller) the `action`;
+        every decision is recorded with the emulator's IAM decisions."""
         function = _find_function(function_arn, region)
         account = function.function_arn.split(":")[4]
-        statements = list(getattr(function.policy, "statements", []) or [])
+        statements = [_as_aws_writes_it(statement) for statement in function.policy.statements or []]
         policy = NamedPolicy("function policy", {"Version": "2012-10-17", "Statement": statements})
+        service = principal if principal.endswith(".amazonaws.com") else None
         request = AuthorizationRequest(
-            principal_arn=service,
+            principal_arn=principal,
+            # an anonymous caller is judged by the resource policy alone, as AWS judges public access
             principal_account=account,
-            action="lambda:InvokeFunction",
+            action=action,
             resource=function.function_arn,
             service_principal=service,
-            context={"aws:SourceArn": source_arn, "aws:SourceAccount": account},
+            context={
+                **({"aws:SourceArn": source_arn, "aws:SourceAccount": account} if source_arn else {}),
+                **context,
+            },
         )
         decision = evaluate(request, [], policy if statements else None)
-        record_service_decision(service, request.action, request.resource, decision)
+        record_service_decision(principal, action, request.resource, decision)
         return decision.allowed
 
     def _role_session(self, function: Any) -> dict[str, str]:
@@ -453,6 +471,24 @@ def _find_function(function_arn_or_name: str, region: str) -> Any:
         parts = function_arn_or_name.split(":")
         region, account_id = parts[3], parts[4]
     return get_backend(account_id, region).get_function(function_arn_or_name)
+
+
+def _as_aws_writes_it(statement: dict[str, Any]) -> dict[str, Any]:
+    """moto keeps AddPermission's FunctionUrlAuthType and InvokedViaFunctionUrl as statement keys; AWS
+    writes them into the statement's Condition, which is how they are evaluated."""
+    written = {key: value for key, value in statement.items() if key not in _URL_PERMISSION_KEYS}
+    condition = {operator: dict(pairs) for operator, pairs in (statement.get("Condition") or {}).items()}
+    if "FunctionUrlAuthType" in statement:
+        auth_type = statement["FunctionUrlAuthType"]
+        condition.setdefault("StringEquals", {})["lambda:FunctionUrlAuthType"] = auth_type
+    if statement.get("InvokedViaFunctionUrl"):
+        condition.setdefault("Bool", {})["lambda:InvokedViaFunctionUrl"] = "true"
+    if condition:
+        written["Condition"] = condition
+    return written
+
+
+_URL_PERMISSION_KEYS = ("FunctionUrlAuthType", "InvokedViaFunctionUrl")
 
 
 def _response_too_large(payload: str) -> dict[str, str]:

@@ -48,6 +48,31 @@ class FakeLambda:
         return self.events[-1][2]
 
 
+@dataclass
+class FakePolicies:
+    """The functions' resource policies as the gateway asks about them: everything allowed unless refused."""
+
+    asked: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    refused: set[tuple[str, str]] = field(default_factory=set)  # (function ARN, action)
+
+    def __call__(
+        self,
+        function_arn: str,
+        region: str,
+        principal: str,
+        action: str,
+        source_arn: str | None,
+        context: dict,
+    ) -> bool:
+        self.asked.append((function_arn, principal, action, source_arn))
+        return (function_arn, action) not in self.refused
+
+
+@pytest.fixture(scope="module")
+def policies() -> FakePolicies:
+    return FakePolicies()
+
+
 @pytest.fixture(scope="module")
 def queue_url(moto_clients: Callable[[str, str], Any]) -> str:
     return str(moto_clients("sqs", REGION).create_queue(QueueName="gateway-ingest")["QueueUrl"])
@@ -122,12 +147,13 @@ def http_api_id(moto_clients: Callable[[str, str], Any], queue_url: str) -> str:
 @pytest.fixture(scope="module")
 def gateway(
     fake_lambda: FakeLambda,
+    policies: FakePolicies,
     moto_clients: Callable[[str, str], Any],
     http_api_id: str,
     upload_function_url: str,
 ) -> Iterator[HttpGateway]:
     assert upload_function_url == UPLOAD_ARN
-    with HttpGateway(invoke=fake_lambda, client_factory=moto_clients) as running:
+    with HttpGateway(invoke=fake_lambda, may_invoke=policies, client_factory=moto_clients) as running:
         # Where the API is served from is all the provisioner records.
         running.apis.http_apis[http_api_id] = HttpApiEndpoint(
             api_id=http_api_id,
@@ -350,3 +376,45 @@ def test_a_binary_body_is_measured_as_lambda_measures_it_base64_inside_the_event
     )
     assert response_status == status
     assert len(fake_lambda.events) == before + (1 if status == 201 else 0)
+
+
+def test_an_http_api_route_runs_only_if_the_functions_policy_lets_api_gateway_invoke_it(
+    gateway: HttpGateway, fake_lambda: FakeLambda, policies: FakePolicies, http_api_id: str
+) -> None:
+    # GIVEN the upload function's policy asked about for a request on its route
+    request(gateway, "POST", f"/apis/{http_api_id}/upload", b"{}", {"Content-Type": "application/json"})
+    function_arn, principal, action, source_arn = policies.asked[-1]
+    # THEN API Gateway asks as itself, for this API, stage, method and path
+    assert (function_arn, principal, action) == (
+        UPLOAD_ARN,
+        "apigateway.amazonaws.com",
+        "lambda:InvokeFunction",
+    )
+    assert source_arn == f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{http_api_id}/$default/POST/upload"
+    # WHEN the policy refuses THEN the client gets API Gateway's 500 and the function never runs
+    policies.refused.add((UPLOAD_ARN, "lambda:InvokeFunction"))
+    before = len(fake_lambda.events)
+    try:
+        status, _, body = request(
+            gateway, "POST", f"/apis/{http_api_id}/upload", b"{}", {"Content-Type": "application/json"}
+        )
+    finally:
+        policies.refused.clear()
+    assert (status, json.loads(body)) == (500, {"message": "Internal Server Error"})
+    assert len(fake_lambda.events) == before
+
+
+@pytest.mark.parametrize("refused_action", ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"])
+def test_a_public_function_url_needs_both_url_permissions_or_answers_403(
+    gateway: HttpGateway, fake_lambda: FakeLambda, policies: FakePolicies, refused_action: str
+) -> None:
+    policies.refused.add((UPLOAD_ARN, refused_action))
+    before = len(fake_lambda.events)
+    try:
+        status, _, body = request(
+            gateway, "POST", f"/lambda-url/{REGION}/upload/", b"hi", {"Content-Type": "text/plain"}
+        )
+    finally:
+        policies.refused.clear()
+    assert (status, json.loads(body)) == (403, {"Message": "Forbidden"})
+    assert len(fake_lambda.events) == before

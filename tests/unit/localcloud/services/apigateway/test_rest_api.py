@@ -199,7 +199,10 @@ def served(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iter
     (project / "Pulumi.yaml").write_text("name: regionflow\nruntime: python\n")
     (project / "Pulumi.test.yaml").write_text(f"config:\n  aws:region: {REGION}\n")
     (project / "__main__.py").write_text(PROGRAM)
-    with HttpGateway(invoke=emulator.lambda_runtime.invoke, client_factory=emulator.client) as gateway:
+    runtime = emulator.lambda_runtime
+    with HttpGateway(
+        invoke=runtime.invoke, may_invoke=runtime.may_invoke, client_factory=emulator.client
+    ) as gateway:
         provisioner = MotoProvisioner(
             emulator.client,
             default_region=REGION,
@@ -309,7 +312,9 @@ def test_lambda_proxy_event_and_response(emulator: Emulator) -> None:
         return _Result({"statusCode": 201, "headers": {"X-Id": "1"}, "body": "made"})
 
     function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:items"
-    with HttpGateway(invoke=invoke, client_factory=emulator.client) as gateway:
+    with HttpGateway(
+        invoke=invoke, may_invoke=emulator.lambda_runtime.may_invoke, client_factory=emulator.client
+    ) as gateway:
         api = RestApiDeployment(
             api_id="proxy1",
             name="proxy",
