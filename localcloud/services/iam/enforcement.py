@@ -193,7 +193,7 @@ def _check_presigned_expiry(response: Any) -> None:
             _deny(response, Denial("presigned URL", "*", "*", "the presigned URL has expired"))
 
 
-class _PrincipalCache:
+class _PrincipalLookup:
     """Access key -> principal and its identity policies, read from moto's IAM and STS state."""
 
     def lookup(self, access_key_id: str, account: str) -> _Principal:
@@ -212,7 +212,7 @@ class _PrincipalCache:
         raise LookupError(f"no principal holds access key {access_key_id}")
 
 
-_PRINCIPALS = _PrincipalCache()
+_PRINCIPALS = _PrincipalLookup()
 
 
 def _role_policies(iam: Any, role_name: str) -> tuple[NamedPolicy, ...]:
