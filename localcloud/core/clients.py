@@ -8,7 +8,7 @@ that provisioning, replication and the gateway take, so they run against any end
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
@@ -22,18 +22,25 @@ DEFAULT_ACCOUNT_ID = "123456789012"  # the account moto answers with for these c
 _RETRIES = Config(retries={"max_attempts": 2, "mode": "standard"})
 
 
-def emulator_client(endpoint_url: str, service: str, region: str) -> Any:
-    """A new boto3 client for `service` in `region` talking to the emulator at `endpoint_url`."""
+def emulator_client(
+    endpoint_url: str, service: str, region: str, credentials: Mapping[str, str] | None = None
+) -> Any:
+    """A new boto3 client for `service` in `region` talking to the emulator at `endpoint_url`, signing
+    with the control plane's key or, given (as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+    AWS_SESSION_TOKEN), a role session's credentials."""
+    keys = {
+        "aws_access_key_id": DUMMY_ACCESS_KEY_ID,
+        "aws_secret_access_key": DUMMY_SECRET_ACCESS_KEY,
+    }
+    if credentials is not None:
+        keys = {
+            "aws_access_key_id": credentials["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": credentials["AWS_SECRET_ACCESS_KEY"],
+            "aws_session_token": credentials["AWS_SESSION_TOKEN"],
+        }
     # boto3-stubs type boto3.client per literal service name; `service` is any str, so the result is Any
     new_client: Callable[..., Any] = boto3.client
-    return new_client(
-        service,
-        region_name=region,
-        endpoint_url=endpoint_url,
-        aws_access_key_id=DUMMY_ACCESS_KEY_ID,
-        aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
-        config=_RETRIES,
-    )
+    return new_client(service, region_name=region, endpoint_url=endpoint_url, config=_RETRIES, **keys)
 
 
 def emulator_resource(endpoint_url: str, service: str, region: str) -> Any:

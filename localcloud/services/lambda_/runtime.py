@@ -245,6 +245,12 @@ class LambdaRuntime:
                 f"unsupported failure target {target_arn}: Lambda sends to SQS queues and SNS topics"
             )
 
+    def role_client(self, function_arn: str, region: str, service: str) -> Any:
+        """A client signing as the function's execution role: what Lambda's pollers read a function's event
+        source with (so the role needs, e.g., sqs:ReceiveMessage on its queue, as on AWS)."""
+        function = _find_function(function_arn, region)
+        return emulator_client(self.endpoint_url, service, region, self._role_session(function))
+
     def client(self, service: str, region: str) -> Any:
         """A client of its own (pollers keep it busy with long polls; see localcloud.core.clients)."""
         return emulator_client(self.endpoint_url, service, region)

@@ -37,12 +37,23 @@ def emulator() -> Iterator[Emulator]:
         yield running
 
 
+# What an SQS event source mapping's poller needs of the function's role (Lambda reads as that role).
+SQS_CONSUMER = {
+    "Effect": "Allow",
+    "Action": [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+    ],
+    "Resource": f"arn:aws:sqs:{REGION}:123456789012:*",
+}
+
+
 @pytest.fixture(scope="module")
 def role_arn(emulator: Emulator) -> str:
-    iam = emulator.client("iam", REGION)
-    return iam.create_role(RoleName=f"lambda-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=ASSUME_LAMBDA)[
-        "Role"
-    ]["Arn"]
+    """The role test functions share: it may consume this region's queues (for mappings) and nothing else."""
+    return role_with(emulator, [SQS_CONSUMER])
 
 
 def role_with(emulator: Emulator, statements: list[dict[str, Any]], trust: str = ASSUME_LAMBDA) -> str:
@@ -98,7 +109,7 @@ def deploy(emulator: Emulator, role_arn: str, tmp_path: Path) -> Callable[..., D
         **extra: Any,
     ) -> Deployed:
         """permissions: the statements of the function's own role (IAM is enforced on its calls); without
-        them it shares a role that may do nothing."""
+        them it shares a role that may only consume queues."""
         name = f"fn-{uuid.uuid4().hex[:10]}"
         role = role_arn if permissions is None else role_with(emulator, permissions)
         record_file = tmp_path / f"{name}.jsonl"

@@ -54,7 +54,10 @@ class _MappingWorker(BackgroundLoop):
         self.maximum_concurrency = max(1, mapping.maximum_concurrency or DEFAULT_MAXIMUM_CONCURRENCY)
         self._runtime = runtime
         self._wait_time_seconds = wait_time_seconds
+        # The poller reads and deletes as the function's execution role, as Lambda's does; localcloud's own
+        # bookkeeping (the queue's URL, wait_idle's counts) is the control plane's.
         self._sqs = runtime.client("sqs", mapping.region)
+        self._consumer = runtime.role_client(mapping.function_arn, mapping.region, "sqs")
         self.queue_url: str = self._sqs.get_queue_url(
             QueueName=mapping.source_name, QueueOwnerAWSAccountId=mapping.source_account
         )["QueueUrl"]
@@ -93,7 +96,7 @@ class _MappingWorker(BackgroundLoop):
         return True
 
     def _receive(self, max_messages: int, wait_seconds: int) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = self._sqs.receive_message(
+        messages: list[dict[str, Any]] = self._consumer.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=max(1, min(max_messages, MAX_MESSAGES_PER_RECEIVE)),
             WaitTimeSeconds=wait_seconds,
@@ -155,7 +158,7 @@ class _MappingWorker(BackgroundLoop):
             to_delete = messages_to_delete(messages, result, mapping.report_batch_item_failures)
             for start in range(0, len(to_delete), _DELETE_BATCH_MAX):
                 chunk = to_delete[start : start + _DELETE_BATCH_MAX]
-                self._sqs.delete_message_batch(
+                self._consumer.delete_message_batch(
                     QueueUrl=self.queue_url,
                     Entries=[
                         {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}

@@ -12,7 +12,7 @@ import pytest
 from localcloud.services.lambda_.event_sources.mapping import REPORT_BATCH_ITEM_FAILURES, EventSourceMapping
 from localcloud.services.lambda_.event_sources.sqs import SqsEventSourcePoller
 from localcloud.services.lambda_.runtime import LambdaRuntime
-from tests.unit.localcloud.conftest import REGION, create_queue, drain
+from tests.unit.localcloud.conftest import REGION, create_queue, drain, wait_for
 
 # Records the bodies of each batch; returns batchItemFailures for bodies starting with "fail".
 PARTIAL = """
@@ -226,6 +226,9 @@ class _RuntimeWithClient:
     def client(self, service, region):
         return self._client
 
+    def role_client(self, function_arn, region, service):
+        return self._client
+
 
 @pytest.mark.parametrize("moves_after", range(5))
 @pytest.mark.parametrize(
@@ -245,3 +248,29 @@ def test_a_queue_whose_message_moves_while_being_counted_is_never_reported_empty
     poller.add_mapping(sqs_mapping("arn:aws:sqs:us-east-1:123456789012:work", "arn:aws:lambda:fn"))
     # WHEN wait_idle's emptiness check runs THEN it still sees the message
     assert not poller.is_idle()
+
+
+def test_the_poller_reads_as_the_functions_role_so_a_role_without_receive_gets_nothing(
+    emulator, deploy, poller
+):
+    # GIVEN a function whose role may not receive from its queue (no sqs:ReceiveMessage)
+    fn = deploy(
+        PARTIAL, permissions=[{"Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": "*"}]
+    )
+    url, arn = create_queue(emulator, f"work-{uuid.uuid4().hex[:8]}")
+    send(emulator, url, "a")
+    denials_before = len(emulator.iam.denials)
+    # WHEN its mapping is polled
+    poller.add_mapping(sqs_mapping(arn, fn.arn))
+
+    def receive_denied():
+        return [
+            denial
+            for denial in emulator.iam.denials[denials_before:]
+            if denial.action == "sqs:ReceiveMessage" and denial.resource == arn
+        ]
+
+    # THEN Lambda's receive is denied as that role, and the message is never delivered
+    [denial, *_] = wait_for(receive_denied, what="the poller's receive being denied")
+    assert f"/{fn.name}" in denial.principal
+    assert fn.records() == []
