@@ -36,6 +36,7 @@ from typing import Any
 from localcloud.core.clients import DEFAULT_ACCOUNT_ID, emulator_client
 from localcloud.services.iam.enforcement import record_service_decision
 from localcloud.services.iam.policy_evaluation import AuthorizationRequest, NamedPolicy, evaluate
+from localcloud.services.iam.role_sessions import RoleNotAssumableError, RoleSessions
 from localcloud.services.lambda_ import patches
 from localcloud.services.lambda_.execution_environment import ExecutionEnvironment
 from localcloud.services.lambda_.runtime_sdk import install_runtime_sdk
@@ -46,7 +47,6 @@ logger = logging.getLogger(__name__)
 LAMBDA_PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
 DEFAULT_CONCURRENCY_PER_FUNCTION = 8
 LAMBDA_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
-ROLE_SESSION_SECONDS = 12 * 3600  # the longest session STS grants
 # Lambda's synchronous response limit on the serialised payload, the figure its own error message states.
 RESPONSE_PAYLOAD_LIMIT_BYTES = 6_291_556
 # AWS retries a failed asynchronous invocation twice, with delays of about 1 and 2 minutes.
@@ -57,26 +57,12 @@ _INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 OnFailure = Callable[[dict[str, Any], "InvocationResult"], None]
 
 
-class RoleNotAssumableError(Exception):
-    """The function's role does not trust the Lambda service: AWS refuses such a function outright."""
-
-    def __init__(self, role_arn: str) -> None:
-        super().__init__(f"The role defined for the function cannot be assumed by Lambda: {role_arn}")
-
-    def payload(self) -> dict[str, str]:
-        return {"errorType": "InvalidParameterValueException", "errorMessage": str(self)}
-
-
-def trusts_service(trust_policy: str | dict[str, Any], role_arn: str, service: str) -> bool:
-    """Whether a role's trust policy lets `service` (e.g. lambda.amazonaws.com) assume it."""
-    request = AuthorizationRequest(
-        principal_arn=service,
-        principal_account=role_arn.split(":")[4],
-        action="sts:AssumeRole",
-        resource=role_arn,
-        service_principal=service,
-    )
-    return evaluate(request, [], NamedPolicy("trust policy", trust_policy)).allowed
+def _role_not_assumable(refusal: RoleNotAssumableError) -> dict[str, str]:
+    """Lambda's answer for a function whose role does not trust it: AWS refuses such a function outright."""
+    return {
+        "errorType": "InvalidParameterValueException",
+        "errorMessage": f"The role defined for the function cannot be assumed by Lambda: {refusal.role_arn}",
+    }
 
 
 @dataclass(frozen=True)
@@ -117,7 +103,9 @@ class LambdaRuntime:
         self._async_in_flight = 0
         self._in_flight = 0
         self._closed = False
-        self._role_sessions: dict[tuple[str, str], dict[str, str]] = {}
+        self._role_sessions = RoleSessions(
+            lambda service, region: emulator_client(endpoint_url, service, region)
+        )
         atexit.register(self.shutdown)
 
     # -- installation into moto ---------------------------------------------------------------
@@ -268,7 +256,8 @@ class LambdaRuntime:
             with self._concurrency_slot(function):
                 response = self._call_worker(function, event, request_id, timeout_seconds)
         except RoleNotAssumableError as refusal:
-            response = {"ok": False, "payload": json.dumps(refusal.payload()), "logs": f"{refusal}\n"}
+            refused = _role_not_assumable(refusal)
+            response = {"ok": False, "payload": json.dumps(refused), "logs": f"{refused['errorMessage']}\n"}
         finally:
             with self._lock:
                 self._in_flight -= 1
@@ -413,30 +402,11 @@ class LambdaRuntime:
 
     def _role_session(self, function: Any) -> dict[str, str]:
         """The execution role's session credentials, as the Lambda service assumes the role: the emulator
-        authenticates and authorizes every call the handler makes as that role (iam/enforcement.py)."""
-        key = (function.role, function.function_name)
-        with self._lock:
-            cached = self._role_sessions.get(key)
-        if cached is not None:
-            return cached
-        role_name = function.role.rsplit("/", 1)[-1]
-        role = self.client("iam", function.region).get_role(RoleName=role_name)["Role"]
-        trust = role["AssumeRolePolicyDocument"]
-        if not trusts_service(trust, function.role, LAMBDA_SERVICE_PRINCIPAL):
-            raise RoleNotAssumableError(function.role)
-        credentials = self.client("sts", function.region).assume_role(
-            RoleArn=function.role,
-            RoleSessionName=function.function_name[:64],
-            # Lambda refreshes a warm environment's credentials; a worker keeps its own for its life.
-            DurationSeconds=ROLE_SESSION_SECONDS,
-        )["Credentials"]
-        session = {
-            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": credentials["SessionToken"],
-        }
-        with self._lock:
-            return self._role_sessions.setdefault(key, session)
+        authenticates and authorizes every call the handler makes as that role (iam/enforcement.py).
+        Lambda refreshes a warm environment's credentials; a worker keeps its own for its life."""
+        return self._role_sessions.credentials(
+            function.role, LAMBDA_SERVICE_PRINCIPAL, function.function_name
+        )
 
     def _code_dir(self, function: Any) -> Path:
         return self._unpacked(function.code_sha_256, function.code_bytes)
