@@ -118,6 +118,8 @@ class FailoverControl(pulumi.ComponentResource):
     vpc_ids: dict[str, pulumi.Output[str]]
     vpc_cidrs: dict[str, str]
     routing_control_arns: dict[str, pulumi.Output[str]]
+    # The ARC cluster's endpoints as DescribeCluster lists them ([{"Endpoint", "Region"}]); [] without ARC.
+    cluster_endpoints: pulumi.Output[list[dict[str, str]]]
 
     def __init__(
         self, name: str, args: FailoverControlArgs, opts: pulumi.ResourceOptions | None = None
@@ -166,12 +168,18 @@ class FailoverControl(pulumi.ComponentResource):
         self.vpc_ids = {region: vpc.id for region, vpc in vpcs.items()}
         self.vpc_cidrs = {region: _vpc_cidr(index) for index, region in enumerate(args.regions)}
         self.routing_control_arns = recovery_controls.routing_control_arns if recovery_controls else {}
+        self.cluster_endpoints = (
+            recovery_controls.cluster_endpoints.apply(json.loads)
+            if recovery_controls
+            else pulumi.Output.from_input([])
+        )
         self.register_outputs(
             {
                 "zone_id": self.zone_id,
                 "record_name": self.record_name,
                 "vpc_ids": self.vpc_ids,
                 "routing_control_arns": self.routing_control_arns,
+                "cluster_endpoints": self.cluster_endpoints,
             }
         )
 

@@ -29,8 +29,14 @@ from demos.batch import (
     wait_for_outcome,
 )
 from demos.waiting import wait_until
-from handlers.active_region.signal import Route53ActiveRegion
+from handlers.active_region.signal import (
+    ActiveRegionSource,
+    ActiveRegionUnknownError,
+    Route53ActiveRegion,
+    RoutingControlActiveRegion,
+)
 from handlers.batch import contract
+from localcloud.core.clients import emulator_client
 from localcloud.core.cloud import LocalCloud
 from samples.batch_records import generate_batch
 
@@ -40,15 +46,41 @@ PROCESSING_PREFIXES = (contract.WORK_PREFIX, contract.PROCESSED_PREFIX, contract
 FINAL_EXECUTION_STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
-def active_region(cloud: LocalCloud) -> str:
-    """What the signal says now (read through the Route 53 API, uncached, as the runbook reads it)."""
-    reader = Route53ActiveRegion(
+def signal_reader(cloud: LocalCloud) -> ActiveRegionSource:
+    """The stack's active-region signal, read uncached as the runbook reads it: ARC's routing controls
+    through the cluster's endpoints where ARC drives it, else the record through the Route 53 API."""
+    controls = cloud.exports.get("activeRegionRoutingControls") or {}
+    if controls:
+        return RoutingControlActiveRegion(
+            routing_controls=controls,
+            cluster_endpoints=cloud.exports["activeRegionClusterEndpoints"],
+            cache_seconds=0,
+            client_factory=lambda url, region: emulator_client(url, "route53-recovery-cluster", region),
+        )
+    return Route53ActiveRegion(
         cloud.client("route53"),
         zone_id=cloud.exports["activeRegionZoneId"],
         record_name=cloud.exports["activeRegionRecordName"],
         cache_seconds=0,
     )
-    return reader.active_region()
+
+
+def active_region(cloud: LocalCloud) -> str:
+    """What the signal says now."""
+    return signal_reader(cloud).active_region()
+
+
+def activate_first_region(cloud: LocalCloud, report: Report) -> None:
+    """After a stack's first deploy with ARC every routing control is Off, so no region processes batches:
+    README's first step after `pulumi up` is to run the primary's runbook once. The record signal starts
+    at the primary already."""
+    try:
+        report(f"active region: {active_region(cloud)}")
+    except ActiveRegionUnknownError as unknown:
+        report(f"no active region yet ({unknown}); running the primary's runbook once, as README says")
+        primary = primary_region(cloud)
+        runbook = run_runbook(cloud, primary)
+        report(f"runbook in {primary}: {runbook['status']}; active region now {active_region(cloud)}")
 
 
 @contextmanager

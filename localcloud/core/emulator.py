@@ -1,5 +1,6 @@
 """The embedded AWS: moto's threaded server on a loopback port, patched, with IAM enforced on every call
-(services/iam/enforcement.py), localcloud's Lambda runtime and its event source pollers.
+(services/iam/enforcement.py), Route 53 ARC on the same port (services/route53recoverycontrol/),
+localcloud's Lambda runtime and its event source pollers.
 
 moto keeps its backends in module globals, so there is one emulator per process at a time; start()
 resets every backend, so each emulator begins empty.
@@ -25,6 +26,8 @@ from localcloud.services.lambda_ import patches as lambda_patches
 from localcloud.services.lambda_.event_sources.dynamodb_streams import DynamoDbStreamPoller
 from localcloud.services.lambda_.event_sources.pollers import EventSourcePollers
 from localcloud.services.lambda_.runtime import LambdaRuntime
+from localcloud.services.route53recoverycontrol import server as arc_server
+from localcloud.services.route53recoverycontrol.models import ArcBackend
 from localcloud.services.s3 import patches as s3_patches
 from localcloud.services.stepfunctions import patches as stepfunctions_patches
 
@@ -112,6 +115,7 @@ class Emulator:
             requests.post(f"{endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
             self._iam = IamEnforcement()
             iam_enforcement.install(self._iam)
+            arc_server.install(ArcBackend(endpoint_url))
             runtime = LambdaRuntime(endpoint_url, concurrency_per_function=self._concurrency_per_function)
             runtime.install()
             # localcloud's pollers own SQS and DynamoDB stream -> Lambda delivery (see event_sources/).
@@ -131,6 +135,7 @@ class Emulator:
                 self._lambda_runtime.shutdown()
             if self._iam is not None:
                 iam_enforcement.uninstall(self._iam)
+            arc_server.uninstall()
             if self._server is not None:
                 self._server.stop()
                 if self._previous_moto_port is None:

@@ -38,11 +38,8 @@ DEFAULT_REGION = "us-east-1"
 SKIPPED_TYPES: frozenset[str] = frozenset(
     {
         "aws:fis/experimentTemplate:ExperimentTemplate",
-        "aws:route53recoverycontrol/cluster:Cluster",
-        "aws:route53recoverycontrol/controlPanel:ControlPanel",
-        "aws:route53recoverycontrol/routingControl:RoutingControl",
-        "aws:route53recoverycontrol/safetyRule:SafetyRule",
-        "aws:route53/healthCheck:HealthCheck",  # RECOVERY_CONTROL checks point at the skipped ARC
+        # RECOVERY_CONTROL checks only steer DNS answers, which nothing local resolves: readers ask ARC.
+        "aws:route53/healthCheck:HealthCheck",
         "aws:s3control/multiRegionAccessPoint:MultiRegionAccessPoint",
         "aws:s3control/multiRegionAccessPointPolicy:MultiRegionAccessPointPolicy",
         "aws:xray/group:Group",

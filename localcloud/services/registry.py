@@ -17,6 +17,7 @@ from localcloud.services.kms import provision as kms
 from localcloud.services.lambda_ import provision as lambda_
 from localcloud.services.random import provision as random_
 from localcloud.services.route53 import provision as route53
+from localcloud.services.route53recoverycontrol import provision as route53recoverycontrol
 from localcloud.services.s3 import provision as s3
 from localcloud.services.secretsmanager import provision as secretsmanager
 from localcloud.services.ses import provision as ses
@@ -37,6 +38,7 @@ _SERVICES = (
     stepfunctions,
     ses,
     route53,
+    route53recoverycontrol,
     ec2,
     kms,
     elasticache,

@@ -68,6 +68,22 @@ def test_primary_stack_drives_the_record_with_one_routing_control_per_region(
         )
 
 
+def test_the_cluster_endpoints_are_exported_for_operators_and_readers(
+    primary_stack: BuiltStack, local_stack: BuiltStack
+) -> None:
+    # GIVEN the ARC stack WHEN its outputs are read THEN they list the cluster's endpoints as DescribeCluster
+    # does (what `aws route53-recovery-cluster --endpoint-url` and the functions' readers need)
+    cluster = primary_stack.named("failover-cluster").outputs
+    expected = [
+        {"Endpoint": endpoint["endpoint"], "Region": endpoint["region"]}
+        for endpoint in cluster["clusterEndpoints"]
+    ]
+    assert len(expected) == 5
+    assert primary_stack.exports["activeRegionClusterEndpoints"] == expected
+    # AND a stack without ARC exports none
+    assert local_stack.exports["activeRegionClusterEndpoints"] == []
+
+
 def test_the_safety_rule_never_lets_every_region_be_off(primary_stack: BuiltStack) -> None:
     rule = primary_stack.named("failover-at-least-one-active").inputs
     assert rule["ruleConfig"] == {"inverted": False, "threshold": 1, "type": "ATLEAST"}
