@@ -16,6 +16,8 @@ The other paths are rerouted so that they behave as AWS's do:
 - DynamoDB stream mappings created at LATEST: `remember_latest_start_positions()` notes where each starts
   (the stream's length at creation), which moto does not keep.
 - Functions keep their DeadLetterConfig and LoggingConfig, which moto ignores.
+- Invoke refuses a request payload over Lambda's limits, as AWS does with RequestTooLargeException (413):
+  6 MB for a synchronous invocation, 1 MB for an asynchronous one (moto accepts any size).
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ from localcloud.core.moto_version import require_supported_moto
 from localcloud.services.dynamodb import streams
 
 logger = logging.getLogger(__name__)
+
+# Invoke's request payload limits, in bytes of the request body (the figures AWS's error states).
+SYNC_REQUEST_LIMIT_BYTES = 6_291_456
+ASYNC_REQUEST_LIMIT_BYTES = 1_048_576
 
 
 class _Result(Protocol):
@@ -165,8 +171,23 @@ def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
     return json.dumps(result.payload), result.failed, result.logs
 
 
+def _request_too_large(body: str | bytes | None, asynchronous: bool) -> None:
+    from moto.core.exceptions import JsonRESTError  # noqa: PLC0415 - moto is slow to import
+
+    size = len(body.encode() if isinstance(body, str) else body or b"")
+    limit = ASYNC_REQUEST_LIMIT_BYTES if asynchronous else SYNC_REQUEST_LIMIT_BYTES
+    if size > limit:
+        error = JsonRESTError(
+            "RequestTooLargeException",
+            f"Request must be smaller than {limit} bytes for the InvokeFunction operation (got {size} bytes)",
+        )
+        error.code = 413
+        raise error
+
+
 def _function_invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> str | bytes:
     headers: Mapping[str, str] = request_headers or {}
+    _request_too_large(body, asynchronous=headers.get("x-amz-invocation-type") == "Event")
     if headers.get("x-amz-invocation-type") == "Event":
         # moto would run an Event invocation inline; AWS queues it and answers 202 at once.
         event = json.loads(body) if body else {}

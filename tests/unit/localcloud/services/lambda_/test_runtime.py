@@ -330,3 +330,31 @@ def test_sns_does_not_invoke_a_function_whose_policy_does_not_let_it(emulator, d
     [denial] = emulator.iam.denials[denials_before:]
     refused = (denial.principal, denial.action, denial.resource)
     assert refused == ("sns.amazonaws.com", "lambda:InvokeFunction", fn.arn)
+
+
+@pytest.mark.parametrize(("invocation_type", "limit"), [("RequestResponse", 6_291_456), ("Event", 1_048_576)])
+def test_an_invoke_request_over_lambdas_payload_limit_is_refused_with_413(
+    emulator, deploy, invocation_type, limit
+):
+    # GIVEN a function, and payloads of exactly the limit and one byte more (JSON strings: 2 bytes of quotes)
+    fn = deploy("""
+        def handler(event, context):
+            record(len(event))
+            return len(event)
+    """)
+    lambda_client = emulator.client("lambda", REGION)
+    at_limit = json.dumps("x" * (limit - 2))
+    over_limit = json.dumps("x" * (limit - 1))
+    assert (len(at_limit), len(over_limit)) == (limit, limit + 1)
+
+    # WHEN the payload is at the limit THEN Lambda accepts it
+    accepted = lambda_client.invoke(FunctionName=fn.name, InvocationType=invocation_type, Payload=at_limit)
+    assert accepted["StatusCode"] in {200, 202}
+    wait_for(fn.records, what="the accepted invocation")
+
+    # WHEN it is one byte over THEN Invoke answers 413 RequestTooLargeException naming the limit
+    with pytest.raises(
+        lambda_client.exceptions.RequestTooLargeException, match=f"smaller than {limit} bytes"
+    ):
+        lambda_client.invoke(FunctionName=fn.name, InvocationType=invocation_type, Payload=over_limit)
+    assert fn.records() == [limit - 2]
