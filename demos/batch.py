@@ -9,7 +9,6 @@ from typing import Any
 
 from demos.waiting import wait_until
 from localcloud.core.cloud import LocalCloud
-from localcloud.core.http_client import request
 from samples.batch_records import BatchSample, generate_batch
 from scripts.load_financials import load_financials
 
@@ -121,7 +120,7 @@ def run(cloud: LocalCloud, report: Report) -> bool:
         report(f"errors table: {len(errors)} rows, e.g. row {first['rowNumber']}: {first['reason']}")
     email = wait_until(lambda: link_email(cloud, key), f"the download-link email for {key}", 30)
     report(f"email to {', '.join(email['to'])}: {email['subject']!r}")
-    downloaded = request("GET", download_link(email))
+    downloaded = cloud.request("GET", download_link(email))
     lines = downloaded.body.decode("utf-8").splitlines()
     report(f"GET presigned link -> {downloaded.status}, {len(lines) - 1} data rows; first: {lines[1][:100]}")
 

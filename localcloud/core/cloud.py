@@ -16,12 +16,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pulumi
 
 from localcloud.core.clients import emulator_resource
 from localcloud.core.deployment import Deployment
 from localcloud.core.emulator import Emulator
+from localcloud.core.http_client import HttpResponse
+from localcloud.core.http_client import request as http_request
 from localcloud.core.project_settings import load_project_settings
 from localcloud.core.provisioner import MotoProvisioner, provision
 from localcloud.core.stack_files import load_stack_config
@@ -30,6 +33,7 @@ from localcloud.services.dynamodb.replication import DynamoDbReplicator
 from localcloud.services.elasticache.redis_server import RedisServer
 from localcloud.services.lambda_.event_sources.mapping import SqsMappingRecord
 from localcloud.services.s3.replication import ReplicationRecord, S3Replicator
+from localcloud.services.s3control.multi_region_access_points import MRAP_DOMAIN_SUFFIX
 
 Progress = Callable[[str], None]
 DEFAULT_STACK = "local"
@@ -154,6 +158,21 @@ class LocalCloud:
     # ---- what users and tests touch ----------------------------------------------------------------
     def client(self, service: str, region: str | None = None) -> Any:
         return self.emulator.client(service, region or self._default_region)
+
+    def request(
+        self, method: str, url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> HttpResponse:
+        """An HTTP request to one of the cloud's endpoints: the gateway's loopback URLs as they are, and the
+        AWS names localcloud answers for (a Multi-Region Access Point's global domain) sent to the
+        emulator with their Host, as DNS would send them to AWS."""
+        parsed = urlsplit(url)
+        host = (parsed.hostname or "").lower()
+        if host.endswith(MRAP_DOMAIN_SUFFIX):
+            url = urlunsplit(
+                ("http", urlsplit(self.emulator.endpoint_url).netloc, parsed.path, parsed.query, "")
+            )
+            headers = {**(headers or {}), "Host": host}
+        return http_request(method, url, body=body, headers=headers)
 
     def dynamodb_table(self, name: str, region: str | None = None) -> Any:
         """A boto3 DynamoDB Table resource bound to the emulator."""

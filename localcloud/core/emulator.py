@@ -1,5 +1,6 @@
 """The embedded AWS: moto's threaded server on a loopback port, patched, with IAM enforced on every call
-(services/iam/enforcement.py), Route 53 ARC on the same port (services/route53recoverycontrol/),
+(services/iam/enforcement.py), Route 53 ARC and S3 Multi-Region Access Points on the same port
+(services/route53recoverycontrol/, services/s3control/),
 localcloud's Lambda runtime and its event source pollers.
 
 moto keeps its backends in module globals, so there is one emulator per process at a time; start()
@@ -29,7 +30,10 @@ from localcloud.services.lambda_.runtime import LambdaRuntime
 from localcloud.services.route53recoverycontrol import server as arc_server
 from localcloud.services.route53recoverycontrol.models import ArcBackend
 from localcloud.services.s3 import patches as s3_patches
+from localcloud.services.s3control import multi_region_access_points
+from localcloud.services.sqs import patches as sqs_patches
 from localcloud.services.stepfunctions import patches as stepfunctions_patches
+from localcloud.services.stepfunctions import state_size
 
 HOST = "127.0.0.1"
 
@@ -98,8 +102,10 @@ class Emulator:
             from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
             stepfunctions_patches.apply()
+            state_size.apply()
             s3_patches.apply()
             dynamodb_patches.apply()
+            sqs_patches.apply()
             _list_moto_modules_once()
             # werkzeug logs every request at INFO: thousands of lines per demo run.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -116,6 +122,7 @@ class Emulator:
             self._iam = IamEnforcement()
             iam_enforcement.install(self._iam)
             arc_server.install(ArcBackend(endpoint_url))
+            multi_region_access_points.install(multi_region_access_points.MultiRegionAccessPoints())
             runtime = LambdaRuntime(endpoint_url, concurrency_per_function=self._concurrency_per_function)
             runtime.install()
             # localcloud's pollers own SQS and DynamoDB stream -> Lambda delivery (see event_sources/).
@@ -136,6 +143,7 @@ class Emulator:
             if self._iam is not None:
                 iam_enforcement.uninstall(self._iam)
             arc_server.uninstall()
+            multi_region_access_points.uninstall()
             if self._server is not None:
                 self._server.stop()
                 if self._previous_moto_port is None:

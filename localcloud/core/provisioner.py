@@ -40,8 +40,6 @@ SKIPPED_TYPES: frozenset[str] = frozenset(
         "aws:fis/experimentTemplate:ExperimentTemplate",
         # RECOVERY_CONTROL checks only steer DNS answers, which nothing local resolves: readers ask ARC.
         "aws:route53/healthCheck:HealthCheck",
-        "aws:s3control/multiRegionAccessPoint:MultiRegionAccessPoint",
-        "aws:s3control/multiRegionAccessPointPolicy:MultiRegionAccessPointPolicy",
         "aws:xray/group:Group",
         "aws:xray/samplingRule:SamplingRule",
         "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",

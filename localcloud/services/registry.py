@@ -19,6 +19,7 @@ from localcloud.services.random import provision as random_
 from localcloud.services.route53 import provision as route53
 from localcloud.services.route53recoverycontrol import provision as route53recoverycontrol
 from localcloud.services.s3 import provision as s3
+from localcloud.services.s3control import provision as s3control
 from localcloud.services.secretsmanager import provision as secretsmanager
 from localcloud.services.ses import provision as ses
 from localcloud.services.sns import provision as sns
@@ -28,6 +29,7 @@ from localcloud.services.stepfunctions import provision as stepfunctions
 
 _SERVICES = (
     s3,
+    s3control,
     sqs,
     sns,
     dynamodb,

@@ -1,4 +1,4 @@
-"""One localcloud per test module: the real program (stack `local`) on the embedded AWS.
+"""One localcloud per test module: the real program (stack `local`, or the module's own) on the embedded AWS.
 
 moto keeps its state per process, so a localcloud must stop before another emulator starts.
 """
@@ -6,7 +6,8 @@ moto keeps its state per process, so a localcloud must stop before another emula
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import pytest
 
@@ -26,9 +27,12 @@ E2E_CONFIG = {
 }
 
 
-@pytest.fixture(scope="module")
-def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
-    with LocalCloud("local", config_overrides=E2E_CONFIG, time_scale=0.01) as running:
+@contextmanager
+def running_cloud(
+    request: pytest.FixtureRequest, stack: str = "local", config: Mapping[str, str] = E2E_CONFIG
+) -> Iterator[LocalCloud]:
+    """A localcloud of `stack` for one module, whose IAM decisions the run reports."""
+    with LocalCloud(stack, config_overrides=dict(config), time_scale=0.01) as running:
         yield running
         iam = running.emulator.iam
         IAM_DECISIONS.update(iam.decisions)
@@ -36,6 +40,12 @@ def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
         # permission in the program (or a gap in localcloud), never an expected outcome here.
         if not getattr(request.module, "IAM_DENIALS_EXPECTED", False):
             assert not iam.denials, "IAM denied:\n" + "\n".join(denial.message() for denial in iam.denials)
+
+
+@pytest.fixture(scope="module")
+def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
+    with running_cloud(request) as running:
+        yield running
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

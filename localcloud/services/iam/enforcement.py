@@ -7,7 +7,9 @@ Who signs what:
 - every Lambda function signs with its execution role's session credentials (the runtime assumes the role
   as the Lambda service does, runtime.py), so each call a handler makes is authenticated (key, session
   token and SigV4 signature) and authorized against that role's identity policies and, where the service
-  has them, the resource's policy (S3 bucket, SQS queue, SNS topic policies).
+  has them, the resource's policy (S3 bucket, SQS queue, SNS topic policies);
+- every Step Functions service integration signs with a session of its state machine's role, as Step
+  Functions assumes it (stepfunctions/service_roles.py), and is authorized the same way.
 
 How: moto routes every request through `ActionAuthenticatorMixin._authenticate_and_authorize_action`.
 `install()` replaces that step: the IAM checks of the request (action and resource ARN per AWS's Service
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,14 +30,14 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlparse
 
-from localcloud.core.clients import DEFAULT_ACCOUNT_ID, DUMMY_ACCESS_KEY_ID
+from localcloud.core.clients import DEFAULT_ACCOUNT_ID, DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 from localcloud.core.moto_version import require_supported_moto
+from localcloud.services.iam import presigned_urls
 from localcloud.services.iam.policy_evaluation import AuthorizationRequest, Decision, NamedPolicy, evaluate
+from localcloud.services.iam.presigned_urls import PresignedRequest, PresignedUrlError
 from localcloud.services.iam.request_authorization import ApiRequest, Check, authorization_checks
 
 _JSON_PROTOCOLS = {"json", "rest-json"}
-# moto's Step Functions interpreter signs its service integrations' calls with this fixed key.
-STEP_FUNCTIONS_INTERPRETER_KEY = "ak"
 _RECENT_DENIALS_KEPT = 50
 
 
@@ -92,6 +93,31 @@ def uninstall(enforcement: IamEnforcement) -> None:
         _active = None
 
 
+def active() -> IamEnforcement | None:
+    """The enforcement of the emulator running now, if any (a service acting as a role keys its sessions
+    on it: they do not outlive the emulator that issued them)."""
+    return _active
+
+
+def authorize_session(access_key_id: str, checks: Sequence[Check]) -> Denial | None:
+    """Decide, and count, checks for an action a role session takes that no request carries (Step
+    Functions starting a Distributed Map's child executions as the machine's role): the first denial,
+    else None. Nothing is decided while no emulator enforces IAM."""
+    enforcement = _active
+    if enforcement is None:
+        return None
+    account = DEFAULT_ACCOUNT_ID
+    principal = _PRINCIPALS.lookup(access_key_id, account)
+    for check in checks:
+        decision = _decide(principal, check, account)
+        if not decision.allowed:
+            denial = Denial(principal.arn, check.action, check.resource, decision.reason)
+            enforcement.record("denied", denial)
+            return denial
+        enforcement.record("allowed")
+    return None
+
+
 def record_service_decision(service: str, action: str, resource: str, decision: Decision) -> None:
     """Count a decision made outside a request (a service invoking a function on its resource policy)."""
     enforcement = _active
@@ -119,10 +145,6 @@ def _authenticate_and_authorize(response: Any, iam_request_cls: type, resource: 
     access_key_id, service = credential
     if access_key_id == DUMMY_ACCESS_KEY_ID:
         enforcement.record("control-plane")
-        return
-    if access_key_id == STEP_FUNCTIONS_INTERPRETER_KEY:
-        # Not yet the state machine's role: README lists this among what localcloud does not enforce.
-        enforcement.record("step-functions-service")
         return
     account = DEFAULT_ACCOUNT_ID
     principal = _principal(response, iam_request_cls, access_key_id, account)
@@ -173,7 +195,7 @@ def _principal(response: Any, iam_request_cls: type, access_key_id: str, account
         )
         request.check_signature()
     else:
-        _check_presigned_expiry(response)
+        _check_presigned(response)
     return _PRINCIPALS.lookup(access_key_id, account)
 
 
@@ -182,15 +204,37 @@ def _path_with_query(response: Any) -> str:
     return str(response.raw_path) + (f"?{query}" if query else "")
 
 
-def _check_presigned_expiry(response: Any) -> None:
-    # A presigned URL's signature is not recomputed here (a limit README states); its expiry is enforced.
-    query = parse_qs(urlparse(response.uri).query)
-    signed_at = (query.get("X-Amz-Date") or [""])[0]
-    expires = (query.get("X-Amz-Expires") or ["0"])[0]
-    if signed_at:
-        issued = datetime.strptime(signed_at, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-        if time.time() > issued.timestamp() + int(expires):
-            _deny(response, Denial("presigned URL", "*", "*", "the presigned URL has expired"))
+def _check_presigned(response: Any) -> None:
+    """A presigned URL's signature recomputed (SigV4 or SigV4A) with its key's secret, and its expiry."""
+    request = PresignedRequest(
+        method=str(response.method),
+        raw_path=str(response.raw_path),
+        query_string=urlparse(response.uri).query,
+        headers=dict(response.headers),
+    )
+    try:
+        presigned_urls.verify(request, secret_of)
+    except PresignedUrlError as refused:
+        _deny(response, Denial("presigned URL", "*", "*", str(refused)))
+
+
+def secret_of(access_key_id: str) -> str:
+    """The secret of an access key moto's IAM or STS issued (KeyError when none holds it): what a presigned
+    URL's signature is recomputed with."""
+    from moto.iam.models import iam_backends  # noqa: PLC0415
+    from moto.sts.models import sts_backends  # noqa: PLC0415
+
+    account = DEFAULT_ACCOUNT_ID
+    if access_key_id == DUMMY_ACCESS_KEY_ID:
+        return DUMMY_SECRET_ACCESS_KEY
+    for session in sts_backends[account]["aws"].assumed_roles:
+        if session.access_key_id == access_key_id:
+            return str(session.secret_access_key)
+    for user in iam_backends[account]["aws"].users.values():
+        for key in user.access_keys:
+            if key.access_key_id == access_key_id:
+                return str(key.secret_access_key)
+    raise KeyError(access_key_id)
 
 
 class _PrincipalLookup:

@@ -12,6 +12,7 @@ import threading
 from typing import Any
 from urllib.parse import parse_qs
 
+from localcloud.core.server_routes import add_route
 from localcloud.services.route53recoverycontrol.models import ArcBackend
 from localcloud.services.route53recoverycontrol.responses import (
     ControlConfigResponse,
@@ -25,14 +26,13 @@ _RESPONSES: dict[str, type[ControlConfigResponse] | type[RecoveryClusterResponse
 }
 CLUSTER_PATH_PREFIX = "/route53-recovery-cluster/"
 _apps: dict[str, Any] = {}
-_patch_lock = threading.Lock()
-_patched = False
+_apps_lock = threading.Lock()
 
 
 def install(backend: ArcBackend) -> None:
     """Serve `backend` on the emulator's moto server (process-global, like moto's own state)."""
     use_backend(backend)
-    _route_arc_requests()
+    add_route(_arc_app)
 
 
 def uninstall() -> None:
@@ -54,28 +54,15 @@ def signing_service(environ: dict[str, Any]) -> str | None:
     return None
 
 
-def _route_arc_requests() -> None:
-    global _patched  # noqa: PLW0603 - patching moto's dispatcher is process-global by nature
-    with _patch_lock:
-        if _patched:
-            return
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication  # noqa: PLC0415 - slow
-
-        original = DomainDispatcherApplication.get_application
-
-        def get_application(self: Any, environ: dict[str, Any]) -> Any:
-            service = signing_service(environ)
-            if service in _RESPONSES:
-                return _app(service)
-            return original(self, environ)
-
-        DomainDispatcherApplication.get_application = get_application  # type: ignore[method-assign]
-        _patched = True
+def _arc_app(environ: dict[str, Any]) -> Any:
+    """The app for a request signed for one of ARC's services (or sent to a cluster endpoint), else None."""
+    service = signing_service(environ)
+    return _app(service) if service in _RESPONSES else None
 
 
 def _app(service: str) -> Any:
     """A Flask app answering every path with the service's response class, built as moto builds its own."""
-    with _patch_lock:
+    with _apps_lock:
         if service not in _apps:
             from flask import Flask  # noqa: PLC0415 - moto's server dependency, loaded with it
             from moto.core.utils import convert_to_flask_response  # noqa: PLC0415

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import datetime
 import functools
-import importlib
 import json
 import logging
-import os
-import sys
 import threading
 import time
 import uuid
@@ -28,6 +25,7 @@ from botocore import xform_name
 from botocore.model import OperationModel
 
 from localcloud.core.moto_version import require_supported_moto
+from localcloud.services.stepfunctions import service_roles
 
 _APPLY_LOCK = threading.Lock()
 _applied = False
@@ -306,36 +304,6 @@ def reuse_parsed_definitions() -> None:
     ExecutionWorker._get_evaluation_entrypoint = get_evaluation_entrypoint  # type: ignore[method-assign]
 
 
-def reuse_boto_clients() -> None:
-    """One boto3 client per region, service and emulator port for the interpreter's service tasks.
-
-    moto builds a new client for every task it runs (model loading and method generation: about a
-    tenth of the emulator's CPU under the events benchmark); boto3 clients are thread-safe. The
-    credentials argument is ignored by moto's own function as well."""
-    from moto.core.models import botocore_stubber  # noqa: PLC0415
-    from moto.stepfunctions.parser.asl.utils import boto_client  # noqa: PLC0415
-
-    original = boto_client.boto_client_for
-    clients: dict[tuple[str, str, str, bool], Any] = {}
-    lock = threading.Lock()
-
-    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        key = (region, service, os.environ.get("MOTO_PORT", ""), bool(botocore_stubber.enabled))
-        with lock:
-            if key not in clients:
-                clients[key] = original(region, service, state_credentials)
-            return clients[key]
-
-    # Its users imported the function by name; the factory imports every service task's module.
-    importlib.import_module(
-        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_factory"
-    )
-    importlib.import_module("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils")
-    for module in list(sys.modules.values()):
-        if getattr(module, "boto_client_for", None) is original:
-            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
-
-
 def apply() -> None:
     """Install every fix (idempotent); raises if moto is not the version the fixes were written for."""
     global _applied  # noqa: PLW0603 - patching is process-global by nature
@@ -350,7 +318,8 @@ def apply() -> None:
         fix_distributed_map_failure_tolerance()
         add_start_sync_execution()
         reuse_parsed_definitions()
-        reuse_boto_clients()
+        # Service integrations sign as the machine's role, one cached client per role and service.
+        service_roles.install()
         # moto logs every failure a state raises at ERROR with the whole state's repr, caught or not; in
         # Step Functions those are execution history events (describe_execution/get_execution_history).
         logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)

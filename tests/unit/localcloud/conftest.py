@@ -18,6 +18,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from localcloud.core.emulator import Emulator
+from localcloud.services.route53recoverycontrol import server as arc_server
+from localcloud.services.route53recoverycontrol.models import ArcBackend
+from localcloud.services.s3control import multi_region_access_points
 
 REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"
@@ -167,10 +170,13 @@ def drain(
 
 @pytest.fixture(scope="module")
 def moto_clients() -> Iterator[Callable[[str, str], Any]]:
-    """A bare moto server (no localcloud patches) and a (service, region) -> boto3 client factory for it."""
+    """A moto server with localcloud's own services for what moto lacks (Route 53 ARC, S3 Multi-Region
+    Access Points) but none of its patches, and a (service, region) -> boto3 client factory for it."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    arc_server.install(ArcBackend(f"http://{host}:{port}"))
+    multi_region_access_points.install(multi_region_access_points.MultiRegionAccessPoints())
 
     def factory(service: str, region: str) -> Any:
         # boto3-stubs type boto3.client per literal service name; this one is a str
@@ -184,4 +190,6 @@ def moto_clients() -> Iterator[Callable[[str, str], Any]]:
         )
 
     yield factory
+    arc_server.uninstall()
+    multi_region_access_points.uninstall()
     server.stop()

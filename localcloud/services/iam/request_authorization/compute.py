@@ -56,6 +56,15 @@ def _function(call: Call) -> str | None:
     return function_arn(call, function, qualifier) if function else None
 
 
+def _invoked_function(call: Call) -> str | None:
+    """Invoke's function, from the URL when the request has one: an Invoke's body is the function's own
+    payload, whose keys (a "FunctionName" or "Qualifier" among them) say nothing about what is invoked."""
+    function = _in_path(call, _FUNCTION_IN_PATH)
+    if function is None:
+        return _function(call)
+    return function_arn(call, function, call.query("Qualifier"))
+
+
 def _layer(call: Call) -> str | None:
     layer = call.text("LayerName") or _in_path(call, _LAYER_IN_PATH)
     return layer if layer is None or layer.startswith("arn:") else call.arn("lambda", f"layer:{layer}")
@@ -109,9 +118,9 @@ _LAMBDA_ACCOUNT_OPERATIONS = (
     "CreateEventSourceMapping",
 )
 _LAMBDA_RULES: dict[str, Rule] = {
-    "Invoke": on(_function, "InvokeFunction"),
-    "InvokeWithResponseStream": on(_function, "InvokeFunction"),
-    "InvokeAsync": on(_function, "InvokeAsync"),
+    "Invoke": on(_invoked_function, "InvokeFunction"),
+    "InvokeWithResponseStream": on(_invoked_function, "InvokeFunction"),
+    "InvokeAsync": on(_invoked_function, "InvokeAsync"),
     **uniform(_FUNCTION_OPERATIONS, on(_function)),
     "CreateFunction": _function_setup("CreateFunction"),
     "UpdateFunctionConfiguration": _function_setup("UpdateFunctionConfiguration"),

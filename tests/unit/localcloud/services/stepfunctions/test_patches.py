@@ -14,6 +14,44 @@ from localcloud.services.stepfunctions import patches as sfn_patches
 from tests.unit.localcloud.conftest import ACCOUNT_ID, REGION
 
 STATES_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/states"
+ASSUME_STATES = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+# What these tests' machines call: the interpreter signs as the machine's role (service_roles.py).
+STATES_ROLE_PERMISSIONS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "lambda:InvokeFunction",
+                "dynamodb:PutItem",
+                "s3:GetObject",
+                "s3:PutObject",
+                "states:StartExecution",
+                "states:DescribeExecution",
+                "states:StopExecution",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def states_role(emulator):
+    """The role every machine here runs as; each module's emulator starts empty."""
+    iam = emulator.client("iam", REGION)
+    iam.create_role(RoleName="states", AssumeRolePolicyDocument=ASSUME_STATES)
+    iam.put_role_policy(
+        RoleName="states", PolicyName="tasks", PolicyDocument=json.dumps(STATES_ROLE_PERMISSIONS)
+    )
+    return STATES_ROLE
 
 
 def create_machine(emulator, definition, machine_type="STANDARD"):
@@ -359,14 +397,3 @@ def test_a_definition_is_parsed_once_and_serves_concurrent_executions_with_their
     # THEN each execution answered its own input, and the definition was parsed once for all five
     assert [json.loads(r["output"]) for r in results] == [{"seen": n} for n in range(5)]
     assert len(parses) == 1
-
-
-def test_service_tasks_share_one_client_per_region_and_service(emulator) -> None:
-    from moto.stepfunctions.parser.asl.utils import boto_client  # noqa: PLC0415
-
-    sfn_patches.apply()
-    first = boto_client.boto_client_for(REGION, "lambda")
-    assert boto_client.boto_client_for(REGION, "lambda") is first
-    assert boto_client.boto_client_for(REGION, "sqs") is not first
-    assert boto_client.boto_client_for("us-west-2", "lambda") is not first
-    assert first.meta.endpoint_url == emulator.endpoint_url.replace("127.0.0.1", "localhost")

@@ -1,0 +1,70 @@
+"""SQS message size as AWS measures it: moto counts a message's body in characters and ignores its
+attributes; SQS counts the body's UTF-8 bytes plus every message attribute's name, data type and value
+(binary values as raw bytes), against the queue's MaximumMessageSize, and a batch's messages together
+against the 1 MiB batch limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from localcloud.core.moto_version import require_supported_moto
+
+BATCH_LIMIT_BYTES = 1_048_576
+_lock = threading.Lock()
+_patched = False
+
+
+def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]] | None) -> int:
+    """The size SQS limits: body bytes plus each attribute's name, data type and value bytes."""
+    size = len(body.encode("utf-8"))
+    for name, attribute in (attributes or {}).items():
+        size += len(name.encode()) + len(str(attribute.get("DataType", "")).encode())
+        if "BinaryValue" in attribute:
+            value = attribute["BinaryValue"]
+            size += len(value if isinstance(value, bytes) else base64.b64decode(value))
+        else:
+            size += len(str(attribute.get("StringValue", "")).encode())
+    return size
+
+
+def apply() -> None:
+    """Idempotent: SendMessage and SendMessageBatch measure messages as SQS does."""
+    global _patched  # noqa: PLW0603 - patching is process-global by nature
+    with _lock:
+        if _patched:
+            return
+        require_supported_moto(__name__)
+        from moto.sqs.exceptions import BatchRequestTooLong, InvalidParameterValue  # noqa: PLC0415
+        from moto.sqs.models import SQSBackend  # noqa: PLC0415
+
+        send_message = SQSBackend.send_message
+        send_message_batch = SQSBackend.send_message_batch
+
+        def measured_send_message(
+            self: Any, queue_name: str, message_body: str, message_attributes: Any = None, **kwargs: Any
+        ) -> Any:
+            limit = int(self.get_queue(queue_name).maximum_message_size)
+            if message_size(message_body, message_attributes) > limit:
+                raise InvalidParameterValue(
+                    f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
+                )
+            return send_message(self, queue_name, message_body, message_attributes, **kwargs)
+
+        def measured_send_message_batch(
+            self: Any, queue_name: str, entries: dict[str, dict[str, Any]]
+        ) -> Any:
+            total = sum(
+                message_size(entry["MessageBody"], entry.get("MessageAttributes"))
+                for entry in entries.values()
+            )
+            if total > BATCH_LIMIT_BYTES:
+                raise BatchRequestTooLong(total)
+            return send_message_batch(self, queue_name, entries)
+
+        SQSBackend.send_message = measured_send_message  # type: ignore[method-assign,assignment]
+        SQSBackend.send_message_batch = measured_send_message_batch  # type: ignore[method-assign]
+        _patched = True
