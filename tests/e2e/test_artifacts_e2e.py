@@ -19,15 +19,16 @@ from demos.artifacts import (
     wait_until,
 )
 from localcloud.core.cloud import LocalCloud
+from tests.e2e.conftest import running_cloud
 
 pytestmark = pytest.mark.e2e
 HOSTS = 150
 
 
 @pytest.fixture(scope="module")
-def cloud() -> Iterator[LocalCloud]:
+def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
     overrides = {"regionflow:artifactHostsPerRegion": str(HOSTS), "regionflow:artifactMaxReceiveCount": "1"}
-    with LocalCloud("local", config_overrides=overrides, time_scale=0.01) as running:
+    with running_cloud(request, config=overrides) as running:
         yield running
 
 

@@ -16,20 +16,20 @@ import pytest
 from demos import batch, failover
 from demos.failover import FailoverOutcome
 from localcloud.core.cloud import LocalCloud
-from tests.e2e.conftest import E2E_CONFIG
+from tests.e2e.conftest import E2E_CONFIG, running_cloud
 
 FILES, ROWS = 4, 2000
 
 
 @pytest.fixture(scope="module")
-def cloud() -> Iterator[LocalCloud]:
+def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
     # A one-second signal TTL: the runbook waits for readers' caches to expire before reconciling.
     overrides = {
         **E2E_CONFIG,
         "regionflow:failoverReplicationWaitSeconds": "1",
         "regionflow:activeRegionTtlSeconds": "1",
     }
-    with LocalCloud("local", config_overrides=overrides, time_scale=0.01) as running:
+    with running_cloud(request, config=overrides) as running:
         yield running
 
 

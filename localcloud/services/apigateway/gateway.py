@@ -37,6 +37,7 @@ from localcloud.services.apigateway.http import (
     Response,
 )
 from localcloud.services.apigateway.http_api import serve_function_url, serve_http_api
+from localcloud.services.apigateway.integration_roles import IntegrationRoles
 from localcloud.services.apigateway.rest_api import serve_rest_api
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class HttpGateway:
         self.invoke = invoke
         self.may_invoke = may_invoke
         self.client_factory = client_factory
+        # REST integrations call their backends as their credentials roles (integration_roles.py).
+        self.integration_roles = IntegrationRoles(client_factory)
         self.deployment = deployment if deployment is not None else Deployment()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
@@ -219,5 +222,12 @@ class HttpGateway:
 
     def _serve_rest_api(self, api: RestApiDeployment, rest: list[str], req: Request) -> Response:
         return serve_rest_api(
-            api, rest, req, invoke=self.invoke, client_factory=self.client_factory, lock=self.deployment.lock
+            api,
+            rest,
+            req,
+            invoke=self.invoke,
+            may_invoke=self.may_invoke,
+            client_factory=self.client_factory,
+            roles=self.integration_roles,
+            lock=self.deployment.lock,
         )

@@ -19,8 +19,13 @@ Supported subset (anything else fails loudly: a 500 and a log line naming it, ne
   MessageGroupId, MessageDeduplicationId) becomes an SQS SendMessage. The SQS answer is mapped through the
   integration responses as AWS does: selection patterns match the backend status code, else the default
   response (so an SQS error answers the default 2xx unless the program maps 4xx/5xx: AWS's own trap); a
-  call that never reaches SQS -> 500 {"message": "Internal server error"}.
+  call that never reaches SQS -> 500 {"message": "Internal server error"}. SQS is called as the
+  integration's `credentials` role (integration_roles.py): a role lacking sqs:SendMessage gets SQS's 403
+  AccessDenied, mapped like any SQS answer; a role API Gateway cannot assume (or none) -> that 500.
 - Integration AWS_PROXY to Lambda: payload format 1.0 event; a function error or malformed result -> 502.
+  API Gateway invokes only if the function's policy lets apigateway.amazonaws.com invoke it for this API,
+  stage, method and path, or, when the integration names `credentials`, as that role (its
+  lambda:InvokeFunction decides); else 500 {"message": "Internal server error"}.
 Not served: authorizers (the provisioner refuses them), API keys and usage plans, throttling
 (MethodSettings are recorded only), caching, binary media types, MOCK/HTTP integrations, OpenAPI bodies.
 """
@@ -34,6 +39,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
@@ -47,7 +53,17 @@ from localcloud.services.apigateway.definitions import (
     RestIntegrationResponse,
     RestMethod,
 )
-from localcloud.services.apigateway.http import Invoke, Request, Response, function_arn_of, match_route
+from localcloud.services.apigateway.http import (
+    APIGATEWAY_PRINCIPAL,
+    InvocationResult,
+    Invoke,
+    MayInvoke,
+    Request,
+    Response,
+    function_arn_of,
+    match_route,
+)
+from localcloud.services.apigateway.integration_roles import IntegrationRoleError, IntegrationRoles
 from localcloud.services.apigateway.validation import validate_body
 from localcloud.services.apigateway.vtl import (
     TemplateContext,
@@ -167,11 +183,14 @@ def serve_rest_api(
     request: Request,
     *,
     invoke: Invoke,
+    may_invoke: MayInvoke,
     client_factory: ClientFactory,
+    roles: IntegrationRoles,
     lock: threading.RLock,
     now: float | None = None,
 ) -> Response:
-    """Answer `request` for `{endpoint}/<rest...>`: rest[0] is the stage, the remainder the resource path."""
+    """Answer `request` for `{endpoint}/<rest...>`: rest[0] is the stage, the remainder the resource path.
+    `client_factory` is the control plane (localcloud's own look-ups); backends are called as `roles`."""
     now = time.time() if now is None else now
     with lock:
         found = api.stage_definition(rest[0]) if rest else None
@@ -219,19 +238,29 @@ def serve_rest_api(
     invalid = _validate(call, method)
     if invalid is not None:
         return invalid
-    return _integrate(call, key, invoke, client_factory)
+    return _integrate(call, key, _Backends(invoke, may_invoke, client_factory, roles))
 
 
-def _integrate(call: _Call, key: MethodKey, invoke: Invoke, client_factory: ClientFactory) -> Response:
+@dataclass(frozen=True)
+class _Backends:
+    """How a stage reaches its integrations: Lambda, the function's policy, the control plane, the roles."""
+
+    invoke: Invoke
+    may_invoke: MayInvoke
+    client_factory: ClientFactory
+    roles: IntegrationRoles
+
+
+def _integrate(call: _Call, key: MethodKey, backends: _Backends) -> Response:
     integration = call.definition.integrations.get(key)
     if integration is None:
         return call.internal_error("the method has no integration")
     try:
         if integration.integration_type == "AWS":
             responses = call.definition.integration_responses.get(key, {})
-            return _aws_integration(call, integration, responses, client_factory)
+            return _aws_integration(call, integration, responses, backends)
         if integration.integration_type == "AWS_PROXY":
-            return _lambda_proxy(call, integration, invoke)
+            return _lambda_proxy(call, integration, backends)
     except TemplateError as error:
         return call.internal_error(f"mapping template: {error}")
     return call.internal_error(f"integration type {integration.integration_type} is not served by localcloud")
@@ -284,7 +313,7 @@ def _aws_integration(
     call: _Call,
     integration: RestIntegration,
     responses: dict[str, RestIntegrationResponse],
-    client_factory: ClientFactory,
+    backends: _Backends,
 ) -> Response:
     media = _media_type(call.headers)
     body_text = call.request.body.decode("utf-8", errors="replace")
@@ -305,11 +334,18 @@ def _aws_integration(
     uri = integration.uri or ""
     if ":sqs:" not in uri:
         return call.internal_error(f"AWS integration {uri!r}: localcloud serves only SQS")
+
+    def role_client(service: str, region: str) -> Any:
+        return backends.roles.client(integration.credentials, service, region)
+
     try:
-        backend = _sqs(call, uri, headers, payload, client_factory)
+        backend = _sqs(call, uri, headers, payload, backends.client_factory, role_client)
+    except IntegrationRoleError as refused:
+        logger.error("rest api %s: %s", call.api.api_id, refused)
+        return call.respond(500, [("Content-Type", JSON)], _INTERNAL_SERVER_ERROR)
     except Exception:  # never reached SQS (connection, credentials): AWS answers a plain 500
         logger.exception("rest api %s: SQS integration %s failed", call.api.api_id, uri)
-        return call.respond(500, [("Content-Type", JSON)], b'{"message": "Internal server error"}')
+        return call.respond(500, [("Content-Type", JSON)], _INTERNAL_SERVER_ERROR)
     return _integration_response(call, responses, backend)
 
 
@@ -327,10 +363,15 @@ def _request_parameter(call: _Call, source: str) -> str:
     raise UnsupportedTemplateError(f"request parameter source {source!r}")
 
 
-def _sqs(
-    call: _Call, uri: str, headers: dict[str, str], payload: str, client_factory: ClientFactory
+def _sqs(  # noqa: PLR0917 - the parts of one SQS call
+    call: _Call,
+    uri: str,
+    headers: dict[str, str],
+    payload: str,
+    client_factory: ClientFactory,
+    role_client: Callable[[str, str], Any],
 ) -> _Backend:
-    """Send the rendered form body to SQS as the SQS query API would read it."""
+    """Send the rendered form body to SQS as the SQS query API would read it, as the integration's role."""
     if headers.get("content-type", "").split(";", 1)[0].strip() != "application/x-www-form-urlencoded":
         # SQS cannot read the form otherwise; on AWS this is the most common mistake, so say it plainly.
         logger.error(
@@ -353,7 +394,10 @@ def _sqs(
         raise UnsupportedTemplateError(f"SQS integration uri {uri!r}")
     if form_action != "SendMessage":
         raise UnsupportedTemplateError(f"SQS Action={form_action!r} (only SendMessage)")
+    # The uri addresses the queue by its path, so AWS makes no GetQueueUrl call (the role needs no
+    # sqs:GetQueueUrl): finding the emulator's URL for that path is localcloud's own look-up.
     sqs = client_factory("sqs", region)
+    sender = role_client("sqs", region)
     try:
         # The queue is resolved inside the try: a missing queue is SQS's own 400 answer, as on AWS.
         queue_url = (
@@ -361,7 +405,7 @@ def _sqs(
             if queue is not None
             else form.get("QueueUrl", "")
         )
-        sent = sqs.send_message(**_send_message_arguments(form, queue_url))
+        sent = sender.send_message(**_send_message_arguments(form, queue_url))
     except Exception as error:  # a ClientError is SQS's answer: it goes through the integration responses
         response = getattr(error, "response", None)
         if not isinstance(response, dict):
@@ -480,20 +524,32 @@ def build_proxy_event(call: _Call) -> dict[str, Any]:
     }
 
 
-_BAD_GATEWAY = b'{"message": "Internal server error"}'
+# AWS words its 500 (configuration error) and its 502 (bad Lambda response) alike.
+_INTERNAL_SERVER_ERROR = _BAD_GATEWAY = b'{"message": "Internal server error"}'
 
 
-def _lambda_proxy(call: _Call, integration: RestIntegration, invoke: Invoke) -> Response:
+def _lambda_proxy(call: _Call, integration: RestIntegration, backends: _Backends) -> Response:
     function_arn = function_arn_of(integration.uri or "")
     if function_arn is None:
         return call.internal_error(f"AWS_PROXY uri {integration.uri!r} is not a Lambda invocation ARN")
     region = function_arn.split(":")[3] if function_arn.count(":") >= 5 else call.api.region
+    event = build_proxy_event(call)
+    result: InvocationResult
     try:
-        result = invoke(function_arn, region, build_proxy_event(call))
+        if integration.credentials:
+            # Invoked as the role: its lambda:InvokeFunction decides, the function's policy is not asked.
+            result = backends.roles.invoke(integration.credentials, function_arn, region, event)
+        elif _may_invoke(call, function_arn, region, backends.may_invoke):
+            result = backends.invoke(function_arn, region, event)
+        else:
+            return call.respond(500, [("Content-Type", JSON)], _INTERNAL_SERVER_ERROR)
+    except IntegrationRoleError as refused:
+        logger.error("rest api %s: %s", call.api.api_id, refused)
+        return call.respond(500, [("Content-Type", JSON)], _INTERNAL_SERVER_ERROR)
     except Exception:
         logger.exception("rest api %s: invoking %s failed", call.api.api_id, function_arn)
         return call.respond(502, [("Content-Type", JSON)], _BAD_GATEWAY)
-    payload = result.payload
+    payload: Any = result.payload
     if isinstance(payload, bytes | bytearray):
         try:
             payload = json.loads(payload) if payload else None
@@ -513,3 +569,23 @@ def _lambda_proxy(call: _Call, integration: RestIntegration, invoke: Invoke) -> 
         b"" if raw is None else base64.b64decode(raw) if payload.get("isBase64Encoded") else str(raw).encode()
     )
     return call.respond(int(payload["statusCode"]), headers, body)
+
+
+def _may_invoke(call: _Call, function_arn: str, region: str, may_invoke: MayInvoke) -> bool:
+    """Whether the function's policy lets API Gateway invoke it for this API, stage, method and path."""
+    context = call.context
+    path = context["path"][len(context["stage"]) + 1 :] or "/"
+    api = call.api
+    source_arn = f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/{context['stage']}/"
+    source_arn += f"{call.request.method}{path}"
+    if may_invoke(function_arn, region, APIGATEWAY_PRINCIPAL, "lambda:InvokeFunction", source_arn, {}):
+        return True
+    logger.error(
+        "rest api %s: Execution failed due to configuration error: Invalid permissions on Lambda function "
+        "%s (its policy does not let %s invoke it for %s)",
+        api.api_id,
+        function_arn,
+        APIGATEWAY_PRINCIPAL,
+        source_arn,
+    )
+    return False

@@ -9,6 +9,10 @@ at; the price is polling latency (tens of ms) and O(objects) listings per poll, 
 The rules come from a record the provisioner keeps (ReplicationRecord), not from GetBucketReplication:
 moto 5.2.5 answers that with every Filter turned into `Prefix: ""` and DeleteMarkerReplication reset,
 which would replicate everything. So only configurations deployed by the program replicate.
+
+Each copy is made as the configuration's role would make it (replication_role.py): S3 must be able to
+assume the role and the role allowed the replication actions on the source and destination; otherwise
+the version is not copied and its status is FAILED, as on AWS, and the denial is counted.
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ from botocore.exceptions import ClientError
 
 from localcloud.core.clients import ClientFactory
 from localcloud.core.loop import BackgroundLoop
+from localcloud.services.s3.replication_role import (
+    ReplicationCheck,
+    ReplicationRefusedError,
+    ReplicationRole,
+    kms_key_arn,
+    version_checks,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +74,7 @@ class _Rule:
     storage_class: str | None
     delete_markers: bool
     existing_objects: bool
+    replica_kms_key: str | None  # EncryptionConfiguration.ReplicaKmsKeyID: replicas encrypted under it
 
     @classmethod
     def parse(cls, rule: dict[str, Any]) -> _Rule:
@@ -87,6 +99,7 @@ class _Rule:
             storage_class=destination.get("StorageClass"),
             delete_markers=delete_markers,
             existing_objects=(rule.get("ExistingObjectReplication") or {}).get("Status") == "Enabled",
+            replica_kms_key=(destination.get("EncryptionConfiguration") or {}).get("ReplicaKmsKeyID"),
         )
 
 
@@ -132,6 +145,8 @@ class S3Replicator(BackgroundLoop):
         self.configs = list(configs)
         self._rules = {config.bucket: [_Rule.parse(rule) for rule in config.rules] for config in self.configs}
         self._regions = {config.bucket: config.region for config in self.configs}
+        self._role_arns = {config.bucket: config.role_arn for config in self.configs}
+        self._role = ReplicationRole(client_factory)
         self._client_cache: dict[tuple[str, str], Any] = {}
         self._seen: dict[str, set[tuple[str, str, str]]] = {config.bucket: set() for config in self.configs}
         self._replicas: set[tuple[str, str, str]] = set()  # (bucket, key, version identity) we wrote
@@ -198,6 +213,7 @@ class S3Replicator(BackgroundLoop):
             self._scan(config.bucket, existing=False)
         now = time.monotonic()
         remaining = []
+        self._role.forget()  # a pass sees the roles and bucket policies as they are now
         for task in self._tasks:
             if task.due > now or not self._replicate(task):
                 remaining.append(task)
@@ -249,14 +265,24 @@ class S3Replicator(BackgroundLoop):
         source = self._client("s3", task.region)
         try:
             tags: dict[str, str] | None = None
+            head: dict[str, Any] = {}
+            if not task.delete_marker:
+                head = source.head_object(Bucket=task.bucket, Key=task.key, **_vid(task.version_id))
             if not task.delete_marker and any(rule.tags for rule in self._rules[task.bucket]):
                 tagging = source.get_object_tagging(Bucket=task.bucket, Key=task.key, **_vid(task.version_id))
                 tags = {tag["Key"]: tag["Value"] for tag in tagging.get("TagSet", [])}
             for rule in self._matching_rules(task.bucket, task.key, task.delete_marker, task.existing, tags):
                 if rule.destination_bucket in task.done_destinations:
                     continue
+                self._role.authorize(self._role_arns[task.bucket], self._checks(task, rule, head))
                 self._copy(task, rule)
                 task.done_destinations.add(rule.destination_bucket)
+        except ReplicationRefusedError as refused:
+            # S3 does not retry a replication its role may not make: the version FAILED.
+            logger.warning("replication of s3://%s/%s failed: %s", task.bucket, task.key, refused)
+            self.failures.append((task.bucket, task.key, task.version_id, str(refused)))
+            self._status[(task.bucket, task.key, task.version_id)] = FAILED
+            return True
         except ClientError as error:
             task.attempts += 1
             if task.attempts < MAX_COPY_ATTEMPTS:
@@ -268,6 +294,24 @@ class S3Replicator(BackgroundLoop):
         self._status[(task.bucket, task.key, task.version_id)] = COMPLETED
         return True
 
+    def _checks(self, task: _S3Task, rule: _Rule, head: dict[str, Any]) -> list[ReplicationCheck]:
+        """The actions S3 performs as the role to replicate this version to the rule's destination."""
+        checks = version_checks(
+            task.bucket,
+            rule.destination_bucket,
+            task.key,
+            delete_marker=task.delete_marker,
+            tagged=int(head.get("TagCount") or 0) > 0,
+        )
+        account = self._role_arns[task.bucket].split(":")[4]
+        if head.get("ServerSideEncryption") == "aws:kms" and head.get("SSEKMSKeyId"):
+            key = kms_key_arn(head["SSEKMSKeyId"], task.region, account)
+            checks.append(ReplicationCheck("kms:Decrypt", key))
+        if rule.replica_kms_key and not task.delete_marker:
+            key = kms_key_arn(rule.replica_kms_key, self._bucket_region(rule.destination_bucket), account)
+            checks.append(ReplicationCheck("kms:Encrypt", key))
+        return checks
+
     def _copy(self, task: _S3Task, rule: _Rule) -> None:
         destination = rule.destination_bucket
         s3 = self._client("s3", self._bucket_region(destination))
@@ -278,6 +322,9 @@ class S3Replicator(BackgroundLoop):
             self._status[(destination, task.key, written)] = REPLICA
             return
         extra: dict[str, Any] = {"StorageClass": rule.storage_class} if rule.storage_class else {}
+        encryption: dict[str, Any] = {"ServerSideEncryption": "AES256"}
+        if rule.replica_kms_key:
+            encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": rule.replica_kms_key}
         response = s3.copy_object(
             Bucket=destination,
             Key=task.key,
@@ -285,8 +332,8 @@ class S3Replicator(BackgroundLoop):
             # The replica carries the source's metadata, content type and tags, like S3's replica ...
             MetadataDirective="COPY",
             TaggingDirective="COPY",
-            # ... encrypted at rest, which the house bucket policies demand of every write.
-            ServerSideEncryption="AES256",
+            # ... encrypted at rest (under the rule's replica key if it names one).
+            **encryption,
             **extra,
         )
         written = response.get("VersionId") or "null"

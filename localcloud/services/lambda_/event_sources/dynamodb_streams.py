@@ -18,9 +18,14 @@ ParallelizationFactor and tumbling windows are not modelled (one batch in flight
 The mappings are the emulator's own: whoever created them (the program or any client), they are listed
 from moto's Lambda backends in every account and region, in the Lambda API's shape (moto's
 `get_configuration()`, what ListEventSourceMappings answers), and re-read on every refresh, so an update
-or a deletion takes effect within RECHECK_SECONDS. The records are read in process from the DynamoDB
-service's stream interface (localcloud/services/dynamodb/streams.py), which also wakes the loops when a
-mapped stream grows.
+or a deletion takes effect within RECHECK_SECONDS.
+
+The records are read through the DynamoDB Streams API as the function's execution role, as Lambda's
+poller reads them (DescribeStream, GetShardIterator, GetRecords): the role needs those actions on the
+stream's ARN, and a role without them delivers nothing, its denials recorded with the emulator's IAM
+decisions (the mapping keeps trying, as Lambda does). localcloud's own bookkeeping stays in process: the
+DynamoDB service's stream interface (localcloud/services/dynamodb/streams.py) wakes the loops when a
+mapped stream grows and tells whether a mapping has read everything.
 """
 
 from __future__ import annotations
@@ -31,14 +36,18 @@ import logging
 import threading
 import time
 import uuid
+from base64 import b64encode
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from localcloud.core.loop import BackgroundLoop
 from localcloud.services.dynamodb import streams
+from localcloud.services.iam.role_sessions import RoleNotAssumableError
 from localcloud.services.lambda_ import patches
 from localcloud.services.lambda_.event_sources.mapping import EventSourceMapping
 from localcloud.services.lambda_.runtime import InvocationResult, LambdaRuntime
@@ -51,6 +60,7 @@ RECHECK_SECONDS = 0.5
 # Retries of a failing batch wait this, doubling, up to MAX_RETRY_DELAY_SECONDS (Lambda backs off too).
 FIRST_RETRY_DELAY_SECONDS, MAX_RETRY_DELAY_SECONDS = 0.05, 1.0
 DEFAULT_BATCH_SIZE = 100  # Lambda's default for DynamoDB streams
+GET_RECORDS_LIMIT = 1000  # the most records one GetRecords call returns
 
 
 @functools.lru_cache(maxsize=64)
@@ -89,6 +99,10 @@ class _MappingWorker(BackgroundLoop):
         else:
             self.position = start if start is not None else len(shard.items)
         self._in_flight = False
+        # Built at the first read: a role Lambda cannot assume is the mapping's problem, not the poller's.
+        self._reader: Any = None
+        self._iterator: str | None = None
+        self._last_problem = ""
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -121,18 +135,52 @@ class _MappingWorker(BackgroundLoop):
         window_ends = time.monotonic() + mapping.maximum_batching_window_seconds
         batch: list[_Entry] = []
         while True:
-            items = shard.items
-            while self.position < len(items) and len(batch) < batch_size:
-                entry = _Entry(self._lambda_record(items[self.position].to_json()))
-                self.position += 1
+            room = min(batch_size - len(batch), GET_RECORDS_LIMIT)
+            try:
+                records = self._read(shard, room)
+            except Exception:
+                if batch:  # what was read is delivered; the next pass meets the error again
+                    return batch
+                raise
+            for stored in records:
+                entry = _Entry(self._lambda_record(stored))
                 if self._matches(entry.record):
                     batch.append(entry)
-            if not batch or len(batch) >= batch_size or time.monotonic() >= window_ends:
+            if len(batch) >= batch_size:
+                return batch
+            if len(records) == room:  # a full page: the shard may hold more right now
+                continue
+            if not batch or time.monotonic() >= window_ends:
                 return batch
             self.pause(min(0.05, max(0.0, window_ends - time.monotonic())))
 
+    def _read(self, shard: Any, limit: int) -> list[dict[str, Any]]:
+        """The shard's next records after `position`, read as the function's execution role."""
+        if self.position >= len(shard.items):
+            return []  # nothing new (in process): no GetRecords call that could only come back empty
+        mapping = self.mapping
+        region = mapping.source_arn.split(":")[3]
+        if self._reader is None:
+            self._reader = self._runtime.role_client(mapping.function_arn, region, "dynamodbstreams")
+        if self._iterator is None:
+            description = self._reader.describe_stream(StreamArn=mapping.source_arn)["StreamDescription"]
+            found = description["Shards"][0]
+            first = int(found["SequenceNumberRange"]["StartingSequenceNumber"])
+            self._iterator = self._reader.get_shard_iterator(
+                StreamArn=mapping.source_arn,
+                ShardId=found["ShardId"],
+                ShardIteratorType="AT_SEQUENCE_NUMBER",
+                SequenceNumber=str(first + self.position),
+            )["ShardIterator"]
+        page = self._reader.get_records(ShardIterator=self._iterator, Limit=limit)
+        self._iterator = page.get("NextShardIterator")
+        records: list[dict[str, Any]] = page.get("Records", [])
+        self.position += len(records)
+        return records
+
     def _lambda_record(self, stored: dict[str, Any]) -> dict[str, Any]:
-        dynamodb = dict(stored["dynamodb"])
+        # The API's answer as boto3 parsed it; Lambda's event carries binary values base64-encoded.
+        dynamodb = _with_binary_encoded(dict(stored["dynamodb"]))
         created = dynamodb.get("ApproximateCreationDateTime")
         if isinstance(created, datetime):
             aware = created if created.tzinfo else created.replace(tzinfo=UTC)
@@ -163,12 +211,28 @@ class _MappingWorker(BackgroundLoop):
             if batch:
                 self._deliver(batch)
                 return 0
+        except (ClientError, RoleNotAssumableError) as refused:
+            self._cannot_read(refused)
         except Exception:
             logger.exception("delivering %s to %s failed", self.mapping.source_arn, self.mapping.function_arn)
             self.pause(RECHECK_SECONDS)
         finally:
             self._in_flight = False
         return RECHECK_SECONDS
+
+    def _cannot_read(self, refused: Exception) -> None:
+        """The role may not read the stream (or Lambda may not assume it): nothing is delivered and the
+        mapping tries again, as Lambda's does; said once per distinct problem, not on every pass."""
+        problem = str(refused)
+        if problem != self._last_problem:
+            self._last_problem = problem
+            logger.warning(
+                "%s cannot read %s as its execution role: %s",
+                self.mapping.function_arn,
+                self.mapping.source_arn,
+                problem,
+            )
+        self.pause(RECHECK_SECONDS)
 
     def _deliver(self, batch: list[_Entry]) -> None:
         """Invoke until every record succeeded or was given up; retries keep the shard's order."""
@@ -242,6 +306,17 @@ class _MappingWorker(BackgroundLoop):
     def _shard_id(self) -> str:
         shard = self._shard()
         return str(shard.id) if shard is not None else ""
+
+
+def _with_binary_encoded(value: Any) -> Any:
+    """A record's attribute values with every binary value (B, BS, nested in M and L) base64 text."""
+    if isinstance(value, bytes | bytearray):
+        return b64encode(value).decode()
+    if isinstance(value, dict):
+        return {key: _with_binary_encoded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_binary_encoded(item) for item in value]
+    return value
 
 
 def _iso(epoch_seconds: Any) -> str:

@@ -52,6 +52,12 @@ PROGRAM = textwrap.dedent(
         assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
             "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
     )
+    # API Gateway sends as the integration's role: it needs sqs:SendMessage on the queue.
+    aws.iam.RolePolicy(
+        "apigw-sqs-send", role=role.id,
+        policy=queue.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arn}]})),
+    )
     api = aws.apigateway.RestApi(
         "artifacts", region=region, endpoint_configuration={"types": "REGIONAL"}
     )
@@ -306,15 +312,20 @@ class _Result:
 
 def test_lambda_proxy_event_and_response(emulator: Emulator) -> None:
     events: list[dict[str, Any]] = []
+    asked: list[tuple[str, str, str, str | None]] = []
 
     def invoke(function_arn: str, region: str, event: dict[str, Any]) -> _Result:
         events.append(event)
         return _Result({"statusCode": 201, "headers": {"X-Id": "1"}, "body": "made"})
 
+    def may_invoke(
+        function_arn: str, region: str, principal: str, action: str, source_arn: str | None, context: dict
+    ) -> bool:
+        asked.append((function_arn, principal, action, source_arn))
+        return True
+
     function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:items"
-    with HttpGateway(
-        invoke=invoke, may_invoke=emulator.lambda_runtime.may_invoke, client_factory=emulator.client
-    ) as gateway:
+    with HttpGateway(invoke=invoke, may_invoke=may_invoke, client_factory=emulator.client) as gateway:
         api = RestApiDeployment(
             api_id="proxy1",
             name="proxy",
@@ -343,6 +354,15 @@ def test_lambda_proxy_event_and_response(emulator: Emulator) -> None:
         response = connection.getresponse()
         assert (response.status, response.read(), response.getheader("X-Id")) == (201, b"made", "1")
         connection.close()
+    # API Gateway asked the function's policy as itself, for this API, stage, method and path
+    assert asked == [
+        (
+            function_arn,
+            "apigateway.amazonaws.com",
+            "lambda:InvokeFunction",
+            f"arn:aws:execute-api:{REGION}:123456789012:proxy1/prod/PUT/items/42",
+        )
+    ]
     (event,) = events
     assert event["resource"] == "/items/{id}"
     assert event["path"] == "/items/42"

@@ -136,12 +136,15 @@ def test_a_stream_with_a_lambda_mapping_replicates_and_the_function_sees_the_rep
     # GIVEN a global table whose eu-west-1 stream also feeds a function (as the events repair's does)
     regions = ("eu-west-1", EAST)  # conftest deploys functions in eu-west-1
     table = make_global_table(emulator, regions)
-    function = deploy(
-        "def handler(event, context):\n    record([r['eventName'] for r in event['Records']])\n"
-    )
     stream_arn = emulator.client("dynamodb", "eu-west-1").describe_table(TableName=table)["Table"][
         "LatestStreamArn"
     ]
+    # Lambda's stream poller reads the stream as the function's execution role.
+    stream_read = ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"]
+    function = deploy(
+        "def handler(event, context):\n    record([r['eventName'] for r in event['Records']])\n",
+        permissions=[{"Effect": "Allow", "Action": stream_read, "Resource": stream_arn}],
+    )
     emulator.client("lambda", "eu-west-1").create_event_source_mapping(
         EventSourceArn=stream_arn, FunctionName=function.name, StartingPosition="TRIM_HORIZON"
     )

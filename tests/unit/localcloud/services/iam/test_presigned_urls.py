@@ -83,7 +83,8 @@ def test_another_secret_unknown_keys_and_expired_links_are_refused(signature_ver
     with pytest.raises(PresignedUrlError) as other_secret:
         verify(request, lambda _key: "another-secret")
     with pytest.raises(PresignedUrlError) as unknown:
-        verify(request, {}.__getitem__)
+        no_secrets: dict[str, str] = {}
+        verify(request, no_secrets.__getitem__)
     with pytest.raises(PresignedUrlError, match="expired") as expired:
         verify(request, secret_of, now=time.time() + 61)
     assert (other_secret.value.code, unknown.value.code, expired.value.code) == (

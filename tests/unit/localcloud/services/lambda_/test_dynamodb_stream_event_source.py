@@ -1,8 +1,10 @@
 """DynamoDB stream records reach mapped functions as Lambda's stream poller delivers them: in order, after
-the write, filtered, retried (bisected) and finally described on the on-failure destination."""
+the write, filtered, retried (bisected) and finally described on the on-failure destination; read as the
+function's execution role, which needs the stream read actions on the stream."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +15,19 @@ import pytest
 from localcloud.core.emulator import Emulator
 from localcloud.services.lambda_.event_sources.dynamodb_streams import first_failure
 from localcloud.services.lambda_.runtime import InvocationResult
-from tests.unit.localcloud.conftest import REGION, create_queue, drain, wait_for
+from tests.unit.localcloud.conftest import ACCOUNT_ID, REGION, create_queue, drain, wait_for
+
+# What Lambda's stream poller needs of the execution role: it reads the stream as that role.
+STREAM_READ_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords")
+
+
+def stream_reader(*actions: str) -> dict[str, Any]:
+    """An Allow of `actions` (by default every stream read action) on this region's table streams."""
+    return {
+        "Effect": "Allow",
+        "Action": list(actions or STREAM_READ_ACTIONS),
+        "Resource": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/*/stream/*",
+    }
 
 
 def stream_table(emulator: Emulator) -> tuple[str, str]:
@@ -37,14 +51,17 @@ def put(emulator: Emulator, table: str, item_id: str, value: str) -> None:
 
 def test_table_writes_reach_the_stream_mapped_function_in_a_worker(emulator, deploy):
     # GIVEN a table with a stream and a function mapped to it
-    fn = deploy("""
+    fn = deploy(
+        """
         import os
         def handler(event, context):
             for change in event["Records"]:
                 record({"event": change["eventName"], "id": change["dynamodb"]["Keys"]["Id"]["S"],
                         "region": change["awsRegion"], "source": change["eventSourceARN"],
                         "endpoint": os.environ.get("AWS_ENDPOINT_URL", "")})
-    """)
+    """,
+        permissions=[stream_reader()],
+    )
     table, stream_arn = stream_table(emulator)
     emulator.client("lambda", REGION).create_event_source_mapping(
         EventSourceArn=stream_arn, FunctionName=fn.arn, StartingPosition="LATEST", BatchSize=10
@@ -62,7 +79,7 @@ def test_table_writes_reach_the_stream_mapped_function_in_a_worker(emulator, dep
 def test_latest_starts_after_the_mapping_and_trim_horizon_at_the_first_record(emulator, deploy):
     # GIVEN a record written before two mappings are created, one at LATEST and one at TRIM_HORIZON
     source = "def handler(event, context):\n    record([r['eventName'] for r in event['Records']])\n"
-    latest, horizon = deploy(source), deploy(source)
+    latest, horizon = (deploy(source, permissions=[stream_reader()]) for _ in range(2))
     table, stream_arn = stream_table(emulator)
     put(emulator, table, "before", "1")
     lambda_client = emulator.client("lambda", REGION)
@@ -80,7 +97,10 @@ def test_latest_starts_after_the_mapping_and_trim_horizon_at_the_first_record(em
 
 def test_records_matching_no_filter_pattern_never_invoke_the_function(emulator, deploy):
     # GIVEN a mapping whose filter passes MODIFY records only (the events repair function's)
-    fn = deploy("def handler(event, context):\n    record([r['eventName'] for r in event['Records']])\n")
+    fn = deploy(
+        "def handler(event, context):\n    record([r['eventName'] for r in event['Records']])\n",
+        permissions=[stream_reader()],
+    )
     table, stream_arn = stream_table(emulator)
     emulator.client("lambda", REGION).create_event_source_mapping(
         EventSourceArn=stream_arn,
@@ -100,13 +120,16 @@ def test_records_matching_no_filter_pattern_never_invoke_the_function(emulator, 
 def test_a_failing_record_is_bisected_out_retried_and_described_on_the_failure_queue(emulator, deploy):
     # GIVEN three records in the stream, the middle one poison, and a mapping that bisects failing
     # batches, retries twice and names an on-failure queue
-    fn = deploy("""
+    fn = deploy(
+        """
         def handler(event, context):
             values = [r["dynamodb"]["NewImage"]["Value"]["S"] for r in event["Records"]]
             record(values)
             if "poison" in values:
                 raise ValueError("poison record")
-    """)
+    """,
+        permissions=[stream_reader()],
+    )
     table, stream_arn = stream_table(emulator)
     for item_id, value in (("a", "ok-1"), ("b", "poison"), ("c", "ok-2")):
         put(emulator, table, item_id, value)
@@ -156,7 +179,9 @@ def poison_sequence_number(emulator: Emulator, stream_arn: str) -> str:
 
 def test_a_stream_read_by_a_mapping_keeps_its_records_for_get_records(emulator, deploy):
     # GIVEN a stream with a mapping that has delivered a record
-    fn = deploy("def handler(event, context):\n    record(len(event['Records']))\n")
+    fn = deploy(
+        "def handler(event, context):\n    record(len(event['Records']))\n", permissions=[stream_reader()]
+    )
     table, stream_arn = stream_table(emulator)
     emulator.client("lambda", REGION).create_event_source_mapping(
         EventSourceArn=stream_arn, FunctionName=fn.arn, StartingPosition="LATEST"
@@ -172,6 +197,79 @@ def test_a_stream_read_by_a_mapping_keeps_its_records_for_get_records(emulator, 
         StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
     )["ShardIterator"]
     assert [r["eventName"] for r in streams.get_records(ShardIterator=iterator)["Records"]] == ["INSERT"]
+
+
+def role_name_of(emulator: Emulator, function_name: str) -> str:
+    role_arn = emulator.client("lambda", REGION).get_function(FunctionName=function_name)["Configuration"][
+        "Role"
+    ]
+    return str(role_arn).rsplit("/", 1)[-1]
+
+
+def test_a_mapping_reads_its_stream_as_the_functions_role_and_delivers_binary_values_base64(emulator, deploy):
+    # GIVEN a function whose execution role may read the region's table streams, mapped to a stream
+    fn = deploy(
+        """
+        def handler(event, context):
+            record([change["dynamodb"]["NewImage"]["Blob"]["B"] for change in event["Records"]])
+        """,
+        permissions=[stream_reader()],
+    )
+    role_name = role_name_of(emulator, fn.name)
+    table, stream_arn = stream_table(emulator)
+    emulator.client("lambda", REGION).create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName=fn.arn, StartingPosition="TRIM_HORIZON"
+    )
+    allowed_before = emulator.iam.decisions["allowed"]
+    # WHEN an item with a binary attribute is written
+    emulator.client("dynamodb", REGION).put_item(
+        TableName=table, Item={"Id": {"S": "a"}, "Blob": {"B": b"\x00\xffbytes"}}
+    )
+    emulator.stream_poller.wait_idle(timeout=15)
+    # THEN the function got the record, its binary value base64-encoded as Lambda delivers it
+    assert fn.records() == [[base64.b64encode(b"\x00\xffbytes").decode()]]
+    # AND the poller's reads (DescribeStream, GetShardIterator, GetRecords) were evaluated and allowed
+    assert emulator.iam.decisions["allowed"] >= allowed_before + len(STREAM_READ_ACTIONS)
+    assert not [denial for denial in emulator.iam.denials if f"/{role_name}/" in denial.principal]
+
+
+@pytest.mark.parametrize("missing", STREAM_READ_ACTIONS)
+def test_a_mapping_whose_role_may_not_read_the_stream_delivers_nothing_and_the_denial_is_recorded(
+    emulator, deploy, missing
+):
+    # GIVEN a function whose execution role lacks one of the stream read actions, and a stream record
+    granted = [action for action in STREAM_READ_ACTIONS if action != missing]
+    fn = deploy(
+        "def handler(event, context):\n    record(len(event['Records']))\n",
+        permissions=[stream_reader(*granted)],
+    )
+    table, stream_arn = stream_table(emulator)
+    put(emulator, table, "a", "1")
+    lambda_client = emulator.client("lambda", REGION)
+    # WHEN the function is mapped to the stream
+    mapping = lambda_client.create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName=fn.arn, StartingPosition="TRIM_HORIZON"
+    )["UUID"]
+    try:
+        # THEN the poller's read as the role is denied on the stream
+        denial = wait_for(
+            lambda: next(
+                (
+                    denial
+                    for denial in emulator.iam.denials
+                    if (denial.action, denial.resource) == (missing, stream_arn)
+                ),
+                None,
+            ),
+            what=f"the {missing} denial",
+        )
+    finally:
+        lambda_client.delete_event_source_mapping(UUID=mapping)  # a mapping that cannot read stays busy
+    # AND the denial names the function's role session
+    role_name = role_name_of(emulator, fn.name)
+    assert denial.principal == f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role_name}/{fn.name}"
+    # AND the record never reached the function
+    assert fn.records() == []
 
 
 def test_concurrent_conditional_writes_let_exactly_one_pass(emulator):

@@ -1,7 +1,12 @@
-"""S3 bucket replication on top of a real emulator: what S3 copies, when, and what it never copies."""
+"""S3 bucket replication on top of a real emulator: what S3 copies, when, and what it never copies.
+
+S3 replicates as the configuration's role: these tests give it one that S3 may assume and that may
+replicate between any buckets (test_replication_role.py is about roles that may not).
+"""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,10 +17,44 @@ from botocore.exceptions import ClientError
 
 from localcloud.core.emulator import Emulator
 from localcloud.services.s3.replication import COMPLETED, REPLICA, ReplicationConfig, S3Replicator
-from tests.unit.localcloud.conftest import wait_for
+from tests.unit.localcloud.conftest import role_with, wait_for
 
 EAST, WEST = "us-east-1", "us-west-2"
-ROLE = "arn:aws:iam::123456789012:role/replication"
+ASSUME_S3 = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+# What AWS's replication setup guide grants the role, here on every bucket.
+SOURCE_BUCKET_ACTIONS = ("s3:GetReplicationConfiguration", "s3:ListBucket")
+SOURCE_OBJECT_ACTIONS = (
+    "s3:GetObjectVersionForReplication",
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectVersionTagging",
+)
+DESTINATION_OBJECT_ACTIONS = ("s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags")
+REPLICATION_ACTIONS = (*SOURCE_BUCKET_ACTIONS, *SOURCE_OBJECT_ACTIONS, *DESTINATION_OBJECT_ACTIONS)
+
+
+def replication_permissions(*, without: str | None = None) -> list[dict[str, Any]]:
+    """The role's statements: every replication action (but `without`), on every bucket and object."""
+    statements = []
+    for actions, resource in (
+        (SOURCE_BUCKET_ACTIONS, "arn:aws:s3:::*"),
+        (SOURCE_OBJECT_ACTIONS + DESTINATION_OBJECT_ACTIONS, "arn:aws:s3:::*/*"),
+    ):
+        granted = [action for action in actions if action != without]
+        statements.append({"Effect": "Allow", "Action": granted, "Resource": resource})
+    return statements
+
+
+@pytest.fixture(scope="module")
+def role(emulator: Emulator) -> str:
+    """A replication role S3 may assume, allowed to replicate between any buckets."""
+    return role_with(emulator, replication_permissions(), trust=ASSUME_S3)
 
 
 def _name(prefix: str) -> str:
@@ -45,7 +84,7 @@ def rule(
 
 
 @pytest.fixture
-def replicate(emulator: Emulator) -> Iterator[Callable[..., S3Replicator]]:
+def replicate(emulator: Emulator, role: str) -> Iterator[Callable[..., S3Replicator]]:
     """Put replication rules on buckets and record them, as the provisioner does; start a replicator."""
     started: list[S3Replicator] = []
 
@@ -53,10 +92,10 @@ def replicate(emulator: Emulator) -> Iterator[Callable[..., S3Replicator]]:
         configs = []
         for bucket, region, bucket_rule in pairs:
             emulator.client("s3", region).put_bucket_replication(
-                Bucket=bucket, ReplicationConfiguration={"Role": ROLE, "Rules": [bucket_rule]}
+                Bucket=bucket, ReplicationConfiguration={"Role": role, "Rules": [bucket_rule]}
             )
             configs.append(
-                ReplicationConfig(bucket=bucket, region=region, role_arn=ROLE, rules=(bucket_rule,))
+                ReplicationConfig(bucket=bucket, region=region, role_arn=role, rules=(bucket_rule,))
             )
         replicator = S3Replicator(emulator.client, configs, lag_seconds=lag_seconds)
         started.append(replicator)
@@ -143,16 +182,14 @@ def test_a_disabled_rule_copies_nothing(emulator: Emulator, replicate: Callable[
     assert replicator.replication_status(source, "a.txt") is None
 
 
-def test_delete_markers_replicate_only_when_the_rule_says_so(
-    emulator: Emulator, replicate: Callable[..., S3Replicator]
-) -> None:
+def test_delete_markers_replicate_only_when_the_rule_says_so(emulator: Emulator, role: str) -> None:
     source = make_bucket(emulator, EAST)
     with_markers, without_markers = make_bucket(emulator, WEST), make_bucket(emulator, WEST)
     rules = [rule(with_markers, markers="Enabled"), rule(without_markers)]
     rules[1]["Priority"] = 2
     s3 = emulator.client("s3", EAST)
-    s3.put_bucket_replication(Bucket=source, ReplicationConfiguration={"Role": ROLE, "Rules": rules})
-    config = ReplicationConfig(bucket=source, region=EAST, role_arn=ROLE, rules=tuple(rules))
+    s3.put_bucket_replication(Bucket=source, ReplicationConfiguration={"Role": role, "Rules": rules})
+    config = ReplicationConfig(bucket=source, region=EAST, role_arn=role, rules=tuple(rules))
     replicator = S3Replicator(emulator.client, [config])
     replicator.start()
     try:
