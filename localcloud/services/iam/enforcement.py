@@ -371,7 +371,25 @@ def _decide(principal: _Principal, check: Check, account: str) -> Decision:
         resource=check.resource,
         context=_context(principal, account),
     )
+    # KMS: a key is used only as its key policy allows (directly, or by delegating to the account's IAM).
+    key_policy = _key_policy(check.resource, account)
+    if key_policy is not None:
+        return evaluate(request, principal.policies, key_policy, resource_policy_required=True)
     return evaluate(request, principal.policies, _resource_policy(check.resource, account))
+
+
+def _key_policy(resource: str, account: str) -> NamedPolicy | None:
+    """A KMS key's policy when `resource` is a key of the emulator; None for anything else."""
+    parts = resource.split(":", 5)
+    if len(parts) < 6 or parts[2] != "kms" or not parts[5].startswith("key/"):
+        return None
+    from moto.kms.models import kms_backends  # noqa: PLC0415
+
+    try:
+        key = kms_backends[account][parts[3]].keys.get(parts[5].removeprefix("key/"))
+    except KeyError:
+        return None
+    return NamedPolicy("key policy", key.policy) if key is not None and key.policy else None
 
 
 def _context(principal: _Principal, account: str) -> Mapping[str, Any]:

@@ -109,8 +109,14 @@ def evaluate(
     request: AuthorizationRequest,
     identity_policies: Sequence[NamedPolicy],
     resource_policy: NamedPolicy | None = None,
+    *,
+    resource_policy_required: bool = False,
 ) -> Decision:
     """Decide `request` against the caller's identity-based policies and the resource's policy, if any.
+
+    `resource_policy_required` is KMS's rule for key policies: the key policy must allow the request, by
+    naming the caller (enough alone) or the caller's account (which delegates to identity policies, so they
+    must allow it too); identity policies alone never do, even in the key's own account.
 
     Raises PolicyNotSupportedError when a policy is malformed or uses what the evaluator does not support.
     """
@@ -139,6 +145,8 @@ def evaluate(
             False,
             f"{resource_name} {verb} the service principal {caller.service} to perform {request.action}",
         )
+    if resource_policy_required:
+        return _resource_policy_decides(request, allows, resource_name)
     if request.resource_account in (None, request.principal_account):
         return _same_account(request, allows, resource_name)
     return _cross_account(request, allows, resource_name)
@@ -170,6 +178,24 @@ def _same_account(request: AuthorizationRequest, allows: _Allows, resource_name:
     elif resource_name != "no resource-based policy":
         reason += f" and {resource_name} does not allow it either"
     return Decision(False, reason)
+
+
+def _resource_policy_decides(request: AuthorizationRequest, allows: _Allows, resource_name: str) -> Decision:
+    if allows.resource:
+        return Decision(True, f"allowed by {allows.resource}")
+    if allows.account and allows.identity:
+        return Decision(True, f"allowed by {allows.identity}, as {allows.account} delegates to it")
+    if allows.account:
+        return Decision(
+            False,
+            f"no identity-based policy allows the {request.action} action: {allows.account} names the "
+            "account, which delegates to its identity-based policies",
+        )
+    return Decision(
+        False,
+        f"{resource_name} does not allow {request.action} to the caller or its account, and only it can"
+        + (f" (identity-based {allows.identity} is not enough)" if allows.identity else ""),
+    )
 
 
 def _cross_account(request: AuthorizationRequest, allows: _Allows, resource_name: str) -> Decision:

@@ -173,3 +173,50 @@ def test_a_signed_form_post_is_authenticated_and_authorized(emulator):
     # WHEN it publishes a message whose body needs encoding THEN the signature checks out
     published = session_client(emulator, "sns", credentials).publish(TopicArn=topic, Message='{"a": "b c"}')
     assert published["MessageId"]
+
+
+ENCRYPTS = """
+import os, boto3
+
+def handler(event, context):
+    sealed = boto3.client("kms").encrypt(KeyId=os.environ["KEY"], Plaintext=b"secret")
+    return len(sealed["CiphertextBlob"])
+"""
+
+
+@pytest.mark.parametrize("key_policy_delegates_to_the_account", [True, False])
+def test_a_kms_key_policy_decides_whether_a_role_may_use_the_key(
+    emulator, deploy, key_policy_delegates_to_the_account
+):
+    # GIVEN a role allowed kms:Encrypt on a key whose policy delegates to the account's IAM, or names
+    # another principal only
+    account_root = "arn:aws:iam::123456789012:root"
+    administrator = "arn:aws:iam::123456789012:role/key-administrator"
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root if key_policy_delegates_to_the_account else administrator},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+    key = emulator.client("kms", REGION).create_key(Policy=json.dumps(key_policy))["KeyMetadata"]
+    fn = deploy(
+        ENCRYPTS,
+        env={"KEY": key["Arn"]},
+        permissions=[{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key["Arn"]}],
+    )
+
+    # WHEN the function encrypts with the key
+    error, payload = invoke(emulator, fn.name)
+
+    # THEN it may only where the key policy lets the account's IAM decide, as KMS decides
+    if key_policy_delegates_to_the_account:
+        assert error is None and payload > 0
+    else:
+        assert error == "Unhandled" and "AccessDeniedException" in payload["errorMessage"]
+        assert f"kms:Encrypt on resource: {key['Arn']}" in payload["errorMessage"]
+        assert "key policy" in payload["errorMessage"]

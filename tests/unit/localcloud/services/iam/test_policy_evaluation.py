@@ -920,3 +920,46 @@ def test_an_unknown_operator_raises_even_when_its_statement_would_not_apply() ->
     # THEN the whole policy is still rejected, naming the statement
     with pytest.raises(PolicyNotSupportedError, match="statement 'Odd': unsupported condition operator"):
         evaluate(request(), [elsewhere])
+
+
+KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def key_statement(principal: str, effect: str = "Allow") -> dict[str, Any]:
+    return {"Effect": effect, "Principal": {"AWS": principal}, "Action": "kms:*", "Resource": "*"}
+
+
+@pytest.mark.parametrize(
+    ("key_principal", "identity_allows", "allowed"),
+    [
+        (f"arn:aws:iam::{ACCOUNT}:root", True, True),  # the key policy delegates to IAM, which allows
+        (f"arn:aws:iam::{ACCOUNT}:root", False, False),  # delegated, but no identity policy allows
+        (SESSION, False, True),  # the key policy names the caller: enough alone
+        (f"arn:aws:iam::{ACCOUNT}:role/another-role", True, False),  # IAM alone never suffices for KMS
+    ],
+)
+def test_a_kms_key_is_used_only_as_its_key_policy_allows(
+    key_principal: str, identity_allows: bool, allowed: bool
+) -> None:
+    # GIVEN a key whose policy names one principal, and a caller whose identity policy may allow kms:Decrypt
+    key_policy = policy(key_statement(key_principal), name="key policy")
+    identity = (
+        [policy({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY})] if identity_allows else []
+    )
+
+    # WHEN the caller decrypts THEN only the key policy (directly, or through the account) lets it
+    decision = evaluate(
+        request(action="kms:Decrypt", resource=KEY), identity, key_policy, resource_policy_required=True
+    )
+    assert decision.allowed is allowed, decision.reason
+
+
+def test_an_explicit_deny_in_a_key_policy_wins() -> None:
+    key_policy = policy(
+        key_statement(f"arn:aws:iam::{ACCOUNT}:root"), key_statement(SESSION, "Deny"), name="key policy"
+    )
+    identity = [policy({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY})]
+    decision = evaluate(
+        request(action="kms:Decrypt", resource=KEY), identity, key_policy, resource_policy_required=True
+    )
+    assert (decision.allowed, "explicitly denied" in decision.reason) == (False, True)
