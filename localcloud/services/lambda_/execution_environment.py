@@ -4,13 +4,18 @@ The worker is this interpreter without site-packages (`python -I -S`), so a hand
 search path: the function's unpacked package, its layers and the runtime's SDK (runtime_sdk.py). Requests and
 responses are JSON lines on the worker's stdin/stdout; its stderr is kept (the last lines) to explain a
 crash. A call that times out kills the worker: Lambda discards a timed-out environment too.
+
+The runtime's trust store (trust_store()) is this machine's CA bundle plus localcloud's CA, as a Lambda
+runtime's holds the Amazon CAs that AWS endpoints (ElastiCache's TLS among them) chain to.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import select
+import ssl
 import subprocess
 import sys
 import threading
@@ -22,6 +27,28 @@ from typing import IO, Any
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 _STDERR_TAIL_LINES = 50
+
+
+def system_ca_bundle() -> Path | None:
+    """The CA file OpenSSL trusts by default here (SSL_CERT_FILE, else the distribution's), else certifi's."""
+    default = ssl.get_default_verify_paths().cafile
+    if default and os.path.isfile(default):
+        return Path(default)
+    try:
+        import certifi  # noqa: PLC0415 - only a machine without a system bundle needs it
+    except ImportError:
+        return None
+    return Path(certifi.where())
+
+
+def trust_store(authorities: Sequence[Path], target: Path) -> Path:
+    """Write `target`: the system CA bundle followed by `authorities` (PEM files); workers get it as
+    SSL_CERT_FILE, which OpenSSL's default verify paths (ssl.create_default_context()) read."""
+    system = system_ca_bundle()
+    parts = [system.read_bytes()] if system is not None else []
+    parts += [authority.read_bytes() for authority in authorities]
+    target.write_bytes(b"\n".join(part.rstrip(b"\n") for part in parts) + b"\n")
+    return target
 
 
 class ExecutionEnvironment:

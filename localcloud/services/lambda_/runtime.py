@@ -34,11 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.core.clients import DEFAULT_ACCOUNT_ID, emulator_client
+from localcloud.services.elasticache.certificates import local_certificate_authority
 from localcloud.services.iam.enforcement import record_service_decision
 from localcloud.services.iam.policy_evaluation import AuthorizationRequest, NamedPolicy, evaluate
 from localcloud.services.iam.role_sessions import RoleNotAssumableError, RoleSessions
 from localcloud.services.lambda_ import patches
-from localcloud.services.lambda_.execution_environment import ExecutionEnvironment
+from localcloud.services.lambda_.execution_environment import ExecutionEnvironment, trust_store
 from localcloud.services.lambda_.runtime_sdk import install_runtime_sdk
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,11 @@ class LambdaRuntime:
         self.async_retry_delays_seconds = tuple(async_retry_delays_seconds)
         self._code_root = Path(tempfile.mkdtemp(prefix="localcloud-lambda-"))
         self._runtime_sdk = install_runtime_sdk()
+        # What the runtime provides: the machine's CAs and localcloud's, whose certificates the emulated
+        # endpoints present (ElastiCache's TLS), so a handler verifies them with the default trust store.
+        self._trust_store = trust_store(
+            [local_certificate_authority().certificate_file], self._code_root / "trust-store.pem"
+        )
         self._lock = threading.Lock()
         self._idle: dict[tuple[str, ...], list[ExecutionEnvironment]] = {}
         self._workers: list[ExecutionEnvironment] = []
@@ -192,7 +198,7 @@ class LambdaRuntime:
         target_arn = (getattr(function, "localcloud_dead_letter_config", None) or {}).get("TargetArn")
         if target_arn:
             try:
-                self._send_to_dead_letter_target(target_arn, event, result)
+                self._send_to_dead_letter_target(function, target_arn, event, result)
             except Exception:
                 logger.exception(
                     "could not send a failed event of %s to %s", function.function_name, target_arn
@@ -206,7 +212,7 @@ class LambdaRuntime:
             )
 
     def _send_to_dead_letter_target(
-        self, target_arn: str, event: dict[str, Any], result: InvocationResult
+        self, function: Any, target_arn: str, event: dict[str, Any], result: InvocationResult
     ) -> None:
         # Lambda's DLQ message: body is the event; attributes say why (ErrorCode is the Invoke status).
         attributes = {
@@ -214,20 +220,33 @@ class LambdaRuntime:
             "ErrorCode": {"DataType": "Number", "StringValue": "200"},
             "ErrorMessage": {"DataType": "String", "StringValue": (result.error_message or "")[:1000] or "-"},
         }
-        self.send_to_target(target_arn, json.dumps(event), attributes)
+        self.send_to_target(function.function_arn, function.region, target_arn, json.dumps(event), attributes)
 
     def send_to_target(
-        self, target_arn: str, body: str, attributes: dict[str, dict[str, str]] | None = None
+        self,
+        function_arn: str,
+        function_region: str,
+        target_arn: str,
+        body: str,
+        attributes: dict[str, dict[str, str]] | None = None,
     ) -> None:
-        """Send a message to a failure target Lambda accepts (an SQS queue or an SNS topic), by ARN."""
+        """Send a function's failure to a target Lambda accepts (an SQS queue or an SNS topic), by ARN, as
+        the function's execution role: AWS sends dead letters and on-failure records with it, so the role
+        needs sqs:SendMessage or sns:Publish on the target."""
         service, region, account, name = target_arn.split(":")[2:6]
         extra = {"MessageAttributes": attributes} if attributes else {}
+        session = self._role_session(_find_function(function_arn, function_region))
         if service == "sqs":
-            sqs = self.client("sqs", region)
-            queue_url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            # AWS addresses the queue by its ARN: looking its URL up is not the role's call.
+            queue_url = self.client("sqs", region).get_queue_url(
+                QueueName=name, QueueOwnerAWSAccountId=account
+            )["QueueUrl"]
+            sqs = emulator_client(self.endpoint_url, "sqs", region, session)
             sqs.send_message(QueueUrl=queue_url, MessageBody=body, **extra)
         elif service == "sns":
-            self.client("sns", region).publish(TopicArn=target_arn, Message=body, **extra)
+            emulator_client(self.endpoint_url, "sns", region, session).publish(
+                TopicArn=target_arn, Message=body, **extra
+            )
         else:
             raise ValueError(
                 f"unsupported failure target {target_arn}: Lambda sends to SQS queues and SNS topics"
@@ -352,6 +371,7 @@ class LambdaRuntime:
                 "LAMBDA_TASK_ROOT": str(self._code_dir(function)),
                 "_HANDLER": str(function.handler),
                 "TZ": ":UTC",
+                "SSL_CERT_FILE": str(self._trust_store),
             }
         )
         env.update({str(k): str(v) for k, v in (function.environment_vars or {}).items()})

@@ -271,7 +271,7 @@ class _MappingWorker(BackgroundLoop):
             )
             return
         body = json.dumps(self._failure_record(records, result, invocations))
-        self._runtime.send_to_target(destination, body)
+        self._runtime.send_to_target(self.mapping.function_arn, self.mapping.region, destination, body)
 
     def _failure_record(
         self, records: Sequence[_Entry], result: InvocationResult, invocations: int

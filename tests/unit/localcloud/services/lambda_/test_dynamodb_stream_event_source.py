@@ -119,7 +119,8 @@ def test_records_matching_no_filter_pattern_never_invoke_the_function(emulator, 
 
 def test_a_failing_record_is_bisected_out_retried_and_described_on_the_failure_queue(emulator, deploy):
     # GIVEN three records in the stream, the middle one poison, and a mapping that bisects failing
-    # batches, retries twice and names an on-failure queue
+    # batches, retries twice and names an on-failure queue (its role may send to it, as AWS requires)
+    failures_url, failures_arn = create_queue(emulator, f"stream-failures-{uuid.uuid4().hex[:8]}")
     fn = deploy(
         """
         def handler(event, context):
@@ -128,12 +129,14 @@ def test_a_failing_record_is_bisected_out_retried_and_described_on_the_failure_q
             if "poison" in values:
                 raise ValueError("poison record")
     """,
-        permissions=[stream_reader()],
+        permissions=[
+            stream_reader(),
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": failures_arn},
+        ],
     )
     table, stream_arn = stream_table(emulator)
     for item_id, value in (("a", "ok-1"), ("b", "poison"), ("c", "ok-2")):
         put(emulator, table, item_id, value)
-    failures_url, failures_arn = create_queue(emulator, f"stream-failures-{uuid.uuid4().hex[:8]}")
     # WHEN the mapping starts at the first record
     emulator.client("lambda", REGION).create_event_source_mapping(
         EventSourceArn=stream_arn,

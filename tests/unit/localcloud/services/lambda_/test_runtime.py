@@ -30,6 +30,11 @@ def allow_service(emulator, fn, service, source_arn):
     )
 
 
+def sends_to(queue_arn):
+    """What Lambda needs of a function's role to deliver its dead letters: it sends them as that role."""
+    return {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn}
+
+
 def invoke(emulator, name, event=None):
     response = emulator.client("lambda", REGION).invoke(FunctionName=name, Payload=json.dumps(event or {}))
     return response.get("FunctionError"), json.loads(response["Payload"].read())
@@ -191,7 +196,7 @@ def test_default_concurrency_cap_applies_without_reserved_concurrency(emulator, 
 
 def test_async_invoke_retries_twice_then_calls_on_failure_and_the_dlq(emulator, deploy):
     dlq_url, dlq_arn = create_queue(emulator, f"dlq-{uuid.uuid4().hex[:8]}")
-    fn = deploy(ALWAYS_FAILS, DeadLetterConfig={"TargetArn": dlq_arn})
+    fn = deploy(ALWAYS_FAILS, DeadLetterConfig={"TargetArn": dlq_arn}, permissions=[sends_to(dlq_arn)])
     failures = []
     future = emulator.lambda_runtime.invoke_async(
         fn.name, REGION, {"order": 7}, on_failure=lambda event, result: failures.append((event, result))
@@ -233,6 +238,7 @@ def test_s3_notification_is_async_retried_and_dead_lettered(emulator, deploy):
             raise RuntimeError("cannot parse upload")
         """,
         DeadLetterConfig={"TargetArn": dlq_arn},
+        permissions=[sends_to(dlq_arn)],
     )
     s3 = emulator.client("s3", REGION)
     bucket = f"uploads-{uuid.uuid4().hex[:8]}"
@@ -358,3 +364,23 @@ def test_an_invoke_request_over_lambdas_payload_limit_is_refused_with_413(
     ):
         lambda_client.invoke(FunctionName=fn.name, InvocationType=invocation_type, Payload=over_limit)
     assert fn.records() == [limit - 2]
+
+
+def test_dead_letters_are_sent_as_the_functions_role_so_a_role_that_may_not_send_loses_them(emulator, deploy):
+    # GIVEN a failing function with a dead-letter queue its role may not send to
+    dlq_url, dlq_arn = create_queue(emulator, f"dlq-{uuid.uuid4().hex[:8]}")
+    fn = deploy(ALWAYS_FAILS, DeadLetterConfig={"TargetArn": dlq_arn}, permissions=[])
+    denials_before = len(emulator.iam.denials)
+
+    # WHEN an asynchronous invocation fails for good (three attempts)
+    emulator.client("lambda", REGION).invoke(FunctionName=fn.name, InvocationType="Event", Payload=b"{}")
+    wait_for(lambda: len(fn.records()) == 3, what="three attempts")
+
+    # THEN the send to the DLQ is denied as the role's, as AWS denies it, and the queue stays empty
+    denial = wait_for(
+        lambda: next((d for d in emulator.iam.denials[denials_before:] if d.resource == dlq_arn), None),
+        what="the denied dead letter",
+    )
+    assert denial.action == "sqs:SendMessage" and f"/{fn.name}" in denial.principal
+    attributes = emulator.client("sqs", REGION).get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
