@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlparse
 
+import xmltodict
+
 from localcloud.core.clients import DEFAULT_ACCOUNT_ID, DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 from localcloud.core.moto_version import require_supported_moto
 from localcloud.services.iam import presigned_urls
@@ -296,6 +298,7 @@ def _checks(
         operation=response._get_action(),
         params=_params(response),
         path=str(response.raw_path),
+        body=response.raw_body if isinstance(response.raw_body, bytes) else b"",
         region=response.region,
         account=account,
     )
@@ -369,7 +372,7 @@ def _decide(principal: _Principal, check: Check, account: str) -> Decision:
         principal_account=account,
         action=check.action,
         resource=check.resource,
-        context=_context(principal, account),
+        context={**_context(principal, account), **{key: list(values) for key, values in check.context}},
     )
     # KMS: a key is used only as its key policy allows (directly, or by delegating to the account's IAM).
     key_policy = _key_policy(check.resource, account)
@@ -448,6 +451,13 @@ def _deny(response: Any, denial: Denial) -> NoReturn:
         error = AccessDeniedError(denial.principal, denial.action)
         # AccessDeniedError words its own message without the resource; build the XML body with ours.
         super(AccessDeniedError, error).__init__("AccessDenied", message)
+        if _protocol(response) == "rest-xml":
+            # REST XML services (Route 53) answer <ErrorResponse><Error>, without the query protocol's
+            # <Errors> wrapper, or the SDKs read no error code.
+            body = {
+                "ErrorResponse": {"Error": {"Type": "Sender", "Code": "AccessDenied", "Message": message}}
+            }
+            error.description = xmltodict.unparse(body, full_document=True)
     error.code = 403
     raise error
 

@@ -25,6 +25,7 @@ class ApiRequest:
     operation: str  # the API operation, e.g. "PutItem", "SendMessageBatch", "Invoke"
     params: Mapping[str, Any] = field(default_factory=dict)  # input parameters by their boto3 names
     path: str = ""  # the raw URL path, with or without its query string (REST protocols)
+    body: bytes = b""  # the raw body, for what a rule reads from it that params do not hold (REST XML)
     region: str
     account: str
 
@@ -40,6 +41,9 @@ class Check:
     action: str
     resource: str
     unmapped: bool = False
+    # Service-specific condition keys the request carries (e.g. route53:ChangeResourceRecordSetsActions),
+    # key -> values, for policies whose conditions name them.
+    context: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class ResourceResolver(Protocol):

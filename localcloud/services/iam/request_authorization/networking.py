@@ -11,8 +11,11 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
+import xmltodict
+
 from localcloud.services.iam.request_authorization.model import (
     Call,
+    Check,
     Resource,
     Rule,
     Service,
@@ -60,8 +63,36 @@ _HEALTH_CHECK_OPERATIONS = (
     *("GetHealthCheck", "DeleteHealthCheck", "UpdateHealthCheck", "GetHealthCheckStatus"),
     "GetHealthCheckLastFailureReason",
 )
+
+
+def _record_changes(call: Call) -> list[Check]:
+    """ChangeResourceRecordSets on the zone, with the condition keys Route 53 sets from the change batch:
+    each change's action, record type and normalized name (lowercase, no trailing dot)."""
+    (check,) = on(_route53("hostedzone", "HostedZoneId", "Id"))(call)
+    try:
+        # moto parses the same body; entities are refused (the SDKs send none).
+        document = xmltodict.parse(call.request.body, disable_entities=True) if call.request.body else {}
+    except Exception:
+        document = {}
+    batch = (document.get("ChangeResourceRecordSetsRequest") or {}).get("ChangeBatch") or {}
+    changes = (batch.get("Changes") or {}).get("Change") or []
+    changes = changes if isinstance(changes, list) else [changes]
+    actions = [str(change.get("Action", "")) for change in changes]
+    record_sets = [change.get("ResourceRecordSet") or {} for change in changes]
+    types = [str(record.get("Type", "")) for record in record_sets]
+    names = [str(record.get("Name", "")).rstrip(".").lower() for record in record_sets]
+    prefix = "route53:ChangeResourceRecordSets"
+    context = ((f"{prefix}Actions", tuple(actions)), (f"{prefix}RecordTypes", tuple(types)))
+    return [
+        Check(
+            check.action, check.resource, context=(*context, (f"{prefix}NormalizedRecordNames", tuple(names)))
+        )
+    ]
+
+
 _ROUTE53_RULES: dict[str, Rule] = {
     **uniform(_ZONE_OPERATIONS, on(_route53("hostedzone", "HostedZoneId", "Id"))),
+    "ChangeResourceRecordSets": _record_changes,
     "GetChange": on(_route53("change", "Id")),
     **uniform(_HEALTH_CHECK_OPERATIONS, on(_route53("healthcheck", "HealthCheckId"))),
     **uniform(("ChangeTagsForResource", "ListTagsForResource"), on(_tagged)),

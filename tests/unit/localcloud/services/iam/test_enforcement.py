@@ -11,6 +11,8 @@ import boto3
 import botocore.exceptions
 import pytest
 
+from localcloud.core.clients import emulator_client
+from localcloud.services.iam.role_sessions import RoleSessions
 from tests.unit.localcloud.conftest import ASSUME_LAMBDA, REGION, role_with
 from tests.unit.localcloud.services.lambda_.test_runtime import invoke
 
@@ -220,3 +222,52 @@ def test_a_kms_key_policy_decides_whether_a_role_may_use_the_key(
         assert error == "Unhandled" and "AccessDeniedException" in payload["errorMessage"]
         assert f"kms:Encrypt on resource: {key['Arn']}" in payload["errorMessage"]
         assert "key policy" in payload["errorMessage"]
+
+
+def test_route53_change_batches_carry_their_condition_keys_so_a_scoped_switch_can_change_one_record_only(
+    emulator,
+):
+    # GIVEN a zone and a role that may only UPSERT one TXT record in it (the record switch's grant)
+    route53_admin = emulator.client("route53", REGION)
+    zone_id = route53_admin.create_hosted_zone(Name="signal.internal", CallerReference=uuid.uuid4().hex)[
+        "HostedZone"
+    ]["Id"].rsplit("/", 1)[-1]
+    role = role_with(
+        emulator,
+        [
+            {
+                "Effect": "Allow",
+                "Action": "route53:ChangeResourceRecordSets",
+                "Resource": f"arn:aws:route53:::hostedzone/{zone_id}",
+                "Condition": {
+                    "ForAllValues:StringEquals": {
+                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [
+                            "active-region.signal.internal"
+                        ],
+                        "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"],
+                        "route53:ChangeResourceRecordSetsActions": ["UPSERT"],
+                    }
+                },
+            }
+        ],
+    )
+    session = RoleSessions(emulator.client).credentials(role, "lambda.amazonaws.com", "switch")
+    route53 = emulator_client(emulator.endpoint_url, "route53", REGION, session)
+
+    def change(action, name, record_type="TXT"):
+        record = {"Name": name, "Type": record_type, "TTL": 5, "ResourceRecords": [{"Value": '"us-east-1"'}]}
+        try:
+            route53.change_resource_record_sets(
+                HostedZoneId=zone_id,
+                ChangeBatch={"Changes": [{"Action": action, "ResourceRecordSet": record}]},
+            )
+        except botocore.exceptions.ClientError as refused:
+            return refused.response["Error"]["Code"]
+        return "changed"
+
+    # WHEN it UPSERTs its record (any case, with or without the trailing dot) THEN Route 53 allows it
+    assert change("UPSERT", "Active-Region.signal.internal.") == "changed"
+    # WHEN it touches another record, another type, or deletes THEN it is denied, as on AWS
+    assert change("UPSERT", "other.signal.internal.") == "AccessDenied"
+    assert change("UPSERT", "active-region.signal.internal.", "A") in {"AccessDenied", "InvalidChangeBatch"}
+    assert change("DELETE", "active-region.signal.internal.") == "AccessDenied"
