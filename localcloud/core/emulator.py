@@ -29,6 +29,7 @@ from localcloud.services.lambda_.event_sources.pollers import EventSourcePollers
 from localcloud.services.lambda_.runtime import LambdaRuntime
 from localcloud.services.route53recoverycontrol import server as arc_server
 from localcloud.services.route53recoverycontrol.models import ArcBackend
+from localcloud.services.s3 import notification_permissions
 from localcloud.services.s3 import patches as s3_patches
 from localcloud.services.s3control import multi_region_access_points
 from localcloud.services.sqs import patches as sqs_patches
@@ -104,6 +105,7 @@ class Emulator:
             stepfunctions_patches.apply()
             state_size.apply()
             s3_patches.apply()
+            notification_permissions.apply()
             dynamodb_patches.apply()
             sqs_patches.apply()
             _list_moto_modules_once()

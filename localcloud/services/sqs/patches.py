@@ -1,7 +1,11 @@
-"""SQS message size as AWS measures it: moto counts a message's body in characters and ignores its
-attributes; SQS counts the body's UTF-8 bytes plus every message attribute's name, data type and value
-(binary values as raw bytes), against the queue's MaximumMessageSize, and a batch's messages together
-against the 1 MiB batch limit.
+"""SQS as AWS behaves where moto does not:
+
+- message size: moto counts a message's body in characters and ignores its attributes; SQS counts the
+  body's UTF-8 bytes plus every message attribute's name, data type and value (binary values as raw
+  bytes), against the queue's MaximumMessageSize, and a batch's messages together against 1 MiB;
+- SetQueueAttributes changes only the attributes it names: moto also resets the queue's Policy to none
+  whenever a call does not name it (e.g. a VisibilityTimeout change), silently dropping the permissions
+  a queue policy grants (S3's and SNS's deliveries among them).
 """
 
 from __future__ import annotations
@@ -32,14 +36,14 @@ def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]] | None) 
 
 
 def apply() -> None:
-    """Idempotent: SendMessage and SendMessageBatch measure messages as SQS does."""
+    """Idempotent: messages measured as SQS does; SetQueueAttributes keeps what it does not name."""
     global _patched  # noqa: PLW0603 - patching is process-global by nature
     with _lock:
         if _patched:
             return
         require_supported_moto(__name__)
         from moto.sqs.exceptions import BatchRequestTooLong, InvalidParameterValue  # noqa: PLC0415
-        from moto.sqs.models import SQSBackend  # noqa: PLC0415
+        from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415
 
         send_message = SQSBackend.send_message
         send_message_batch = SQSBackend.send_message_batch
@@ -65,6 +69,17 @@ def apply() -> None:
                 raise BatchRequestTooLong(total)
             return send_message_batch(self, queue_name, entries)
 
+        set_attributes = Queue._set_attributes
+
+        def set_named_attributes(self: Any, attributes: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+            if "Policy" in attributes or not hasattr(self, "_policy_json"):  # named, or the queue is new
+                set_attributes(self, attributes, *args, **kwargs)
+                return
+            policy = self.policy
+            set_attributes(self, attributes, *args, **kwargs)
+            self.policy = policy
+
+        Queue._set_attributes = set_named_attributes  # type: ignore[method-assign]
         SQSBackend.send_message = measured_send_message  # type: ignore[method-assign,assignment]
         SQSBackend.send_message_batch = measured_send_message_batch  # type: ignore[method-assign]
         _patched = True

@@ -1,5 +1,6 @@
-"""SQS limits a message by what SQS measures: body bytes (UTF-8) plus every attribute's name, type and
-value, against the queue's MaximumMessageSize; a batch's messages together against 1 MiB."""
+"""SQS as AWS behaves: a message is limited by what SQS measures (UTF-8 body bytes plus every attribute's
+name, type and value) against the queue's MaximumMessageSize, a batch against 1 MiB; SetQueueAttributes
+changes only what it names."""
 
 from __future__ import annotations
 
@@ -73,3 +74,23 @@ def test_a_batch_over_one_mebibyte_in_total_is_refused(emulator: Emulator) -> No
             QueueUrl=url, Entries=[{**entries[0], "MessageAttributes": attribute}, entries[1]]
         )
     assert "BatchRequestTooLong" in refused.value.response["Error"]["Code"]
+
+
+def test_set_queue_attributes_changes_only_what_it_names_so_the_policy_survives(emulator: Emulator) -> None:
+    # GIVEN a queue with a policy
+    sqs = emulator.client("sqs", REGION)
+    url = sqs.create_queue(QueueName=f"kept-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": '
+        f'"s3.amazonaws.com"}}, "Action": "sqs:SendMessage", "Resource": "{arn}"}}]}}'
+    )
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+
+    # WHEN another attribute is changed
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "5"})
+
+    # THEN the policy is still there (moto alone drops it), and the change applied
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "5"
+    assert '"s3.amazonaws.com"' in attributes["Policy"]
