@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 from botocore.exceptions import ClientError
 
+from demos.waiting import wait_until
 from handlers.artifacts import replication_worker
 from handlers.artifacts.contract import ReplicationWorkerSettings
 from handlers.artifacts.replication_worker import (
@@ -66,6 +67,15 @@ def test_a_duplicate_event_starts_nothing_and_the_next_record_still_starts(
     replication_worker.lambda_handler(s3_event(first), lambda_context)
     [done] = cloud.executions()
     cloud.stepfunctions.stop_execution(executionArn=done["executionArn"])
+    # moto's executing backend (which localcloud turns on for the process) settles a stop on its worker
+    # thread: the event must meet a finished execution, not a RUNNING one it would idempotently join.
+    wait_until(
+        lambda: (
+            cloud.stepfunctions.describe_execution(executionArn=done["executionArn"])["status"] != "RUNNING"
+        ),
+        "the first distribution to stop",
+        timeout_seconds=10,
+    )
     # WHEN S3 delivers that event again, batched with a new build's event
     v2 = put_build(cloud, "build-two.zip")
     summary = replication_worker.lambda_handler(
