@@ -56,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cloud.start()
         report(cloud.stack_output_table())
+        if cloud.exports.get("failoverAutomationDocuments"):
+            report(
+                "SSM Automation documents created, not run: localcloud has no Automation runtime, so the "
+                "demo starts the failover runbooks directly (what each document would start)"
+            )
         failover.activate_first_region(cloud, report)
         results = {name: demo(cloud, report) for name, demo in DEMOS.items()}
         for name, passed in results.items():
