@@ -262,7 +262,9 @@ class LocalCloud:
             server = RedisServer().start()
         else:
             host, port = loopback_endpoint(spec.port)
-            server = RedisServer(host=host, password=spec.auth_token, tls=spec.tls).start(port=port)
+            server = RedisServer(
+                host=host, password=spec.auth_token, tls=spec.tls, settings=dict(spec.settings)
+            ).start(port=port)
         self._redis[logical_name] = server
         enforced = [rule for rule, on in (("AUTH", server.password), ("TLS", server.tls)) if on]
         self.progress(

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -96,11 +97,14 @@ class RedisServer:
         password: str | None = None,
         tls: bool = False,
         certificate_authority: CertificateAuthority | None = None,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         self._executable = executable or default_executable()
         self._host = host
         self.password = password
         self.tls = tls
+        # Server configuration directives (e.g. maxmemory, maxmemory-policy), as a parameter group sets them.
+        self.settings = dict(settings or {})
         self._certificate_authority = certificate_authority
         self._process: subprocess.Popen[bytes] | None = None
         self._proxy: TlsProxy | None = None
@@ -170,6 +174,7 @@ class RedisServer:
                 self._workdir.name,
                 "--protected-mode",
                 "yes",
+                *[argument for name, value in self.settings.items() for argument in (f"--{name}", value)],
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

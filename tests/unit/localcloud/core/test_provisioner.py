@@ -395,7 +395,10 @@ def test_state_machine_and_redis_and_secret(
     )
 
     _, redis = _create(
-        provisioner, "aws:elasticache/replicationGroup:ReplicationGroup", "cache", {"description": "c"}
+        provisioner,
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        "cache",
+        {"description": "c", "nodeType": "cache.t4g.micro"},
     )
     (cluster,) = provisioner.deployment.record(RedisClusterRecord).clusters
     assert (redis["primaryEndpointAddress"], redis["port"]) == (cluster.host, cluster.port)

@@ -10,6 +10,7 @@ import redis
 from pulumi.runtime import MockResourceArgs
 
 from localcloud.core.cloud import LocalCloud
+from localcloud.core.context import UnsupportedResourceError
 from localcloud.core.provisioner import MotoProvisioner
 from localcloud.services.elasticache.provision import DEFAULT_PORT, RedisClusterRecord
 from localcloud.services.elasticache.redis_server import free_port
@@ -38,7 +39,9 @@ def provisioner(cloud: LocalCloud, moto_clients: Callable[[str, str], Any]) -> M
 
 
 def create_group(provisioner: MotoProvisioner, name: str, **inputs: Any) -> dict[str, Any]:
-    args = MockResourceArgs(GROUP, name, {"description": "test group", **inputs}, custom=True)
+    args = MockResourceArgs(
+        GROUP, name, {"description": "test group", "nodeType": "cache.t4g.micro", **inputs}, custom=True
+    )
     _, outputs = provisioner.new_resource(args)
     return outputs
 
@@ -123,3 +126,61 @@ def test_auth_token_without_transit_encryption_is_refused_as_elasticache_refuses
 def test_auth_token_outside_elasticaches_rules_is_refused(provisioner: MotoProvisioner, token: str) -> None:
     with pytest.raises(ValueError, match="16-128 characters"):
         create_group(provisioner, "bad-token", authToken=token, transitEncryptionEnabled=True)
+
+
+PARAMETER_GROUP = "aws:elasticache/parameterGroup:ParameterGroup"
+
+
+def test_a_groups_memory_is_its_node_types_less_the_reserved_share_and_it_evicts_as_the_default_group(
+    cloud: LocalCloud, provisioner: MotoProvisioner
+) -> None:
+    # GIVEN a cache.t4g.micro group (0.5 GiB) in the default parameter group
+    create_group(provisioner, "micro")
+    # WHEN its server's settings are read THEN maxmemory is 75% of the node (25% reserved) and the eviction
+    # policy is the default groups' volatile-lru
+    with redis.Redis(**cloud.redis_servers["micro"].connection_options()) as client:
+        settings = {**client.config_get("maxmemory"), **client.config_get("maxmemory-policy")}
+    assert settings == {"maxmemory": str(int(0.5 * 1024**3 * 0.75)), "maxmemory-policy": "volatile-lru"}
+
+
+def test_a_full_cache_in_a_noeviction_group_refuses_writes_with_oom_and_keeps_what_it_holds(
+    cloud: LocalCloud, provisioner: MotoProvisioner
+) -> None:
+    # GIVEN a parameter group with noeviction and 99% reserved memory (a tiny cache), and a group in it
+    _, group = provisioner.new_resource(
+        MockResourceArgs(
+            PARAMETER_GROUP,
+            "no-eviction",
+            {
+                "family": "valkey8",
+                "parameters": [
+                    {"name": "maxmemory-policy", "value": "noeviction"},
+                    {"name": "reserved-memory-percent", "value": "99"},
+                ],
+            },
+            custom=True,
+        )
+    )
+    create_group(provisioner, "strict", parameterGroupName=group["name"])
+    with redis.Redis(**cloud.redis_servers["strict"].connection_options()) as client:
+        # WHEN keys with a TTL are written until the cache is full
+        written = 0
+        with pytest.raises(redis.exceptions.OutOfMemoryError, match="maxmemory"):
+            while written < 10_000:
+                client.set(f"payload-{written}", b"x" * 65_536, ex=3_600)
+                written += 1
+        # THEN the write that does not fit is refused with OOM and nothing written before was evicted
+        assert written > 0
+        assert client.dbsize() == written
+
+
+def test_a_parameter_localcloud_does_not_apply_is_refused_by_name(provisioner: MotoProvisioner) -> None:
+    with pytest.raises(UnsupportedResourceError, match="activedefrag"):
+        provisioner.new_resource(
+            MockResourceArgs(
+                PARAMETER_GROUP,
+                "tuned",
+                {"family": "valkey8", "parameters": [{"name": "activedefrag", "value": "yes"}]},
+                custom=True,
+            )
+        )
