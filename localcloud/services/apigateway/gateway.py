@@ -185,6 +185,7 @@ class HttpGateway:
                 body=body,
                 source_ip=http.client_address[0],
                 host=http.headers.get("Host", ""),
+                url=f"http://{http.headers.get('Host', '')}{http.path}",
             )
 
         try:

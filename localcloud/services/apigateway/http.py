@@ -51,6 +51,7 @@ class Request:
     body: bytes
     source_ip: str
     host: str
+    url: str = ""  # the whole URL as the client sent it (what a SigV4 signature covers)
 
 
 def json_response(status: int, payload: Any, extra: list[tuple[str, str]] | None = None) -> Response:

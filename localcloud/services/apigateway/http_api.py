@@ -39,6 +39,7 @@ from localcloud.services.apigateway.http import (
     json_response,
     match_route,
 )
+from localcloud.services.apigateway.iam_authorization import AWS_IAM, authorize
 
 logger = logging.getLogger(__name__)
 # Lambda's synchronous invocation payload limit (6 MB), measured on the event as serialised.
@@ -236,9 +237,15 @@ def _items(call: Callable[..., dict[str, Any]], **parameters: Any) -> Iterator[d
             return
 
 
-def read_http_api(apigatewayv2: Any, api_id: str) -> tuple[dict[str, RouteIntegration], list[str]]:
-    """An HTTP API as the emulator holds it now: route key -> integration (routes whose target is an
-    integration), and its stage names."""
+@dataclass(frozen=True)
+class HttpRoute:
+    integration: RouteIntegration
+    authorization_type: str = "NONE"  # NONE or AWS_IAM; JWT and custom authorizers answer 401 (unverified)
+
+
+def read_http_api(apigatewayv2: Any, api_id: str) -> tuple[dict[str, HttpRoute], list[str]]:
+    """An HTTP API as the emulator holds it now: route key -> its integration and authorization (routes
+    whose target is an integration), and its stage names."""
     integrations = {
         item["IntegrationId"]: RouteIntegration.from_api(item)
         for item in _items(apigatewayv2.get_integrations, ApiId=api_id)
@@ -248,7 +255,7 @@ def read_http_api(apigatewayv2: Any, api_id: str) -> tuple[dict[str, RouteIntegr
         target: str = route.get("Target") or ""
         integration = integrations.get(target.removeprefix("integrations/"))
         if target.startswith("integrations/") and integration is not None:
-            routes[route["RouteKey"]] = integration
+            routes[route["RouteKey"]] = HttpRoute(integration, route.get("AuthorizationType") or "NONE")
     stages = [stage["StageName"] for stage in _items(apigatewayv2.get_stages, ApiId=api_id)]
     return routes, stages
 
@@ -281,7 +288,25 @@ def serve_http_api(
     if matched is None:
         return NOT_FOUND
     route_key, path_parameters = matched
-    integration = routes[route_key]
+    route = routes[route_key]
+    integration = route.integration
+    route_arn = (
+        f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/{stage}/{req.method}{route_path}"
+    )
+    caller = None
+    if route.authorization_type == AWS_IAM:
+        authorized = authorize(req, route_arn, api.account_id)
+        if isinstance(authorized, Response):
+            return authorized
+        caller = authorized
+    elif route.authorization_type != "NONE":
+        # Fail closed: a route whose authorizer localcloud cannot check answers no one.
+        logger.warning(
+            "gateway: %s uses %s authorization, which localcloud does not verify",
+            route_key,
+            route.authorization_type,
+        )
+        return json_response(401, {"message": "Unauthorized"})
     event = build_event(
         req,
         route_key=route_key,
@@ -290,10 +315,10 @@ def serve_http_api(
         api_id=api.api_id,
         account_id=api.account_id,
     )
+    if caller is not None:
+        event["requestContext"]["authorizer"] = {"iam": caller.authorizer_context()}
     request_id = event["requestContext"]["requestId"]
-    source_arn = (
-        f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/{stage}/{req.method}{route_path}"
-    )
+    source_arn = route_arn
     if integration.function_arn and not may_invoke(
         integration.function_arn, api.region, APIGATEWAY_PRINCIPAL, "lambda:InvokeFunction", source_arn, {}
     ):

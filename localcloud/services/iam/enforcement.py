@@ -34,10 +34,10 @@ import xmltodict
 
 from localcloud.core.clients import DEFAULT_ACCOUNT_ID, DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 from localcloud.core.moto_version import require_supported_moto
-from localcloud.services.iam import presigned_urls
+from localcloud.services.iam import signatures
 from localcloud.services.iam.policy_evaluation import AuthorizationRequest, Decision, NamedPolicy, evaluate
-from localcloud.services.iam.presigned_urls import PresignedRequest, PresignedUrlError
 from localcloud.services.iam.request_authorization import ApiRequest, Check, authorization_checks
+from localcloud.services.iam.signatures import PresignedRequest, SignatureError
 
 _JSON_PROTOCOLS = {"json", "rest-json"}
 _RECENT_DENIALS_KEPT = 50
@@ -118,6 +118,11 @@ def authorize_session(access_key_id: str, checks: Sequence[Check]) -> Denial | N
             return denial
         enforcement.record("allowed")
     return None
+
+
+def principal_arn(access_key_id: str) -> str:
+    """The ARN of the principal holding an access key (an assumed-role session's, or a user's)."""
+    return _PRINCIPALS.lookup(access_key_id, DEFAULT_ACCOUNT_ID).arn
 
 
 def record_service_decision(service: str, action: str, resource: str, decision: Decision) -> None:
@@ -215,8 +220,8 @@ def _check_presigned(response: Any) -> None:
         headers=dict(response.headers),
     )
     try:
-        presigned_urls.verify(request, secret_of)
-    except PresignedUrlError as refused:
+        signatures.verify(request, secret_of)
+    except SignatureError as refused:
         _deny(response, Denial("presigned URL", "*", "*", str(refused)))
 
 

@@ -3,7 +3,7 @@
 An MRAP has a global name, `<alias>.accesspoint.s3-global.amazonaws.com`, which clients reach through
 localcloud (LocalCloud.request sends such URLs to the emulator with that Host, as DNS would). localcloud
 serves presigned object reads through it (GET, HEAD: what a download link is), their SigV4A signature
-recomputed (iam/presigned_urls.py), and refuses other requests by name. Each read is authorized as on
+recomputed (iam/signatures.py), and refuses other requests by name. Each read is authorized as on
 AWS for access points: the signer's identity policies and the underlying bucket's policy, on the access
 point's ARN (`arn:aws:s3::<account>:accesspoint/<alias>/object/<key>`) and on the bucket's object.
 
@@ -23,8 +23,8 @@ from xml.sax.saxutils import escape
 
 from localcloud.core.server_routes import add_route
 from localcloud.services.iam.enforcement import authorize_session, secret_of
-from localcloud.services.iam.presigned_urls import PresignedRequest, PresignedUrlError, is_presigned, verify
 from localcloud.services.iam.request_authorization import Check
+from localcloud.services.iam.signatures import PresignedRequest, SignatureError, is_presigned, verify
 
 MRAP_DOMAIN_SUFFIX = ".accesspoint.s3-global.amazonaws.com"
 _ALIAS_ALPHABET = string.ascii_lowercase + string.digits
@@ -159,7 +159,7 @@ def _signer(environ: dict[str, Any]) -> tuple[str, str | None]:
     )
     try:
         return verify(request, secret_of), None
-    except PresignedUrlError as refused:
+    except SignatureError as refused:
         return "", f"{refused.code}: {refused}"
 
 

@@ -221,8 +221,8 @@ def test_http_endpoints_are_loopback_urls_the_gateway_knows(deployed: Deployed) 
         apigw = deployed.client("apigatewayv2")
         routes, stages = read_http_api(apigw, api.api_id)
         assert set(routes) == {"POST /upload", "GET /uploads/{id}"}
-        assert routes["POST /upload"].function_arn == upload["FunctionArn"]
-        assert routes["POST /upload"].payload_format_version == "2.0"
+        assert routes["POST /upload"].integration.function_arn == upload["FunctionArn"]
+        assert routes["POST /upload"].integration.payload_format_version == "2.0"
         assert stages == ["$default"]
         assert apigw.get_api(ApiId=api.api_id)["ProtocolType"] == "HTTP"
         policy = json.loads(

@@ -1,12 +1,14 @@
-"""Presigned URL signatures, recomputed as AWS recomputes them: SigV4 (AWS4-HMAC-SHA256, one region) and
-SigV4A (AWS4-ECDSA-P256-SHA256, a region set, what S3 Multi-Region Access Points take).
+"""Request signatures, recomputed as AWS recomputes them: presigned URLs in SigV4 (AWS4-HMAC-SHA256, one
+region) and SigV4A (AWS4-ECDSA-P256-SHA256, a region set, what S3 Multi-Region Access Points take), and
+header-signed SigV4 requests to services localcloud serves itself (API Gateway's AWS_IAM routes:
+`verify_header_signed`).
 
 A presigned URL carries its credential scope, date, expiry, signed headers and signature in its query.
 The canonical request is rebuilt from the request as received (method, the path as sent, the query
 without the signature, the signed headers, UNSIGNED-PAYLOAD) and the signature recomputed with the
 secret of the access key named: an HMAC chain for SigV4, an ECDSA P-256 key derived from the secret for
 SigV4A (NIST SP 800-108 counter-mode KDF, as AWS's common runtime derives it). A tampered path, query or
-host, an unknown key or a wrong secret fails; `PresignedUrlError` says which.
+host, an unknown key or a wrong secret fails; `SignatureError` says which.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ MAX_EXPIRES_SECONDS = 7 * 24 * 3600  # SigV4's longest presigned URL
 SecretLookup = Callable[[str], str]  # access key id -> its secret; KeyError when no principal holds it
 
 
-class PresignedUrlError(Exception):
-    """The presigned URL is refused; the message says why, as S3's error would."""
+class SignatureError(Exception):
+    """The signature is refused; `code` and the message say why, as the service's error would."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -59,11 +61,11 @@ def is_presigned(query_string: str) -> bool:
 
 
 def verify(request: PresignedRequest, secret_of: SecretLookup, now: float | None = None) -> str:
-    """The access key id that signed a valid, unexpired presigned request; PresignedUrlError otherwise."""
+    """The access key id that signed a valid, unexpired presigned request; SignatureError otherwise."""
     fields = dict(parse_qsl(request.query_string, keep_blank_values=True))
     algorithm = fields.get("X-Amz-Algorithm", "")
     if algorithm not in {SIGV4, SIGV4A}:
-        raise PresignedUrlError(
+        raise SignatureError(
             "AuthorizationQueryParametersError", f"unsupported X-Amz-Algorithm {algorithm!r}"
         )
     missing = [
@@ -78,7 +80,7 @@ def verify(request: PresignedRequest, secret_of: SecretLookup, now: float | None
         if not fields.get(name)
     ]
     if missing:
-        raise PresignedUrlError(
+        raise SignatureError(
             "AuthorizationQueryParametersError", f"the presigned URL lacks {', '.join(missing)}"
         )
     access_key_id, scope = (
@@ -88,7 +90,7 @@ def verify(request: PresignedRequest, secret_of: SecretLookup, now: float | None
     try:
         secret = secret_of(access_key_id)
     except KeyError:
-        raise PresignedUrlError(
+        raise SignatureError(
             "InvalidAccessKeyId",
             f"The AWS Access Key Id you provided does not exist in our records: {access_key_id}",
         ) from None
@@ -103,7 +105,7 @@ def verify(request: PresignedRequest, secret_of: SecretLookup, now: float | None
     else:
         valid = _sigv4a_valid(access_key_id, secret, string_to_sign, fields["X-Amz-Signature"])
     if not valid:
-        raise PresignedUrlError(
+        raise SignatureError(
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided: the URL was "
             "changed after it was signed, or signed with another secret",
@@ -116,16 +118,16 @@ def _check_expiry(signed_at: str, expires: str, now: float | None) -> None:
         issued = datetime.strptime(signed_at, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
         lifetime = int(expires)
     except ValueError:
-        raise PresignedUrlError(
+        raise SignatureError(
             "AuthorizationQueryParametersError", "X-Amz-Date or X-Amz-Expires is malformed"
         ) from None
     if not 0 < lifetime <= MAX_EXPIRES_SECONDS:
-        raise PresignedUrlError(
+        raise SignatureError(
             "AuthorizationQueryParametersError",
             f"X-Amz-Expires must be between 1 and {MAX_EXPIRES_SECONDS} seconds",
         )
     if (time.time() if now is None else now) > issued + lifetime:
-        raise PresignedUrlError(
+        raise SignatureError(
             "AccessDenied", "Request has expired: the presigned URL's X-Amz-Expires has passed"
         )
 
@@ -178,7 +180,7 @@ def sigv4a_public_key(access_key_id: str, secret: str) -> ec.EllipticCurvePublic
         candidate = int.from_bytes(hmac.new(input_key, fixed_input, hashlib.sha256).digest(), "big")
         if candidate <= _P256_ORDER - 2:
             return ec.derive_private_key(candidate + 1, ec.SECP256R1()).public_key()
-    raise PresignedUrlError("SignatureDoesNotMatch", "no SigV4A key derives from these credentials")
+    raise SignatureError("SignatureDoesNotMatch", "no SigV4A key derives from these credentials")
 
 
 def _sigv4a_valid(access_key_id: str, secret: str, string_to_sign: str, signature_hex: str) -> bool:
@@ -190,3 +192,87 @@ def _sigv4a_valid(access_key_id: str, secret: str, string_to_sign: str, signatur
     except (ValueError, InvalidSignature):
         return False
     return True
+
+
+# -- header-signed requests (Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...)
+
+MAX_CLOCK_SKEW_SECONDS = 15 * 60  # AWS refuses a signature dated more than 15 minutes away
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    method: str
+    url: str  # scheme://host/path?query as the client sent it (path still percent-encoded)
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def verify_header_signed(
+    request: SignedRequest, secret_of: SecretLookup, service: str, now: float | None = None
+) -> str:
+    """The access key id that signed `request` (SigV4 in its Authorization header) for `service`; raises
+    SignatureError (code MissingAuthenticationToken, IncompleteSignature, InvalidSignatureException,
+    SignatureExpired, UnrecognizedClientException) otherwise."""
+    from botocore.auth import SigV4Auth  # noqa: PLC0415 - botocore is the SDK's own signer
+    from botocore.awsrequest import AWSRequest  # noqa: PLC0415
+    from botocore.credentials import Credentials  # noqa: PLC0415
+
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    authorization = headers.get("authorization", "")
+    if not authorization:
+        raise SignatureError("MissingAuthenticationToken", "Missing Authentication Token")
+    fields = _authorization_fields(authorization)
+    credential = fields.get("Credential", "").split("/")
+    if len(credential) != 5 or not fields.get("SignedHeaders") or not fields.get("Signature"):
+        raise SignatureError(
+            "IncompleteSignature", "Authorization header requires Credential, SignedHeaders and Signature"
+        )
+    access_key_id, _, region, signed_service, _ = credential
+    if signed_service != service:
+        raise SignatureError(
+            "InvalidSignatureException", f"Credential should be scoped to service '{service}'"
+        )
+    amz_date = headers.get("x-amz-date", "")
+    try:
+        signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        raise SignatureError("IncompleteSignature", "the request has no valid X-Amz-Date") from None
+    if abs((time.time() if now is None else now) - signed_at) > MAX_CLOCK_SKEW_SECONDS:
+        raise SignatureError(
+            "SignatureExpired", f"Signature expired: {amz_date} is more than 15 minutes away"
+        )
+    try:
+        secret = secret_of(access_key_id)
+    except KeyError:
+        raise SignatureError(
+            "UnrecognizedClientException", "The security token included in the request is invalid"
+        ) from None
+    signed = fields["SignedHeaders"].split(";")
+    replayed = AWSRequest(
+        method=request.method,
+        url=request.url,
+        headers={name: headers.get(name, "") for name in signed},
+        data=request.body,
+    )
+    replayed.context["timestamp"] = amz_date
+    signer = SigV4Auth(
+        Credentials(access_key_id, secret, headers.get("x-amz-security-token")), service, region
+    )
+    canonical = signer.canonical_request(replayed)
+    expected = signer.signature(signer.string_to_sign(replayed, canonical), replayed)
+    if not hmac.compare_digest(expected, fields["Signature"]):
+        raise SignatureError(
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. Check your AWS "
+            "Secret Access Key and signing method.",
+        )
+    return access_key_id
+
+
+def _authorization_fields(authorization: str) -> dict[str, str]:
+    _, _, rest = authorization.partition(" ")
+    fields = {}
+    for part in rest.split(","):
+        name, _, value = part.strip().partition("=")
+        fields[name] = value
+    return fields

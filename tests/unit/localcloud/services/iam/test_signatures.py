@@ -13,8 +13,8 @@ import requests
 from botocore.config import Config
 
 from localcloud.core.emulator import Emulator
-from localcloud.services.iam.presigned_urls import PresignedRequest, PresignedUrlError, verify
 from localcloud.services.iam.role_sessions import RoleSessions
+from localcloud.services.iam.signatures import PresignedRequest, SignatureError, verify
 from tests.unit.localcloud.conftest import REGION, role_with
 
 ACCESS_KEY_ID = "ASIAEXAMPLEKEY000001"
@@ -72,7 +72,7 @@ def test_a_url_changed_after_signing_is_refused(signature_version: str, change: 
         )
 
     # THEN the recomputed signature does not match
-    with pytest.raises(PresignedUrlError, match="signature we calculated does not match") as refused:
+    with pytest.raises(SignatureError, match="signature we calculated does not match") as refused:
         verify(request, secret_of)
     assert refused.value.code == "SignatureDoesNotMatch"
 
@@ -80,12 +80,12 @@ def test_a_url_changed_after_signing_is_refused(signature_version: str, change: 
 @pytest.mark.parametrize("signature_version", ["s3v4", "s3v4a"])
 def test_another_secret_unknown_keys_and_expired_links_are_refused(signature_version: str) -> None:
     request = as_received(presigned_url(signature_version, expires=60))
-    with pytest.raises(PresignedUrlError) as other_secret:
+    with pytest.raises(SignatureError) as other_secret:
         verify(request, lambda _key: "another-secret")
-    with pytest.raises(PresignedUrlError) as unknown:
+    with pytest.raises(SignatureError) as unknown:
         no_secrets: dict[str, str] = {}
         verify(request, no_secrets.__getitem__)
-    with pytest.raises(PresignedUrlError, match="expired") as expired:
+    with pytest.raises(SignatureError, match="expired") as expired:
         verify(request, secret_of, now=time.time() + 61)
     assert (other_secret.value.code, unknown.value.code, expired.value.code) == (
         "SignatureDoesNotMatch",
@@ -96,7 +96,7 @@ def test_another_secret_unknown_keys_and_expired_links_are_refused(signature_ver
 
 def test_a_url_valid_for_more_than_seven_days_is_refused() -> None:
     request = as_received(presigned_url("s3v4", expires=7 * 24 * 3600 + 1))
-    with pytest.raises(PresignedUrlError, match="between 1 and 604800 seconds"):
+    with pytest.raises(SignatureError, match="between 1 and 604800 seconds"):
         verify(request, secret_of)
 
 

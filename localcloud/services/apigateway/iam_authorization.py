@@ -1,0 +1,65 @@
+"""API Gateway's AWS_IAM authorization, as API Gateway applies it before a route's integration runs.
+
+A route (HTTP API) or method (REST API) with authorization type AWS_IAM answers only a request signed with
+SigV4 for `execute-api` whose signer may perform `execute-api:Invoke` on the route's ARN
+(`arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>`): the signature is recomputed
+from the signer's secret (iam/signatures.py) and the signer's policies evaluated (iam/enforcement.py).
+Unsigned requests, bad or stale signatures and denied signers get API Gateway's 403 with its message, and
+nothing reaches the integration. An allowed request's identity is what `requestContext.authorizer.iam`
+carries to the function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from localcloud.services.apigateway.http import Request, Response, json_response
+from localcloud.services.iam.enforcement import authorize_session, principal_arn, secret_of
+from localcloud.services.iam.request_authorization import Check
+from localcloud.services.iam.signatures import SignatureError, SignedRequest, verify_header_signed
+
+AWS_IAM = "AWS_IAM"
+
+
+@dataclass(frozen=True)
+class IamCaller:
+    access_key_id: str
+    account_id: str
+    arn: str
+
+    def authorizer_context(self) -> dict[str, Any]:
+        """`requestContext.authorizer.iam` of a payload 2.0 event, as API Gateway fills it."""
+        caller_id = self.arn.split(":", 5)[5].split("/", 1)[-1]
+        return {
+            "accessKey": self.access_key_id,
+            "accountId": self.account_id,
+            "callerId": caller_id,
+            "cognitoIdentity": None,
+            "principalOrgId": None,
+            "userArn": self.arn,
+            "userId": caller_id,
+        }
+
+
+def authorize(request: Request, route_arn: str, account_id: str) -> IamCaller | Response:
+    """The caller of a request to an AWS_IAM route, or the 403 API Gateway answers instead."""
+    signed = SignedRequest(
+        method=request.method,
+        url=request.url,
+        headers=dict(request.headers),
+        body=request.body,
+    )
+    try:
+        access_key_id = verify_header_signed(signed, secret_of, "execute-api")
+    except SignatureError as refused:
+        message = "Forbidden" if refused.code == "MissingAuthenticationToken" else str(refused)
+        return json_response(403, {"message": message}, [("x-amzn-ErrorType", refused.code)])
+    denial = authorize_session(access_key_id, [Check("execute-api:Invoke", route_arn)])
+    if denial is not None:
+        message = (
+            f"User: {denial.principal} is not authorized to perform: execute-api:Invoke on resource: "
+            f"{route_arn}"
+        )
+        return json_response(403, {"message": message}, [("x-amzn-ErrorType", "AccessDeniedException")])
+    return IamCaller(access_key_id, account_id, principal_arn(access_key_id))

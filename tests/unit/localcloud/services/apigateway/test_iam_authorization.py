@@ -1,0 +1,190 @@
+"""An HTTP API route with AWS_IAM authorization answers only SigV4-signed requests whose signer may invoke
+it (execute-api:Invoke on the route's ARN), as API Gateway does; the caller reaches the function."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from localcloud.core.emulator import Emulator
+from localcloud.services.apigateway.definitions import HttpApiEndpoint
+from localcloud.services.apigateway.gateway import HttpGateway
+from localcloud.services.iam.role_sessions import RoleSessions
+from tests.unit.localcloud.conftest import ACCOUNT_ID, REGION, role_with
+
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:audit-ingest"
+
+
+@dataclass
+class RecordingLambda:
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, function_arn: str, region: str, event: dict[str, Any]) -> Any:
+        self.events.append(event)
+        return _Result({"statusCode": 202, "body": "accepted"})
+
+
+@dataclass
+class _Result:
+    payload: Any
+    error_type: str | None = None
+
+
+@dataclass
+class Api:
+    gateway: HttpGateway
+    api_id: str
+    functions: RecordingLambda
+
+    def route_arn(self, method: str, path: str) -> str:
+        return f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{self.api_id}/$default/{method}{path}"
+
+
+@pytest.fixture(scope="module")
+def api(emulator: Emulator) -> Iterator[Api]:
+    """POST /audit (AWS_IAM), POST /open (no authorization), POST /people (a JWT authorizer)."""
+    apigatewayv2 = emulator.client("apigatewayv2", REGION)
+    api_id = str(apigatewayv2.create_api(Name="front-door", ProtocolType="HTTP")["ApiId"])
+    integration = apigatewayv2.create_integration(
+        ApiId=api_id,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=FUNCTION_ARN,
+        PayloadFormatVersion="2.0",
+    )["IntegrationId"]
+    for route_key, authorization in (
+        ("POST /audit", "AWS_IAM"),
+        ("POST /open", "NONE"),
+        ("POST /people", "JWT"),
+    ):
+        apigatewayv2.create_route(
+            ApiId=api_id,
+            RouteKey=route_key,
+            Target=f"integrations/{integration}",
+            AuthorizationType=authorization,
+        )
+    apigatewayv2.create_stage(ApiId=api_id, StageName="$default")
+    functions = RecordingLambda()
+    with HttpGateway(invoke=functions, may_invoke=lambda *_: True, client_factory=emulator.client) as gateway:
+        gateway.apis.http_apis[api_id] = HttpApiEndpoint(
+            api_id=api_id, name="front-door", region=REGION, account_id=ACCOUNT_ID, endpoint=""
+        )
+        yield Api(gateway, api_id, functions)
+
+
+def producer(emulator: Emulator, statements: list[dict[str, Any]]) -> Credentials:
+    """A machine producer: a role session with these statements."""
+    session = RoleSessions(emulator.client).credentials(
+        role_with(emulator, statements), "lambda.amazonaws.com", "producer"
+    )
+    return Credentials(
+        session["AWS_ACCESS_KEY_ID"], session["AWS_SECRET_ACCESS_KEY"], session["AWS_SESSION_TOKEN"]
+    )
+
+
+def post(
+    api: Api, path: str, body: bytes, *, signer: Credentials | None = None, signed_at: float | None = None
+) -> tuple[int, dict[str, Any]]:
+    url = f"http://127.0.0.1:{api.gateway.port}/apis/{api.api_id}{path}"
+    headers = {"Content-Type": "application/json"}
+    if signer is not None:
+        prepared = AWSRequest(method="POST", url=url, data=body, headers=headers)
+        if signed_at is not None:
+            # botocore signs "now"; a stale signature is one made as if at another time.
+            prepared.context["timestamp"] = datetime.fromtimestamp(signed_at, UTC).strftime("%Y%m%dT%H%M%SZ")
+            auth = SigV4Auth(signer, "execute-api", REGION)
+            prepared.headers["X-Amz-Date"] = prepared.context["timestamp"]
+            if signer.token:
+                prepared.headers["X-Amz-Security-Token"] = signer.token
+            canonical = auth.canonical_request(prepared)
+            signature = auth.signature(auth.string_to_sign(prepared, canonical), prepared)
+            signed_headers = auth.signed_headers(auth.headers_to_sign(prepared))
+            prepared.headers["Authorization"] = (
+                f"AWS4-HMAC-SHA256 Credential={signer.access_key}/{auth.credential_scope(prepared)}, "
+                f"SignedHeaders={signed_headers}, Signature={signature}"
+            )
+        else:
+            SigV4Auth(signer, "execute-api", REGION).add_auth(prepared)
+        headers = dict(prepared.headers.items())
+    connection = http.client.HTTPConnection("127.0.0.1", api.gateway.port, timeout=10)
+    try:
+        connection.request("POST", url.split(str(api.gateway.port), 1)[1], body=body, headers=headers)
+        response = connection.getresponse()
+        raw = response.read()
+        return response.status, json.loads(raw) if raw.startswith(b"{") else {"text": raw.decode()}
+    finally:
+        connection.close()
+
+
+def test_an_unsigned_request_to_an_iam_route_is_403_and_reaches_nothing(api: Api) -> None:
+    before = len(api.functions.events)
+    status, body = post(api, "/audit", b'{"event": "login"}')
+    assert (status, body) == (403, {"message": "Forbidden"})
+    assert len(api.functions.events) == before
+
+
+def test_a_signer_allowed_to_invoke_the_route_reaches_the_function_as_itself(
+    emulator: Emulator, api: Api
+) -> None:
+    # GIVEN a producer allowed execute-api:Invoke on POST /audit
+    signer = producer(
+        emulator,
+        [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": api.route_arn("POST", "/audit")}],
+    )
+    # WHEN it posts, signed THEN the function runs, and the event names the caller as API Gateway does
+    status, _ = post(api, "/audit", b'{"event": "login"}', signer=signer)
+    assert status == 202
+    caller = api.functions.events[-1]["requestContext"]["authorizer"]["iam"]
+    assert caller["accessKey"] == signer.access_key
+    assert ":assumed-role/" in caller["userArn"] and caller["userArn"].endswith("/producer")
+    assert caller["accountId"] == ACCOUNT_ID
+
+
+def test_a_signer_without_invoke_permission_on_the_route_is_403_naming_it(
+    emulator: Emulator, api: Api
+) -> None:
+    signer = producer(
+        emulator,
+        [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": api.route_arn("POST", "/open")}],
+    )
+    before = len(api.functions.events)
+    status, body = post(api, "/audit", b'{"event": "login"}', signer=signer)
+    assert status == 403
+    assert f"execute-api:Invoke on resource: {api.route_arn('POST', '/audit')}" in body["message"]
+    assert len(api.functions.events) == before
+
+
+def test_a_body_changed_after_signing_and_a_stale_signature_are_refused(emulator: Emulator, api: Api) -> None:
+    signer = producer(emulator, [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}])
+    before = len(api.functions.events)
+    # GIVEN headers signed for one body WHEN another body is sent with them THEN the signature does not match
+    url = f"http://127.0.0.1:{api.gateway.port}/apis/{api.api_id}/audit"
+    signed = AWSRequest(
+        method="POST", url=url, data=b'{"amount": 1}', headers={"Content-Type": "application/json"}
+    )
+    SigV4Auth(signer, "execute-api", REGION).add_auth(signed)
+    connection = http.client.HTTPConnection("127.0.0.1", api.gateway.port, timeout=10)
+    connection.request(
+        "POST", f"/apis/{api.api_id}/audit", body=b'{"amount": 1000000}', headers=dict(signed.headers)
+    )
+    tampered = connection.getresponse()
+    assert tampered.status == 403 and b"does not match" in tampered.read()
+    connection.close()
+    # AND a signature made 20 minutes ago is expired
+    status, body = post(api, "/audit", b"{}", signer=signer, signed_at=time.time() - 20 * 60)
+    assert status == 403 and "expired" in body["message"]
+    assert len(api.functions.events) == before
+
+
+def test_routes_without_authorization_stay_open_and_unverifiable_authorizers_fail_closed(api: Api) -> None:
+    assert post(api, "/open", b"{}")[0] == 202
+    assert post(api, "/people", b"{}") == (401, {"message": "Unauthorized"})
