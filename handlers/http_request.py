@@ -1,5 +1,5 @@
-"""What every HTTP-facing handler does with a request before its own checks: refuse it clearly, and read
-its body within a size limit.
+"""What every HTTP-facing handler does with a request before its own checks: refuse it clearly, read its
+body within a size limit, and parse a JSON body within a nesting limit.
 
 The APIs answer refusals as {"error": <code>, "message": <what to fix>} with the error's status code.
 """
@@ -8,6 +8,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
+from itertools import accumulate
+from typing import Any
+
+# Arrays and objects nested deeper than this are refused before the body is parsed. json.loads, json.dumps
+# and schema validators recurse once per level, and CPython stops them with a RecursionError (a 500 that
+# keeps nothing) at about 10,000 levels: 20 KB of brackets. No request these APIs take needs more than a
+# few levels; an audit payload that does can travel as a base64 string.
+MAX_JSON_DEPTH = 64
+
+# A JSON string: a quote, then runs of anything but a quote or a backslash, each backslash taking the
+# next character (so \" does not end it and \\ does not escape the quote after it). An unterminated
+# string runs to the end of the text: the parser fails there, before reaching any bracket after it.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_NESTING_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 class RequestRejectedError(Exception):
@@ -55,3 +72,45 @@ def read_body(
     if len(data) > max_body_bytes:
         raise body_too_large(str(len(data)), max_body_bytes, reason=limit_reason)
     return data
+
+
+def json_depth(text: str) -> int:
+    """How deep the arrays and objects of a JSON text nest (0 for a scalar), found without parsing it:
+    brackets inside strings do not count. Malformed text gets a number too; the parser refuses it later.
+
+    Strings and everything but brackets are dropped by regular expressions, and the running depth is
+    summed by itertools, so even a 6 MB body of brackets costs a fraction of a second, not a Python loop
+    per character."""
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_NESTING_STEP.__getitem__, brackets), initial=0))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json_body(data: bytes, *, expected: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """The JSON document in a request body, refused with 400 when it is not JSON (NaN and Infinity are
+    not) or nests deeper than max_depth; the depth is checked before anything that recurses sees it.
+    `expected` shows the sender what to send instead."""
+    try:
+        # What json.loads does with bytes (UTF-8, -16 or -32), done here so the depth check sees the text.
+        text = data.decode(json.detect_encoding(data), "surrogatepass")
+    except UnicodeDecodeError as error:
+        raise RequestRejectedError(
+            400, "invalid_json", f"the body is not valid JSON ({error}); send {expected}"
+        ) from error
+    depth = json_depth(text)
+    if depth > max_depth:
+        raise RequestRejectedError(
+            400,
+            "too_deep",
+            f"the JSON document nests {depth} levels deep, deeper than the limit of {max_depth} levels "
+            f"(arrays and objects inside each other); send {expected}",
+        )
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as error:
+        raise RequestRejectedError(
+            400, "invalid_json", f"the body is not valid JSON ({error}); send {expected}"
+        ) from error

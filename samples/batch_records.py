@@ -1,11 +1,12 @@
 """Deterministic batch input and financial data for tests, benchmarks and the demo.
 
     python -m samples.batch_records --rows 1000 --invalid 37 --out-dir /tmp/batch
-        [--missing-financials 5] [--seed 0]
+        [--missing-financials 5] [--formula-rows 6] [--seed 0]
 
 writes testfile.csv (the AWS guidance's header, `M/D/YY` dates, quoted cells with commas, non-ASCII
 country names) and financials.csv (one line per uuid, except the valid uuids left out on purpose).
-The invalid rows are spread through the file and cycle through the kinds in INVALID_KINDS.
+The invalid rows are spread through the file and cycle through the kinds in INVALID_KINDS; formula rows
+are valid rows with one text cell that a spreadsheet would run as a formula (FORMULA_CELLS).
 """
 
 from __future__ import annotations
@@ -82,6 +83,18 @@ INVALID_KINDS: dict[str, str | None] = {
 }
 _KIND_NAMES = tuple(INVALID_KINDS)
 
+# Cells that meet the record schema yet start like a spreadsheet formula (OWASP's CSV injection cases:
+# a formula, DDE, arithmetic, a function, and a formula behind a tab or a carriage return), used in turn
+# by the formula rows: (field, cell as uploaded, cell as the output must carry it: text, behind a quote).
+FORMULA_CELLS: tuple[tuple[str, str, str], ...] = (
+    ("country", '=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+    ("itemType", "+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("region", "-2+3", "'-2+3"),
+    ("salesChannel", "@SUM(A1)", "'@SUM(A1)"),
+    ("country", "\t=1+1", "'\t=1+1"),
+    ("region", "\r=1+1", "'\r=1+1"),
+)
+
 
 @dataclass(frozen=True)
 class BatchSample:
@@ -91,6 +104,7 @@ class BatchSample:
     invalid_kinds: tuple[str, ...]  # INVALID_KINDS key of each invalid row, same order
     expected_output_rows: tuple[tuple[str, ...], ...]  # OUTPUT_HEADER cells of each valid row, in order
     missing_uuids: tuple[str, ...]  # valid rows' uuids left out of financials_csv, in row order
+    formula_row_numbers: tuple[int, ...] = ()  # valid rows holding a FORMULA_CELLS cell, ascending
 
     @property
     def rows(self) -> int:
@@ -172,15 +186,22 @@ def _csv(rows: Sequence[Sequence[str]]) -> bytes:
 
 
 def generate_batch(
-    rows: int, invalid_rows: int, *, seed: int = 0, missing_financials: int = 0
+    rows: int, invalid_rows: int, *, seed: int = 0, missing_financials: int = 0, formula_rows: int = 0
 ) -> BatchSample:
-    """`rows` data rows of which `invalid_rows` break the schema; the same arguments give the same bytes."""
+    """`rows` data rows of which `invalid_rows` break the schema and `formula_rows` (other valid rows
+    than the `missing_financials` ones) hold a cell that starts like a formula; the same arguments give
+    the same bytes, and without formula rows the same bytes as before they existed."""
     if rows < 0 or not 0 <= invalid_rows <= rows:
         raise ValueError(f"need 0 <= invalid_rows <= rows, got rows={rows}, invalid_rows={invalid_rows}")
     if not 0 <= missing_financials <= rows - invalid_rows:
         raise ValueError(
             f"missing_financials must be between 0 and the {rows - invalid_rows} valid rows, "
             f"got {missing_financials}"
+        )
+    if not 0 <= formula_rows <= rows - invalid_rows - missing_financials:
+        raise ValueError(
+            f"formula_rows must be between 0 and the {rows - invalid_rows - missing_financials} valid rows "
+            f"with financial data, got {formula_rows}"
         )
     rng = random.Random(seed)  # noqa: S311 - reproducible sample data, not security
     uuids = [str(uuid) for uuid in rng.sample(range(100_000_000, 1_000_000_000), rows)]
@@ -194,6 +215,18 @@ def generate_batch(
     }
     valid_numbers = [number for number in range(1, rows + 1) if number not in kind_by_number]
     missing_numbers = set(rng.sample(valid_numbers, missing_financials))
+    # Drawn only when asked for, so samples without formula rows keep their bytes.
+    formula_numbers = (
+        sorted(
+            rng.sample([number for number in valid_numbers if number not in missing_numbers], formula_rows)
+        )
+        if formula_rows
+        else []
+    )
+    formula_by_number = {
+        number: FORMULA_CELLS[ordinal % len(FORMULA_CELLS)] for ordinal, number in enumerate(formula_numbers)
+    }
+    position = {field: index for index, field in enumerate(RECORD_FIELDS)}
 
     input_rows: list[Sequence[str]] = [INPUT_HEADER]
     financial_rows: list[list[str]] = []
@@ -210,6 +243,13 @@ def generate_batch(
         elif number in missing_numbers:
             missing_uuids.append(uuid)
             expected.append((*cells, *([""] * len(FINANCIAL_FIELDS))))
+        elif number in formula_by_number:
+            field, uploaded, output = formula_by_number[number]
+            cells[position[field]] = uploaded
+            financial_rows.append(financial)
+            output_cells = list(cells)
+            output_cells[position[field]] = output
+            expected.append((*output_cells, *financial[1:]))
         else:
             financial_rows.append(financial)
             expected.append((*cells, *financial[1:]))
@@ -222,6 +262,7 @@ def generate_batch(
         invalid_kinds=tuple(kind_by_number[number] for number in invalid_numbers),
         expected_output_rows=tuple(expected),
         missing_uuids=tuple(missing_uuids),
+        formula_row_numbers=tuple(formula_numbers),
     )
 
 
@@ -234,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--missing-financials", type=int, default=0, help="valid uuids left out of financials.csv"
     )
+    parser.add_argument(
+        "--formula-rows", type=int, default=0, help="valid rows with a cell that starts like a formula"
+    )
     parser.add_argument("--seed", type=int, default=0, help="same seed, same files")
     parser.add_argument(
         "--out-dir", type=Path, required=True, help="directory for testfile.csv and financials.csv"
@@ -241,7 +285,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         sample = generate_batch(
-            args.rows, args.invalid, seed=args.seed, missing_financials=args.missing_financials
+            args.rows,
+            args.invalid,
+            seed=args.seed,
+            missing_financials=args.missing_financials,
+            formula_rows=args.formula_rows,
         )
     except ValueError as error:
         parser.error(str(error))

@@ -1,4 +1,5 @@
-"""The POST /audit request body: size limit, JSON, schema, and the payload bytes it stands for.
+"""The POST /audit request body: size limit, JSON (and its nesting), schema, and the payload bytes it
+stands for.
 
 Every check here runs before anything is written, so a rejected request leaves nothing behind.
 """
@@ -10,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
 
-from handlers.http_request import RequestRejectedError
+from handlers.http_request import RequestRejectedError, parse_json_body
 
 # Metadata travels in the workflow's state (256 KB for all of it) and in one DynamoDB item (400 KB):
 # large content belongs in the payload.
@@ -50,18 +51,10 @@ def _utf8(text: str, what: str) -> bytes:
         ) from error
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_request(body: bytes) -> dict[str, Any]:
-    """The request document, validated against REQUEST_SCHEMA; 400 names the first problem."""
-    try:
-        document = json.loads(body, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise RequestRejectedError(
-            400, "invalid_json", f"the body is not valid JSON ({error}); send {REQUEST_SHAPE}"
-        ) from error
+    """The request document, validated against REQUEST_SCHEMA; 400 names the first problem (including
+    JSON nested deeper than MAX_JSON_DEPTH, refused before it is parsed)."""
+    document = parse_json_body(body, expected=REQUEST_SHAPE)
     try:
         validate(event=document, schema=REQUEST_SCHEMA)
     except SchemaValidationError as error:

@@ -2,7 +2,8 @@
 
 Input files carry the AWS guidance's header (`uuid,Country,Item Type,...`); inside the pipeline a row is a
 dict keyed by schema field names (`uuid`, `country`, `itemType`, ...). Output rows carry the input columns
-under their original names, then the financial columns.
+under their original names, then the financial columns, with any cell that starts like a spreadsheet
+formula written as text (handlers/batch/csv_safety.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
+
+from handlers.batch.csv_safety import neutralise_formula
 
 INPUT_HEADER: tuple[str, ...] = (
     "uuid",
@@ -115,9 +118,16 @@ def record_from_cells(cells: Sequence[str]) -> dict[str, str]:
 
 
 def output_cells(record: dict[str, str], financials: dict[str, str] | None) -> list[str]:
-    """One output CSV row: input columns in header order, then the financial columns (blank if missing)."""
-    values = [record.get(field, "") for field in RECORD_FIELDS]
-    return values + [(financials or {}).get(field, "") for field in FINANCIAL_FIELDS]
+    """One output CSV row: input columns in header order, then the financial columns (blank if missing).
+
+    Users open the output in spreadsheets: a cell that starts like a formula is written as text. Every
+    input column is text (RECORD_SCHEMA: strings); the financial columns are numbers, so a negative
+    figure stays one there."""
+    values = [neutralise_formula(record.get(field, "")) for field in RECORD_FIELDS]
+    figures = [
+        neutralise_formula((financials or {}).get(field, ""), numeric=True) for field in FINANCIAL_FIELDS
+    ]
+    return values + figures
 
 
 def csv_line(cells: Sequence[str]) -> str:

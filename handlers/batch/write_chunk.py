@@ -1,7 +1,8 @@
 """Step Functions task "Write output chunk": turn one chunk's enriched rows back into CSV.
 
 The processed chunk carries records.OUTPUT_HEADER and one row per valid input row, in row order, with the
-financial columns blank where the table had none. Its object metadata holds the chunk's counts
+financial columns blank where the table had none and cells that start like spreadsheet formulas written
+as text (records.output_cells). Its object metadata holds the chunk's counts
 (`valid-rows`, `invalid-rows`, `missing-financials`) so the merge step can sum them without reading
 the errors table.
 """

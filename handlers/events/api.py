@@ -8,8 +8,9 @@ Replies (JSON; errors are {"error", "message", ...}):
     200 the processor's result: {"status": "applied", "item", "previous", "replayed"[, "alreadyApplied"]}
     409 stale_write {"current", "rejected", "replayed"}: a write that wins under the ConflictResolver is
         already there; idempotency_key_in_progress: the same key is being processed right now
-    400 empty_body | invalid_body | invalid_json | invalid_event, 413 payload_too_large: nothing was
-        started; the raw body (up to 200 KB) and the reason went to the DLQ ("reference" names it)
+    400 empty_body | invalid_body | invalid_json | too_deep (nested beyond MAX_JSON_DEPTH) | invalid_event,
+        413 payload_too_large: nothing was started; the raw body (up to 200 KB) and the reason went to
+        the DLQ ("reference" names it)
     422 poison_event | idempotency_key_reused, 502 processing_failed, 504 processing_timed_out: the
         workflow ran and failed; the event is on the DLQ ("deadLetter"), "reference" is the execution
     503 unavailable (+ Retry-After): Step Functions could not be reached; the outcome is unknown, and a
@@ -46,7 +47,7 @@ from handlers.events.contract import (
     PoisonEventError,
 )
 from handlers.events.event_item import EVENT_SHAPE, IncomingEvent, InvalidEventError, parse_event
-from handlers.http_request import RequestRejectedError, body_too_large, read_body
+from handlers.http_request import RequestRejectedError, body_too_large, parse_json_body, read_body
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -97,18 +98,10 @@ def dependencies() -> ApiDependencies:
 LIMIT_REASON = "MAX_BODY_BYTES; Step Functions takes at most 256 KB of input"
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_body(data: bytes) -> IncomingEvent:
-    """The event the body holds; 400 names the first problem."""
-    try:
-        document = json.loads(data, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise RequestRejectedError(
-            400, "invalid_json", f"the body is not valid JSON ({error}); send {EVENT_SHAPE}"
-        ) from error
+    """The event the body holds; 400 names the first problem (including JSON nested deeper than
+    MAX_JSON_DEPTH, refused before it is parsed)."""
+    document = parse_json_body(data, expected=EVENT_SHAPE)
     try:
         return parse_event(document, what="body")
     except InvalidEventError as error:

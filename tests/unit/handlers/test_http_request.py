@@ -1,4 +1,5 @@
-"""Reading a request body within a limit: the one way every HTTP-facing handler does it."""
+"""Reading a request body within a limit, and parsing a JSON body within a nesting limit: the one way
+every HTTP-facing handler does it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ import base64
 
 import pytest
 
-from handlers.http_request import RequestRejectedError, read_body
+from handlers.http_request import (
+    MAX_JSON_DEPTH,
+    RequestRejectedError,
+    json_depth,
+    parse_json_body,
+    read_body,
+)
 
 
 def read(body: str | None, *, encoded: bool = False, limit: int = 8) -> bytes:
@@ -45,3 +52,70 @@ def test_an_empty_or_badly_encoded_body_is_400_saying_what_to_send(
     with pytest.raises(RequestRejectedError) as refused:
         read(body, encoded=encoded)
     assert (refused.value.status_code, refused.value.code) == (400, code)
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        ('"a string"', 0),
+        ("42", 0),
+        ("[]", 1),
+        ("[[], [], {}]", 2),
+        ('{"a": [1, {"b": []}], "c": {}}', 4),
+        # Brackets inside strings are text, not nesting.
+        ('"[[[{{{"', 0),
+        ('{"a": "]]]}}}", "b": [[]]}', 3),
+        # An escaped quote does not end its string: the brackets after it are still text.
+        (r'["say \"[[[[\" twice"]', 1),
+        # An escaped backslash does not escape the quote after it: that quote ends the string.
+        (r'["a backslash \\", [[]]]', 3),
+        # Malformed text still gets a depth (the parser refuses it afterwards).
+        ('["unterminated [[[[', 1),
+        ("]]]][[", 0),
+    ],
+)
+def test_json_depth_counts_arrays_and_objects_outside_strings(text: str, depth: int) -> None:
+    assert json_depth(text) == depth
+
+
+def test_a_json_body_is_parsed_as_json_loads_would_from_utf8_or_utf16() -> None:
+    assert parse_json_body('{"a": [1, "é"]}'.encode(), expected="{...}") == {"a": [1, "é"]}
+    assert parse_json_body('{"a": [1, "é"]}'.encode("utf-16"), expected="{...}") == {"a": [1, "é"]}
+
+
+def test_a_json_body_nested_to_the_limit_is_parsed() -> None:
+    body = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    assert json_depth(body) == MAX_JSON_DEPTH
+    assert parse_json_body(body.encode(), expected="{...}") is not None
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_json_body_nested_deeper_than_the_limit_is_400_too_deep_before_it_is_parsed(encoding: str) -> None:
+    # GIVEN a body a million arrays deep: json.loads would raise RecursionError long before its end
+    levels = 1_000_000
+    body = ("[" * levels + "]" * levels).encode(encoding)
+    # WHEN it is parsed
+    with pytest.raises(RequestRejectedError) as refused:
+        parse_json_body(body, expected="{...}")
+    # THEN it is refused as too deep, naming its depth, the limit and what to send, without recursing
+    assert (refused.value.status_code, refused.value.code) == (400, "too_deep")
+    assert refused.value.message == (
+        f"the JSON document nests {levels} levels deep, deeper than the limit of {MAX_JSON_DEPTH} levels "
+        "(arrays and objects inside each other); send {...}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b'{"a": ', "not valid JSON"),
+        (b'{"a": NaN}', "NaN is not JSON"),
+        (b"[Infinity]", "Infinity is not JSON"),
+        (b'"\xff"', "not valid JSON"),
+    ],
+)
+def test_a_body_that_is_not_json_is_400_invalid_json_saying_what_to_send(body: bytes, words: str) -> None:
+    with pytest.raises(RequestRejectedError) as refused:
+        parse_json_body(body, expected="{...}")
+    assert (refused.value.status_code, refused.value.code) == (400, "invalid_json")
+    assert words in refused.value.message and refused.value.message.endswith("; send {...}")

@@ -13,6 +13,7 @@ import pytest
 
 from handlers.audit import ingest_api
 from handlers.audit.message import InternalMessage, build_message, validate_message
+from handlers.http_request import MAX_JSON_DEPTH
 
 from .conftest import (
     ARCHIVE_BUCKET,
@@ -206,6 +207,38 @@ def test_a_malformed_body_is_refused_with_400_and_nothing_stored(
     assert (status, reply["error"]) == (400, code)
     assert words in reply["message"]
     assert_nothing_stored(audit_cloud)
+
+
+def nested_payload_body(levels: int) -> str:
+    """An audit request whose payload is `levels` arrays inside each other (the body object adds one)."""
+    return f'{{"payload": {"[" * levels}{"]" * levels}, "metadata": {json.dumps(METADATA)}}}'
+
+
+# 5,000 levels is the depth first reported (Python 3.13 parses it, so it used to be accepted); 100,000 is
+# deep enough for CPython's json.loads to raise RecursionError, which used to escape as a 500.
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_a_json_body_nested_deeper_than_the_limit_is_refused_with_400_and_nothing_stored(
+    audit_cloud: AuditCloud, depth: int
+) -> None:
+    # GIVEN an audit record whose JSON payload is arrays nested thousands deep
+    body = nested_payload_body(depth)
+    # WHEN it is posted
+    status, reply, _ = post(audit_post(body))
+    # THEN the reply is 400 naming the nesting limit, and, as for every refused audit body, nothing is
+    # stored or started (audit keeps only requests it could not accept for its own reasons: 503)
+    assert (status, reply["error"]) == (400, "too_deep")
+    assert f"deeper than the limit of {MAX_JSON_DEPTH} levels" in reply["message"]
+    assert_nothing_stored(audit_cloud)
+
+
+def test_a_json_body_nested_exactly_to_the_limit_is_accepted(audit_cloud: AuditCloud) -> None:
+    # GIVEN a payload nested so that the body reaches the limit and goes no deeper
+    nested = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
+    # WHEN it is posted
+    status, reply, _ = post(audit_post(nested_payload_body(MAX_JSON_DEPTH - 1)))
+    # THEN it is accepted, its payload held as compact JSON
+    assert status == 202
+    assert audit_cloud.redis.get(f"audit:payload:{reply['messageId']}") == nested.encode()
 
 
 @pytest.mark.parametrize("base64_encoded", [False, True])

@@ -12,7 +12,7 @@ import pytest
 from jsonschema import Draft7Validator
 
 from handlers.batch.records import FINANCIAL_HEADER, INPUT_HEADER, RECORD_SCHEMA, record_from_cells
-from samples.batch_records import INVALID_KINDS, generate_batch, main
+from samples.batch_records import FORMULA_CELLS, INVALID_KINDS, generate_batch, main
 
 from .chunk_fixtures import input_rows
 
@@ -107,21 +107,73 @@ def test_expected_output_rows_carry_consistent_financial_columns() -> None:
         assert re.fullmatch(r"[0-9]+\.[0-9]{2}", price)
 
 
+def test_formula_rows_are_valid_and_expected_in_the_output_as_quoted_text() -> None:
+    # GIVEN a sample with twice as many formula rows as there are formula cells
+    sample = generate_batch(200, 10, missing_financials=4, formula_rows=2 * len(FORMULA_CELLS))
+    rows = dict(input_rows(sample))
+    validator = Draft7Validator(RECORD_SCHEMA)
+    expected_by_uuid = {row[0]: row for row in sample.expected_output_rows}
+    # THEN each formula row meets the schema and carries one formula cell, every one of them in turn
+    planted = []
+    for number in sample.formula_row_numbers:
+        record = record_from_cells(rows[number])
+        assert validator.is_valid(record), number
+        [(field, uploaded)] = [
+            (field, value)
+            for field, value in record.items()
+            if any(value == cell for _, cell, _ in FORMULA_CELLS)
+        ]
+        planted.append((field, uploaded))
+        # AND its expected output row holds that cell behind a single quote, the other cells as uploaded
+        [output] = [shown for name, cell, shown in FORMULA_CELLS if (name, cell) == (field, uploaded)]
+        expected = expected_by_uuid[record["uuid"]]
+        assert expected[: len(INPUT_HEADER)] == tuple(
+            output if name == field else value for name, value in record.items()
+        )
+    assert planted == [(field, cell) for field, cell, _ in FORMULA_CELLS] * 2
+    # AND formula rows are neither invalid nor missing financial data
+    assert not set(sample.formula_row_numbers) & set(sample.invalid_row_numbers)
+    assert not {record_from_cells(rows[number])["uuid"] for number in sample.formula_row_numbers} & set(
+        sample.missing_uuids
+    )
+
+
+def test_a_sample_without_formula_rows_has_no_cell_that_starts_like_a_formula() -> None:
+    sample = generate_batch(1000, 37, missing_financials=5)
+    assert sample.formula_row_numbers == ()
+    assert not any(
+        cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+        for row in sample.expected_output_rows
+        for cell in row
+    )
+
+
 @pytest.mark.parametrize(
-    ("rows", "invalid", "missing", "message"),
-    [(10, 11, 0, "invalid_rows <= rows"), (10, 5, 6, "missing_financials must be between 0 and the 5")],
+    ("rows", "invalid", "missing", "formulas", "message"),
+    [
+        (10, 11, 0, 0, "invalid_rows <= rows"),
+        (10, 5, 6, 0, "missing_financials must be between 0 and the 5"),
+        (10, 5, 2, 4, "formula_rows must be between 0 and the 3"),
+    ],
 )
-def test_impossible_arguments_are_refused(rows: int, invalid: int, missing: int, message: str) -> None:
+def test_impossible_arguments_are_refused(
+    rows: int, invalid: int, missing: int, formulas: int, message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
-        generate_batch(rows, invalid, missing_financials=missing)
+        generate_batch(rows, invalid, missing_financials=missing, formula_rows=formulas)
 
 
 def test_the_cli_writes_both_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (
-        main(["--rows", "100", "--invalid", "4", "--missing-financials", "2", "--out-dir", str(tmp_path)])
+        main(
+            [
+                *("--rows", "100", "--invalid", "4", "--missing-financials", "2", "--formula-rows", "3"),
+                *("--out-dir", str(tmp_path)),
+            ]
+        )
         == 0
     )
-    sample = generate_batch(100, 4, missing_financials=2)
+    sample = generate_batch(100, 4, missing_financials=2, formula_rows=3)
     assert (tmp_path / "testfile.csv").read_bytes() == sample.input_csv
     assert (tmp_path / "financials.csv").read_bytes() == sample.financials_csv
     assert "(100 rows, 4 invalid)" in capsys.readouterr().out

@@ -11,7 +11,7 @@ import pytest
 from handlers.batch import contract, enrich_records, validate_records, write_chunk
 from handlers.batch.chunk_work import ChunkTaskInputError, WorkFileMissingError, put_json_lines
 from handlers.batch.records import OUTPUT_HEADER
-from samples.batch_records import generate_batch
+from samples.batch_records import FORMULA_CELLS, generate_batch
 
 from ..conftest import FakeLambdaContext
 from .chunk_fixtures import FILE_ID, ChunkCloud, chunk_cloud_fixture, input_rows  # noqa: F401
@@ -90,6 +90,59 @@ def test_the_three_tasks_chained_turn_a_1000_row_chunk_into_963_enriched_output_
         f"no financial data for uuid {uuid}" for uuid in sample.missing_uuids
     )
     assert len(errors) == 42 and all(item["reason"] for item in errors)
+
+
+def test_input_cells_that_start_like_formulas_reach_the_output_as_text(
+    chunk_cloud: ChunkCloud, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN a chunk whose valid rows include cells a spreadsheet would run (=HYPERLINK, DDE, -2+3, ...)
+    sample = generate_batch(200, 7, seed=3, formula_rows=2 * len(FORMULA_CELLS))
+    chunk_cloud.load_financials(sample.financials_csv)
+    chunk = chunk_cloud.chunk_input(chunk_cloud.put_chunk(input_rows(sample), part=2))
+    # WHEN the chunk processor runs its three tasks
+    validation = validate_records.lambda_handler(chunk, lambda_context)
+    enrichment = enrich_records.lambda_handler({**chunk, "validKey": validation["validKey"]}, lambda_context)
+    output = write_chunk.lambda_handler(
+        {
+            **chunk,
+            "enrichedKey": enrichment["enrichedKey"],
+            "invalidRows": validation["invalidRows"],
+            "missingFinancials": enrichment["missingFinancials"],
+        },
+        lambda_context,
+    )
+    # THEN those rows are valid input and are in the output, each formula cell behind a single quote
+    assert (validation["invalidRows"], output["rows"]) == (7, 193)
+    _, *rows = csv_rows(chunk_cloud.text(output["outputChunkKey"]))
+    assert [tuple(row) for row in rows] == list(sample.expected_output_rows)
+    shown = {cell for row in rows for cell in row if cell.startswith("'")}
+    assert shown == {written for _, _, written in FORMULA_CELLS}
+    # AND no cell of the file starts like a formula any more
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
+
+
+def test_a_negative_figure_stays_a_number_while_a_formula_in_a_figure_is_text(
+    chunk_cloud: ChunkCloud,
+) -> None:
+    # GIVEN an enriched row at a loss, and one whose financial data holds a formula instead of a figure
+    loss = {**FINANCIALS, "totalProfit": "-1500.25"}
+    forged = {**FINANCIALS, "unitPrice": "=1+1", "totalProfit": "-2+3"}
+    put_json_lines(
+        chunk_cloud.s3,
+        chunk_cloud.bucket,
+        ENRICHED_KEY,
+        [
+            {"rowNumber": 1, "record": RECORD, "financials": loss},
+            {"rowNumber": 2, "record": RECORD, "financials": forged},
+        ],
+    )
+    # WHEN the output chunk is written
+    result = write_chunk.write_chunk(write_input(chunk_cloud), s3=chunk_cloud.s3)
+    # THEN the loss is written as the number it is, and the forged figures as quoted text
+    assert csv_rows(chunk_cloud.text(result["outputChunkKey"]))[1:] == [
+        [*RECORD.values(), *loss.values()],
+        [*RECORD.values(), *{**forged, "unitPrice": "'=1+1", "totalProfit": "'-2+3"}.values()],
+    ]
 
 
 def test_cells_with_commas_quotes_and_non_ascii_survive_the_csv(chunk_cloud: ChunkCloud) -> None:

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from handlers.events import api
 from handlers.events.api import MAX_DEAD_LETTER_BODY_BYTES, STEP_FUNCTIONS_MAX_INPUT_BYTES
+from handlers.http_request import MAX_JSON_DEPTH
 
 from .conftest import (
     EVENT_ID,
@@ -256,6 +257,30 @@ def test_a_hostile_body_of_control_characters_still_fits_on_the_dlq(
     [(message, _)] = events_cloud.dlq_messages()
     assert message["bodyTruncated"] is True and body.startswith(message["body"])
     assert len(json.dumps(message["body"])) <= MAX_DEAD_LETTER_BODY_BYTES
+
+
+# 5,000 levels is the depth first reported; 100,000 (200 KB, within the body limit) is deep enough for
+# CPython's json.loads to raise RecursionError, which used to escape as a 500 and keep nothing.
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_a_json_body_nested_deeper_than_the_limit_is_refused_400_and_kept_on_the_dlq(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow, depth: int
+) -> None:
+    # GIVEN an event whose data is arrays nested thousands deep instead of a string
+    nested = "[" * depth + "]" * depth
+    body = f'{{"id": "{EVENT_ID}", "data": {nested}, "timestamp": {T0}, "idempotencyKey": "key-1"}}'
+    assert len(body.encode()) <= MAX_BODY_BYTES
+    # WHEN it is posted
+    status, reply, _ = post(events_post(body))
+    # THEN 400 too_deep names the nesting limit, and no workflow ran
+    assert (status, reply["error"]) == (400, "too_deep")
+    assert f"deeper than the limit of {MAX_JSON_DEPTH} levels" in reply["message"]
+    assert workflow.calls == []
+    # AND the DLQ keeps the raw body and the reason under the reply's reference, as for any refused body
+    [(message, attributes)] = events_cloud.dlq_messages()
+    assert attributes == {"outcome": "rejected", "errorType": "too_deep"}
+    assert message["body"] == body and message["bodyTruncated"] is False
+    assert message["error"] == {"Error": "too_deep", "Cause": reply["message"]}
+    assert message["reference"] == reply["reference"] and reply["deadLetter"] is True
 
 
 def test_non_ascii_data_travels_to_the_workflow_as_utf8_not_escapes() -> None:
