@@ -4,7 +4,7 @@
         [--endpoint-url URL] rules/orders-v1.json [...]
 
 Every file is validated before any is written, so an invalid file changes nothing. Exit code 2 means
-an invalid file (the message says which and why).
+an invalid file: every problem of every file is printed, one per line, prefixed with its file.
 """
 
 from __future__ import annotations
@@ -21,21 +21,17 @@ import boto3
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from handlers.transform.contract import rule_item
-from handlers.transform.rules import InvalidRuleSet, RuleSet, load_rule_file
+from handlers.transform.rules import InvalidRuleSet, RuleSet, load_rule_file_list
 
 EXIT_INVALID_FILE = 2
 
 
 def put_rules(table: Any, paths: Sequence[Path]) -> list[RuleSet]:
-    """Validate every file, then put each as a rule item (replacing one with the same ruleId)."""
-    rule_sets = [load_rule_file(path) for path in paths]
-    seen: dict[str, Path] = {}
-    for path, rule_set in zip(paths, rule_sets, strict=True):
-        if rule_set.rule_id in seen:
-            raise InvalidRuleSet(
-                f"{path}: ruleId {rule_set.rule_id!r} is also used by {seen[rule_set.rule_id]}"
-            )
-        seen[rule_set.rule_id] = path
+    """Validate every file, then put each as a rule item (replacing one with the same ruleId).
+
+    Raises InvalidRuleSet listing the problems of all files (ruleIds must also be unique among them).
+    """
+    rule_sets = load_rule_file_list(paths)
     for rule_set in rule_sets:
         table.put_item(Item=rule_item(rule_set))
     return rule_sets
@@ -52,8 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     dynamodb = boto3.resource("dynamodb", region_name=args.region, endpoint_url=args.endpoint_url)
     try:
         rule_sets = put_rules(dynamodb.Table(args.table), args.files)
-    except (InvalidRuleSet, OSError) as error:
-        print(f"put_rule: {error}; nothing was written", file=sys.stderr)
+    except InvalidRuleSet as error:
+        for problem in error.problems:
+            print(f"put_rule: {problem}", file=sys.stderr)
+        print(f"put_rule: {len(error.problems)} problem(s); nothing was written", file=sys.stderr)
         return EXIT_INVALID_FILE
     for rule_set in rule_sets:
         print(f"put rule {rule_set.rule_id!r} into table {args.table}")

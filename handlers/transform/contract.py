@@ -9,6 +9,7 @@ requirements.txt alone (the rule language it loads files with is standard-librar
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,17 @@ RULES_VALUE_ATTRIBUTE = "rules"
 # The upload status table: one row per upload.
 STATUS_TABLE_KEY = "uploadId"
 
+_INPUT_KEY = re.compile(rf"{re.escape(INPUT_PREFIX)}(?P<id>[0-9a-f-]{{36}}){re.escape(INPUT_SUFFIX)}")
+
 
 def input_key(upload_id: str) -> str:
     return f"{INPUT_PREFIX}{upload_id}{INPUT_SUFFIX}"
+
+
+def upload_id_of(key: str) -> str | None:
+    """The upload id an input key names (the inverse of input_key), or None for any other key."""
+    match = _INPUT_KEY.fullmatch(key)
+    return match.group("id") if match else None
 
 
 def output_key(upload_id: str) -> str:
@@ -88,3 +97,12 @@ class WorkerSettings(RuleReaderSettings):
     # Receives before the buffer queue moves a message to its DLQ: the worker's last attempt marks the
     # upload failed, so the queue's redrive policy and this must agree.
     max_receive_count: int = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadLetterSettings(Environment):
+    """The buffer DLQ's consumer (handlers/transform/dead_letters.py): fails and announces the uploads the
+    worker never finished."""
+
+    status_table: str
+    topic_arn: str

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeAlias, cast
@@ -40,7 +40,24 @@ _CAST_HELP = {
 
 
 class InvalidRuleSet(ValueError):  # noqa: N818 - name fixed by the pipeline contract
-    """A rule set does not follow the rule language; the message names the key and what is allowed."""
+    """A rule set does not follow the rule language; each problem names the key and what is allowed.
+
+    `problems` lists every problem found (one per line in scripts/put_rule.py); the message joins them.
+    """
+
+    def __init__(self, message: str, *, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
+
+    @classmethod
+    def of(cls, problems: Sequence[str]) -> InvalidRuleSet:
+        if len(problems) == 1:
+            return cls(problems[0])
+        return cls(f"{len(problems)} problems: {'; '.join(problems)}", problems=problems)
+
+    def prefixed(self, prefix: str) -> InvalidRuleSet:
+        """The same problems, each prefixed with `prefix` (such as the file they are in)."""
+        return InvalidRuleSet(f"{prefix}{self}", problems=[f"{prefix}{problem}" for problem in self.problems])
 
 
 class RuleApplicationError(ValueError):
@@ -86,100 +103,155 @@ def split_path(path: str) -> tuple[str, ...]:
 
 
 def parse_rule_set(data: Mapping[str, Any]) -> RuleSet:
-    """Validate a rule set in its JSON form; raise InvalidRuleSet naming the bad key and what is allowed."""
+    """Validate a rule set in its JSON form; raise InvalidRuleSet listing every problem, each naming the
+    bad key and what is allowed, so that one round of fixes is enough."""
     if not isinstance(data, Mapping):
         raise InvalidRuleSet(f"a rule set must be a JSON object, got {type(data).__name__}")
+    problems: list[str] = []
     unknown = sorted(str(key) for key in data if key not in ALLOWED_KEYS)
     if unknown:
-        raise InvalidRuleSet(
+        problems.append(
             f"unknown key(s) {', '.join(map(repr, unknown))}; allowed keys: {', '.join(ALLOWED_KEYS)}"
         )
-
     rule_id = data.get("ruleId")
     if not isinstance(rule_id, str) or not rule_id:
-        raise InvalidRuleSet("'ruleId' is required and must be a non-empty string")
-    if not RULE_ID_PATTERN.fullmatch(rule_id):
-        raise InvalidRuleSet(
+        problems.append("'ruleId' is required and must be a non-empty string")
+    elif not RULE_ID_PATTERN.fullmatch(rule_id):
+        problems.append(
             f"'ruleId' {rule_id!r} is invalid; use 1-64 characters from letters, digits, '.', '_' and '-'"
         )
     description = data.get("description", "")
     if not isinstance(description, str):
-        raise InvalidRuleSet("'description' must be a string")
-
+        problems.append("'description' must be a string")
+    force_list = _path_list(data, "forceList", _check_element_path, problems)
+    remove = _path_list(data, "remove", _check_any_path, problems)
+    casts = _casts(data, problems)
+    problems += _cast_conflicts(casts)
+    defaults = _defaults(data, problems)
+    renames = _renames(data, problems)
+    root = _root(data, problems)
+    if problems:
+        raise InvalidRuleSet.of(problems)
     return RuleSet(
-        rule_id=rule_id,
-        description=description,
-        force_list=tuple(_path_list(data, "forceList", _check_element_path)),
-        remove=tuple(_path_list(data, "remove", _check_any_path)),
-        cast=_casts(data),
-        default=_defaults(data),
-        rename=_renames(data),
-        root=_root(data),
+        rule_id=cast(str, rule_id),
+        description=cast(str, description),
+        force_list=tuple(force_list),
+        remove=tuple(remove),
+        cast=casts,
+        default=defaults,
+        rename=renames,
+        root=root,
         source=dict(data),
     )
 
 
-def _casts(data: Mapping[str, Any]) -> tuple[tuple[str, CastType], ...]:
+def _casts(data: Mapping[str, Any], problems: list[str]) -> tuple[tuple[str, CastType], ...]:
     casts: list[tuple[str, CastType]] = []
-    for path, type_name in _path_mapping(data, "cast", _check_value_path):
+    for path, type_name in _path_mapping(data, "cast", _check_value_path, problems):
         if type_name not in CAST_TYPES:
-            raise InvalidRuleSet(
+            problems.append(
                 f"'cast' of {path!r} has type {type_name!r}; allowed types: {', '.join(CAST_TYPES)}"
             )
-        casts.append((path, cast(CastType, type_name)))
+        else:
+            casts.append((path, cast(CastType, type_name)))
     return tuple(casts)
 
 
-def _defaults(data: Mapping[str, Any]) -> tuple[tuple[str, DefaultValue], ...]:
+def _cast_conflicts(casts: Sequence[tuple[str, CastType]]) -> list[str]:
+    """A cast path names one value, an element's text: no other cast may reach inside that element but to
+    the element's own attributes. `x/amount` with `x/amount/#text` would cast the same text twice (the
+    second cast then meets a number, not text), and wildcards overlap as they match."""
+    problems: list[str] = []
+    for outer, _ in casts:
+        outer_segments = split_path(outer)
+        for inner, _ in casts:
+            inner_segments = split_path(inner)
+            if len(inner_segments) <= len(outer_segments):
+                continue
+            if not all(map(_may_name_the_same, outer_segments, inner_segments)):
+                continue
+            if len(inner_segments) == len(outer_segments) + 1 and inner_segments[-1].startswith("@"):
+                continue
+            problems.append(
+                f"'cast' paths {outer!r} and {inner!r} conflict: {outer!r} casts an element's text as one "
+                f"value and {inner!r} reaches inside that element; keep one of them (only the element's "
+                f"own attributes, '{outer}/@name', may be cast beside it)"
+            )
+    return problems
+
+
+def _may_name_the_same(first: str, second: str) -> bool:
+    """Whether two path segments can match one node: equal, or a wildcard and a name of its kind."""
+    if first == second:
+        return True
+    for pattern, name in ((first, second), (second, first)):
+        if pattern == WILDCARD and not name.startswith(("@", "#")):
+            return True
+        if pattern == ATTRIBUTE_WILDCARD and name.startswith("@"):
+            return True
+    return False
+
+
+def _defaults(data: Mapping[str, Any], problems: list[str]) -> tuple[tuple[str, DefaultValue], ...]:
     defaults: list[tuple[str, DefaultValue]] = []
-    for path, value in _path_mapping(data, "default", _check_default_path):
+    for path, value in _path_mapping(data, "default", _check_default_path, problems):
         if value is not None and not isinstance(value, str | int | float | bool):
-            raise InvalidRuleSet(
+            problems.append(
                 f"'default' of {path!r} is a {type(value).__name__}; use a string, number, boolean or null"
             )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InvalidRuleSet(f"'default' of {path!r} must be a finite number")
-        defaults.append((path, value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append(f"'default' of {path!r} must be a finite number")
+        else:
+            defaults.append((path, value))
     return tuple(defaults)
 
 
-def _renames(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def _renames(data: Mapping[str, Any], problems: list[str]) -> tuple[tuple[str, str], ...]:
     renames: list[tuple[str, str]] = []
-    for path, new_name in _path_mapping(data, "rename", _check_any_path):
+    for path, new_name in _path_mapping(data, "rename", _check_any_path, problems):
         if not isinstance(new_name, str) or not new_name or "/" in new_name:
-            raise InvalidRuleSet(
-                f"'rename' of {path!r} must be a non-empty name without '/', got {new_name!r}"
-            )
-        renames.append((path, new_name))
+            problems.append(f"'rename' of {path!r} must be a non-empty name without '/', got {new_name!r}")
+        else:
+            renames.append((path, new_name))
     return tuple(renames)
 
 
-def _root(data: Mapping[str, Any]) -> str | None:
+def _root(data: Mapping[str, Any], problems: list[str]) -> str | None:
     root = data.get("root")
     if root is None:
         return None
     if not isinstance(root, str):
-        raise InvalidRuleSet(f"'root' must be a path string, got {type(root).__name__}")
-    _check_root_path(root)
-    return root
+        problems.append(f"'root' must be a path string, got {type(root).__name__}")
+        return None
+    return root if _passes(_check_root_path, "root", root, problems) else None
 
 
-def _path_list(data: Mapping[str, Any], key: str, check: _PathCheck) -> list[str]:
+def _passes(check: _PathCheck, key: str, path: object, problems: list[str]) -> bool:
+    """Run one path check, recording its problem instead of stopping at it."""
+    try:
+        check(key, path)
+    except InvalidRuleSet as error:
+        problems.extend(error.problems)
+        return False
+    return True
+
+
+def _path_list(data: Mapping[str, Any], key: str, check: _PathCheck, problems: list[str]) -> list[str]:
     paths = data.get(key, [])
     if not isinstance(paths, list):
-        raise InvalidRuleSet(f"'{key}' must be a list of path strings, got {type(paths).__name__}")
-    for path in paths:
-        check(key, path)
-    return paths
+        problems.append(f"'{key}' must be a list of path strings, got {type(paths).__name__}")
+        return []
+    return [path for path in paths if _passes(check, key, path, problems)]
 
 
-def _path_mapping(data: Mapping[str, Any], key: str, check: _PathCheck) -> list[tuple[str, Any]]:
+def _path_mapping(
+    data: Mapping[str, Any], key: str, check: _PathCheck, problems: list[str]
+) -> list[tuple[str, Any]]:
     mapping = data.get(key, {})
     if not isinstance(mapping, Mapping):
-        raise InvalidRuleSet(f"'{key}' must be an object of path -> value, got {type(mapping).__name__}")
-    for path in mapping:
-        check(key, path)
-    return list(mapping.items())
+        problems.append(f"'{key}' must be an object of path -> value, got {type(mapping).__name__}")
+        return []
+    return [(path, value) for path, value in mapping.items() if _passes(check, key, path, problems)]
 
 
 def _segments(key: str, path: object) -> tuple[str, ...]:
@@ -233,7 +305,7 @@ def _check_default_path(key: str, path: object) -> None:
         raise InvalidRuleSet(f"'{key}' path {path!r} must end with a concrete name to add, not a wildcard")
 
 
-def _check_root_path(path: str) -> None:
+def _check_root_path(_key: str, path: object) -> None:
     for segment in _segments("root", path):
         if segment in (WILDCARD, ATTRIBUTE_WILDCARD) or segment.startswith(("@", "#")):
             raise InvalidRuleSet(f"'root' path {path!r} must name elements only, without wildcards")
@@ -271,29 +343,47 @@ def cast_value(path: str | tuple[str, ...], value: str | None, type_name: CastTy
 
 def load_rule_files(directory: Path) -> dict[str, RuleSet]:
     """Load and validate every rules/*.json file; ruleIds must be unique across files."""
-    rule_sets: dict[str, RuleSet] = {}
+    rule_sets = load_rule_file_list(sorted(directory.glob("*.json")))
+    return {rule_set.rule_id: rule_set for rule_set in rule_sets}
+
+
+def load_rule_file_list(paths: Sequence[Path]) -> list[RuleSet]:
+    """Read and validate every file, then check their ruleIds are unique; raise InvalidRuleSet listing
+    every problem of every file (each prefixed with its file), so that one run shows all there is to fix."""
+    problems: list[str] = []
+    rule_sets: list[RuleSet] = []
     origin: dict[str, Path] = {}
-    for path in sorted(directory.glob("*.json")):
-        rule_set = load_rule_file(path)
-        if rule_set.rule_id in rule_sets:
-            raise InvalidRuleSet(
-                f"{path}: ruleId {rule_set.rule_id!r} is already used by {origin[rule_set.rule_id]}; "
-                "give each rule file its own ruleId"
+    for path in paths:
+        try:
+            rule_set = load_rule_file(path)
+        except InvalidRuleSet as error:
+            problems.extend(error.problems)
+            continue
+        if rule_set.rule_id in origin:
+            problems.append(
+                f"{path}: ruleId {rule_set.rule_id!r} is already used by {origin[rule_set.rule_id]}; a "
+                "ruleId also used by another file would replace that file's rule: give each rule file its "
+                "own ruleId"
             )
-        rule_sets[rule_set.rule_id] = rule_set
+            continue
         origin[rule_set.rule_id] = path
+        rule_sets.append(rule_set)
+    if problems:
+        raise InvalidRuleSet.of(problems)
     return rule_sets
 
 
 def load_rule_file(path: Path) -> RuleSet:
-    """Read and validate one rule file; errors are prefixed with the file name."""
+    """Read and validate one rule file; every problem is prefixed with the file name."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise InvalidRuleSet(f"{path}: not valid JSON ({error})") from error
     except UnicodeDecodeError as error:
         raise InvalidRuleSet(f"{path}: not UTF-8 text ({error})") from error
+    except OSError as error:
+        raise InvalidRuleSet(f"{path}: cannot be read ({error.strerror or error})") from error
     try:
         return parse_rule_set(data)
     except InvalidRuleSet as error:
-        raise InvalidRuleSet(f"{path}: {error}") from error
+        raise error.prefixed(f"{path}: ") from error

@@ -147,6 +147,7 @@ class CompiledRules:
         # lookups are measurably cheaper there than attribute lookups on self.
         names = self._names
         memo = self._memo
+        rule_id = self.rules.rule_id
         resolve = self._resolve
         forced = self.forced_keys
         force_keys = self._force_keys
@@ -180,15 +181,25 @@ class CompiledRules:
                 return key, value
             if action.remove:
                 return None
-            if action.cast is not None:
-                if isinstance(value, dict):
-                    # An element with attributes keeps its text under '#text'; the cast applies to that.
-                    if TEXT_SEGMENT in value:
-                        value[TEXT_SEGMENT] = cast_value(full, value[TEXT_SEGMENT], action.cast)
-                else:
-                    value = cast_value(full, value, action.cast)
-            if action.defaults:
-                value = _with_defaults(value, action.defaults)
+            try:
+                if action.cast is not None:
+                    if isinstance(value, dict):
+                        # An element with attributes keeps its text under '#text'; the cast applies to that.
+                        if TEXT_SEGMENT in value:
+                            value[TEXT_SEGMENT] = cast_value(full, value[TEXT_SEGMENT], action.cast)
+                    else:
+                        value = cast_value(full, value, action.cast)
+                if action.defaults:
+                    value = _with_defaults(value, action.defaults)
+            except (RuleApplicationError, MemoryError):
+                raise
+            except Exception as error:
+                # Same rules, same document, same error: it is the rule set's, never worth a retry.
+                raise RuleApplicationError(
+                    f"rule set {rule_id!r} cannot be applied at {'/'.join(full)!r} "
+                    f"({type(error).__name__}: {error}); two of its rules may reach the same value, which "
+                    "scripts/put_rule.py now refuses: fix the rule set and load it again"
+                ) from error
             out_key = action.rename or key
             if out_key in force_keys:
                 if action.force_list:

@@ -2,43 +2,40 @@
 
 A record that fails is reported in batchItemFailures and retried by SQS; after maxReceiveCount it
 lands in the DLQ. The input object is never deleted, so nothing is lost whatever happens. Permanent
-failures (bad rule, bad document, missing metadata) mark the upload failed at once; transient ones
-only on the final attempt. Status transitions are conditional, so SNS hears of each outcome once.
+failures (bad rule, bad document, missing metadata, and anything raised while the rules are applied)
+mark the upload failed at once, and later deliveries fail again without redoing the work; transient
+ones only on the final attempt (a crash on that attempt is settled by the DLQ consumer,
+handlers/transform/dead_letters.py). Status transitions are conditional, so an outcome is written once;
+its SNS message is recorded on the row once sent, and a delivery finding an outcome without it sends it.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
-import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from handlers.transform.contract import INPUT_PREFIX, INPUT_SUFFIX, WorkerSettings, output_key
+from handlers.transform.contract import WorkerSettings, output_key, upload_id_of
+from handlers.transform.notifications import announce
 from handlers.transform.rule_store import RuleNotFound, RuleStore
-from handlers.transform.rules import InvalidRuleSet, RuleApplicationError
+from handlers.transform.rules import InvalidRuleSet, RuleApplicationError, RuleSet
+from handlers.transform.s3_events import ObjectRef, s3_objects_in
 from handlers.transform.transform import MalformedDocumentError, transform_document
-from handlers.transform.upload_status import STATUS_DONE, STATUS_FAILED, UploadStatusTable
+from handlers.transform.upload_status import STATUS_FAILED, UploadStatus, UploadStatusTable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
-
-MAX_SNS_SUBJECT_CHARS = 100
-_UPLOAD_KEY = re.compile(rf"{re.escape(INPUT_PREFIX)}(?P<id>[0-9a-f-]{{36}}){re.escape(INPUT_SUFFIX)}")
 
 logger = Logger(service="transform-worker")
 tracer = Tracer(service="transform-worker")
@@ -69,12 +66,6 @@ PERMANENT_ERRORS: tuple[type[Exception], ...] = (
 
 
 @dataclass(frozen=True)
-class ObjectRef:
-    bucket: str
-    key: str
-
-
-@dataclass(frozen=True)
 class WorkerDependencies:
     s3: S3Client
     sns: SNSClient
@@ -99,15 +90,6 @@ def dependencies() -> WorkerDependencies:
     )
 
 
-def s3_objects_in(notification: Mapping[str, Any]) -> Iterator[ObjectRef]:
-    """The objects an S3 notification names; none for the s3:TestEvent S3 sends on configuration."""
-    if notification.get("Event") == "s3:TestEvent":
-        return
-    for record in S3Event(dict(notification)).records:
-        # Keys arrive URL-encoded with '+' for spaces.
-        yield ObjectRef(bucket=record.s3.bucket.name, key=unquote_plus(record.s3.get_object.key))
-
-
 def transform_object(
     ref: ObjectRef,
     *,
@@ -118,21 +100,24 @@ def transform_object(
     settings: WorkerSettings,
     receive_count: int = 1,
 ) -> str:
-    """Transform one uploaded object; returns 'done' or 'skipped' (already done), raises on failure."""
-    key_match = _UPLOAD_KEY.fullmatch(ref.key)
-    upload_id: str | None = key_match.group("id") if key_match else None
+    """Transform one uploaded object; raises on failure. Returns 'done', or for an upload that already has
+    its outcome 'skipped' ('announced' when its missing SNS message was sent now)."""
+    upload_id = upload_id_of(ref.key)
     try:
-        if upload_id is not None and _already_done(statuses, upload_id):
-            return "skipped"
+        # The row first: a redelivery of a finished upload neither reads nor transforms the document again.
+        status = statuses.get(upload_id) if upload_id is not None else None
+        if status is not None and status.is_final:
+            return _settle(status, sns=sns, topic_arn=settings.topic_arn, statuses=statuses)
         document, upload_id, rule_id = _read_upload(s3, ref, upload_id)
-        status = statuses.get(upload_id)
         if status is None:
-            raise StatusRowMissingError(f"no status row for upload {upload_id} in table {statuses.name} yet")
-        if status.status == STATUS_DONE:
-            return "skipped"
-        if status.status == STATUS_FAILED:
-            raise UploadAlreadyFailedError(f"upload {upload_id} already failed: {status.reason}")
-        output = transform_document(document, rules.get(rule_id))
+            status = statuses.get(upload_id)
+            if status is None:
+                raise StatusRowMissingError(
+                    f"no status row for upload {upload_id} in table {statuses.name} yet"
+                )
+            if status.is_final:
+                return _settle(status, sns=sns, topic_arn=settings.topic_arn, statuses=statuses)
+        output = apply_rules(document, rules.get(rule_id))
         result_key = output_key(upload_id)
         s3.put_object(
             Bucket=settings.output_bucket,
@@ -142,8 +127,8 @@ def transform_object(
             ServerSideEncryption="AES256",
         )
         if statuses.mark_done(upload_id, output_key=result_key, now=datetime.now(UTC)):
-            _notify(sns, settings.topic_arn, statuses, upload_id)
             metrics.add_metric(name="TransformsSucceeded", unit=MetricUnit.Count, value=1)
+            _announce(upload_id, sns=sns, topic_arn=settings.topic_arn, statuses=statuses)
         logger.info("transformed", extra={"uploadId": upload_id, "outputKey": result_key})
         return "done"
     except PERMANENT_ERRORS as error:
@@ -161,9 +146,29 @@ def transform_object(
         raise
 
 
-def _already_done(statuses: UploadStatusTable, upload_id: str) -> bool:
-    status = statuses.get(upload_id)
-    return status is not None and status.status == STATUS_DONE
+def apply_rules(document: bytes, rule_set: RuleSet) -> bytes:
+    """transform_document, whose every error is permanent: it reads nothing but its arguments, so a retry
+    would raise the same error again (MemoryError aside: more memory may help)."""
+    try:
+        return transform_document(document, rule_set)
+    except (RuleApplicationError, MalformedDocumentError, MemoryError):
+        raise
+    except Exception as error:
+        raise RuleApplicationError(
+            f"rule set {rule_set.rule_id!r} cannot be applied ({type(error).__name__}: {error}); "
+            "fix the rule set and load it again with scripts/put_rule.py"
+        ) from error
+
+
+def _settle(status: UploadStatus, *, sns: SNSClient, topic_arn: str, statuses: UploadStatusTable) -> str:
+    """A delivery of an upload that has its outcome: send the SNS message if it never went out, and keep
+    failing a failed upload's message so that it reaches the DLQ."""
+    announced = status.notified_at is None
+    if announced:
+        announce(status, sns=sns, topic_arn=topic_arn, statuses=statuses)
+    if status.status == STATUS_FAILED:
+        raise UploadAlreadyFailedError(f"upload {status.upload_id} already failed: {status.reason}")
+    return "announced" if announced else "skipped"
 
 
 def _read_upload(s3: S3Client, ref: ObjectRef, upload_id: str | None) -> tuple[bytes, str, str]:
@@ -194,37 +199,15 @@ def _fail(
     if upload_id is None:
         return
     if statuses.mark_failed(upload_id, reason=reason, now=datetime.now(UTC)):
-        _notify(sns, topic_arn, statuses, upload_id)
         metrics.add_metric(name="TransformsFailed", unit=MetricUnit.Count, value=1)
+        _announce(upload_id, sns=sns, topic_arn=topic_arn, statuses=statuses)
 
 
-def notification_subject(status: str, file_name: str) -> str:
-    """SNS subjects must be ASCII without control characters and at most 100 characters."""
-    safe_name = "".join(char if " " <= char <= "~" else "?" for char in file_name)
-    return f"regionflow transform {status}: {safe_name}"[:MAX_SNS_SUBJECT_CHARS]
-
-
-def _notify(sns: SNSClient, topic_arn: str, statuses: UploadStatusTable, upload_id: str) -> None:
+def _announce(upload_id: str, *, sns: SNSClient, topic_arn: str, statuses: UploadStatusTable) -> None:
     # Read back the row this call just finalised: its content is the single source of the message.
     status = statuses.get(upload_id)
-    if status is None:
-        return
-    message: dict[str, Any] = {
-        "uploadId": status.upload_id,
-        "status": status.status,
-        "ruleId": status.rule_id,
-        "fileName": status.file_name,
-    }
-    if status.status == STATUS_DONE:
-        message["outputKey"] = status.output_key
-    else:
-        message["reason"] = status.reason
-    sns.publish(
-        TopicArn=topic_arn,
-        Subject=notification_subject(status.status, status.file_name),
-        Message=json.dumps(message, ensure_ascii=False),
-        MessageAttributes={"status": {"DataType": "String", "StringValue": status.status}},
-    )
+    if status is not None:
+        announce(status, sns=sns, topic_arn=topic_arn, statuses=statuses)
 
 
 def handle_record(record: SQSRecord, deps: WorkerDependencies) -> None:

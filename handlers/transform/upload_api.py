@@ -30,12 +30,13 @@ from handlers.transform.contract import UploadSettings, input_key
 from handlers.transform.rule_store import RuleNotFound, RuleStore
 from handlers.transform.rules import RULE_ID_PATTERN, InvalidRuleSet
 from handlers.transform.upload_status import STATUS_PENDING, UploadStatusTable
-from handlers.transform.xml_validation import XmlRejected, validate_xml
+from handlers.transform.xml_validation import XML_DECLARATION, XmlRejected, validate_xml
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 ACCEPTED_MEDIA_TYPES = ("application/xml", "text/xml", "application/octet-stream")
+REPLACEMENT_CHARACTER = "\ufffd"
 MAX_FILE_NAME_CHARS = 255
 
 logger = Logger(service="transform-upload")
@@ -123,17 +124,58 @@ def check_query(query: Mapping[str, str] | None) -> tuple[str, str]:
 
 
 def decode_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
+    """The bytes the client sent, or RequestRejectedError when the front door could not pass them intact."""
     if body is None:
         return b""
     if not is_base64_encoded:
-        # API Gateway passes text bodies as str; their bytes on the wire were UTF-8.
-        return body.encode("utf-8")
+        check_text_body(body)
+        # Without a replacement character, the front door's UTF-8 decoding was exact: this is its inverse.
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError as error:
+            # Only an event not built by the front door can hold a lone surrogate.
+            raise RequestRejectedError(
+                400,
+                "invalid_body",
+                f"the text body holds a lone surrogate at character {error.start}, which no UTF-8 text "
+                "has; send the document as binary (Content-Type: application/octet-stream)",
+            ) from error
     try:
         return base64.b64decode(body, validate=True)
     except binascii.Error as error:
         raise RequestRejectedError(
             400, "invalid_body", f"the body is flagged base64 but is not valid base64 ({error})"
         ) from error
+
+
+def check_text_body(body: str) -> None:
+    """Refuse a text body the front door altered: its bytes are lost, so it must never be stored.
+
+    API Gateway HTTP APIs and function URLs pass text media types (application/xml, text/xml) as a str
+    decoded from UTF-8, each byte that is not UTF-8 replaced by U+FFFD. Such a body cannot be told apart
+    from a document that really holds U+FFFD, and the original bytes cannot be rebuilt from it; the
+    remedy (send as binary) also serves that rare document.
+    """
+    position = body.find(REPLACEMENT_CHARACTER)
+    if position < 0:
+        return
+    declaration = XML_DECLARATION.match(body)
+    declared = declaration.group("name") if declaration and declaration.group("enc") else None
+    because = (
+        f" (its XML declaration names {declared!r}, which API Gateway does not read)"
+        if declared and declared.lower() != "utf-8"
+        else ""
+    )
+    raise RequestRejectedError(
+        400,
+        "text_body_altered",
+        f"the body arrived as text and holds U+FFFD at character {position}, the character API Gateway "
+        f"puts in place of bytes that are not UTF-8 when it passes on a text media type such as "
+        f"application/xml{because}: it is not the document that was sent. Send the document as binary, "
+        "with Content-Type: application/octet-stream, and its bytes arrive unchanged in any accepted "
+        "encoding its XML declaration names (curl --data-binary @file.xml -H 'Content-Type: "
+        "application/octet-stream'); or re-encode it as UTF-8",
+    )
 
 
 def accept_upload(

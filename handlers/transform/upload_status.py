@@ -2,7 +2,8 @@
 
 One row per upload, keyed by `uploadId` (S). A row is created `pending` and moves exactly once to
 `done` or `failed`: both transitions are conditional on `pending`, so a duplicate event or a retry
-can neither overwrite the outcome nor notify twice.
+cannot overwrite the outcome. `notifiedAt` is set once the outcome was published: a retry that finds
+an outcome without it publishes it (at least once, so a retry racing the first publish may repeat it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ STATUS_DONE = "done"
 STATUS_FAILED = "failed"
 # Keeps a row far below DynamoDB's 400 KB item limit whatever an exception message contains.
 MAX_REASON_CHARS = 2000
+NOTIFIED_AT = "notifiedAt"
 
 
 def iso_utc(moment: datetime) -> str:
@@ -41,6 +43,11 @@ class UploadStatus:
     updated_at: str
     output_key: str | None = None
     reason: str | None = None
+    notified_at: str | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status != STATUS_PENDING
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> UploadStatus:
@@ -55,6 +62,7 @@ class UploadStatus:
             updated_at=str(item.get("updatedAt", "")),
             output_key=item.get("outputKey"),
             reason=item.get("reason"),
+            notified_at=item.get(NOTIFIED_AT),
         )
 
 
@@ -104,6 +112,16 @@ class UploadStatusTable:
     def mark_failed(self, upload_id: str, *, reason: str, now: datetime) -> bool:
         """True if this call moved the upload from pending to failed."""
         return self._finish(upload_id, STATUS_FAILED, "reason", reason[:MAX_REASON_CHARS], now)
+
+    def mark_notified(self, upload_id: str, *, now: datetime) -> None:
+        """Record that the outcome was published, so later deliveries do not publish it again."""
+        self.table.update_item(
+            Key={STATUS_TABLE_KEY: upload_id},
+            UpdateExpression="SET #notified = :now",
+            ConditionExpression=f"attribute_exists({STATUS_TABLE_KEY}) AND #status <> :pending",
+            ExpressionAttributeNames={"#notified": NOTIFIED_AT, "#status": "status"},
+            ExpressionAttributeValues={":now": iso_utc(now), ":pending": STATUS_PENDING},
+        )
 
     def _finish(self, upload_id: str, status: str, attribute: str, value: str, now: datetime) -> bool:
         try:

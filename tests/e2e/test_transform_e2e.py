@@ -123,8 +123,18 @@ def test_an_uploaded_document_becomes_json_with_the_rules_applied(cloud: LocalCl
             b'<?xml version="1.0" encoding="x-no-such-codec"?><a/>',
             "rule=orders-v1&name=a.xml",
             "application/xml",
-            415,
+            400,
             "unsupported_encoding",
+        ),
+        (
+            "ISO-8859-1 sent as text",
+            '<?xml version="1.0" encoding="ISO-8859-1"?><orders><order id="1">José</order></orders>'.encode(
+                "latin-1"
+            ),
+            "rule=orders-v1&name=a.xml",
+            "application/xml",
+            400,
+            "text_body_altered",
         ),
     ],
 )

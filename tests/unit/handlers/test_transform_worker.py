@@ -12,14 +12,11 @@ import requests
 
 from handlers.transform import status_api, transform_worker, upload_api
 from handlers.transform.contract import rule_item
+from handlers.transform.notifications import notification_subject
 from handlers.transform.rule_store import RuleStore
 from handlers.transform.rules import parse_rule_set
 from handlers.transform.transform import transform_document
-from handlers.transform.transform_worker import (
-    ObjectRef,
-    notification_subject,
-    transform_object,
-)
+from handlers.transform.transform_worker import ObjectRef, transform_object
 from handlers.transform.upload_api import accept_upload
 from samples.transform_documents import generate_orders_xml
 

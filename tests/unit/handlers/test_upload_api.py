@@ -58,7 +58,7 @@ def assert_nothing_written(pipeline: Pipeline) -> None:
             b'<?xml version="1.0" encoding="klingon"?><a/>',
             None,
             "application/xml",
-            415,
+            400,
             "unsupported_encoding",
         ),
     ],

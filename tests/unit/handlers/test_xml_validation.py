@@ -92,7 +92,7 @@ def test_utf8_document_is_returned_unchanged() -> None:
     assert validate_xml(body, **LIMITS) is body
 
 
-@pytest.mark.parametrize("encoding", ["ISO-8859-1", "windows-1252", "UTF-16", "UTF-16LE", "UTF-16BE"])
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "UTF-16", "UTF-16LE", "UTF-16BE"])
 def test_declared_encoding_is_decoded_and_rewritten_as_utf8(encoding: str) -> None:
     # GIVEN a document in a declared non-UTF-8 encoding with non-ASCII text
     text = f'<?xml version="1.0" encoding="{encoding}"?><name>Zoë Müller</name>'
@@ -113,22 +113,22 @@ def test_bom_wins_over_a_contradicting_declaration() -> None:
 
 
 @pytest.mark.parametrize("declared", ["klingon", "base64", "zlib", "rot13"])
-def test_unknown_or_non_text_encoding_is_415(declared: str) -> None:
+def test_unknown_or_non_text_encoding_is_400(declared: str) -> None:
     error = rejection(f'<?xml version="1.0" encoding="{declared}"?><a/>'.encode())
-    assert (error.status_code, error.code) == (415, "unsupported_encoding")
+    assert (error.status_code, error.code) == (400, "unsupported_encoding")
     assert declared in error.message
 
 
-def test_bytes_invalid_for_the_declared_encoding_are_415() -> None:
+def test_bytes_invalid_for_the_declared_encoding_are_400() -> None:
     # GIVEN a document declared US-ASCII that contains UTF-8 bytes
     error = rejection('<?xml version="1.0" encoding="US-ASCII"?><a>é</a>'.encode())
-    assert (error.status_code, error.code) == (415, "unsupported_encoding")
-    assert "ascii" in error.message
+    assert (error.status_code, error.code) == (400, "invalid_encoding")
+    assert "US-ASCII" in error.message
 
 
-def test_invalid_utf8_without_declaration_is_415() -> None:
+def test_invalid_utf8_without_declaration_is_400() -> None:
     error = rejection(b"<a>\xe9t\xe9</a>")
-    assert (error.status_code, error.code) == (415, "unsupported_encoding")
+    assert (error.status_code, error.code) == (400, "invalid_encoding")
     assert "byte offset 3" in error.message
 
 
