@@ -42,6 +42,9 @@ transform = TransformPipeline(
         max_receive_count=settings.transform.max_receive_count,
         rule_cache_seconds=settings.transform.rule_cache_seconds,
         notify_emails=settings.transform.notify_emails,
+        api_concurrency=settings.transform.api_concurrency,
+        worker_concurrency=settings.transform.worker_concurrency,
+        api_throttle=settings.transform.api_throttle,
     ),
 )
 
@@ -51,9 +54,12 @@ artifacts = ArtifactDistribution(
         regions=settings.regions,
         shared=shared,
         hosts_per_region=settings.artifacts.hosts_per_region,
+        max_hosts_per_region=settings.artifacts.max_hosts_per_region,
         build_batch_size=settings.artifacts.build_batch_size,
         max_receive_count=settings.artifacts.max_receive_count,
         failure_emails=settings.artifacts.failure_emails,
+        build_worker_concurrency=settings.artifacts.build_worker_concurrency,
+        api_throttle=settings.artifacts.api_throttle,
     ),
 )
 
@@ -97,6 +103,8 @@ batch = BatchOrchestrator(
         multi_region_access_point=settings.batch.multi_region_access_point,
         alarm_emails=settings.batch.alarm_emails,
         work_retention_days=settings.batch.work_retention_days,
+        api_concurrency=settings.batch.api_concurrency,
+        api_throttle=settings.batch.api_throttle,
         private_networks={region: network.network for region, network in chaos_networks.items()},
     ),
 )
@@ -119,6 +127,7 @@ runbook = FailoverRunbook(
         shared=shared,
         signal=failover.signal,
         buckets=batch.data_buckets,
+        alarm_topics=batch.alarm_topics,
         batch_state_table_name=batch.batch_state_table,
         batch_state_table_arn=batch.batch_state_table_arn,
         replication_wait_seconds=settings.failover.replication_wait_seconds,
@@ -138,6 +147,8 @@ audit = AuditIngest(
         redis_ttl_seconds=settings.audit.redis_ttl_seconds,
         idempotency_ttl_seconds=settings.audit.idempotency_ttl_seconds,
         subscriber_emails=settings.audit.subscriber_emails,
+        api_concurrency=settings.audit.api_concurrency,
+        api_throttle=settings.audit.api_throttle,
     ),
 )
 
@@ -150,6 +161,9 @@ events = ActiveActiveEvents(
         witness_region=settings.events.witness_region,
         max_clock_skew_seconds=settings.events.max_clock_skew_seconds,
         idempotency_ttl_seconds=settings.events.idempotency_ttl_seconds,
+        alarm_emails=settings.events.alarm_emails,
+        api_concurrency=settings.events.api_concurrency,
+        api_throttle=settings.events.api_throttle,
     ),
 )
 

@@ -30,6 +30,9 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import alarm_topic, failed_executions_alarm
+from components.buffered_queue import dead_letter_queue
+from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
 from components.global_table import replica_arn
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
@@ -49,6 +52,7 @@ from handlers.events.contract import (
 from workflows import active_active_events
 
 EVENTS_ROUTE = "POST /events"
+API_THROTTLE = ApiThrottle(rate_limit_per_second=50, burst_limit=100)  # POST /events in each region
 STREAM_READ_ACTIONS = (
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",
@@ -66,6 +70,11 @@ class ActiveActiveEventsArgs:
     witness_region: str | None = None  # required for "strong"
     max_clock_skew_seconds: int = ProcessorSettings.max_clock_skew_seconds
     idempotency_ttl_seconds: int = ProcessorSettings.idempotency_ttl_seconds
+    alarm_emails: Sequence[str] = ()  # subscribed to each region's alarm topic
+    # Reserved for POST /events' function in each region: it waits on a synchronous workflow, so a flood
+    # would otherwise hold the account's concurrency for the length of each run.
+    api_concurrency: int = 10
+    api_throttle: ApiThrottle = API_THROTTLE
 
 
 class ActiveActiveEvents(pulumi.ComponentResource):
@@ -162,13 +171,13 @@ class ActiveActiveEvents(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         table_arn = replica_arn(events.arn, region)
         function = partial(FunctionArgs, region=region, shared=args.shared)
-        dlq = aws.sqs.Queue(
+        alarms = alarm_topic(prefix, system=self._name, region=region, emails=args.alarm_emails, opts=child)
+        dlq = dead_letter_queue(
             f"{prefix}-dlq",
-            region=region,
-            sqs_managed_sse_enabled=True,
+            alarms=alarms,
+            holds="events refused as invalid, failed after retries, or left unrepaired",
             # A dead letter carries the workflow input (up to 256 KB) plus the error: SQS's 1 MiB limit.
-            max_message_size=1024 * 1024,
-            message_retention_seconds=14 * 24 * 3600,
+            max_message_size_bytes=1024 * 1024,
             opts=child,
         )
         processor = Function(
@@ -204,6 +213,13 @@ class ActiveActiveEvents(pulumi.ComponentResource):
             ),
             child,
         )
+        failed_executions_alarm(
+            f"{prefix}-workflow-failed",
+            topic=alarms,
+            state_machine_arn=workflow.arn,
+            workflow="event processing",
+            opts=child,
+        )
         api_function = Function(
             f"{prefix}-api",
             function(
@@ -220,6 +236,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
                     dlq_url=dlq.url,
                     max_body_bytes=ApiSettings.max_body_bytes,
                 ),
+                reserved_concurrency=args.api_concurrency,
             ),
             child,
         )
@@ -229,6 +246,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
                 region=region,
                 shared=args.shared,
                 routes=[LambdaRoute(route_key=EVENTS_ROUTE, function=api_function)],
+                throttle=args.api_throttle,
             ),
             child,
         )

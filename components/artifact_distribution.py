@@ -14,7 +14,9 @@ from functools import partial
 import pulumi
 import pulumi_aws as aws
 
-from components.buffered_queue import BufferedQueue, BufferedQueueArgs
+from components.alarms import alarm_topic, failed_executions_alarm
+from components.buffered_queue import BufferedQueue, BufferedQueueArgs, dead_letter_queue
+from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
 from components.iam import allow
 from components.notifications import email_topic
@@ -38,6 +40,8 @@ from handlers.artifacts.contract import (
 )
 from workflows import file_distribution
 
+# POST /builds: each accepted request becomes hosts x regions DynamoDB writes, so it is kept slow.
+API_THROTTLE = ApiThrottle(rate_limit_per_second=2, burst_limit=5)
 BUILD_REQUEST_SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",
     "title": "BuildRequest",
@@ -56,9 +60,13 @@ class ArtifactDistributionArgs:
     regions: Sequence[str]  # the first holds the API, queue, global bucket, workflow and host log
     shared: SharedSettings
     hosts_per_region: int = RegionalSyncSettings.hosts_per_region
+    max_hosts_per_region: int = RegionalSyncSettings.max_hosts_per_region  # the regional sync refuses more
     build_batch_size: int = 5
     max_receive_count: int = 3
-    failure_emails: Sequence[str] = ()
+    failure_emails: Sequence[str] = ()  # the file-copy-failures topic's subscribers, and the alarm topics'
+    # Reserved for the build worker and its SQS mapping's maximum concurrency (at least 2).
+    build_worker_concurrency: int = 5
+    api_throttle: ApiThrottle = API_THROTTLE
 
 
 class ArtifactDistribution(pulumi.ComponentResource):
@@ -79,6 +87,11 @@ class ArtifactDistribution(pulumi.ComponentResource):
         if len(args.regions) < 2:
             raise ValueError(
                 f"{name}: artifact distribution needs two or more regions, got {list(args.regions)}"
+            )
+        if args.hosts_per_region > args.max_hosts_per_region:
+            raise ValueError(
+                f"{name}: hosts_per_region {args.hosts_per_region} is above max_hosts_per_region "
+                f"{args.max_hosts_per_region}"
             )
         child = pulumi.ResourceOptions(parent=self)
         home = args.regions[0]
@@ -130,13 +143,19 @@ class ArtifactDistribution(pulumi.ComponentResource):
             opts=child,
             subscription_prefix=f"{name}-failure-email",
         )
+        # Alarms notify a topic in their own region: one per region this system has dead letters in.
+        alarms = {
+            region: alarm_topic(
+                f"{name}-{region}", system=name, region=region, emails=args.failure_emails, opts=child
+            )
+            for region in args.regions
+        }
         # Asynchronous invocations (S3 notifications) that fail after Lambda's retries land here, per region.
         async_dlqs = {
-            region: aws.sqs.Queue(
+            region: dead_letter_queue(
                 f"{name}-async-dlq-{region}",
-                region=region,
-                sqs_managed_sse_enabled=True,
-                message_retention_seconds=14 * 24 * 3600,
+                alarms=alarms[region],
+                holds="new-build events a function failed to handle after Lambda's retries",
                 opts=child,
             )
             for region in args.regions
@@ -146,7 +165,11 @@ class ArtifactDistribution(pulumi.ComponentResource):
         builds = BufferedQueue(
             f"{name}-builds",
             BufferedQueueArgs(
-                region=home, visibility_timeout_seconds=6 * 60, max_receive_count=args.max_receive_count
+                region=home,
+                alarms=alarms[home],
+                holds=f"build requests the build worker failed {args.max_receive_count} times",
+                visibility_timeout_seconds=6 * 60,
+                max_receive_count=args.max_receive_count,
             ),
             child,
         )
@@ -159,6 +182,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 path_part="builds",
                 request_schema=BUILD_REQUEST_SCHEMA,
                 id_name=BUILD_ID_ATTRIBUTE,
+                throttle=args.api_throttle,
             ),
             child,
         )
@@ -176,6 +200,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                     allow(["s3:GetObject", "s3:PutObject"], [global_bucket.objects_arn(BUILD_KEY_PREFIX)]),
                 ],
                 environment=BuildWorkerSettings.environment(global_bucket=global_bucket.bucket_name),
+                reserved_concurrency=args.build_worker_concurrency,
             ),
             child,
         )
@@ -186,6 +211,9 @@ class ArtifactDistribution(pulumi.ComponentResource):
             function_name=build_worker.function_name,
             batch_size=args.build_batch_size,
             function_response_types=["ReportBatchItemFailures"],
+            # No more pollers than reserved executions: a throttled invocation would spend its messages'
+            # receives towards the DLQ.
+            scaling_config={"maximum_concurrency": args.build_worker_concurrency},
             opts=child,
         )
 
@@ -261,6 +289,13 @@ class ArtifactDistribution(pulumi.ComponentResource):
             ),
             child,
         )
+        failed_executions_alarm(
+            f"{name}-file-distribution-failed",
+            topic=alarms[home],
+            state_machine_arn=workflow.arn,
+            workflow="file distribution",
+            opts=child,
+        )
 
         # ---- global bucket events -> replication worker -> workflow ----------------------------------
         destinations = pulumi.Output.json_dumps(
@@ -297,6 +332,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                         host_log_table=host_log.name,
                         host_log_region=home,
                         hosts_per_region=args.hosts_per_region,
+                        max_hosts_per_region=args.max_hosts_per_region,
                     ),
                     dead_letter_queue_arn=async_dlqs[region].arn,
                 ),

@@ -22,6 +22,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.alarms import alarm_topic, failed_executions_alarm
+from components.buffered_queue import dead_letter_queue
+from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import allow
@@ -45,6 +48,7 @@ from handlers.audit.contract import (
 from workflows import audit_ingest
 
 AUDIT_ROUTE = "POST /audit"
+API_THROTTLE = ApiThrottle(rate_limit_per_second=20, burst_limit=50)
 REDIS_PORT = RedisSettings.redis_port
 # What the Redis-facing functions call besides Redis, S3 and DynamoDB (gateway endpoints).
 INTERFACE_SERVICES = ("states", "sqs", "secretsmanager")
@@ -61,7 +65,11 @@ class AuditIngestArgs:
     max_body_bytes: int = IngestSettings.max_body_bytes
     redis_ttl_seconds: int = RedisSettings.redis_ttl_seconds
     idempotency_ttl_seconds: int = IngestSettings.idempotency_ttl_seconds
-    subscriber_emails: Sequence[str] = ()
+    subscriber_emails: Sequence[str] = ()  # the notifications topic's subscribers, and the alarm topic's
+    # Reserved for POST /audit's function: each request may park up to 6 MB in Redis, so a flood is
+    # throttled rather than scaled into the cache's memory.
+    api_concurrency: int = 10
+    api_throttle: ApiThrottle = API_THROTTLE
 
 
 @dataclass(frozen=True)
@@ -111,19 +119,21 @@ class AuditIngest(pulumi.ComponentResource):
             server_side_encryption={"enabled": True},
             opts=child,
         )
-        dlq = aws.sqs.Queue(
-            f"{name}-dlq",
-            region=region,
-            sqs_managed_sse_enabled=True,
-            message_retention_seconds=14 * 24 * 3600,
-            opts=child,
-        )
         topic = email_topic(
             f"{name}-notifications",
             region=region,
             emails=args.subscriber_emails,
             opts=child,
             subscription_prefix=f"{name}-subscriber",
+        )
+        # Not the notifications topic: CloudWatch cannot publish to a topic under the AWS-managed key, and
+        # alarms are for operators, not part of the per-record message stream.
+        alarms = alarm_topic(name, system=name, region=region, emails=args.subscriber_emails, opts=child)
+        dlq = dead_letter_queue(
+            f"{name}-dlq",
+            alarms=alarms,
+            holds="audit records salvaged after their ingest or workflow failed (payloads in failures/)",
+            opts=child,
         )
         redis = self._redis()
 
@@ -219,6 +229,13 @@ class AuditIngest(pulumi.ComponentResource):
             ),
             child,
         )
+        failed_executions_alarm(
+            f"{name}-workflow-failed",
+            topic=alarms,
+            state_machine_arn=workflow.arn,
+            workflow="audit ingest",
+            opts=child,
+        )
         ingest_fn = Function(
             f"{name}-ingest-api",
             function(
@@ -248,6 +265,7 @@ class AuditIngest(pulumi.ComponentResource):
                     idempotency_ttl_seconds=args.idempotency_ttl_seconds,
                     max_body_bytes=args.max_body_bytes,
                 ),
+                reserved_concurrency=args.api_concurrency,
             ),
             child,
         )
@@ -257,6 +275,7 @@ class AuditIngest(pulumi.ComponentResource):
                 region=region,
                 shared=args.shared,
                 routes=[LambdaRoute(route_key=AUDIT_ROUTE, function=ingest_fn)],
+                throttle=args.api_throttle,
             ),
             child,
         )

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import AlarmTopic
 from components.batch_region import BatchRegion, BatchRegionArgs, BatchTables
+from components.config import ApiThrottle
 from components.failover_control import ActiveRegionSignal
 from components.function import FunctionNetwork
 from components.regional_bucket_pair import RegionalBucketPair, RegionalBucketPairArgs
@@ -26,6 +28,8 @@ from components.shared_settings import SharedSettings
 from handlers.batch import contract
 from handlers.batch.contract import EmailSettings, SplitSettings
 from workflows import batch_processing
+
+API_THROTTLE = ApiThrottle(rate_limit_per_second=20, burst_limit=50)  # GET /financials/{uuid}, per region
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +46,8 @@ class BatchOrchestratorArgs:
     multi_region_access_point: bool = True
     alarm_emails: Sequence[str] = ()
     work_retention_days: int = 7
+    api_concurrency: int = 5  # reserved for GET /financials/{uuid} in each region
+    api_throttle: ApiThrottle = API_THROTTLE
     private_networks: Mapping[str, FunctionNetwork] = field(default_factory=dict)  # by region
 
 
@@ -58,6 +64,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
     financials_urls: dict[str, pulumi.Output[str]]
     dashboards: dict[str, pulumi.Output[str]]
     failure_alarm_arns: dict[str, pulumi.Output[str]]  # batch workflow failures, per region
+    alarm_topics: dict[str, AlarmTopic]  # per region; the failover runbook alarms into them
     access_point_alias: pulumi.Output[str] | None
 
     def __init__(
@@ -97,6 +104,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
         self.financials_urls = {region: part.financials_url for region, part in parts.items()}
         self.dashboards = {region: part.dashboard for region, part in parts.items()}
         self.failure_alarm_arns = {region: part.failure_alarm_arn for region, part in parts.items()}
+        self.alarm_topics = {region: part.alarms for region, part in parts.items()}
         self.buckets = {region: bucket.bucket_name for region, bucket in storage.buckets.items()}
         self.data_buckets = dict(storage.buckets)
         self.batch_state_table = tables.state.name
@@ -205,6 +213,8 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 max_concurrency=args.max_concurrency,
                 link_expiry_seconds=args.link_expiry_seconds,
                 alarm_emails=args.alarm_emails,
+                api_concurrency=args.api_concurrency,
+                api_throttle=args.api_throttle,
                 access_point_arn=access_point_arn,
                 network=args.private_networks.get(region),
             ),

@@ -14,7 +14,10 @@ from functools import partial
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import AlarmTopic, alarm_topic
 from components.batch_operations import region_operations
+from components.buffered_queue import dead_letter_queue
+from components.config import ApiThrottle
 from components.failover_control import ActiveRegionSignal
 from components.function import Function, FunctionArgs, FunctionNetwork
 from components.global_table import replica_arn
@@ -63,6 +66,8 @@ class BatchRegionArgs:
     max_concurrency: int
     link_expiry_seconds: int
     alarm_emails: Sequence[str]
+    api_concurrency: int  # reserved for GET /financials/{uuid}
+    api_throttle: ApiThrottle
     access_point_arn: pulumi.Output[str] | None = None  # the multi-region access point, if there is one
     network: FunctionNetwork | None = None  # private subnets for the data plane; None: Lambda's network
 
@@ -76,6 +81,7 @@ class BatchRegion(pulumi.ComponentResource):
     financials_url: pulumi.Output[str]
     dashboard: pulumi.Output[str]
     failure_alarm_arn: pulumi.Output[str]  # batch workflow failures
+    alarms: AlarmTopic  # the region's batch alarm topic (the failover runbook alarms into it too)
 
     def __init__(
         self,
@@ -97,6 +103,9 @@ class BatchRegion(pulumi.ComponentResource):
         # Split, validate, enrich, write and merge touch only S3 and DynamoDB: with private networks
         # (the chaos flag on AWS) they run in private subnets behind gateway endpoints.
         self._data_plane_args = partial(self._function_args, network=args.network)
+        self.alarms = alarm_topic(
+            name, system="batch", region=args.region, emails=args.alarm_emails, opts=self._child()
+        )
 
         chunks = self._chunk_processor()
         main = self._batch_workflow(chunks)
@@ -105,10 +114,9 @@ class BatchRegion(pulumi.ComponentResource):
         self.financials_url = self._financials_api().url_for(FINANCIALS_ROUTE)
         operations = region_operations(
             name,
-            region=args.region,
             batch_workflow_arn=main.arn,
             chunk_processor_arn=chunks.arn,
-            alarm_emails=args.alarm_emails,
+            alarms=self.alarms,
             opts=self._child(),
         )
         self.dashboard, self.failure_alarm_arn = operations.dashboard_name, operations.failure_alarm_arn
@@ -306,11 +314,10 @@ class BatchRegion(pulumi.ComponentResource):
     # ---- trigger: input/*.csv -> active region? -> claim the batch -> start the workflow -------------
     def _trigger(self, main: StateMachine) -> Function:
         args, name = self._args, self._name
-        async_dlq = aws.sqs.Queue(
+        async_dlq = dead_letter_queue(
             f"{name}-trigger-dlq",
-            region=args.region,
-            sqs_managed_sse_enabled=True,
-            message_retention_seconds=14 * 24 * 3600,
+            alarms=self.alarms,
+            holds="uploads the trigger failed to start after Lambda's retries",
             opts=self._child(),
         )
         trigger = self._function(
@@ -366,6 +373,7 @@ class BatchRegion(pulumi.ComponentResource):
                 description="GET /financials/{uuid}",
                 policy_statements=[allow(["dynamodb:GetItem"], [self._replica_arn(args.tables.financials)])],
                 environment=FinancialsApiSettings.environment(financials_table=args.tables.financials.name),
+                reserved_concurrency=args.api_concurrency,
             ),
         )
         return HttpApi(
@@ -374,6 +382,7 @@ class BatchRegion(pulumi.ComponentResource):
                 region=args.region,
                 shared=args.shared,
                 routes=[LambdaRoute(route_key=FINANCIALS_ROUTE, function=financials_api)],
+                throttle=args.api_throttle,
             ),
             self._child(),
         )

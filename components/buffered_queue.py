@@ -1,4 +1,9 @@
-"""An SQS queue with its dead-letter queue: messages that keep failing are kept, never lost."""
+"""An SQS queue with its dead-letter queue: messages that keep failing are kept, never lost, and seen.
+
+`dead_letter_queue` is the one way the program makes a dead-letter queue (a queue's redrive target, a
+function's asynchronous DLQ, a stream mapping's on-failure destination, a workflow's salvage queue): each
+comes with its alarm, so no dead letter waits unnoticed.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,41 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import AlarmTopic, dead_letter_alarm
 from components.iam import PolicyStatement, allow
 
 FOURTEEN_DAYS_SECONDS = 14 * 24 * 3600  # SQS's longest retention: the most time to inspect and redrive
 
 
+def dead_letter_queue(
+    name: str,
+    *,
+    alarms: AlarmTopic,
+    holds: str,
+    opts: pulumi.ResourceOptions,
+    max_message_size_bytes: int | None = None,
+) -> aws.sqs.Queue:
+    """A dead-letter queue in `alarms`' region, alarmed there as soon as it holds a message.
+
+    `holds` says what lands in it, for the alarm's reader ("build requests that failed 3 times").
+    """
+    queue = aws.sqs.Queue(
+        name,
+        region=alarms.region,
+        sqs_managed_sse_enabled=True,
+        message_retention_seconds=FOURTEEN_DAYS_SECONDS,
+        max_message_size=max_message_size_bytes,
+        opts=opts,
+    )
+    dead_letter_alarm(f"{name}-alarm", topic=alarms, queue_name=queue.name, holds=holds, opts=opts)
+    return queue
+
+
 @dataclass(frozen=True, kw_only=True)
 class BufferedQueueArgs:
     region: str
+    alarms: AlarmTopic  # the owning system's topic in `region`: its dead-letter queue alarms there
+    holds: str  # what a dead letter is, for the alarm's reader, e.g. "uploads the worker kept failing"
     visibility_timeout_seconds: int = 180
     max_receive_count: int = 5  # receives before a message moves to the DLQ
     message_retention_seconds: int = 4 * 24 * 3600
@@ -38,14 +70,13 @@ class BufferedQueue(pulumi.ComponentResource):
         self, name: str, args: BufferedQueueArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("regionflow:messaging:BufferedQueue", name, None, opts)
+        if args.alarms.region != args.region:
+            raise ValueError(
+                f"{name}: the queue is in {args.region} but its alarm topic in {args.alarms.region}; "
+                "CloudWatch notifies only a topic in the alarm's region"
+            )
         child = pulumi.ResourceOptions(parent=self)
-        dlq = aws.sqs.Queue(
-            f"{name}-dlq",
-            region=args.region,
-            sqs_managed_sse_enabled=True,
-            message_retention_seconds=FOURTEEN_DAYS_SECONDS,
-            opts=child,
-        )
+        dlq = dead_letter_queue(f"{name}-dlq", alarms=args.alarms, holds=args.holds, opts=child)
         self.queue = aws.sqs.Queue(
             f"{name}-queue",
             region=args.region,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar, cast
 
+from handlers.artifacts.contract import HOSTS_PER_REGION_CEILING
 from handlers.batch.contract import MAX_LINK_EXPIRY_SECONDS
 
 PROJECT = "regionflow"
@@ -52,6 +53,16 @@ MAX_LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
 # A Distributed Map runs at most this many child executions at once.
 MAX_DISTRIBUTED_MAP_CONCURRENCY = 10_000
 
+# Reserved concurrency comes out of the account's regional quota (1,000 by default), and Lambda refuses a
+# reservation that leaves fewer than 100 unreserved: no one function may take more than the difference.
+MAX_RESERVED_CONCURRENCY = 900
+# An SQS event source mapping's maximum concurrency is at least 2; a consumer's reservation sets it.
+MIN_QUEUE_CONSUMER_CONCURRENCY = 2
+# API Gateway's default account-level throttle per region (requests per second, burst): a route's own
+# limits above these are never reached.
+MAX_API_RATE_LIMIT = 10_000
+MAX_API_BURST_LIMIT = 5_000
+
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -63,6 +74,14 @@ T = TypeVar("T")
 
 class ConfigError(ValueError):
     """A stack configuration value is missing or not allowed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiThrottle:
+    """API Gateway's token bucket for each route of a front door: beyond it, callers get 429."""
+
+    rate_limit_per_second: int  # steady-state requests per second
+    burst_limit: int  # requests accepted at once above the steady rate
 
 
 class ConfigSource(Protocol):
@@ -81,6 +100,9 @@ class TransformSettings:
     max_receive_count: int
     rule_cache_seconds: int
     notify_emails: tuple[str, ...]
+    api_concurrency: int  # reserved, each of POST /upload and GET /uploads/{id}
+    worker_concurrency: int  # reserved for the worker; also its SQS mapping's maximum concurrency
+    api_throttle: ApiThrottle
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,9 +110,12 @@ class ArtifactSettings:
     """Build artifact distribution settings (config keys artifact*)."""
 
     hosts_per_region: int
+    max_hosts_per_region: int  # the cap on hosts_per_region: one build writes hosts x regions items
     build_batch_size: int
     max_receive_count: int
     failure_emails: tuple[str, ...]
+    build_worker_concurrency: int  # reserved; also its SQS mapping's maximum concurrency
+    api_throttle: ApiThrottle  # POST /builds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +131,8 @@ class BatchSettings:
     multi_region_access_point: bool
     alarm_emails: tuple[str, ...]
     work_retention_days: int
+    api_concurrency: int  # reserved for GET /financials/{uuid}, per region
+    api_throttle: ApiThrottle
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,6 +158,8 @@ class AuditSettings:
     redis_ttl_seconds: int
     idempotency_ttl_seconds: int
     subscriber_emails: tuple[str, ...]
+    api_concurrency: int  # reserved for POST /audit
+    api_throttle: ApiThrottle
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,6 +170,9 @@ class EventsSettings:
     witness_region: str | None  # MRSC's third region (a witness) when only two regions hold replicas
     max_clock_skew_seconds: int
     idempotency_ttl_seconds: int
+    alarm_emails: tuple[str, ...]
+    api_concurrency: int  # reserved for POST /events, per region
+    api_throttle: ApiThrottle
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,13 +224,11 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
             max_receive_count=reader.read("transformMaxReceiveCount", _int_between(1, 1000)),
             rule_cache_seconds=reader.read("transformRuleCacheSeconds", _int_between(0, 3600)),
             notify_emails=reader.read("transformNotifyEmails", _email_list),
+            api_concurrency=reader.read("transformApiConcurrency", _reserved_concurrency),
+            worker_concurrency=reader.read("transformWorkerConcurrency", _consumer_concurrency),
+            api_throttle=_api_throttle(reader, "transform"),
         ),
-        artifacts=ArtifactSettings(
-            hosts_per_region=reader.read("artifactHostsPerRegion", _int_between(1, 1_000_000)),
-            build_batch_size=reader.read("artifactBuildBatchSize", _int_between(1, 10)),
-            max_receive_count=reader.read("artifactMaxReceiveCount", _int_between(1, 1000)),
-            failure_emails=reader.read("artifactFailureEmails", _email_list),
-        ),
+        artifacts=_artifact_settings(reader),
         batch=BatchSettings(
             records_per_chunk=reader.read("batchRecordsPerChunk", _int_between(1, 1_000_000)),
             max_concurrency=reader.read(
@@ -213,6 +243,8 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
             multi_region_access_point=reader.read("batchMultiRegionAccessPoint", _boolean),
             alarm_emails=reader.read("batchAlarmEmails", _email_list),
             work_retention_days=reader.read("batchWorkRetentionDays", _int_between(1, 3650)),
+            api_concurrency=reader.read("batchApiConcurrency", _reserved_concurrency),
+            api_throttle=_api_throttle(reader, "batch"),
         ),
         failover=FailoverSettings(
             zone_name=reader.read("activeRegionZoneName", _dns_name),
@@ -230,6 +262,8 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
             redis_ttl_seconds=reader.read("auditRedisTtlSeconds", _int_between(60, 30 * 86_400)),
             idempotency_ttl_seconds=reader.read("auditIdempotencyTtlSeconds", _int_between(60, 30 * 86_400)),
             subscriber_emails=reader.read("auditSubscriberEmails", _email_list),
+            api_concurrency=reader.read("auditApiConcurrency", _reserved_concurrency),
+            api_throttle=_api_throttle(reader, "audit"),
         ),
         events=_events_settings(reader),
     )
@@ -252,6 +286,38 @@ def _events_settings(reader: _Reader) -> EventsSettings:
         witness_region=witness,
         max_clock_skew_seconds=reader.read("eventsMaxClockSkewSeconds", _int_between(1, 86_400)),
         idempotency_ttl_seconds=reader.read("eventsIdempotencyTtlSeconds", _int_between(60, 30 * 86_400)),
+        alarm_emails=reader.read("eventsAlarmEmails", _email_list),
+        api_concurrency=reader.read("eventsApiConcurrency", _reserved_concurrency),
+        api_throttle=_api_throttle(reader, "events"),
+    )
+
+
+def _artifact_settings(reader: _Reader) -> ArtifactSettings:
+    cap = reader.read("artifactMaxHostsPerRegion", _int_between(1, HOSTS_PER_REGION_CEILING))
+    hosts = reader.read("artifactHostsPerRegion", _int_between(1, HOSTS_PER_REGION_CEILING))
+    if hosts > cap:
+        raise ConfigError(
+            f"config key {PROJECT}:artifactHostsPerRegion = {hosts} is above "
+            f"{PROJECT}:artifactMaxHostsPerRegion = {cap}: each POST /builds would write {hosts} host-log "
+            "items in every region; lower artifactHostsPerRegion, or raise artifactMaxHostsPerRegion "
+            f"(at most {HOSTS_PER_REGION_CEILING}) if that fan-out is intended"
+        )
+    return ArtifactSettings(
+        hosts_per_region=hosts,
+        max_hosts_per_region=cap,
+        build_batch_size=reader.read("artifactBuildBatchSize", _int_between(1, 10)),
+        max_receive_count=reader.read("artifactMaxReceiveCount", _int_between(1, 1000)),
+        failure_emails=reader.read("artifactFailureEmails", _email_list),
+        build_worker_concurrency=reader.read("artifactBuildWorkerConcurrency", _consumer_concurrency),
+        api_throttle=_api_throttle(reader, "artifact"),
+    )
+
+
+def _api_throttle(reader: _Reader, prefix: str) -> ApiThrottle:
+    """`<prefix>ApiRateLimit` and `<prefix>ApiBurstLimit`: the throttle of each of a front door's routes."""
+    return ApiThrottle(
+        rate_limit_per_second=reader.read(f"{prefix}ApiRateLimit", _int_between(1, MAX_API_RATE_LIMIT)),
+        burst_limit=reader.read(f"{prefix}ApiBurstLimit", _int_between(1, MAX_API_BURST_LIMIT)),
     )
 
 
@@ -283,6 +349,11 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+# 0 would throttle every invocation (Lambda's "off switch"), never a useful setting here.
+_reserved_concurrency = _int_between(1, MAX_RESERVED_CONCURRENCY)
+_consumer_concurrency = _int_between(MIN_QUEUE_CONSUMER_CONCURRENCY, MAX_RESERVED_CONCURRENCY)
 
 
 def _one_of_ints(allowed: Sequence[int]) -> Callable[[str], int]:

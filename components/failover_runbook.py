@@ -21,6 +21,7 @@ from functools import partial
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import AlarmTopic, failed_executions_alarm
 from components.failover_control import ActiveRegionSignal
 from components.function import Function, FunctionArgs
 from components.global_table import replica_arn
@@ -42,6 +43,7 @@ class FailoverRunbookArgs:
     shared: SharedSettings
     signal: ActiveRegionSignal
     buckets: Mapping[str, SecureBucket]  # the batch bucket of each region
+    alarm_topics: Mapping[str, AlarmTopic]  # by region: batch's, whose failover this runbook performs
     batch_state_table_name: pulumi.Input[str]
     batch_state_table_arn: pulumi.Output[str]  # the global table's ARN (its primary replica)
     replication_wait_seconds: int = failover_runbook.RTC_SLA_SECONDS
@@ -60,6 +62,9 @@ class FailoverRunbook(pulumi.ComponentResource):
         missing = [region for region in args.regions if region not in args.buckets]
         if missing:
             raise ValueError(f"{name}: no batch bucket for region(s) {missing}")
+        unalarmed = [region for region in args.regions if region not in args.alarm_topics]
+        if unalarmed:
+            raise ValueError(f"{name}: no alarm topic for region(s) {unalarmed}")
         if args.replication_wait_seconds < 0:
             raise ValueError(
                 f"{name}: replication_wait_seconds must be >= 0, got {args.replication_wait_seconds}"
@@ -157,6 +162,14 @@ class FailoverRunbook(pulumi.ComponentResource):
                 ],
             ),
             child,
+        )
+        # A failed failover leaves the active-region signal and the batches mid-way: someone must look.
+        failed_executions_alarm(
+            f"{name}-runbook-failed",
+            topic=args.alarm_topics[region],
+            state_machine_arn=runbook.arn,
+            workflow="failover runbook",
+            opts=child,
         )
         self.state_machine_arns[region] = runbook.arn
         self.reconcile_functions[region] = reconcile.function_name

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.config import ApiThrottle
 from components.function import Function
 from components.shared_settings import SharedSettings
 
 _PATH_PARAMETER = re.compile(r"\{[^}]+\}")
+DEFAULT_THROTTLE = ApiThrottle(rate_limit_per_second=20, burst_limit=40)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,8 +36,9 @@ class HttpApiArgs:
     region: str
     routes: Sequence[LambdaRoute]
     shared: SharedSettings  # the stack's front door and access-log retention
-    throttle_burst_limit: int = 100
-    throttle_rate_limit: float = 50.0
+    # Each route's own limit (the stage default too, for a route added later); function URLs have none,
+    # so there the routed functions' reserved concurrency is the only ceiling.
+    throttle: ApiThrottle = DEFAULT_THROTTLE
 
 
 class HttpApi(pulumi.ComponentResource):
@@ -109,10 +112,10 @@ class HttpApi(pulumi.ComponentResource):
             api_id=api.id,
             name="$default",
             auto_deploy=True,
-            default_route_settings={
-                "throttling_burst_limit": args.throttle_burst_limit,
-                "throttling_rate_limit": args.throttle_rate_limit,
-            },
+            default_route_settings=_throttling(args.throttle),
+            route_settings=[
+                {"route_key": route.route_key, **_throttling(args.throttle)} for route in args.routes
+            ],
             access_log_settings={
                 "destination_arn": access_logs.arn,
                 "format": pulumi.Output.json_dumps(
@@ -171,3 +174,10 @@ class HttpApi(pulumi.ComponentResource):
         if first_url is None:
             raise ValueError(f"{name}: an HTTP API needs at least one route")
         self.endpoint = first_url
+
+
+def _throttling(throttle: ApiThrottle) -> aws.apigatewayv2.StageDefaultRouteSettingsArgsDict:
+    return {
+        "throttling_burst_limit": throttle.burst_limit,
+        "throttling_rate_limit": throttle.rate_limit_per_second,
+    }

@@ -15,9 +15,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.config import ApiThrottle
 from components.iam import allow, assume_role_policy, policy_document
 
 STAGE_NAME = "v1"
+DEFAULT_THROTTLE = ApiThrottle(rate_limit_per_second=2, burst_limit=5)
 # API Gateway renders these with its own template language; `$context.requestId` is the id we hand out.
 ACCEPTED_TEMPLATE = '{"{id_name}": "$context.requestId", "status": "queued"}'
 QUEUE_ERROR_TEMPLATE = (
@@ -34,8 +36,8 @@ class QueueApiArgs:
     path_part: str  # e.g. "builds" -> POST /builds
     request_schema: Mapping[str, Any]  # JSON schema (draft-04) the body must satisfy
     id_name: str = "requestId"  # message attribute and response field carrying the request id
-    throttle_burst_limit: int = 50
-    throttle_rate_limit: float = 20.0
+    # For every method of the stage ("*/*": REST API stage method settings limit each method on its own).
+    throttle: ApiThrottle = DEFAULT_THROTTLE
 
 
 class QueueApi(pulumi.ComponentResource):
@@ -194,8 +196,8 @@ class QueueApi(pulumi.ComponentResource):
             stage_name=stage.stage_name,
             method_path="*/*",
             settings={
-                "throttling_burst_limit": args.throttle_burst_limit,
-                "throttling_rate_limit": args.throttle_rate_limit,
+                "throttling_burst_limit": args.throttle.burst_limit,
+                "throttling_rate_limit": args.throttle.rate_limit_per_second,
             },
             opts=child,
         )

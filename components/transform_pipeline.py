@@ -10,7 +10,9 @@ from functools import partial
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import alarm_topic, function_errors_alarm
 from components.buffered_queue import BufferedQueue, BufferedQueueArgs
+from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import allow, policy_document
@@ -30,6 +32,7 @@ from handlers.transform.contract import (
 
 UPLOAD_ROUTE = "POST /upload"
 STATUS_ROUTE = "GET /uploads/{id}"
+API_THROTTLE = ApiThrottle(rate_limit_per_second=20, burst_limit=50)  # each of the two routes
 # AWS's guidance for SQS-triggered functions: visibility timeout at least six times the function timeout,
 # so a message is not handed to a second worker while the first one is still retrying it.
 VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6
@@ -49,12 +52,16 @@ class TransformPipelineArgs:
     max_xml_depth: int = UploadSettings.max_xml_depth
     batch_size: int = 10
     max_receive_count: int = WorkerSettings.max_receive_count  # receives before a message moves to the DLQ
-    max_worker_concurrency: int = 10  # SQS mapping ceiling: protects DynamoDB and S3 from bursts
+    # Reserved for the worker and its SQS mapping's maximum concurrency (at least 2): protects DynamoDB and
+    # S3 from bursts and keeps a flood of uploads from taking the account's whole concurrency.
+    worker_concurrency: int = 10
+    api_concurrency: int = 10  # reserved, each API function: a flood of requests is throttled, not scaled
+    api_throttle: ApiThrottle = API_THROTTLE
     rule_cache_seconds: int = WorkerSettings.rule_cache_seconds
     presigned_url_ttl_seconds: int = StatusSettings.presigned_url_ttl_seconds
     worker_timeout_seconds: int = 60
     worker_memory_mb: int = 1024  # a 10 MB document becomes ~100 MB of Python objects
-    notify_emails: Sequence[str] = ()
+    notify_emails: Sequence[str] = ()  # the notifications topic's subscribers, and the alarm topic's
 
 
 class TransformPipeline(pulumi.ComponentResource):
@@ -98,11 +105,16 @@ class TransformPipeline(pulumi.ComponentResource):
             opts=child,
             subscription_prefix=f"{name}-notify",
         )
+        # Not the notifications topic: CloudWatch cannot publish to a topic under the AWS-managed key, and
+        # alarms are for operators, not part of the per-upload message stream.
+        alarms = alarm_topic(name, system=name, region=region, emails=args.notify_emails, opts=child)
 
         buffer = BufferedQueue(
             f"{name}-buffer",
             BufferedQueueArgs(
                 region=region,
+                alarms=alarms,
+                holds=f"uploads the transform worker failed {args.max_receive_count} times",
                 visibility_timeout_seconds=args.worker_timeout_seconds
                 * VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT,
                 max_receive_count=args.max_receive_count,
@@ -164,6 +176,7 @@ class TransformPipeline(pulumi.ComponentResource):
                     rule_cache_seconds=args.rule_cache_seconds,
                 ),
                 memory_mb=1024,
+                reserved_concurrency=args.api_concurrency,
             ),
             child,
         )
@@ -182,6 +195,7 @@ class TransformPipeline(pulumi.ComponentResource):
                     presigned_url_ttl_seconds=args.presigned_url_ttl_seconds,
                 ),
                 memory_mb=256,
+                reserved_concurrency=args.api_concurrency,
             ),
             child,
         )
@@ -208,6 +222,7 @@ class TransformPipeline(pulumi.ComponentResource):
                 ),
                 timeout_seconds=args.worker_timeout_seconds,
                 memory_mb=args.worker_memory_mb,
+                reserved_concurrency=args.worker_concurrency,
             ),
             child,
         )
@@ -220,7 +235,9 @@ class TransformPipeline(pulumi.ComponentResource):
             # SQS mappings above 10 messages per batch require a batching window.
             maximum_batching_window_in_seconds=1 if args.batch_size > 10 else 0,
             function_response_types=["ReportBatchItemFailures"],
-            scaling_config={"maximum_concurrency": args.max_worker_concurrency},
+            # No more pollers than reserved executions: an invocation throttled for lack of concurrency
+            # would return its messages to the queue and spend their receives towards the DLQ.
+            scaling_config={"maximum_concurrency": args.worker_concurrency},
             opts=child,
         )
 
@@ -233,9 +250,20 @@ class TransformPipeline(pulumi.ComponentResource):
                     LambdaRoute(route_key=UPLOAD_ROUTE, function=upload),
                     LambdaRoute(route_key=STATUS_ROUTE, function=status),
                 ],
+                throttle=args.api_throttle,
             ),
             child,
         )
+        # The worker's failures end in the buffer's dead-letter queue (alarmed there); the API functions'
+        # end with the caller, so they are alarmed here.
+        for role, function, route in (("upload", upload, UPLOAD_ROUTE), ("status", status, STATUS_ROUTE)):
+            function_errors_alarm(
+                f"{name}-{role}-errors",
+                topic=alarms,
+                function_name=function.function_name,
+                purpose=route,
+                opts=child,
+            )
 
         self.upload_url = api.url_for(UPLOAD_ROUTE)
         self.status_url = api.url_for(STATUS_ROUTE)

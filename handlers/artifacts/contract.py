@@ -26,6 +26,10 @@ TRACKING_TABLE_SORT_KEY = "sourceBucket"
 HOST_LOG_KEY = "host_id"
 HOST_LOG_SORT_KEY = "build_id"
 BUILD_ID_INDEX = "build_id-index"
+# The most hosts per region any stack may simulate, whatever its cap (config artifactMaxHostsPerRegion):
+# one POST /builds writes hosts x regions host-log items, each a billed DynamoDB write, so an anonymous
+# request must never be able to cost more than this.
+HOSTS_PER_REGION_CEILING = 50_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,9 +69,23 @@ class RegionalSyncSettings(Environment):
     host_log_table: str
     host_log_region: str | None = None  # the log's region when it is not the function's own
     hosts_per_region: int = 5000
+    # The stack's cap on hosts_per_region: checked here too, so a hand-edited HOSTS_PER_REGION cannot
+    # make one build's fan-out larger than the stack allows.
+    max_hosts_per_region: int = 5000
     max_write_attempts: int = 8  # BatchWriteItem requests per batch of 25 before giving up
     max_requests_in_flight: int = 4
 
     def __post_init__(self) -> None:
         if self.hosts_per_region < 1:
             raise SettingError(f"HOSTS_PER_REGION must be at least 1, got {self.hosts_per_region}")
+        if not 1 <= self.max_hosts_per_region <= HOSTS_PER_REGION_CEILING:
+            raise SettingError(
+                f"MAX_HOSTS_PER_REGION must be from 1 to {HOSTS_PER_REGION_CEILING}, "
+                f"got {self.max_hosts_per_region}"
+            )
+        if self.hosts_per_region > self.max_hosts_per_region:
+            raise SettingError(
+                f"HOSTS_PER_REGION={self.hosts_per_region} is above MAX_HOSTS_PER_REGION="
+                f"{self.max_hosts_per_region}: refusing to write that many host-log items per build; set "
+                "the stack's artifactHostsPerRegion within artifactMaxHostsPerRegion and redeploy"
+            )

@@ -39,9 +39,21 @@ _ROUTE_FIELDS: FieldMap = {
     "authorizerId": "AuthorizerId",
     "operationName": "OperationName",
 }
+
+
+def _route_settings(settings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The provider's list of per-route settings -> the API's map keyed by route key."""
+    return {
+        setting["routeKey"]: pascal_case({key: value for key, value in setting.items() if key != "routeKey"})
+        for setting in settings
+    }
+
+
 _STAGE_FIELDS: FieldMap = {
     # Rate limits are doubles in the API; pascal_case turns whole floats into ints, which is still valid.
+    # Recorded on the stage (GetStage answers them); the gateway does not throttle.
     "defaultRouteSettings": Param("DefaultRouteSettings", pascal_case),
+    "routeSettings": Param("RouteSettings", _route_settings),
     "accessLogSettings": Param("AccessLogSettings", pascal_case),
     "stageVariables": Param("StageVariables", dict),
 }

@@ -55,6 +55,11 @@ def test_pulumi_yaml_defaults_apply_when_the_stack_file_is_silent() -> None:
         ("transformMaxUploadBytes", str(11 * 1024 * 1024), "from 1 to 10485760"),
         ("transformBatchSize", "ten", "an integer from 1 to 10000"),
         ("transformNotifyEmails", json.dumps(["not-an-email"]), "is not an email address"),
+        # 0 reserved executions would throttle every call; a queue mapping's maximum concurrency is >= 2.
+        ("eventsApiConcurrency", "0", "an integer from 1 to 900"),
+        ("transformWorkerConcurrency", "1", "an integer from 2 to 900"),
+        ("auditApiBurstLimit", "6000", "an integer from 1 to 5000"),
+        ("artifactHostsPerRegion", "1000000", "an integer from 1 to 50000"),
     ],
 )
 def test_bad_values_fail_naming_the_key_and_what_is_allowed(key: str, value: str, expected: str) -> None:

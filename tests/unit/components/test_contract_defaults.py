@@ -57,6 +57,12 @@ FED_BY_CONFIG: dict[str, tuple[type[Environment], str, type, str]] = {
         ArtifactDistributionArgs,
         "hosts_per_region",
     ),
+    "artifactMaxHostsPerRegion": (
+        RegionalSyncSettings,
+        "max_hosts_per_region",
+        ArtifactDistributionArgs,
+        "max_hosts_per_region",
+    ),
     "batchRecordsPerChunk": (SplitSettings, "records_per_chunk", BatchOrchestratorArgs, "records_per_chunk"),
     "batchLinkExpirySeconds": (
         EmailSettings,

@@ -164,8 +164,10 @@ def test_tables_and_topic_are_encrypted_and_tables_recoverable(stack: BuiltStack
     assert len(tables) == 2
     assert all(t.inputs["serverSideEncryption"]["enabled"] for t in tables)
     assert all(t.inputs["pointInTimeRecovery"]["enabled"] for t in tables)
-    [topic] = stack.resources_of("aws:sns/topic:Topic", "transform-")
-    assert topic.inputs["kmsMasterKeyId"]
+    # Both topics: the per-upload notifications and the alarms.
+    topics = stack.resources_of("aws:sns/topic:Topic", "transform-")
+    assert {topic.name for topic in topics} == {"transform-notifications", "transform-alarms"}
+    assert all(topic.inputs["kmsMasterKeyId"] for topic in topics)
 
 
 def test_every_example_rule_is_deployed_into_the_rules_table(stack: BuiltStack) -> None:

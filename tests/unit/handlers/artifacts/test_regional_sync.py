@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from handlers.artifacts import regional_sync
+from handlers.artifacts.contract import HOSTS_PER_REGION_CEILING, RegionalSyncSettings
 from handlers.artifacts.regional_sync import (
     BATCH_WRITE_MAX_ITEMS,
     MAX_DELAY_SECONDS,
@@ -18,6 +19,7 @@ from handlers.artifacts.regional_sync import (
     host_records,
     write_host_records,
 )
+from handlers.environment import SettingError
 
 from ..conftest import FakeLambdaContext
 from .conftest import (
@@ -213,3 +215,39 @@ def test_requests_in_flight_write_every_item_in_batches_of_25() -> None:
     # THEN all are written in 40 full batches plus the 3 retries
     assert len(client.written) == 1000
     assert (report.requests, report.retried_items) == (43, 21)
+
+
+# ---- the fan-out cap ----------------------------------------------------------------------------------
+
+
+def test_a_fan_out_above_the_stacks_cap_is_refused_before_any_host_is_written(
+    cloud: ArtifactCloud, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a function whose HOSTS_PER_REGION was raised past the cap the stack deployed with
+    monkeypatch.setenv("MAX_HOSTS_PER_REGION", "200")
+    regional_sync.dependencies.cache_clear()
+    # WHEN a build arrives
+    with pytest.raises(SettingError, match="HOSTS_PER_REGION=300 is above MAX_HOSTS_PER_REGION=200"):
+        regional_sync.lambda_handler(arrival(), lambda_context)
+    # THEN the function refuses it (Lambda's retries, then the alarmed DLQ) and writes no host record
+    assert cloud.hosts_with_build("b42") == 0
+
+
+def test_a_fan_out_at_the_cap_is_written_in_full(
+    cloud: ArtifactCloud, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN HOSTS_PER_REGION equal to the cap
+    monkeypatch.setenv("MAX_HOSTS_PER_REGION", "300")
+    regional_sync.dependencies.cache_clear()
+    # WHEN a build arrives THEN every host is recorded
+    regional_sync.lambda_handler(arrival(), lambda_context)
+    assert cloud.hosts_with_build("b42") == 300
+
+
+@pytest.mark.parametrize("cap", ["0", str(HOSTS_PER_REGION_CEILING + 1)])
+def test_the_cap_itself_must_be_within_the_contracts_ceiling(cap: str) -> None:
+    environment = {"HOST_LOG_TABLE": HOST_LOG_TABLE, "HOSTS_PER_REGION": "1", "MAX_HOSTS_PER_REGION": cap}
+    with pytest.raises(
+        SettingError, match=f"MAX_HOSTS_PER_REGION must be from 1 to {HOSTS_PER_REGION_CEILING}"
+    ):
+        RegionalSyncSettings.from_environment(environment)
