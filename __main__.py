@@ -44,6 +44,7 @@ transform = TransformPipeline(
         notify_emails=settings.transform.notify_emails,
         api_concurrency=settings.transform.api_concurrency,
         worker_concurrency=settings.transform.worker_concurrency,
+        dead_letter_concurrency=settings.transform.dead_letter_concurrency,
         api_throttle=settings.transform.api_throttle,
     ),
 )

@@ -15,6 +15,12 @@ import pulumi_aws as aws
 from components.alarms import AlarmTopic, dead_letter_alarm
 from components.iam import PolicyStatement, allow
 
+CONSUMER_ACTIONS = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+]
 FOURTEEN_DAYS_SECONDS = 14 * 24 * 3600  # SQS's longest retention: the most time to inspect and redrive
 
 
@@ -25,6 +31,7 @@ def dead_letter_queue(
     holds: str,
     opts: pulumi.ResourceOptions,
     max_message_size_bytes: int | None = None,
+    visibility_timeout_seconds: int | None = None,
 ) -> aws.sqs.Queue:
     """A dead-letter queue in `alarms`' region, alarmed there as soon as it holds a message.
 
@@ -36,6 +43,7 @@ def dead_letter_queue(
         sqs_managed_sse_enabled=True,
         message_retention_seconds=FOURTEEN_DAYS_SECONDS,
         max_message_size=max_message_size_bytes,
+        visibility_timeout_seconds=visibility_timeout_seconds,
         opts=opts,
     )
     dead_letter_alarm(f"{name}-alarm", topic=alarms, queue_name=queue.name, holds=holds, opts=opts)
@@ -50,6 +58,9 @@ class BufferedQueueArgs:
     visibility_timeout_seconds: int = 180
     max_receive_count: int = 5  # receives before a message moves to the DLQ
     message_retention_seconds: int = 4 * 24 * 3600
+    # Set when a function consumes the DLQ: Lambda refuses a mapping whose queue's visibility timeout is
+    # shorter than the function's timeout (AWS recommends six times it).
+    dead_letter_visibility_timeout_seconds: int | None = None
 
 
 class BufferedQueue(pulumi.ComponentResource):
@@ -76,7 +87,13 @@ class BufferedQueue(pulumi.ComponentResource):
                 "CloudWatch notifies only a topic in the alarm's region"
             )
         child = pulumi.ResourceOptions(parent=self)
-        dlq = dead_letter_queue(f"{name}-dlq", alarms=args.alarms, holds=args.holds, opts=child)
+        dlq = dead_letter_queue(
+            f"{name}-dlq",
+            alarms=args.alarms,
+            holds=args.holds,
+            opts=child,
+            visibility_timeout_seconds=args.dead_letter_visibility_timeout_seconds,
+        )
         self.queue = aws.sqs.Queue(
             f"{name}-queue",
             region=args.region,
@@ -108,12 +125,8 @@ class BufferedQueue(pulumi.ComponentResource):
 
     def consumer_statement(self) -> PolicyStatement:
         """What a Lambda event source mapping needs on this queue, and nothing more."""
-        return allow(
-            [
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-            ],
-            [self.arn],
-        )
+        return allow(CONSUMER_ACTIONS, [self.arn])
+
+    def dead_letter_consumer_statement(self) -> PolicyStatement:
+        """What a Lambda event source mapping needs on the dead-letter queue, and nothing more."""
+        return allow(CONSUMER_ACTIONS, [self.dlq_arn])

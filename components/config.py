@@ -102,6 +102,7 @@ class TransformSettings:
     notify_emails: tuple[str, ...]
     api_concurrency: int  # reserved, each of POST /upload and GET /uploads/{id}
     worker_concurrency: int  # reserved for the worker; also its SQS mapping's maximum concurrency
+    dead_letter_concurrency: int  # reserved for the DLQ's consumer; also its mapping's maximum concurrency
     api_throttle: ApiThrottle
 
 
@@ -226,6 +227,7 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
             notify_emails=reader.read("transformNotifyEmails", _email_list),
             api_concurrency=reader.read("transformApiConcurrency", _reserved_concurrency),
             worker_concurrency=reader.read("transformWorkerConcurrency", _consumer_concurrency),
+            dead_letter_concurrency=reader.read("transformDeadLetterConcurrency", _consumer_concurrency),
             api_throttle=_api_throttle(reader, "transform"),
         ),
         artifacts=_artifact_settings(reader),

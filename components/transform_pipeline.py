@@ -25,6 +25,7 @@ from handlers.transform.contract import (
     OUTPUT_PREFIX,
     RULES_TABLE_KEY,
     STATUS_TABLE_KEY,
+    DeadLetterSettings,
     StatusSettings,
     UploadSettings,
     WorkerSettings,
@@ -36,6 +37,7 @@ API_THROTTLE = ApiThrottle(rate_limit_per_second=20, burst_limit=50)  # each of 
 # AWS's guidance for SQS-triggered functions: visibility timeout at least six times the function timeout,
 # so a message is not handed to a second worker while the first one is still retrying it.
 VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6
+DEAD_LETTER_TIMEOUT_SECONDS = 30  # two conditional writes and a publish per dead letter
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +57,7 @@ class TransformPipelineArgs:
     # Reserved for the worker and its SQS mapping's maximum concurrency (at least 2): protects DynamoDB and
     # S3 from bursts and keeps a flood of uploads from taking the account's whole concurrency.
     worker_concurrency: int = 10
+    dead_letter_concurrency: int = 2  # the DLQ's consumer, likewise (a mapping's minimum is 2)
     api_concurrency: int = 10  # reserved, each API function: a flood of requests is throttled, not scaled
     api_throttle: ApiThrottle = API_THROTTLE
     rule_cache_seconds: int = WorkerSettings.rule_cache_seconds
@@ -118,6 +121,8 @@ class TransformPipeline(pulumi.ComponentResource):
                 visibility_timeout_seconds=args.worker_timeout_seconds
                 * VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT,
                 max_receive_count=args.max_receive_count,
+                dead_letter_visibility_timeout_seconds=DEAD_LETTER_TIMEOUT_SECONDS
+                * VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT,
             ),
             child,
         )
@@ -238,6 +243,36 @@ class TransformPipeline(pulumi.ComponentResource):
             # No more pollers than reserved executions: an invocation throttled for lack of concurrency
             # would return its messages to the queue and spend their receives towards the DLQ.
             scaling_config={"maximum_concurrency": args.worker_concurrency},
+            opts=child,
+        )
+
+        # A worker that crashes (timeout, out of memory) on the last receive leaves its upload pending: the
+        # DLQ's consumer marks such uploads failed and sends any notice that never went out.
+        dead_letters = Function(
+            f"{name}-dead-letters",
+            function_args(
+                handler="handlers.transform.dead_letters.lambda_handler",
+                description="Settle dead-lettered uploads: failed with a reason, and announced",
+                policy_statements=[
+                    buffer.dead_letter_consumer_statement(),
+                    allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [statuses.arn]),
+                    allow(["sns:Publish"], [topic.arn]),
+                ],
+                environment=DeadLetterSettings.environment(status_table=statuses.name, topic_arn=topic.arn),
+                timeout_seconds=DEAD_LETTER_TIMEOUT_SECONDS,
+                memory_mb=256,
+                reserved_concurrency=args.dead_letter_concurrency,
+            ),
+            child,
+        )
+        aws.lambda_.EventSourceMapping(
+            f"{name}-dead-letters-trigger",
+            region=region,
+            event_source_arn=buffer.dlq_arn,
+            function_name=dead_letters.function_name,
+            batch_size=10,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config={"maximum_concurrency": args.dead_letter_concurrency},
             opts=child,
         )
 

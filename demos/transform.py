@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus
 
 from demos.waiting import wait_until
 from handlers.transform.rules import parse_rule_set
@@ -53,25 +52,44 @@ def expected_json(document: bytes, rule_file: Path) -> Any:
     return json.loads(transform_document(normalised, parse_rule_set(json.loads(rule_file.read_text()))))
 
 
-def dlq_messages(cloud: LocalCloud, timeout_seconds: float = 30.0, expected: int = 1) -> list[dict[str, Any]]:
-    sqs = cloud.client("sqs")
-    deadline = time.monotonic() + timeout_seconds
-    found: list[dict[str, Any]] = []
-    while len(found) < expected and time.monotonic() < deadline:
-        found += sqs.receive_message(
-            QueueUrl=cloud.exports["transformDlqUrl"],
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=1,
-            VisibilityTimeout=60,
-        ).get("Messages", [])
-    return found
+def dead_letter_outcomes(cloud: LocalCloud, key: str) -> list[str]:
+    """How the DLQ's consumer settled the dead letters of `key` so far ('failed', 'announced', 'settled'),
+    read from its log lines ("dead letter settled"), as an operator would read them."""
+    lambda_client, logs = cloud.client("lambda"), cloud.client("logs")
+    settlers = [
+        function
+        for page in lambda_client.get_paginator("list_functions").paginate()
+        for function in page["Functions"]
+        if function["FunctionName"].startswith("transform-dead-letters")
+    ]
+    outcomes = []
+    for settler in settlers:
+        group = (settler.get("LoggingConfig") or {}).get(
+            "LogGroup"
+        ) or f"/aws/lambda/{settler['FunctionName']}"
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+        for event in (event for page in pages for event in page["events"]):
+            try:
+                line = json.loads(event["message"])
+            except ValueError:
+                continue
+            if line.get("message") == "dead letter settled" and line.get("key") == key:
+                outcomes.append(str(line.get("outcome")))
+    return outcomes
 
 
-def s3_keys(sqs_message: dict[str, Any]) -> list[str]:
-    """Object keys named by an SQS message that carries an S3 event notification."""
-    records = json.loads(sqs_message["Body"]).get("Records", [])
-    # Keys in S3 event notifications are URL-encoded.
-    return [unquote_plus(record["s3"]["object"]["key"]) for record in records]
+def wait_for_dead_letter(cloud: LocalCloud, key: str, timeout_seconds: float = 60.0) -> list[str]:
+    return wait_until(
+        lambda: dead_letter_outcomes(cloud, key), f"the dead letter of {key} settled", timeout_seconds
+    )
+
+
+def dlq_depth(cloud: LocalCloud) -> int:
+    attributes = cloud.client("sqs").get_queue_attributes(
+        QueueUrl=cloud.exports["transformDlqUrl"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
 
 
 def run(cloud: LocalCloud, report: Report) -> bool:
@@ -113,14 +131,15 @@ def run(cloud: LocalCloud, report: Report) -> bool:
     failing_id = failing.json().get("uploadId", "")
     failed = wait_for_final_status(cloud, failing_id)
     report(f"rule demo-broken casts names to int -> {failed['status']}: {failed.get('reason')}")
-    in_dlq = dlq_messages(cloud)
-    report(f"dead-letter queue holds {len(in_dlq)} message(s) for it")
+    settled = wait_for_dead_letter(cloud, f"uploads/{failing_id}.xml")
+    report(
+        f"its dead letter was settled by the DLQ's consumer ({', '.join(settled)}); "
+        f"DLQ depth {dlq_depth(cloud)}"
+    )
     checks.append(
         ("failed upload reported with a reason", failed["status"] == "failed" and bool(failed.get("reason")))
     )
-    checks.append(
-        ("failed message in the DLQ", any(f"uploads/{failing_id}.xml" in s3_keys(m) for m in in_dlq))
-    )
+    checks.append(("its dead letter settled by the DLQ's consumer", settled == ["settled"]))
 
     topic_arn = cloud.exports["transformTopicArn"]
 

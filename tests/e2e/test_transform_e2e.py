@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from demos.transform import (
-    dlq_messages,
     expected_json,
-    s3_keys,
     upload,
     upload_status,
+    wait_for_dead_letter,
     wait_for_final_status,
 )
 from demos.waiting import wait_until
+from handlers.transform.upload_status import UploadStatusTable
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.http_client import request
 from samples.transform_documents import generate_orders_xml
@@ -184,15 +186,51 @@ def test_a_rule_failure_ends_in_the_dlq_with_status_failed_and_a_message(
     status = wait_for_final_status(cloud, upload_id)
     assert status["status"] == "failed"
     assert "orders/order/customer/name" in status["reason"]
-    # AND its S3 event lands in the dead-letter queue after the receives the stack allows
-    in_dlq = dlq_messages(cloud, timeout_seconds=60)
-    assert any(f"uploads/{upload_id}.xml" in s3_keys(message) for message in in_dlq)
+    # AND its S3 event reaches the dead-letter queue, whose consumer finds it failed and announced already
+    assert wait_for_dead_letter(cloud, f"uploads/{upload_id}.xml") == ["settled"]
     # AND exactly one `failed` message reached the topic
     assert [m["status"] for m in topic_messages_for(cloud, upload_id)] == ["failed"]
     # AND the raw XML is still in the input bucket
     cloud.client("s3").head_object(
         Bucket=cloud.exports["transformInputBucket"], Key=f"uploads/{upload_id}.xml"
     )
+
+
+def test_an_upload_whose_worker_crashed_on_its_last_receive_ends_failed_and_announced(
+    cloud: LocalCloud,
+) -> None:
+    # GIVEN an accepted upload whose row is pending, and its S3 event dead-lettered as after a worker that
+    # crashed (timed out, ran out of memory) on the last receive: nothing marked the row
+    upload_id = str(uuid.uuid4())
+    key = f"uploads/{upload_id}.xml"
+    # (its XML is not written here: the bucket would notify the worker, which is not the case tested)
+    input_bucket = cloud.exports["transformInputBucket"]
+    statuses = UploadStatusTable(cloud.dynamodb_table(cloud.exports["transformStatusTable"]))
+    statuses.create_pending(
+        upload_id=upload_id,
+        rule_id="orders-v1",
+        file_name="crashed.xml",
+        input_key=key,
+        size_bytes=5_000,
+        now=datetime.now(UTC),
+    )
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": input_bucket}, "object": {"key": key}},
+            }
+        ]
+    }
+    # WHEN the dead letter arrives
+    cloud.client("sqs").send_message(QueueUrl=cloud.exports["transformDlqUrl"], MessageBody=json.dumps(event))
+    # THEN the DLQ's consumer marks the upload failed with a reason that says where its XML is kept
+    assert wait_for_dead_letter(cloud, key) == ["failed"]
+    status = upload_status(cloud, upload_id)
+    assert status["status"] == "failed" and f"s3://{input_bucket}/{key}" in status["reason"]
+    # AND announces it once
+    assert [m["status"] for m in topic_messages_for(cloud, upload_id)] == ["failed"]
 
 
 def test_the_same_s3_event_delivered_twice_yields_one_output(cloud: LocalCloud) -> None:

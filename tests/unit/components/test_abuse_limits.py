@@ -35,6 +35,7 @@ RESERVATION_KEYS = {
     "transform-upload-function": "transformApiConcurrency",
     "transform-status-function": "transformApiConcurrency",
     "transform-worker-function": "transformWorkerConcurrency",
+    "transform-dead-letters-function": "transformDeadLetterConcurrency",
     "artifacts-build-worker-function": "artifactBuildWorkerConcurrency",
     "audit-ingest-api-function": "auditApiConcurrency",
     "events-*-api-function": "eventsApiConcurrency",
@@ -52,6 +53,7 @@ THROTTLE_PREFIXES = {
 OVERRIDES = {
     "transformApiConcurrency": "3",
     "transformWorkerConcurrency": "4",
+    "transformDeadLetterConcurrency": "5",
     "artifactBuildWorkerConcurrency": "6",
     "auditApiConcurrency": "7",
     "eventsApiConcurrency": "8",
@@ -73,6 +75,7 @@ OVERRIDES = {
 ARGS_FIELDS: dict[str, tuple[type, str, str | None]] = {
     "transformApiConcurrency": (TransformPipelineArgs, "api_concurrency", None),
     "transformWorkerConcurrency": (TransformPipelineArgs, "worker_concurrency", None),
+    "transformDeadLetterConcurrency": (TransformPipelineArgs, "dead_letter_concurrency", None),
     "artifactBuildWorkerConcurrency": (ArtifactDistributionArgs, "build_worker_concurrency", None),
     "auditApiConcurrency": (AuditIngestArgs, "api_concurrency", None),
     "eventsApiConcurrency": (ActiveActiveEventsArgs, "api_concurrency", None),
@@ -129,7 +132,7 @@ def test_every_exposed_or_queue_fed_function_reserves_its_systems_configured_con
     # GIVEN every reservation key set to its own unusual value
     functions = exposed_or_queue_fed(limited_stack)
     # THEN the functions found are exactly those the reservation keys name (both regions where regional)
-    assert len(functions) == 9
+    assert len(functions) == 10
     for function in functions:
         # WHEN a function behind a route, URL or queue is read
         # THEN it reserves its system's configured concurrency

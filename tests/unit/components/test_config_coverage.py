@@ -35,6 +35,7 @@ NON_DEFAULT_VALUES: dict[str, tuple[str, dict[str, str], str]] = {
     "transformNotifyEmails": ("local", {}, OPS),
     "transformApiConcurrency": ("local", {}, "7"),
     "transformWorkerConcurrency": ("local", {}, "6"),
+    "transformDeadLetterConcurrency": ("local", {}, "3"),
     # Throttles live on API Gateway stages: the primary stack's front door (local's is function URLs).
     "transformApiRateLimit": ("primary", {}, "30"),
     "transformApiBurstLimit": ("primary", {}, "60"),

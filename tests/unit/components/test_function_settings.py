@@ -45,6 +45,7 @@ SETTINGS_OF_HANDLER: dict[str, type[Environment] | None] = {
     "handlers.transform.upload_api.lambda_handler": transform.UploadSettings,
     "handlers.transform.status_api.lambda_handler": transform.StatusSettings,
     "handlers.transform.transform_worker.lambda_handler": transform.WorkerSettings,
+    "handlers.transform.dead_letters.lambda_handler": transform.DeadLetterSettings,
     "handlers.artifacts.build_worker.lambda_handler": artifacts.BuildWorkerSettings,
     "handlers.artifacts.validate_input.lambda_handler": None,
     "handlers.artifacts.copy_to_bucket.lambda_handler": None,

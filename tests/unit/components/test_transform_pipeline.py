@@ -126,11 +126,29 @@ def test_buffer_queue_moves_poison_messages_to_the_dlq(stack: BuiltStack) -> Non
 
 
 def test_worker_consumes_the_buffer_with_partial_batch_failures(stack: BuiltStack) -> None:
-    [mapping] = stack.resources_of("aws:lambda/eventSourceMapping:EventSourceMapping", "transform-")
+    mapping = stack.named("transform-worker-trigger")
     assert mapping.inputs["eventSourceArn"] == stack.named("transform-buffer-queue").outputs["arn"]
     assert mapping.inputs["functionName"] == function_named(stack, "worker").outputs["name"]
     assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping.inputs["batchSize"] == int(stack.config["regionflow:transformBatchSize"])
+
+
+def test_the_dlq_is_consumed_by_the_dead_letter_settler_with_partial_batch_failures(
+    stack: BuiltStack,
+) -> None:
+    # GIVEN the buffer's DLQ WHEN its mapping is read THEN it feeds the settler, which may fail records alone
+    mapping = stack.named("transform-dead-letters-trigger")
+    dlq = stack.named("transform-buffer-dlq")
+    settler = function_named(stack, "dead-letters")
+    assert mapping.inputs["eventSourceArn"] == dlq.outputs["arn"]
+    assert mapping.inputs["functionName"] == settler.outputs["name"]
+    assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    # AND the DLQ hides a message in flight for six times the settler's timeout, as Lambda asks
+    assert dlq.inputs["visibilityTimeoutSeconds"] == 6 * settler.inputs["timeout"]
+    # AND it reserves the concurrency the stack configures for it
+    assert settler.inputs["reservedConcurrentExecutions"] == float(
+        stack.config["regionflow:transformDeadLetterConcurrency"]
+    )
 
 
 def test_queue_visibility_timeout_is_six_times_the_worker_timeout(stack: BuiltStack) -> None:
