@@ -143,6 +143,22 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, what: str =
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
+def create_table(emulator: Emulator) -> str:
+    """A new on-demand table keyed by "pk" (a string) in REGION; its name."""
+    name = f"table-{uuid.uuid4().hex[:8]}"
+    emulator.client("dynamodb", REGION).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def table_arn(name: str) -> str:
+    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+
+
 def create_queue(emulator: Emulator, name: str, **attributes: str) -> tuple[str, str]:
     sqs = emulator.client("sqs", REGION)
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]

@@ -13,7 +13,7 @@ import pytest
 
 from localcloud.core.clients import emulator_client
 from localcloud.services.iam.role_sessions import RoleSessions
-from tests.unit.localcloud.conftest import ASSUME_LAMBDA, REGION, role_with
+from tests.unit.localcloud.conftest import ASSUME_LAMBDA, REGION, create_table, role_with, table_arn
 from tests.unit.localcloud.services.lambda_.test_runtime import invoke
 
 WRITES_ITEM = """
@@ -23,21 +23,6 @@ def handler(event, context):
     boto3.client("dynamodb").put_item(TableName=os.environ["TABLE"], Item={"pk": {"S": event["id"]}})
     return "written"
 """
-
-
-def create_table(emulator) -> str:
-    name = f"table-{uuid.uuid4().hex[:8]}"
-    emulator.client("dynamodb", REGION).create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return name
-
-
-def table_arn(name: str) -> str:
-    return f"arn:aws:dynamodb:{REGION}:123456789012:table/{name}"
 
 
 def test_a_role_allowed_on_one_table_writes_to_it(emulator, deploy):

@@ -14,8 +14,10 @@ from tests.unit.localcloud.conftest import (
     ASSUME_LAMBDA,
     REGION,
     create_queue,
+    create_table,
     drain,
     role_with,
+    table_arn,
     wait_for,
 )
 
@@ -96,21 +98,6 @@ def invoke_task(function: str, **fields: Any) -> dict[str, Any]:
         "OutputPath": "$.Payload",
         **fields,
     }
-
-
-def create_table(emulator) -> str:
-    name = f"table-{uuid.uuid4().hex[:8]}"
-    emulator.client("dynamodb", REGION).create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return name
-
-
-def table_arn(name: str) -> str:
-    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
 
 
 def test_a_lambda_task_runs_as_a_role_allowed_to_invoke_the_function(emulator, deploy):
