@@ -12,6 +12,7 @@ from components.chaos_experiment import ChaosExperiment, ChaosExperimentArgs
 from components.config import PROJECT, load_settings
 from components.failover_control import FailoverControl, FailoverControlArgs
 from components.failover_runbook import FailoverRunbook, FailoverRunbookArgs
+from components.http_api import JwtIssuer
 from components.lambda_packaging import LambdaPackagingCatalog
 from components.private_network import PrivateNetwork, PrivateNetworkArgs
 from components.shared_settings import SharedSettings
@@ -46,6 +47,11 @@ transform = TransformPipeline(
         worker_concurrency=settings.transform.worker_concurrency,
         dead_letter_concurrency=settings.transform.dead_letter_concurrency,
         api_throttle=settings.transform.api_throttle,
+        jwt_issuer=(
+            JwtIssuer(issuer=settings.transform.jwt_issuer, audiences=settings.transform.jwt_audiences)
+            if settings.transform.jwt_issuer
+            else None
+        ),
     ),
 )
 
@@ -143,6 +149,7 @@ audit = AuditIngest(
         shared=shared,
         redis_endpoint=settings.audit.redis_endpoint,
         redis_replicas=settings.audit.redis_replicas,
+        redis_memory_alarm_percent=settings.audit.redis_memory_alarm_percent,
         redis_node_type=settings.audit.redis_node_type,
         max_body_bytes=settings.audit.max_body_bytes,
         redis_ttl_seconds=settings.audit.redis_ttl_seconds,
@@ -178,6 +185,9 @@ pulumi.export("transformStatusTable", transform.status_table)
 pulumi.export("transformTopicArn", transform.topic_arn)
 pulumi.export("transformQueueUrl", transform.queue_url)
 pulumi.export("transformDlqUrl", transform.dlq_url)
+pulumi.export("transformUserPoolId", transform.user_pool_id)
+pulumi.export("transformUserPoolClientId", transform.user_pool_client_id)
+pulumi.export("transformCallerRoleArn", transform.caller_role_arn)
 pulumi.export("artifactBuildsUrl", artifacts.builds_url)
 pulumi.export("artifactGlobalBucket", artifacts.global_bucket)
 pulumi.export("artifactRegionalBuckets", artifacts.regional_buckets)
@@ -187,6 +197,7 @@ pulumi.export("artifactStateMachineArn", artifacts.state_machine_arn)
 pulumi.export("artifactFailureTopicArn", artifacts.failure_topic_arn)
 pulumi.export("artifactBuildQueueUrl", artifacts.build_queue_url)
 pulumi.export("artifactBuildDlqUrl", artifacts.build_dlq_url)
+pulumi.export("artifactCallerRoleArn", artifacts.caller_role_arn)
 pulumi.export("batchBuckets", batch.buckets)
 pulumi.export("batchStateTable", batch.batch_state_table)
 pulumi.export("batchErrorsTable", batch.errors_table)
@@ -195,6 +206,7 @@ pulumi.export("batchStateMachineArns", batch.state_machine_arns)
 pulumi.export("batchChunkStateMachineArns", batch.chunk_state_machine_arns)
 pulumi.export("batchTriggerFunctions", batch.trigger_functions)
 pulumi.export("batchFinancialsUrls", batch.financials_urls)
+pulumi.export("batchCallerRoleArn", batch.caller_role_arn)
 pulumi.export("batchDashboards", batch.dashboards)
 pulumi.export("batchAccessPointAlias", batch.access_point_alias)
 pulumi.export("activeRegionZoneId", failover.zone_id)
@@ -206,12 +218,14 @@ pulumi.export("failoverReconcileFunctions", runbook.reconcile_functions)
 pulumi.export("failoverAutomationDocuments", runbook.automation_documents)
 pulumi.export("failoverChaosTemplates", chaos_templates)
 pulumi.export("auditUrl", audit.audit_url)
+pulumi.export("auditCallerRoleArn", audit.caller_role_arn)
 pulumi.export("auditArchiveBucket", audit.archive_bucket)
 pulumi.export("auditMetadataTable", audit.metadata_table)
 pulumi.export("auditTopicArn", audit.topic_arn)
 pulumi.export("auditDlqUrl", audit.dlq_url)
 pulumi.export("auditStateMachineArn", audit.state_machine_arn)
 pulumi.export("eventsUrls", events.event_urls)
+pulumi.export("eventsCallerRoleArn", events.caller_role_arn)
 pulumi.export("eventsTable", events.event_table)
 pulumi.export("eventsIdempotencyTable", events.idempotency_table)
 pulumi.export("eventsDlqUrls", events.dlq_urls)

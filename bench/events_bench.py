@@ -58,6 +58,7 @@ from demos.events import (  # noqa: E402
 from demos.waiting import wait_until  # noqa: E402
 from handlers.events.contract import ProcessorSettings  # noqa: E402
 from handlers.events.event_item import parse_event  # noqa: E402
+from handlers.events.ownership import owner_of  # noqa: E402
 from handlers.events.processor import process_event  # noqa: E402
 from localcloud.core.cloud import LocalCloud  # noqa: E402
 
@@ -169,6 +170,10 @@ def throughput(cloud: LocalCloud, region: str, run: str) -> Throughput:
     )
 
 
+# The direct writes' owner: what the API derives from the bench's (one) caller.
+BENCH_OWNER = owner_of("arn:aws:sts::123456789012:assumed-role/events-bench/direct")
+
+
 def direct_writes(cloud: LocalCloud, region: str, run: str) -> tuple[float, list[float]]:
     """THROUGHPUT_EVENTS calls of process_event (fresh ids), one after another, against the replica."""
     table = cloud.dynamodb_table(cloud.exports["eventsTable"], region)
@@ -185,7 +190,12 @@ def direct_writes(cloud: LocalCloud, region: str, run: str) -> tuple[float, list
                 started = time.perf_counter()
             before = time.perf_counter()
             result = process_event(
-                incoming, table=table, region=region, now_ms=int(time.time() * 1000), max_skew_ms=max_skew_ms
+                incoming,
+                table=table,
+                region=region,
+                now_ms=int(time.time() * 1000),
+                max_skew_ms=max_skew_ms,
+                owner=BENCH_OWNER,
             )
             if n >= WARMUP:
                 latencies.append((time.perf_counter() - before) * 1000)

@@ -31,12 +31,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import alarm_topic, failed_executions_alarm
+from components.api_callers import ApiCallerRole, ApiCallerRoleArgs
 from components.buffered_queue import dead_letter_queue
 from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
 from components.global_table import replica_arn
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
-from components.iam import allow
+from components.iam import PolicyStatement, allow
 from components.shared_settings import SharedSettings
 from components.state_machine import StateMachine, StateMachineArgs
 from handlers.events.contract import (
@@ -111,11 +112,21 @@ class ActiveActiveEvents(pulumi.ComponentResource):
         stream_arns = {home: events.stream_arn, other: events.replicas.apply(_only_replica_stream_arn)}
 
         self.event_urls, self.dlq_urls, self.state_machine_arns = {}, {}, {}
+        invoke_statements: list[PolicyStatement] = []
         for region in args.regions:
-            url, dlq_url, machine_arn = self._region(region, events, idempotency, stream_arns[region])
-            self.event_urls[region] = url
+            api, dlq_url, machine_arn = self._region(region, events, idempotency, stream_arns[region])
+            self.event_urls[region] = api.url_for(EVENTS_ROUTE)
             self.dlq_urls[region] = dlq_url
             self.state_machine_arns[region] = machine_arn
+            invoke_statements += api.invoke_statements
+        # One producer role writes to every region: active-active means a writer may use either.
+        self.caller_role_arn = ApiCallerRole(
+            f"{name}-caller",
+            ApiCallerRoleArgs(
+                statements=invoke_statements, description="regionflow: POST /events, every region"
+            ),
+            pulumi.ResourceOptions(parent=self),
+        ).arn
         self.event_table = events.name
         self.idempotency_table = idempotency.name
         self.register_outputs(
@@ -123,6 +134,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
                 "event_table": self.event_table,
                 "idempotency_table": self.idempotency_table,
                 "event_urls": self.event_urls,
+                "caller_role_arn": self.caller_role_arn,
                 "dlq_urls": self.dlq_urls,
                 "state_machine_arns": self.state_machine_arns,
             }
@@ -166,7 +178,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
         events: aws.dynamodb.Table,
         idempotency: aws.dynamodb.Table,
         stream_arn: pulumi.Input[str],
-    ) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+    ) -> tuple[HttpApi, pulumi.Output[str], pulumi.Output[str]]:
         args, prefix = self._args, f"{self._name}-{region}"
         child = pulumi.ResourceOptions(parent=self)
         table_arn = replica_arn(events.arn, region)
@@ -252,7 +264,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
         )
         if args.consistency == "eventual":
             self._repair(region, table_arn, stream_arn, dlq, events.name)
-        return api.url_for(EVENTS_ROUTE), dlq.url, workflow.arn
+        return api, dlq.url, workflow.arn
 
     def _repair(
         self,

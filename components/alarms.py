@@ -6,8 +6,9 @@ the CloudWatch service, which cannot use the AWS-managed SNS key (alias/aws/sns)
 with a customer-managed key whose policy lets CloudWatch use it, and the topic's own policy lets
 CloudWatch publish for this account's alarms in that region only.
 
-Every alarm fires on the first bad minute (> 0 over 60 s, one period) and treats missing data as fine:
-an idle queue or workflow emits no data points, which must not page anyone.
+Every alarm fires on the first bad minute (> 0 over 60 s, one period; above a percentage for a level
+such as a cache's memory) and treats missing data as fine: an idle queue or workflow emits no data
+points, which must not page anyone.
 """
 
 from __future__ import annotations
@@ -135,6 +136,33 @@ def function_errors_alarm(
     )
 
 
+def cache_memory_alarm(
+    name: str,
+    *,
+    topic: AlarmTopic,
+    cache_cluster_id: pulumi.Input[str],
+    threshold_percent: float,
+    store: str,
+    opts: pulumi.ResourceOptions,
+) -> aws.cloudwatch.MetricAlarm:
+    """An ElastiCache node using more than `threshold_percent` of the memory its engine may use
+    (DatabaseMemoryUsagePercentage, per member cluster), for a cache whose writes are refused when it is
+    full (noeviction); `store` names it for the reader, e.g. "the audit claim-check store (Redis)"."""
+    return _alarm(
+        name,
+        topic=topic,
+        description=f"{topic.system}: {store} in {topic.region} is over {threshold_percent:g}% of its "
+        "memory, and refuses writes when full: find what holds memory (entries not released, e.g. a "
+        "stalled workflow) or move to a larger node type",
+        namespace="AWS/ElastiCache",
+        metric_name="DatabaseMemoryUsagePercentage",
+        dimensions={"CacheClusterId": cache_cluster_id},
+        statistic="Maximum",
+        threshold=threshold_percent,
+        opts=opts,
+    )
+
+
 def _alarm(
     name: str,
     *,
@@ -145,6 +173,7 @@ def _alarm(
     dimensions: Mapping[str, pulumi.Input[str]],
     statistic: str,
     opts: pulumi.ResourceOptions,
+    threshold: float = 0,
 ) -> aws.cloudwatch.MetricAlarm:
     return aws.cloudwatch.MetricAlarm(
         name,
@@ -156,7 +185,7 @@ def _alarm(
         statistic=statistic,
         period=PERIOD_SECONDS,
         evaluation_periods=1,
-        threshold=0,
+        threshold=threshold,
         comparison_operator="GreaterThanThreshold",
         treat_missing_data="notBreaching",
         alarm_actions=[topic.arn],

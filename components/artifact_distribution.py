@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import alarm_topic, failed_executions_alarm
+from components.api_callers import ApiCallerRole, ApiCallerRoleArgs
 from components.buffered_queue import BufferedQueue, BufferedQueueArgs, dead_letter_queue
 from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
@@ -341,6 +342,11 @@ class ArtifactDistribution(pulumi.ComponentResource):
             self._notify_function(f"{name}-regional-events-{region}", bucket, sync)
 
         self.builds_url = api.url
+        self.caller_role_arn = ApiCallerRole(
+            f"{name}-caller",
+            ApiCallerRoleArgs(statements=api.invoke_statements, description="regionflow: POST /builds"),
+            child,
+        ).arn
         self.global_bucket = global_bucket.bucket_name
         self.regional_buckets = {region: bucket.bucket_name for region, bucket in regional.items()}
         self.tracking_table = tracking.name
@@ -352,6 +358,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "builds_url": self.builds_url,
+                "caller_role_arn": self.caller_role_arn,
                 "global_bucket": self.global_bucket,
                 "regional_buckets": self.regional_buckets,
                 "tracking_table": self.tracking_table,

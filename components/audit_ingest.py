@@ -10,6 +10,11 @@ a real redis-server), or None for an ElastiCache replication group (AWS): Multi-
 failover, replicas from config, TLS in transit, encryption at rest, an AUTH token generated into Secrets
 Manager and fetched by the functions at run time (never in an environment variable). On AWS the Redis
 functions run in this component's VPC, in private subnets reaching AWS through VPC endpoints only.
+
+No loss after a 202 (issue 16; handlers/audit/redis_store.py has the whole story): the group's parameter
+group sets maxmemory-policy noeviction (ElastiCache's default, volatile-lru, evicts payloads, which all
+have a TTL), an alarm per node warns when its memory passes `redis_memory_alarm_percent`, and the ingest
+function waits for one replica to confirm each payload (REDIS_REPLICA_ACKS) when the group has replicas.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.alarms import alarm_topic, failed_executions_alarm
+from components.alarms import AlarmTopic, alarm_topic, cache_memory_alarm, failed_executions_alarm
+from components.api_callers import ApiCallerRole, ApiCallerRoleArgs
 from components.buffered_queue import dead_letter_queue
 from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
@@ -52,6 +58,17 @@ API_THROTTLE = ApiThrottle(rate_limit_per_second=20, burst_limit=50)
 REDIS_PORT = RedisSettings.redis_port
 # What the Redis-facing functions call besides Redis, S3 and DynamoDB (gateway endpoints).
 INTERFACE_SERVICES = ("states", "sqs", "secretsmanager")
+REDIS_ENGINE = "valkey"
+REDIS_ENGINE_VERSION = "8.0"
+# A parameter group serves one engine family: the engine and its major version (valkey8).
+REDIS_PARAMETER_FAMILY = f"{REDIS_ENGINE}{REDIS_ENGINE_VERSION.partition('.')[0]}"
+# Every payload has a TTL, so volatile-* and allkeys-* policies would all evict acknowledged payloads; a
+# full cache must refuse writes (the ingest API answers 503 and salvages) instead.
+REDIS_MAXMEMORY_POLICY = "noeviction"
+# Replicas that must confirm a payload before the 202 (Redis WAIT): with the default single replica, the
+# one a failover promotes has every acknowledged payload; with more, one may be down or resyncing without
+# refusing writes (handlers/audit/redis_store.py weighs this).
+REPLICA_ACKS_PER_WRITE = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +87,8 @@ class AuditIngestArgs:
     # throttled rather than scaled into the cache's memory.
     api_concurrency: int = 10
     api_throttle: ApiThrottle = API_THROTTLE
+    # Each node's memory alarm (% of what the engine may use): with noeviction, 100% means refused writes.
+    redis_memory_alarm_percent: int = 80
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,7 @@ class _Redis:
     tls: bool
     auth_secret_arn: pulumi.Output[str] | None
     network: PrivateNetwork | None
+    replica_acks: int  # replicas that must confirm a payload before the 202 (0: none to wait for)
 
 
 class AuditIngest(pulumi.ComponentResource):
@@ -94,6 +114,11 @@ class AuditIngest(pulumi.ComponentResource):
         super().__init__("regionflow:audit:AuditIngest", name, None, opts)
         if args.redis_replicas < 0:
             raise ValueError(f"{name}: redis_replicas must be >= 0, got {args.redis_replicas}")
+        if not 0 < args.redis_memory_alarm_percent < 100:
+            raise ValueError(
+                f"{name}: redis_memory_alarm_percent must be 1-99 (an alarm at 100% fires when writes are "
+                f"already refused), got {args.redis_memory_alarm_percent}"
+            )
         child = pulumi.ResourceOptions(parent=self)
         self._name, self._args = name, args
         region = args.region
@@ -135,7 +160,7 @@ class AuditIngest(pulumi.ComponentResource):
             holds="audit records salvaged after their ingest or workflow failed (payloads in failures/)",
             opts=child,
         )
-        redis = self._redis()
+        redis = self._redis(alarms)
 
         function = partial(
             FunctionArgs,
@@ -264,6 +289,7 @@ class AuditIngest(pulumi.ComponentResource):
                     idempotency_table=idempotency.name,
                     idempotency_ttl_seconds=args.idempotency_ttl_seconds,
                     max_body_bytes=args.max_body_bytes,
+                    redis_replica_acks=redis.replica_acks,
                 ),
                 reserved_concurrency=args.api_concurrency,
             ),
@@ -281,6 +307,11 @@ class AuditIngest(pulumi.ComponentResource):
         )
 
         self.audit_url = api.url_for(AUDIT_ROUTE)
+        self.caller_role_arn = ApiCallerRole(
+            f"{name}-caller",
+            ApiCallerRoleArgs(statements=api.invoke_statements, description="regionflow: POST /audit"),
+            pulumi.ResourceOptions(parent=self),
+        ).arn
         self.archive_bucket = archive.bucket_name
         self.metadata_table = metadata.name
         self.topic_arn = topic.arn
@@ -298,11 +329,12 @@ class AuditIngest(pulumi.ComponentResource):
             }
         )
 
-    def _redis(self) -> _Redis:
+    def _redis(self, alarms: AlarmTopic) -> _Redis:
         args, name = self._args, self._name
         if args.redis_endpoint is not None:
+            # A server outside the stack (beside LocalStack): nothing is known of its replicas.
             host, _, port = args.redis_endpoint.rpartition(":")
-            return _Redis(host=host, port=port, tls=False, auth_secret_arn=None, network=None)
+            return _Redis(host=host, port=port, tls=False, auth_secret_arn=None, network=None, replica_acks=0)
         child = pulumi.ResourceOptions(parent=self)
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -375,12 +407,22 @@ class AuditIngest(pulumi.ComponentResource):
         subnets = aws.elasticache.SubnetGroup(
             f"{name}-redis-subnets", region=args.region, subnet_ids=network.subnet_ids, opts=child
         )
+        parameters = aws.elasticache.ParameterGroup(
+            f"{name}-redis-parameters",
+            region=args.region,
+            family=REDIS_PARAMETER_FAMILY,
+            description="audit claim-check store: a full cache refuses writes, it never evicts payloads",
+            parameters=[{"name": "maxmemory-policy", "value": REDIS_MAXMEMORY_POLICY}],
+            opts=child,
+        )
         replication_group = aws.elasticache.ReplicationGroup(
             f"{name}-redis",
             region=args.region,
             description="audit ingest claim-check store",
-            engine="valkey",
-            engine_version="8.0",
+            engine=REDIS_ENGINE,
+            engine_version=REDIS_ENGINE_VERSION,
+            # A parameter group's id is its name.
+            parameter_group_name=parameters.id,
             node_type=args.redis_node_type,
             num_cache_clusters=1 + args.redis_replicas,
             automatic_failover_enabled=args.redis_replicas > 0,
@@ -393,10 +435,22 @@ class AuditIngest(pulumi.ComponentResource):
             security_group_ids=[redis_group.id],
             opts=child,
         )
+        # ElastiCache publishes memory per node; each member cluster is `<group id>-00n` and any of them
+        # may be the primary after a failover, so each is watched.
+        for member in range(1, 2 + args.redis_replicas):
+            cache_memory_alarm(
+                f"{name}-redis-memory-{member:03d}",
+                topic=alarms,
+                cache_cluster_id=pulumi.Output.concat(replication_group.id, f"-{member:03d}"),
+                threshold_percent=args.redis_memory_alarm_percent,
+                store="the audit claim-check store (Redis)",
+                opts=child,
+            )
         return _Redis(
             host=replication_group.primary_endpoint_address,
             port=str(REDIS_PORT),
             tls=True,
             auth_secret_arn=secret.arn,
             network=network,
+            replica_acks=min(REPLICA_ACKS_PER_WRITE, args.redis_replicas),
         )

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import AlarmTopic
+from components.api_callers import ApiCallerRole, ApiCallerRoleArgs
 from components.batch_region import BatchRegion, BatchRegionArgs, BatchTables
 from components.config import ApiThrottle
 from components.failover_control import ActiveRegionSignal
@@ -102,6 +103,14 @@ class BatchOrchestrator(pulumi.ComponentResource):
         }
         self.trigger_functions = {region: part.trigger_function for region, part in parts.items()}
         self.financials_urls = {region: part.financials_url for region, part in parts.items()}
+        self.caller_role_arn = ApiCallerRole(
+            f"{name}-caller",
+            ApiCallerRoleArgs(
+                statements=[statement for part in parts.values() for statement in part.invoke_statements],
+                description="regionflow: GET /financials/{uuid}, every region",
+            ),
+            pulumi.ResourceOptions(parent=self),
+        ).arn
         self.dashboards = {region: part.dashboard for region, part in parts.items()}
         self.failure_alarm_arns = {region: part.failure_alarm_arn for region, part in parts.items()}
         self.alarm_topics = {region: part.alarms for region, part in parts.items()}
@@ -123,6 +132,7 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 "chunk_state_machine_arns": self.chunk_state_machine_arns,
                 "trigger_functions": self.trigger_functions,
                 "financials_urls": self.financials_urls,
+                "caller_role_arn": self.caller_role_arn,
                 "dashboards": self.dashboards,
                 "failure_alarm_arns": self.failure_alarm_arns,
                 "access_point_alias": self.access_point_alias,

@@ -79,6 +79,7 @@ class BatchRegion(pulumi.ComponentResource):
     chunk_state_machine_arn: pulumi.Output[str]
     trigger_function: pulumi.Output[str]
     financials_url: pulumi.Output[str]
+    invoke_statements: list[PolicyStatement]  # what a caller needs for GET /financials/{uuid}
     dashboard: pulumi.Output[str]
     failure_alarm_arn: pulumi.Output[str]  # batch workflow failures
     alarms: AlarmTopic  # the region's batch alarm topic (the failover runbook alarms into it too)
@@ -111,7 +112,9 @@ class BatchRegion(pulumi.ComponentResource):
         main = self._batch_workflow(chunks)
         self.state_machine_arn, self.chunk_state_machine_arn = main.arn, chunks.arn
         self.trigger_function = self._trigger(main).function_name
-        self.financials_url = self._financials_api().url_for(FINANCIALS_ROUTE)
+        financials_api = self._financials_api()
+        self.financials_url = financials_api.url_for(FINANCIALS_ROUTE)
+        self.invoke_statements = financials_api.invoke_statements
         operations = region_operations(
             name,
             batch_workflow_arn=main.arn,

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from handlers.artifacts.contract import HOSTS_PER_REGION_CEILING
 from handlers.batch.contract import MAX_LINK_EXPIRY_SECONDS
@@ -104,6 +104,10 @@ class TransformSettings:
     worker_concurrency: int  # reserved for the worker; also its SQS mapping's maximum concurrency
     dead_letter_concurrency: int  # reserved for the DLQ's consumer; also its mapping's maximum concurrency
     api_throttle: ApiThrottle
+    # An existing OpenID Connect issuer for the upload routes, and the audiences its tokens carry; None:
+    # the stack creates a Cognito user pool.
+    jwt_issuer: str | None
+    jwt_audiences: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +165,7 @@ class AuditSettings:
     subscriber_emails: tuple[str, ...]
     api_concurrency: int  # reserved for POST /audit
     api_throttle: ApiThrottle
+    redis_memory_alarm_percent: int  # a Redis node above this % of its memory alarms (writes stop at 100%)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,6 +234,7 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
             worker_concurrency=reader.read("transformWorkerConcurrency", _consumer_concurrency),
             dead_letter_concurrency=reader.read("transformDeadLetterConcurrency", _consumer_concurrency),
             api_throttle=_api_throttle(reader, "transform"),
+            **_jwt_issuer(reader, "transform"),
         ),
         artifacts=_artifact_settings(reader),
         batch=BatchSettings(
@@ -259,6 +265,7 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
         audit=AuditSettings(
             redis_endpoint=reader.read("auditRedisEndpoint", _optional_endpoint),
             redis_replicas=reader.read("auditRedisReplicas", _int_between(0, 5)),
+            redis_memory_alarm_percent=reader.read("auditRedisMemoryAlarmPercent", _int_between(1, 99)),
             redis_node_type=reader.read("auditRedisNodeType", _cache_node_type),
             max_body_bytes=reader.read("auditMaxBodyBytes", _int_between(1, MAX_LAMBDA_SYNC_PAYLOAD_BYTES)),
             redis_ttl_seconds=reader.read("auditRedisTtlSeconds", _int_between(60, 30 * 86_400)),
@@ -313,6 +320,24 @@ def _artifact_settings(reader: _Reader) -> ArtifactSettings:
         build_worker_concurrency=reader.read("artifactBuildWorkerConcurrency", _consumer_concurrency),
         api_throttle=_api_throttle(reader, "artifact"),
     )
+
+
+def _jwt_issuer(reader: _Reader, prefix: str) -> dict[str, Any]:
+    """`<prefix>JwtIssuer` ("" for the stack's own user pool) and `<prefix>JwtAudiences` (needed with it)."""
+    issuer = reader.read(f"{prefix}JwtIssuer", _issuer_url) or None
+    audiences = reader.read(f"{prefix}JwtAudiences", _string_list)
+    if issuer is not None and not audiences:
+        raise ConfigError(
+            f"config key {PROJECT}:{prefix}JwtIssuer = {issuer!r} needs {PROJECT}:{prefix}JwtAudiences: the "
+            "client ids (aud or client_id claims) whose tokens the upload routes accept"
+        )
+    return {"jwt_issuer": issuer, "jwt_audiences": audiences}
+
+
+def _issuer_url(raw: str) -> str:
+    if raw and not re.match(r"^https://[^\s/]+(/\S*)?$", raw):
+        raise ConfigError("expected an https:// issuer URL (the tokens' iss claim), or empty")
+    return raw.rstrip("/")
 
 
 def _api_throttle(reader: _Reader, prefix: str) -> ApiThrottle:

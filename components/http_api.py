@@ -1,26 +1,44 @@
-"""HTTP endpoints in front of Lambda functions: API Gateway v2, or function URLs where v2 is missing."""
+"""HTTP endpoints in front of Lambda functions: API Gateway v2, or function URLs where v2 is missing.
+
+No route is anonymous. A route is either AWS_IAM (machine producers sign with SigV4; `invoke_statements`
+are the grants a caller needs) or JWT (people sign in to an OpenID Connect issuer, e.g. a Cognito user
+pool, and send its token as `Authorization: Bearer <token>`). Function URLs offer IAM only: behind them a
+JWT route is served with AWS_IAM too.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
 from components.config import ApiThrottle
 from components.function import Function
+from components.iam import PolicyStatement
 from components.shared_settings import SharedSettings
 
 _PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 DEFAULT_THROTTLE = ApiThrottle(rate_limit_per_second=20, burst_limit=40)
+RouteAuthorization = Literal["AWS_IAM", "JWT"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class JwtIssuer:
+    """Who vouches for a JWT route's callers: the token's `iss` and one of its `aud`/`client_id`."""
+
+    issuer: pulumi.Input[str]  # e.g. https://cognito-idp.<region>.amazonaws.com/<user pool id>
+    audiences: Sequence[pulumi.Input[str]]  # e.g. the user pool client id
 
 
 @dataclass(frozen=True, kw_only=True)
 class LambdaRoute:
     route_key: str  # "METHOD /path", path parameters as {name}, e.g. "GET /uploads/{id}"
     function: Function
+    authorization: RouteAuthorization = "AWS_IAM"
 
     @property
     def method(self) -> str:
@@ -39,21 +57,28 @@ class HttpApiArgs:
     # Each route's own limit (the stage default too, for a route added later); function URLs have none,
     # so there the routed functions' reserved concurrency is the only ceiling.
     throttle: ApiThrottle = DEFAULT_THROTTLE
+    jwt_issuer: JwtIssuer | None = None  # required when a route is JWT
 
 
 class HttpApi(pulumi.ComponentResource):
     """Routes to Lambda proxy integrations (payload 2.0); each function may be invoked by its route only.
 
-    With the stack's api_front_door "functionUrl" (LocalStack Community has no API Gateway v2) every routed
-    function gets an unauthenticated function URL instead; the payload is the same 2.0 event, so handlers
-    do not change.
+    With the stack's api_front_door "functionUrl" (LocalStack Community has no API Gateway v2 and no
+    Cognito) every routed function gets an AWS_IAM function URL instead; the payload is the same 2.0 event
+    (with requestContext.authorizer.iam), so handlers do not change.
     """
 
     endpoint: pulumi.Output[str]
+    # What a caller's policy needs to call every IAM route (empty when no route is IAM).
+    invoke_statements: list[PolicyStatement]
 
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("regionflow:api:HttpApi", name, None, opts)
+        jwt_routes = any(route.authorization == "JWT" for route in args.routes)
+        if jwt_routes and args.jwt_issuer is None and args.shared.api_front_door == "httpApi":
+            raise ValueError(f"{name}: a JWT route needs HttpApiArgs.jwt_issuer")
         self._route_urls: dict[str, pulumi.Output[str]] = {}
+        self.invoke_statements = []
         if args.shared.api_front_door == "httpApi":
             self._build_http_api(name, args)
         else:
@@ -73,6 +98,22 @@ class HttpApi(pulumi.ComponentResource):
             retention_in_days=args.shared.log_retention_days,
             opts=child,
         )
+        authorizer = (
+            aws.apigatewayv2.Authorizer(
+                f"{name}-jwt",
+                region=args.region,
+                api_id=api.id,
+                authorizer_type="JWT",
+                identity_sources=["$request.header.Authorization"],
+                jwt_configuration={
+                    "issuer": args.jwt_issuer.issuer,
+                    "audiences": list(args.jwt_issuer.audiences),
+                },
+                opts=child,
+            )
+            if args.jwt_issuer is not None and any(route.authorization == "JWT" for route in args.routes)
+            else None
+        )
         routes = []
         for index, route in enumerate(args.routes):
             integration = aws.apigatewayv2.Integration(
@@ -91,9 +132,19 @@ class HttpApi(pulumi.ComponentResource):
                     api_id=api.id,
                     route_key=route.route_key,
                     target=pulumi.Output.concat("integrations/", integration.id),
+                    authorization_type=route.authorization,
+                    authorizer_id=authorizer.id if route.authorization == "JWT" and authorizer else None,
                     opts=child,
                 )
             )
+            if route.authorization == "AWS_IAM":
+                self.invoke_statements.append(
+                    {
+                        "Effect": "Allow",
+                        "Action": ["execute-api:Invoke"],
+                        "Resource": [_route_arn(api.execution_arn, route)],
+                    }
+                )
             aws.lambda_.Permission(
                 f"{name}-invoke-{index}",
                 region=args.region,
@@ -101,9 +152,7 @@ class HttpApi(pulumi.ComponentResource):
                 function=route.function.function_name,
                 principal="apigateway.amazonaws.com",
                 # Scoped to this route: the function cannot be reached through any other route of the API.
-                source_arn=pulumi.Output.concat(
-                    api.execution_arn, "/*/", route.method, _PATH_PARAMETER.sub("*", route.path)
-                ),
+                source_arn=_route_arn(api.execution_arn, route),
                 opts=child,
             )
         aws.apigatewayv2.Stage(
@@ -143,30 +192,26 @@ class HttpApi(pulumi.ComponentResource):
                 f"{name}-url-{index}",
                 region=args.region,
                 function_name=route.function.function_name,
-                authorization_type="NONE",
+                authorization_type="AWS_IAM",
                 opts=child,
             )
-            # A public function URL still needs the function's resource policy to allow it: both
-            # InvokeFunctionUrl (auth type NONE) and, since October 2025, InvokeFunction through the URL
-            # only; without them AWS answers 403 Forbidden.
-            aws.lambda_.Permission(
-                f"{name}-url-invoke-{index}",
-                region=args.region,
-                action="lambda:InvokeFunctionUrl",
-                function=route.function.function_name,
-                principal="*",
-                function_url_auth_type="NONE",
-                opts=child,
-            )
-            aws.lambda_.Permission(
-                f"{name}-url-invoke-function-{index}",
-                region=args.region,
-                action="lambda:InvokeFunction",
-                function=route.function.function_name,
-                principal="*",
-                invoked_via_function_url=True,
-                opts=child,
-            )
+            # An AWS_IAM URL needs no resource policy for callers of this account: their own policies
+            # must allow InvokeFunctionUrl (for auth type AWS_IAM) and, since October 2025, InvokeFunction
+            # through the URL.
+            self.invoke_statements += [
+                {
+                    "Effect": "Allow",
+                    "Action": ["lambda:InvokeFunctionUrl"],
+                    "Resource": [route.function.arn],
+                    "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["lambda:InvokeFunction"],
+                    "Resource": [route.function.arn],
+                    "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
+                },
+            ]
             # Function URLs end with "/"; the handler routes on the path just as behind API Gateway.
             url = pulumi.Output.concat(function_url.function_url, route.path.lstrip("/"))
             self._route_urls[route.route_key] = url
@@ -174,6 +219,11 @@ class HttpApi(pulumi.ComponentResource):
         if first_url is None:
             raise ValueError(f"{name}: an HTTP API needs at least one route")
         self.endpoint = first_url
+
+
+def _route_arn(execution_arn: pulumi.Output[str], route: LambdaRoute) -> pulumi.Output[str]:
+    """The route in every stage: `<execution arn>/*/<METHOD>/<path>`, path parameters as `*`."""
+    return pulumi.Output.concat(execution_arn, "/*/", route.method, _PATH_PARAMETER.sub("*", route.path))
 
 
 def _throttling(throttle: ApiThrottle) -> aws.apigatewayv2.StageDefaultRouteSettingsArgsDict:

@@ -2,7 +2,9 @@
 
 A REST API (v1) rather than an HTTP API: only REST APIs validate request bodies against a JSON schema,
 so a bad request is answered 400 before anything is queued. The request id becomes a message attribute
-and is returned to the caller (202), so the client can follow its request downstream.
+and is returned to the caller (202), so the client can follow its request downstream. The method is
+AWS_IAM: only a SigV4-signed request whose signer may execute-api:Invoke it is queued (`invoke_statements`
+are that grant), and the signer's ARN travels as the `requestedBy` message attribute.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import ApiThrottle
-from components.iam import allow, assume_role_policy, policy_document
+from components.iam import PolicyStatement, allow, assume_role_policy, policy_document
 
 STAGE_NAME = "v1"
 DEFAULT_THROTTLE = ApiThrottle(rate_limit_per_second=2, burst_limit=5)
@@ -42,6 +44,7 @@ class QueueApiArgs:
 
 class QueueApi(pulumi.ComponentResource):
     url: pulumi.Output[str]
+    invoke_statements: list[PolicyStatement]  # what a caller's policy needs to POST
 
     def __init__(self, name: str, args: QueueApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("regionflow:api:QueueApi", name, None, opts)
@@ -82,7 +85,7 @@ class QueueApi(pulumi.ComponentResource):
             rest_api=api.id,
             resource_id=resource.id,
             http_method="POST",
-            authorization="NONE",
+            authorization="AWS_IAM",
             request_validator_id=validator.id,
             request_models={"application/json": model.name},
             opts=child,
@@ -117,6 +120,8 @@ class QueueApi(pulumi.ComponentResource):
                 "application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
                 f"&MessageAttribute.1.Name={args.id_name}&MessageAttribute.1.Value.DataType=String"
                 "&MessageAttribute.1.Value.StringValue=$context.requestId"
+                "&MessageAttribute.2.Name=requestedBy&MessageAttribute.2.Value.DataType=String"
+                "&MessageAttribute.2.Value.StringValue=$util.urlEncode($context.identity.userArn)"
             },
             opts=child,
         )
@@ -202,4 +207,10 @@ class QueueApi(pulumi.ComponentResource):
             opts=child,
         )
         self.url = pulumi.Output.concat(stage.invoke_url, "/", args.path_part)
+        self.invoke_statements = [
+            allow(
+                ["execute-api:Invoke"],
+                [pulumi.Output.concat(api.execution_arn, "/", STAGE_NAME, "/POST/", args.path_part)],
+            )
+        ]
         self.register_outputs({"url": self.url})

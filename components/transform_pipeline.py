@@ -11,14 +11,16 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import alarm_topic, function_errors_alarm
+from components.api_callers import ApiCallerRole, ApiCallerRoleArgs
 from components.buffered_queue import BufferedQueue, BufferedQueueArgs
 from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
-from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
+from components.http_api import HttpApi, HttpApiArgs, JwtIssuer, LambdaRoute
 from components.iam import allow, policy_document
 from components.notifications import email_topic
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 from components.shared_settings import SharedSettings
+from components.user_pool import UserPool, UserPoolArgs
 from handlers.transform.contract import (
     INPUT_PREFIX,
     INPUT_SUFFIX,
@@ -65,6 +67,8 @@ class TransformPipelineArgs:
     worker_timeout_seconds: int = 60
     worker_memory_mb: int = 1024  # a 10 MB document becomes ~100 MB of Python objects
     notify_emails: Sequence[str] = ()  # the notifications topic's subscribers, and the alarm topic's
+    # Who may upload: an existing OpenID Connect issuer, or None for a Cognito user pool of the stack's own.
+    jwt_issuer: JwtIssuer | None = None
 
 
 class TransformPipeline(pulumi.ComponentResource):
@@ -78,6 +82,9 @@ class TransformPipeline(pulumi.ComponentResource):
     status_table: pulumi.Output[str]
     topic_arn: pulumi.Output[str]
     queue_url: pulumi.Output[str]
+    user_pool_id: pulumi.Output[str] | None  # the stack's own pool (None with an existing issuer)
+    user_pool_client_id: pulumi.Output[str] | None
+    caller_role_arn: pulumi.Output[str] | None  # function URLs only: people sign with IAM there
     dlq_url: pulumi.Output[str]
 
     def __init__(
@@ -276,19 +283,33 @@ class TransformPipeline(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.user_pool_id = self.user_pool_client_id = self.caller_role_arn = None
+        issuer = args.jwt_issuer
+        if issuer is None and args.shared.api_front_door == "httpApi":
+            pool = UserPool(f"{name}-people", UserPoolArgs(region=region, purpose="transform uploads"), child)
+            issuer, self.user_pool_id, self.user_pool_client_id = pool.issuer, pool.pool_id, pool.client_id
         api = HttpApi(
             f"{name}-api",
             HttpApiArgs(
                 region=region,
                 shared=args.shared,
                 routes=[
-                    LambdaRoute(route_key=UPLOAD_ROUTE, function=upload),
-                    LambdaRoute(route_key=STATUS_ROUTE, function=status),
+                    LambdaRoute(route_key=UPLOAD_ROUTE, function=upload, authorization="JWT"),
+                    LambdaRoute(route_key=STATUS_ROUTE, function=status, authorization="JWT"),
                 ],
                 throttle=args.api_throttle,
+                jwt_issuer=issuer,
             ),
             child,
         )
+        if api.invoke_statements:
+            self.caller_role_arn = ApiCallerRole(
+                f"{name}-caller",
+                ApiCallerRoleArgs(
+                    statements=api.invoke_statements, description="regionflow: transform uploads and status"
+                ),
+                child,
+            ).arn
         # The worker's failures end in the buffer's dead-letter queue (alarmed there); the API functions'
         # end with the caller, so they are alarmed here.
         for role, function, route in (("upload", upload, UPLOAD_ROUTE), ("status", status, STATUS_ROUTE)):
@@ -320,6 +341,9 @@ class TransformPipeline(pulumi.ComponentResource):
                 "topic_arn": self.topic_arn,
                 "queue_url": self.queue_url,
                 "dlq_url": self.dlq_url,
+                "user_pool_id": self.user_pool_id,
+                "user_pool_client_id": self.user_pool_client_id,
+                "caller_role_arn": self.caller_role_arn,
             }
         )
 

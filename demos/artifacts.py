@@ -10,18 +10,24 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from demos.doors import call
 from demos.waiting import wait_until
 from handlers.artifacts.host_log import count_deployments
 from localcloud.core.cloud import LocalCloud
-from localcloud.core.http_client import HttpResponse, request
+from localcloud.core.http_client import HttpResponse
 
 Report = Callable[[str], None]
 
 
 def post_build(cloud: LocalCloud, body: Any) -> HttpResponse:
     payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return request(
-        "POST", cloud.exports["artifactBuildsUrl"], body=payload, headers={"Content-Type": "application/json"}
+    return call(
+        cloud,
+        "artifact",
+        "POST",
+        cloud.exports["artifactBuildsUrl"],
+        body=payload,
+        headers={"Content-Type": "application/json"},
     )
 
 

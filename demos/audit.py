@@ -22,6 +22,7 @@ from typing import Any
 
 import redis
 
+from demos.doors import caller
 from demos.waiting import wait_until
 from handlers.audit.redis_store import payload_key
 from localcloud.core.cloud import LocalCloud
@@ -48,8 +49,14 @@ def post(
     idempotency_key: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> AuditResponse:
-    """POST /audit through the seed's client."""
-    return post_message(cloud.exports["auditUrl"], message, idempotency_key=idempotency_key, headers=headers)
+    """POST /audit through the seed's client, signed as the audit caller role."""
+    return post_message(
+        cloud.exports["auditUrl"],
+        message,
+        idempotency_key=idempotency_key,
+        headers=headers,
+        caller=caller(cloud, "audit"),
+    )
 
 
 def payload_sha256(payload: str) -> str:

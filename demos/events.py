@@ -18,11 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from demos.doors import call
 from demos.waiting import wait_until
 from handlers.events.conflict import resolve
 from handlers.events.event_item import EventItem
 from localcloud.core.cloud import LocalCloud
-from localcloud.core.http_client import HttpResponse, request
+from localcloud.core.http_client import HttpResponse
 
 Report = Callable[[str], None]
 
@@ -58,7 +59,9 @@ def event_document(
 
 def post_event(cloud: LocalCloud, region: str, document: Mapping[str, Any]) -> Posted:
     started = time.monotonic()
-    response: HttpResponse = request(
+    response: HttpResponse = call(
+        cloud,
+        "events",
         "POST",
         cloud.exports["eventsUrls"][region],
         body=json.dumps(document).encode(),

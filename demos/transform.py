@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from demos.doors import call
 from demos.waiting import wait_until
 from handlers.transform.rules import parse_rule_set
 from handlers.transform.transform import transform_document
@@ -26,11 +27,11 @@ def upload(
     cloud: LocalCloud, document: bytes, *, rule: str, name: str, content_type: str = "application/xml"
 ) -> HttpResponse:
     url = f"{cloud.exports['transformUploadUrl']}?rule={rule}&name={name}"
-    return request("POST", url, body=document, headers={"Content-Type": content_type})
+    return call(cloud, "transform", "POST", url, body=document, headers={"Content-Type": content_type})
 
 
 def upload_status(cloud: LocalCloud, upload_id: str) -> dict[str, Any]:
-    response = request("GET", cloud.exports["transformStatusUrl"].replace("{id}", upload_id))
+    response = call(cloud, "transform", "GET", cloud.exports["transformStatusUrl"].replace("{id}", upload_id))
     if response.status != 200:
         raise RuntimeError(f"GET status of {upload_id} answered {response.status}: {response.body!r}")
     result: dict[str, Any] = response.json()

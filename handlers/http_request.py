@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from itertools import accumulate
 from typing import Any
 
@@ -114,3 +115,28 @@ def parse_json_body(data: bytes, *, expected: str, max_depth: int = MAX_JSON_DEP
         raise RequestRejectedError(
             400, "invalid_json", f"the body is not valid JSON ({error}); send {expected}"
         ) from error
+
+
+def caller_arn(event: Mapping[str, Any]) -> str | None:
+    """Who the gateway authenticated for a request: None when neither an IAM nor a JWT authorizer vouched
+    for anyone (a Lambda authorizer's context has no fixed shape, and no route of ours uses one).
+
+    A payload 2.0 event (HTTP API, or a function URL) of an AWS_IAM route carries the SigV4 signer in
+    requestContext.authorizer.iam: its userArn (a user's ARN, or an assumed role's session ARN). A JWT
+    route carries the token's claims in requestContext.authorizer.jwt.claims: its subject ("sub") is the
+    caller there (unique per issuer, and a route trusts one issuer). Only the authorizer's block counts:
+    headers and the body are the caller's own words, not the gateway's."""
+    request_context = event.get("requestContext")
+    authorizer = request_context.get("authorizer") if isinstance(request_context, Mapping) else None
+    if not isinstance(authorizer, Mapping):
+        return None
+    iam = authorizer.get("iam")
+    if isinstance(iam, Mapping):
+        user_arn = iam.get("userArn")
+        return user_arn if isinstance(user_arn, str) and user_arn else None
+    jwt = authorizer.get("jwt")
+    claims = jwt.get("claims") if isinstance(jwt, Mapping) else None
+    if isinstance(claims, Mapping):
+        subject = claims.get("sub")
+        return subject if isinstance(subject, str) and subject else None
+    return None

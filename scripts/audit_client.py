@@ -2,7 +2,11 @@
 
     python scripts/audit_client.py --url <auditUrl from `pulumi stack output`> [--size 1048576]
         [--count 3] [--idempotency-key KEY] [--source-system erp] [--message-type invoice.created]
-        [--payload-file FILE] [--bearer-token TOKEN]
+        [--payload-file FILE] [--role-arn auditCallerRoleArn] [--region R]
+
+POST /audit is an AWS_IAM route: each request is signed (SigV4) with the default AWS credentials (the
+environment, ~/.aws, an instance role), or, with --role-arn, as a session of that role (the stack's
+auditCallerRoleArn) assumed with them.
 
 Each message is {"payload": <base64 of random bytes, or of --payload-file>, "metadata": {sourceSystem,
 messageType, producerTimestamp}}. One line per message: the HTTP status, then the message id (202) or
@@ -23,6 +27,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import boto3
+
+from scripts.api_auth import Caller, IamCaller, assume_caller_role
 
 DEFAULT_SOURCE_SYSTEM = "audit-client"
 DEFAULT_MESSAGE_TYPE = "sample.audit-record"
@@ -73,9 +81,11 @@ def post_message(
     *,
     idempotency_key: str | None = None,
     headers: dict[str, str] | None = None,
+    caller: Caller | None = None,
     timeout_seconds: float = 60.0,
 ) -> AuditResponse:
-    """POST one message (a dict, or a body already encoded); 4xx/5xx are returned, not raised."""
+    """POST one message (a dict, or a body already encoded), authenticated as `caller` (None sends it
+    unsigned, which the API refuses); 4xx/5xx are returned, not raised."""
     body = message if isinstance(message, bytes) else json.dumps(message).encode("utf-8")
     sent = {"Content-Type": "application/json", "User-Agent": "regionflow-audit-client/1.0"}
     sent.update(headers or {})
@@ -83,6 +93,8 @@ def post_message(
         sent["Idempotency-Key"] = idempotency_key
     if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise ValueError(f"audit messages go over HTTPS (or to a loopback endpoint), not to {url}")
+    if caller is not None:
+        sent = caller.headers("POST", url, body, sent)
     prepared = urllib.request.Request(url, data=body, method="POST", headers=sent)  # noqa: S310
     try:
         with urllib.request.urlopen(prepared, timeout=timeout_seconds) as response:  # noqa: S310
@@ -102,6 +114,20 @@ def describe(response: AuditResponse) -> str:
     return f"{response.status} {response.body.get('error', 'error')}: {response.body.get('message')}"
 
 
+def default_caller(*, role_arn: str | None, region: str | None) -> IamCaller:
+    """Signs with the SDK's credentials, or as a session of `role_arn` assumed with them."""
+    session = boto3.Session(region_name=region)
+    signing_region = session.region_name or "us-east-1"
+    if role_arn:
+        return assume_caller_role(
+            session.client("sts"), role_arn, session_name="audit-client", region=signing_region
+        )
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise SystemExit("no AWS credentials found: POST /audit takes SigV4-signed requests only")
+    return IamCaller(credentials, signing_region)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Post sample audit messages to POST /audit.")
     parser.add_argument("--url", required=True, help="the audit endpoint (pulumi stack output auditUrl)")
@@ -111,10 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--source-system", default=DEFAULT_SOURCE_SYSTEM)
     parser.add_argument("--message-type", default=DEFAULT_MESSAGE_TYPE)
     parser.add_argument("--payload-file", type=Path, help="send this file (base64) instead of random bytes")
-    parser.add_argument("--bearer-token", help="Authorization: Bearer token, when the API has an authorizer")
+    parser.add_argument("--role-arn", help="sign as a session of this role (the stack's auditCallerRoleArn)")
+    parser.add_argument(
+        "--region", help="the API's region when its URL does not name it (default: the SDK's)"
+    )
     args = parser.parse_args(argv)
 
-    headers = {"Authorization": f"Bearer {args.bearer_token}"} if args.bearer_token else {}
+    caller = default_caller(role_arn=args.role_arn, region=args.region)
     refused = 0
     for _ in range(args.count):
         if args.payload_file is not None:
@@ -122,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             payload = base64_payload(max(4, args.size - args.size % 4))
         message = sample_message(payload, source_system=args.source_system, message_type=args.message_type)
-        response = post_message(args.url, message, idempotency_key=args.idempotency_key, headers=headers)
+        response = post_message(args.url, message, idempotency_key=args.idempotency_key, caller=caller)
         print(describe(response))
         refused += response.status != 202
     return 1 if refused else 0

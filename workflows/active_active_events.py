@@ -1,9 +1,11 @@
 """Active-active event processing (EXPRESS, started synchronously by POST /events in each region).
 
-Input: {"event": {id, data, timestamp, idempotencyKey}, "receivedAt"}. One task: the event processor
-(handlers/events/processor.py: Powertools idempotency on the event's key, then a versioned conditional
-write decided by the ConflictResolver). Its result ({"status": "applied" | "stale", ...}) is the
-execution's output, which the API turns into the HTTP reply.
+Input: {"event": {id, data, timestamp, idempotencyKey}, "principal" (the caller's ARN), "receivedAt"}.
+One task: the event processor (handlers/events/processor.py: Powertools idempotency on the principal's
+key, then a versioned conditional write, only to an id the principal owns, decided by the
+ConflictResolver). Its result ({"status": "applied" | "stale", ...}) is the execution's output, which the
+API turns into the HTTP reply. The DLQ message is the whole input plus the error, principal included, so a
+redrive writes as the principal that sent the event.
 
 Why a workflow rather than the API calling the processor: retries with backoff and jitter for a lost
 optimistic-lock race (WriteConflictError) and Lambda's transient errors are declared here, and every
@@ -11,8 +13,9 @@ event that still fails is sent to the DLQ by the same definition, whatever the c
 a run is a few hundred milliseconds, at event rates, and the API needs the outcome synchronously.
 
 On failure the event and the error go to the DLQ, then the execution fails with the processor's own
-error name (PoisonEventError, IdempotencyKeyReusedError, ...) so the API can tell the client which;
-Step Functions' own errors (States.*) cannot be re-raised by a Fail state and become EventFailed.
+error name (PoisonEventError, IdempotencyKeyReusedError, EventOwnedByAnotherPrincipalError, ...) so the
+API can tell the client which (none of these is retried: no retry changes the answer); Step Functions'
+own errors (States.*) cannot be re-raised by a Fail state and become EventFailed.
 """
 
 from __future__ import annotations

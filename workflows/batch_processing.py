@@ -22,7 +22,7 @@ from handlers.batch.contract import (
     STATUS_FAILED,
     STATUS_INDEX_KEY,
 )
-from workflows.chunk_processor import CHUNK_FAILED
+from workflows.chunk_processor import CHUNK_FAILED, TRANSIENT_RETRY
 from workflows.states import failure_state, lambda_task, service_task
 
 # Failures starting or watching a child execution that a retry can fix.
@@ -71,6 +71,7 @@ def build_definition(
                     "fileId.$": "$.fileId",
                 },
                 next_state="Process chunks",
+                extra_retries=[TRANSIENT_RETRY],
                 catch_to="Record failure",
                 ResultSelector={
                     "manifestKey.$": "$.Payload.manifestKey",
@@ -130,6 +131,9 @@ def build_definition(
                     "chunkCount.$": "$.split.chunkCount",
                 },
                 next_state="Email download link",
+                # Like the split, the merge rewrites the same objects when run again. The email is
+                # retried on Lambda's own errors only: a send that timed out may have gone out.
+                extra_retries=[TRANSIENT_RETRY],
                 catch_to="Record failure",
                 ResultSelector={
                     "outputKey.$": "$.Payload.outputKey",

@@ -3,16 +3,30 @@
 Input: {"bucket", "fileId", "chunkKey"}, one per chunk, started by the batch workflow's Distributed Map.
 Rows never travel through the state (256 KB limit): each task reads its input from S3 and writes its
 result there, returning only keys and counts. Invalid rows and missing financial data are recorded by
-the tasks and do not fail the chunk; anything else fails it, with the error and cause passed up.
+the tasks and do not fail the chunk. A transient failure (a throttled financials table, a network
+error; handlers/batch/contract.py TRANSIENT_ERRORS) is retried with exponential backoff and full jitter;
+every task is idempotent (it rewrites the same keys and error items), so a retry is safe. Anything else
+fails the chunk at once, with the error and cause passed up.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from workflows.states import failure_state, lambda_task
+from handlers.batch.contract import TRANSIENT_ERRORS
+from workflows.states import State, failure_state, lambda_task
 
 CHUNK_FAILED = "ChunkFailed"
+# After 2, 4, 8, 16 s (jittered): a throttled table gets time to catch up, and a chunk that still
+# cannot be done fails its batch within about half a minute of waiting.
+TRANSIENT_RETRY: State = {
+    "ErrorEquals": list(TRANSIENT_ERRORS),
+    "IntervalSeconds": 2,
+    "MaxAttempts": 4,
+    "BackoffRate": 2,
+    "MaxDelaySeconds": 30,
+    "JitterStrategy": "FULL",
+}
 
 CHUNK = {"bucket.$": "$.bucket", "fileId.$": "$.fileId", "chunkKey.$": "$.chunkKey"}
 
@@ -27,6 +41,7 @@ def build_definition(*, validate_arn: str, enrich_arn: str, write_arn: str) -> d
                 validate_arn,
                 payload=CHUNK,
                 next_state="Enrich records",
+                extra_retries=[TRANSIENT_RETRY],
                 catch_to="Chunk failed",
                 ResultSelector={
                     "validKey.$": "$.Payload.validKey",
@@ -39,6 +54,7 @@ def build_definition(*, validate_arn: str, enrich_arn: str, write_arn: str) -> d
                 enrich_arn,
                 payload={**CHUNK, "validKey.$": "$.validation.validKey"},
                 next_state="Write output chunk",
+                extra_retries=[TRANSIENT_RETRY],
                 catch_to="Chunk failed",
                 ResultSelector={
                     "enrichedKey.$": "$.Payload.enrichedKey",
@@ -56,6 +72,7 @@ def build_definition(*, validate_arn: str, enrich_arn: str, write_arn: str) -> d
                     "missingFinancials.$": "$.enrichment.missingFinancials",
                 },
                 next_state=None,
+                extra_retries=[TRANSIENT_RETRY],
                 catch_to="Chunk failed",
                 OutputPath="$.Payload",
             ),

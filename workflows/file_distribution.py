@@ -1,23 +1,26 @@
 """File distribution: validate, log, copy a build to every regional bucket, record the outcome, alert.
 
 Input: {"sourceBucket", "sourceKey", "versionId", "destinations": [{"bucket", "region"}, ...]}, as the
-replication worker starts it. Each copy retries with exponential backoff and full jitter and is caught on
-its own, so one unreachable region never hides the others' results.
+replication worker starts it. Each copy retries transient errors with exponential backoff and full jitter
+and is caught on its own, so one unreachable region never hides the others' results; a copy S3 rejects
+for good is caught at once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from handlers.artifacts.contract import TRACKING_TABLE_KEY, TRACKING_TABLE_SORT_KEY
-from workflows.states import lambda_task, service_task
+from handlers.artifacts.contract import COPY_TRANSIENT_ERRORS, TRACKING_TABLE_KEY, TRACKING_TABLE_SORT_KEY
+from workflows.states import State, lambda_task, service_task
 
 MAX_PARALLEL_COPIES = 10
-# A copy is an S3 server-side operation: quick retries first, then back off (1 s, 2 s, 4 s, jittered).
-COPY_RETRY = {
-    "ErrorEquals": ["States.ALL"],
-    "IntervalSeconds": 1,
-    "MaxAttempts": 3,
+# A copy is an S3 server-side operation: back off 2, 4, 8, 16 s (jittered) on what may pass. Only the
+# transient errors are named: a rejected copy (missing bucket or object, access denied) or a bad input
+# can never succeed, so it goes straight to "Record copy failure" rather than through the retries.
+COPY_RETRY: State = {
+    "ErrorEquals": list(COPY_TRANSIENT_ERRORS),
+    "IntervalSeconds": 2,
+    "MaxAttempts": 4,
     "BackoffRate": 2,
     "MaxDelaySeconds": 30,
     "JitterStrategy": "FULL",

@@ -1,8 +1,9 @@
 """Artifact distribution's contract: what ArtifactDistribution, its workflow and its handlers share.
 
 Each function's settings (its environment variables, with the one default of each), how a build is
-named in the buckets and on the queue, and the key attributes of the tracking table and the host
-deployment log. Pure Python: the Pulumi program imports this with requirements.txt alone.
+named in the buckets and on the queue, the key attributes of the tracking table and the host
+deployment log, and the copy errors the file-distribution workflow retries. Pure Python: the Pulumi
+program imports this with requirements.txt alone.
 """
 
 from __future__ import annotations
@@ -30,6 +31,22 @@ BUILD_ID_INDEX = "build_id-index"
 # one POST /builds writes hosts x regions host-log items, each a billed DynamoDB write, so an anonymous
 # request must never be able to cost more than this.
 HOSTS_PER_REGION_CEILING = 50_000
+
+# What "Copy to bucket" raises when a retry may succeed, by the name Lambda reports (the exception's class
+# name) and so Step Functions matches: copy_to_bucket.py turns every S3 refusal a retry cannot change into
+# CopyRejectedError and lets any other S3 error through as botocore's ClientError (SlowDown, InternalError,
+# ...); botocore's network failures; and a timed-out invocation, reported as Sandbox.Timedout (Lambda's
+# documentation names it Lambda.Unknown), since a copy rewrites the same object and running it again is
+# safe. CopyRejectedError and InvalidCopyInputError are permanent: never retried.
+COPY_TRANSIENT_ERRORS = (
+    "ClientError",
+    "EndpointConnectionError",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+    "ConnectionClosedError",
+    "Sandbox.Timedout",
+    "Lambda.Unknown",
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,7 +2,8 @@
 
 The copy is issued by an S3 client in the destination's region: S3 CopyObject is a request to the
 destination bucket's endpoint, which pulls the source across regions. Errors raise; the workflow's
-Retry (transient) and Catch (record as FAILED) decide what happens next.
+Retry (the transient errors named in handlers/artifacts/contract.py COPY_TRANSIENT_ERRORS) and Catch
+(record as FAILED) decide what happens next.
 """
 
 from __future__ import annotations
@@ -22,10 +23,23 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CopySourceTypeDef
 
-# Failures no retry can fix: the workflow should Catch these at once rather than retry them.
+# Failures no retry can fix, raised as CopyRejectedError: the workflow Catches it without retrying. (An
+# archived source, InvalidObjectState or ObjectNotInActiveTierError, needs a restore first.)
 PERMANENT_S3_CODES = frozenset(
-    {"NoSuchBucket", "NoSuchKey", "NoSuchVersion", "AccessDenied", "InvalidRequest", "AllAccessDisabled"}
+    {
+        "NoSuchBucket",
+        "NoSuchKey",
+        "NoSuchVersion",
+        "AccessDenied",
+        "InvalidRequest",
+        "AllAccessDisabled",
+        "InvalidObjectState",
+        "ObjectNotInActiveTierError",
+    }
 )
+# Forbidden and not found, however worded: an answer without an XML body (a proxy's, or an emulator's)
+# leaves botocore only the status as its error code, "403" or "404".
+PERMANENT_HTTP_STATUSES = frozenset({403, 404})
 
 logger = Logger(service="artifact-copy-to-bucket")
 tracer = Tracer(service="artifact-copy-to-bucket")
@@ -85,7 +99,8 @@ def copy_to_bucket(
     except ClientError as error:
         details = error.response.get("Error", {})
         code = str(details.get("Code", ""))
-        if code in PERMANENT_S3_CODES:
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in PERMANENT_S3_CODES or status in PERMANENT_HTTP_STATUSES:
             metrics.add_metric(name="CopiesRejected", unit=MetricUnit.Count, value=1)
             raise CopyRejectedError(
                 f"copy of s3://{source_bucket}/{source_key} to s3://{bucket} ({region}) was rejected: "

@@ -24,7 +24,20 @@ IDEMPOTENCY_EXPIRY_ATTRIBUTE = "expiration"
 # What a workflow task raises when Redis, S3 or the network hiccups (Lambda reports an exception by its
 # class name: builtins' and redis' ConnectionError/TimeoutError, botocore's ClientError and
 # EndpointConnectionError): the workflow retries these before the failure path salvages the message.
-TRANSIENT_ERRORS = ("ConnectionError", "TimeoutError", "ClientError", "EndpointConnectionError")
+# Step Functions matches error names exactly: the handlers' own wrappers of a Redis outage or failover
+# are listed beside redis' errors, or an archive caught by a failover would go straight to salvage.
+TRANSIENT_ERRORS = (
+    "ConnectionError",
+    "TimeoutError",
+    "ClientError",
+    "EndpointConnectionError",
+    "RedisUnavailableError",
+    "RedisReadOnlyError",
+)
+
+# How long the ingest API waits for replicas to confirm a payload (Redis WAIT): under the client's 2 s
+# socket timeout (redis_store.SOCKET_TIMEOUT_SECONDS), or the client would give up on WAIT first.
+MAX_REPLICA_ACK_TIMEOUT_MS = 1500
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,10 +91,30 @@ class SalvageSettings(RedisSettings):
 
 @dataclass(frozen=True, kw_only=True)
 class IngestSettings(SalvageSettings):
-    """POST /audit (handlers/audit/ingest_api.py)."""
+    """POST /audit (handlers/audit/ingest_api.py).
+
+    redis_replica_acks: replicas that must hold a payload before the 202 (Redis replicates after it
+    answers a write, so without this a failover can lose an acknowledged payload); 0 where the store has
+    no replicas. The component sets it from the replication group's configured replicas.
+    """
 
     metadata_table: str
     state_machine_arn: str
     idempotency_table: str
     idempotency_ttl_seconds: int = 24 * 3600
     max_body_bytes: int = 6_000_000  # below Lambda's synchronous payload limit (6 MB)
+    redis_replica_acks: int = 0
+    # A 6 MB payload crosses AZs at a t4g node's baseline bandwidth (~128 Mbit/s) in under 0.4 s.
+    redis_replica_ack_timeout_ms: int = 1000
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.redis_replica_acks < 0:
+            raise SettingError(
+                f"REDIS_REPLICA_ACKS is {self.redis_replica_acks}; it counts replicas: 0 or more"
+            )
+        if not 0 < self.redis_replica_ack_timeout_ms <= MAX_REPLICA_ACK_TIMEOUT_MS:
+            raise SettingError(
+                f"REDIS_REPLICA_ACK_TIMEOUT_MS is {self.redis_replica_ack_timeout_ms}; it must be 1-"
+                f"{MAX_REPLICA_ACK_TIMEOUT_MS} ms (under the Redis client's socket timeout)"
+            )

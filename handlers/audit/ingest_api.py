@@ -2,8 +2,16 @@
 
 The payload goes to Redis (the claim-check) and the workflow gets the internal message without it. A
 request with an Idempotency-Key header is processed once per (key, principal): a retry gets the first
-reply and writes nothing. When Redis or Step Functions cannot be reached the client gets 503, and the raw
-request is salvaged to S3 (failures/) with a notice on the DLQ, so nothing that reached us is lost.
+reply and writes nothing; the principal is who the authorizer vouched for (an IAM caller's ARN on the
+AWS_IAM route), so two callers' keys never collide.
+
+202 means the payload is held where it cannot be lost: Redis evicts nothing (noeviction), and where the
+group has replicas the write is confirmed by REDIS_REPLICA_ACKS of them (Redis WAIT) before the reply, so
+a failover right after the 202 cannot take it (redis_store.py explains each case). Whenever that cannot
+be had (Redis down, full, failing over, replicas not confirming) or Step Functions cannot be reached, the
+client gets 503 with Retry-After and a message naming the problem (never an internal endpoint), and the
+raw request is salvaged to S3 (failures/) with a notice on the DLQ: nothing that reached us is lost, and
+nothing is acknowledged that was not stored.
 """
 
 from __future__ import annotations
@@ -44,7 +52,14 @@ from handlers.audit.audit_request import (
 )
 from handlers.audit.contract import IDEMPOTENCY_EXPIRY_ATTRIBUTE, IDEMPOTENCY_TABLE_KEY, IngestSettings
 from handlers.audit.message import InternalMessage, build_message, failure_key
-from handlers.audit.redis_store import PayloadStore, RedisUnavailableError
+from handlers.audit.redis_store import (
+    PayloadNotReplicatedError,
+    PayloadStore,
+    RedisFullError,
+    RedisReadOnlyError,
+    RedisUnavailableError,
+    ReplicaAcks,
+)
 from handlers.audit.salvage import SalvageResult, salvage
 from handlers.http_request import RequestRejectedError, read_body
 
@@ -157,8 +172,13 @@ def dependencies() -> IngestDependencies:
         expiry_attr=IDEMPOTENCY_EXPIRY_ATTRIBUTE,
         boto3_client=boto3.client("dynamodb"),
     )
+    replica_acks = (
+        ReplicaAcks(settings.redis_replica_acks, settings.redis_replica_ack_timeout_ms)
+        if settings.redis_replica_acks
+        else None
+    )
     return IngestDependencies(
-        store=redis_store.open_store(settings),
+        store=redis_store.open_store(settings, replica_acks=replica_acks),
         stepfunctions=boto3.client("stepfunctions"),
         s3=boto3.client("s3"),
         sqs=boto3.client("sqs"),
@@ -233,12 +253,20 @@ def ingest(
         ) from error
 
 
+# What the client is told of each failure, most specific first (every Redis error is a
+# RedisUnavailableError); internal endpoints and keys go to the logs and the salvaged record only.
+UNAVAILABLE_REPLIES: tuple[tuple[type[Exception], str], ...] = (
+    (RedisFullError, "audit store (Redis) is full"),
+    (RedisReadOnlyError, "audit store (Redis) is failing over to a new primary"),
+    (PayloadNotReplicatedError, "audit store (Redis) could not copy the payload to a replica"),
+    (RedisUnavailableError, "audit store (Redis) unavailable"),
+    (WorkflowStartError, "audit workflow (Step Functions) unavailable"),
+)
+
+
 def unavailable_reply(error: Exception) -> str:
     """What the client is told (no internal endpoints: those go to the logs and the salvaged record)."""
-    if isinstance(error, RedisUnavailableError):
-        what = "audit store (Redis) unavailable"
-    else:
-        what = "audit workflow (Step Functions) unavailable"
+    what = next(reply for kind, reply in UNAVAILABLE_REPLIES if isinstance(error, kind))
     return f"{what}: the request was not accepted and nothing was started; retry later"
 
 

@@ -5,8 +5,8 @@
   maps to the same chunk keys, the same execution name and the same batch-state item.
 - The key attributes, index and statuses of the batch-state, errors and financials tables.
 - The metrics every batch handler emits (the dashboard reads them).
-- Each function's settings (its environment variables, with the one default of each), and the error
-  the failover runbook retries the reconciliation on.
+- Each function's settings (its environment variables, with the one default of each), the errors the
+  batch workflows retry (TRANSIENT_ERRORS) and the error the failover runbook retries the reconciliation on.
 
 Pure Python: the Pulumi program imports this with requirements.txt alone.
 """
@@ -188,6 +188,32 @@ class FinancialsApiSettings(Environment):
     """GET /financials/{uuid} (financials_api.py)."""
 
     financials_table: str
+
+
+class FinancialsUnavailableError(Exception):
+    """BatchGetItem still left keys unprocessed after every attempt (the table is throttling).
+
+    Raised by financials.py during "Enrich records"; a later attempt, once the table has capacity again,
+    succeeds, so the batch workflows retry it (TRANSIENT_ERRORS).
+    """
+
+
+# What the batch tasks raise when a dependency is briefly unavailable, by the name Lambda reports (the
+# exception's class name) and so Step Functions matches: our own FinancialsUnavailableError; DynamoDB's
+# throttling and 5xx, which boto3 raises as these modelled exceptions once its own retries are spent; and
+# botocore's network failures. Anything else a task raises (bad input, a chunk the split step did not
+# write, a ClientError such as AccessDenied or ValidationException) is permanent: retrying cannot fix it.
+TRANSIENT_ERRORS = (
+    FinancialsUnavailableError.__name__,
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "EndpointConnectionError",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+    "ConnectionClosedError",
+)
 
 
 class ReconcileIncompleteError(Exception):

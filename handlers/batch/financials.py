@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from handlers.batch.contract import FINANCIALS_KEY
+from handlers.batch.contract import FINANCIALS_KEY, FinancialsUnavailableError
 from handlers.batch.records import FINANCIAL_FIELDS, FINANCIAL_HEADER, UTF8_BOM
 
 if TYPE_CHECKING:
@@ -37,10 +37,6 @@ _PROJECTION_EXPRESSION = ", ".join(_PROJECTION_NAMES)
 
 class FinancialsFormatError(ValueError):
     """The financials file is not `uuid,unitsSold,...` CSV: the message names the line and the fix."""
-
-
-class FinancialsUnavailableError(Exception):
-    """BatchGetItem still left keys unprocessed after every attempt (the table is throttling)."""
 
 
 def _check_header(cells: list[str]) -> None:

@@ -1,2 +1,3 @@
-"""Active-active events: POST /events in either region -> workflow -> idempotent, versioned write to the
-global event table; conflicts decided by handlers/events/conflict.py and repaired from the stream."""
+"""Active-active events: POST /events (SigV4) in either region -> workflow -> idempotent, versioned write
+to the global event table, by the id's owner only (handlers/events/ownership.py); conflicts decided by
+handlers/events/conflict.py and repaired from the stream."""

@@ -3,6 +3,10 @@
 Env: ApiSettings (handlers/events/contract.py): the region's EXPRESS workflow, its DLQ and the body limit
 (by default Step Functions' 256 KB input limit).
 Body: {"id", "data", "timestamp" (client epoch ms), "idempotencyKey"}.
+Caller: the principal the gateway authenticated (requestContext.authorizer.iam.userArn on the AWS_IAM
+route, handlers/http_request.caller_arn); it travels to the workflow as "principal". An event id belongs
+to the principal that created it, and idempotency keys are scoped per principal
+(handlers/events/ownership.py).
 
 Replies (JSON; errors are {"error", "message", ...}):
     200 the processor's result: {"status": "applied", "item", "previous", "replayed"[, "alreadyApplied"]}
@@ -11,8 +15,12 @@ Replies (JSON; errors are {"error", "message", ...}):
     400 empty_body | invalid_body | invalid_json | too_deep (nested beyond MAX_JSON_DEPTH) | invalid_event,
         413 payload_too_large: nothing was started; the raw body (up to 200 KB) and the reason went to
         the DLQ ("reference" names it)
-    422 poison_event | idempotency_key_reused, 502 processing_failed, 504 processing_timed_out: the
-        workflow ran and failed; the event is on the DLQ ("deadLetter"), "reference" is the execution
+    401 unauthenticated: the event carries no authenticated caller (the route lost its AWS_IAM
+        authorization); nothing was started and nothing dead-lettered: a request from no one is not an
+        event to keep, and keeping it would let anyone fill (and alarm) the DLQ
+    403 event_owned_by_another_principal, 422 poison_event | idempotency_key_reused, 502
+        processing_failed, 504 processing_timed_out: the workflow ran and failed; the event is on the DLQ
+        ("deadLetter"), "reference" is the execution
     503 unavailable (+ Retry-After): Step Functions could not be reached; the outcome is unknown, and a
         retry with the same idempotencyKey is applied at most once
 A failed workflow dead-letters the event itself and fails with the processor's error name (or
@@ -43,11 +51,18 @@ from handlers.events.contract import (
     IDEMPOTENCY_IN_PROGRESS_ERROR,
     STEP_FUNCTIONS_MAX_INPUT_BYTES,
     ApiSettings,
+    EventOwnedByAnotherPrincipalError,
     IdempotencyKeyReusedError,
     PoisonEventError,
 )
 from handlers.events.event_item import EVENT_SHAPE, IncomingEvent, InvalidEventError, parse_event
-from handlers.http_request import RequestRejectedError, body_too_large, parse_json_body, read_body
+from handlers.http_request import (
+    RequestRejectedError,
+    body_too_large,
+    caller_arn,
+    parse_json_body,
+    read_body,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -59,6 +74,7 @@ RETRY_AFTER_SECONDS = 2
 SOURCE = "events-api"
 # Error names the workflow fails with (the processor's exception types), as the API answers them.
 FAILURE_REPLIES: dict[str, tuple[int, str]] = {
+    EventOwnedByAnotherPrincipalError.__name__: (403, "event_owned_by_another_principal"),
     PoisonEventError.__name__: (422, "poison_event"),
     IdempotencyKeyReusedError.__name__: (422, "idempotency_key_reused"),
     IDEMPOTENCY_IN_PROGRESS_ERROR: (409, "idempotency_key_in_progress"),
@@ -96,6 +112,11 @@ def dependencies() -> ApiDependencies:
 
 # Where the body limit comes from, for the 413's message.
 LIMIT_REASON = "MAX_BODY_BYTES; Step Functions takes at most 256 KB of input"
+UNAUTHENTICATED_MESSAGE = (
+    "the request carries no authenticated caller (requestContext.authorizer.iam.userArn): POST /events "
+    "takes requests signed with SigV4 (AWS_IAM) by a principal allowed execute-api:Invoke on the route; "
+    "sign the request with its credentials"
+)
 
 
 def parse_body(data: bytes) -> IncomingEvent:
@@ -108,10 +129,15 @@ def parse_body(data: bytes) -> IncomingEvent:
         raise RequestRejectedError(400, "invalid_event", str(error)) from error
 
 
-def workflow_input(incoming: IncomingEvent, received_at: datetime) -> str:
-    """The execution input {"event", "receivedAt"}; 413 when it would pass Step Functions' limit."""
+def workflow_input(incoming: IncomingEvent, received_at: datetime, *, principal: str) -> str:
+    """The execution input {"event", "principal", "receivedAt"}; 413 when it would pass Step Functions'
+    limit."""
     text = json.dumps(
-        {"event": incoming.document(), "receivedAt": received_at.isoformat(timespec="milliseconds")},
+        {
+            "event": incoming.document(),
+            "principal": principal,
+            "receivedAt": received_at.isoformat(timespec="milliseconds"),
+        },
         # Step Functions counts UTF-8 bytes: \\uXXXX escapes would triple the size of non-ASCII data.
         ensure_ascii=False,
         separators=(",", ":"),
@@ -162,16 +188,19 @@ def rejected_document(
     *,
     body: str | None,
     is_base64_encoded: bool,
+    principal: str,
     reference: str,
     received_at: datetime,
 ) -> dict[str, Any]:
-    """The DLQ copy of a rejected request: the raw body as received (its first 200 KB) and why."""
+    """The DLQ copy of a rejected request: who sent it, the raw body as received (its first 200 KB) and
+    why."""
     # Lone surrogates (JSON escapes in the Lambda event) have no UTF-8: kept as backslash escapes.
     text = (body or "").encode("utf-8", errors="backslashreplace").decode("utf-8")
     kept = _json_prefix(text, MAX_DEAD_LETTER_BODY_BYTES)
     return {
         "source": SOURCE,
         "reference": reference,
+        "principal": principal,
         "receivedAt": received_at.isoformat(timespec="milliseconds"),
         "error": {"Error": rejection.code, "Cause": rejection.message},
         "statusCode": rejection.status_code,
@@ -238,6 +267,7 @@ def outcome_reply(
     execution: Mapping[str, Any],
     *,
     incoming: IncomingEvent,
+    principal: str,
     received_at: datetime,
     deps: ApiDependencies,
 ) -> Reply:
@@ -264,6 +294,7 @@ def outcome_reply(
         deps.settings.dlq_url,
         {
             "event": incoming.document(),
+            "principal": principal,
             "receivedAt": received_at.isoformat(timespec="milliseconds"),
             "error": {"Error": error, "Cause": cause},
             "source": SOURCE,
@@ -300,6 +331,8 @@ def _answer_metric(reply: Reply) -> str:
         return "EventsReplayed" if reply.body.get("replayed") else "EventsApplied"
     if reply.body.get("error") == "stale_write":
         return "EventsStale"
+    if reply.body.get("error") == "event_owned_by_another_principal":
+        return "EventsForeignWriteRefused"
     return "EventsFailed"
 
 
@@ -308,11 +341,21 @@ def submit_event(
     *,
     body: str | None,
     is_base64_encoded: bool,
+    principal: str | None,
     received_at: datetime,
     reference: str,
     deps: ApiDependencies,
 ) -> Reply:
-    """Validate, run the workflow (execution named `reference`), and map its outcome to a reply."""
+    """Refuse an unauthenticated caller, validate, run the workflow (execution named `reference`) as
+    `principal`, and map its outcome to a reply."""
+    if principal is None:
+        # Defence in depth: the gateway's AWS_IAM authorization lets no unsigned request through, so
+        # this is a route or integration misconfigured, and it must not open the table to anyone.
+        logger.warning("unauthenticated event refused", extra={"reference": reference})
+        metrics.add_metric(name="EventsUnauthenticated", unit=MetricUnit.Count, value=1)
+        return Reply(
+            401, {"error": "unauthenticated", "message": UNAUTHENTICATED_MESSAGE, "reference": reference}
+        )
     try:
         data = read_body(
             body,
@@ -322,7 +365,7 @@ def submit_event(
             limit_reason=LIMIT_REASON,
         )
         incoming = parse_body(data)
-        execution_input = workflow_input(incoming, received_at)
+        execution_input = workflow_input(incoming, received_at, principal=principal)
     except RequestRejectedError as rejection:
         sent = dead_letter(
             deps.sqs,
@@ -331,13 +374,17 @@ def submit_event(
                 rejection,
                 body=body,
                 is_base64_encoded=is_base64_encoded,
+                principal=principal,
                 reference=reference,
                 received_at=received_at,
             ),
             outcome="rejected",
             error=rejection.code,
         )
-        logger.info("event rejected", extra={"code": rejection.code, "reason": rejection.message})
+        logger.info(
+            "event rejected",
+            extra={"code": rejection.code, "reason": rejection.message, "principal": principal},
+        )
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         return Reply(
             rejection.status_code,
@@ -355,7 +402,12 @@ def submit_event(
     except (ClientError, BotoCoreError) as error:
         logger.error(
             "event workflow unavailable",
-            extra={"event": incoming.summary(), "reference": reference, "reason": str(error)},
+            extra={
+                "event": incoming.summary(),
+                "principal": principal,
+                "reference": reference,
+                "reason": str(error),
+            },
         )
         metrics.add_metric(name="EventsUnavailable", unit=MetricUnit.Count, value=1)
         return Reply(
@@ -367,11 +419,14 @@ def submit_event(
             },
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    reply = outcome_reply(execution, incoming=incoming, received_at=received_at, deps=deps)
+    reply = outcome_reply(
+        execution, incoming=incoming, principal=principal, received_at=received_at, deps=deps
+    )
     logger.info(
         "event answered",
         extra={
             "event": incoming.summary(),
+            "principal": principal,
             "statusCode": reply.status_code,
             "outcome": reply.body.get("status") or reply.body.get("error"),
             "reference": execution.get("executionArn"),
@@ -388,6 +443,7 @@ def post_events() -> Response:
     reply = submit_event(
         body=event.body,
         is_base64_encoded=bool(event.is_base64_encoded),
+        principal=caller_arn(event.raw_event),
         received_at=datetime.now(UTC),
         reference=str(uuid.uuid4()),
         deps=dependencies(),

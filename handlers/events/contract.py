@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from handlers.environment import Environment
 
-# The global event table: one item per event id; the GSI finds an item by its idempotency key.
+# The global event table: one item per event id; the GSI finds an item by its idempotency key. Keys are
+# scoped per principal (two principals may send the same key), so a lookup by key must match Owner too.
 EVENTS_TABLE_KEY = "Id"
 IDEMPOTENCY_INDEX = "IdempotencyIndex"
 IDEMPOTENCY_INDEX_KEY = "IdempotencyKey"
@@ -32,6 +33,10 @@ class WriteConflictError(Exception):
 
 class IdempotencyKeyReusedError(Exception):
     """The idempotency key was already used for a different event (id, data or timestamp)."""
+
+
+class EventOwnedByAnotherPrincipalError(Exception):
+    """The event's id belongs to another principal (handlers/events/ownership.py): no retry helps."""
 
 
 # Powertools' error for a key still being processed by another invocation (its first run's result

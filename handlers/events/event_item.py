@@ -3,7 +3,9 @@
 Table item (attribute names are the table's contract with the component and the other region; the key
 and the indexed attribute are declared in handlers/events/contract.py):
     Id (S, the key), Data (S), Version (N: this replica's optimistic-lock counter), LastUpdatedRegion (S),
-    Timestamp (N: the client's epoch milliseconds), IdempotencyKey (S, GSI IdempotencyIndex)
+    Timestamp (N: the client's epoch milliseconds), IdempotencyKey (S, GSI IdempotencyIndex),
+    Owner (S: the principal that owns the id, handlers/events/ownership.py; absent on items written before
+    owners were recorded)
 Request document (the POST body and the workflow's `event`):
     {"id": "...", "data": "...", "timestamp": <client epoch ms>, "idempotencyKey": "..."}
 
@@ -21,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
+from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from handlers.events.contract import EVENTS_TABLE_KEY, IDEMPOTENCY_INDEX_KEY
 
@@ -46,6 +49,8 @@ EVENT_SHAPE = (
     '"timestamp": <client epoch milliseconds, an integer >= 0>, '
     f'"idempotencyKey": "<1-{MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters, e.g. a UUID>"}}'
 )
+OWNER_ATTRIBUTE = "Owner"
+# Every item has these; Owner is optional (items from before owners were recorded have none).
 ITEM_ATTRIBUTES = (
     EVENTS_TABLE_KEY,
     "Data",
@@ -54,6 +59,14 @@ ITEM_ATTRIBUTES = (
     "Timestamp",
     IDEMPOTENCY_INDEX_KEY,
 )
+
+
+def owner_is(owner: str | None) -> ConditionBase:
+    """A write condition: the item's Owner is `owner` (None: the item has no Owner, as items from before
+    owners were recorded)."""
+    if owner is None:
+        return Attr(OWNER_ATTRIBUTE).not_exists()
+    return Attr(OWNER_ATTRIBUTE).eq(owner)
 
 
 class InvalidEventError(Exception):
@@ -138,7 +151,7 @@ def _string(item: Mapping[str, Any], name: str) -> str:
 
 @dataclass(frozen=True)
 class EventItem:
-    """One version of an event table item."""
+    """One version of an event table item. `owner` None: an item from before owners were recorded."""
 
     id: str
     data: str
@@ -146,6 +159,7 @@ class EventItem:
     last_updated_region: str
     timestamp: int
     idempotency_key: str
+    owner: str | None = None
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> EventItem:
@@ -165,11 +179,13 @@ class EventItem:
             last_updated_region=_string(item, "LastUpdatedRegion"),
             timestamp=_integer(item, "Timestamp"),
             idempotency_key=_string(item, IDEMPOTENCY_INDEX_KEY),
+            owner=_string(item, OWNER_ATTRIBUTE) if OWNER_ATTRIBUTE in item else None,
         )
 
     def to_item(self) -> dict[str, Any]:
-        """The item for a boto3 resource Table (it serializes int as N)."""
-        return {
+        """The item for a boto3 resource Table (it serializes int as N). No owner, no Owner attribute:
+        the processor's conditions tell an unowned item by attribute_not_exists(Owner)."""
+        item: dict[str, Any] = {
             EVENTS_TABLE_KEY: self.id,
             "Data": self.data,
             "Version": self.version,
@@ -177,6 +193,9 @@ class EventItem:
             "Timestamp": self.timestamp,
             IDEMPOTENCY_INDEX_KEY: self.idempotency_key,
         }
+        if self.owner is not None:
+            item[OWNER_ATTRIBUTE] = self.owner
+        return item
 
     def summary(self) -> dict[str, Any]:
         """JSON-able, for replies, results and logs: the data is counted, not carried (module doc)."""
@@ -186,5 +205,6 @@ class EventItem:
             "lastUpdatedRegion": self.last_updated_region,
             "timestamp": self.timestamp,
             "idempotencyKey": self.idempotency_key,
+            "owner": self.owner,
             "dataBytes": len(self.data.encode("utf-8")),
         }

@@ -2,7 +2,9 @@
 
 Env: ProcessorSettings (handlers/events/contract.py), and AWS_REGION (set by Lambda: the region written
 into LastUpdatedRegion).
-Event: {"event": {"id", "data", "timestamp", "idempotencyKey"}, "receivedAt": ISO-8601}.
+Event: {"event": {"id", "data", "timestamp", "idempotencyKey"}, "principal": <the caller's ARN, as the
+gateway vouched for it>, "receivedAt": ISO-8601}. The caller writes as owner_of(principal)
+(handlers/events/ownership.py): an id is written only when new, unowned, or owned by that owner.
 Result (the workflow's output, which the API answers):
     {"status": "applied", "item": <summary>, "previous": <summary> | None, "replayed": bool}
         plus "alreadyApplied": true when the current item already is this write (applied in the other
@@ -13,11 +15,13 @@ Result (the workflow's output, which the API answers):
 Summaries are EventItem/IncomingEvent.summary() (no data). Raises (the workflow retries or dead-letters):
     PoisonEventError: the timestamp is more than MAX_CLOCK_SKEW_SECONDS ahead of this region's clock
     WriteConflictError: another write to the item landed between our read and our conditional put
-    IdempotencyKeyReusedError: the key was used before for a different event
-    InvalidEventError: the workflow input is not {"event": {...}}
+    EventOwnedByAnotherPrincipalError: the id belongs to another principal
+    IdempotencyKeyReusedError: the key was used before (by this owner) for a different event
+    InvalidEventError: the workflow input is not {"event": {...}, "principal": "..."}
     Powertools' IdempotencyAlreadyInProgressError: the same key is being processed right now
 
-Idempotency (Powertools, DynamoDB persistence): keyed on the idempotency key alone, with key prefix
+Idempotency (Powertools, DynamoDB persistence): keyed on the owner and the idempotency key (the same key
+from two principals is two requests; from one, in any session, a replay), with key prefix
 "events-processor" in both regions: the idempotency table is global too, so a repeat sent to the other
 region is recognised once the record has replicated. A repeat returns the first result with
 "replayed": true and writes nothing; a failure (any raise) releases the key so a retry runs again.
@@ -30,7 +34,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -47,17 +51,19 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 
 from handlers.environment import runtime_region
-from handlers.events.conflict import beats, same_write
+from handlers.events.conflict import same_write, writes_later
 from handlers.events.contract import (
     EVENTS_TABLE_KEY,
     IDEMPOTENCY_EXPIRY_ATTRIBUTE,
     IDEMPOTENCY_TABLE_KEY,
+    EventOwnedByAnotherPrincipalError,
     IdempotencyKeyReusedError,
     PoisonEventError,
     ProcessorSettings,
     WriteConflictError,
 )
-from handlers.events.event_item import EventItem, IncomingEvent, InvalidEventError, parse_event
+from handlers.events.event_item import EventItem, IncomingEvent, InvalidEventError, owner_is, parse_event
+from handlers.events.ownership import owner_of
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -96,6 +102,21 @@ def _put(table: Table, item: EventItem, condition: ConditionBase, *, seen: Event
     metrics.add_metric(name="EventApplied", unit=MetricUnit.Count, value=1)
 
 
+def _refuse_foreign_write(incoming: IncomingEvent, owner: str, current: EventItem) -> NoReturn:
+    logger.warning(
+        "write refused: the event id belongs to another principal",
+        extra={"rejected": incoming.summary(), "writer": owner, "current": current.summary()},
+    )
+    metrics.add_metric(name="ForeignWriteRefused", unit=MetricUnit.Count, value=1)
+    # The client learns that the id is taken, never by whom: another principal's ARN names its account
+    # and role.
+    raise EventOwnedByAnotherPrincipalError(
+        f"event {incoming.id!r} was created by another principal, and only the principal that created an "
+        f"event id may write it (this request writes as {owner}); send the event under an id your "
+        "principal created, or a new one"
+    )
+
+
 def _stale_reason(incoming: IncomingEvent, region: str, current: EventItem) -> str:
     return (
         f"event {incoming.id!r} (timestamp {incoming.timestamp}, region {region}, idempotency key "
@@ -107,9 +128,10 @@ def _stale_reason(incoming: IncomingEvent, region: str, current: EventItem) -> s
 
 @tracer.capture_method
 def process_event(
-    incoming: IncomingEvent, *, table: Table, region: str, now_ms: int, max_skew_ms: int
+    incoming: IncomingEvent, *, owner: str, table: Table, region: str, now_ms: int, max_skew_ms: int
 ) -> dict[str, Any]:
-    """Decide and (maybe) write one event against the item in `table`; see the module doc for results."""
+    """Decide and (maybe) write one event, written by `owner` (owner_of the caller), against the item in
+    `table`; see the module doc for results."""
     skew_ms = incoming.timestamp - now_ms
     if skew_ms > max_skew_ms:
         raise PoisonEventError(
@@ -119,6 +141,8 @@ def process_event(
         )
     found = table.get_item(Key={EVENTS_TABLE_KEY: incoming.id}, ConsistentRead=True).get("Item")
     current = EventItem.from_item(found) if found else None
+    if current is not None and current.owner not in (None, owner):
+        _refuse_foreign_write(incoming, owner, current)
     candidate = EventItem(
         id=incoming.id,
         data=incoming.data,
@@ -126,6 +150,7 @@ def process_event(
         last_updated_region=region,
         timestamp=incoming.timestamp,
         idempotency_key=incoming.idempotency_key,
+        owner=owner,
     )
     if current is None:
         _put(table, candidate, Attr(EVENTS_TABLE_KEY).not_exists(), seen=None)
@@ -138,9 +163,12 @@ def process_event(
             "alreadyApplied": True,
             "replayed": False,
         }
-    if beats(candidate, current):
-        # Optimistic lock: only over the version we decided against.
-        _put(table, candidate, Attr("Version").eq(current.version), seen=current)
+    # Owners aside: the owner is the caller's, or the caller claims an item from before owners.
+    if writes_later(candidate, current):
+        # Optimistic lock: only over the version and the owner we decided against, so that an owner
+        # change racing our read (another principal's creation replicated in) fails the write too.
+        condition = Attr("Version").eq(current.version) & owner_is(current.owner)
+        _put(table, candidate, condition, seen=current)
         return {
             "status": STATUS_APPLIED,
             "item": candidate.summary(),
@@ -166,13 +194,17 @@ def process_event_once(
     *,
     event: Mapping[str, Any],
     incoming: IncomingEvent,
+    owner: str,
     table: Table,
     region: str,
     now_ms: int,
     max_skew_ms: int,
 ) -> dict[str, Any]:
-    """process_event; `event` (the canonical request document) is what Powertools keys and validates."""
-    return process_event(incoming, table=table, region=region, now_ms=now_ms, max_skew_ms=max_skew_ms)
+    """process_event; `event` (the canonical request document and its owner) is what Powertools keys
+    and validates."""
+    return process_event(
+        incoming, owner=owner, table=table, region=region, now_ms=now_ms, max_skew_ms=max_skew_ms
+    )
 
 
 def mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
@@ -184,7 +216,8 @@ def mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
 
 def idempotency_config(ttl_seconds: int) -> IdempotencyConfig:
     return IdempotencyConfig(
-        event_key_jmespath="idempotencyKey",
+        # Scoped per owner: another principal's key is another request, never answered with this result.
+        event_key_jmespath="[owner, idempotencyKey]",
         # The same key for another event is a client bug: refused, never answered with the first result.
         payload_validation_jmespath="[id, data, timestamp]",
         raise_on_no_idempotency_key=True,
@@ -222,16 +255,25 @@ def dependencies() -> ProcessorDependencies:
 
 def handle(event: Mapping[str, Any], *, deps: ProcessorDependencies, now_ms: int) -> dict[str, Any]:
     """The workflow task's work: parse, apply once, report; see the module doc."""
+    principal = event.get("principal") if isinstance(event, Mapping) else None
     if not isinstance(event, Mapping) or not isinstance(event.get("event"), Mapping):
         raise InvalidEventError(
             'the event processor expects {"event": {"id", "data", "timestamp", "idempotencyKey"}, '
-            '"receivedAt": "..."} (the POST /events workflow input)'
+            '"principal": "<the caller\'s ARN>", "receivedAt": "..."} (the POST /events workflow input)'
+        )
+    if not isinstance(principal, str) or not principal:
+        # No owner, no write: an event dead-lettered before owners were recorded has none.
+        raise InvalidEventError(
+            f"the workflow input's principal is {principal!r}, not the caller's ARN; the API puts the "
+            "caller's in, and an event redriven from the DLQ needs the principal it was sent by"
         )
     incoming = parse_event(event["event"], what="event")
+    owner = owner_of(principal)
     try:
         result = deps.process_once(
-            event=incoming.document(),
+            event={"owner": owner, **incoming.document()},
             incoming=incoming,
+            owner=owner,
             table=deps.table,
             region=deps.region,
             now_ms=now_ms,
@@ -240,11 +282,16 @@ def handle(event: Mapping[str, Any], *, deps: ProcessorDependencies, now_ms: int
     except IdempotencyValidationError as error:
         raise IdempotencyKeyReusedError(
             f"idempotency key {incoming.idempotency_key!r} was already used for a different event (id, "
-            "data or timestamp); send a new event with a new key"
+            "data or timestamp) by this principal; send a new event with a new key"
         ) from error
     logger.info(
         f"event {result['status']}" + (" (replayed)" if result.get("replayed") else ""),
-        extra={"event": incoming.summary(), "receivedAt": event.get("receivedAt"), "result": result},
+        extra={
+            "event": incoming.summary(),
+            "owner": owner,
+            "receivedAt": event.get("receivedAt"),
+            "result": result,
+        },
     )
     return result
 

@@ -15,6 +15,11 @@ image. For each MODIFY record:
                 deleted: restoring would resurrect it): nothing to do
 When the item moved on to another loser, the winner is restored over that one instead; if even that
 write loses a race, the record fails and the mapping retries it (then its on-failure destination).
+
+Ownership (handlers/events/ownership.py): when two principals created the same id concurrently in two
+regions, the resolver ranks the owner first, so the restore undoes the other principal's write whatever
+its timestamp. That restore is logged as a warning ("ownership conflict repaired", both owners named)
+and counted (OwnershipConflictRepaired): the displaced write was answered 200 in its region.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from botocore.exceptions import ClientError
 from handlers.environment import runtime_region
 from handlers.events.conflict import beats, same_write
 from handlers.events.contract import EVENTS_TABLE_KEY, RepairSettings
-from handlers.events.event_item import EventItem, InvalidItemError
+from handlers.events.event_item import EventItem, InvalidItemError, owner_is
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -71,12 +76,14 @@ def events_table() -> Table:
 def _restore(winner: EventItem, *, over: EventItem, table: Table) -> bool:
     """Write winner back in place of exactly `over`; False when the item is no longer `over`."""
     restored = dataclasses.replace(winner, version=max(winner.version, over.version) + 1)
-    # The Data is not compared: the other four attributes identify a version, and Data can be 256 KB.
+    # The Data is not compared: the other attributes identify a version, and Data can be 256 KB. The
+    # Owner is: two principals' versions can agree on all the rest (the same key, sent at the same time).
     still_over = (
         Attr("Version").eq(over.version)
         & Attr("Timestamp").eq(over.timestamp)
         & Attr("LastUpdatedRegion").eq(over.last_updated_region)
         & Attr("IdempotencyKey").eq(over.idempotency_key)
+        & owner_is(over.owner)
     )
     try:
         table.put_item(Item=restored.to_item(), ConditionExpression=still_over)
@@ -123,14 +130,17 @@ def record_handler(record: DynamoDBRecord) -> RepairOutcome:
     old, new = EventItem.from_item(stream.old_image), EventItem.from_item(stream.new_image)
     outcome = repair(old, new, table=events_table())
     if outcome is RepairOutcome.RESTORED:
-        logger.info(
-            "conflict repaired: the resolver's winner restored",
-            extra={
-                "winner": old.summary(),
-                "loser": new.summary(),
-                "region": runtime_region(os.environ),
-            },
-        )
+        details = {"winner": old.summary(), "loser": new.summary(), "region": runtime_region(os.environ)}
+        if old.owner != new.owner:
+            # Two principals created this id concurrently: the displaced write was answered 200 in its
+            # region, so it is told at warning level, with both owners.
+            logger.warning(
+                "ownership conflict repaired: the id's owner restored over another principal's write",
+                extra=details,
+            )
+            metrics.add_metric(name="OwnershipConflictRepaired", unit=MetricUnit.Count, value=1)
+        else:
+            logger.info("conflict repaired: the resolver's winner restored", extra=details)
         metrics.add_metric(name="ConflictRepaired", unit=MetricUnit.Count, value=1)
     elif outcome is RepairOutcome.SUPERSEDED:
         logger.info(

@@ -263,7 +263,11 @@ class LocalCloud:
         else:
             host, port = loopback_endpoint(spec.port)
             server = RedisServer(
-                host=host, password=spec.auth_token, tls=spec.tls, settings=dict(spec.settings)
+                host=host,
+                password=spec.auth_token,
+                tls=spec.tls,
+                settings=dict(spec.settings),
+                replicas=spec.replicas,
             ).start(port=port)
         self._redis[logical_name] = server
         enforced = [rule for rule, on in (("AUTH", server.password), ("TLS", server.tls)) if on]

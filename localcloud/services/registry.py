@@ -9,6 +9,7 @@ from __future__ import annotations
 from localcloud.core.context import Registry
 from localcloud.services.apigateway import provision as apigateway
 from localcloud.services.cloudwatch import provision as cloudwatch
+from localcloud.services.cognitoidp import provision as cognitoidp
 from localcloud.services.dynamodb import provision as dynamodb
 from localcloud.services.ec2 import provision as ec2
 from localcloud.services.elasticache import provision as elasticache
@@ -46,6 +47,7 @@ _SERVICES = (
     elasticache,
     secretsmanager,
     ssm,
+    cognitoidp,
     random_,
 )
 

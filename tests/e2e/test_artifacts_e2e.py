@@ -20,6 +20,7 @@ from demos.artifacts import (
 )
 from localcloud.core.cloud import LocalCloud
 from tests.e2e.conftest import running_cloud
+from tests.e2e.faults import history, invocations, service_unreachable, task_errors, task_function
 
 pytestmark = pytest.mark.e2e
 HOSTS = 150
@@ -125,8 +126,28 @@ def test_a_duplicate_s3_event_starts_no_second_execution(cloud: LocalCloud) -> N
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == len(before)
 
 
-def test_a_failing_destination_is_retried_then_reported_partial_with_a_message(cloud: LocalCloud) -> None:
-    # GIVEN one regional bucket that refuses writes
+def distribution_of(cloud: LocalCloud, key: str) -> str | None:
+    """The ARN of the file-distribution execution of `key`, once it has started."""
+    sfn = cloud.client("stepfunctions")
+    for execution in sfn.list_executions(stateMachineArn=cloud.exports["artifactStateMachineArn"])[
+        "executions"
+    ]:
+        started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
+        if started["sourceKey"] == key:
+            return str(execution["executionArn"])
+    return None
+
+
+def copy_function(cloud: LocalCloud) -> str:
+    return task_function(
+        cloud, cloud.exports["artifactStateMachineArn"], "Copy to every regional bucket", "Copy to bucket"
+    )
+
+
+def test_a_rejected_destination_is_not_retried_and_is_reported_partial_with_a_message(
+    cloud: LocalCloud,
+) -> None:
+    # GIVEN one regional bucket that refuses writes (its policy denies them: no attempt can succeed)
     regions = cloud.exports["artifactRegionalBuckets"]
     region, bucket = sorted(regions.items())[-1]
     s3 = cloud.client("s3", region)
@@ -150,12 +171,17 @@ def test_a_failing_destination_is_retried_then_reported_partial_with_a_message(c
     try:
         # WHEN a build is distributed
         build_id, _ = build(cloud, "0badc0de")
-        row = final_tracking_row(cloud, f"build-{build_id}.zip", timeout_seconds=90)
+        row = final_tracking_row(cloud, f"build-{build_id}.zip")
     finally:
         s3.put_bucket_policy(Bucket=bucket, Policy=original_policy)
     # THEN the tracking row is PARTIAL with one failed copy
     assert row["status"] == "PARTIAL"
     assert (int(row["successfulCopies"]), int(row["failedCopies"])) == (len(regions) - 1, 1)
+    # AND the refused bucket was tried exactly once: the rejection went to the Catch, not through the Retry
+    events = history(cloud, row["executionArn"])
+    copies = invocations(events, copy_function(cloud))
+    assert sorted(copy["destination"]["bucket"] for copy in copies) == sorted(regions.values())
+    assert task_errors(events) == ["CopyRejectedError"]
     # AND the failure topic got a message naming the bucket
     # (published after the row is written, so wait for it rather than read once)
     topic_arn = cloud.exports["artifactFailureTopicArn"]
@@ -164,3 +190,29 @@ def test_a_failing_destination_is_retried_then_reported_partial_with_a_message(c
         lambda: any(bucket in m["message"] and key in m["message"] for m in cloud.sns_messages(topic_arn)),
         f"a failure message naming {bucket}",
     )
+
+
+def test_a_copy_that_fails_transiently_is_retried_and_every_region_gets_the_build(cloud: LocalCloud) -> None:
+    # GIVEN a copy function that cannot reach S3 in any region
+    regions = cloud.exports["artifactRegionalBuckets"]
+    copy = copy_function(cloud)
+    with service_unreachable(cloud, copy, "s3"):
+        # WHEN a build is distributed and a copy fails once
+        build_id, archive = build(cloud, "5eed1e55")
+        key = f"build-{build_id}.zip"
+        execution_arn: str = wait_until(lambda: distribution_of(cloud, key), f"the distribution of {key}")
+        wait_until(lambda: task_errors(history(cloud, execution_arn)), f"a copy of {key} failing")
+    # (the fault is lifted as soon as the first failure shows, while the Retry waits out its jittered
+    # backoff of up to 2 s; a retry that comes sooner fails the same way and is retried again, up to 4
+    # times, so the outcome does not hang on timing)
+    row = final_tracking_row(cloud, key)
+    # THEN every regional bucket gets the build and the distribution SUCCEEDED
+    assert row["status"] == "SUCCEEDED"
+    assert (int(row["successfulCopies"]), int(row["failedCopies"])) == (len(regions), 0)
+    for region, bucket in regions.items():
+        assert wait_for_object(cloud, bucket, key, region) == archive
+    # AND the history shows copies failing on the network, each run again by the Retry until it passed
+    events = history(cloud, execution_arn)
+    errors = task_errors(events)
+    assert errors and set(errors) == {"EndpointConnectionError"}
+    assert len(invocations(events, copy)) == len(regions) + len(errors)

@@ -33,6 +33,7 @@ from demos.audit import (
     post,
     post_while_redis_down,
     published_final_state,
+    redis_client,
     redis_holds,
     salvaged_payload,
     wait_for_dlq_notice,
@@ -40,6 +41,7 @@ from demos.audit import (
     wait_for_final_state,
 )
 from handlers.audit.message import archive_key, parse_utc
+from localcloud.core.clients import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 from localcloud.core.cloud import LocalCloud
 from scripts import audit_client
 from scripts.audit_client import base64_payload, sample_message
@@ -139,6 +141,41 @@ def test_with_redis_down_the_request_is_refused_with_503_and_salvaged_to_s3_and_
     assert ingest(cloud, base64_payload(1024)).execution["status"] == "SUCCEEDED"
 
 
+def test_with_redis_full_the_request_is_refused_with_503_and_salvaged_and_nothing_held_is_evicted(
+    cloud: LocalCloud,
+) -> None:
+    # GIVEN the audit Redis holds an earlier payload and is full, evicting nothing (noeviction, as the
+    # ElastiCache group's parameter group sets it; its limit is lowered under what it already uses)
+    held = f"audit:payload:e2e-held-{uuid.uuid4()}"
+    payload = base64_payload(4096)
+    with redis_client(cloud) as client:
+        original = {**client.config_get("maxmemory"), **client.config_get("maxmemory-policy")}
+        client.set(held, b"held before the store filled up", ex=3_600)
+        used_bytes = int(client.info("memory")["used_memory"])
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", used_bytes // 2)
+        try:
+            # WHEN a producer posts a message
+            response = post(cloud, sample_message(payload, message_type="audit.redis-full"))
+        finally:
+            client.config_set("maxmemory", original["maxmemory"])
+            client.config_set("maxmemory-policy", original["maxmemory-policy"])
+        # THEN the reply is 503 saying the store is full, when to retry, and a reference
+        assert response.status == 503, response.body
+        assert response.body["message"].startswith("audit store (Redis) is full: ")
+        assert header(response, "Retry-After") == "5"
+        reference = str(response.body["reference"])
+        # AND the raw request is in failures/ with the payload, and the DLQ points at it
+        record = failure_record(cloud, reference)
+        assert record is not None and record["error"]["Error"] == "RedisFullError"
+        assert salvaged_payload(record) == payload
+        assert wait_for_dlq_notice(cloud, reference)["failureKey"] == record["failureKey"]
+        # AND nothing was started for it, and what Redis held before is still there
+        assert executions_named(cloud, reference) == []
+        assert client.get(held) == b"held before the store filled up"
+        client.delete(held)
+
+
 def test_when_archiving_fails_the_workflow_fails_and_the_message_is_salvaged_to_s3_and_the_dlq(
     cloud: LocalCloud,
 ) -> None:
@@ -195,10 +232,20 @@ def test_the_same_idempotency_key_twice_gets_the_same_message_id_and_stores_and_
 
 
 def test_the_cli_posts_each_message_and_prints_202_accepted_per_message(
-    cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # WHEN the seed's client posts two 1 KB messages
-    code = audit_client.main(["--url", cloud.exports["auditUrl"], "--count", "2", "--size", "1024"])
+    # GIVEN the SDK's credentials and endpoint are localcloud's (as README's `up` prints them)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", DUMMY_ACCESS_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", DUMMY_SECRET_ACCESS_KEY)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", cloud.emulator.endpoint_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", cloud.exports["regions"][0])
+    # WHEN the seed's client posts two 1 KB messages, signed as the audit caller role
+    code = audit_client.main(
+        [
+            *("--url", cloud.exports["auditUrl"], "--count", "2", "--size", "1024"),
+            *("--role-arn", cloud.exports["auditCallerRoleArn"]),
+        ]
+    )
     # THEN it exits 0 and prints one "202 accepted" line per message, each with its own id
     lines = capsys.readouterr().out.splitlines()
     assert code == 0

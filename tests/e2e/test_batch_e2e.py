@@ -11,11 +11,14 @@ from typing import Any
 import pytest
 
 from demos import batch
+from demos.doors import call
 from demos.waiting import wait_until
-from handlers.batch.records import OUTPUT_HEADER
+from handlers.batch import contract
+from handlers.batch.records import INPUT_HEADER, OUTPUT_HEADER
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.http_client import request
 from samples.batch_records import BatchSample, generate_batch
+from tests.e2e.faults import history, invocations, service_unreachable, task_errors, task_function
 from tests.unit.handlers.conftest import load_event
 
 ROWS, INVALID = 1000, 37
@@ -168,13 +171,102 @@ def test_financials_api_answers_clients_in_each_region(cloud: LocalCloud, sample
     for region, url in cloud.exports["batchFinancialsUrls"].items():
         # WHEN a client asks each region's API
         def answered(url: str = url) -> object:
-            response = request("GET", url.replace("{uuid}", known))
+            response = call(cloud, "batch", "GET", url.replace("{uuid}", known))
             return response if response.status == 200 else None
 
         found = wait_until(answered, f"financial data for {known} in {region}", 30)
         # THEN known uuids answer 200 with the six fields, unknown 404, malformed 400, each with a message
         assert found.json()["uuid"] == known and found.json()["unitsSold"] == units_sold
-        missing = request("GET", url.replace("{uuid}", "999999999"))
+        missing = call(cloud, "batch", "GET", url.replace("{uuid}", "999999999"))
         assert missing.status == 404 and "999999999" in missing.json()["message"]
-        malformed = request("GET", url.replace("{uuid}", "not!valid"))
+        malformed = call(cloud, "batch", "GET", url.replace("{uuid}", "not!valid"))
         assert malformed.status == 400 and malformed.json()["message"]
+
+
+def csv_of(rows: list[tuple[str, ...]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(INPUT_HEADER)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def chunk_execution(cloud: LocalCloud, region: str, file_id: str) -> str | None:
+    """The ARN of the chunk processor execution of a one-chunk batch, once it has started."""
+    sfn = cloud.client("stepfunctions", region)
+    machine = cloud.exports["batchChunkStateMachineArns"][region]
+    for execution in sfn.list_executions(stateMachineArn=machine)["executions"]:
+        started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
+        if started["fileId"] == file_id:
+            return str(execution["executionArn"])
+    return None
+
+
+def test_a_chunk_whose_enrichment_fails_transiently_is_retried_and_the_batch_completes(
+    cloud: LocalCloud, sample: BatchSample
+) -> None:
+    # GIVEN 20 valid rows with financial data, and an enrich function that cannot reach DynamoDB
+    region = batch.primary_region(cloud)
+    chunk_machine = cloud.exports["batchChunkStateMachineArns"][region]
+    enrich = task_function(cloud, chunk_machine, "Enrich records")
+    expected = list(sample.expected_output_rows[:20])
+    key = "input/enrich-unreachable.csv"
+    with service_unreachable(cloud, enrich, "dynamodb"):
+        # WHEN the file is uploaded and its chunk's enrichment fails once
+        version_id = batch.upload(cloud, key, csv_of([row[: len(INPUT_HEADER)] for row in expected]))
+        file_id = contract.file_id(key, version_id)
+        execution_arn: str = wait_until(
+            lambda: chunk_execution(cloud, region, file_id), f"the chunk processor starting on {key}"
+        )
+        wait_until(
+            lambda: task_errors(history(cloud, execution_arn)), f"the chunk of {key} failing to enrich"
+        )
+    # (the fault is lifted as soon as the first failure shows, while the Retry waits out its jittered
+    # backoff of up to 2 s; a retry that comes sooner fails the same way and is retried again, up to 4
+    # times, so the outcome does not hang on timing)
+    item = batch.wait_for_outcome(cloud, key)
+    # THEN the batch completes with every row enriched, none missing its financial data
+    assert item["status"] == "COMPLETED", item.get("reason")
+    assert (int(item["rows"]), int(item["missingFinancials"])) == (len(expected), 0)
+    output = cloud.client("s3", region).get_object(
+        Bucket=cloud.exports["batchBuckets"][region], Key=item["outputKey"]
+    )["Body"]
+    assert [tuple(row) for row in csv_rows(output.read())[1:]] == expected
+    # AND the chunk's history shows enrichment failing on the network, then run again by the Retry
+    events = history(cloud, execution_arn)
+    errors = task_errors(events)
+    assert errors and set(errors) == {"EndpointConnectionError"}
+    assert len(invocations(events, enrich)) == len(errors) + 1
+    assert cloud.client("stepfunctions", region).describe_execution(executionArn=execution_arn)["status"] == (
+        "SUCCEEDED"
+    )
+
+
+def test_a_chunk_with_a_permanent_error_fails_at_once_without_a_retry(cloud: LocalCloud) -> None:
+    # GIVEN a chunk file the split step did not write (no chunk header): no attempt can validate it
+    region = batch.primary_region(cloud)
+    bucket = cloud.exports["batchBuckets"][region]
+    file_id = contract.file_id("input/never-uploaded.csv", "e2e")
+    chunk_key = contract.chunk_key(file_id, 1)
+    cloud.client("s3", region).put_object(Bucket=bucket, Key=chunk_key, Body=b"name,amount\r\nwidget,3\r\n")
+    # WHEN the chunk processor runs it
+    sfn = cloud.client("stepfunctions", region)
+    chunk_machine = cloud.exports["batchChunkStateMachineArns"][region]
+    execution_arn = sfn.start_execution(
+        stateMachineArn=chunk_machine,
+        input=json.dumps({"bucket": bucket, "fileId": file_id, "chunkKey": chunk_key}),
+    )["executionArn"]
+
+    def finished() -> dict[str, Any] | None:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        return described if described["status"] != "RUNNING" else None
+
+    outcome = wait_until(finished, f"the chunk processor finishing {chunk_key}")
+    # THEN the chunk fails, naming the error
+    assert outcome["status"] == "FAILED"
+    assert outcome["error"] == "ChunkFailed" and "ChunkFormatError" in outcome["cause"]
+    # AND "Validate records" ran exactly once: the error went to the Catch, not through the Retry
+    events = history(cloud, execution_arn)
+    validate = task_function(cloud, chunk_machine, "Validate records")
+    assert task_errors(events) == ["ChunkFormatError"]
+    assert len(invocations(events, validate)) == 1

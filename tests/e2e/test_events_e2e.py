@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 
+from demos.doors import call
 from demos.events import (
     dead_letters,
     event_document,
@@ -19,7 +20,6 @@ from demos.events import (
     wait_settled,
 )
 from localcloud.core.cloud import LocalCloud
-from localcloud.core.http_client import request
 
 
 def fresh_ids(count: int) -> list[str]:
@@ -146,7 +146,7 @@ def test_an_invalid_body_is_refused_naming_the_field_and_kept_on_the_dlq(cloud: 
     marker = uuid.uuid4().hex
     body = json.dumps({"id": f"item-{marker}", "data": "no timestamp", "idempotencyKey": marker}).encode()
     # WHEN a body without a timestamp is posted
-    response = request("POST", cloud.exports["eventsUrls"][first], body=body)
+    response = call(cloud, "events", "POST", cloud.exports["eventsUrls"][first], body=body)
     # THEN 400 names the missing field, and the raw body is kept on the DLQ
     assert response.status == 400
     assert "timestamp" in response.json()["message"]

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from demos.doors import Door, System, call, caller, every_door, refused_anonymously
 from demos.transform import upload, wait_for_final_status
 from demos.waiting import wait_until
 from localcloud.core.cloud import LocalCloud
+from localcloud.core.http_client import request
 from samples.transform_documents import generate_orders_xml
 
 pytestmark = pytest.mark.e2e
@@ -87,3 +89,76 @@ def test_the_transform_worker_without_putobject_on_the_output_bucket_is_denied_t
     again = upload(cloud, generate_orders_xml(20_000), rule="orders-v1", name="allowed.xml")
     status = wait_for_final_status(cloud, again.json()["uploadId"])
     assert status["status"] == "done", status
+
+
+# ------------------------------------------------------------------------------------------ the doors
+DOOR_COUNT = 8  # builds, audit, upload, status, events and financials in both regions
+
+
+def function_behind(cloud: LocalCloud, door: Door) -> str:
+    """The function a door's accepted request would run: the URL's own, or (POST /builds) the build
+    worker its queue triggers."""
+    if "/lambda-url/" in door.url:
+        return door.url.split("/lambda-url/", 1)[1].split("/")[1]
+    [name] = [
+        function["FunctionName"]
+        for function in cloud.client("lambda", door.region).list_functions()["Functions"]
+        if "build-worker" in function["FunctionName"]
+    ]
+    return str(name)
+
+
+def invocations(cloud: LocalCloud, door: Door) -> int:
+    """How many times the function behind the door has run (localcloud logs each run to a stream)."""
+    logs = cloud.client("logs", door.region)
+    group = f"/aws/lambda/{function_behind(cloud, door)}"
+    try:
+        return len(logs.describe_log_streams(logGroupName=group)["logStreams"])
+    except logs.exceptions.ResourceNotFoundException:
+        return 0
+
+
+def test_the_local_stack_has_every_door_and_each_is_iam_authorized(cloud: LocalCloud) -> None:
+    doors = every_door(cloud)
+    assert len(doors) == DOOR_COUNT
+    # THEN every function URL among them takes SigV4 only (moto has no ListFunctionUrlConfigs)
+    url_auth = {}
+    for door in doors:
+        if "/lambda-url/" in door.url:
+            lambda_ = cloud.client("lambda", door.region)
+            url_auth[door.url] = lambda_.get_function_url_config(FunctionName=function_behind(cloud, door))[
+                "AuthType"
+            ]
+    assert len(url_auth) == DOOR_COUNT - 1 and set(url_auth.values()) == {"AWS_IAM"}
+
+
+@pytest.mark.parametrize("index", range(DOOR_COUNT))
+def test_no_door_answers_an_anonymous_a_forged_or_another_systems_request(
+    cloud: LocalCloud, index: int
+) -> None:
+    door = every_door(cloud)[index]
+    stranger: System = "batch" if door.system != "batch" else "events"
+    cloud.wait_idle()
+    before = invocations(cloud, door)
+    # WHEN the door is called with no credentials THEN it answers 403 with a message
+    anonymous = refused_anonymously(door)
+    assert anonymous.status == 403, (door.name, anonymous.body)
+    assert anonymous.json().get("message") or anonymous.json().get("Message")
+    # AND so it does for a signature made for another body, and for another system's caller
+    signed_for_other_body = caller(cloud, door.system).headers(door.method, door.url, b'{"other": 1}', {})
+    forged = request(door.method, door.url, body=door.body or b"{}", headers=signed_for_other_body)
+    assert forged.status == 403, (door.name, forged.body)
+    wrong_caller = call(cloud, stranger, door.method, door.url, body=door.body)
+    assert wrong_caller.status == 403, (door.name, wrong_caller.body)
+    # AND nothing ran behind it: no invocation, no queued build
+    cloud.wait_idle()
+    assert invocations(cloud, door) == before, door.name
+
+
+def test_each_systems_caller_passes_its_own_door(cloud: LocalCloud) -> None:
+    # The request may still be refused by the handler (these bodies are samples), never by the door.
+    answers = {
+        door.name: call(cloud, door.system, door.method, door.url, body=door.body).status
+        for door in every_door(cloud)
+    }
+    assert not {name: status for name, status in answers.items() if status in (401, 403)}, answers

@@ -16,10 +16,14 @@ import pytest
 from demos import failover
 from demos.__main__ import DEMOS, demo_config
 from demos.batch import primary_region
+from demos.doors import call, demo_user, every_door, refused_anonymously
 from localcloud.core.cloud import LocalCloud
+from localcloud.core.http_client import request
+from scripts.api_auth import TokenCaller, sign_in
 from tests.e2e.conftest import running_cloud
 
 STACK = "primary"
+FOREIGN_PASSWORD = "Another-Pool-9-Password"
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +62,45 @@ def test_every_system_works_on_the_production_topology(cloud: LocalCloud, system
     report: Callable[[str], None] = lines.append
     passed = DEMOS[system](cloud, report)
     assert passed, "\n".join(lines)
+
+
+def test_no_door_of_the_production_topology_answers_anonymously(cloud: LocalCloud) -> None:
+    # GIVEN every route of the primary stack (HTTP APIs: producers AWS_IAM, the upload routes JWT)
+    answers = {door.name: refused_anonymously(door) for door in every_door(cloud)}
+    # THEN each refuses a request without credentials: 403 for IAM routes, 401 for the people's routes
+    assert {name: answer.status for name, answer in answers.items()} == {
+        door.name: 401 if door.system == "transform" else 403 for door in every_door(cloud)
+    }
+    assert all(answer.json()["message"] for answer in answers.values())
+
+
+def test_the_upload_routes_take_a_user_pool_token_and_refuse_a_forged_or_foreign_one(
+    cloud: LocalCloud,
+) -> None:
+    status_door = next(
+        door for door in every_door(cloud) if door.system == "transform" and door.method == "GET"
+    )
+    # GIVEN the demo user's ID token from the stack's user pool
+    person = demo_user(cloud)
+    assert isinstance(person, TokenCaller)
+    # WHEN it asks for an upload's status THEN the route lets it through (404: no such upload)
+    assert call(cloud, "transform", "GET", status_door.url).status == 404
+    # AND a token whose signature does not match its claims is refused
+    header, claims, signature = person.token.split(".")
+    forged = ".".join((header, claims, signature[::-1]))
+    refused = request("GET", status_door.url, headers={"Authorization": f"Bearer {forged}"})
+    assert refused.status == 401 and "invalid_token" in refused.headers.get("www-authenticate", "")
+    # AND so is a token of another user pool (another issuer), though signed with the same key by moto
+    cognito = cloud.client("cognito-idp")
+    other_pool = cognito.create_user_pool(PoolName="another-pool")["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(UserPoolId=other_pool, ClientName="other")["UserPoolClient"][
+        "ClientId"
+    ]
+    cognito.admin_create_user(UserPoolId=other_pool, Username="eve", MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(
+        UserPoolId=other_pool, Username="eve", Password=FOREIGN_PASSWORD, Permanent=True
+    )
+    foreign = sign_in(
+        cognito, user_pool_id=other_pool, client_id=client_id, username="eve", password=FOREIGN_PASSWORD
+    )
+    assert request("GET", status_door.url, headers={"Authorization": f"Bearer {foreign.token}"}).status == 401

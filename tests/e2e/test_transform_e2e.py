@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from demos.doors import call
 from demos.transform import (
     expected_json,
     upload,
@@ -146,7 +147,9 @@ def test_bad_input_gets_its_status_and_nothing_is_stored(
     # GIVEN the stored objects and status rows before the request
     objects_before, rows_before = stored_inputs(cloud), status_rows(cloud)
     # WHEN a bad upload arrives
-    response = request(
+    response = call(
+        cloud,
+        "transform",
         "POST",
         f"{cloud.exports['transformUploadUrl']}?{query}",
         body=body,
@@ -161,10 +164,11 @@ def test_bad_input_gets_its_status_and_nothing_is_stored(
 
 
 def test_unknown_route_answers_404_as_api_gateway_does(cloud: LocalCloud) -> None:
-    response = request("GET", cloud.exports["transformStatusUrl"].replace("{id}", "not-a-uuid"))
+    status_url = cloud.exports["transformStatusUrl"]
+    response = call(cloud, "transform", "GET", status_url.replace("{id}", "not-a-uuid"))
     assert response.status == 400
-    missing = request(
-        "GET", cloud.exports["transformStatusUrl"].replace("{id}", "0" * 8 + "-0000-4000-8000-" + "0" * 12)
+    missing = call(
+        cloud, "transform", "GET", status_url.replace("{id}", "0" * 8 + "-0000-4000-8000-" + "0" * 12)
     )
     assert missing.status == 404
 

@@ -38,6 +38,7 @@ from localcloud.services.apigateway.http import (
 )
 from localcloud.services.apigateway.http_api import serve_function_url, serve_http_api
 from localcloud.services.apigateway.integration_roles import IntegrationRoles
+from localcloud.services.apigateway.jwt_authorization import IssuerKeys
 from localcloud.services.apigateway.rest_api import serve_rest_api
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class FunctionUrl:
     url_id: str  # "{region}/{function_name}": the path segments the gateway routes on
     function_arn: str
     region: str
+    auth_type: str  # NONE or AWS_IAM
 
     @property
     def account_id(self) -> str:
@@ -79,6 +81,7 @@ class HttpGateway:
         self.client_factory = client_factory
         # REST integrations call their backends as their credentials roles (integration_roles.py).
         self.integration_roles = IntegrationRoles(client_factory)
+        self.issuer_keys = IssuerKeys(client_factory)  # JWT authorizers' issuers' public keys
         self.deployment = deployment if deployment is not None else Deployment()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
@@ -147,7 +150,10 @@ class HttpGateway:
         except ClientError:
             return None
         return FunctionUrl(
-            url_id=f"{region}/{function_name}", function_arn=config["FunctionArn"], region=region
+            url_id=f"{region}/{function_name}",
+            function_arn=config["FunctionArn"],
+            region=region,
+            auth_type=config.get("AuthType") or "NONE",
         )
 
     def handle(self, http: BaseHTTPRequestHandler) -> Response:
@@ -198,6 +204,7 @@ class HttpGateway:
                     function_arn=function_url.function_arn,
                     region=function_url.region,
                     account_id=function_url.account_id,
+                    auth_type=function_url.auth_type,
                     invoke=self.invoke,
                     may_invoke=self.may_invoke,
                 )
@@ -219,6 +226,7 @@ class HttpGateway:
             invoke=self.invoke,
             may_invoke=self.may_invoke,
             client_factory=self.client_factory,
+            issuer_keys=self.issuer_keys,
         )
 
     def _serve_rest_api(self, api: RestApiDeployment, rest: list[str], req: Request) -> Response:

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from localcloud.core.clients import ClientFactory
+from localcloud.services.apigateway import iam_authorization, jwt_authorization
 from localcloud.services.apigateway.definitions import HttpApiEndpoint
 from localcloud.services.apigateway.http import (
     APIGATEWAY_PRINCIPAL,
@@ -39,7 +40,8 @@ from localcloud.services.apigateway.http import (
     json_response,
     match_route,
 )
-from localcloud.services.apigateway.iam_authorization import AWS_IAM, authorize
+from localcloud.services.apigateway.iam_authorization import AWS_IAM, IamCaller
+from localcloud.services.apigateway.jwt_authorization import JWT, IssuerKeys, JwtAuthorizer, JwtCaller
 
 logger = logging.getLogger(__name__)
 # Lambda's synchronous invocation payload limit (6 MB), measured on the event as serialised.
@@ -240,7 +242,9 @@ def _items(call: Callable[..., dict[str, Any]], **parameters: Any) -> Iterator[d
 @dataclass(frozen=True)
 class HttpRoute:
     integration: RouteIntegration
-    authorization_type: str = "NONE"  # NONE or AWS_IAM; JWT and custom authorizers answer 401 (unverified)
+    authorization_type: str = "NONE"  # NONE, AWS_IAM or JWT; a custom (Lambda) authorizer answers 401
+    authorizer: JwtAuthorizer | None = None  # a JWT route's
+    scopes: tuple[str, ...] = ()
 
 
 def read_http_api(apigatewayv2: Any, api_id: str) -> tuple[dict[str, HttpRoute], list[str]]:
@@ -250,12 +254,28 @@ def read_http_api(apigatewayv2: Any, api_id: str) -> tuple[dict[str, HttpRoute],
         item["IntegrationId"]: RouteIntegration.from_api(item)
         for item in _items(apigatewayv2.get_integrations, ApiId=api_id)
     }
+    # moto has no GetAuthorizers: each route's authorizer is read by its id.
+    authorizers: dict[str, JwtAuthorizer | None] = {}
+
+    def authorizer(authorizer_id: str) -> JwtAuthorizer | None:
+        if authorizer_id and authorizer_id not in authorizers:
+            item = apigatewayv2.get_authorizer(ApiId=api_id, AuthorizerId=authorizer_id)
+            authorizers[authorizer_id] = (
+                JwtAuthorizer.from_api(item) if item.get("AuthorizerType") == JWT else None
+            )
+        return authorizers.get(authorizer_id)
+
     routes = {}
     for route in _items(apigatewayv2.get_routes, ApiId=api_id):
         target: str = route.get("Target") or ""
         integration = integrations.get(target.removeprefix("integrations/"))
         if target.startswith("integrations/") and integration is not None:
-            routes[route["RouteKey"]] = HttpRoute(integration, route.get("AuthorizationType") or "NONE")
+            routes[route["RouteKey"]] = HttpRoute(
+                integration,
+                route.get("AuthorizationType") or "NONE",
+                authorizer(route.get("AuthorizerId") or ""),
+                tuple(route.get("AuthorizationScopes") or ()),
+            )
     stages = [stage["StageName"] for stage in _items(apigatewayv2.get_stages, ApiId=api_id)]
     return routes, stages
 
@@ -269,6 +289,7 @@ def serve_http_api(
     invoke: Invoke,
     may_invoke: MayInvoke,
     client_factory: ClientFactory,
+    issuer_keys: IssuerKeys,
 ) -> Response:
     """Answer a request for `{endpoint}/<rest...>` of an HTTP API; `request(raw_path)` builds the Request
     once the stage prefix is known. A Lambda integration runs only if the function's policy lets API
@@ -293,20 +314,11 @@ def serve_http_api(
     route_arn = (
         f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/{stage}/{req.method}{route_path}"
     )
-    caller = None
-    if route.authorization_type == AWS_IAM:
-        authorized = authorize(req, route_arn, api.account_id)
-        if isinstance(authorized, Response):
-            return authorized
-        caller = authorized
-    elif route.authorization_type != "NONE":
-        # Fail closed: a route whose authorizer localcloud cannot check answers no one.
-        logger.warning(
-            "gateway: %s uses %s authorization, which localcloud does not verify",
-            route_key,
-            route.authorization_type,
-        )
-        return json_response(401, {"message": "Unauthorized"})
+    caller = _authorize_route(
+        route, route_key, req=req, route_arn=route_arn, account_id=api.account_id, issuer_keys=issuer_keys
+    )
+    if isinstance(caller, Response):
+        return caller
     event = build_event(
         req,
         route_key=route_key,
@@ -315,8 +327,7 @@ def serve_http_api(
         api_id=api.api_id,
         account_id=api.account_id,
     )
-    if caller is not None:
-        event["requestContext"]["authorizer"] = {"iam": caller.authorizer_context()}
+    _attach_caller(event, caller)
     request_id = event["requestContext"]["requestId"]
     source_arn = route_arn
     if integration.function_arn and not may_invoke(
@@ -333,6 +344,38 @@ def serve_http_api(
     return Response(response.status, [*response.headers, ("apigw-requestid", request_id)], response.body)
 
 
+def _authorize_route(
+    route: HttpRoute,
+    route_key: str,
+    *,
+    req: Request,
+    route_arn: str,
+    account_id: str,
+    issuer_keys: IssuerKeys,
+) -> IamCaller | JwtCaller | Response | None:
+    """What API Gateway checks before the integration: the caller, None for an open route, or the refusal."""
+    if route.authorization_type == AWS_IAM:
+        return iam_authorization.authorize(req, route_arn, account_id)
+    if route.authorization_type == JWT and route.authorizer is not None:
+        return jwt_authorization.authorize(req, route.authorizer, route.scopes, issuer_keys)
+    if route.authorization_type != "NONE":
+        # Fail closed: a route whose authorizer localcloud cannot check answers no one.
+        logger.warning(
+            "gateway: %s uses %s authorization, which localcloud does not verify",
+            route_key,
+            route.authorization_type,
+        )
+        return json_response(401, {"message": "Unauthorized"})
+    return None
+
+
+def _attach_caller(event: dict[str, Any], caller: IamCaller | JwtCaller | None) -> None:
+    if isinstance(caller, IamCaller):
+        event["requestContext"]["authorizer"] = {"iam": caller.authorizer_context()}
+    elif isinstance(caller, JwtCaller):
+        event["requestContext"]["authorizer"] = {"jwt": caller.authorizer_context()}
+
+
 def serve_function_url(
     req: Request,
     *,
@@ -340,22 +383,41 @@ def serve_function_url(
     function_arn: str,
     region: str,
     account_id: str,
+    auth_type: str,
     invoke: Invoke,
     may_invoke: MayInvoke,
 ) -> Response:
-    """Function URLs send the same 2.0 payload with routeKey "$default" and stage "$default". A public URL
-    (auth type NONE) answers only if the function's policy lets anyone InvokeFunctionUrl for that auth
-    type and InvokeFunction through the URL; otherwise 403 Forbidden, as AWS does."""
-    allowed = may_invoke(
-        function_arn, region, "*", "lambda:InvokeFunctionUrl", None, {"lambda:FunctionUrlAuthType": "NONE"}
-    ) and may_invoke(
-        function_arn, region, "*", "lambda:InvokeFunction", None, {"lambda:InvokedViaFunctionUrl": True}
-    )
-    if not allowed:
+    """Function URLs send the same 2.0 payload with routeKey "$default" and stage "$default".
+
+    A public URL (auth type NONE) answers only if the function's policy lets anyone InvokeFunctionUrl for
+    that auth type and InvokeFunction through the URL. An AWS_IAM URL answers only a request signed with
+    SigV4 for `lambda` whose signer may InvokeFunctionUrl (for auth type AWS_IAM) and InvokeFunction
+    through the URL; the caller reaches the function as `requestContext.authorizer.iam`. Otherwise 403
+    Forbidden, as AWS does."""
+    caller = None
+    if auth_type == AWS_IAM:
+        authorized = iam_authorization.authorize_function_url(req, function_arn, region, account_id)
+        if isinstance(authorized, Response):
+            return authorized
+        caller = authorized
+    elif not (
+        may_invoke(
+            function_arn,
+            region,
+            "*",
+            "lambda:InvokeFunctionUrl",
+            None,
+            {"lambda:FunctionUrlAuthType": "NONE"},
+        )
+        and may_invoke(
+            function_arn, region, "*", "lambda:InvokeFunction", None, {"lambda:InvokedViaFunctionUrl": True}
+        )
+    ):
         return FORBIDDEN
     event = build_event(
         req, route_key="$default", path_parameters={}, stage="$default", api_id=url_id, account_id=account_id
     )
+    _attach_caller(event, caller)
     return invoke_lambda(invoke, function_arn, region, event)
 
 

@@ -11,6 +11,7 @@ carries to the function.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,8 @@ from localcloud.services.apigateway.http import Request, Response, json_response
 from localcloud.services.iam.enforcement import authorize_session, principal_arn, secret_of
 from localcloud.services.iam.request_authorization import Check
 from localcloud.services.iam.signatures import SignatureError, SignedRequest, verify_header_signed
+
+logger = logging.getLogger(__name__)
 
 AWS_IAM = "AWS_IAM"
 
@@ -41,6 +44,17 @@ class IamCaller:
             "userId": caller_id,
         }
 
+    def rest_identity(self) -> dict[str, str]:
+        """The `$context.identity` fields a REST API fills for an IAM-authorized request."""
+        caller_id = self.authorizer_context()["callerId"]
+        return {
+            "accessKey": self.access_key_id,
+            "accountId": self.account_id,
+            "caller": caller_id,
+            "user": caller_id,
+            "userArn": self.arn,
+        }
+
 
 def authorize(request: Request, route_arn: str, account_id: str) -> IamCaller | Response:
     """The caller of a request to an AWS_IAM route, or the 403 API Gateway answers instead."""
@@ -62,4 +76,50 @@ def authorize(request: Request, route_arn: str, account_id: str) -> IamCaller | 
             f"{route_arn}"
         )
         return json_response(403, {"message": message}, [("x-amzn-ErrorType", "AccessDeniedException")])
+    return IamCaller(access_key_id, account_id, principal_arn(access_key_id))
+
+
+# What a function URL answers any refused request, as Lambda does (it names no reason).
+FUNCTION_URL_FORBIDDEN_BODY = {"Message": "Forbidden"}
+
+
+def authorize_function_url(
+    request: Request, function_arn: str, region: str, account_id: str
+) -> IamCaller | Response:
+    """The caller of a request to an AWS_IAM function URL, or Lambda's 403 instead: the request must be
+    signed for `lambda` in the URL's region, and the signer allowed both lambda:InvokeFunctionUrl (for auth
+    type AWS_IAM) and, since October 2025, lambda:InvokeFunction through the URL."""
+    signed = SignedRequest(
+        method=request.method,
+        url=request.url,
+        headers=dict(request.headers),
+        body=request.body,
+    )
+    try:
+        access_key_id = verify_header_signed(signed, secret_of, "lambda")
+    except SignatureError as refused:
+        logger.info(
+            "gateway: function URL %s refused an unsigned or badly signed request: %s", function_arn, refused
+        )
+        return json_response(
+            403, FUNCTION_URL_FORBIDDEN_BODY, [("x-amzn-ErrorType", "AccessDeniedException")]
+        )
+    denial = authorize_session(
+        access_key_id,
+        [
+            Check(
+                "lambda:InvokeFunctionUrl",
+                function_arn,
+                context=(("lambda:FunctionUrlAuthType", (AWS_IAM,)),),
+            ),
+            Check(
+                "lambda:InvokeFunction", function_arn, context=(("lambda:InvokedViaFunctionUrl", ("true",)),)
+            ),
+        ],
+    )
+    if denial is not None:
+        logger.info("gateway: function URL %s refused %s: %s", function_arn, denial.principal, denial.reason)
+        return json_response(
+            403, FUNCTION_URL_FORBIDDEN_BODY, [("x-amzn-ErrorType", "AccessDeniedException")]
+        )
     return IamCaller(access_key_id, account_id, principal_arn(access_key_id))

@@ -104,6 +104,26 @@ def create_route(
     return route_id, {**inputs, "id": route_id}
 
 
+def create_authorizer(
+    ctx: ProvisioningContext, args: MockResourceArgs, inputs: dict[str, Any], region: str
+) -> Created:
+    """A JWT authorizer (the gateway verifies its tokens); Lambda (REQUEST) authorizers are refused: the
+    gateway does not run them, and an API must not be served open because of it."""
+    if inputs.get("authorizerType") != "JWT":
+        raise UnsupportedResourceError(
+            f"aws:apigatewayv2/authorizer:Authorizer {args.name}: localcloud serves JWT authorizers only"
+        )
+    jwt = inputs.get("jwtConfiguration") or {}
+    authorizer_id = ctx.client("apigatewayv2", region).create_authorizer(
+        ApiId=inputs["apiId"],
+        AuthorizerType="JWT",
+        IdentitySource=list(inputs.get("identitySources") or ["$request.header.Authorization"]),
+        Name=ctx.name(args, inputs, max_length=128),
+        JwtConfiguration={"Audience": list(jwt.get("audiences") or []), "Issuer": jwt.get("issuer", "")},
+    )["AuthorizerId"]
+    return authorizer_id, {**inputs, "id": authorizer_id}
+
+
 def create_stage(
     ctx: ProvisioningContext, args: MockResourceArgs, inputs: dict[str, Any], region: str
 ) -> Created:
@@ -130,6 +150,7 @@ CREATORS: Registry = {
     "aws:apigatewayv2/api:Api": create_api,
     "aws:apigatewayv2/integration:Integration": create_integration,
     "aws:apigatewayv2/route:Route": create_route,
+    "aws:apigatewayv2/authorizer:Authorizer": create_authorizer,
     "aws:apigatewayv2/stage:Stage": create_stage,
     **provision_rest.CREATORS,
 }

@@ -179,10 +179,10 @@ def put_method(
 ) -> Created:
     api_id, resource_id, method = _method_key(inputs)
     authorization = inputs.get("authorization") or "NONE"
-    if authorization != "NONE":
-        # Authorizers (IAM, Cognito, Lambda) are not enforced: refuse rather than serve an open API.
+    if authorization not in ("NONE", "AWS_IAM"):
+        # Authorizers (Cognito, Lambda) are not enforced: refuse rather than serve an open API.
         raise UnsupportedResourceError(
-            f"aws:apigateway/method:Method {method}: localcloud serves only authorization NONE"
+            f"aws:apigateway/method:Method {method}: localcloud serves only authorization NONE and AWS_IAM"
         )
     ctx.client("apigateway", region).put_method(
         restApiId=api_id,

@@ -24,8 +24,9 @@ Supported subset (anything else fails loudly: a 500 and a log line naming it, ne
   AccessDenied, mapped like any SQS answer; a role API Gateway cannot assume (or none) -> that 500.
 - Integration AWS_PROXY to Lambda: payload format 1.0 event; a function error or malformed result -> 502.
   API Gateway invokes only if the function's policy lets apigateway.amazonaws.com invoke it for this API,
-  stage, method and path, or, when the integration names `credentials`, as that role (its
-  lambda:InvokeFunction decides); else 500 {"message": "Internal server error"}.
+  stage, method and path, or, with `credentials`, as that role; else 500 {"message": "Internal server error"}.
+- Method authorization AWS_IAM (iam_authorization.py): a SigV4 signer allowed execute-api:Invoke on the
+  method, else 403 before validation; the signer fills `$context.identity` (userArn, accessKey, ...).
 Not served: authorizers (the provisioner refuses them), API keys and usage plans, throttling
 (MethodSettings are recorded only), caching, binary media types, MOCK/HTTP integrations, OpenAPI bodies.
 """
@@ -63,6 +64,8 @@ from localcloud.services.apigateway.http import (
     function_arn_of,
     match_route,
 )
+from localcloud.services.apigateway.iam_authorization import AWS_IAM, IamCaller
+from localcloud.services.apigateway.iam_authorization import authorize as authorize_iam
 from localcloud.services.apigateway.integration_roles import IntegrationRoleError, IntegrationRoles
 from localcloud.services.apigateway.validation import validate_body
 from localcloud.services.apigateway.vtl import (
@@ -235,6 +238,12 @@ def serve_rest_api(
     if key is None:
         return call.gateway_response("MISSING_AUTHENTICATION_TOKEN")
     method = definition.methods[key]
+    if method.authorization == AWS_IAM:
+        arn = f"arn:aws:execute-api:{api.region}:{api.account_id}:{api.api_id}/{stage}/{request.method}{path}"
+        caller = authorize_iam(request, arn, api.account_id)
+        if not isinstance(caller, IamCaller):
+            return call.respond(caller.status, caller.headers, caller.body)
+        context["identity"].update(caller.rest_identity())
     invalid = _validate(call, method)
     if invalid is not None:
         return invalid

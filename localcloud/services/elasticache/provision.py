@@ -11,6 +11,10 @@ the server's maxmemory, and the eviction policy is the parameter group's maxmemo
 in the default groups; so a full cache evicts (or, with noeviction, refuses writes) locally as it does on
 AWS. Parameter groups (aws:elasticache/parameterGroup) are recorded and applied to the groups naming
 them; only the parameters listed in SERVER_PARAMETERS reach the server, others are refused by name.
+
+Replicas as ElastiCache has them: a group of N cache clusters (or replicasPerNodeGroup) is one primary and
+N - 1 read replicas, each a real server replicating asynchronously (RedisGroupSpec.replicas, which the
+server standing in for the group starts), and its member clusters are named `<group id>-001`, -002, ...
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class RedisGroupSpec:
     tls: bool = False
     # Server settings (maxmemory, maxmemory-policy, ...) from the node type and the parameter group.
     settings: tuple[tuple[str, str], ...] = ()
+    replicas: int = 0  # read replicas beside the primary
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,7 +151,18 @@ def group_spec(
         port=int(inputs.get("port") or DEFAULT_PORT),
         auth_token=None if token is None else str(token),
         tls=tls,
+        replicas=replica_count(logical_name, inputs),
     )
+
+
+def replica_count(logical_name: str, inputs: dict[str, Any]) -> int:
+    """Read replicas the group declares: numCacheClusters less the primary, or replicasPerNodeGroup."""
+    if inputs.get("numCacheClusters") is not None:
+        clusters = int(inputs["numCacheClusters"])
+        if clusters < 1:
+            raise ValueError(f"ElastiCache replication group {logical_name}: numCacheClusters must be >= 1")
+        return clusters - 1
+    return int(inputs.get("replicasPerNodeGroup") or 0)
 
 
 def create_replication_group(
@@ -178,7 +194,7 @@ def create_replication_group(
         "primaryEndpointAddress": host,
         "readerEndpointAddress": host,
         "port": port,
-        "memberClusters": [f"{group_id}-001"],
+        "memberClusters": [f"{group_id}-{member:03d}" for member in range(1, 2 + spec.replicas)],
     }
 
 

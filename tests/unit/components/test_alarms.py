@@ -209,3 +209,28 @@ def test_each_systems_alarm_topic_reaches_that_systems_configured_addresses() ->
         # THEN its system's address is subscribed by email, and no other system's
         assert endpoints == {f"{system_of(topic)}-ops@example.com"}, topic.name
     assert {system_of(topic) for topic in topics.values()} == set(keys)
+
+
+def test_every_cache_node_alarms_on_its_memory_before_it_is_full(primary_stack: BuiltStack) -> None:
+    # The local stack names a Redis endpoint instead of a group: the AWS stack has the groups.
+    stack = primary_stack
+    groups = stack.resources_of("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert groups
+    for group in groups:
+        # GIVEN a replication group of the program, and the member clusters ElastiCache names for it
+        members = [f"{group.name}-id-{n:03d}" for n in range(1, 1 + int(group.inputs["numCacheClusters"]))]
+        for member in members:
+            # WHEN the alarms on a member's memory are looked up
+            alarms = [
+                alarm.inputs
+                for alarm in alarms_on(stack, "CacheClusterId", member)
+                if alarm.inputs["metricName"] == "DatabaseMemoryUsagePercentage"
+            ]
+            # THEN exactly one fires on the node's highest reading in a minute over a threshold below 100%
+            assert len(alarms) == 1, f"{member} has {len(alarms)} memory alarms"
+            [alarm] = alarms
+            assert (alarm["namespace"], alarm["statistic"]) == ("AWS/ElastiCache", "Maximum")
+            assert alarm["comparisonOperator"] == "GreaterThanThreshold" and 0 < alarm["threshold"] < 100
+            # AND it notifies the owning system's alarm topic in the group's region
+            topic = the_alarm_topic_of(stack, system_of(group), group.region)
+            assert alarm["alarmActions"] == [topic.outputs["arn"]], member

@@ -41,7 +41,7 @@ def test_home_resources_are_in_the_first_region_and_one_bucket_and_sync_per_regi
 
 def test_post_builds_validates_the_body_and_sends_straight_to_the_build_queue(stack: BuiltStack) -> None:
     method = stack.named("artifacts-api-post").inputs
-    assert method["httpMethod"] == "POST" and method["authorization"] == "NONE"
+    assert method["httpMethod"] == "POST" and method["authorization"] == "AWS_IAM"
     assert stack.named("artifacts-api-validator").inputs["validateRequestBody"] is True
     schema = json.loads(stack.named("artifacts-api-model").inputs["schema"])
     assert schema["required"] == ["commit"]

@@ -9,8 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.audit_ingest import INTERFACE_SERVICES, REDIS_PORT
-from localcloud.core.recording import BuiltStack
+import pytest
+
+from components.audit_ingest import INTERFACE_SERVICES, REDIS_PORT, AuditIngest, AuditIngestArgs
+from components.lambda_packaging import LambdaPackaging
+from components.shared_settings import SharedSettings
+from localcloud.core.program import run_inline_program
+from localcloud.core.recording import BuiltStack, RecordedResource, RecordingMocks
 from tests.unit.components.test_batch_orchestrator import grants
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -223,3 +228,112 @@ def test_the_stack_exports_the_audit_endpoints(stack: BuiltStack) -> None:
     for name in ("auditUrl", "auditArchiveBucket", "auditMetadataTable", "auditTopicArn", "auditDlqUrl"):
         assert stack.exports[name], name
     assert stack.exports["auditUrl"].endswith("/audit")
+
+
+# ---- issue 16: no loss after an acknowledgement --------------------------------------------------------
+PARAMETER_GROUP = "aws:elasticache/parameterGroup:ParameterGroup"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def build_audit(args: AuditIngestArgs) -> list[RecordedResource]:
+    """AuditIngest alone, under recording mocks (for Args no stack config reaches)."""
+    mocks = RecordingMocks()
+
+    def program() -> None:
+        AuditIngest("audit", args)
+
+    run_inline_program(mocks, program, stack="test")
+    return list(mocks.resources)
+
+
+def audit_args(**overrides: Any) -> AuditIngestArgs:
+    shared = SharedSettings(packaging=lambda _region: LambdaPackaging())
+    return AuditIngestArgs(region="eu-west-1", shared=shared, **overrides)
+
+
+def memory_alarms(resources: list[RecordedResource]) -> dict[str, dict[str, Any]]:
+    """The Redis memory alarms by the cache cluster they watch."""
+    return {
+        alarm.inputs["dimensions"]["CacheClusterId"]: alarm.inputs
+        for alarm in resources
+        if alarm.typ == ALARM and alarm.inputs["metricName"] == "DatabaseMemoryUsagePercentage"
+    }
+
+
+def test_redis_never_evicts_payloads_its_parameter_group_sets_noeviction(primary_stack: BuiltStack) -> None:
+    # GIVEN the AWS stack's replication group (ElastiCache's default groups evict keys with a TTL, which
+    # every payload has)
+    group = replication_group(primary_stack)
+    # WHEN the parameter group it names is looked up
+    [parameters] = primary_stack.resources_of(PARAMETER_GROUP, "audit-")
+    assert group["parameterGroupName"] == f"{parameters.name}-id"  # the mocks' id; a group's id is its name
+    # THEN it is for the engine and major version the group runs, in the group's region
+    assert parameters.inputs["family"] == f"{group['engine']}{group['engineVersion'].split('.')[0]}"
+    assert parameters.inputs["family"] == "valkey8"
+    [group_resource] = primary_stack.resources_of(REPLICATION_GROUP, "audit-")
+    assert parameters.region == group_resource.region == "us-east-1"
+    # AND it makes a full cache refuse writes rather than evict: the only parameter it changes
+    assert parameters.inputs["parameters"] == [{"name": "maxmemory-policy", "value": "noeviction"}]
+
+
+def test_each_redis_node_alarms_to_the_audit_topic_when_its_memory_passes_80_percent(
+    primary_stack: BuiltStack,
+) -> None:
+    # GIVEN the AWS stack's group: a primary and its configured replicas, any of which may be primary
+    replicas = int(primary_stack.config.get("regionflow:auditRedisReplicas", "1"))
+    group_id = "audit-redis-id"  # the recording mocks' id of the replication group
+    # WHEN the memory alarms are looked up
+    alarms = memory_alarms(primary_stack.resources)
+    # THEN each member cluster (<group id>-001, -002, ...) has one, as ElastiCache names and measures them
+    assert sorted(alarms) == [f"{group_id}-{member:03d}" for member in range(1, 2 + replicas)]
+    topic = next(
+        topic
+        for topic in primary_stack.resources_of("aws:sns/topic:Topic", "audit-")
+        if topic.name == "audit-alarms"
+    )
+    for alarm in alarms.values():
+        # AND each fires on the node's highest reading in a minute above the default 80%, to the audit
+        # alarm topic
+        assert (alarm["namespace"], alarm["statistic"]) == ("AWS/ElastiCache", "Maximum")
+        assert (alarm["threshold"], alarm["comparisonOperator"]) == (80.0, "GreaterThanThreshold")
+        assert (alarm["period"], alarm["evaluationPeriods"]) == (60.0, 1.0)
+        assert alarm["alarmActions"] == [topic.outputs["arn"]]
+        assert alarm["region"] == "us-east-1"
+        assert "refuses writes when full" in alarm["alarmDescription"]
+
+
+def test_the_memory_threshold_and_the_watched_nodes_follow_the_args() -> None:
+    # GIVEN a group of two replicas and a 70% threshold
+    resources = build_audit(audit_args(redis_replicas=2, redis_memory_alarm_percent=70))
+    # WHEN the memory alarms are looked up THEN the three nodes are watched at 70%
+    alarms = memory_alarms(resources)
+    assert sorted(alarms) == ["audit-redis-id-001", "audit-redis-id-002", "audit-redis-id-003"]
+    assert {alarm["threshold"] for alarm in alarms.values()} == {70.0}
+
+
+@pytest.mark.parametrize("percent", [0, 100])
+def test_a_memory_threshold_that_cannot_warn_is_refused(percent: int) -> None:
+    with pytest.raises(ValueError, match="redis_memory_alarm_percent must be 1-99"):
+        build_audit(audit_args(redis_memory_alarm_percent=percent))
+
+
+@pytest.mark.parametrize(("replicas", "acks"), [(0, "0"), (1, "1"), (3, "1")])
+def test_the_ingest_function_waits_for_one_replica_when_the_group_has_any(replicas: int, acks: str) -> None:
+    # GIVEN a replication group with some replicas WHEN the ingest function's settings are read
+    resources = build_audit(audit_args(redis_replicas=replicas))
+    [ingest] = [r for r in resources if r.name == "audit-ingest-api-function"]
+    # THEN it waits for one replica per payload where there is one (a single node has none to wait for)
+    assert ingest.inputs["environment"]["variables"]["REDIS_REPLICA_ACKS"] == acks
+
+
+def test_the_primary_stacks_ingest_waits_for_a_replica_and_the_local_endpoint_for_none(
+    primary_stack: BuiltStack, local_stack: BuiltStack
+) -> None:
+    # GIVEN the AWS stack (a group with replicas) and the local stack (a Redis endpoint from config)
+    # THEN the ingest function on AWS waits for one replica; on the local stack, of which nothing is known
+    # beyond its endpoint, for none
+    assert environment(primary_stack, "audit-ingest-api")["REDIS_REPLICA_ACKS"] == "1"
+    assert environment(local_stack, "audit-ingest-api").get("REDIS_REPLICA_ACKS", "0") == "0"
+    # AND no other function waits: only the ingest writes payloads
+    for function in REDIS_FUNCTIONS[1:]:
+        assert "REDIS_REPLICA_ACKS" not in environment(primary_stack, function), function

@@ -34,6 +34,20 @@ NON_DEFAULT_VALUES: dict[str, tuple[str, dict[str, str], str]] = {
     "transformRuleCacheSeconds": ("local", {}, "30"),
     "transformNotifyEmails": ("local", {}, OPS),
     "transformApiConcurrency": ("local", {}, "7"),
+    # An existing issuer replaces the stack's own user pool (API Gateway front door only).
+    "transformJwtIssuer": (
+        "primary",
+        {"regionflow:transformJwtAudiences": '["upload-page"]'},
+        "https://login.example.com/realm",
+    ),
+    "transformJwtAudiences": (
+        "primary",
+        {
+            "regionflow:transformJwtIssuer": "https://login.example.com/realm",
+            "regionflow:transformJwtAudiences": '["upload-page"]',
+        },
+        '["upload-page", "cli"]',
+    ),
     "transformWorkerConcurrency": ("local", {}, "6"),
     "transformDeadLetterConcurrency": ("local", {}, "3"),
     # Throttles live on API Gateway stages: the primary stack's front door (local's is function URLs).
@@ -67,6 +81,7 @@ NON_DEFAULT_VALUES: dict[str, tuple[str, dict[str, str], str]] = {
     "failoverChaosExperiment": ("primary", {}, "true"),
     "auditRedisEndpoint": ("local", {}, "cache.internal:6380"),
     "auditRedisReplicas": ("primary", {}, "2"),
+    "auditRedisMemoryAlarmPercent": ("primary", {}, "70"),
     "auditRedisNodeType": ("primary", {}, "cache.r7g.large"),
     "auditMaxBodyBytes": ("local", {}, "1000000"),
     "auditRedisTtlSeconds": ("local", {}, "3600"),

@@ -68,6 +68,12 @@ def derived_arns(stack: BuiltStack) -> set[str]:
             parts = table.outputs["arn"].split(":")
             parts[3] = replica["regionName"]
             derived.add(":".join(parts))
+    for api in [
+        *stack.resources_of("aws:apigateway/restApi:RestApi"),
+        *stack.resources_of("aws:apigatewayv2/api:Api"),
+    ]:
+        # An API's routes: execute-api:Invoke names <execution arn>/<stage>/<METHOD>/<path>.
+        derived.add(api.outputs["executionArn"])
     for machine in stack.resources_of("aws:sfn/stateMachine:StateMachine"):
         # Executions of a state machine (.sync children), and its Distributed Maps' child executions,
         # which Step Functions names execution:<machine>/<map label>:<id>.

@@ -229,23 +229,41 @@ def test_tracing_follows_the_stack_config(stack: BuiltStack) -> None:
     assert {f.inputs["tracingConfig"]["mode"] for f in stack.resources_of(FUNCTION)} == {expected}
 
 
-def test_every_function_url_is_allowed_by_the_functions_resource_policy(local_stack: BuiltStack) -> None:
-    # GIVEN the local stack's public function URLs (AuthType NONE)
+def test_every_function_url_takes_sigv4_and_no_function_is_public(local_stack: BuiltStack) -> None:
+    # GIVEN the local stack's function URLs (LocalStack Community has no API Gateway v2 nor Cognito)
     urls = local_stack.resources_of("aws:lambda/functionUrl:FunctionUrl")
-    assert urls and {url.inputs["authorizationType"] for url in urls} == {"NONE"}
+    # THEN every one is AWS_IAM, and no function grants anyone ("*") an invocation
+    assert len(urls) == 7 and {url.inputs["authorizationType"] for url in urls} == {"AWS_IAM"}
     permissions = local_stack.resources_of("aws:lambda/permission:Permission")
-    # THEN each function behind a URL may be invoked through it: InvokeFunctionUrl for auth type NONE
-    # and, since October 2025, InvokeFunction when invoked via the URL (AWS answers 403 without them)
-    for url in urls:
-        grants = {
-            (p.inputs["action"], p.inputs.get("functionUrlAuthType"), p.inputs.get("invokedViaFunctionUrl"))
-            for p in permissions
-            if p.inputs["function"] == url.inputs["functionName"] and p.inputs["principal"] == "*"
-        }
-        assert grants == {
-            ("lambda:InvokeFunctionUrl", "NONE", None),
-            ("lambda:InvokeFunction", None, True),
-        }, url.name
+    assert [p.name for p in permissions if p.inputs["principal"] == "*"] == []
+
+
+def test_each_caller_role_may_invoke_exactly_its_systems_function_urls(local_stack: BuiltStack) -> None:
+    # GIVEN each system's caller role and the functions behind its URLs
+    url_functions = {
+        url.inputs["functionName"] for url in local_stack.resources_of("aws:lambda/functionUrl:FunctionUrl")
+    }
+    functions = {
+        f.outputs["name"]: f.outputs["arn"] for f in local_stack.resources_of("aws:lambda/function:Function")
+    }
+    granted: dict[str, set[str]] = {}
+    for policy in local_stack.resources_of("aws:iam/rolePolicy:RolePolicy"):
+        if "-caller-invoke" in policy.name:
+            for statement in json.loads(policy.inputs["policy"])["Statement"]:
+                if statement["Action"] == ["execute-api:Invoke"]:
+                    continue  # POST /builds is a REST API even here
+                granted.setdefault(policy.name.split("-caller-invoke")[0], set()).update(
+                    statement["Resource"]
+                )
+                # THEN every grant is conditioned on the URL's auth type or on invocation through a URL
+                assert statement["Condition"] in (
+                    {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
+                    {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
+                ), policy.name
+    # AND the roles together reach every URL's function, each function through one system's role only
+    reached = [arn for arns in granted.values() for arn in arns]
+    assert sorted(reached) == sorted({functions[name] for name in url_functions})
+    assert set(granted) == {"transform", "batch", "audit", "events"}
 
 
 def test_primary_stack_grants_no_public_invoke(primary_stack: BuiltStack) -> None:

@@ -13,6 +13,7 @@ import redis
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
 from handlers.audit import contract as audit
+from handlers.audit import redis_store
 from handlers.batch import contract as batch
 from handlers.batch import reconcile
 from handlers.events import contract as events
@@ -97,5 +98,7 @@ def test_the_errors_workflows_retry_by_name_are_the_ones_handlers_raise() -> Non
         redis.exceptions.TimeoutError.__name__,
         botocore.exceptions.ClientError.__name__,
         botocore.exceptions.EndpointConnectionError.__name__,
+        redis_store.RedisUnavailableError.__name__,
+        redis_store.RedisReadOnlyError.__name__,
     }
     assert set(audit.TRANSIENT_ERRORS) == raised_as_transient

@@ -10,10 +10,13 @@ import pytest
 from handlers.http_request import (
     MAX_JSON_DEPTH,
     RequestRejectedError,
+    caller_arn,
     json_depth,
     parse_json_body,
     read_body,
 )
+
+from .conftest import load_event
 
 
 def read(body: str | None, *, encoded: bool = False, limit: int = 8) -> bytes:
@@ -119,3 +122,77 @@ def test_a_body_that_is_not_json_is_400_invalid_json_saying_what_to_send(body: b
         parse_json_body(body, expected="{...}")
     assert (refused.value.status_code, refused.value.code) == (400, "invalid_json")
     assert words in refused.value.message and refused.value.message.endswith("; send {...}")
+
+
+def test_the_caller_of_an_aws_iam_route_is_the_signers_arn_the_gateway_vouched_for() -> None:
+    # GIVEN POST /events as the AWS_IAM route delivers it (tests/events/events_post.json)
+    event = load_event("events_post.json")
+    # WHEN its caller is read, THEN it is requestContext.authorizer.iam.userArn, exactly as vouched
+    assert caller_arn(event) == "arn:aws:sts::123456789012:assumed-role/order-service/producer-1"
+
+
+def test_the_caller_of_a_function_url_with_iam_auth_is_read_the_same_way() -> None:
+    # GIVEN a function URL event (payload 2.0, AuthType AWS_IAM) signed by an IAM user
+    event = {
+        "version": "2.0",
+        "requestContext": {
+            "authorizer": {
+                "iam": {
+                    "accessKey": "AKIAEXAMPLE",
+                    "accountId": "123456789012",
+                    "callerId": "AIDAEXAMPLE",
+                    "cognitoIdentity": None,
+                    "principalOrgId": None,
+                    "userArn": "arn:aws:iam::123456789012:user/producer",
+                    "userId": "AIDAEXAMPLE",
+                }
+            },
+            "domainName": "abc123.lambda-url.eu-west-1.on.aws",
+        },
+    }
+    assert caller_arn(event) == "arn:aws:iam::123456789012:user/producer"
+
+
+def test_the_caller_of_a_jwt_route_is_the_tokens_subject() -> None:
+    # GIVEN an audit POST as its JWT route delivers it (tests/events/audit_ingest_post.json)
+    event = load_event("audit_ingest_post.json")
+    # THEN the caller is the token's subject, not its client id or username
+    assert caller_arn(event) == "7d8f3c2a-1b4e-4f6a-9c0d-2e5b8a1f3c7d"
+
+
+@pytest.mark.parametrize(
+    "request_context",
+    [
+        None,
+        {},
+        {"authorizer": None},
+        {"authorizer": {}},
+        {"authorizer": {"iam": {}}},
+        {"authorizer": {"iam": {"userArn": ""}}},
+        {"authorizer": {"iam": {"userArn": None, "callerId": "AIDAEXAMPLE"}}},
+        {"authorizer": {"jwt": {"claims": {"client_id": "4abc"}}}},
+        {"authorizer": {"lambda": {"principalId": "someone"}}},
+        "not a mapping",
+    ],
+    ids=[
+        "no-request-context",
+        "no-authorizer",
+        "null-authorizer",
+        "empty-authorizer",
+        "empty-iam",
+        "empty-user-arn",
+        "null-user-arn",
+        "jwt-without-subject",
+        "lambda-authorizer",
+        "malformed",
+    ],
+)
+def test_a_request_no_iam_or_jwt_authorizer_vouched_for_has_no_caller(request_context: object) -> None:
+    # GIVEN a request whose headers and body claim an identity the gateway never checked
+    event = {
+        "headers": {"x-amz-user-arn": "arn:aws:iam::123456789012:user/admin"},
+        "body": '{"userArn": "arn:aws:iam::123456789012:user/admin"}',
+        "requestContext": request_context,
+    }
+    # THEN it has no caller: only the authorizer's block counts
+    assert caller_arn(event) is None

@@ -66,3 +66,36 @@ def _reachable(machine: dict[str, Any]) -> set[str]:
         pending += [t for t in (state.get("Next"), state.get("Default")) if t]
         pending += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
     return seen
+
+
+# Step Functions' default when a Retrier leaves MaxAttempts out.
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+def retrier_for(state: dict[str, Any], error: str) -> dict[str, Any] | None:
+    """The Retrier Step Functions applies when `state` fails with `error`, or None when it is not retried.
+
+    As Step Functions does: the first Retrier whose ErrorEquals matches wins (later ones are never
+    consulted), States.ALL matches every error, States.TaskFailed every error but States.Timeout, and a
+    matching Retrier with MaxAttempts 0 means no retry.
+    """
+    for retrier in state.get("Retry", []):
+        names = retrier["ErrorEquals"]
+        wildcard = "States.ALL" in names or ("States.TaskFailed" in names and error != "States.Timeout")
+        if error in names or wildcard:
+            return retrier if retrier.get("MaxAttempts", DEFAULT_MAX_ATTEMPTS) > 0 else None
+    return None
+
+
+def backoff_problems(retrier: dict[str, Any]) -> list[str]:
+    """What keeps a Retrier from being exponential backoff with full jitter (empty: it is)."""
+    found = []
+    if retrier.get("IntervalSeconds", 1) < 1:
+        found.append("IntervalSeconds below 1 s")
+    if retrier.get("BackoffRate", 2.0) <= 1:
+        found.append("BackoffRate not above 1 (the interval never grows)")
+    if retrier.get("MaxAttempts", DEFAULT_MAX_ATTEMPTS) < 2:
+        found.append("fewer than 2 attempts")
+    if retrier.get("JitterStrategy") != "FULL":
+        found.append("no full jitter")
+    return found

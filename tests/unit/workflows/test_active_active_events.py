@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from handlers.events.contract import EventOwnedByAnotherPrincipalError
 from tests.unit.workflows.asl import problems
 from workflows import active_active_events
 
@@ -60,3 +61,22 @@ def test_the_failure_keeps_the_processor_error_name_except_step_functions_own(
         "CausePath": "$.error.Cause",
     }
     assert states["Event failed"]["Error"] == active_active_events.EVENT_FAILED
+
+
+def test_a_write_refused_for_ownership_is_not_retried_and_is_dead_lettered_with_its_principal(
+    workflow: dict[str, Any],
+) -> None:
+    # GIVEN the processor's refusal of a write to another principal's event id
+    refused = EventOwnedByAnotherPrincipalError.__name__
+    process = workflow["States"]["Process event"]
+    # THEN no retry takes it (none changes the owner) ...
+    retried = {error for rule in process["Retry"] for error in rule["ErrorEquals"]}
+    assert refused not in retried and "States.ALL" not in retried
+    # ... the catch keeps the whole input beside the error: the processor got all of it, principal included,
+    # and the DLQ message is that state, so a redrive writes as the principal that sent the event
+    [catch] = process["Catch"]
+    assert (catch["ErrorEquals"], catch["ResultPath"]) == (["States.ALL"], "$.error")
+    assert process["Parameters"]["Payload.$"] == "$"
+    assert workflow["States"]["Send to DLQ"]["Parameters"]["MessageBody.$"] == "$"
+    # ... and the execution fails with the processor's error name, which the API answers 403
+    assert workflow["States"]["Which failure"]["Default"] == "Processor error"

@@ -6,8 +6,12 @@ from typing import Any
 
 import pytest
 
-from tests.unit.workflows.asl import problems
+from handlers.batch import chunk_work, financials, merge_chunks, records, split_file, validate_records
+from handlers.batch.contract import TRANSIENT_ERRORS
+from handlers.environment import SettingError
+from tests.unit.workflows.asl import backoff_problems, problems, retrier_for
 from workflows import batch_processing, chunk_processor
+from workflows.states import LAMBDA_SERVICE_ERRORS
 
 MAIN_ARNS: dict[str, Any] = {
     "split_arn": "arn:aws:lambda:us-east-1:123456789012:function:split",
@@ -22,6 +26,25 @@ CHUNK_ARNS = {
     "enrich_arn": "arn:aws:lambda:us-east-1:123456789012:function:enrich",
     "write_arn": "arn:aws:lambda:us-east-1:123456789012:function:write",
 }
+
+# What the batch tasks raise when running again cannot help: bad input, files the previous step did not
+# write as it should, misconfiguration, and S3 or DynamoDB refusals (AccessDenied, a missing table).
+PERMANENT_ERRORS = (
+    chunk_work.ChunkTaskInputError.__name__,
+    chunk_work.WorkFileMissingError.__name__,
+    validate_records.ChunkFormatError.__name__,
+    records.InputFormatError.__name__,
+    split_file.EmptyBatchError.__name__,
+    split_file.TooManyChunksError.__name__,
+    split_file.InvalidSplitInputError.__name__,
+    merge_chunks.IncompleteChunksError.__name__,
+    merge_chunks.InvalidPartError.__name__,
+    merge_chunks.InvalidMergeInputError.__name__,
+    SettingError.__name__,
+    "ClientError",
+    "ResourceNotFoundException",
+)
+RETRIED_MAIN_TASKS = ("Split input file", "Merge chunks")
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +139,79 @@ def test_fail_states_never_rethrow_a_reserved_states_error_name(main, chunk) -> 
     ]
     assert len(fails) == 3
     assert all("ErrorPath" not in state and not state["Error"].startswith("States.") for state in fails)
+
+
+def chunk_work_tasks(main: dict[str, Any], chunk: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every task that reads or writes a batch's files: the chunk processor's three, split and merge."""
+    tasks = {name: state for name, state in chunk["States"].items() if state["Type"] == "Task"}
+    return {**tasks, **{name: main["States"][name] for name in RETRIED_MAIN_TASKS}}
+
+
+def test_each_chunk_task_retries_every_transient_error_with_exponential_backoff(main, chunk) -> None:
+    # GIVEN the tasks that do a batch's work, and the errors that a later attempt can get past: what the
+    # handlers raise for a throttled or unreachable dependency, and Lambda's own service errors
+    tasks = chunk_work_tasks(main, chunk)
+    assert set(tasks) == {
+        "Validate records",
+        "Enrich records",
+        "Write output chunk",
+        "Split input file",
+        "Merge chunks",
+    }
+    retryable = [financials.FinancialsUnavailableError.__name__, *TRANSIENT_ERRORS, *LAMBDA_SERVICE_ERRORS]
+    for name, task in tasks.items():
+        for error in retryable:
+            # WHEN a task fails with one of them
+            retrier = retrier_for(task, error)
+            # THEN Step Functions retries it, backing off exponentially with full jitter
+            assert retrier is not None, f"{name} does not retry {error}"
+            assert backoff_problems(retrier) == [], (name, error, retrier)
+    # AND the handlers' own transient errors wait at most MaxDelaySeconds between attempts
+    assert chunk_processor.TRANSIENT_RETRY["MaxDelaySeconds"] <= 60
+
+
+@pytest.mark.parametrize("error", PERMANENT_ERRORS)
+def test_a_permanent_error_fails_the_chunk_task_at_once(main, chunk, error: str) -> None:
+    # GIVEN the tasks that do a batch's work
+    for name, task in chunk_work_tasks(main, chunk).items():
+        # WHEN a task fails with an error no retry can fix
+        # THEN no Retrier is the first to match it (not by name, nor by States.ALL / States.TaskFailed)
+        assert retrier_for(task, error) is None, f"{name} retries {error}: {retrier_for(task, error)}"
+        assert all(error not in retrier["ErrorEquals"] for retrier in task["Retry"])
+        # AND it is caught into the failure path, which records it
+        assert task["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+
+
+def test_a_failed_chunk_is_not_run_again_by_the_batch_workflow(main) -> None:
+    # GIVEN a chunk processor that failed after its own tasks' retries (startExecution.sync reports that
+    # as States.TaskFailed): running the whole chunk again would repeat a permanent failure
+    run_chunk = main["States"]["Process chunks"]["ItemProcessor"]["States"]["Run chunk processor"]
+    # THEN only failures to start or watch the child execution are retried
+    assert retrier_for(run_chunk, "States.TaskFailed") is None
+    assert retrier_for(run_chunk, chunk_processor.CHUNK_FAILED) is None
+    assert retrier_for(run_chunk, "StepFunctions.ExecutionLimitExceededException") is not None
+
+
+def test_the_email_is_retried_only_on_lambdas_own_errors(main) -> None:
+    # A send that timed out may have gone out: a retry on it would email the link twice.
+    email = main["States"]["Email download link"]
+    assert retrier_for(email, "ReadTimeoutError") is None
+    assert all(retrier_for(email, error) is not None for error in LAMBDA_SERVICE_ERRORS)
+
+
+def test_the_retry_checker_follows_step_functions_order_and_wildcards() -> None:
+    # GIVEN Retriers in the shapes Step Functions resolves by order
+    backoff = {"IntervalSeconds": 2, "BackoffRate": 2, "MaxAttempts": 3, "JitterStrategy": "FULL"}
+    catch_all = {"Retry": [{"ErrorEquals": ["States.ALL"], **backoff}]}
+    task_failed = {"Retry": [{"ErrorEquals": ["States.TaskFailed"], **backoff}]}
+    excluded_first = {
+        "Retry": [{"ErrorEquals": ["ChunkFormatError"], "MaxAttempts": 0}, {"ErrorEquals": ["States.ALL"]}]
+    }
+    # THEN a catch-all retries a permanent error, TaskFailed everything but a timeout, and an earlier
+    # MaxAttempts 0 shields an error from a later catch-all
+    assert retrier_for(catch_all, "ChunkFormatError") is not None
+    assert retrier_for(task_failed, "ChunkFormatError") is not None
+    assert retrier_for(task_failed, "States.Timeout") is None
+    assert retrier_for(excluded_first, "ChunkFormatError") is None
+    assert retrier_for(excluded_first, "EndpointConnectionError") is not None
+    assert backoff_problems({"ErrorEquals": ["X"], "BackoffRate": 1}) != []

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from handlers.artifacts import contract as artifacts
 from handlers.audit import contract as audit
 from handlers.batch import contract as batch
 from handlers.events import contract as events
@@ -37,6 +38,8 @@ WORKFLOWS = (
 # Errors Step Functions and the AWS services it integrates report themselves.
 AWS_ERROR_PREFIXES = ("States.", "Lambda.", "StepFunctions.", "DynamoDB.", "SNS.", "SQS.")
 CONTRACT_ERRORS = {
+    *artifacts.COPY_TRANSIENT_ERRORS,
+    *batch.TRANSIENT_ERRORS,
     batch.ReconcileIncompleteError.__name__,
     events.WriteConflictError.__name__,
     events.IDEMPOTENCY_IN_PROGRESS_ERROR,
@@ -83,3 +86,5 @@ def test_each_contract_error_is_retried_where_its_system_runs_it() -> None:
         "active_active_events"
     ]
     assert set(audit.TRANSIENT_ERRORS) <= retried["audit_ingest"]
+    assert set(batch.TRANSIENT_ERRORS) <= retried["chunk_processor"] & retried["batch_processing"]
+    assert set(artifacts.COPY_TRANSIENT_ERRORS) <= retried["file_distribution"]

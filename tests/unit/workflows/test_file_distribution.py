@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from tests.unit.workflows.asl import problems
-from workflows.file_distribution import MAX_PARALLEL_COPIES, build_definition
+from handlers.artifacts.contract import COPY_TRANSIENT_ERRORS
+from handlers.artifacts.copy_to_bucket import CopyRejectedError, InvalidCopyInputError
+from tests.unit.workflows.asl import backoff_problems, problems, retrier_for
+from workflows.file_distribution import COPY_RETRY, MAX_PARALLEL_COPIES, build_definition
+from workflows.states import LAMBDA_SERVICE_ERRORS
 
 ARNS = {
     "validate_arn": "arn:aws:lambda:us-east-1:123456789012:function:validate",
@@ -77,3 +81,41 @@ def test_any_failure_is_notified_on_the_failure_topic(definition: dict) -> None:
     assert choice["Default"] == "Send failure notification"
     for name in ("Send failure notification", "Notify workflow failure"):
         assert definition["States"][name]["Parameters"]["TopicArn"] == ARNS["failure_topic_arn"]
+
+
+def copy_task(definition: dict) -> dict:
+    return definition["States"]["Copy to every regional bucket"]["ItemProcessor"]["States"]["Copy to bucket"]
+
+
+def test_a_copy_is_retried_with_exponential_backoff_on_every_error_that_may_pass(definition: dict) -> None:
+    # GIVEN the errors a later copy attempt can get past: S3's other refusals (SlowDown, InternalError)
+    # and network failures as botocore raises them, a timed-out invocation, Lambda's service errors
+    retryable = [
+        ClientError.__name__,
+        EndpointConnectionError.__name__,
+        ReadTimeoutError.__name__,
+        *COPY_TRANSIENT_ERRORS,
+        *LAMBDA_SERVICE_ERRORS,
+    ]
+    for error in retryable:
+        # WHEN the copy fails with one of them
+        retrier = retrier_for(copy_task(definition), error)
+        # THEN Step Functions retries it, backing off exponentially with full jitter
+        assert retrier is not None, f"{error} is not retried"
+        assert backoff_problems(retrier) == [], (error, retrier)
+    # AND the copy's own retry is capped between attempts
+    assert COPY_RETRY["MaxDelaySeconds"] <= 60
+
+
+@pytest.mark.parametrize("error", [CopyRejectedError.__name__, InvalidCopyInputError.__name__])
+def test_a_copy_that_can_never_succeed_is_recorded_failed_at_once(definition: dict, error: str) -> None:
+    # GIVEN a copy S3 rejected for good (missing bucket or object, access denied) or a malformed input
+    copy = copy_task(definition)
+    # WHEN the copy task fails with it
+    # THEN no Retrier is the first to match it (not by name, nor by States.ALL / States.TaskFailed)
+    assert retrier_for(copy, error) is None, retrier_for(copy, error)
+    assert all(error not in retrier["ErrorEquals"] for retrier in copy["Retry"])
+    # AND it goes straight to the per-bucket failure record
+    assert copy["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Record copy failure"}
+    ]

@@ -6,12 +6,18 @@ import copy
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
+import botocore.exceptions
 import pytest
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from handlers.artifacts import copy_to_bucket, validate_input
+from handlers.artifacts.contract import COPY_TRANSIENT_ERRORS
 from handlers.artifacts.copy_to_bucket import CopyRejectedError
 from handlers.artifacts.validate_input import InvalidDistributionInput, validate_distribution
+from localcloud.services.elasticache.redis_server import free_port
+from tests.unit.workflows.asl import retrier_for
+from workflows import file_distribution
 
 from ..conftest import FakeLambdaContext
 from .conftest import DESTINATIONS, GLOBAL_BUCKET, HOME_REGION, ArtifactCloud
@@ -147,6 +153,21 @@ def test_a_missing_source_bucket_is_invalid_input(cloud: ArtifactCloud) -> None:
 # ---- copy to bucket ----
 
 
+def copy_state() -> dict[str, Any]:
+    """The file-distribution workflow's "Copy to bucket" task, which runs this handler."""
+    definition = file_distribution.build_definition(
+        validate_arn="<validate>",
+        copy_arn="<copy>",
+        process_results_arn="<results>",
+        tracking_table="<table>",
+        failure_topic_arn="<topic>",
+    )
+    state: dict[str, Any] = definition["States"]["Copy to every regional bucket"]["ItemProcessor"]["States"][
+        "Copy to bucket"
+    ]
+    return state
+
+
 def copy_input(version_id: str, destination: dict[str, str]) -> dict[str, Any]:
     return {
         "sourceBucket": GLOBAL_BUCKET,
@@ -204,8 +225,10 @@ def test_copying_to_a_missing_bucket_raises_a_permanent_error_naming_it(cloud: A
     # WHEN/THEN the task raises (the workflow's Catch records the bucket as FAILED)
     with pytest.raises(
         CopyRejectedError, match=r"s3://regionflow-artifacts-gone \(us-west-2\).*NoSuchBucket"
-    ):
+    ) as raised:
         copy_to_bucket.copy_to_bucket(copy_input(version_id, destination))
+    # AND the workflow does not retry it: no attempt can succeed
+    assert retrier_for(copy_state(), type(raised.value).__name__) is None
 
 
 def test_transient_copy_errors_raise_unchanged_for_the_workflow_to_retry(cloud: ArtifactCloud) -> None:
@@ -216,15 +239,80 @@ def test_transient_copy_errors_raise_unchanged_for_the_workflow_to_retry(cloud: 
 
     slow_s3 = cast("S3Client", SlowS3())  # a test double: implements only copy_object
     # WHEN/THEN the ClientError propagates as it is
-    with pytest.raises(ClientError, match="SlowDown"):
+    with pytest.raises(ClientError, match="SlowDown") as raised:
         copy_to_bucket.copy_to_bucket(
             copy_input("v", dict(DESTINATIONS[0])), client_for_region=lambda _: slow_s3
         )
+    # AND the workflow retries it under that name
+    assert retrier_for(copy_state(), type(raised.value).__name__) is not None
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("AccessDenied", 403),
+        ("InvalidObjectState", 403),
+        ("ObjectNotInActiveTierError", 403),
+        # an answer without a body: botocore has only the status for its code
+        ("403", 403),
+        ("404", 404),
+    ],
+)
+def test_a_refusal_no_retry_can_change_is_raised_as_a_rejected_copy(code: str, status: int) -> None:
+    # GIVEN S3 refusing the copy for good: a policy denies it, or the source is archived (needs a restore)
+    # (botocore's TypedDict wants every metadata key a real response carries; only the status matters here)
+    response: Any = {
+        "Error": {"Code": code, "Message": "refused"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+
+    class RefusingS3:
+        def copy_object(self, **_: Any) -> Any:
+            raise ClientError(response, "CopyObject")
+
+    refusing_s3 = cast("S3Client", RefusingS3())  # a test double: implements only copy_object
+    # WHEN the copy runs
+    with pytest.raises(CopyRejectedError, match=code) as raised:
+        copy_to_bucket.copy_to_bucket(
+            copy_input("v", dict(DESTINATIONS[0])), client_for_region=lambda _: refusing_s3
+        )
+    # THEN the workflow records the bucket as failed without retrying
+    assert retrier_for(copy_state(), type(raised.value).__name__) is None
+
+
+def test_an_unreachable_destination_region_raises_an_error_the_workflow_retries() -> None:
+    # GIVEN the destination region's S3 at an address where nothing listens (one attempt: no SDK retries)
+    unreachable = boto3.client(
+        "s3",
+        region_name=DESTINATIONS[0]["region"],
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    # WHEN the copy runs
+    with pytest.raises(EndpointConnectionError) as raised:
+        copy_to_bucket.copy_to_bucket(
+            copy_input("v", dict(DESTINATIONS[0])), client_for_region=lambda _: unreachable
+        )
+    # THEN it fails under botocore's network error, which "Copy to bucket" retries
+    assert retrier_for(copy_state(), type(raised.value).__name__) is not None
+
+
+def test_every_retried_copy_error_is_lambdas_own_or_the_class_name_of_a_botocore_error() -> None:
+    # GIVEN the names the workflow retries a copy on (Lambda reports an exception by its class name)
+    # WHEN those not reported by Lambda itself are looked up in botocore
+    unknown = [
+        name
+        for name in COPY_TRANSIENT_ERRORS
+        if not name.startswith(("Sandbox.", "Lambda.")) and getattr(botocore.exceptions, name, None) is None
+    ]
+    # THEN each is an exception botocore raises: a misspelt name would never be retried
+    assert unknown == []
 
 
 def test_copy_input_without_a_destination_is_refused() -> None:
-    with pytest.raises(copy_to_bucket.InvalidCopyInputError, match="destination"):
+    with pytest.raises(copy_to_bucket.InvalidCopyInputError, match="destination") as raised:
         copy_to_bucket.copy_to_bucket({"sourceBucket": GLOBAL_BUCKET, "sourceKey": KEY})
+    assert retrier_for(copy_state(), type(raised.value).__name__) is None
 
 
 def test_the_home_region_is_not_where_the_regional_copies_live() -> None:

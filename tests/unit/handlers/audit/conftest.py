@@ -138,6 +138,17 @@ class AuditCloud:
         self.monkeypatch.setenv("REDIS_PORT", str(self.redis_port))
         _clear_cached_state()
 
+    def use_redis(
+        self, server: RedisServer, *, replica_acks: int = 0, replica_ack_timeout_ms: int | None = None
+    ) -> None:
+        """Point every handler at another server; the ingest API waits for `replica_acks` replicas."""
+        self.monkeypatch.setenv("REDIS_HOST", server.host)
+        self.monkeypatch.setenv("REDIS_PORT", str(server.port))
+        self.monkeypatch.setenv("REDIS_REPLICA_ACKS", str(replica_acks))
+        if replica_ack_timeout_ms is not None:
+            self.monkeypatch.setenv("REDIS_REPLICA_ACK_TIMEOUT_MS", str(replica_ack_timeout_ms))
+        _clear_cached_state()
+
 
 @pytest.fixture
 def audit_cloud(
@@ -170,7 +181,8 @@ def audit_cloud(
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.delenv("REDIS_AUTH_SECRET_ARN", raising=False)
+        for name in ("REDIS_AUTH_SECRET_ARN", "REDIS_REPLICA_ACKS", "REDIS_REPLICA_ACK_TIMEOUT_MS"):
+            monkeypatch.delenv(name, raising=False)
         _clear_cached_state()
         yield AuditCloud(
             s3=s3,
@@ -198,9 +210,11 @@ def audit_post(
     base64_encoded: bool = False,
     authorizer: dict[str, Any] | None = None,
     keep_authorizer: bool = True,
+    template: str = "audit_ingest_post.json",
 ) -> dict[str, Any]:
-    """POST /audit as API Gateway v2 delivers it, built on tests/events/audit_ingest_post.json."""
-    event = copy.deepcopy(load_event("audit_ingest_post.json"))
+    """POST /audit as API Gateway v2 delivers it, built on tests/events/<template> (a Cognito JWT caller;
+    audit_ingest_post_iam.json: a SigV4 caller on the AWS_IAM route)."""
+    event = copy.deepcopy(load_event(template))
     if isinstance(body, dict):
         body = json.dumps(body)
     raw = body.encode("utf-8") if isinstance(body, str) else body
@@ -212,6 +226,18 @@ def audit_post(
     elif not keep_authorizer:
         event["requestContext"].pop("authorizer")
     return event
+
+
+def iam_caller(role_session: str) -> dict[str, Any]:
+    """The authorizer block of audit_ingest_post_iam.json for another session of another producer role."""
+    iam = dict(load_event("audit_ingest_post_iam.json")["requestContext"]["authorizer"]["iam"])
+    user_id = f"AROAQEXAMPLEOTHERROLE:{role_session}"
+    iam |= {
+        "userArn": f"arn:aws:sts::{iam['accountId']}:assumed-role/regionflow-other-producer/{role_session}",
+        "userId": user_id,
+        "callerId": user_id,
+    }
+    return {"iam": iam}
 
 
 def post(event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:

@@ -130,26 +130,6 @@ def test_the_security_context_keeps_claims_source_and_allowlisted_headers_but_no
     assert "Bearer" not in text and "session=" not in text and "not kept" not in text
 
 
-def test_an_iam_caller_is_recorded_by_its_arn(audit_cloud: AuditCloud) -> None:
-    # GIVEN a request signed with SigV4 (IAM authorizer)
-    iam = {
-        "accessKey": "AKIAIOSFODNN7EXAMPLE",
-        "accountId": "123456789012",
-        "callerId": "AROAEXAMPLE:audit-producer",
-        "userArn": "arn:aws:sts::123456789012:assumed-role/audit-producer/session-1",
-        "userId": "AROAEXAMPLE:session-1",
-        "principalOrgId": None,
-        "cognitoIdentity": None,
-    }
-    # WHEN it is posted
-    status, _, _ = post(audit_post(audit_request(), authorizer={"iam": iam}))
-    # THEN the principal is the caller's ARN and the IAM identity is kept as the claims
-    assert status == 202
-    context = audit_cloud.only_execution_input()["securityContext"]
-    assert context["principal"] == iam["userArn"]
-    assert context["authorizerType"] == "iam" and context["claims"] == iam
-
-
 def test_an_unauthenticated_request_is_recorded_without_a_principal(audit_cloud: AuditCloud) -> None:
     # GIVEN a route with no authorizer (the local stack)
     status, _, _ = post(audit_post(audit_request(), keep_authorizer=False))

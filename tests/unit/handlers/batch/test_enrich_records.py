@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 
-from handlers.batch import contract, enrich_records
+from handlers.batch import contract, enrich_records, financials
 from handlers.batch.chunk_work import WorkFileMissingError, put_json_lines
 from handlers.batch.enrich_records import enrich_chunk
 from handlers.batch.records import FINANCIAL_FIELDS, RECORD_FIELDS
+from localcloud.services.elasticache.redis_server import free_port
 from samples.batch_records import generate_batch
+from tests.unit.workflows.asl import retrier_for
+from workflows import chunk_processor
 
 from ..conftest import FakeLambdaContext
 from .chunk_fixtures import (  # noqa: F401
     FILE_ID,
     FINANCIALS_TABLE,
+    REGION,
     ChunkCloud,
     chunk_cloud_fixture,
     emitted_metrics,
@@ -175,3 +182,65 @@ def test_a_missing_valid_file_fails_naming_the_step_that_writes_it(chunk_cloud: 
             financials_table=FINANCIALS_TABLE,
             errors_table=chunk_cloud.errors_table,
         )
+
+
+def enrich_state() -> dict[str, Any]:
+    """The chunk processor's "Enrich records" task, which runs this handler."""
+    definition = chunk_processor.build_definition(
+        validate_arn="<validate>", enrich_arn="<enrich>", write_arn="<write>"
+    )
+    state: dict[str, Any] = definition["States"]["Enrich records"]
+    return state
+
+
+class ThrottledTable:
+    """BatchGetItem of a table that is throttling: every key comes back unprocessed."""
+
+    def batch_get_item(self, **kwargs: Any) -> dict[str, Any]:
+        return {"Responses": {}, "UnprocessedKeys": kwargs["RequestItems"]}
+
+
+def test_a_throttled_financials_table_fails_the_task_with_an_error_the_workflow_retries(
+    chunk_cloud: ChunkCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN valid rows, and a financials table that throttles every BatchGetItem
+    sample = generate_batch(5, 0, seed=9)
+    put_valid_rows(chunk_cloud, valid_rows_of(sample.expected_output_rows))
+    # (the handler's own backoff between its attempts is not what this test is about: no pauses)
+    monkeypatch.setattr(financials, "_backoff_seconds", lambda attempt: 0.0)
+    # WHEN the chunk is enriched
+    with pytest.raises(financials.FinancialsUnavailableError) as raised:
+        enrich_chunk(
+            enrich_input(chunk_cloud),
+            s3=chunk_cloud.s3,
+            dynamodb=cast("DynamoDBClient", ThrottledTable()),  # a test double: BatchGetItem only
+            financials_table=FINANCIALS_TABLE,
+            errors_table=chunk_cloud.errors_table,
+        )
+    # THEN the task fails under a name (Lambda reports the class name) that "Enrich records" retries
+    assert retrier_for(enrich_state(), type(raised.value).__name__) is not None
+
+
+def test_an_unreachable_financials_table_fails_the_task_with_an_error_the_workflow_retries(
+    chunk_cloud: ChunkCloud,
+) -> None:
+    # GIVEN valid rows, and DynamoDB at an address where nothing listens (one attempt: no SDK retries)
+    sample = generate_batch(5, 0, seed=9)
+    put_valid_rows(chunk_cloud, valid_rows_of(sample.expected_output_rows))
+    unreachable = boto3.client(
+        "dynamodb",
+        region_name=REGION,
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    # WHEN the chunk is enriched
+    with pytest.raises(EndpointConnectionError) as raised:
+        enrich_chunk(
+            enrich_input(chunk_cloud),
+            s3=chunk_cloud.s3,
+            dynamodb=unreachable,
+            financials_table=FINANCIALS_TABLE,
+            errors_table=chunk_cloud.errors_table,
+        )
+    # THEN the task fails under botocore's network error, which "Enrich records" retries
+    assert retrier_for(enrich_state(), type(raised.value).__name__) is not None

@@ -42,6 +42,11 @@ MAX_BODY_BYTES = 256 * 1024
 # The sample event's item and client time (2024-06-01T10:00:00Z), as in tests/events/events_*.json.
 EVENT_ID = "order-42"
 T0 = 1717236000000
+# The sample caller (an assumed role's session, as a Lambda or ECS producer signs) and the owner it writes
+# as; another principal of the same account, an IAM user (its ARN is its owner).
+PRINCIPAL = "arn:aws:sts::123456789012:assumed-role/order-service/producer-1"
+OWNER = "arn:aws:sts::123456789012:assumed-role/order-service"
+OTHER_PRINCIPAL = "arn:aws:iam::123456789012:user/other-producer"
 HANDLER_MODULES: tuple[Any, ...] = (api, processor, repair)
 # Kept before any test swaps api.dependencies for a stand-in (use_stepfunctions).
 _CACHED_FACTORIES = (processor.dependencies, api.dependencies, repair.events_table)
@@ -68,11 +73,12 @@ def event_document(
     return {"id": id, "data": data, "timestamp": timestamp, "idempotencyKey": key or str(uuid.uuid4())}
 
 
-def processor_input(document: dict[str, Any] | None = None) -> dict[str, Any]:
+def processor_input(document: dict[str, Any] | None = None, *, principal: str = PRINCIPAL) -> dict[str, Any]:
     """The workflow's input to the processor, built on tests/events/events_processor_input.json."""
     event = copy.deepcopy(load_event("events_processor_input.json"))
     if document is not None:
         event["event"] = document
+    event["principal"] = principal
     return event
 
 
@@ -84,6 +90,7 @@ def item(
     timestamp: int = T0,
     key: str = "key-1",
     id: str = EVENT_ID,
+    owner: str | None = OWNER,
 ) -> EventItem:
     return EventItem(
         id=id,
@@ -92,6 +99,7 @@ def item(
         last_updated_region=region,
         timestamp=timestamp,
         idempotency_key=key,
+        owner=owner,
     )
 
 
@@ -262,9 +270,16 @@ class CannedStepFunctions:
         }
 
 
-def events_post(body: dict[str, Any] | str, *, base64_encoded: bool = False) -> dict[str, Any]:
-    """POST /events as API Gateway v2 delivers it, built on tests/events/events_post.json."""
+def events_post(
+    body: dict[str, Any] | str, *, base64_encoded: bool = False, principal: str | None = PRINCIPAL
+) -> dict[str, Any]:
+    """POST /events as API Gateway v2 delivers it from the AWS_IAM route, signed by `principal`, built on
+    tests/events/events_post.json; principal None: no authorizer block (an unauthenticated route)."""
     event = copy.deepcopy(load_event("events_post.json"))
+    if principal is None:
+        del event["requestContext"]["authorizer"]
+    else:
+        event["requestContext"]["authorizer"]["iam"]["userArn"] = principal
     text = json.dumps(body) if isinstance(body, dict) else body
     event["body"] = base64.b64encode(text.encode("utf-8")).decode("ascii") if base64_encoded else text
     event["isBase64Encoded"] = base64_encoded

@@ -17,15 +17,20 @@ from handlers.http_request import MAX_JSON_DEPTH
 
 from .conftest import (
     EVENT_ID,
+    EVENTS_TABLE,
     MAX_BODY_BYTES,
     MAX_CLOCK_SKEW_SECONDS,
+    OTHER_PRINCIPAL,
     OTHER_REGION,
+    OWNER,
+    PRINCIPAL,
     REGION,
     STATE_MACHINE_ARN,
     T0,
     CannedStepFunctions,
     EventsCloud,
     ProcessorWorkflow,
+    emf_metrics,
     event_document,
     events_post,
     item,
@@ -58,17 +63,21 @@ def test_an_event_is_run_through_the_workflow_and_answered_applied(
     # GIVEN the sample POST /events (tests/events/events_post.json)
     # WHEN it is posted
     status, reply, _ = post(load_event("events_post.json"))
-    # THEN the reply is 200 with the processor's result: version 1, written in this region
+    # THEN the reply is 200 with the processor's result: version 1, written in this region, owned by the
+    # signer's role
     assert status == 200
     assert reply["status"] == "applied" and reply["replayed"] is False and reply["previous"] is None
     assert reply["item"] == events_cloud.current().summary()  # type: ignore[union-attr]
     assert reply["item"]["version"] == 1 and reply["item"]["lastUpdatedRegion"] == REGION
-    # AND one synchronous execution of this region's workflow got {"event", "receivedAt"}, named uniquely
+    assert reply["item"]["owner"] == OWNER
+    # AND one synchronous execution of this region's workflow got {"event", "principal", "receivedAt"},
+    # named uniquely, the principal being the signer the gateway vouched for
     [call] = workflow.calls
     assert call["stateMachineArn"] == STATE_MACHINE_ARN and UUID.match(call["name"])
     execution_input = workflow.only_input()
     assert execution_input["event"] == json.loads(load_event("events_post.json")["body"])
-    assert set(execution_input) == {"event", "receivedAt"}
+    assert set(execution_input) == {"event", "principal", "receivedAt"}
+    assert execution_input["principal"] == PRINCIPAL
     # AND nothing went to the DLQ
     assert events_cloud.dlq_messages() == []
 
@@ -153,6 +162,7 @@ def test_a_timed_out_workflow_is_answered_504_and_the_event_kept_on_the_dlq(
     assert status == 504 and reply["error"] == "processing_timed_out" and reply["deadLetter"] is True
     [(message, attributes)] = events_cloud.dlq_messages()
     assert message["event"] == document and message["error"]["Error"] == "States.Timeout"
+    assert message["principal"] == PRINCIPAL  # a redrive writes as the principal that sent it
     assert message["receivedAt"] == json.loads(stand_in.calls[0]["input"])["receivedAt"]
     assert attributes == {"outcome": "timed_out", "errorType": "States.Timeout"}
 
@@ -211,6 +221,7 @@ def test_a_body_missing_a_field_is_refused_400_naming_it_and_kept_on_the_dlq(
     [(message, attributes)] = events_cloud.dlq_messages()
     assert message["body"] == body and message["bodyTruncated"] is False
     assert message["error"] == {"Error": "invalid_event", "Cause": reply["message"]}
+    assert message["principal"] == PRINCIPAL
     assert attributes["outcome"] == "rejected"
 
 
@@ -286,6 +297,113 @@ def test_a_json_body_nested_deeper_than_the_limit_is_refused_400_and_kept_on_the
 def test_non_ascii_data_travels_to_the_workflow_as_utf8_not_escapes() -> None:
     # GIVEN an event of non-ASCII data, WHEN its workflow input is built
     incoming = api.parse_body(json.dumps(event_document(data="€" * 1000)).encode())
-    text = api.workflow_input(incoming, received_at=datetime(2024, 6, 1, tzinfo=UTC))
+    text = api.workflow_input(incoming, received_at=datetime(2024, 6, 1, tzinfo=UTC), principal=PRINCIPAL)
     # THEN the data is in UTF-8 (3 bytes a character), not \\u20ac escapes (6), as Step Functions counts
     assert "€" * 1000 in text and "\\u20ac" not in text
+
+
+def _without_authorizer(event: dict[str, Any]) -> dict[str, Any]:
+    del event["requestContext"]["authorizer"]
+    return event
+
+
+def _with_empty_iam(event: dict[str, Any]) -> dict[str, Any]:
+    event["requestContext"]["authorizer"] = {"iam": {}}
+    return event
+
+
+def _with_arn_claimed_in_a_header(event: dict[str, Any]) -> dict[str, Any]:
+    del event["requestContext"]["authorizer"]
+    event["headers"]["x-amz-user-arn"] = PRINCIPAL
+    return event
+
+
+@pytest.mark.parametrize(
+    "unauthenticated",
+    [_without_authorizer, _with_empty_iam, _with_arn_claimed_in_a_header],
+    ids=["no-authorizer", "empty-iam-block", "arn-only-in-a-header"],
+)
+def test_a_request_without_an_authenticated_caller_is_refused_401_and_nothing_is_started_or_kept(
+    events_cloud: EventsCloud,
+    workflow: ProcessorWorkflow,
+    capsys: pytest.CaptureFixture[str],
+    unauthenticated: Any,
+) -> None:
+    # GIVEN a valid event that reached the function without the gateway vouching for a caller (a route
+    # that lost its AWS_IAM authorization)
+    event = unauthenticated(events_post(event_document(key="key-anonymous")))
+    # WHEN it is posted
+    status, reply, _ = post(event)
+    # THEN 401 unauthenticated says how to call
+    assert (status, reply["error"]) == (401, "unauthenticated")
+    assert "signed with SigV4 (AWS_IAM)" in reply["message"] and reply["reference"]
+    # AND no workflow ran, nothing was written, and nothing went to the DLQ (no one to keep it for)
+    assert workflow.calls == []
+    assert events_cloud.items() == [] and events_cloud.dlq_messages() == []
+    # AND it is counted
+    assert emf_metrics(capsys.readouterr().out).get("EventsUnauthenticated") == [1.0]
+
+
+def test_a_write_to_an_id_another_principal_created_is_refused_403_naming_the_problem_not_the_owner(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN an id created by another principal
+    created = post(events_post(event_document(data="theirs", key="key-theirs"), principal=OTHER_PRINCIPAL))
+    assert created[0] == 200
+    before = events_cloud.current()
+    # WHEN this principal writes it, later by the client's clock (which used to win)
+    status, reply, headers = post(events_post(event_document(timestamp=T0 + 1, data="mine", key="key-mine")))
+    # THEN 403 event_owned_by_another_principal: the workflow failed, so the event is on the DLQ
+    assert (status, reply["error"]) == (403, "event_owned_by_another_principal")
+    assert reply["deadLetter"] is True and reply["reference"].startswith(f"arn:aws:states:{REGION}:")
+    assert "Retry-After" not in headers
+    # AND the message names the id and the problem, but neither the owner nor any table
+    assert f"event {EVENT_ID!r} was created by another principal" in reply["message"]
+    assert OTHER_PRINCIPAL not in json.dumps(reply) and EVENTS_TABLE not in reply["message"]
+    # AND the item is the owner's still
+    assert events_cloud.current() == before
+
+
+def test_the_same_idempotency_key_from_two_principals_is_two_requests(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN one principal's event with key K
+    mine = post(events_post(event_document(id="order-1", key="key-K")))
+    # WHEN another principal sends its own event with the same key K
+    theirs = post(events_post(event_document(id="order-2", key="key-K"), principal=OTHER_PRINCIPAL))
+    # THEN both are applied (neither is a replay nor a reused key), each owned by its sender
+    assert (mine[0], mine[1]["status"], mine[1]["replayed"]) == (200, "applied", False)
+    assert (theirs[0], theirs[1]["status"], theirs[1]["replayed"]) == (200, "applied", False)
+    assert events_cloud.current("order-1").owner == OWNER  # type: ignore[union-attr]
+    assert events_cloud.current("order-2").owner == OTHER_PRINCIPAL  # type: ignore[union-attr]
+    # AND from the first principal again, K is a replay of its own first result
+    status, repeat, _ = post(events_post(event_document(id="order-1", key="key-K")))
+    assert status == 200 and repeat == {**mine[1], "replayed": True}
+
+
+def test_another_principal_replaying_a_request_gets_no_copy_of_its_result(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN an applied event
+    document = event_document(key="key-K")
+    post(events_post(document))
+    # WHEN another principal sends the very same body (same id and idempotency key)
+    status, reply, _ = post(events_post(document, principal=OTHER_PRINCIPAL))
+    # THEN it is not answered with the first result (a key is no secret shared across principals): the
+    # id is another principal's, so it is refused
+    assert (status, reply["error"]) == (403, "event_owned_by_another_principal")
+    assert "item" not in reply
+
+
+def test_a_new_session_of_the_same_role_replays_and_writes_the_roles_ids(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN an event applied by one session of a role
+    first = post(events_post(event_document(key="key-K")))[1]
+    renewed = PRINCIPAL.replace("/producer-1", "/producer-2")
+    # WHEN a later session of the same role (renewed credentials) repeats it, then updates the id
+    status, repeat, _ = post(events_post(event_document(key="key-K"), principal=renewed))
+    update = post(events_post(event_document(timestamp=T0 + 1, key="key-next"), principal=renewed))
+    # THEN the repeat is a replay, and the update applies: the role owns the id, not the session
+    assert status == 200 and repeat == {**first, "replayed": True}
+    assert (update[0], update[1]["status"], update[1]["item"]["owner"]) == (200, "applied", OWNER)

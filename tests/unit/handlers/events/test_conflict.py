@@ -9,21 +9,31 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.events.conflict import beats, precedence, resolve, same_write
+from handlers.events.conflict import beats, precedence, resolve, same_write, writes_later
 from handlers.events.event_item import EventItem
 
-from .conftest import OTHER_REGION, REGION, T0, item
+from .conftest import OTHER_PRINCIPAL, OTHER_REGION, OWNER, REGION, T0, item
 
-# Small alphabets so that equal timestamps, regions and keys (the tie-breaks) come up all the time.
-versions = st.builds(
-    EventItem,
-    id=st.just("order-42"),
-    data=st.sampled_from(["", "packed", "shipped"]),
-    version=st.integers(min_value=1, max_value=3),
-    last_updated_region=st.sampled_from([REGION, OTHER_REGION]),
-    timestamp=st.integers(min_value=T0, max_value=T0 + 2),
-    idempotency_key=st.sampled_from(["key-a", "key-b"]),
-)
+# The owners an id's versions can have, from the one that loses to the one that wins: no owner (an item
+# from before owners were recorded), then owner ARNs in lexical order.
+RANKED_OWNERS: list[str | None] = [None, *sorted([OWNER, OTHER_PRINCIPAL])]
+
+
+def versions_of(owners: st.SearchStrategy[str | None]) -> st.SearchStrategy[EventItem]:
+    # Small alphabets so that equal timestamps, regions and keys (the tie-breaks) come up all the time.
+    return st.builds(
+        EventItem,
+        id=st.just("order-42"),
+        data=st.sampled_from(["", "packed", "shipped"]),
+        version=st.integers(min_value=1, max_value=3),
+        last_updated_region=st.sampled_from([REGION, OTHER_REGION]),
+        timestamp=st.integers(min_value=T0, max_value=T0 + 2),
+        idempotency_key=st.sampled_from(["key-a", "key-b"]),
+        owner=owners,
+    )
+
+
+versions = versions_of(st.sampled_from(RANKED_OWNERS))
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None)
 
 
@@ -79,14 +89,49 @@ def test_replicas_converge_whatever_order_the_versions_arrive_in(history: list[E
 
 
 @PROPERTY_SETTINGS
-@given(first=versions, second=versions)
-def test_a_later_client_timestamp_wins_whatever_the_other_fields(first: EventItem, second: EventItem) -> None:
-    # GIVEN two versions with different client timestamps
+@given(owner=st.sampled_from(RANKED_OWNERS), data=st.data())
+def test_between_one_owners_versions_a_later_client_timestamp_wins_whatever_the_other_fields(
+    owner: str | None, data: st.DataObject
+) -> None:
+    # GIVEN two versions of one owner (the only conflicts the processor decides) with different client
+    # timestamps
+    first, second = data.draw(versions_of(st.just(owner))), data.draw(versions_of(st.just(owner)))
     if first.timestamp == second.timestamp:
         return
     later = first if first.timestamp > second.timestamp else second
     # THEN the later one wins, whatever its region, key, data or (local) version
     assert resolve(first, second) is later
+    # AND the processor's last-writer-wins comparison agrees with the resolver
+    assert writes_later(later, first if later is second else second)
+
+
+@PROPERTY_SETTINGS
+@given(first=versions, second=versions)
+def test_between_two_owners_versions_the_greater_owner_wins_whatever_the_timestamps(
+    first: EventItem, second: EventItem
+) -> None:
+    # GIVEN versions of two owners (an id both created concurrently in two regions, or an unowned item
+    # and its claim)
+    if first.owner == second.owner:
+        return
+    # THEN the winner is the greater owner's version, however early its client timestamp
+    assert resolve(first, second).owner == max(first.owner, second.owner, key=RANKED_OWNERS.index)
+
+
+@PROPERTY_SETTINGS
+@given(history=st.lists(versions, min_size=1, max_size=8))
+def test_replicas_keep_the_owners_latest_write_and_no_write_of_another_principal(
+    history: list[EventItem],
+) -> None:
+    # GIVEN the versions both regions accepted for one id, by up to three owners
+    owner = max((version.owner for version in history), key=RANKED_OWNERS.index)
+    owners_writes = [version for version in history if version.owner == owner]
+    # WHEN the replicas resolve them
+    winner = functools.reduce(resolve, history)
+    # THEN they keep the greatest owner's item: its latest write, as if no other principal had written
+    assert winner.owner == owner
+    assert winner == functools.reduce(resolve, owners_writes)
+    assert winner.timestamp == max(version.timestamp for version in owners_writes)
 
 
 def test_the_later_write_wins_even_with_a_lower_version() -> None:
@@ -131,3 +176,22 @@ def test_one_client_write_applied_in_both_regions_is_the_same_write_not_a_confli
     assert not same_write(here, item(timestamp=T0 + 1))
     assert not same_write(here, item(key="key-2"))
     assert not same_write(here, item(data="shipped"))
+
+
+def test_the_same_key_and_data_from_two_principals_are_two_writes_not_one() -> None:
+    # GIVEN two principals that sent the same idempotency key, data and timestamp (keys are per principal)
+    mine = item(owner=OWNER)
+    theirs = item(owner=OTHER_PRINCIPAL)
+    # THEN they are not the same write, and the resolver picks the greater owner's in either order
+    # (an assumed role's arn:aws:sts:... after an IAM user's arn:aws:iam:...)
+    assert not same_write(mine, theirs)
+    assert resolve(mine, theirs) is resolve(theirs, mine) is mine
+
+
+def test_an_owned_version_beats_an_unowned_one_even_from_earlier_and_the_other_region() -> None:
+    # GIVEN an item from before owners were recorded, and a claim of it with an earlier client timestamp
+    unowned = item(owner=None, timestamp=T0 + 5, region=OTHER_REGION)
+    claimed = item(owner=OTHER_PRINCIPAL, timestamp=T0, region=REGION)
+    # THEN the owned version wins everywhere, though last writer wins alone would keep the unowned one
+    assert writes_later(unowned, claimed)
+    assert resolve(unowned, claimed) is claimed and resolve(claimed, unowned) is claimed

@@ -17,7 +17,7 @@ from handlers.events.event_item import (
     parse_event,
 )
 
-from .conftest import OTHER_REGION, T0, event_document, item, stream_record
+from .conftest import OTHER_PRINCIPAL, OTHER_REGION, OWNER, T0, event_document, item, stream_record
 
 
 def test_an_item_survives_the_table_round_trip_with_decimal_numbers() -> None:
@@ -56,8 +56,28 @@ def test_a_summary_counts_the_data_instead_of_carrying_it() -> None:
         "lastUpdatedRegion": "eu-west-1",
         "timestamp": T0,
         "idempotencyKey": "key-1",
+        "owner": OWNER,
         "dataBytes": 3000,
     }
+
+
+def test_an_item_records_its_owner_and_reads_it_back() -> None:
+    # GIVEN a version written by a principal
+    version = item(owner=OTHER_PRINCIPAL)
+    # THEN the table item carries it as Owner, and it reads back
+    assert version.to_item()["Owner"] == OTHER_PRINCIPAL
+    assert EventItem.from_item(version.to_item()) == version
+
+
+def test_an_item_from_before_owners_were_recorded_reads_as_unowned_and_writes_no_owner() -> None:
+    # GIVEN an item as it was written before owners were recorded: no Owner attribute
+    stored = {name: value for name, value in item().to_item().items() if name != "Owner"}
+    # THEN it reads as unowned, and writes back without an Owner (attribute_not_exists finds it)
+    read = EventItem.from_item(stored)
+    assert read.owner is None and "Owner" not in read.to_item()
+    # AND an Owner that is not a string is refused like any malformed attribute
+    with pytest.raises(InvalidItemError, match="Owner is Decimal"):
+        EventItem.from_item({**stored, "Owner": Decimal(7)})
 
 
 def test_a_valid_request_parses_to_the_event_and_back_to_its_canonical_document() -> None:

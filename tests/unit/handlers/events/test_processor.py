@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.events import processor
 from handlers.events.event_item import IncomingEvent, InvalidEventError
 from handlers.events.processor import (
+    EventOwnedByAnotherPrincipalError,
     IdempotencyKeyReusedError,
     PoisonEventError,
     WriteConflictError,
@@ -23,8 +24,12 @@ from handlers.events.processor import (
 from ..conftest import FakeLambdaContext
 from .conftest import (
     EVENT_ID,
+    EVENTS_TABLE,
     MAX_CLOCK_SKEW_SECONDS,
+    OTHER_PRINCIPAL,
     OTHER_REGION,
+    OWNER,
+    PRINCIPAL,
     REGION,
     T0,
     EventsCloud,
@@ -215,7 +220,7 @@ def test_a_local_write_between_read_and_put_is_a_write_conflict_and_nothing_is_o
     # WHEN the processor decided against version 1 and puts
     # THEN the optimistic lock refuses: a WriteConflictError for the workflow to retry
     with pytest.raises(WriteConflictError, match="changed from version 1 in this region"):
-        process_event(incoming, table=table, region=REGION, now_ms=now_ms(), max_skew_ms=300_000)
+        process_event(incoming, owner=OWNER, table=table, region=REGION, now_ms=now_ms(), max_skew_ms=300_000)
     # AND the concurrent write stands
     assert events_cloud.current() == concurrent
 
@@ -225,7 +230,7 @@ def test_a_concurrent_first_write_is_a_write_conflict_too(events_cloud: EventsCl
     table = cast("Table", RacingTable(events_cloud.table, lambda: events_cloud.put(concurrent)))
     incoming = IncomingEvent(id=EVENT_ID, data="mine", timestamp=T0, idempotency_key="key-mine")
     with pytest.raises(WriteConflictError, match="was created in this region"):
-        process_event(incoming, table=table, region=REGION, now_ms=now_ms(), max_skew_ms=300_000)
+        process_event(incoming, owner=OWNER, table=table, region=REGION, now_ms=now_ms(), max_skew_ms=300_000)
     assert events_cloud.current() == concurrent
 
 
@@ -273,6 +278,136 @@ def test_a_workflow_input_without_an_event_is_refused(events_cloud: EventsCloud)
     assert events_cloud.items() == []
 
 
+@pytest.mark.parametrize("principal", [None, "", 42], ids=["missing", "empty", "not-a-string"])
+def test_a_workflow_input_without_a_principal_is_refused_and_writes_nothing(
+    events_cloud: EventsCloud, principal: object
+) -> None:
+    # GIVEN the workflow's input without the caller's principal (e.g. a DLQ message from before owners
+    # were recorded, redriven as it was)
+    event = processor_input()
+    if principal is None:
+        del event["principal"]
+    else:
+        event["principal"] = principal
+    # WHEN it is processed, THEN it is refused naming what is missing, and nothing is written
+    with pytest.raises(InvalidEventError, match="not the caller's ARN; the API puts the caller's in"):
+        run(event)
+    assert events_cloud.items() == [] and events_cloud.idempotency_records() == []
+
+
 def test_applied_events_are_counted(events_cloud: EventsCloud, capsys: pytest.CaptureFixture[str]) -> None:
     run(processor_input())
     assert emf_metrics(capsys.readouterr().out).get("EventApplied") == [1.0]
+
+
+def test_the_caller_writes_as_its_owner_and_a_new_item_records_it(events_cloud: EventsCloud) -> None:
+    # GIVEN the workflow's input from an assumed role's session (tests/events/events_processor_input.json)
+    assert processor_input()["principal"] == PRINCIPAL
+    # WHEN it creates an item
+    result = run(processor_input())
+    # THEN the item's owner is the role, not the session (the session name changes with the credentials)
+    assert events_cloud.current().owner == OWNER  # type: ignore[union-attr]
+    assert result["item"]["owner"] == OWNER
+
+
+def test_a_write_to_an_id_another_principal_created_is_refused_counted_and_writes_nothing(
+    events_cloud: EventsCloud, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN an item created by another principal
+    theirs = item(version=3, timestamp=T0, data="theirs", key="key-theirs", owner=OTHER_PRINCIPAL)
+    events_cloud.put(theirs)
+    # WHEN this principal writes the id with a later client timestamp (which last writer wins would take)
+    event = processor_input(event_document(timestamp=T0 + 1_000, data="mine", key="key-mine"))
+    # THEN it is refused, naming the id, the rule and who this request writes as, but not the owner or
+    # the table
+    with pytest.raises(EventOwnedByAnotherPrincipalError) as refused:
+        run(event)
+    message = str(refused.value)
+    assert f"event {EVENT_ID!r} was created by another principal" in message and OWNER in message
+    assert OTHER_PRINCIPAL not in message and EVENTS_TABLE not in message
+    # AND nothing is written, and the key is released (a failure keeps no idempotency record)
+    assert events_cloud.current() == theirs and events_cloud.idempotency_records() == []
+    # AND it is counted and logged as a warning naming both principals
+    assert emf_metrics(capsys.readouterr().out).get("ForeignWriteRefused") == [1.0]
+    [warning] = log_records(caplog, "write refused: the event id belongs to another principal")
+    assert warning.writer == OWNER  # type: ignore[attr-defined]
+    assert warning.current["owner"] == OTHER_PRINCIPAL  # type: ignore[attr-defined]
+
+
+def test_another_principals_creation_landing_between_read_and_put_fails_the_conditional_write(
+    events_cloud: EventsCloud,
+) -> None:
+    # GIVEN this principal's item at version 1, and another principal's version 1 of the same id (its
+    # concurrent creation in the other region, replicated in) landing after our read: the same Version,
+    # so only the Owner in the condition tells them apart
+    events_cloud.put(item(version=1, timestamp=T0))
+    replicated = item(version=1, timestamp=T0 + 3, key="key-theirs", owner=OTHER_PRINCIPAL)
+    event = processor_input(event_document(timestamp=T0 + 9, key="key-mine"))
+    racing = RacingTable(events_cloud.table, lambda: events_cloud.put(replicated))
+    # WHEN the processor puts its decision
+    # THEN the conditional write itself refuses: a write conflict for the workflow to retry
+    with pytest.raises(WriteConflictError, match="changed from version 1"):
+        processor.handle(event, deps=dependencies_with(racing), now_ms=now_ms())
+    assert events_cloud.current() == replicated
+    # AND the workflow's retry re-reads, finds another principal's item, and refuses
+    with pytest.raises(EventOwnedByAnotherPrincipalError):
+        run(event)
+    assert events_cloud.current() == replicated
+
+
+def test_the_same_idempotency_key_from_two_principals_is_two_requests_and_from_one_a_replay(
+    events_cloud: EventsCloud,
+) -> None:
+    # GIVEN an event applied with key K
+    mine = run(processor_input(event_document(id="order-1", key="key-K")))
+    # WHEN another principal sends another event with the same key K
+    theirs = run(processor_input(event_document(id="order-2", key="key-K"), principal=OTHER_PRINCIPAL))
+    # THEN it is applied, not refused as a reused key nor answered with the first result
+    assert theirs["status"] == "applied" and theirs["replayed"] is False
+    assert theirs["item"]["id"] == "order-2" and theirs["item"]["owner"] == OTHER_PRINCIPAL
+    assert len(events_cloud.idempotency_records()) == 2
+    # AND the first principal's repeat of K, from a renewed session of its role, is its own replay
+    renewed = PRINCIPAL.replace("/producer-1", "/producer-2")
+    repeat = run(processor_input(event_document(id="order-1", key="key-K"), principal=renewed))
+    assert repeat == {**mine, "replayed": True}
+
+
+def test_another_principal_sending_an_applied_event_again_is_refused_not_replayed(
+    events_cloud: EventsCloud,
+) -> None:
+    # GIVEN an applied event
+    document = event_document(key="key-K")
+    run(processor_input(document))
+    # WHEN another principal sends the very same event (a guessed or leaked key)
+    # THEN it gets no copy of the first result: the id is another principal's
+    with pytest.raises(EventOwnedByAnotherPrincipalError):
+        run(processor_input(document, principal=OTHER_PRINCIPAL))
+
+
+def test_an_item_from_before_owners_were_recorded_is_claimed_by_the_first_later_write(
+    events_cloud: EventsCloud,
+) -> None:
+    # GIVEN an item without an owner (written before owners were recorded)
+    events_cloud.put(item(version=2, timestamp=T0, owner=None))
+    # WHEN an older write comes, THEN it is stale and claims nothing
+    stale = run(processor_input(event_document(timestamp=T0 - 1, key="key-older")))
+    assert stale["status"] == "stale" and events_cloud.current().owner is None  # type: ignore[union-attr]
+    # WHEN a later write comes, THEN it is applied and the item is its principal's
+    claimed = run(processor_input(event_document(timestamp=T0 + 1, data="claimed", key="key-claim")))
+    assert claimed["status"] == "applied" and claimed["previous"]["owner"] is None
+    assert events_cloud.current() == item(version=3, timestamp=T0 + 1, data="claimed", key="key-claim")
+    # AND from then on another principal's write is refused
+    with pytest.raises(EventOwnedByAnotherPrincipalError):
+        run(processor_input(event_document(timestamp=T0 + 2), principal=OTHER_PRINCIPAL))
+
+
+def test_a_claim_racing_another_principals_claim_is_a_write_conflict(events_cloud: EventsCloud) -> None:
+    # GIVEN an unowned item, claimed by another principal (same Version) after our read
+    events_cloud.put(item(version=1, timestamp=T0, owner=None))
+    claimed = item(version=1, timestamp=T0, owner=OTHER_PRINCIPAL)
+    table = cast("Table", RacingTable(events_cloud.table, lambda: events_cloud.put(claimed)))
+    incoming = IncomingEvent(id=EVENT_ID, data="mine", timestamp=T0 + 5, idempotency_key="key-mine")
+    # WHEN this principal's claim is put, THEN the condition (still no Owner) refuses it
+    with pytest.raises(WriteConflictError):
+        process_event(incoming, owner=OWNER, table=table, region=REGION, now_ms=now_ms(), max_skew_ms=300_000)
+    assert events_cloud.current() == claimed

@@ -16,7 +16,9 @@ from handlers.events.repair import RepairOutcome, RepairRaceError
 
 from ..conftest import FakeLambdaContext
 from .conftest import (
+    OTHER_PRINCIPAL,
     OTHER_REGION,
+    OWNER,
     REGION,
     T0,
     EventsCloud,
@@ -164,3 +166,55 @@ def test_a_batch_with_one_failing_record_reports_only_that_record(events_cloud: 
     # THEN only the broken record is reported for a retry, and the good one was repaired
     assert response == {"batchItemFailures": [{"itemIdentifier": "200"}]}
     assert events_cloud.current().timestamp == winner.timestamp  # type: ignore[union-attr]
+
+
+def test_another_principals_replicated_creation_is_undone_whatever_its_timestamp_and_told_as_a_warning(
+    events_cloud: EventsCloud, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN an id created here by its owner, and created concurrently in the other region by another
+    # principal (a lesser ARN) with a later client timestamp, whose creation replication kept
+    owners = item(version=1, region=REGION, timestamp=T0, key="key-owner", owner=OWNER)
+    others = item(version=1, region=OTHER_REGION, timestamp=T0 + 500, key="key-other", owner=OTHER_PRINCIPAL)
+    events_cloud.put(others)
+    # WHEN the repair function gets the stream record
+    response = run({"Records": [stream_record(owners, others, sequence_number="1")]})
+    # THEN the owner's item is back, with a version above both: last writer wins does not cross owners
+    assert response == {"batchItemFailures": []}
+    assert events_cloud.current() == dataclasses.replace(owners, version=2)
+    # AND it is logged as a warning naming both owners (the displaced write was answered 200), and counted
+    [warning] = log_records(caplog, "ownership conflict repaired")
+    assert warning.levelname == "WARNING"
+    assert warning.winner["owner"] == OWNER and warning.loser["owner"] == OTHER_PRINCIPAL  # type: ignore[attr-defined]
+    counted = emf_metrics(capsys.readouterr().out)
+    assert counted.get("OwnershipConflictRepaired") == [1.0] and counted.get("ConflictRepaired") == [1.0]
+
+
+def test_the_owners_replicated_item_is_kept_over_another_principals_later_write(
+    events_cloud: EventsCloud,
+) -> None:
+    # GIVEN another principal's creation here, replaced by the owner's (the greater ARN) from the other
+    # region, written earlier by the client's clock
+    others = item(version=1, region=REGION, timestamp=T0 + 500, key="key-other", owner=OTHER_PRINCIPAL)
+    owners = item(version=1, region=OTHER_REGION, timestamp=T0, key="key-owner", owner=OWNER)
+    events_cloud.put(owners)
+    # WHEN the record is repaired, THEN the owner's item stays
+    assert repair.repair(others, owners, table=events_cloud.table) is RepairOutcome.KEPT
+    assert events_cloud.current() == owners
+
+
+def test_a_restore_never_overwrites_a_version_that_differs_only_in_its_owner(
+    events_cloud: EventsCloud,
+) -> None:
+    # GIVEN a winner replaced by a loser of the same owner, and since then the item is a version equal to
+    # the loser in every attribute the restore checks but the owner, of a principal that outranks both
+    winner, loser = sample_images()
+    greater = "arn:aws:sts::123456789012:assumed-role/zz-service"
+    assert max(OWNER, greater) == greater
+    lookalike = dataclasses.replace(loser, owner=greater)
+    events_cloud.put(lookalike)
+    # WHEN the record is repaired
+    outcome = repair.repair(winner, loser, table=events_cloud.table)
+    # THEN the restore's condition (the Owner included) does not take the lookalike for the loser, and
+    # the lookalike, which wins, stays
+    assert outcome is RepairOutcome.SUPERSEDED
+    assert events_cloud.current() == lookalike

@@ -211,7 +211,7 @@ def test_http_endpoints_are_loopback_urls_the_gateway_knows(deployed: Deployed) 
         assert upload_url == f"{GATEWAY}/lambda-url/{REGION}/{upload['FunctionName']}/upload"
         assert status_url.endswith("/uploads/{id}")
         config = deployed.client("lambda").get_function_url_config(FunctionName=upload["FunctionName"])
-        assert (config["AuthType"], config["FunctionArn"]) == ("NONE", upload["FunctionArn"])
+        assert (config["AuthType"], config["FunctionArn"]) == ("AWS_IAM", upload["FunctionArn"])
     else:  # front door: API Gateway v2 HTTP API
         # The API whose URL the transform exports (batch has one per region as well).
         [api] = [a for a in apis.http_apis.values() if upload_url.startswith(f"{GATEWAY}/apis/{a.api_id}/")]
@@ -223,6 +223,12 @@ def test_http_endpoints_are_loopback_urls_the_gateway_knows(deployed: Deployed) 
         assert set(routes) == {"POST /upload", "GET /uploads/{id}"}
         assert routes["POST /upload"].integration.function_arn == upload["FunctionArn"]
         assert routes["POST /upload"].integration.payload_format_version == "2.0"
+        # AND the people's routes are behind the stack's user pool's JWT authorizer
+        pool_id = deployed.exports["transformUserPoolId"]
+        authorizer = routes["POST /upload"].authorizer
+        assert routes["GET /uploads/{id}"].authorization_type == "JWT" and authorizer is not None
+        assert authorizer.issuer == f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}"
+        assert authorizer.audiences == (deployed.exports["transformUserPoolClientId"],)
         assert stages == ["$default"]
         assert apigw.get_api(ApiId=api.api_id)["ProtocolType"] == "HTTP"
         policy = json.loads(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,10 +17,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from localcloud.core.emulator import Emulator
+from localcloud.core.http_client import request
 from localcloud.services.apigateway.definitions import HttpApiEndpoint
 from localcloud.services.apigateway.gateway import HttpGateway
 from localcloud.services.iam.role_sessions import RoleSessions
-from tests.unit.localcloud.conftest import ACCOUNT_ID, REGION, role_with
+from tests.unit.localcloud.conftest import ACCOUNT_ID, REGION, Deployed, role_with
 
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:audit-ingest"
 
@@ -188,3 +189,94 @@ def test_a_body_changed_after_signing_and_a_stale_signature_are_refused(emulator
 def test_routes_without_authorization_stay_open_and_unverifiable_authorizers_fail_closed(api: Api) -> None:
     assert post(api, "/open", b"{}")[0] == 202
     assert post(api, "/people", b"{}") == (401, {"message": "Unauthorized"})
+
+
+# ------------------------------------------------------------------------------ AWS_IAM function URLs
+@dataclass
+class IamFunctionUrl:
+    gateway: HttpGateway
+    url: str
+    function_arn: str
+    functions: RecordingLambda
+
+
+@pytest.fixture
+def iam_function_url(emulator: Emulator, deploy: Callable[..., Deployed]) -> Iterator[IamFunctionUrl]:
+    """A function whose URL has auth type AWS_IAM (no resource policy: callers' own policies decide)."""
+    function = deploy("def handler(event, context):\n    return {'statusCode': 202}\n")
+    emulator.client("lambda", REGION).create_function_url_config(
+        FunctionName=function.name, AuthType="AWS_IAM"
+    )
+    functions = RecordingLambda()
+    with HttpGateway(
+        invoke=functions, may_invoke=lambda *_: False, client_factory=emulator.client
+    ) as gateway:
+        yield IamFunctionUrl(
+            gateway, f"{gateway.base_url}/lambda-url/{REGION}/{function.name}/audit", function.arn, functions
+        )
+
+
+def url_grants(function_arn: str) -> list[dict[str, Any]]:
+    """What a caller of an AWS_IAM function URL needs (components/http_api.py grants the same)."""
+    return [
+        {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunctionUrl",
+            "Resource": function_arn,
+            "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": function_arn,
+            "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
+        },
+    ]
+
+
+def post_to_url(url: str, signer: Credentials | None, service: str = "lambda") -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if signer is not None:
+        prepared = AWSRequest(method="POST", url=url, data=b"{}", headers=headers)
+        SigV4Auth(signer, service, REGION).add_auth(prepared)
+        headers = dict(prepared.headers.items())
+    response = request("POST", url, body=b"{}", headers=headers)
+    return response.status, response.json() if response.body.startswith(b"{") else response.body
+
+
+def test_an_iam_function_url_runs_the_function_for_a_caller_allowed_both_invoke_actions(
+    emulator: Emulator, iam_function_url: IamFunctionUrl
+) -> None:
+    # GIVEN a producer allowed InvokeFunctionUrl (auth type AWS_IAM) and InvokeFunction through the URL
+    signer = producer(emulator, url_grants(iam_function_url.function_arn))
+    # WHEN it posts, signed for lambda THEN the function runs, and sees the caller as Lambda passes it
+    assert post_to_url(iam_function_url.url, signer)[0] == 202
+    caller = iam_function_url.functions.events[-1]["requestContext"]["authorizer"]["iam"]
+    assert caller["accessKey"] == signer.access_key and caller["userArn"].endswith("/producer")
+
+
+@pytest.mark.parametrize(
+    "granted",
+    [[0], [1], []],
+    ids=["without-invoke-function", "without-invoke-function-url", "without-either"],
+)
+def test_an_iam_function_url_refuses_unsigned_and_under_granted_callers(
+    emulator: Emulator, iam_function_url: IamFunctionUrl, granted: list[int]
+) -> None:
+    grants = url_grants(iam_function_url.function_arn)
+    signer = producer(
+        emulator,
+        [grants[index] for index in granted]
+        or [grants[0] | {"Resource": "arn:aws:lambda:*:*:function:other"}],
+    )
+    assert post_to_url(iam_function_url.url, None) == (403, {"Message": "Forbidden"})
+    assert post_to_url(iam_function_url.url, signer) == (403, {"Message": "Forbidden"})
+    assert iam_function_url.functions.events == []
+
+
+def test_an_iam_function_url_refuses_a_request_signed_for_another_service(
+    emulator: Emulator, iam_function_url: IamFunctionUrl
+) -> None:
+    signer = producer(emulator, url_grants(iam_function_url.function_arn))
+    assert post_to_url(iam_function_url.url, signer, service="execute-api")[0] == 403
+    assert iam_function_url.functions.events == []

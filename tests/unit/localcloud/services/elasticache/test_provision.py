@@ -184,3 +184,12 @@ def test_a_parameter_localcloud_does_not_apply_is_refused_by_name(provisioner: M
                 custom=True,
             )
         )
+
+
+def test_a_group_of_two_cache_clusters_is_served_as_a_primary_and_one_running_replica(
+    cloud: LocalCloud, provisioner: MotoProvisioner
+) -> None:
+    # GIVEN a group of two cache clusters (one primary, one replica), as the primary stack's audit store
+    create_group(provisioner, "replicated", numCacheClusters=2.0)
+    # THEN localcloud serves it with a real replica beside the primary (WAIT can count it)
+    assert len(cloud.redis_servers["replicated"].replica_servers) == 1

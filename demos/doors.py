@@ -1,0 +1,125 @@
+"""Calling the stack's doors as their callers do: producers sign as their system's caller role (SigV4);
+people sign in to the upload routes' user pool (or, behind function URLs, sign as its caller role).
+
+The demo and the e2e tests use `call(cloud, system, ...)`; each system's caller is made once per cloud.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from localcloud.core.cloud import LocalCloud
+from localcloud.core.http_client import HttpResponse, request
+from scripts.api_auth import Caller, assume_caller_role, sign_in
+
+System = Literal["artifact", "audit", "batch", "events", "transform"]
+DEMO_USER = "demo-uploader@example.com"
+
+# Per cloud (a test session starts several, one after another): its callers die with it.
+_callers: weakref.WeakKeyDictionary[LocalCloud, dict[System, Caller]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def caller(cloud: LocalCloud, system: System) -> Caller:
+    """Who calls `system`'s doors in the demo: a session of its caller role, or the demo user."""
+    with _lock:
+        known = _callers.setdefault(cloud, {})
+        if system not in known:
+            known[system] = _new_caller(cloud, system)
+        return known[system]
+
+
+def _new_caller(cloud: LocalCloud, system: System) -> Caller:
+    if system == "transform" and cloud.exports.get("transformUserPoolId"):
+        return demo_user(cloud)
+    return assume_caller_role(
+        cloud.client("sts"),
+        cloud.exports[f"{system}CallerRoleArn"],
+        session_name=f"demo-{system}",
+        region=cloud.exports["regions"][0],
+    )
+
+
+def demo_user(cloud: LocalCloud, username: str = DEMO_USER) -> Caller:
+    """A person of the upload routes' user pool (created with a fresh password), signed in."""
+    cognito = cloud.client("cognito-idp")
+    pool_id = cloud.exports["transformUserPoolId"]
+    # Meets the pool's policy (12+ characters, every class) and is never written anywhere.
+    password = f"Aa1!{secrets.token_urlsafe(18)}"
+    try:
+        cognito.admin_get_user(UserPoolId=pool_id, Username=username)
+    except cognito.exceptions.UserNotFoundException:
+        cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
+    return sign_in(
+        cognito,
+        user_pool_id=pool_id,
+        client_id=cloud.exports["transformUserPoolClientId"],
+        username=username,
+        password=password,
+    )
+
+
+def call(
+    cloud: LocalCloud,
+    system: System,
+    method: str,
+    url: str,
+    *,
+    body: bytes = b"",
+    headers: Mapping[str, str] | None = None,
+) -> HttpResponse:
+    """One request to a door of `system`, authenticated as its caller."""
+    signed = caller(cloud, system).headers(method, url, body, headers or {})
+    return request(method, url, body=body or None, headers=signed)
+
+
+@dataclass(frozen=True)
+class Door:
+    """One route of the stack, with a request its caller could send (path parameters filled in)."""
+
+    system: System
+    method: str
+    url: str
+    region: str
+    body: bytes = b""
+
+    @property
+    def name(self) -> str:
+        last_segment = urlsplit(self.url).path.rstrip("/").rsplit("/", 1)[-1]
+        return f"{self.system}: {self.method} .../{last_segment} in {self.region}"
+
+
+def every_door(cloud: LocalCloud) -> list[Door]:
+    """Every route the stack exports, in every region it is served in."""
+    exports = cloud.exports
+    home = exports["regions"][0]
+    sample_id = "00000000-0000-4000-8000-000000000000"
+    doors = [
+        Door("artifact", "POST", exports["artifactBuildsUrl"], home, b'{"commit": "0123456789abcdef"}'),
+        Door("audit", "POST", exports["auditUrl"], home, b'{"payload": "QQ==", "metadata": {}}'),
+        Door("transform", "POST", f"{exports['transformUploadUrl']}?rule=orders&name=x.xml", home, b"<a/>"),
+        Door("transform", "GET", exports["transformStatusUrl"].replace("{id}", sample_id), home),
+    ]
+    doors += [
+        Door("events", "POST", url, region, b'{"id": "e", "data": {}, "timestamp": 1, "idempotencyKey": "k"}')
+        for region, url in exports["eventsUrls"].items()
+    ]
+    doors += [
+        Door("batch", "GET", url.replace("{uuid}", "535113847"), region)
+        for region, url in exports["batchFinancialsUrls"].items()
+    ]
+    return doors
+
+
+def refused_anonymously(door: Door) -> HttpResponse:
+    """The door's answer to the request sent with no credentials at all."""
+    return request(
+        door.method, door.url, body=door.body or None, headers={"Content-Type": "application/json"}
+    )
