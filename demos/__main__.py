@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from demos import artifacts, audit, batch, events, failover, transform
+from demos import artifacts, audit, batch, doors, events, failover, transform
 from localcloud.core.cli import add_stack_arguments, config_overrides, report
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.project_settings import load_project_settings
@@ -14,6 +14,7 @@ from localcloud.core.stack_files import load_stack_config, project_name
 
 # Every system with a demo, in the order the demo drives them.
 DEMOS = {
+    "doors": doors.run,
     "transform": transform.run,
     "artifacts": artifacts.run,
     "batch": batch.run,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -123,3 +123,13 @@ def refused_anonymously(door: Door) -> HttpResponse:
     return request(
         door.method, door.url, body=door.body or None, headers={"Content-Type": "application/json"}
     )
+
+
+def run(cloud: LocalCloud, report: Callable[[str], None]) -> bool:
+    """The demo's check that no door is open: each refuses a request without credentials (401/403)."""
+    answers = {door.name: refused_anonymously(door).status for door in every_door(cloud)}
+    opened = {name: status for name, status in answers.items() if status not in (401, 403)}
+    for name, status in answers.items():
+        report(f"  [{'FAILED' if name in opened else 'ok'}] {name}: anonymous request answered {status}")
+    report(f"doors: {len(answers) - len(opened)} of {len(answers)} refuse anonymous requests")
+    return not opened

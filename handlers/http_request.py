@@ -140,3 +140,16 @@ def caller_arn(event: Mapping[str, Any]) -> str | None:
         subject = claims.get("sub")
         return subject if isinstance(subject, str) and subject else None
     return None
+
+
+# arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>; neither name contains a slash.
+_ASSUMED_ROLE_SESSION = re.compile(r"^(arn:aws[a-z-]*:sts::\d{12}:assumed-role/[^/]+)/[^/]+$")
+
+
+def principal_of(caller: str) -> str:
+    """The principal a caller acts as: its ARN, or for an assumed role's session the role's session-less
+    ARN (arn:aws:sts::<account>:assumed-role/<role>). IAM treats the role as the principal
+    (aws:PrincipalArn), whoever may assume it picks any session name, and a producer's session name
+    changes whenever its credentials are renewed: what a caller owns or has sent must not depend on it."""
+    matched = _ASSUMED_ROLE_SESSION.match(caller)
+    return matched.group(1) if matched else caller

@@ -61,7 +61,7 @@ from handlers.audit.redis_store import (
     ReplicaAcks,
 )
 from handlers.audit.salvage import SalvageResult, salvage
-from handlers.http_request import RequestRejectedError, read_body
+from handlers.http_request import RequestRejectedError, principal_of, read_body
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -229,7 +229,8 @@ def ingest(
         return deps.accept_once(
             idempotency={
                 "idempotencyKey": key,
-                "principal": security.get("principal") or ANONYMOUS_PRINCIPAL,
+                # Per principal, not per session: a producer retrying with renewed credentials replays.
+                "principal": principal_of(security.get("principal") or ANONYMOUS_PRINCIPAL),
                 "checksum": message["checksum"],
             },
             message=message,

@@ -30,14 +30,7 @@ multi-region strong consistency (MRSC) the create is checked in every region and
 
 from __future__ import annotations
 
-import re
+# The owner a caller writes as is the principal it acts as: one definition for every system.
+from handlers.http_request import principal_of as owner_of
 
-# arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>; neither name contains a slash.
-_ASSUMED_ROLE_SESSION = re.compile(r"^(arn:aws[a-z-]*:sts::\d{12}:assumed-role/[^/]+)/[^/]+$")
-
-
-def owner_of(caller_arn: str) -> str:
-    """The owner `caller_arn` writes as: the ARN itself, or for an assumed role's session the role's
-    session-less ARN (arn:aws:sts::<account>:assumed-role/<role>; the role's path is not in the ARN)."""
-    matched = _ASSUMED_ROLE_SESSION.match(caller_arn)
-    return matched.group(1) if matched else caller_arn
+__all__ = ["owner_of"]

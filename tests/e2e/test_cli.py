@@ -31,6 +31,7 @@ def test_demo_deploys_drives_every_system_and_exits_zero() -> None:
     assert "+ Function" in finished.stdout
     assert re.search(r"^\s+transformUploadUrl\s+http://127\.0\.0\.1:\d+/", finished.stdout, re.MULTILINE)
     assert re.search(r"^\s+artifactBuildsUrl\s+http://127\.0\.0\.1:\d+/", finished.stdout, re.MULTILINE)
+    assert "demo doors: passed" in finished.stdout
     assert "demo transform: passed" in finished.stdout
     assert "demo artifacts: passed" in finished.stdout
     assert "demo batch: passed" in finished.stdout

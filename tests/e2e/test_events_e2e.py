@@ -20,6 +20,8 @@ from demos.events import (
     wait_settled,
 )
 from localcloud.core.cloud import LocalCloud
+from localcloud.core.http_client import HttpResponse, request
+from scripts.api_auth import Caller, assume_caller_role
 
 
 def fresh_ids(count: int) -> list[str]:
@@ -163,3 +165,49 @@ def test_the_flow_story_passes_and_draws_a_sequence_diagram_of_both_regions(clou
     for region in event_regions(cloud):
         assert f"participant API_{region.replace('-', '_')} as API {region}" in diagram
     assert "409 stale_write" in diagram and "422 poison_event" in diagram
+
+
+def second_producer(cloud: LocalCloud) -> Caller:
+    """Another producer with the events caller role's very grants: a twin role, its own principal."""
+    iam = cloud.client("iam")
+    role_name = str(cloud.exports["eventsCallerRoleArn"]).rsplit("/", 1)[-1]
+    [policy_name] = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    twin = f"events-second-producer-{uuid.uuid4().hex[:6]}"
+    arn = iam.create_role(
+        RoleName=twin, AssumeRolePolicyDocument=trust if isinstance(trust, str) else json.dumps(trust)
+    )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=twin,
+        PolicyName="invoke",
+        PolicyDocument=document if isinstance(document, str) else json.dumps(document),
+    )
+    return assume_caller_role(cloud.client("sts"), arn, session_name="second", region=event_regions(cloud)[0])
+
+
+def post_as(cloud: LocalCloud, producer: Caller, region: str, document: dict[str, object]) -> HttpResponse:
+    url = cloud.exports["eventsUrls"][region]
+    body = json.dumps(document).encode()
+    headers = producer.headers("POST", url, body, {"Content-Type": "application/json"})
+    return request("POST", url, body=body, headers=headers)
+
+
+def test_an_event_id_belongs_to_its_creator_and_keys_are_per_principal(cloud: LocalCloud) -> None:
+    first, _ = event_regions(cloud)
+    [item_id] = fresh_ids(1)
+    other = second_producer(cloud)
+    # GIVEN an event created by the events caller role
+    created = post_event(cloud, first, event_document(item_id, "mine", idempotency_key=f"key-{item_id}"))
+    assert created.status == 200, created.reply
+    # WHEN another principal, allowed to call the route, writes the same id with a later timestamp
+    hijack = event_document(item_id, "theirs", timestamp=int(time.time() * 1000) + 1000)
+    refused = post_as(cloud, other, first, hijack)
+    # THEN it is refused by name, the item keeps its creator's data, and the refused event is kept
+    assert (refused.status, refused.json()["error"]) == (403, "event_owned_by_another_principal")
+    assert {item.data for item in replicas_of(cloud, item_id).values() if item} == {"mine"}
+    assert [m for m in dead_letters(cloud, first) if json.loads(m["Body"]).get("event") == hijack]
+    # AND the first producer's idempotency key, reused by the other for its own new id, is not a replay
+    [own_id] = fresh_ids(1)
+    reused = post_as(cloud, other, first, event_document(own_id, "own", idempotency_key=f"key-{item_id}"))
+    assert reused.status == 200 and reused.json()["replayed"] is False, reused.json()

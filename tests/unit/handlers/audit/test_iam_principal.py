@@ -90,3 +90,18 @@ def test_the_same_idempotency_key_from_the_same_iam_principal_is_one_message(aud
     assert status == 202 and second == first
     assert audit_cloud.redis_writes() == 1
     assert [execution["name"] for execution in audit_cloud.executions()] == [first["messageId"]]
+
+
+def test_the_same_idempotency_key_from_a_renewed_session_of_the_same_role_is_one_message(
+    audit_cloud: AuditCloud,
+) -> None:
+    # GIVEN a producer's record accepted under an Idempotency-Key, from one session of its role
+    key = {"idempotency-key": "invoice-2024-06-01-0003"}
+    _, first, _ = post(iam_post(audit_request("renewed bytes"), headers=key, authorizer=iam_caller("task-1")))
+    # WHEN the producer retries after its credentials were renewed (another session of the same role)
+    status, second, _ = post(
+        iam_post(audit_request("renewed bytes"), headers=key, authorizer=iam_caller("task-2"))
+    )
+    # THEN the retry replays the first reply: the principal is the role, whatever the session's name
+    assert status == 202 and second == first
+    assert audit_cloud.redis_writes() == 1
