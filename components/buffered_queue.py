@@ -3,17 +3,21 @@
 `dead_letter_queue` is the one way the program makes a dead-letter queue (a queue's redrive target, a
 function's asynchronous DLQ, a stream mapping's on-failure destination, a workflow's salvage queue): each
 comes with its alarm, so no dead letter waits unnoticed.
+
+Every queue made here has a policy that refuses requests sent without TLS (`queue_policy`): a queue has
+one policy, so whatever else may send to it (S3 event notifications) is granted in that same policy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.alarms import AlarmTopic, dead_letter_alarm
-from components.iam import PolicyStatement, allow
+from components.iam import PolicyStatement, allow, deny_insecure_transport, policy_document
 
 CONSUMER_ACTIONS = [
     "sqs:ReceiveMessage",
@@ -46,8 +50,43 @@ def dead_letter_queue(
         visibility_timeout_seconds=visibility_timeout_seconds,
         opts=opts,
     )
+    queue_policy(f"{name}-policy", queue=queue, region=alarms.region, opts=opts)
     dead_letter_alarm(f"{name}-alarm", topic=alarms, queue_name=queue.name, holds=holds, opts=opts)
     return queue
+
+
+def queue_policy(
+    name: str,
+    *,
+    queue: aws.sqs.Queue,
+    region: str,
+    opts: pulumi.ResourceOptions,
+    notifying_bucket_arns: Sequence[pulumi.Input[str]] = (),
+) -> aws.sqs.QueuePolicy:
+    """The queue's one policy: no request without TLS; S3 may send the events of exactly these buckets.
+
+    S3 sends as its service principal, so the grant names the bucket (aws:SourceArn) and, since bucket
+    ARNs carry no account, the account S3 acts for (aws:SourceAccount): a bucket of the same name in
+    another account cannot send here.
+    """
+    statements: list[PolicyStatement] = [deny_insecure_transport(["sqs:*"], [queue.arn])]
+    if notifying_bucket_arns:
+        statements.append(
+            {
+                "Sid": "S3EventsOfTheseBucketsOnly",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue.arn,
+                "Condition": {
+                    "ArnEquals": {"aws:SourceArn": list(notifying_bucket_arns)},
+                    "StringEquals": {"aws:SourceAccount": aws.get_caller_identity_output().account_id},
+                },
+            }
+        )
+    return aws.sqs.QueuePolicy(
+        name, region=region, queue_url=queue.url, policy=policy_document(statements), opts=opts
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +100,8 @@ class BufferedQueueArgs:
     # Set when a function consumes the DLQ: Lambda refuses a mapping whose queue's visibility timeout is
     # shorter than the function's timeout (AWS recommends six times it).
     dead_letter_visibility_timeout_seconds: int | None = None
+    # Buckets whose S3 event notifications deliver to the queue (their ARNs, for the queue's policy).
+    notifying_bucket_arns: Sequence[pulumi.Input[str]] = ()
 
 
 class BufferedQueue(pulumi.ComponentResource):
@@ -71,6 +112,9 @@ class BufferedQueue(pulumi.ComponentResource):
     """
 
     queue: aws.sqs.Queue
+    # Depend on it before anything that sends to the queue as a service (an S3 notification is checked
+    # against it when it is saved).
+    policy: aws.sqs.QueuePolicy
     arn: pulumi.Output[str]
     url: pulumi.Output[str]
     dlq_arn: pulumi.Output[str]
@@ -104,6 +148,13 @@ class BufferedQueue(pulumi.ComponentResource):
                 {"deadLetterTargetArn": dlq.arn, "maxReceiveCount": args.max_receive_count}
             ),
             opts=child,
+        )
+        self.policy = queue_policy(
+            f"{name}-policy",
+            queue=self.queue,
+            region=args.region,
+            opts=child,
+            notifying_bucket_arns=args.notifying_bucket_arns,
         )
         aws.sqs.RedriveAllowPolicy(
             f"{name}-dlq-redrive-allow",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import policy_document
+from components.iam import deny_insecure_transport, policy_document
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,16 +84,7 @@ class SecureBucket(pulumi.ComponentResource):
             region=region,
             bucket=bucket.id,
             policy=policy_document(
-                [
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
-                ]
+                [deny_insecure_transport(["s3:*"], [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")])]
             ),
             # S3 rejects a bucket policy while the public access block is still being applied.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),

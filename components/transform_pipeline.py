@@ -16,7 +16,7 @@ from components.buffered_queue import BufferedQueue, BufferedQueueArgs
 from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, JwtIssuer, LambdaRoute
-from components.iam import allow, policy_document
+from components.iam import allow
 from components.notifications import email_topic
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 from components.shared_settings import SharedSettings
@@ -130,26 +130,9 @@ class TransformPipeline(pulumi.ComponentResource):
                 max_receive_count=args.max_receive_count,
                 dead_letter_visibility_timeout_seconds=DEAD_LETTER_TIMEOUT_SECONDS
                 * VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT,
+                notifying_bucket_arns=[inputs.arn],
             ),
             child,
-        )
-        s3_may_send = aws.sqs.QueuePolicy(
-            f"{name}-buffer-policy",
-            region=region,
-            queue_url=buffer.url,
-            policy=policy_document(
-                [
-                    {
-                        "Sid": "InputBucketEventsOnly",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "s3.amazonaws.com"},
-                        "Action": "sqs:SendMessage",
-                        "Resource": buffer.arn,
-                        "Condition": {"ArnEquals": {"aws:SourceArn": inputs.arn}},
-                    }
-                ]
-            ),
-            opts=child,
         )
         aws.s3.BucketNotification(
             f"{name}-input-events",
@@ -164,7 +147,7 @@ class TransformPipeline(pulumi.ComponentResource):
                 }
             ],
             # S3 test-delivers to the queue when the notification is saved: the policy must exist first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[s3_may_send]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[buffer.policy]),
         )
 
         # What every function of this pipeline shares; each call adds its own handler, grants and env.

@@ -11,11 +11,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
 
-from handlers.http_request import RequestRejectedError, parse_json_body
+from handlers.http_request import RequestRejectedError, json_depth, parse_json_body
 
 # Metadata travels in the workflow's state (256 KB for all of it) and in one DynamoDB item (400 KB):
 # large content belongs in the payload.
 MAX_METADATA_BYTES = 32 * 1024
+# The metadata map is one attribute of the metadata row, and DynamoDB nests attributes 32 levels deep at
+# most: deeper metadata would be accepted here and fail in the workflow. Half that is more than any
+# producer's metadata needs; deep structures belong in the (opaque) payload.
+MAX_METADATA_DEPTH = 16
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
 REQUEST_SCHEMA: dict[str, Any] = {
@@ -70,6 +74,14 @@ def parse_request(body: bytes) -> dict[str, Any]:
             "metadata_too_large",
             f"metadata is {metadata_bytes} bytes as JSON; keep it under {MAX_METADATA_BYTES} bytes and put "
             "large content in the payload",
+        )
+    depth = json_depth(metadata_json)
+    if depth > MAX_METADATA_DEPTH:
+        raise RequestRejectedError(
+            400,
+            "metadata_too_deep",
+            f"metadata nests {depth} levels of objects and arrays; keep it within {MAX_METADATA_DEPTH} and "
+            "put deeper structures in the payload",
         )
     return dict(document)
 

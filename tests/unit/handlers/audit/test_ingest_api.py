@@ -8,6 +8,7 @@ import json
 import os
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -162,6 +163,14 @@ def test_a_missing_metadata_field_is_refused_with_400_naming_it(audit_cloud: Aud
     assert_nothing_stored(audit_cloud)
 
 
+def nested_list(levels: int) -> Any:
+    """`levels` lists inside each other, around one string."""
+    value: Any = "deep"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(
     ("body", "code", "words"),
     [
@@ -174,6 +183,8 @@ def test_a_missing_metadata_field_is_refused_with_400_naming_it(audit_cloud: Aud
         (json.dumps(audit_request(producerTimestamp="2024-06-01T10:00:00")), "invalid_request", "date-time"),
         (json.dumps(audit_request(sourceSystem="")), "invalid_request", "sourceSystem"),
         (json.dumps(audit_request(notes="n" * 40_000)), "metadata_too_large", "32768 bytes"),
+        # 40 levels passes the body's JSON depth limit (64) but not DynamoDB's 32 for the metadata row.
+        (json.dumps(audit_request(notes=nested_list(40))), "metadata_too_deep", "within 16"),
         ("", "empty_body", "no body"),
     ],
 )
@@ -187,6 +198,12 @@ def test_a_malformed_body_is_refused_with_400_and_nothing_stored(
     assert (status, reply["error"]) == (400, code)
     assert words in reply["message"]
     assert_nothing_stored(audit_cloud)
+
+
+def test_metadata_nested_at_the_limit_is_accepted(audit_cloud: AuditCloud) -> None:
+    # The metadata object is one level, its notes the other fifteen.
+    status, _, _ = post(audit_post(json.dumps(audit_request(notes=nested_list(15)))))
+    assert status == 202
 
 
 def nested_payload_body(levels: int) -> str:
