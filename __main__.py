@@ -17,6 +17,7 @@ from components.lambda_packaging import LambdaPackagingCatalog
 from components.private_network import PrivateNetwork, PrivateNetworkArgs
 from components.shared_settings import SharedSettings
 from components.transform_pipeline import TransformPipeline, TransformPipelineArgs
+from components.web_acl import WebAcl, WebAclArgs
 from handlers.transform.contract import rule_items
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
@@ -30,6 +31,8 @@ shared = SharedSettings(
     api_front_door=settings.api_front_door,
 )
 primary = settings.primary_region
+# AWS only: WAF in front of the doors that can take it (POST /builds' stage, the user pool's sign-in).
+web_acl = WebAcl("api-firewall", WebAclArgs(region=primary)) if settings.api_waf else None
 
 transform = TransformPipeline(
     "transform",
@@ -47,6 +50,7 @@ transform = TransformPipeline(
         worker_concurrency=settings.transform.worker_concurrency,
         dead_letter_concurrency=settings.transform.dead_letter_concurrency,
         api_throttle=settings.transform.api_throttle,
+        web_acl=web_acl,
         jwt_issuer=(
             JwtIssuer(issuer=settings.transform.jwt_issuer, audiences=settings.transform.jwt_audiences)
             if settings.transform.jwt_issuer
@@ -67,6 +71,7 @@ artifacts = ArtifactDistribution(
         failure_emails=settings.artifacts.failure_emails,
         build_worker_concurrency=settings.artifacts.build_worker_concurrency,
         api_throttle=settings.artifacts.api_throttle,
+        web_acl=web_acl,
     ),
 )
 

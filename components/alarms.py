@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import deny_insecure_transport
 from components.notifications import email_topic
 
 PERIOD_SECONDS = 60
@@ -223,7 +224,8 @@ def _alarm_key_policy(account_id: str) -> str:
 
 
 def _alarm_topic_policy(topic_arn: str, *, region: str, account_id: str) -> str:
-    """Topic policy: CloudWatch publishes for this account's alarms in the topic's region, and no one else.
+    """Topic policy: CloudWatch publishes for this account's alarms in the topic's region, and no one else;
+    nothing publishes without TLS.
 
     A topic policy replaces SNS's default one; the account's own principals still publish and subscribe
     through their IAM policies (same account), so only the service needs a statement here. The conditions
@@ -234,6 +236,7 @@ def _alarm_topic_policy(topic_arn: str, *, region: str, account_id: str) -> str:
         {
             "Version": "2012-10-17",
             "Statement": [
+                deny_insecure_transport(["sns:Publish"], [topic_arn]),
                 {
                     "Sid": "CloudWatchAlarmsPublish",
                     "Effect": "Allow",
@@ -246,7 +249,7 @@ def _alarm_topic_policy(topic_arn: str, *, region: str, account_id: str) -> str:
                         },
                         "StringEquals": {"aws:SourceAccount": account_id},
                     },
-                }
+                },
             ],
         }
     )

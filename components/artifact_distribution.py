@@ -20,11 +20,12 @@ from components.buffered_queue import BufferedQueue, BufferedQueueArgs, dead_let
 from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
 from components.iam import allow
-from components.notifications import email_topic
+from components.notifications import email_topic, tls_only_topic_policy
 from components.queue_api import QueueApi, QueueApiArgs
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 from components.shared_settings import SharedSettings
 from components.state_machine import StateMachine, StateMachineArgs
+from components.web_acl import WebAcl
 from handlers.artifacts.contract import (
     BUILD_ID_ATTRIBUTE,
     BUILD_ID_INDEX,
@@ -68,6 +69,7 @@ class ArtifactDistributionArgs:
     # Reserved for the build worker and its SQS mapping's maximum concurrency (at least 2).
     build_worker_concurrency: int = 5
     api_throttle: ApiThrottle = API_THROTTLE
+    web_acl: WebAcl | None = None  # AWS WAF in front of POST /builds
 
 
 class ArtifactDistribution(pulumi.ComponentResource):
@@ -144,6 +146,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
             opts=child,
             subscription_prefix=f"{name}-failure-email",
         )
+        tls_only_topic_policy(f"{name}-file-copy-failures-policy", topic=failures, region=home, opts=child)
         # Alarms notify a topic in their own region: one per region this system has dead letters in.
         alarms = {
             region: alarm_topic(
@@ -184,6 +187,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 request_schema=BUILD_REQUEST_SCHEMA,
                 id_name=BUILD_ID_ATTRIBUTE,
                 throttle=args.api_throttle,
+                web_acl=args.web_acl,
             ),
             child,
         )
@@ -379,6 +383,9 @@ class ArtifactDistribution(pulumi.ComponentResource):
             function=function.function_name,
             principal="s3.amazonaws.com",
             source_arn=bucket.arn,
+            # Bucket ARNs name no account: without it, a bucket of this name in another account could
+            # invoke the function through S3.
+            source_account=aws.get_caller_identity_output().account_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.s3.BucketNotification(

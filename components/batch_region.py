@@ -348,6 +348,9 @@ class BatchRegion(pulumi.ComponentResource):
             function=trigger.function_name,
             principal="s3.amazonaws.com",
             source_arn=args.bucket.arn,
+            # Bucket ARNs name no account: without it, a bucket of this name in another account could
+            # invoke the function through S3.
+            source_account=aws.get_caller_identity_output().account_id,
             opts=self._child(),
         )
         aws.s3.BucketNotification(

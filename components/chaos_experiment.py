@@ -40,7 +40,10 @@ class ChaosExperiment(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=assume_role_policy("fis.amazonaws.com"),
+            # Only experiments of this account may have FIS assume it (confused deputy prevention).
+            assume_role_policy=assume_role_policy(
+                "fis.amazonaws.com", source_account=aws.get_caller_identity_output().account_id
+            ),
             description="FIS cuts the batch private subnets off S3 and DynamoDB",
             opts=child,
         )

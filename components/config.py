@@ -190,6 +190,7 @@ class StackSettings:
     log_retention_days: int
     lambda_dependencies: LambdaDependencyMode
     api_front_door: ApiFrontDoor
+    api_waf: bool  # AWS WAF on the front doors that take one (REST API stages, the user pool)
     tracing: bool
     transform: TransformSettings
     artifacts: ArtifactSettings
@@ -220,6 +221,7 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
         api_front_door=cast(
             ApiFrontDoor, reader.read("apiFrontDoor", _one_of_strings(("httpApi", "functionUrl")))
         ),
+        api_waf=reader.read("apiWaf", _boolean),
         tracing=reader.read("tracing", _boolean),
         transform=TransformSettings(
             max_upload_bytes=reader.read(

@@ -182,7 +182,10 @@ class FailoverRunbook(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-automation-role",
-            assume_role_policy=assume_role_policy("ssm.amazonaws.com"),
+            # Only Automation acting for this account may assume it (confused deputy prevention).
+            assume_role_policy=assume_role_policy(
+                "ssm.amazonaws.com", source_account=aws.get_caller_identity_output().account_id
+            ),
             description=f"SSM Automation starts the {region} failover runbook",
             opts=child,
         )

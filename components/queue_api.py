@@ -19,6 +19,7 @@ import pulumi_aws as aws
 
 from components.config import ApiThrottle
 from components.iam import PolicyStatement, allow, assume_role_policy, policy_document
+from components.web_acl import WebAcl
 
 STAGE_NAME = "v1"
 DEFAULT_THROTTLE = ApiThrottle(rate_limit_per_second=2, burst_limit=5)
@@ -40,6 +41,7 @@ class QueueApiArgs:
     id_name: str = "requestId"  # message attribute and response field carrying the request id
     # For every method of the stage ("*/*": REST API stage method settings limit each method on its own).
     throttle: ApiThrottle = DEFAULT_THROTTLE
+    web_acl: WebAcl | None = None  # AWS WAF in front of the stage
 
 
 class QueueApi(pulumi.ComponentResource):
@@ -206,6 +208,8 @@ class QueueApi(pulumi.ComponentResource):
             },
             opts=child,
         )
+        if args.web_acl is not None:
+            args.web_acl.protect(f"{name}-waf", stage.arn, self)
         self.url = pulumi.Output.concat(stage.invoke_url, "/", args.path_part)
         self.invoke_statements = [
             allow(

@@ -38,7 +38,9 @@ class StateMachineArgs:
     definition_inputs: Mapping[str, pulumi.Input[str]]
     policy_statements: Sequence[PolicyStatement]
     machine_type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
-    log_level: Literal["ALL", "ERROR", "FATAL", "OFF"] = "ERROR"
+    # Every event of every execution (never its data, see include_execution_data): an EXPRESS workflow
+    # keeps no execution history of its own, so its log is the only record of what each execution did.
+    log_level: Literal["ALL", "ERROR", "FATAL", "OFF"] = "ALL"
     # Statements that name the machine itself (a Distributed Map starts its own child executions):
     # given the machine's ARN, attached once the machine exists.
     self_policy_statements: Callable[[pulumi.Output[str]], Sequence[PolicyStatement]] | None = None

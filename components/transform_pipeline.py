@@ -17,10 +17,11 @@ from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, JwtIssuer, LambdaRoute
 from components.iam import allow
-from components.notifications import email_topic
+from components.notifications import email_topic, tls_only_topic_policy
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 from components.shared_settings import SharedSettings
 from components.user_pool import UserPool, UserPoolArgs
+from components.web_acl import WebAcl
 from handlers.transform.contract import (
     INPUT_PREFIX,
     INPUT_SUFFIX,
@@ -69,6 +70,7 @@ class TransformPipelineArgs:
     notify_emails: Sequence[str] = ()  # the notifications topic's subscribers, and the alarm topic's
     # Who may upload: an existing OpenID Connect issuer, or None for a Cognito user pool of the stack's own.
     jwt_issuer: JwtIssuer | None = None
+    web_acl: WebAcl | None = None  # AWS WAF in front of the user pool's sign-in
 
 
 class TransformPipeline(pulumi.ComponentResource):
@@ -115,6 +117,7 @@ class TransformPipeline(pulumi.ComponentResource):
             opts=child,
             subscription_prefix=f"{name}-notify",
         )
+        tls_only_topic_policy(f"{name}-notifications-policy", topic=topic, region=region, opts=child)
         # Not the notifications topic: CloudWatch cannot publish to a topic under the AWS-managed key, and
         # alarms are for operators, not part of the per-upload message stream.
         alarms = alarm_topic(name, system=name, region=region, emails=args.notify_emails, opts=child)
@@ -269,7 +272,11 @@ class TransformPipeline(pulumi.ComponentResource):
         self.user_pool_id = self.user_pool_client_id = self.caller_role_arn = None
         issuer = args.jwt_issuer
         if issuer is None and args.shared.api_front_door == "httpApi":
-            pool = UserPool(f"{name}-people", UserPoolArgs(region=region, purpose="transform uploads"), child)
+            pool = UserPool(
+                f"{name}-people",
+                UserPoolArgs(region=region, purpose="transform uploads", web_acl=args.web_acl),
+                child,
+            )
             issuer, self.user_pool_id, self.user_pool_client_id = pool.issuer, pool.pool_id, pool.client_id
         api = HttpApi(
             f"{name}-api",

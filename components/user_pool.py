@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.http_api import JwtIssuer
+from components.web_acl import WebAcl
 
 TOKEN_VALIDITY_MINUTES = 60
 REFRESH_TOKEN_VALIDITY_DAYS = 30
@@ -22,6 +23,7 @@ REFRESH_TOKEN_VALIDITY_DAYS = 30
 class UserPoolArgs:
     region: str
     purpose: str  # e.g. "transform uploads": the pool's description in the console
+    web_acl: WebAcl | None = None  # AWS WAF in front of sign-in
 
 
 class UserPool(pulumi.ComponentResource):
@@ -71,6 +73,8 @@ class UserPool(pulumi.ComponentResource):
             enable_token_revocation=True,
             opts=child,
         )
+        if args.web_acl is not None:
+            args.web_acl.protect(f"{name}-waf", pool.arn, self)
         self.pool_id = pool.id
         self.client_id = client.id
         self.issuer = JwtIssuer(

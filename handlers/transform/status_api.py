@@ -67,10 +67,11 @@ def describe_upload(
         }
     status = statuses.get(upload_id)
     if status is None:
+        # Where it was looked for goes to the logs; the caller learns only that there is no such upload.
+        logger.info("no such upload", extra={"uploadId": upload_id, "table": statuses.name})
         return 404, {
             "error": "not_found",
-            "message": f"no upload {upload_id} in table {statuses.name}; "
-            "check the id returned by POST /upload",
+            "message": f"there is no upload {upload_id}; check the uploadId returned by POST /upload",
         }
     body: dict[str, Any] = {
         "uploadId": status.upload_id,
@@ -92,8 +93,10 @@ def describe_upload(
     return 200, body
 
 
+# Neither trace records the response: a done upload's reply holds a presigned URL, a bearer credential
+# for the output object until it expires, which X-Ray would keep and show to anyone who may read traces.
 @app.get("/uploads/<upload_id>")
-@tracer.capture_method
+@tracer.capture_method(capture_response=False)
 def get_upload(upload_id: str) -> Response:
     deps = dependencies()
     status_code, body = describe_upload(
@@ -107,6 +110,6 @@ def get_upload(upload_id: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

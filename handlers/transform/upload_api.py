@@ -194,12 +194,25 @@ def accept_upload(
     check_content_type(content_type)
     rule_id, file_name = check_query(query)
     document = validate_xml(body, max_bytes=settings.max_upload_bytes, max_depth=settings.max_xml_depth)
+    # The caller is told what is wrong with the rule; which table holds it goes to the logs only.
     try:
         rules.get(rule_id)
     except RuleNotFound as error:
-        raise RequestRejectedError(400, "unknown_rule", str(error)) from error
+        logger.info("upload names no stored rule", extra={"ruleId": rule_id, "reason": str(error)})
+        raise RequestRejectedError(
+            400,
+            "unknown_rule",
+            f"there is no rule {rule_id!r}; use the id of a loaded rule, or have it loaded "
+            "(scripts/put_rule.py) and upload again",
+        ) from error
     except InvalidRuleSet as error:
-        raise RequestRejectedError(400, "invalid_rule", str(error)) from error
+        logger.warning("upload names an invalid stored rule", extra={"ruleId": rule_id, "reason": str(error)})
+        raise RequestRejectedError(
+            400,
+            "invalid_rule",
+            f"rule {rule_id!r} is stored but is not a valid rule set; have it replaced "
+            "(scripts/put_rule.py checks a rule before loading it) and upload again",
+        ) from error
 
     upload_id = upload_id or str(uuid.uuid4())
     key = input_key(upload_id)

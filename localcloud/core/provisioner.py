@@ -52,6 +52,9 @@ SKIPPED_TYPES: frozenset[str] = frozenset(
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
         "aws:elasticache/subnetGroup:SubnetGroup",
+        # WAF filters requests at AWS's edge of an API; the loopback gateway serves them without it.
+        "aws:wafv2/webAcl:WebAcl",
+        "aws:wafv2/webAclAssociation:WebAclAssociation",
     }
 )
 

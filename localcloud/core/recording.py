@@ -116,7 +116,11 @@ def _computed(  # noqa: PLR0911, PLR0912 - one answer per resource type, as AWS 
             "executionArn": f"arn:aws:execute-api:{prefix}:{name}",
         }
     if typ == "aws:apigateway/stage:Stage":
-        return {"invokeUrl": f"https://api-id.execute-api.{region}.amazonaws.com/{inputs.get('stageName')}"}
+        stage = inputs.get("stageName")
+        return {
+            "invokeUrl": f"https://api-id.execute-api.{region}.amazonaws.com/{stage}",
+            "arn": f"arn:aws:apigateway:{region}::/restapis/{inputs.get('restApi')}/stages/{stage}",
+        }
     if typ == "random:index/randomPassword:RandomPassword":
         # A recognisable stand-in for the generated value, as long as asked.
         return {"result": ("generated-" + name)[: int(inputs["length"])].ljust(int(inputs["length"]), "x")}

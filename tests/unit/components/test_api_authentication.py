@@ -106,3 +106,26 @@ def test_caller_roles_trust_only_this_account() -> None:
             [statement] = json.loads(str(role.inputs["assumeRolePolicy"]))["Statement"]
             assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
             assert statement["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
+
+
+def test_waf_is_an_aws_option_in_front_of_the_rest_stage_and_the_user_pool(primary_stack: BuiltStack) -> None:
+    # GIVEN the default primary stack THEN no web ACL is deployed
+    assert primary_stack.resources_of("aws:wafv2/webAcl:WebAcl") == []
+    # WHEN apiWaf is on
+    stack = build_stack("primary", {"regionflow:apiWaf": "true"})
+    [acl] = stack.resources_of("aws:wafv2/webAcl:WebAcl")
+    # THEN one regional ACL runs AWS's managed rule sets and a per-address rate limit
+    assert acl.inputs["scope"] == "REGIONAL" and acl.inputs["defaultAction"] == {"allow": {}}
+    statements = [rule["statement"] for rule in acl.inputs["rules"]]
+    managed = {s["managedRuleGroupStatement"]["name"] for s in statements if "managedRuleGroupStatement" in s}
+    assert managed == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
+    assert [s["rateBasedStatement"]["aggregateKeyType"] for s in statements if "rateBasedStatement" in s] == [
+        "IP"
+    ]
+    # AND it guards exactly the front doors AWS lets it: the REST stage and the user pool
+    [stage] = stack.resources_of("aws:apigateway/stage:Stage")
+    [pool] = stack.resources_of("aws:cognito/userPool:UserPool")
+    guarded = {
+        a.inputs["resourceArn"] for a in stack.resources_of("aws:wafv2/webAclAssociation:WebAclAssociation")
+    }
+    assert guarded == {stage.outputs["arn"], pool.outputs["arn"]}

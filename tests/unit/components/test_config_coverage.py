@@ -27,6 +27,7 @@ NON_DEFAULT_VALUES: dict[str, tuple[str, dict[str, str], str]] = {
     "lambdaDependencies": ("primary", {}, "bundle"),
     "apiFrontDoor": ("primary", {}, "functionUrl"),
     "tracing": ("primary", {}, "false"),
+    "apiWaf": ("primary", {}, "true"),
     "transformMaxUploadBytes": ("local", {}, "5242880"),
     "transformMaxXmlDepth": ("local", {}, "32"),
     "transformBatchSize": ("local", {}, "5"),
