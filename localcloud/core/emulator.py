@@ -20,6 +20,7 @@ import requests
 
 from localcloud.core.clients import SharedClients
 from localcloud.core.moto_version import require_supported_moto
+from localcloud.services.cognitoidp import patches as cognito_patches
 from localcloud.services.dynamodb import patches as dynamodb_patches
 from localcloud.services.iam import enforcement as iam_enforcement
 from localcloud.services.iam.enforcement import IamEnforcement
@@ -108,6 +109,7 @@ class Emulator:
             notification_permissions.apply()
             dynamodb_patches.apply()
             sqs_patches.apply()
+            cognito_patches.apply()
             _list_moto_modules_once()
             # werkzeug logs every request at INFO: thousands of lines per demo run.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -93,9 +93,9 @@ def test_the_upload_routes_take_a_user_pool_token_and_refuse_a_forged_or_foreign
     # AND so is a token of another user pool (another issuer), though signed with the same key by moto
     cognito = cloud.client("cognito-idp")
     other_pool = cognito.create_user_pool(PoolName="another-pool")["UserPool"]["Id"]
-    client_id = cognito.create_user_pool_client(UserPoolId=other_pool, ClientName="other")["UserPoolClient"][
-        "ClientId"
-    ]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=other_pool, ClientName="other", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
     cognito.admin_create_user(UserPoolId=other_pool, Username="eve", MessageAction="SUPPRESS")
     cognito.admin_set_user_password(
         UserPoolId=other_pool, Username="eve", Password=FOREIGN_PASSWORD, Permanent=True

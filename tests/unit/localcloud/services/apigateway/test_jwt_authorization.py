@@ -66,9 +66,9 @@ def people(emulator: Emulator) -> Iterator[People]:
     """GET /uploads/{id} behind a JWT authorizer for a user pool's app client; GET /scoped needs a scope."""
     cognito = emulator.client("cognito-idp", REGION)
     pool_id = cognito.create_user_pool(PoolName="people")["UserPool"]["Id"]
-    client_id = cognito.create_user_pool_client(UserPoolId=pool_id, ClientName="page")["UserPoolClient"][
-        "ClientId"
-    ]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="page", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
     cognito.admin_create_user(UserPoolId=pool_id, Username="ana", MessageAction="SUPPRESS")
     cognito.admin_set_user_password(UserPoolId=pool_id, Username="ana", Password=PASSWORD, Permanent=True)
     tokens = cognito.admin_initiate_auth(
