@@ -90,6 +90,7 @@ def test_the_errors_workflows_retry_by_name_are_the_ones_handlers_raise() -> Non
     assert processor.WriteConflictError is events.WriteConflictError
     assert processor.PoisonEventError is events.PoisonEventError
     assert processor.IdempotencyKeyReusedError is events.IdempotencyKeyReusedError
+    assert processor.EventOwnedByAnotherPrincipalError is events.EventOwnedByAnotherPrincipalError
     # Powertools' own error is named in the contract, which the Pulumi program imports without Powertools.
     assert IdempotencyAlreadyInProgressError.__name__ == events.IDEMPOTENCY_IN_PROGRESS_ERROR
     # Lambda reports an exception by its class name: the audit workflow's transient errors are these.
