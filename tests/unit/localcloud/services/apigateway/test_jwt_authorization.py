@@ -147,8 +147,9 @@ def test_an_access_token_is_accepted_by_its_client_id(people: People) -> None:
 @pytest.mark.parametrize(
     ("overrides", "description"),
     [
-        ({"exp": int(time.time()) - 10}, "the token has expired"),
-        ({"nbf": int(time.time()) + 600}, "the token is not valid yet"),
+        # exp and nbf are seconds from now, made absolute when the test runs (not at collection).
+        ({"exp": -10}, "the token has expired"),
+        ({"nbf": 600}, "the token is not valid yet"),
         ({"aud": "another-client"}, "the token's audience is not one the authorizer accepts"),
         ({"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"}, "issuer"),
     ],
@@ -158,7 +159,9 @@ def test_a_token_wrong_in_one_claim_is_401_naming_why_and_reaches_nothing(
     people: People, overrides: dict[str, Any], description: str
 ) -> None:
     before = len(people.functions.events)
-    status, body, headers = people.get("/uploads/42", pool_signed(claims_for(people, **overrides)))
+    now = int(time.time())
+    claims = {name: now + value if name in ("exp", "nbf") else value for name, value in overrides.items()}
+    status, body, headers = people.get("/uploads/42", pool_signed(claims_for(people, **claims)))
     assert (status, body) == (401, {"message": "Unauthorized"})
     assert description in headers["www-authenticate"]
     assert len(people.functions.events) == before
