@@ -228,7 +228,7 @@ def _alarm_topic_policy(topic_arn: str, *, region: str, account_id: str) -> str:
     nothing publishes without TLS.
 
     A topic policy replaces SNS's default one; the account's own principals still publish and subscribe
-    through their IAM policies (same account), so only the service needs a statement here. The conditions
+    through their IAM policies (same account), so only the service needs an Allow here. The conditions
     stop another account's alarms from using CloudWatch as a confused deputy.
     """
     partition = topic_arn.split(":")[1]
@@ -236,7 +236,6 @@ def _alarm_topic_policy(topic_arn: str, *, region: str, account_id: str) -> str:
         {
             "Version": "2012-10-17",
             "Statement": [
-                deny_insecure_transport(["sns:Publish"], [topic_arn]),
                 {
                     "Sid": "CloudWatchAlarmsPublish",
                     "Effect": "Allow",
@@ -250,6 +249,7 @@ def _alarm_topic_policy(topic_arn: str, *, region: str, account_id: str) -> str:
                         "StringEquals": {"aws:SourceAccount": account_id},
                     },
                 },
+                deny_insecure_transport(["sns:Publish"], [topic_arn]),
             ],
         }
     )

@@ -188,6 +188,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 id_name=BUILD_ID_ATTRIBUTE,
                 throttle=args.api_throttle,
                 web_acl=args.web_acl,
+                log_retention_days=args.shared.log_retention_days,
             ),
             child,
         )

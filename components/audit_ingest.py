@@ -34,7 +34,7 @@ from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import allow
-from components.notifications import email_topic
+from components.notifications import email_topic, tls_only_topic_policy
 from components.private_network import PrivateNetwork, PrivateNetworkArgs
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 from components.shared_settings import SharedSettings
@@ -151,6 +151,7 @@ class AuditIngest(pulumi.ComponentResource):
             opts=child,
             subscription_prefix=f"{name}-subscriber",
         )
+        tls_only_topic_policy(f"{name}-notifications-policy", topic=topic, region=region, opts=child)
         # Not the notifications topic: CloudWatch cannot publish to a topic under the AWS-managed key, and
         # alarms are for operators, not part of the per-record message stream.
         alarms = alarm_topic(name, system=name, region=region, emails=args.subscriber_emails, opts=child)

@@ -10,7 +10,6 @@ one policy, so whatever else may send to it (S3 event notifications) is granted 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -61,29 +60,31 @@ def queue_policy(
     queue: aws.sqs.Queue,
     region: str,
     opts: pulumi.ResourceOptions,
-    notifying_bucket_arns: Sequence[pulumi.Input[str]] = (),
+    notifying_bucket_arn: pulumi.Input[str] | None = None,
 ) -> aws.sqs.QueuePolicy:
-    """The queue's one policy: no request without TLS; S3 may send the events of exactly these buckets.
+    """The queue's one policy: S3 may send the events of exactly one bucket (if any); no request without
+    TLS.
 
     S3 sends as its service principal, so the grant names the bucket (aws:SourceArn) and, since bucket
     ARNs carry no account, the account S3 acts for (aws:SourceAccount): a bucket of the same name in
     another account cannot send here.
     """
-    statements: list[PolicyStatement] = [deny_insecure_transport(["sqs:*"], [queue.arn])]
-    if notifying_bucket_arns:
+    statements: list[PolicyStatement] = []
+    if notifying_bucket_arn is not None:
         statements.append(
             {
-                "Sid": "S3EventsOfTheseBucketsOnly",
+                "Sid": "S3EventsOfOneBucketOnly",
                 "Effect": "Allow",
                 "Principal": {"Service": "s3.amazonaws.com"},
                 "Action": "sqs:SendMessage",
                 "Resource": queue.arn,
                 "Condition": {
-                    "ArnEquals": {"aws:SourceArn": list(notifying_bucket_arns)},
+                    "ArnEquals": {"aws:SourceArn": notifying_bucket_arn},
                     "StringEquals": {"aws:SourceAccount": aws.get_caller_identity_output().account_id},
                 },
             }
         )
+    statements.append(deny_insecure_transport(["sqs:*"], [queue.arn]))
     return aws.sqs.QueuePolicy(
         name, region=region, queue_url=queue.url, policy=policy_document(statements), opts=opts
     )
@@ -100,8 +101,8 @@ class BufferedQueueArgs:
     # Set when a function consumes the DLQ: Lambda refuses a mapping whose queue's visibility timeout is
     # shorter than the function's timeout (AWS recommends six times it).
     dead_letter_visibility_timeout_seconds: int | None = None
-    # Buckets whose S3 event notifications deliver to the queue (their ARNs, for the queue's policy).
-    notifying_bucket_arns: Sequence[pulumi.Input[str]] = ()
+    # The bucket whose S3 event notifications deliver to the queue (its ARN, for the queue's policy).
+    notifying_bucket_arn: pulumi.Input[str] | None = None
 
 
 class BufferedQueue(pulumi.ComponentResource):
@@ -154,7 +155,7 @@ class BufferedQueue(pulumi.ComponentResource):
             queue=self.queue,
             region=args.region,
             opts=child,
-            notifying_bucket_arns=args.notifying_bucket_arns,
+            notifying_bucket_arn=args.notifying_bucket_arn,
         )
         aws.sqs.RedriveAllowPolicy(
             f"{name}-dlq-redrive-allow",

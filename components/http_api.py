@@ -91,6 +91,7 @@ class HttpApi(pulumi.ComponentResource):
 
     def _build_http_api(self, name: str, args: HttpApiArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
+        account_id = aws.get_caller_identity_output().account_id
         api = aws.apigatewayv2.Api(f"{name}-api", region=args.region, protocol_type="HTTP", opts=child)
         access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs",
@@ -153,6 +154,7 @@ class HttpApi(pulumi.ComponentResource):
                 principal="apigateway.amazonaws.com",
                 # Scoped to this route: the function cannot be reached through any other route of the API.
                 source_arn=_route_arn(api.execution_arn, route),
+                source_account=account_id,
                 opts=child,
             )
         aws.apigatewayv2.Stage(

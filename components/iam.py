@@ -36,9 +36,9 @@ def deny_insecure_transport(
     """The resource-policy statement that refuses every request sent without TLS, whoever sends it.
 
     The one TLS-only statement of the program: bucket policies (s3:*), queue policies (sqs:*) and topic
-    policies (sns:Publish) each begin with it. A request without the aws:SecureTransport key (a service
-    delivering on AWS's own network, e.g. S3 to a queue) does not match the Bool condition, so it is not
-    refused by it.
+    policies (sns:Publish) each end with it, after their grants. A request without the aws:SecureTransport
+    key (a service delivering on AWS's own network, e.g. S3 to a queue) does not match the Bool condition,
+    so it is not refused by it.
     """
     if not resources:
         raise ValueError(f"a TLS-only statement for {', '.join(actions)} needs at least one resource ARN")

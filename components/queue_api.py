@@ -28,6 +28,29 @@ ACCEPTED_TEMPLATE = '{"{id_name}": "$context.requestId", "status": "queued"}'
 QUEUE_ERROR_TEMPLATE = (
     '{"error": "queue_unavailable", "message": "the request could not be queued; retry later"}'
 )
+# What AWS's AmazonAPIGatewayPushToCloudWatchLogs managed policy grants, on "*": API Gateway names the log
+# groups and streams of every REST stage of the account and region itself.
+API_GATEWAY_LOGGING_ACTIONS = (
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+    "logs:PutLogEvents",
+    "logs:GetLogEvents",
+    "logs:FilterLogEvents",
+)
+# Who called what, and how it ended: one JSON line per request.
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "caller": "$context.identity.userArn",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "error": "$context.error.message",
+}
 INVALID_BODY_TEMPLATE = '{"error": "invalid_request", "message": "$context.error.validationErrorString"}'
 
 
@@ -42,6 +65,7 @@ class QueueApiArgs:
     # For every method of the stage ("*/*": REST API stage method settings limit each method on its own).
     throttle: ApiThrottle = DEFAULT_THROTTLE
     web_acl: WebAcl | None = None  # AWS WAF in front of the stage
+    log_retention_days: int = 30  # the stage's access logs
 
 
 class QueueApi(pulumi.ComponentResource):
@@ -188,13 +212,21 @@ class QueueApi(pulumi.ComponentResource):
                 parent=self, depends_on=[integration, integration_response, queue_error_response]
             ),
         )
+        access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs", region=region, retention_in_days=args.log_retention_days, opts=child
+        )
         stage = aws.apigateway.Stage(
             f"{name}-stage",
             region=region,
             rest_api=api.id,
             deployment=deployment.id,
             stage_name=STAGE_NAME,
-            opts=child,
+            access_log_settings={
+                "destination_arn": access_logs.arn,
+                "format": json.dumps(ACCESS_LOG_FORMAT),
+            },
+            # REST access logs are written with the region's API Gateway CloudWatch role.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[_logging_account(name, region, self)]),
         )
         aws.apigateway.MethodSettings(
             f"{name}-throttling",
@@ -218,3 +250,25 @@ class QueueApi(pulumi.ComponentResource):
             )
         ]
         self.register_outputs({"url": self.url})
+
+
+def _logging_account(name: str, region: str, parent: pulumi.Resource) -> aws.apigateway.Account:
+    """The region's API Gateway account setting: the role REST stages write their access logs with.
+
+    One per account and region: another stack in the same account and region sets it too (the last one
+    wins; every such role grants the same). The role's grant is what
+    AWS's AmazonAPIGatewayPushToCloudWatchLogs managed policy holds, written inline (no managed policies).
+    """
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        f"{name}-cloudwatch-role",
+        assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
+        opts=child,
+    )
+    aws.iam.RolePolicy(
+        f"{name}-cloudwatch-logs",
+        role=role.id,
+        policy=policy_document([allow(API_GATEWAY_LOGGING_ACTIONS, ["*"])]),
+        opts=child,
+    )
+    return aws.apigateway.Account(f"{name}-account", region=region, cloudwatch_role_arn=role.arn, opts=child)

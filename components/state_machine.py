@@ -57,7 +57,12 @@ class StateMachine(pulumi.ComponentResource):
             f"{name}-logs", region=args.region, retention_in_days=args.shared.log_retention_days, opts=child
         )
         role = aws.iam.Role(
-            f"{name}-role", assume_role_policy=assume_role_policy("states.amazonaws.com"), opts=child
+            f"{name}-role",
+            # Step Functions acting for another account cannot be made to use this role.
+            assume_role_policy=assume_role_policy(
+                "states.amazonaws.com", source_account=aws.get_caller_identity_output().account_id
+            ),
+            opts=child,
         )
         statements: list[PolicyStatement] = [
             *args.policy_statements,

@@ -133,7 +133,7 @@ class TransformPipeline(pulumi.ComponentResource):
                 max_receive_count=args.max_receive_count,
                 dead_letter_visibility_timeout_seconds=DEAD_LETTER_TIMEOUT_SECONDS
                 * VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT,
-                notifying_bucket_arns=[inputs.arn],
+                notifying_bucket_arn=inputs.arn,
             ),
             child,
         )

@@ -153,3 +153,10 @@ def principal_of(caller: str) -> str:
     changes whenever its credentials are renewed: what a caller owns or has sent must not depend on it."""
     matched = _ASSUMED_ROLE_SESSION.match(caller)
     return matched.group(1) if matched else caller
+
+
+# What a door answers a request no authorizer vouched for (its route lost its authorization).
+UNAUTHENTICATED_MESSAGE = (
+    "the request carries no authenticated caller: sign it (SigV4 for a machine route, a bearer token "
+    "of the stack's user pool for a people's route) with credentials allowed to call this route"
+)

@@ -224,9 +224,15 @@ def _cause_message(cause: str | None) -> str:
     return cause
 
 
+def execution_reference(execution: Mapping[str, Any]) -> str:
+    """What a reply calls an execution: its name (the request's reference), not its ARN, which names the
+    account, the region and the state machine."""
+    return str(execution.get("executionArn", "")).rsplit(":", 1)[-1]
+
+
 def _failed_reply(execution: Mapping[str, Any]) -> Reply:
     error = str(execution.get("error") or "")
-    reference = str(execution.get("executionArn", ""))
+    reference = execution_reference(execution)
     status_code, code = FAILURE_REPLIES.get(error, (502, "processing_failed"))
     if code == "processing_failed":
         # Unexpected failures' causes can name internals: they stay in the logs and on the DLQ.
@@ -273,7 +279,7 @@ def outcome_reply(
 ) -> Reply:
     """The reply to a StartSyncExecution response (module doc); dead-letters what the workflow did not."""
     status = execution.get("status")
-    reference = str(execution.get("executionArn", ""))
+    reference = execution_reference(execution)
     if status == "FAILED":
         return _failed_reply(execution)
     if status == "SUCCEEDED":

@@ -61,8 +61,8 @@ def dependencies() -> DeadLetterDependencies:
 def dead_letter_reason(ref: ObjectRef) -> str:
     return (
         "the transform worker never finished this upload: its message reached the dead-letter queue after "
-        "the last attempt, which crashed, timed out or ran out of memory; the XML is kept at "
-        f"s3://{ref.bucket}/{ref.key}: upload it again, split into smaller documents if it is large"
+        f"the last attempt, which crashed, timed out or ran out of memory; the XML is kept as {ref.key} in "
+        "the pipeline's input bucket: upload it again, split into smaller documents if it is large"
     )
 
 

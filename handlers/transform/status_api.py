@@ -16,6 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
+from handlers.http_request import UNAUTHENTICATED_MESSAGE, caller_arn, principal_of
 from handlers.transform.contract import StatusSettings
 from handlers.transform.upload_status import STATUS_DONE, STATUS_FAILED, UploadStatusTable
 
@@ -57,8 +58,10 @@ def describe_upload(
     statuses: UploadStatusTable,
     output_bucket: str,
     presigned_url_ttl_seconds: int,
+    caller: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, JSON body) for GET /uploads/{upload_id}."""
+    """(HTTP status, JSON body) for GET /uploads/{upload_id} asked by `caller` (a principal_of): another
+    person's upload is answered as if it did not exist, so ids cannot be probed."""
     if not UPLOAD_ID_PATTERN.fullmatch(upload_id):
         return 400, {
             "error": "invalid_upload_id",
@@ -66,6 +69,9 @@ def describe_upload(
             "returned by POST /upload",
         }
     status = statuses.get(upload_id)
+    if status is not None and not status.visible_to(caller):
+        logger.info("upload of another caller asked for", extra={"uploadId": upload_id, "caller": caller})
+        status = None
     if status is None:
         # Where it was looked for goes to the logs; the caller learns only that there is no such upload.
         logger.info("no such upload", extra={"uploadId": upload_id, "table": statuses.name})
@@ -98,9 +104,17 @@ def describe_upload(
 @app.get("/uploads/<upload_id>")
 @tracer.capture_method(capture_response=False)
 def get_upload(upload_id: str) -> Response:
+    caller = caller_arn(app.current_event.raw_event)
+    if caller is None:
+        return Response(
+            status_code=401,
+            content_type="application/json",
+            body=json.dumps({"error": "unauthenticated", "message": UNAUTHENTICATED_MESSAGE}),
+        )
     deps = dependencies()
     status_code, body = describe_upload(
         upload_id,
+        caller=principal_of(caller),
         s3=deps.s3,
         statuses=deps.statuses,
         output_bucket=deps.output_bucket,

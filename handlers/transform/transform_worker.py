@@ -141,7 +141,12 @@ def transform_object(
         final = receive_count >= settings.max_receive_count
         logger.exception("transient failure", extra={"uploadId": upload_id, "final": final})
         if final:
-            reason = f"gave up after {receive_count} attempts: {type(error).__name__}: {error}"
+            # The uploader reads the reason: the error's kind, not its text, which can name our tables,
+            # buckets and roles (the text is in the log above).
+            reason = (
+                f"gave up after {receive_count} attempts: {type(error).__name__}; the XML is kept, "
+                "upload it again later"
+            )
             _fail(sns, settings.topic_arn, statuses, upload_id, reason)
         raise
 
@@ -176,18 +181,18 @@ def _read_upload(s3: S3Client, ref: ObjectRef, upload_id: str | None) -> tuple[b
         response = s3.get_object(Bucket=ref.bucket, Key=ref.key)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            raise InputUnusableError(f"input object s3://{ref.bucket}/{ref.key} does not exist") from error
+            raise InputUnusableError(f"input object {ref.key} does not exist") from error
         raise
     metadata = response.get("Metadata", {})
     missing = [name for name in ("upload-id", "rule-id") if not metadata.get(name)]
     if missing:
         raise InputUnusableError(
-            f"input object s3://{ref.bucket}/{ref.key} has no {' or '.join(missing)} metadata; "
+            f"input object {ref.key} has no {' or '.join(missing)} metadata; "
             "upload documents through POST /upload"
         )
     if upload_id is not None and metadata["upload-id"] != upload_id:
         raise InputUnusableError(
-            f"input object s3://{ref.bucket}/{ref.key} carries upload-id {metadata['upload-id']!r}, "
+            f"input object {ref.key} carries upload-id {metadata['upload-id']!r}, "
             "which does not match its key"
         )
     return response["Body"].read(), metadata["upload-id"], metadata["rule-id"]

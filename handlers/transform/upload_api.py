@@ -25,7 +25,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.http_request import RequestRejectedError
+from handlers.http_request import UNAUTHENTICATED_MESSAGE, RequestRejectedError, caller_arn, principal_of
 from handlers.transform.contract import UploadSettings, input_key
 from handlers.transform.rule_store import RuleNotFound, RuleStore
 from handlers.transform.rules import RULE_ID_PATTERN, InvalidRuleSet
@@ -189,8 +189,10 @@ def accept_upload(
     settings: UploadSettings,
     now: datetime | None = None,
     upload_id: str | None = None,
+    owner: str | None = None,
 ) -> dict[str, str]:
-    """Validate, then store the normalised XML and a pending row; raise RequestRejectedError/XmlRejected."""
+    """Validate, then store the normalised XML and a pending row owned by `owner` (the uploader: only
+    they may read its status); raise RequestRejectedError/XmlRejected."""
     check_content_type(content_type)
     rule_id, file_name = check_query(query)
     document = validate_xml(body, max_bytes=settings.max_upload_bytes, max_depth=settings.max_xml_depth)
@@ -225,6 +227,7 @@ def accept_upload(
         input_key=key,
         size_bytes=len(document),
         now=now or datetime.now(UTC),
+        owner=owner,
     )
     try:
         s3.put_object(
@@ -254,6 +257,11 @@ def error_response(status_code: int, code: str, message: str) -> Response:
 @tracer.capture_method
 def post_upload() -> Response:
     event = app.current_event
+    caller = caller_arn(event.raw_event)
+    if caller is None:
+        # Defence in depth: the route's authorizer lets no anonymous request through; if it ever did,
+        # nothing is stored for no one.
+        return error_response(401, "unauthenticated", UNAUTHENTICATED_MESSAGE)
     deps = dependencies()
     try:
         accepted = accept_upload(
@@ -264,6 +272,7 @@ def post_upload() -> Response:
             statuses=deps.statuses,
             rules=deps.rules,
             settings=deps.settings,
+            owner=principal_of(caller),
         )
     except (RequestRejectedError, XmlRejected) as rejection:
         logger.info("upload rejected", extra={"code": rejection.code, "reason": rejection.message})

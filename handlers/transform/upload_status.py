@@ -44,6 +44,11 @@ class UploadStatus:
     output_key: str | None = None
     reason: str | None = None
     notified_at: str | None = None
+    owner: str | None = None  # who uploaded it (handlers/http_request.principal_of); None before owners
+
+    def visible_to(self, caller: str | None) -> bool:
+        """Only its uploader sees an upload; one stored before uploads had owners, anyone signed in."""
+        return self.owner is None or self.owner == caller
 
     @property
     def is_final(self) -> bool:
@@ -63,6 +68,7 @@ class UploadStatus:
             output_key=item.get("outputKey"),
             reason=item.get("reason"),
             notified_at=item.get(NOTIFIED_AT),
+            owner=item.get("owner"),
         )
 
 
@@ -85,6 +91,7 @@ class UploadStatusTable:
         input_key: str,
         size_bytes: int,
         now: datetime,
+        owner: str | None = None,
     ) -> UploadStatus:
         stamp = iso_utc(now)
         item: dict[str, str | int] = {
@@ -97,6 +104,8 @@ class UploadStatusTable:
             "createdAt": stamp,
             "updatedAt": stamp,
         }
+        if owner is not None:
+            item["owner"] = owner
         # uuid4 collisions do not happen; the condition turns a bug that reused an id into an error.
         self.table.put_item(Item=item, ConditionExpression=f"attribute_not_exists({STATUS_TABLE_KEY})")
         return UploadStatus.from_item(item)

@@ -232,7 +232,8 @@ def test_an_upload_whose_worker_crashed_on_its_last_receive_ends_failed_and_anno
     # THEN the DLQ's consumer marks the upload failed with a reason that says where its XML is kept
     assert wait_for_dead_letter(cloud, key) == ["failed"]
     status = upload_status(cloud, upload_id)
-    assert status["status"] == "failed" and f"s3://{input_bucket}/{key}" in status["reason"]
+    assert status["status"] == "failed" and f"kept as {key}" in status["reason"]
+    assert input_bucket not in status["reason"]
     # AND announces it once
     assert [m["status"] for m in topic_messages_for(cloud, upload_id)] == ["failed"]
 

@@ -30,14 +30,26 @@ class RoleNotAssumableError(Exception):
         self.service_principal = service_principal
 
 
+# Services that say which account they act for (aws:SourceAccount) when they assume a role, so a trust
+# policy may require it (each one's "confused deputy prevention" guidance). Others send no such key: a
+# trust policy conditioned on it locks them out, on AWS and here. localcloud runs one account, the role's.
+SOURCE_ACCOUNT_SENDING_SERVICES = frozenset(
+    {"states.amazonaws.com", "ssm.amazonaws.com", "fis.amazonaws.com"}
+)
+
+
 def trusts_service(trust_policy: str | Mapping[str, Any], role_arn: str, service_principal: str) -> bool:
     """Whether a role's trust policy lets `service_principal` (e.g. lambda.amazonaws.com) assume it."""
+    account = role_arn.split(":")[4]
     request = AuthorizationRequest(
         principal_arn=service_principal,
-        principal_account=role_arn.split(":")[4],
+        principal_account=account,
         action="sts:AssumeRole",
         resource=role_arn,
         service_principal=service_principal,
+        context={"aws:SourceAccount": account}
+        if service_principal in SOURCE_ACCOUNT_SENDING_SERVICES
+        else {},
     )
     document = trust_policy if isinstance(trust_policy, str) else dict(trust_policy)
     return evaluate(request, [], NamedPolicy("trust policy", document)).allowed

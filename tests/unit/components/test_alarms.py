@@ -173,7 +173,11 @@ def test_every_alarm_notifies_a_topic_cloudwatch_can_publish_to_in_its_own_regio
         assert cloudwatch_key_use, alarm.name
         assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(cloudwatch_key_use[0]["Action"])
         # AND its policy lets CloudWatch publish for this account's alarms in that region only
-        [statement] = json.loads(policies[action].inputs["policy"])["Statement"]
+        # (the CloudWatch grant first, then the deny of anything not sent over TLS)
+        statement, tls_only = json.loads(policies[action].inputs["policy"])["Statement"]
+        assert tls_only["Effect"] == "Deny" and tls_only["Condition"] == {
+            "Bool": {"aws:SecureTransport": "false"}
+        }
         assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
         assert (statement["Effect"], statement["Action"], statement["Resource"]) == (
             "Allow",

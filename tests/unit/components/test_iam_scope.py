@@ -7,6 +7,7 @@ from typing import Any
 
 from components.batch_region import SYNC_EVENTS_RULE
 from components.function import VPC_ACCESS_ACTIONS
+from components.queue_api import API_GATEWAY_LOGGING_ACTIONS
 from components.state_machine import LOG_DELIVERY_ACTIONS
 from localcloud.core.recording import BuiltStack
 
@@ -21,6 +22,8 @@ WILDCARD_RESOURCE_ALLOWED = {
     # Lambda manages a VPC function's network interfaces with its execution role; the Lambda developer
     # guide ("Attaching Lambda functions to an Amazon VPC") lists these on "*" only.
     *VPC_ACCESS_ACTIONS,
+    # The region's API Gateway CloudWatch role writes every REST stage's access logs, named by API Gateway.
+    *API_GATEWAY_LOGGING_ACTIONS,
 }
 
 

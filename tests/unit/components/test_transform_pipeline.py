@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from localcloud.core.recording import BuiltStack, RecordedResource
+from localcloud.core.recording import ACCOUNT_ID, BuiltStack, RecordedResource
 
 BUCKET = "aws:s3/bucket:Bucket"
 FUNCTION = "aws:lambda/function:Function"
@@ -107,11 +107,15 @@ def test_input_bucket_events_reach_the_buffer_queue_only(stack: BuiltStack) -> N
     assert target["queueArn"] == queue.outputs["arn"]
     assert target["events"] == ["s3:ObjectCreated:*"]
     assert (target["filterPrefix"], target["filterSuffix"]) == ("uploads/", ".xml")
-    # AND only S3, on behalf of that bucket, may send to the queue
+    # AND only S3, on behalf of that bucket of this account, may send to the queue (and only over TLS)
     policy = json.loads(stack.named("transform-buffer-policy").inputs["policy"])
-    [statement] = policy["Statement"]
+    statement, tls_only = policy["Statement"]
+    assert (tls_only["Sid"], tls_only["Effect"]) == ("DenyInsecureTransport", "Deny")
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
-    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == input_bucket.outputs["arn"]
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": input_bucket.outputs["arn"]},
+        "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+    }
 
 
 def test_buffer_queue_moves_poison_messages_to_the_dlq(stack: BuiltStack) -> None:

@@ -114,7 +114,9 @@ def test_billion_laughs_is_rejected_before_anything_is_stored(handler_env: Pipel
     assert_nothing_written(handler_env)
 
 
-def test_unknown_rule_message_says_how_to_load_it(pipeline: Pipeline) -> None:
+def test_unknown_rule_message_says_how_to_load_it_without_naming_our_table(pipeline: Pipeline) -> None:
+    # GIVEN a rule id no rule in the table has
+    # WHEN an upload names it
     with pytest.raises(RequestRejectedError) as caught:
         accept_upload(
             body=GOOD_XML,
@@ -122,9 +124,31 @@ def test_unknown_rule_message_says_how_to_load_it(pipeline: Pipeline) -> None:
             query={"rule": "orders-v2", "name": "x.xml"},
             **pipeline.upload_args(),
         )
+    # THEN the caller learns what is wrong and what to do, not where rules are kept
     assert caught.value.message == (
-        "rule 'orders-v2' not found in table regionflow-transform-rules; load it with scripts/put_rule.py"
+        "there is no rule 'orders-v2'; use the id of a loaded rule, or have it loaded (scripts/put_rule.py) "
+        "and upload again"
     )
+    assert pipeline.rules_table_name not in caught.value.message
+
+
+def test_an_invalid_stored_rule_is_refused_without_naming_our_table(pipeline: Pipeline) -> None:
+    # GIVEN a stored rule whose value is not JSON (written around scripts/put_rule.py's checks)
+    pipeline.dynamodb.Table(pipeline.rules_table_name).put_item(
+        Item={"ruleId": "orders-broken", "rules": "{not json"}
+    )
+    # WHEN an upload names it
+    with pytest.raises(RequestRejectedError) as caught:
+        accept_upload(
+            body=GOOD_XML,
+            content_type=None,
+            query={"rule": "orders-broken", "name": "x.xml"},
+            **pipeline.upload_args(),
+        )
+    # THEN it is refused as an invalid rule, the table left out of the reply
+    assert caught.value.code == "invalid_rule"
+    assert caught.value.message.startswith("rule 'orders-broken' is stored but is not a valid rule set")
+    assert pipeline.rules_table_name not in caught.value.message
 
 
 def test_accepted_upload_stores_normalised_xml_with_metadata_and_a_pending_row(

@@ -1,4 +1,5 @@
-"""GET /financials/{uuid}: 200 with the item, 404 for an unknown uuid, 400 for something that is no uuid."""
+"""GET /financials/{uuid}: 200 with the item, 404 for an unknown uuid, 400 for something that is no uuid;
+traces keep no reply."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from handlers.batch import financials_api
 
 from ..conftest import FakeLambdaContext, load_event
+from ..recording_tracer import record_traces
 from .chunk_fixtures import ChunkCloud, chunk_cloud_fixture, financials_event  # noqa: F401
 
 FINANCIALS_CSV = (
@@ -69,3 +71,20 @@ def test_something_that_is_no_uuid_is_400_naming_the_rule(
     assert body["message"] == (
         f"{uuid!r} is not a uuid: a uuid is 1 to 9 characters, each a digit, a letter (A-Z, a-z) or '-'"
     )
+
+
+def test_traces_keep_no_financial_data(
+    chunk_cloud: ChunkCloud, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the seed's financial line in the table, and a tracer whose traces are recorded
+    chunk_cloud.load_financials(FINANCIALS_CSV)
+    traces = record_traces(financials_api.tracer, monkeypatch)
+    # WHEN its financial data is read
+    status_code, body = get(load_event("batch_financials_get.json"), lambda_context)
+    # THEN the handler and the route were traced
+    assert (status_code, body["totalRevenue"]) == (200, "142509.72")
+    traced = [subsegment.name for subsegment in traces.subsegments]
+    assert "## lambda_handler" in traced and any(name.endswith("get_financials") for name in traced)
+    # AND no trace kept a response: revenue, cost and profit stay out of X-Ray
+    assert not [name for name in traces.recorded() if name.endswith(" response")]
+    assert "142509.72" not in repr(traces.recorded())

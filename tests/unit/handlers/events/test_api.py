@@ -113,10 +113,11 @@ def test_an_event_from_a_clock_too_far_ahead_is_answered_422_poison_event(
 ) -> None:
     ahead = int(time.time() * 1000) + (MAX_CLOCK_SKEW_SECONDS + 60) * 1000
     status, reply, _ = post(events_post(event_document(timestamp=ahead)))
-    # THEN 422 poison_event with the processor's explanation, the execution as reference, dead-lettered
+    # THEN 422 poison_event with the processor's explanation, the execution's name as reference (not its
+    # ARN, which names our account and state machine), dead-lettered
     assert status == 422 and reply["error"] == "poison_event"
     assert "the limit is 300000 ms (MAX_CLOCK_SKEW_SECONDS)" in reply["message"]
-    assert reply["reference"].startswith(f"arn:aws:states:{REGION}:") and reply["deadLetter"] is True
+    assert reply["reference"] and ":" not in reply["reference"] and reply["deadLetter"] is True
     assert events_cloud.items() == []
 
 
@@ -355,7 +356,7 @@ def test_a_write_to_an_id_another_principal_created_is_refused_403_naming_the_pr
     status, reply, headers = post(events_post(event_document(timestamp=T0 + 1, data="mine", key="key-mine")))
     # THEN 403 event_owned_by_another_principal: the workflow failed, so the event is on the DLQ
     assert (status, reply["error"]) == (403, "event_owned_by_another_principal")
-    assert reply["deadLetter"] is True and reply["reference"].startswith(f"arn:aws:states:{REGION}:")
+    assert reply["deadLetter"] is True and reply["reference"] and ":" not in reply["reference"]
     assert "Retry-After" not in headers
     # AND the message names the id and the problem, but neither the owner nor any table
     assert f"event {EVENT_ID!r} was created by another principal" in reply["message"]

@@ -44,7 +44,8 @@ def test_a_pending_upload_whose_message_was_dead_lettered_is_failed_with_the_rea
     row = status_of(dead_letter_env, upload_id)
     assert row["status"] == "failed"
     assert "dead-letter queue" in row["reason"] and "timed out or ran out of memory" in row["reason"]
-    assert f"s3://{dead_letter_env.input_bucket}/uploads/{upload_id}.xml" in row["reason"]
+    assert f"kept as uploads/{upload_id}.xml" in row["reason"]
+    assert dead_letter_env.input_bucket not in row["reason"]  # the uploader learns no bucket name
     # AND subscribers are told once, with that reason
     [envelope] = dead_letter_env.notifications()
     assert json.loads(envelope["Message"])["reason"] == row["reason"]
@@ -138,7 +139,7 @@ def test_the_dlq_event_from_the_events_file_is_understood(
     assert consume(load_event("transform_dlq_s3_object_created.json"), lambda_context) == []
     # THEN that upload is failed (the bucket is read from the event)
     row = status_of(dead_letter_env, EVENTS_FILE_UPLOAD_ID)
-    assert row["status"] == "failed" and "s3://regionflow-transform-input/uploads/" in row["reason"]
+    assert row["status"] == "failed" and "kept as uploads/" in row["reason"]
 
 
 def test_dead_letters_naming_no_known_upload_are_acknowledged(

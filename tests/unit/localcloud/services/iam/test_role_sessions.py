@@ -9,8 +9,8 @@ import pytest
 
 from localcloud.core.clients import emulator_client
 from localcloud.core.emulator import Emulator
-from localcloud.services.iam.role_sessions import RoleNotAssumableError, RoleSessions
-from tests.unit.localcloud.conftest import REGION, role_with
+from localcloud.services.iam.role_sessions import RoleNotAssumableError, RoleSessions, trusts_service
+from tests.unit.localcloud.conftest import ACCOUNT_ID, REGION, role_with
 
 ASSUME_STATES = json.dumps(
     {
@@ -68,3 +68,31 @@ def test_a_session_is_assumed_once_and_reused(emulator: Emulator, sessions: Role
 
 def emulator_client_with(emulator: Emulator, credentials: dict[str, str]) -> Any:
     return emulator_client(emulator.endpoint_url, "sts", REGION, credentials)
+
+
+def trust(service: str, source_account: str | None) -> str:
+    statement: dict[str, object] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/machine"
+
+
+def test_step_functions_acting_for_the_roles_account_meets_a_source_account_condition() -> None:
+    assert trusts_service(trust("states.amazonaws.com", ACCOUNT_ID), ROLE, "states.amazonaws.com")
+
+
+def test_a_source_account_condition_naming_another_account_refuses_the_service() -> None:
+    assert not trusts_service(trust("states.amazonaws.com", "999999999999"), ROLE, "states.amazonaws.com")
+
+
+def test_a_service_that_sends_no_source_account_is_locked_out_by_a_condition_on_it() -> None:
+    # Lambda documents no aws:SourceAccount when it assumes an execution role: the key is absent, as on AWS.
+    assert trusts_service(trust("lambda.amazonaws.com", None), ROLE, "lambda.amazonaws.com")
+    assert not trusts_service(trust("lambda.amazonaws.com", ACCOUNT_ID), ROLE, "lambda.amazonaws.com")
