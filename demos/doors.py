@@ -74,9 +74,11 @@ def call(
     *,
     body: bytes = b"",
     headers: Mapping[str, str] | None = None,
+    region: str | None = None,
 ) -> HttpResponse:
-    """One request to a door of `system`, authenticated as its caller."""
-    signed = caller(cloud, system).headers(method, url, body, headers or {})
+    """One request to a door of `system` in `region` (default: the stack's primary), authenticated as its
+    caller."""
+    signed = caller(cloud, system).headers(method, url, body, headers or {}, region=region)
     return request(method, url, body=body or None, headers=signed)
 
 

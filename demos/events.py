@@ -64,6 +64,7 @@ def post_event(cloud: LocalCloud, region: str, document: Mapping[str, Any]) -> P
         "events",
         "POST",
         cloud.exports["eventsUrls"][region],
+        region=region,
         body=json.dumps(document).encode(),
         headers={"Content-Type": "application/json"},
     )

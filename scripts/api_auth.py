@@ -26,8 +26,11 @@ CALLER_SESSION_SECONDS = 3600
 
 
 class Caller(Protocol):
-    def headers(self, method: str, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
-        """`headers` plus what authenticates this request."""
+    def headers(
+        self, method: str, url: str, body: bytes, headers: Mapping[str, str], *, region: str | None = None
+    ) -> dict[str, str]:
+        """`headers` plus what authenticates this request; `region` is the endpoint's where its address
+        does not say (localcloud's loopback URLs)."""
         ...
 
 
@@ -51,10 +54,12 @@ class IamCaller:
     credentials: Credentials
     region: str  # for endpoints whose address does not name theirs
 
-    def headers(self, method: str, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
-        service, region = signing_scope(url, self.region)
+    def headers(
+        self, method: str, url: str, body: bytes, headers: Mapping[str, str], *, region: str | None = None
+    ) -> dict[str, str]:
+        service, signing_region = signing_scope(url, region or self.region)
         request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
-        SigV4Auth(self.credentials, service, region).add_auth(request)
+        SigV4Auth(self.credentials, service, signing_region).add_auth(request)
         return dict(request.headers.items())
 
 
@@ -64,7 +69,9 @@ class TokenCaller:
 
     token: str
 
-    def headers(self, method: str, url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+    def headers(
+        self, method: str, url: str, body: bytes, headers: Mapping[str, str], *, region: str | None = None
+    ) -> dict[str, str]:
         return {**headers, "Authorization": f"Bearer {self.token}"}
 
 

@@ -170,16 +170,16 @@ def test_financials_api_answers_clients_in_each_region(cloud: LocalCloud, sample
     known, units_sold = first_row[0], first_row[OUTPUT_HEADER.index("unitsSold")]
     for region, url in cloud.exports["batchFinancialsUrls"].items():
         # WHEN a client asks each region's API
-        def answered(url: str = url) -> object:
-            response = call(cloud, "batch", "GET", url.replace("{uuid}", known))
+        def answered(url: str = url, region: str = region) -> object:
+            response = call(cloud, "batch", "GET", url.replace("{uuid}", known), region=region)
             return response if response.status == 200 else None
 
         found = wait_until(answered, f"financial data for {known} in {region}", 30)
         # THEN known uuids answer 200 with the six fields, unknown 404, malformed 400, each with a message
         assert found.json()["uuid"] == known and found.json()["unitsSold"] == units_sold
-        missing = call(cloud, "batch", "GET", url.replace("{uuid}", "999999999"))
+        missing = call(cloud, "batch", "GET", url.replace("{uuid}", "999999999"), region=region)
         assert missing.status == 404 and "999999999" in missing.json()["message"]
-        malformed = call(cloud, "batch", "GET", url.replace("{uuid}", "not!valid"))
+        malformed = call(cloud, "batch", "GET", url.replace("{uuid}", "not!valid"), region=region)
         assert malformed.status == 400 and malformed.json()["message"]
 
 

@@ -189,7 +189,7 @@ def second_producer(cloud: LocalCloud) -> Caller:
 def post_as(cloud: LocalCloud, producer: Caller, region: str, document: dict[str, object]) -> HttpResponse:
     url = cloud.exports["eventsUrls"][region]
     body = json.dumps(document).encode()
-    headers = producer.headers("POST", url, body, {"Content-Type": "application/json"})
+    headers = producer.headers("POST", url, body, {"Content-Type": "application/json"}, region=region)
     return request("POST", url, body=body, headers=headers)
 
 

@@ -145,10 +145,12 @@ def test_no_door_answers_an_anonymous_a_forged_or_another_systems_request(
     assert anonymous.status == 403, (door.name, anonymous.body)
     assert anonymous.json().get("message") or anonymous.json().get("Message")
     # AND so it does for a signature made for another body, and for another system's caller
-    signed_for_other_body = caller(cloud, door.system).headers(door.method, door.url, b'{"other": 1}', {})
+    signed_for_other_body = caller(cloud, door.system).headers(
+        door.method, door.url, b'{"other": 1}', {}, region=door.region
+    )
     forged = request(door.method, door.url, body=door.body or b"{}", headers=signed_for_other_body)
     assert forged.status == 403, (door.name, forged.body)
-    wrong_caller = call(cloud, stranger, door.method, door.url, body=door.body)
+    wrong_caller = call(cloud, stranger, door.method, door.url, body=door.body, region=door.region)
     assert wrong_caller.status == 403, (door.name, wrong_caller.body)
     # AND nothing ran behind it: no invocation, no queued build
     cloud.wait_idle()
@@ -158,7 +160,7 @@ def test_no_door_answers_an_anonymous_a_forged_or_another_systems_request(
 def test_each_systems_caller_passes_its_own_door(cloud: LocalCloud) -> None:
     # The request may still be refused by the handler (these bodies are samples), never by the door.
     answers = {
-        door.name: call(cloud, door.system, door.method, door.url, body=door.body).status
+        door.name: call(cloud, door.system, door.method, door.url, body=door.body, region=door.region).status
         for door in every_door(cloud)
     }
     assert not {name: status for name, status in answers.items() if status in (401, 403)}, answers

@@ -56,16 +56,18 @@ class IamCaller:
         }
 
 
+def _signer(request: Request, service: str, region: str) -> str:
+    """The access key that signed `request` for `service` in `region` (SignatureError otherwise)."""
+    signed = SignedRequest(
+        method=request.method, url=request.url, headers=dict(request.headers), body=request.body
+    )
+    return verify_header_signed(signed, secret_of, service, region=region)
+
+
 def authorize(request: Request, route_arn: str, account_id: str) -> IamCaller | Response:
     """The caller of a request to an AWS_IAM route, or the 403 API Gateway answers instead."""
-    signed = SignedRequest(
-        method=request.method,
-        url=request.url,
-        headers=dict(request.headers),
-        body=request.body,
-    )
     try:
-        access_key_id = verify_header_signed(signed, secret_of, "execute-api")
+        access_key_id = _signer(request, "execute-api", route_arn.split(":")[3])
     except SignatureError as refused:
         message = "Forbidden" if refused.code == "MissingAuthenticationToken" else str(refused)
         return json_response(403, {"message": message}, [("x-amzn-ErrorType", refused.code)])
@@ -89,14 +91,8 @@ def authorize_function_url(
     """The caller of a request to an AWS_IAM function URL, or Lambda's 403 instead: the request must be
     signed for `lambda` in the URL's region, and the signer allowed both lambda:InvokeFunctionUrl (for auth
     type AWS_IAM) and, since October 2025, lambda:InvokeFunction through the URL."""
-    signed = SignedRequest(
-        method=request.method,
-        url=request.url,
-        headers=dict(request.headers),
-        body=request.body,
-    )
     try:
-        access_key_id = verify_header_signed(signed, secret_of, "lambda")
+        access_key_id = _signer(request, "lambda", region)
     except SignatureError as refused:
         logger.info(
             "gateway: function URL %s refused an unsigned or badly signed request: %s", function_arn, refused

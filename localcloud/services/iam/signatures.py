@@ -208,11 +208,17 @@ class SignedRequest:
 
 
 def verify_header_signed(
-    request: SignedRequest, secret_of: SecretLookup, service: str, now: float | None = None
+    request: SignedRequest,
+    secret_of: SecretLookup,
+    service: str,
+    now: float | None = None,
+    *,
+    region: str | None = None,
 ) -> str:
-    """The access key id that signed `request` (SigV4 in its Authorization header) for `service`; raises
-    SignatureError (code MissingAuthenticationToken, IncompleteSignature, InvalidSignatureException,
-    SignatureExpired, UnrecognizedClientException) otherwise."""
+    """The access key id that signed `request` (SigV4 in its Authorization header) for `service` (and, when
+    given, `region`: an endpoint refuses a signature scoped to another); raises SignatureError (code
+    MissingAuthenticationToken, IncompleteSignature, InvalidSignatureException, SignatureExpired,
+    UnrecognizedClientException) otherwise."""
     from botocore.auth import SigV4Auth  # noqa: PLC0415 - botocore is the SDK's own signer
     from botocore.awsrequest import AWSRequest  # noqa: PLC0415
     from botocore.credentials import Credentials  # noqa: PLC0415
@@ -227,10 +233,15 @@ def verify_header_signed(
         raise SignatureError(
             "IncompleteSignature", "Authorization header requires Credential, SignedHeaders and Signature"
         )
-    access_key_id, _, region, signed_service, _ = credential
+    access_key_id, _, signed_region, signed_service, _ = credential
     if signed_service != service:
         raise SignatureError(
             "InvalidSignatureException", f"Credential should be scoped to service '{service}'"
+        )
+    if region is not None and signed_region != region:
+        raise SignatureError(
+            "InvalidSignatureException",
+            f"Credential should be scoped to a valid region, not '{signed_region}'",
         )
     amz_date = headers.get("x-amz-date", "")
     try:
@@ -256,7 +267,7 @@ def verify_header_signed(
     )
     replayed.context["timestamp"] = amz_date
     signer = SigV4Auth(
-        Credentials(access_key_id, secret, headers.get("x-amz-security-token")), service, region
+        Credentials(access_key_id, secret, headers.get("x-amz-security-token")), service, signed_region
     )
     canonical = signer.canonical_request(replayed)
     expected = signer.signature(signer.string_to_sign(replayed, canonical), replayed)

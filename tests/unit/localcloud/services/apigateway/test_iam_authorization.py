@@ -280,3 +280,16 @@ def test_an_iam_function_url_refuses_a_request_signed_for_another_service(
     signer = producer(emulator, url_grants(iam_function_url.function_arn))
     assert post_to_url(iam_function_url.url, signer, service="execute-api")[0] == 403
     assert iam_function_url.functions.events == []
+
+
+def test_a_signature_scoped_to_another_region_is_refused(emulator: Emulator, api: Api) -> None:
+    # GIVEN a producer allowed to invoke the route WHEN it signs for another region than the API's
+    signer = producer(emulator, [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}])
+    url = f"http://127.0.0.1:{api.gateway.port}/apis/{api.api_id}/audit"
+    prepared = AWSRequest(method="POST", url=url, data=b"{}", headers={"Content-Type": "application/json"})
+    SigV4Auth(signer, "execute-api", "ap-south-1").add_auth(prepared)
+    before = len(api.functions.events)
+    response = request("POST", url, body=b"{}", headers=dict(prepared.headers.items()))
+    # THEN API Gateway refuses it, as it refuses a signature for another region's endpoint
+    assert response.status == 403 and "region" in response.json()["message"]
+    assert len(api.functions.events) == before
