@@ -183,6 +183,8 @@ events = ActiveActiveEvents(
 pulumi.export("regions", list(settings.regions))
 pulumi.export("transformUploadUrl", transform.upload_url)
 pulumi.export("transformStatusUrl", transform.status_url)
+pulumi.export("transformUploadsUrl", transform.uploads_url)
+pulumi.export("transformRulesUrl", transform.rules_url)
 pulumi.export("transformInputBucket", transform.input_bucket)
 pulumi.export("transformOutputBucket", transform.output_bucket)
 pulumi.export("transformRulesTable", transform.rules_table)

@@ -1,4 +1,10 @@
-"""XML -> JSON pipeline: upload API -> input bucket -> SQS buffer -> transform -> output bucket."""
+"""XML -> JSON pipeline: upload API -> input bucket -> SQS buffer -> transform -> output bucket.
+
+Large documents (above what a Lambda request carries, 6 MB) go straight to S3: POST /uploads hands out a
+presigned POST for incoming/<uploadId>.xml, and the staged-upload validator runs the upload API's checks
+on the file S3 received, then moves it on to uploads/ (the same path as a direct upload) or keeps it
+under quarantine/ with the upload rejected. GET /rules lists the rules a person can pick.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ import pulumi_aws as aws
 
 from components.alarms import alarm_topic, function_errors_alarm
 from components.api_callers import ApiCallerRole, ApiCallerRoleArgs
-from components.buffered_queue import BufferedQueue, BufferedQueueArgs
+from components.buffered_queue import CONSUMER_ACTIONS, BufferedQueue, BufferedQueueArgs, dead_letter_queue
 from components.config import ApiThrottle
 from components.function import Function, FunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, JwtIssuer, LambdaRoute
@@ -26,21 +32,32 @@ from handlers.transform.contract import (
     INPUT_PREFIX,
     INPUT_SUFFIX,
     OUTPUT_PREFIX,
+    QUARANTINE_PREFIX,
     RULES_TABLE_KEY,
+    STAGING_PREFIX,
     STATUS_TABLE_KEY,
     DeadLetterSettings,
+    RulesListSettings,
+    StagedUploadSettings,
     StatusSettings,
     UploadSettings,
+    UploadUrlSettings,
     WorkerSettings,
 )
 
 UPLOAD_ROUTE = "POST /upload"
+UPLOAD_URL_ROUTE = "POST /uploads"  # a presigned POST for a large document
 STATUS_ROUTE = "GET /uploads/{id}"
-API_THROTTLE = ApiThrottle(rate_limit_per_second=20, burst_limit=50)  # each of the two routes
+RULES_ROUTE = "GET /rules"
+API_THROTTLE = ApiThrottle(rate_limit_per_second=20, burst_limit=50)  # each route
 # AWS's guidance for SQS-triggered functions: visibility timeout at least six times the function timeout,
 # so a message is not handed to a second worker while the first one is still retrying it.
 VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6
 DEAD_LETTER_TIMEOUT_SECONDS = 30  # two conditional writes and a publish per dead letter
+# Reading, checking and writing back a 10 MB document; the upload API does the same within its request.
+STAGED_UPLOAD_TIMEOUT_SECONDS = 60
+# How long a browser may cache the input bucket's answer to a CORS preflight.
+CORS_MAX_AGE_SECONDS = 3000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +82,10 @@ class TransformPipelineArgs:
     api_throttle: ApiThrottle = API_THROTTLE
     rule_cache_seconds: int = WorkerSettings.rule_cache_seconds
     presigned_url_ttl_seconds: int = StatusSettings.presigned_url_ttl_seconds
+    upload_url_ttl_seconds: int = UploadUrlSettings.upload_url_ttl_seconds  # a presigned POST's lifetime
+    # Origins (scheme://host[:port]) of upload pages that post large files from a browser straight to the
+    # input bucket: its CORS rules allow POST from them alone. Empty (the default): no CORS rules at all.
+    upload_page_origins: Sequence[str] = ()
     worker_timeout_seconds: int = 60
     worker_memory_mb: int = 1024  # a 10 MB document becomes ~100 MB of Python objects
     notify_emails: Sequence[str] = ()  # the notifications topic's subscribers, and the alarm topic's
@@ -77,7 +98,9 @@ class TransformPipeline(pulumi.ComponentResource):
     """Validated XML in, JSON out, rules per customer from DynamoDB, a message per finished upload."""
 
     upload_url: pulumi.Output[str]
+    uploads_url: pulumi.Output[str]  # POST /uploads: a presigned POST for a large document
     status_url: pulumi.Output[str]
+    rules_url: pulumi.Output[str]
     input_bucket: pulumi.Output[str]
     output_bucket: pulumi.Output[str]
     rules_table: pulumi.Output[str]
@@ -137,22 +160,6 @@ class TransformPipeline(pulumi.ComponentResource):
             ),
             child,
         )
-        aws.s3.BucketNotification(
-            f"{name}-input-events",
-            region=region,
-            bucket=inputs.bucket_name,
-            queues=[
-                {
-                    "queue_arn": buffer.arn,
-                    "events": ["s3:ObjectCreated:*"],
-                    "filter_prefix": INPUT_PREFIX,
-                    "filter_suffix": INPUT_SUFFIX,
-                }
-            ],
-            # S3 test-delivers to the queue when the notification is saved: the policy must exist first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[buffer.policy]),
-        )
-
         # What every function of this pipeline shares; each call adds its own handler, grants and env.
         function_args = partial(FunctionArgs, region=region, shared=args.shared)
         upload = Function(
@@ -197,6 +204,134 @@ class TransformPipeline(pulumi.ComponentResource):
             ),
             child,
         )
+        upload_url = Function(
+            f"{name}-upload-url",
+            function_args(
+                handler="handlers.transform.upload_url_api.lambda_handler",
+                description="POST /uploads: a presigned POST to send a large document straight to S3",
+                policy_statements=[
+                    # A presigned POST is authorized as its signer: this role may put the staged files only.
+                    allow(["s3:PutObject"], [inputs.objects_arn(STAGING_PREFIX)]),
+                    allow(["dynamodb:PutItem"], [statuses.arn]),
+                    allow(["dynamodb:GetItem"], [rules.arn]),
+                ],
+                environment=UploadUrlSettings.environment(
+                    input_bucket=inputs.bucket_name,
+                    status_table=statuses.name,
+                    rules_table=rules.name,
+                    max_upload_bytes=args.max_upload_bytes,
+                    upload_url_ttl_seconds=args.upload_url_ttl_seconds,
+                    rule_cache_seconds=args.rule_cache_seconds,
+                ),
+                memory_mb=256,
+                reserved_concurrency=args.api_concurrency,
+            ),
+            child,
+        )
+        rules_list = Function(
+            f"{name}-rules-api",
+            function_args(
+                handler="handlers.transform.rules_api.lambda_handler",
+                description="GET /rules: the rules a person can upload with, and their descriptions",
+                policy_statements=[allow(["dynamodb:Scan"], [rules.arn])],
+                environment=RulesListSettings.environment(rules_table=rules.name),
+                memory_mb=256,
+                reserved_concurrency=args.api_concurrency,
+            ),
+            child,
+        )
+        # S3 invokes the validator asynchronously; what fails on every attempt Lambda makes lands here, and
+        # the dead-letter consumer settles its upload.
+        validator_dlq = dead_letter_queue(
+            f"{name}-validator-dlq",
+            alarms=alarms,
+            holds="large uploads whose check failed on every attempt",
+            opts=child,
+            visibility_timeout_seconds=DEAD_LETTER_TIMEOUT_SECONDS * VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT,
+        )
+        validator = Function(
+            f"{name}-staged-upload",
+            function_args(
+                handler="handlers.transform.staged_upload_validator.lambda_handler",
+                description="Check a large upload posted to S3: on to the transform, or into quarantine",
+                policy_statements=[
+                    allow(["s3:GetObject", "s3:DeleteObject"], [inputs.objects_arn(STAGING_PREFIX)]),
+                    allow(
+                        ["s3:PutObject"],
+                        [inputs.objects_arn(INPUT_PREFIX), inputs.objects_arn(QUARANTINE_PREFIX)],
+                    ),
+                    allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [statuses.arn]),
+                    allow(["dynamodb:GetItem"], [rules.arn]),
+                    allow(["sns:Publish"], [topic.arn]),
+                ],
+                environment=StagedUploadSettings.environment(
+                    input_bucket=inputs.bucket_name,
+                    status_table=statuses.name,
+                    rules_table=rules.name,
+                    topic_arn=topic.arn,
+                    max_upload_bytes=args.max_upload_bytes,
+                    max_xml_depth=args.max_xml_depth,
+                    rule_cache_seconds=args.rule_cache_seconds,
+                ),
+                timeout_seconds=STAGED_UPLOAD_TIMEOUT_SECONDS,
+                memory_mb=1024,
+                reserved_concurrency=args.api_concurrency,
+                dead_letter_queue_arn=validator_dlq.arn,
+            ),
+            child,
+        )
+        validator_permission = aws.lambda_.Permission(
+            f"{name}-staged-upload-permission",
+            region=region,
+            action="lambda:InvokeFunction",
+            function=validator.function_name,
+            principal="s3.amazonaws.com",
+            source_arn=inputs.arn,
+            # Bucket ARNs name no account: without it, a bucket of this name in another account could
+            # invoke the function through S3.
+            source_account=aws.get_caller_identity_output().account_id,
+            opts=child,
+        )
+        # A bucket has one notification configuration: direct uploads to the buffer, staged files to the
+        # validator.
+        aws.s3.BucketNotification(
+            f"{name}-input-events",
+            region=region,
+            bucket=inputs.bucket_name,
+            queues=[
+                {
+                    "queue_arn": buffer.arn,
+                    "events": ["s3:ObjectCreated:*"],
+                    "filter_prefix": INPUT_PREFIX,
+                    "filter_suffix": INPUT_SUFFIX,
+                }
+            ],
+            lambda_functions=[
+                {
+                    "lambda_function_arn": validator.arn,
+                    "events": ["s3:ObjectCreated:*"],
+                    "filter_prefix": STAGING_PREFIX,
+                    "filter_suffix": INPUT_SUFFIX,
+                }
+            ],
+            # S3 checks it may deliver to each destination when the notification is saved: the queue's
+            # policy and the function's permission must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[buffer.policy, validator_permission]),
+        )
+        if args.upload_page_origins:
+            aws.s3.BucketCorsConfiguration(
+                f"{name}-input-cors",
+                region=region,
+                bucket=inputs.bucket_name,
+                cors_rules=[
+                    {
+                        "allowed_methods": ["POST"],
+                        "allowed_origins": list(args.upload_page_origins),
+                        "max_age_seconds": CORS_MAX_AGE_SECONDS,
+                    }
+                ],
+                opts=child,
+            )
         worker = Function(
             f"{name}-worker",
             function_args(
@@ -239,8 +374,9 @@ class TransformPipeline(pulumi.ComponentResource):
             opts=child,
         )
 
-        # A worker that crashes (timeout, out of memory) on the last receive leaves its upload pending: the
-        # DLQ's consumer marks such uploads failed and sends any notice that never went out.
+        # A worker that crashes (timeout, out of memory) on the last receive leaves its upload pending, and a
+        # validator that fails on every attempt leaves it awaiting_upload: the consumer of both DLQs marks
+        # such uploads failed and sends any notice that never went out.
         dead_letters = Function(
             f"{name}-dead-letters",
             function_args(
@@ -248,6 +384,7 @@ class TransformPipeline(pulumi.ComponentResource):
                 description="Settle dead-lettered uploads: failed with a reason, and announced",
                 policy_statements=[
                     buffer.dead_letter_consumer_statement(),
+                    allow(CONSUMER_ACTIONS, [validator_dlq.arn]),
                     allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [statuses.arn]),
                     allow(["sns:Publish"], [topic.arn]),
                 ],
@@ -258,16 +395,20 @@ class TransformPipeline(pulumi.ComponentResource):
             ),
             child,
         )
-        aws.lambda_.EventSourceMapping(
-            f"{name}-dead-letters-trigger",
-            region=region,
-            event_source_arn=buffer.dlq_arn,
-            function_name=dead_letters.function_name,
-            batch_size=10,
-            function_response_types=["ReportBatchItemFailures"],
-            scaling_config={"maximum_concurrency": args.dead_letter_concurrency},
-            opts=child,
-        )
+        for trigger, dead_letter_queue_arn in (
+            ("dead-letters-trigger", buffer.dlq_arn),
+            ("validator-dead-letters-trigger", validator_dlq.arn),
+        ):
+            aws.lambda_.EventSourceMapping(
+                f"{name}-{trigger}",
+                region=region,
+                event_source_arn=dead_letter_queue_arn,
+                function_name=dead_letters.function_name,
+                batch_size=10,
+                function_response_types=["ReportBatchItemFailures"],
+                scaling_config={"maximum_concurrency": args.dead_letter_concurrency},
+                opts=child,
+            )
 
         self.user_pool_id = self.user_pool_client_id = self.caller_role_arn = None
         issuer = args.jwt_issuer
@@ -285,7 +426,9 @@ class TransformPipeline(pulumi.ComponentResource):
                 shared=args.shared,
                 routes=[
                     LambdaRoute(route_key=UPLOAD_ROUTE, function=upload, authorization="JWT"),
+                    LambdaRoute(route_key=UPLOAD_URL_ROUTE, function=upload_url, authorization="JWT"),
                     LambdaRoute(route_key=STATUS_ROUTE, function=status, authorization="JWT"),
+                    LambdaRoute(route_key=RULES_ROUTE, function=rules_list, authorization="JWT"),
                 ],
                 throttle=args.api_throttle,
                 jwt_issuer=issuer,
@@ -296,13 +439,19 @@ class TransformPipeline(pulumi.ComponentResource):
             self.caller_role_arn = ApiCallerRole(
                 f"{name}-caller",
                 ApiCallerRoleArgs(
-                    statements=api.invoke_statements, description="regionflow: transform uploads and status"
+                    statements=api.invoke_statements,
+                    description="regionflow: transform uploads, upload URLs, status and rules",
                 ),
                 child,
             ).arn
         # The worker's failures end in the buffer's dead-letter queue (alarmed there); the API functions'
         # end with the caller, so they are alarmed here.
-        for role, function, route in (("upload", upload, UPLOAD_ROUTE), ("status", status, STATUS_ROUTE)):
+        for role, function, route in (
+            ("upload", upload, UPLOAD_ROUTE),
+            ("upload-url", upload_url, UPLOAD_URL_ROUTE),
+            ("status", status, STATUS_ROUTE),
+            ("rules-api", rules_list, RULES_ROUTE),
+        ):
             function_errors_alarm(
                 f"{name}-{role}-errors",
                 topic=alarms,
@@ -312,7 +461,9 @@ class TransformPipeline(pulumi.ComponentResource):
             )
 
         self.upload_url = api.url_for(UPLOAD_ROUTE)
+        self.uploads_url = api.url_for(UPLOAD_URL_ROUTE)
         self.status_url = api.url_for(STATUS_ROUTE)
+        self.rules_url = api.url_for(RULES_ROUTE)
         self.input_bucket = inputs.bucket_name
         self.output_bucket = outputs.bucket_name
         self.rules_table = rules.name
@@ -323,7 +474,9 @@ class TransformPipeline(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "upload_url": self.upload_url,
+                "uploads_url": self.uploads_url,
                 "status_url": self.status_url,
+                "rules_url": self.rules_url,
                 "input_bucket": self.input_bucket,
                 "output_bucket": self.output_bucket,
                 "rules_table": self.rules_table,

@@ -108,6 +108,8 @@ def every_door(cloud: LocalCloud) -> list[Door]:
         Door("audit", "POST", exports["auditUrl"], home, b'{"payload": "QQ==", "metadata": {}}'),
         Door("transform", "POST", f"{exports['transformUploadUrl']}?rule=orders&name=x.xml", home, b"<a/>"),
         Door("transform", "GET", exports["transformStatusUrl"].replace("{id}", sample_id), home),
+        Door("transform", "POST", f"{exports['transformUploadsUrl']}?rule=orders&name=x.xml", home),
+        Door("transform", "GET", exports["transformRulesUrl"], home),
     ]
     doors += [
         Door("events", "POST", url, region, b'{"id": "e", "data": {}, "timestamp": 1, "idempotencyKey": "k"}')

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from demos.doors import call
 from demos.waiting import wait_until
@@ -30,6 +32,53 @@ def upload(
     return call(cloud, "transform", "POST", url, body=document, headers={"Content-Type": content_type})
 
 
+def request_upload_url(cloud: LocalCloud, *, rule: str, name: str) -> HttpResponse:
+    """POST /uploads: a new upload awaiting its file, and the presigned POST to send the file with."""
+    query = urlencode({"rule": rule, "name": name})
+    return call(cloud, "transform", "POST", f"{cloud.exports['transformUploadsUrl']}?{query}")
+
+
+def post_file(upload: Mapping[str, Any], document: bytes) -> HttpResponse:
+    """The file sent to S3 as a browser's form sends it: multipart/form-data, the presigned POST's fields,
+    then the file (S3 reads the fields before the file, so it goes last)."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in upload["fields"].items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="document.xml"\r\n'
+        "Content-Type: application/xml\r\n\r\n".encode()
+    )
+    body = b"".join([*parts, document, f"\r\n--{boundary}--\r\n".encode()])
+    return request(
+        "POST",
+        upload["url"],
+        body=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+
+def upload_large(cloud: LocalCloud, document: bytes, *, rule: str, name: str) -> tuple[str, HttpResponse]:
+    """A document of any size up to transformMaxUploadBytes, as the upload page sends one: POST /uploads
+    for a presigned POST, then the file straight to S3. Returns the upload id and S3's answer (204 when
+    stored; 400 EntityTooLarge above the limit)."""
+    issued = request_upload_url(cloud, rule=rule, name=name)
+    if issued.status != 201:
+        raise RuntimeError(f"POST /uploads answered {issued.status}: {issued.body!r}")
+    reply = issued.json()
+    return str(reply["uploadId"]), post_file(reply["upload"], document)
+
+
+def list_rules(cloud: LocalCloud) -> list[dict[str, str]]:
+    """GET /rules: the rules a person can pick, with their descriptions."""
+    response = call(cloud, "transform", "GET", cloud.exports["transformRulesUrl"])
+    if response.status != 200:
+        raise RuntimeError(f"GET /rules answered {response.status}: {response.body!r}")
+    rules: list[dict[str, str]] = response.json()["rules"]
+    return rules
+
+
 def upload_status(cloud: LocalCloud, upload_id: str) -> dict[str, Any]:
     response = call(cloud, "transform", "GET", cloud.exports["transformStatusUrl"].replace("{id}", upload_id))
     if response.status != 200:
@@ -39,11 +88,13 @@ def upload_status(cloud: LocalCloud, upload_id: str) -> dict[str, Any]:
 
 
 def wait_for_final_status(cloud: LocalCloud, upload_id: str, timeout_seconds: float = 60.0) -> dict[str, Any]:
+    """The status once done, failed or rejected (a large upload whose file failed the checks)."""
+
     def final() -> dict[str, Any] | None:
         status = upload_status(cloud, upload_id)
-        return status if status["status"] != "pending" else None
+        return status if status["status"] not in ("awaiting_upload", "pending") else None
 
-    found: dict[str, Any] = wait_until(final, f"upload {upload_id} leaving pending", timeout_seconds)
+    found: dict[str, Any] = wait_until(final, f"upload {upload_id} finishing", timeout_seconds)
     return found
 
 

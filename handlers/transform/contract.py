@@ -19,6 +19,14 @@ from handlers.transform.rules import RuleSet, load_rule_files
 # The upload API writes uploads/<uploadId>.xml; the input bucket's notification filters on both ends.
 INPUT_PREFIX = "uploads/"
 INPUT_SUFFIX = ".xml"
+# A large upload: POST /uploads hands out a presigned POST for incoming/<uploadId>.xml, the client sends
+# the file straight to S3, and the staged-upload validator either moves it on to uploads/<uploadId>.xml or
+# keeps it as quarantine/<uploadId>.xml with the row rejected. The input bucket notifies the validator of
+# incoming/ (same suffix) and the buffer of uploads/.
+STAGING_PREFIX = "incoming/"
+QUARANTINE_PREFIX = "quarantine/"
+# The one media type a presigned POST allows: what the object is stored as, and what the form must say.
+STAGED_CONTENT_TYPE = "application/xml"
 # The worker writes results/<uploadId>.json.
 OUTPUT_PREFIX = "results/"
 OUTPUT_SUFFIX = ".json"
@@ -29,7 +37,9 @@ RULES_VALUE_ATTRIBUTE = "rules"
 # The upload status table: one row per upload.
 STATUS_TABLE_KEY = "uploadId"
 
-_INPUT_KEY = re.compile(rf"{re.escape(INPUT_PREFIX)}(?P<id>[0-9a-f-]{{36}}){re.escape(INPUT_SUFFIX)}")
+_UPLOAD_ID = "(?P<id>[0-9a-f-]{36})"
+_INPUT_KEY = re.compile(rf"{re.escape(INPUT_PREFIX)}{_UPLOAD_ID}{re.escape(INPUT_SUFFIX)}")
+_STAGED_KEY = re.compile(rf"{re.escape(STAGING_PREFIX)}{_UPLOAD_ID}{re.escape(INPUT_SUFFIX)}")
 
 
 def input_key(upload_id: str) -> str:
@@ -40,6 +50,22 @@ def upload_id_of(key: str) -> str | None:
     """The upload id an input key names (the inverse of input_key), or None for any other key."""
     match = _INPUT_KEY.fullmatch(key)
     return match.group("id") if match else None
+
+
+def staged_key(upload_id: str) -> str:
+    """Where a large upload's client posts the file (a presigned POST fixes this key)."""
+    return f"{STAGING_PREFIX}{upload_id}{INPUT_SUFFIX}"
+
+
+def staged_upload_id_of(key: str) -> str | None:
+    """The upload id a staged key names (the inverse of staged_key), or None for any other key."""
+    match = _STAGED_KEY.fullmatch(key)
+    return match.group("id") if match else None
+
+
+def quarantine_key(upload_id: str) -> str:
+    """Where a refused large upload's file is kept, never deleted."""
+    return f"{QUARANTINE_PREFIX}{upload_id}{INPUT_SUFFIX}"
 
 
 def output_key(upload_id: str) -> str:
@@ -76,6 +102,36 @@ class UploadSettings(RuleReaderSettings):
     # API Gateway HTTP APIs refuse bodies above 10 MB, so a larger limit could never be reached.
     max_upload_bytes: int = 10 * 1024 * 1024
     max_xml_depth: int = 64
+
+
+@dataclass(frozen=True, kw_only=True)
+class UploadUrlSettings(RuleReaderSettings):
+    """POST /uploads (handlers/transform/upload_url_api.py): a presigned POST for a large document."""
+
+    input_bucket: str
+    status_table: str
+    max_upload_bytes: int = UploadSettings.max_upload_bytes
+    # How long the presigned POST may be used: the client starts sending the file within it.
+    upload_url_ttl_seconds: int = 900
+
+
+@dataclass(frozen=True, kw_only=True)
+class StagedUploadSettings(RuleReaderSettings):
+    """The staged-upload validator (handlers/transform/staged_upload_validator.py): the upload API's checks
+    on a file posted straight to S3, then on to the buffer or into quarantine."""
+
+    input_bucket: str
+    status_table: str
+    topic_arn: str
+    max_upload_bytes: int = UploadSettings.max_upload_bytes
+    max_xml_depth: int = UploadSettings.max_xml_depth
+
+
+@dataclass(frozen=True, kw_only=True)
+class RulesListSettings(Environment):
+    """GET /rules (handlers/transform/rules_api.py)."""
+
+    rules_table: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,10 +1,14 @@
-"""SQS (the buffer's DLQ) -> settle: every upload whose message was dead-lettered ends failed and announced.
+"""SQS (the buffer's DLQ, the staged-upload validator's DLQ) -> settle: every upload whose message was
+dead-lettered ends failed and announced.
 
-A message reaches the DLQ after the buffer queue's last receive. The worker marks the upload failed on
-that receive when it fails with an exception, but not when it crashes (timeout, out of memory): the row
-would stay pending forever. This consumer marks such an upload failed, saying so, and sends the SNS
-message of any dead-lettered upload whose message never went out. Both steps are conditional on the row,
-so a dead letter of an upload already failed and announced changes nothing.
+A message reaches the buffer's DLQ after the buffer queue's last receive. The worker marks the upload
+failed on that receive when it fails with an exception, but not when it crashes (timeout, out of memory):
+the row would stay pending forever. The validator's DLQ gets the S3 event of a large upload whose check
+failed on every attempt Lambda made (S3 or DynamoDB unavailable, a crash): its row would stay
+awaiting_upload (or pending, if the file was accepted but not moved on). This consumer marks such an
+upload failed, saying where its file is kept, and sends the SNS message of any dead-lettered upload whose
+message never went out. Both steps are conditional on the row, so a dead letter of an upload already
+finished and announced changes nothing.
 
 A record that fails here (DynamoDB or SNS unavailable) is reported in batchItemFailures and delivered
 again by the DLQ; everything else is acknowledged, which deletes the dead letter: its upload's row now
@@ -26,7 +30,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.transform.contract import DeadLetterSettings, upload_id_of
+from handlers.transform.contract import DeadLetterSettings, staged_upload_id_of, upload_id_of
 from handlers.transform.notifications import announce
 from handlers.transform.s3_events import ObjectRef, s3_objects_in
 from handlers.transform.upload_status import UploadStatusTable
@@ -59,6 +63,11 @@ def dependencies() -> DeadLetterDependencies:
 
 
 def dead_letter_reason(ref: ObjectRef) -> str:
+    if staged_upload_id_of(ref.key) is not None:
+        return (
+            "the check of this large upload never finished: every attempt failed, crashed or timed out; "
+            f"the XML is kept as {ref.key} in the pipeline's input bucket: upload it again later"
+        )
     return (
         "the transform worker never finished this upload: its message reached the dead-letter queue after "
         f"the last attempt, which crashed, timed out or ran out of memory; the XML is kept as {ref.key} in "
@@ -70,7 +79,7 @@ def settle_dead_letter(ref: ObjectRef, *, statuses: UploadStatusTable, sns: SNSC
     """Settle one dead-lettered upload: 'failed' (marked failed and announced now), 'announced' (its
     outcome was there, its SNS message is sent now), 'settled' (nothing was left to do) or 'unknown' (the
     key names no upload with a status row: nothing to settle)."""
-    upload_id = upload_id_of(ref.key)
+    upload_id = upload_id_of(ref.key) or staged_upload_id_of(ref.key)
     status = statuses.get(upload_id) if upload_id is not None else None
     if upload_id is None or status is None:
         logger.warning("dead letter names no upload with a status row", extra={"key": ref.key})

@@ -1,4 +1,9 @@
-"""GET /uploads/{id}: the status of an upload and, once done, a presigned URL to its JSON."""
+"""GET /uploads/{id}: the status of an upload and, once done, a presigned URL to its JSON.
+
+An upload is `awaiting_upload` (a large one whose file has not reached S3 or not been checked yet),
+`pending`, then `done`, `failed` or `rejected` (a large one whose file failed the checks); the last two
+come with their reason.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from botocore.config import Config
 
 from handlers.http_request import UNAUTHENTICATED_MESSAGE, caller_arn, principal_of
 from handlers.transform.contract import StatusSettings
-from handlers.transform.upload_status import STATUS_DONE, STATUS_FAILED, UploadStatusTable
+from handlers.transform.upload_status import STATUS_DONE, STATUSES_WITH_REASON, UploadStatusTable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -87,7 +92,8 @@ def describe_upload(
         "createdAt": status.created_at,
         "updatedAt": status.updated_at,
     }
-    if status.status == STATUS_FAILED:
+    # failed or rejected (a large upload whose file failed the checks): what went wrong, for the uploader.
+    if status.status in STATUSES_WITH_REASON:
         body["reason"] = status.reason
     if status.status == STATUS_DONE and status.output_key:
         body["outputKey"] = status.output_key

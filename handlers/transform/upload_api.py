@@ -10,7 +10,6 @@ import binascii
 import functools
 import json
 import os
-import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,8 +26,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.http_request import UNAUTHENTICATED_MESSAGE, RequestRejectedError, caller_arn, principal_of
 from handlers.transform.contract import UploadSettings, input_key
-from handlers.transform.rule_store import RuleNotFound, RuleStore
-from handlers.transform.rules import RULE_ID_PATTERN, InvalidRuleSet
+from handlers.transform.rule_store import RuleStore
+from handlers.transform.upload_request import check_query, check_rule
 from handlers.transform.upload_status import STATUS_PENDING, UploadStatusTable
 from handlers.transform.xml_validation import XML_DECLARATION, XmlRejected, validate_xml
 
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
 
 ACCEPTED_MEDIA_TYPES = ("application/xml", "text/xml", "application/octet-stream")
 REPLACEMENT_CHARACTER = "\ufffd"
-MAX_FILE_NAME_CHARS = 255
 
 logger = Logger(service="transform-upload")
 tracer = Tracer(service="transform-upload")
@@ -79,48 +77,6 @@ def check_content_type(content_type: str | None) -> None:
             f"Content-Type {media_type!r} is not accepted; send the XML as {', '.join(ACCEPTED_MEDIA_TYPES)} "
             "(a charset parameter is allowed) or omit the header",
         )
-
-
-def check_query(query: Mapping[str, str] | None) -> tuple[str, str]:
-    """The (rule id, file name) from the query string."""
-    query = query or {}
-    rule_id = query.get("rule")
-    if not rule_id:
-        raise RequestRejectedError(
-            400, "invalid_query", "query parameter 'rule' is required: POST /upload?rule=<ruleId>&name=<file>"
-        )
-    if not RULE_ID_PATTERN.fullmatch(rule_id):
-        raise RequestRejectedError(
-            400,
-            "invalid_query",
-            f"query parameter 'rule' {rule_id!r} is not a rule id; use 1-64 letters, digits, '.', '_' or '-'",
-        )
-    name = query.get("name")
-    if not name:
-        raise RequestRejectedError(
-            400,
-            "invalid_query",
-            "query parameter 'name' (the file name) is required: ?rule=<ruleId>&name=<file>",
-        )
-    if len(name) > MAX_FILE_NAME_CHARS:
-        raise RequestRejectedError(
-            400,
-            "invalid_query",
-            f"query parameter 'name' is {len(name)} characters; use at most {MAX_FILE_NAME_CHARS}",
-        )
-    if (
-        "/" in name
-        or "\\" in name
-        or name in (".", "..")
-        or any(unicodedata.category(char) == "Cc" for char in name)
-    ):
-        raise RequestRejectedError(
-            400,
-            "invalid_query",
-            f"query parameter 'name' {name!r} must be a plain file name without path separators "
-            "or control characters",
-        )
-    return rule_id, name
 
 
 def decode_body(body: str | None, *, is_base64_encoded: bool) -> bytes:
@@ -196,25 +152,7 @@ def accept_upload(
     check_content_type(content_type)
     rule_id, file_name = check_query(query)
     document = validate_xml(body, max_bytes=settings.max_upload_bytes, max_depth=settings.max_xml_depth)
-    # The caller is told what is wrong with the rule; which table holds it goes to the logs only.
-    try:
-        rules.get(rule_id)
-    except RuleNotFound as error:
-        logger.info("upload names no stored rule", extra={"ruleId": rule_id, "reason": str(error)})
-        raise RequestRejectedError(
-            400,
-            "unknown_rule",
-            f"there is no rule {rule_id!r}; use the id of a loaded rule, or have it loaded "
-            "(scripts/put_rule.py) and upload again",
-        ) from error
-    except InvalidRuleSet as error:
-        logger.warning("upload names an invalid stored rule", extra={"ruleId": rule_id, "reason": str(error)})
-        raise RequestRejectedError(
-            400,
-            "invalid_rule",
-            f"rule {rule_id!r} is stored but is not a valid rule set; have it replaced "
-            "(scripts/put_rule.py checks a rule before loading it) and upload again",
-        ) from error
+    check_rule(rules, rule_id, logger=logger)
 
     upload_id = upload_id or str(uuid.uuid4())
     key = input_key(upload_id)

@@ -4,6 +4,11 @@ One row per upload, keyed by `uploadId` (S). A row is created `pending` and move
 `done` or `failed`: both transitions are conditional on `pending`, so a duplicate event or a retry
 cannot overwrite the outcome. `notifiedAt` is set once the outcome was published: a retry that finds
 an outcome without it publishes it (at least once, so a retry racing the first publish may repeat it).
+
+A large upload (POST /uploads, the file posted straight to S3) is created `awaiting_upload`; the
+staged-upload validator moves it once, conditionally, to `pending` (the file passed the upload API's
+checks and goes on like a direct upload) or to `rejected` (it did not; the reason says why). One whose
+validation never finished (its event dead-lettered) is marked `failed` from `awaiting_upload`.
 """
 
 from __future__ import annotations
@@ -19,9 +24,15 @@ from handlers.transform.contract import STATUS_TABLE_KEY
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+STATUS_AWAITING_UPLOAD = "awaiting_upload"
 STATUS_PENDING = "pending"
 STATUS_DONE = "done"
 STATUS_FAILED = "failed"
+STATUS_REJECTED = "rejected"
+# An upload in one of these has its outcome: it is announced once, and never changes again.
+FINAL_STATUSES = frozenset({STATUS_DONE, STATUS_FAILED, STATUS_REJECTED})
+# Outcomes that come with a reason for the uploader.
+STATUSES_WITH_REASON = frozenset({STATUS_FAILED, STATUS_REJECTED})
 # Keeps a row far below DynamoDB's 400 KB item limit whatever an exception message contains.
 MAX_REASON_CHARS = 2000
 NOTIFIED_AT = "notifiedAt"
@@ -52,7 +63,7 @@ class UploadStatus:
 
     @property
     def is_final(self) -> bool:
-        return self.status != STATUS_PENDING
+        return self.status in FINAL_STATUSES
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> UploadStatus:
@@ -93,10 +104,56 @@ class UploadStatusTable:
         now: datetime,
         owner: str | None = None,
     ) -> UploadStatus:
+        return self._create(
+            STATUS_PENDING,
+            upload_id=upload_id,
+            rule_id=rule_id,
+            file_name=file_name,
+            input_key=input_key,
+            size_bytes=size_bytes,
+            now=now,
+            owner=owner,
+        )
+
+    def create_awaiting_upload(
+        self,
+        *,
+        upload_id: str,
+        rule_id: str,
+        file_name: str,
+        staged_key: str,
+        now: datetime,
+        owner: str | None = None,
+    ) -> UploadStatus:
+        """A large upload's row, before its file reached S3: `inputKey` names where it is to be posted, its
+        size is unknown (0) until the validator reads it."""
+        return self._create(
+            STATUS_AWAITING_UPLOAD,
+            upload_id=upload_id,
+            rule_id=rule_id,
+            file_name=file_name,
+            input_key=staged_key,
+            size_bytes=0,
+            now=now,
+            owner=owner,
+        )
+
+    def _create(
+        self,
+        status: str,
+        *,
+        upload_id: str,
+        rule_id: str,
+        file_name: str,
+        input_key: str,
+        size_bytes: int,
+        now: datetime,
+        owner: str | None,
+    ) -> UploadStatus:
         stamp = iso_utc(now)
         item: dict[str, str | int] = {
             STATUS_TABLE_KEY: upload_id,
-            "status": STATUS_PENDING,
+            "status": status,
             "ruleId": rule_id,
             "fileName": file_name,
             "inputKey": input_key,
@@ -119,35 +176,98 @@ class UploadStatusTable:
         return self._finish(upload_id, STATUS_DONE, "outputKey", output_key, now)
 
     def mark_failed(self, upload_id: str, *, reason: str, now: datetime) -> bool:
-        """True if this call moved the upload from pending to failed."""
-        return self._finish(upload_id, STATUS_FAILED, "reason", reason[:MAX_REASON_CHARS], now)
+        """True if this call moved the upload from pending (or awaiting_upload) to failed."""
+        return self._finish(
+            upload_id,
+            STATUS_FAILED,
+            "reason",
+            reason[:MAX_REASON_CHARS],
+            now,
+            from_statuses=(STATUS_PENDING, STATUS_AWAITING_UPLOAD),
+        )
+
+    def mark_rejected(self, upload_id: str, *, reason: str, now: datetime) -> bool:
+        """True if this call moved a large upload from awaiting_upload to rejected (its file failed the
+        checks)."""
+        return self._finish(
+            upload_id,
+            STATUS_REJECTED,
+            "reason",
+            reason[:MAX_REASON_CHARS],
+            now,
+            from_statuses=(STATUS_AWAITING_UPLOAD,),
+        )
+
+    def mark_staged_accepted(self, upload_id: str, *, input_key: str, size_bytes: int, now: datetime) -> bool:
+        """True if this call moved a large upload from awaiting_upload to pending: its file passed the checks
+        and is stored (normalised, `size_bytes`) as `input_key`, where the worker reads it."""
+        try:
+            self.table.update_item(
+                Key={STATUS_TABLE_KEY: upload_id},
+                UpdateExpression=(
+                    "SET #status = :pending, inputKey = :key, sizeBytes = :size, updatedAt = :now"
+                ),
+                ConditionExpression=f"attribute_exists({STATUS_TABLE_KEY}) AND #status = :awaiting",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":pending": STATUS_PENDING,
+                    ":key": input_key,
+                    ":size": size_bytes,
+                    ":now": iso_utc(now),
+                    ":awaiting": STATUS_AWAITING_UPLOAD,
+                },
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
 
     def mark_notified(self, upload_id: str, *, now: datetime) -> None:
         """Record that the outcome was published, so later deliveries do not publish it again."""
+        finals = {f":final{index}": status for index, status in enumerate(sorted(FINAL_STATUSES))}
         self.table.update_item(
             Key={STATUS_TABLE_KEY: upload_id},
             UpdateExpression="SET #notified = :now",
-            ConditionExpression=f"attribute_exists({STATUS_TABLE_KEY}) AND #status <> :pending",
+            ConditionExpression=(
+                f"attribute_exists({STATUS_TABLE_KEY}) AND #status IN ({', '.join(finals)})"
+            ),
             ExpressionAttributeNames={"#notified": NOTIFIED_AT, "#status": "status"},
-            ExpressionAttributeValues={":now": iso_utc(now), ":pending": STATUS_PENDING},
+            ExpressionAttributeValues={":now": iso_utc(now), **finals},
         )
 
-    def _finish(self, upload_id: str, status: str, attribute: str, value: str, now: datetime) -> bool:
+    def _finish(
+        self,
+        upload_id: str,
+        status: str,
+        attribute: str,
+        value: str,
+        now: datetime,
+        *,
+        from_statuses: tuple[str, ...] = (STATUS_PENDING,),
+    ) -> bool:
+        sources = {f":from{index}": source for index, source in enumerate(from_statuses)}
         try:
             self.table.update_item(
                 Key={STATUS_TABLE_KEY: upload_id},
                 UpdateExpression="SET #status = :status, #detail = :detail, updatedAt = :now",
-                ConditionExpression=f"attribute_exists({STATUS_TABLE_KEY}) AND #status = :pending",
+                ConditionExpression=(
+                    f"attribute_exists({STATUS_TABLE_KEY}) AND #status IN ({', '.join(sources)})"
+                ),
                 ExpressionAttributeNames={"#status": "status", "#detail": attribute},
                 ExpressionAttributeValues={
                     ":status": status,
                     ":detail": value,
                     ":now": iso_utc(now),
-                    ":pending": STATUS_PENDING,
+                    **sources,
                 },
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if _condition_failed(error):
                 return False
             raise
         return True
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

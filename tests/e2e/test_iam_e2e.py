@@ -92,7 +92,7 @@ def test_the_transform_worker_without_putobject_on_the_output_bucket_is_denied_t
 
 
 # ------------------------------------------------------------------------------------------ the doors
-DOOR_COUNT = 8  # builds, audit, upload, status, events and financials in both regions
+DOOR_COUNT = 10  # builds, audit, upload, upload URL, status, rules, events and financials in both regions
 
 
 def function_behind(cloud: LocalCloud, door: Door) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,25 +14,44 @@ import pytest
 from demos.doors import call
 from demos.transform import (
     expected_json,
+    list_rules,
+    post_file,
+    request_upload_url,
     upload,
+    upload_large,
     upload_status,
     wait_for_dead_letter,
     wait_for_final_status,
 )
 from demos.waiting import wait_until
+from handlers.transform.rules import load_rule_files
 from handlers.transform.upload_status import UploadStatusTable
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.http_client import request
 from samples.transform_documents import generate_orders_xml
 from scripts.put_rule import put_rules
-from tests.e2e.conftest import E2E_MAX_UPLOAD_BYTES
+from tests.e2e.conftest import E2E_CONFIG, running_cloud
+from tests.e2e.faults import service_unreachable
 
 pytestmark = pytest.mark.e2e
+MEGABYTE = 1024 * 1024
+# The stack's own limit (Pulumi.yaml's transformMaxUploadBytes), not the e2e run's smaller one: this
+# module sends a 9 MB document through, and an 11 MB one that S3 must refuse.
+MAX_UPLOAD_BYTES = 10 * MEGABYTE
+LAMBDA_REQUEST_BYTES = 6 * MEGABYTE  # what a synchronous invocation (so POST /upload) can carry
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
 <lolz>&lol2;</lolz>"""
 XXE = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>"""
+
+
+@pytest.fixture(scope="module")
+def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
+    """The module's one localcloud, with the stack's upload limit (the e2e run's others keep 4 MB)."""
+    config = {**E2E_CONFIG, "regionflow:transformMaxUploadBytes": str(MAX_UPLOAD_BYTES)}
+    with running_cloud(request, config=config) as running:
+        yield running
 
 
 def stored_inputs(cloud: LocalCloud) -> int:
@@ -78,14 +98,6 @@ def test_an_uploaded_document_becomes_json_with_the_rules_applied(cloud: LocalCl
 @pytest.mark.parametrize(
     ("case", "body", "query", "content_type", "status", "error"),
     [
-        (
-            "oversize",
-            b"<a>" + b"x" * E2E_MAX_UPLOAD_BYTES + b"</a>",
-            "rule=orders-v1&name=a.xml",
-            "application/xml",
-            413,
-            "payload_too_large",
-        ),
         (
             "malformed",
             b"<orders><order></orders>",
@@ -160,6 +172,17 @@ def test_bad_input_gets_its_status_and_nothing_is_stored(
     assert response.json()["error"] == error
     assert response.json()["message"]
     # AND nothing was written
+    assert (stored_inputs(cloud), status_rows(cloud)) == (objects_before, rows_before)
+
+
+def test_a_document_larger_than_a_lambda_request_is_refused_at_the_front_door(cloud: LocalCloud) -> None:
+    # GIVEN the stored objects and status rows, and a document under the upload limit but over 6 MB
+    objects_before, rows_before = stored_inputs(cloud), status_rows(cloud)
+    document = b"<a>" + b"x" * LAMBDA_REQUEST_BYTES + b"</a>"
+    # WHEN it is sent to POST /upload
+    response = upload(cloud, document, rule="orders-v1", name="too-big-for-lambda.xml")
+    # THEN the front door refuses it with 413 (POST /uploads is the way for it), and nothing is written
+    assert response.status == 413
     assert (stored_inputs(cloud), status_rows(cloud)) == (objects_before, rows_before)
 
 
@@ -273,3 +296,109 @@ def test_the_same_s3_event_delivered_twice_yields_one_output(cloud: LocalCloud) 
     assert len(versions) == 1
     assert [m["status"] for m in topic_messages_for(cloud, upload_id)] == ["done"]
     assert upload_status(cloud, upload_id)["status"] == "done"
+
+
+# -- large documents: POST /uploads, then straight to S3 ----------------------------------------------------
+
+
+def input_keys(cloud: LocalCloud, upload_id: str) -> list[str]:
+    """The keys of an upload's objects in the input bucket, whatever their prefix."""
+    listing = cloud.client("s3").list_objects_v2(Bucket=cloud.exports["transformInputBucket"])
+    return sorted(item["Key"] for item in listing.get("Contents", []) if upload_id in item["Key"])
+
+
+def test_the_rules_a_person_can_pick_are_listed_with_their_descriptions(cloud: LocalCloud) -> None:
+    # GIVEN the rule files the program loads WHEN a signed-in person asks for the rules
+    listed = {rule["ruleId"]: rule["description"] for rule in list_rules(cloud)}
+    # THEN every one is offered with its description
+    for rule_id, rule_set in load_rule_files(RULES_DIR).items():
+        assert listed[rule_id] == rule_set.description and rule_set.description
+
+
+def test_a_9_mb_document_transforms_end_to_end_through_a_presigned_post(cloud: LocalCloud) -> None:
+    # GIVEN a 9 MB orders document: too large for POST /upload, under the 10 MB limit
+    document = generate_orders_xml(9 * MEGABYTE)
+    assert LAMBDA_REQUEST_BYTES < len(document) < MAX_UPLOAD_BYTES
+    # WHEN it is uploaded as the upload page does: POST /uploads, then the file straight to S3
+    upload_id, answer = upload_large(cloud, document, rule="orders-v1", name="orders-9mb.xml")
+    # THEN S3 stores it (204), the upload becomes done and the presigned URL serves the rule-applied JSON
+    assert answer.status == 204, answer.body
+    status = wait_for_final_status(cloud, upload_id)
+    assert status["status"] == "done", status
+    output = request("GET", status["outputUrl"])
+    assert output.status == 200
+    assert json.loads(output.body) == expected_json(document, RULES_DIR / "orders-v1.json")
+    # AND one `done` message reached the topic, and the document went on from incoming/ to uploads/
+    assert [m["status"] for m in topic_messages_for(cloud, upload_id)] == ["done"]
+    moved_on = [f"uploads/{upload_id}.xml"]
+    wait_until(lambda: input_keys(cloud, upload_id) == moved_on, f"{upload_id} only under uploads/")
+
+
+def test_an_11_mb_document_is_refused_by_s3s_policy_check(cloud: LocalCloud) -> None:
+    # GIVEN an upload URL, whose policy bounds the file to the 10 MB limit
+    document = b"<a>" + b"x" * (11 * MEGABYTE) + b"</a>"
+    # WHEN an 11 MB file is posted with it
+    upload_id, answer = upload_large(cloud, document, rule="orders-v1", name="orders-11mb.xml")
+    # THEN S3 itself refuses it, saying the size allowed, and stores nothing
+    assert answer.status == 400
+    assert b"<Code>EntityTooLarge</Code>" in answer.body
+    assert f"<MaxSizeAllowed>{MAX_UPLOAD_BYTES}</MaxSizeAllowed>".encode() in answer.body
+    assert input_keys(cloud, upload_id) == []
+    # AND the upload still awaits a file
+    assert upload_status(cloud, upload_id)["status"] == "awaiting_upload"
+
+
+def test_a_malformed_large_document_ends_rejected_kept_in_quarantine_and_announced(cloud: LocalCloud) -> None:
+    # GIVEN a 7 MB orders document cut off before its end
+    document = generate_orders_xml(7 * MEGABYTE)[:-100]
+    # WHEN it is uploaded through a presigned POST
+    upload_id, answer = upload_large(cloud, document, rule="orders-v1", name="cut-off.xml")
+    assert answer.status == 204, answer.body
+    # THEN the upload ends rejected with the reason POST /upload would give
+    status = wait_for_final_status(cloud, upload_id)
+    assert status["status"] == "rejected", status
+    assert "not well-formed" in status["reason"]
+    assert cloud.exports["transformInputBucket"] not in status["reason"]
+    # AND one message says so, with the reason (sent once the file is in quarantine)
+    [message] = topic_messages_for(cloud, upload_id)
+    assert (message["status"], message["reason"]) == ("rejected", status["reason"])
+    # AND the file is kept, as it was posted, under quarantine/ (and nowhere else)
+    assert input_keys(cloud, upload_id) == [f"quarantine/{upload_id}.xml"]
+    kept = cloud.client("s3").head_object(
+        Bucket=cloud.exports["transformInputBucket"], Key=f"quarantine/{upload_id}.xml"
+    )
+    assert kept["ContentLength"] == len(document)
+
+
+def test_an_upload_url_for_an_unknown_rule_is_refused_and_creates_nothing(cloud: LocalCloud) -> None:
+    rows_before = status_rows(cloud)
+    response = request_upload_url(cloud, rule="no-such-rule", name="a.xml")
+    assert (response.status, response.json()["error"]) == (400, "unknown_rule")
+    assert status_rows(cloud) == rows_before
+
+
+def function_arn(cloud: LocalCloud, name_prefix: str) -> str:
+    functions = cloud.client("lambda").get_paginator("list_functions").paginate()
+    [arn] = [
+        function["FunctionArn"]
+        for page in functions
+        for function in page["Functions"]
+        if function["FunctionName"].startswith(name_prefix)
+    ]
+    return str(arn)
+
+
+def test_a_large_upload_whose_check_keeps_failing_ends_failed_and_its_file_is_kept(cloud: LocalCloud) -> None:
+    # GIVEN an upload URL, and a validator that cannot reach DynamoDB (every attempt Lambda makes fails)
+    issued = request_upload_url(cloud, rule="orders-v1", name="unlucky.xml").json()
+    upload_id = issued["uploadId"]
+    with service_unreachable(cloud, function_arn(cloud, "transform-staged-upload"), "dynamodb"):
+        # WHEN the file is posted
+        assert post_file(issued["upload"], generate_orders_xml(200_000)).status == 204
+        # THEN after Lambda's retries its event reaches the validator's DLQ, whose consumer fails the upload
+        status = wait_for_final_status(cloud, upload_id)
+    assert status["status"] == "failed"
+    assert f"kept as incoming/{upload_id}.xml" in status["reason"]
+    # AND the file is still where it was posted, and subscribers are told
+    assert input_keys(cloud, upload_id) == [f"incoming/{upload_id}.xml"]
+    assert [m["status"] for m in topic_messages_for(cloud, upload_id)] == ["failed"]

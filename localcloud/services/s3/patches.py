@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from localcloud.core.moto_version import require_supported_moto
+from localcloud.services.s3 import post_policy
 
 # What a request to the emulator looks like to a bucket policy: loopback stands in for AWS's TLS.
 LOOPBACK_REQUEST_CONTEXT = {"aws:securetransport": "true"}
@@ -120,9 +121,11 @@ _patched = False
 
 def apply() -> None:
     """Idempotent: bucket policies see the loopback request context; events carry version and sequencer;
-    listing versions copies no object bytes."""
+    listing versions copies no object bytes; browser-based uploads are checked against their POST policy
+    (post_policy.py)."""
     global _patched  # noqa: PLW0603 - patching is process-global by nature
     require_supported_moto(__name__)
+    post_policy.apply()
     from moto.s3 import models as s3_models  # noqa: PLC0415
     from moto.s3 import notifications  # noqa: PLC0415
     from moto.s3.models import FakeBucket  # noqa: PLC0415

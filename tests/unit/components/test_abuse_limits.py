@@ -33,7 +33,9 @@ MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 # Functions reached from outside (API routes, function URLs) or fed by a queue -> the key reserving them.
 RESERVATION_KEYS = {
     "transform-upload-function": "transformApiConcurrency",
+    "transform-upload-url-function": "transformApiConcurrency",
     "transform-status-function": "transformApiConcurrency",
+    "transform-rules-api-function": "transformApiConcurrency",
     "transform-worker-function": "transformWorkerConcurrency",
     "transform-dead-letters-function": "transformDeadLetterConcurrency",
     "artifacts-build-worker-function": "artifactBuildWorkerConcurrency",
@@ -132,7 +134,7 @@ def test_every_exposed_or_queue_fed_function_reserves_its_systems_configured_con
     # GIVEN every reservation key set to its own unusual value
     functions = exposed_or_queue_fed(limited_stack)
     # THEN the functions found are exactly those the reservation keys name (both regions where regional)
-    assert len(functions) == 10
+    assert len(functions) == 12
     for function in functions:
         # WHEN a function behind a route, URL or queue is read
         # THEN it reserves its system's configured concurrency

@@ -7,7 +7,7 @@ import json
 
 from tests.unit.components.conftest import BuiltStack, build_stack
 
-PEOPLES_ROUTES = {"POST /upload", "GET /uploads/{id}"}
+PEOPLES_ROUTES = {"POST /upload", "POST /uploads", "GET /uploads/{id}", "GET /rules"}
 EXISTING_ISSUER = "https://login.example.com/realm"
 
 
@@ -25,7 +25,9 @@ def test_every_http_route_is_authenticated_people_by_jwt_and_producers_by_sigv4(
     # GIVEN the production stack's HTTP API routes (events and financials in both regions)
     assert {key: len(found) for key, found in routes.items()} == {
         "POST /upload": 1,
+        "POST /uploads": 1,
         "GET /uploads/{id}": 1,
+        "GET /rules": 1,
         "POST /audit": 1,
         "POST /events": 2,
         "GET /financials/{uuid}": 2,

@@ -43,7 +43,10 @@ def deployed(stack: str, overrides: dict[str, str] | None = None) -> BuiltStack:
 # The settings contract each handler reads its environment through; None: it reads no variables.
 SETTINGS_OF_HANDLER: dict[str, type[Environment] | None] = {
     "handlers.transform.upload_api.lambda_handler": transform.UploadSettings,
+    "handlers.transform.upload_url_api.lambda_handler": transform.UploadUrlSettings,
     "handlers.transform.status_api.lambda_handler": transform.StatusSettings,
+    "handlers.transform.rules_api.lambda_handler": transform.RulesListSettings,
+    "handlers.transform.staged_upload_validator.lambda_handler": transform.StagedUploadSettings,
     "handlers.transform.transform_worker.lambda_handler": transform.WorkerSettings,
     "handlers.transform.dead_letters.lambda_handler": transform.DeadLetterSettings,
     "handlers.artifacts.build_worker.lambda_handler": artifacts.BuildWorkerSettings,

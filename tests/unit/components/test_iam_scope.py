@@ -106,8 +106,11 @@ def test_every_statement_names_arns_of_resources_in_this_stack(stack: BuiltStack
 
 def test_no_function_may_delete_or_overwrite_what_it_only_reads(stack: BuiltStack) -> None:
     # The raw XML is evidence: nothing in the program may delete objects or tables' items.
-    # Exception: Powertools idempotency deletes its own in-progress record when the handler raises, so a
-    # retry can run; those tables hold bookkeeping, never data.
+    # Exceptions: Powertools idempotency deletes its own in-progress record when the handler raises, so a
+    # retry can run; those tables hold bookkeeping, never data. The transform's staged-upload validator
+    # removes a large upload's incoming/ file once it is copied on to uploads/ (accepted) or quarantine/
+    # (rejected): a move, not a loss, and the versioned bucket keeps the staged bytes as a noncurrent
+    # version besides.
     idempotency_tables = {  # by name: a global table's replicas share it
         t.outputs["name"]
         for t in stack.resources_of("aws:dynamodb/table:Table")
@@ -124,10 +127,15 @@ def test_no_function_may_delete_or_overwrite_what_it_only_reads(stack: BuiltStac
         and not action.startswith("sqs:")
         and action not in {*LOG_DELIVERY_ACTIONS, *VPC_ACCESS_ACTIONS, "s3:ReplicateDelete"}
     }
+    staged_moves = {
+        ("s3:DeleteObject", f"{bucket.outputs['arn']}/incoming/*")
+        for bucket in stack.resources_of("aws:s3/bucket:Bucket", "transform-input")
+    }
     assert {
         (a, r)
         for a, r in deletes
         if not (a == "dynamodb:DeleteItem" and r.split(":table/")[-1] in idempotency_tables)
+        and (a, r) not in staged_moves
     } == set()
 
 

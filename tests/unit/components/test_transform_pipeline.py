@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from localcloud.core.recording import ACCOUNT_ID, BuiltStack, RecordedResource
+from components.lambda_packaging import LambdaPackaging
+from components.shared_settings import SharedSettings
+from components.transform_pipeline import TransformPipeline, TransformPipelineArgs
+from localcloud.core.program import run_inline_program
+from localcloud.core.recording import ACCOUNT_ID, BuiltStack, RecordedResource, RecordingMocks
 
 BUCKET = "aws:s3/bucket:Bucket"
 FUNCTION = "aws:lambda/function:Function"
@@ -24,7 +29,9 @@ def test_every_stack_file_builds_and_exports_the_transform_endpoints(stack: Buil
     # GIVEN a stack file WHEN the program is built from it THEN every transform output is exported
     for key in (
         "transformUploadUrl",
+        "transformUploadsUrl",
         "transformStatusUrl",
+        "transformRulesUrl",
         "transformInputBucket",
         "transformOutputBucket",
         "transformRulesTable",
@@ -34,7 +41,9 @@ def test_every_stack_file_builds_and_exports_the_transform_endpoints(stack: Buil
     ):
         assert stack.exports.get(key), f"{stack.name}: export {key} missing"
     assert stack.exports["transformUploadUrl"].endswith("/upload")
+    assert stack.exports["transformUploadsUrl"].endswith("/uploads")
     assert stack.exports["transformStatusUrl"].endswith("/uploads/{id}")
+    assert stack.exports["transformRulesUrl"].endswith("/rules")
 
 
 def test_every_regional_transform_resource_is_in_the_primary_region(stack: BuiltStack) -> None:
@@ -51,14 +60,26 @@ def test_every_regional_transform_resource_is_in_the_primary_region(stack: Built
     assert not misplaced
 
 
-def test_primary_stack_routes_both_endpoints_through_api_gateway(primary_stack: BuiltStack) -> None:
+# The people's routes -> the function behind each.
+ROUTE_FUNCTIONS = {
+    "POST /upload": "upload",
+    "POST /uploads": "upload-url",
+    "GET /uploads/{id}": "status",
+    "GET /rules": "rules-api",
+}
+
+
+def test_primary_stack_routes_every_endpoint_through_api_gateway_for_signed_in_people(
+    primary_stack: BuiltStack,
+) -> None:
     # GIVEN the AWS stack WHEN its HTTP API is built
     routes = {
         r.inputs["routeKey"]: r
         for r in primary_stack.resources_of("aws:apigatewayv2/route:Route", "transform-")
     }
-    # THEN upload and status are the only routes, each to a Lambda proxy (payload 2.0) of its own function
-    assert set(routes) == {"POST /upload", "GET /uploads/{id}"}
+    # THEN upload, upload URL, status and rules are the only routes, each to a Lambda proxy (payload 2.0)
+    # of its own function
+    assert set(routes) == set(ROUTE_FUNCTIONS)
     integrations = {
         f"integrations/{r.name}-id": r
         for r in primary_stack.resources_of("aws:apigatewayv2/integration:Integration")
@@ -67,20 +88,30 @@ def test_primary_stack_routes_both_endpoints_through_api_gateway(primary_stack: 
     assert all(
         t["integrationType"] == "AWS_PROXY" and t["payloadFormatVersion"] == "2.0" for t in targets.values()
     )
-    assert targets["POST /upload"]["integrationUri"] == function_named(primary_stack, "upload").outputs["arn"]
-    assert (
-        targets["GET /uploads/{id}"]["integrationUri"]
-        == function_named(primary_stack, "status").outputs["arn"]
-    )
+    for route_key, component in ROUTE_FUNCTIONS.items():
+        assert targets[route_key]["integrationUri"] == function_named(primary_stack, component).outputs["arn"]
+    # AND every one takes the user pool's JWT, the same authorizer for all
+    [authorizer] = primary_stack.resources_of("aws:apigatewayv2/authorizer:Authorizer", "transform-")
+    assert {(r.inputs["authorizationType"], r.inputs["authorizerId"]) for r in routes.values()} == {
+        ("JWT", authorizer.outputs.get("id", f"{authorizer.name}-id"))
+    }
 
 
 def test_api_may_invoke_each_function_only_through_its_own_route(primary_stack: BuiltStack) -> None:
     permissions = primary_stack.resources_of("aws:lambda/permission:Permission")
-    source_arns = {p.inputs["function"]: p.inputs["sourceArn"] for p in permissions}
-    upload = function_named(primary_stack, "upload").outputs["name"]
-    status = function_named(primary_stack, "status").outputs["name"]
-    assert source_arns[upload].endswith("/*/POST/upload")
-    assert source_arns[status].endswith("/*/GET/uploads/*")
+    source_arns = {
+        p.inputs["function"]: p.inputs["sourceArn"]
+        for p in permissions
+        if p.inputs["principal"] == "apigateway.amazonaws.com"
+    }
+    expected = {
+        "upload": "/*/POST/upload",
+        "upload-url": "/*/POST/uploads",
+        "status": "/*/GET/uploads/*",
+        "rules-api": "/*/GET/rules",
+    }
+    for component, suffix in expected.items():
+        assert source_arns[function_named(primary_stack, component).outputs["name"]].endswith(suffix)
 
 
 def test_local_stack_exposes_the_endpoints_as_function_urls(local_stack: BuiltStack) -> None:
@@ -90,23 +121,33 @@ def test_local_stack_exposes_the_endpoints_as_function_urls(local_stack: BuiltSt
         r.inputs["functionName"]
         for r in local_stack.resources_of("aws:lambda/functionUrl:FunctionUrl", "transform-")
     }
-    # THEN the upload and status functions (only those) get function URLs
+    # THEN the functions behind the four routes (only those) get function URLs
     assert urls == {
-        function_named(local_stack, "upload").outputs["name"],
-        function_named(local_stack, "status").outputs["name"],
+        function_named(local_stack, component).outputs["name"] for component in ROUTE_FUNCTIONS.values()
     }
 
 
-def test_input_bucket_events_reach_the_buffer_queue_only(stack: BuiltStack) -> None:
+def test_input_bucket_events_reach_the_buffer_queue_and_staged_files_the_validator(stack: BuiltStack) -> None:
     notification = stack.named("transform-input-events")
     input_bucket = stack.named("transform-input-bucket")
     queue = stack.named("transform-buffer-queue")
+    # GIVEN the one notification configuration S3 allows a bucket
+    assert [
+        n.name
+        for n in stack.resources_of("aws:s3/bucketNotification:BucketNotification")
+        if n.inputs["bucket"] == input_bucket.outputs["bucket"]
+    ] == ["transform-input-events"]
     # THEN new uploads/*.xml objects in the input bucket are announced to the buffer queue
     assert notification.inputs["bucket"] == input_bucket.outputs["bucket"]
     [target] = notification.inputs["queues"]
     assert target["queueArn"] == queue.outputs["arn"]
     assert target["events"] == ["s3:ObjectCreated:*"]
     assert (target["filterPrefix"], target["filterSuffix"]) == ("uploads/", ".xml")
+    # AND files posted to incoming/*.xml invoke the staged-upload validator
+    [staged] = notification.inputs["lambdaFunctions"]
+    assert staged["lambdaFunctionArn"] == function_named(stack, "staged-upload").outputs["arn"]
+    assert staged["events"] == ["s3:ObjectCreated:*"]
+    assert (staged["filterPrefix"], staged["filterSuffix"]) == ("incoming/", ".xml")
     # AND only S3, on behalf of that bucket of this account, may send to the queue (and only over TLS)
     policy = json.loads(stack.named("transform-buffer-policy").inputs["policy"])
     statement, tls_only = policy["Statement"]
@@ -201,7 +242,15 @@ def test_every_example_rule_is_deployed_into_the_rules_table(stack: BuiltStack) 
 
 def test_each_function_logs_json_to_its_own_group_with_configured_retention(stack: BuiltStack) -> None:
     retention = int(stack.config["regionflow:logRetentionDays"])
-    for component in ("upload", "status", "worker"):
+    for component in (
+        "upload",
+        "upload-url",
+        "status",
+        "rules-api",
+        "worker",
+        "staged-upload",
+        "dead-letters",
+    ):
         log_group = stack.named(f"transform-{component}-logs")
         function = function_named(stack, component)
         assert log_group.inputs["retentionInDays"] == retention
@@ -237,7 +286,7 @@ def test_every_function_url_takes_sigv4_and_no_function_is_public(local_stack: B
     # GIVEN the local stack's function URLs (LocalStack Community has no API Gateway v2 nor Cognito)
     urls = local_stack.resources_of("aws:lambda/functionUrl:FunctionUrl")
     # THEN every one is AWS_IAM, and no function grants anyone ("*") an invocation
-    assert len(urls) == 7 and {url.inputs["authorizationType"] for url in urls} == {"AWS_IAM"}
+    assert len(urls) == 9 and {url.inputs["authorizationType"] for url in urls} == {"AWS_IAM"}
     permissions = local_stack.resources_of("aws:lambda/permission:Permission")
     assert [p.name for p in permissions if p.inputs["principal"] == "*"] == []
 
@@ -276,3 +325,146 @@ def test_primary_stack_grants_no_public_invoke(primary_stack: BuiltStack) -> Non
     # THEN no function may be invoked by anyone ("*") nor through a function URL
     assert [p.name for p in permissions if p.inputs["principal"] == "*"] == []
     assert not primary_stack.resources_of("aws:lambda/functionUrl:FunctionUrl")
+
+
+def table_arn(stack: BuiltStack, logical_name: str) -> str:
+    [table] = [t for t in stack.resources_of("aws:dynamodb/table:Table") if t.name == logical_name]
+    return str(table.outputs["arn"])
+
+
+def statements_of(stack: BuiltStack, component: str) -> list[dict[str, Any]]:
+    """A function's statements besides logging and tracing (what its own work needs)."""
+    policy = json.loads(stack.named(f"transform-{component}-policy").inputs["policy"])
+    return [
+        statement
+        for statement in policy["Statement"]
+        if not statement["Action"][0].startswith(("logs:", "xray:"))
+    ]
+
+
+def test_s3_may_invoke_the_validator_for_the_input_bucket_of_this_account_only(stack: BuiltStack) -> None:
+    # GIVEN the validator's resource policy for S3
+    validator = function_named(stack, "staged-upload")
+    [permission] = [
+        p
+        for p in stack.resources_of("aws:lambda/permission:Permission", "transform-")
+        if p.inputs["principal"] == "s3.amazonaws.com"
+    ]
+    # THEN it names the function, the input bucket and this account (a bucket name is no account's own)
+    assert permission.inputs["function"] == validator.outputs["name"]
+    assert permission.inputs["action"] == "lambda:InvokeFunction"
+    assert permission.inputs["sourceArn"] == stack.named("transform-input-bucket").outputs["arn"]
+    assert permission.inputs["sourceAccount"] == ACCOUNT_ID
+
+
+def test_the_validator_may_move_staged_files_on_or_into_quarantine_and_nothing_else(
+    stack: BuiltStack,
+) -> None:
+    # GIVEN the validator's role WHEN its statements are read
+    inputs = stack.named("transform-input-bucket").outputs["arn"]
+    statuses = table_arn(stack, "transform-status")
+    rules = table_arn(stack, "transform-rules")
+    topic = stack.named("transform-notifications").outputs["arn"]
+    dlq = stack.named("transform-validator-dlq").outputs["arn"]
+    # THEN it reads and removes staged files, writes uploads/ and quarantine/ (no delete there), updates
+    # status rows, reads rules, publishes outcomes, and sends its failures to its own DLQ
+    assert [(s["Action"], s["Resource"]) for s in statements_of(stack, "staged-upload")] == [
+        (["s3:GetObject", "s3:DeleteObject"], [f"{inputs}/incoming/*"]),
+        (["s3:PutObject"], [f"{inputs}/uploads/*", f"{inputs}/quarantine/*"]),
+        (["dynamodb:GetItem", "dynamodb:UpdateItem"], [statuses]),
+        (["dynamodb:GetItem"], [rules]),
+        (["sns:Publish"], [topic]),
+        (["sqs:SendMessage"], [dlq]),
+    ]
+
+
+def test_the_upload_url_function_may_sign_for_staged_files_only(stack: BuiltStack) -> None:
+    # GIVEN POST /uploads, whose presigned POST S3 authorizes as the function's role
+    inputs = stack.named("transform-input-bucket").outputs["arn"]
+    # THEN that role may put incoming/* objects and nothing else in S3, create rows and read rules
+    assert [(s["Action"], s["Resource"]) for s in statements_of(stack, "upload-url")] == [
+        (["s3:PutObject"], [f"{inputs}/incoming/*"]),
+        (["dynamodb:PutItem"], [table_arn(stack, "transform-status")]),
+        (["dynamodb:GetItem"], [table_arn(stack, "transform-rules")]),
+    ]
+
+
+def test_the_rules_function_only_scans_the_rules_table(stack: BuiltStack) -> None:
+    assert [(s["Action"], s["Resource"]) for s in statements_of(stack, "rules-api")] == [
+        (["dynamodb:Scan"], [table_arn(stack, "transform-rules")])
+    ]
+
+
+def test_the_validators_failures_land_in_an_alarmed_dlq_its_settler_consumes(stack: BuiltStack) -> None:
+    # GIVEN the validator, which S3 invokes asynchronously
+    validator = function_named(stack, "staged-upload")
+    dlq = stack.named("transform-validator-dlq")
+    # THEN what fails Lambda's retries goes to its own DLQ, kept 14 days
+    assert validator.inputs["deadLetterConfig"] == {"targetArn": dlq.outputs["arn"]}
+    assert dlq.inputs["messageRetentionSeconds"] == 14 * 24 * 3600
+    # AND the DLQ alarms on its first message
+    alarms = [
+        a
+        for a in stack.resources_of("aws:cloudwatch/metricAlarm:MetricAlarm", "transform-")
+        if a.inputs["dimensions"].get("QueueName") == dlq.outputs["name"]
+    ]
+    assert len(alarms) == 1
+    # AND the dead-letter settler consumes it with partial batch failures, as it does the buffer's DLQ
+    settler = function_named(stack, "dead-letters")
+    mapping = stack.named("transform-validator-dead-letters-trigger")
+    assert mapping.inputs["eventSourceArn"] == dlq.outputs["arn"]
+    assert mapping.inputs["functionName"] == settler.outputs["name"]
+    assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert dlq.inputs["visibilityTimeoutSeconds"] == 6 * settler.inputs["timeout"]
+    consumer = [s for s in statements_of(stack, "dead-letters") if s["Resource"] == [dlq.outputs["arn"]]]
+    assert [s["Action"] for s in consumer] == [
+        ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+    ]
+
+
+def test_the_new_api_functions_reserve_the_api_concurrency_and_alarm_on_errors(stack: BuiltStack) -> None:
+    reserved = float(stack.config.get("regionflow:transformApiConcurrency", "10"))
+    alarm_topic = stack.named("transform-alarms").outputs["arn"]
+    for component in ("upload-url", "rules-api", "staged-upload"):
+        assert function_named(stack, component).inputs["reservedConcurrentExecutions"] == reserved
+    for component in ("upload-url", "rules-api"):
+        # GIVEN a function that answers people directly WHEN its alarms are looked up
+        name = function_named(stack, component).outputs["name"]
+        alarms = [
+            a
+            for a in stack.resources_of("aws:cloudwatch/metricAlarm:MetricAlarm", "transform-")
+            if a.inputs["dimensions"].get("FunctionName") == name
+        ]
+        # THEN one fires on its errors, to the transform alarm topic
+        assert [(a.inputs["metricName"], a.inputs["alarmActions"]) for a in alarms] == [
+            ("Errors", [alarm_topic])
+        ]
+
+
+def test_no_cors_rules_unless_upload_page_origins_are_given(stack: BuiltStack) -> None:
+    assert not stack.resources_of("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")
+
+
+def test_upload_page_origins_may_post_to_the_input_bucket_and_nothing_more() -> None:
+    # GIVEN the pipeline with an upload page's origin
+    mocks = RecordingMocks()
+    shared = SharedSettings(packaging=lambda _region: LambdaPackaging())
+
+    def program() -> None:
+        TransformPipeline(
+            "transform",
+            TransformPipelineArgs(
+                region="eu-west-1", shared=shared, upload_page_origins=["https://upload.example.com"]
+            ),
+        )
+
+    run_inline_program(mocks, program, stack="test")
+    # WHEN its resources are recorded
+    [cors] = [r for r in mocks.resources if r.typ == "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration"]
+    [bucket] = [r for r in mocks.resources if r.name == "transform-input-bucket"]
+    # THEN the input bucket (only) answers a browser's POST from that origin, and no other method
+    assert cors.inputs["bucket"] == bucket.outputs["bucket"]
+    assert cors.inputs["region"] == "eu-west-1"
+    [rule] = cors.inputs["corsRules"]
+    assert rule["allowedMethods"] == ["POST"]
+    assert rule["allowedOrigins"] == ["https://upload.example.com"]

@@ -83,6 +83,29 @@ def test_a_failed_upload_shows_the_reason(handler_env: Pipeline, lambda_context:
     assert "outputUrl" not in body
 
 
+def test_a_large_upload_shows_awaiting_upload_then_rejected_with_the_reason(
+    handler_env: Pipeline, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN a large upload whose file has not been checked yet
+    upload_id = str(uuid.uuid4())
+    handler_env.statuses.create_awaiting_upload(
+        upload_id=upload_id,
+        rule_id="orders-v1",
+        file_name="big.xml",
+        staged_key=f"incoming/{upload_id}.xml",
+        now=NOW,
+    )
+    # WHEN its status is read THEN it is awaiting_upload, with no reason and no output
+    status_code, body = get(upload_id, lambda_context)
+    assert (status_code, body["status"]) == (200, "awaiting_upload")
+    assert "reason" not in body and "outputUrl" not in body
+    # WHEN its file was refused THEN the status is rejected, with the reason
+    handler_env.statuses.mark_rejected(upload_id, reason="the XML is not well-formed at line 1", now=NOW)
+    _, body = get(upload_id, lambda_context)
+    assert (body["status"], body["reason"]) == ("rejected", "the XML is not well-formed at line 1")
+    assert "outputUrl" not in body
+
+
 def test_a_done_upload_gives_a_presigned_url_that_fetches_the_output(
     handler_env: Pipeline, lambda_context: FakeLambdaContext
 ) -> None:

@@ -126,8 +126,8 @@ def test_unknown_rule_message_says_how_to_load_it_without_naming_our_table(pipel
         )
     # THEN the caller learns what is wrong and what to do, not where rules are kept
     assert caught.value.message == (
-        "there is no rule 'orders-v2'; use the id of a loaded rule, or have it loaded (scripts/put_rule.py) "
-        "and upload again"
+        "there is no rule 'orders-v2'; use the id of a loaded rule (GET /rules lists them), or have it "
+        "loaded (scripts/put_rule.py) and upload again"
     )
     assert pipeline.rules_table_name not in caught.value.message
 

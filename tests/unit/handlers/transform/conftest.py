@@ -12,13 +12,17 @@ import copy
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from handlers.transform import dead_letters
+from handlers.transform import dead_letters, rules_api, staged_upload_validator, upload_url_api
+from handlers.transform.contract import StagedUploadSettings
 from handlers.transform.rules import RuleSet
+from handlers.transform.s3_events import ObjectRef
+from handlers.transform.staged_upload_validator import StagedUploadDependencies
 from handlers.transform.upload_api import accept_upload
 
 from ..conftest import Pipeline, load_event, s3_notification, sqs_record
@@ -138,3 +142,91 @@ def told(pipeline: Pipeline, upload_id: str) -> list[str]:
     """The statuses SNS announced for one upload, in order (drains the test queue)."""
     messages = [json.loads(envelope["Message"]) for envelope in pipeline.notifications()]
     return [message["status"] for message in messages if message["uploadId"] == upload_id]
+
+
+@pytest.fixture
+def large_upload_env(handler_env: Pipeline) -> Iterator[Pipeline]:
+    """handler_env, plus the cached clients of POST /uploads, the staged-upload validator, GET /rules and the
+    dead-letter consumer rebuilt under moto."""
+    modules = (upload_url_api, staged_upload_validator, rules_api, dead_letters)
+    for module in modules:
+        module.dependencies.cache_clear()
+    yield handler_env
+    for module in modules:
+        module.dependencies.cache_clear()
+
+
+def staged_settings(pipeline: Pipeline, *, max_upload_bytes: int = 10 * 1024 * 1024) -> StagedUploadSettings:
+    return StagedUploadSettings(
+        input_bucket=pipeline.input_bucket,
+        status_table=pipeline.status_table_name,
+        rules_table=pipeline.rules_table_name,
+        topic_arn=pipeline.topic_arn,
+        max_upload_bytes=max_upload_bytes,
+    )
+
+
+def validator_deps(pipeline: Pipeline, *, s3: Any = None, max_upload_bytes: int = 10 * 1024 * 1024) -> Any:
+    """The validator's dependencies on the moto pipeline (`s3` to inject a fault)."""
+    return StagedUploadDependencies(
+        s3=s3 or pipeline.s3,
+        sns=pipeline.sns,
+        statuses=pipeline.statuses,
+        rules=pipeline.rules,
+        settings=staged_settings(pipeline, max_upload_bytes=max_upload_bytes),
+    )
+
+
+def stage(
+    pipeline: Pipeline, content: bytes, *, rule_id: str = "orders-v1", name: str = "big-orders.xml"
+) -> tuple[str, ObjectRef]:
+    """A large upload as POST /uploads and the client's POST leave it: its row awaiting_upload, its file
+    in incoming/."""
+    upload_id = str(uuid.uuid4())
+    key = f"incoming/{upload_id}.xml"
+    pipeline.statuses.create_awaiting_upload(
+        upload_id=upload_id,
+        rule_id=rule_id,
+        file_name=name,
+        staged_key=key,
+        now=datetime.now(UTC),
+        owner="7d1a6f3e-2b4c-4e8a-9f0d-5c6b7a8e9f10",
+    )
+    pipeline.s3.put_object(Bucket=pipeline.input_bucket, Key=key, Body=content, ContentType="application/xml")
+    return upload_id, ObjectRef(pipeline.input_bucket, key)
+
+
+def staged_event(pipeline: Pipeline, upload_id: str) -> dict[str, Any]:
+    """The S3 event S3 sends the validator for a staged file, built on tests/events/transform_s3_staged_*."""
+    event = copy.deepcopy(load_event("transform_s3_staged_object_created.json"))
+    s3 = event["Records"][0]["s3"]
+    s3["bucket"]["name"] = pipeline.input_bucket
+    s3["bucket"]["arn"] = f"arn:aws:s3:::{pipeline.input_bucket}"
+    s3["object"]["key"] = f"incoming/{upload_id}.xml"
+    return event
+
+
+class FailsOnce:
+    """An S3 client whose first call of one operation raises (as a throttled or unreachable S3 does)."""
+
+    def __init__(self, s3: Any, operation: str) -> None:
+        self._s3 = s3
+        self._operation = operation
+        self.failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(self._s3, name)
+        if name != self._operation:
+            return call
+
+        def failing_once(**kwargs: Any) -> Any:
+            if not self.failed:
+                self.failed = True
+                raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your rate"}}, name)
+            return call(**kwargs)
+
+        return failing_once
+
+
+def keys_under(pipeline: Pipeline, prefix: str) -> list[str]:
+    return [key for key in pipeline.keys(pipeline.input_bucket) if key.startswith(prefix)]

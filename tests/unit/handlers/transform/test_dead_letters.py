@@ -1,4 +1,4 @@
-"""The buffer DLQ's consumer: a dead-lettered upload always ends `failed` with a reason, and announced.
+"""The DLQs' consumer: a dead-lettered upload always ends `failed` with a reason, and announced.
 
 A message reaches the DLQ after the buffer queue's last receive. When the worker crashed on that receive
 (timeout, out of memory), nothing marked the upload: the consumer does, and sends the notice. When the
@@ -7,8 +7,10 @@ upload already has its outcome, the consumer sends the notice only if it was nev
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +24,16 @@ from handlers.transform.s3_events import ObjectRef
 from handlers.transform.transform_worker import transform_object
 
 from ..conftest import FakeLambdaContext, Pipeline, load_event, sqs_event
-from .conftest import FixedRules, PublishFailsOnce, dead_letter_record, status_of, told, upload
+from .conftest import (
+    FixedRules,
+    PublishFailsOnce,
+    dead_letter_record,
+    stage,
+    staged_event,
+    status_of,
+    told,
+    upload,
+)
 
 ORDERS = b'<orders><order id="1"><paid>yes</paid></order></orders>'
 EVENTS_FILE_UPLOAD_ID = "3f2c1d9e-8b7a-4c6d-9e5f-0a1b2c3d4e5f"
@@ -154,3 +165,33 @@ def test_dead_letters_naming_no_known_upload_are_acknowledged(
     assert consume(sqs_event(test_event, foreign, orphan), lambda_context) == []
     assert dead_letter_env.status_rows() == []
     assert dead_letter_env.notifications() == []
+
+
+def staged_dead_letter(pipeline: Pipeline, upload_id: str) -> dict[str, Any]:
+    """The validator's S3 event as its DLQ holds it after Lambda's retries: the event itself as the body."""
+    record = copy.deepcopy(load_event("transform_dlq_s3_object_created.json")["Records"][0])
+    record["messageId"] = str(uuid.uuid4())
+    record["body"] = json.dumps(staged_event(pipeline, upload_id))
+    return record
+
+
+@pytest.mark.parametrize("accepted_first", [False, True], ids=["awaiting_upload", "accepted-not-moved"])
+def test_a_large_upload_whose_check_never_finished_is_failed_saying_where_its_file_is(
+    dead_letter_env: Pipeline, lambda_context: FakeLambdaContext, accepted_first: bool
+) -> None:
+    # GIVEN a large upload whose validator failed on every attempt (before or after accepting the file)
+    upload_id, _ = stage(dead_letter_env, ORDERS)
+    if accepted_first:
+        dead_letter_env.statuses.mark_staged_accepted(
+            upload_id, input_key=f"uploads/{upload_id}.xml", size_bytes=10, now=datetime.now(UTC)
+        )
+    # WHEN its event, dead-lettered by Lambda, is consumed
+    assert consume(sqs_event(staged_dead_letter(dead_letter_env, upload_id)), lambda_context) == []
+    # THEN the upload is failed with a reason saying where the file is kept, without our bucket's name
+    row = status_of(dead_letter_env, upload_id)
+    assert row["status"] == "failed"
+    assert "check of this large upload never finished" in row["reason"]
+    assert f"kept as incoming/{upload_id}.xml" in row["reason"]
+    assert dead_letter_env.input_bucket not in row["reason"]
+    # AND subscribers are told once
+    assert told(dead_letter_env, upload_id) == ["failed"]
