@@ -11,6 +11,7 @@ from localcloud.core.cli import add_stack_arguments, config_overrides, report
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.project_settings import load_project_settings
 from localcloud.core.stack_files import load_stack_config, project_name
+from localcloud.core.termination import stop_on_sigterm
 
 # Every system with a demo, in the order the demo drives them.
 DEMOS = {
@@ -46,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = demo_config(args.stack, config_overrides(args.config, project_name()))
     if args.stack != DEFAULT_STACK:
         report(f"stack {args.stack} with localcloud's timings: {config}")
+    stop_on_sigterm()
     cloud = LocalCloud(
         args.stack,
         config_overrides=config,

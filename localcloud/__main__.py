@@ -1,4 +1,5 @@
-"""python -m localcloud up [--stack local]: the project's Pulumi program on an embedded, Docker-free AWS."""
+"""python -m localcloud up|outputs|invoke: the project's Pulumi program on an embedded, Docker-free AWS
+(localcloud.core.cli)."""
 
 import sys
 

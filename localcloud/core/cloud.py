@@ -9,7 +9,6 @@ lacks is started from what the provisioner recorded: SQS event source mappings, 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,6 +27,7 @@ from localcloud.core.http_client import request as http_request
 from localcloud.core.project_settings import load_project_settings
 from localcloud.core.provisioner import MotoProvisioner, provision
 from localcloud.core.stack_files import load_stack_config
+from localcloud.core.stack_outputs import output_table
 from localcloud.services.apigateway.gateway import HttpGateway
 from localcloud.services.dynamodb.replication import DynamoDbReplicator
 from localcloud.services.elasticache.provision import RedisClusterRecord
@@ -66,6 +66,8 @@ class LocalCloud:
     redis_endpoint_settings: config keys (namespace:key) holding a Redis host:port the program expects
     outside the stack; for each one the stack sets, a real Valkey server stands in (see
     localcloud.core.project_settings). None reads them from the project's [tool.localcloud] table.
+    emulator_port: the AWS endpoint's port (0: a free one); free_port_if_taken: a free one instead when
+    that port is in use (reported through `progress`), rather than failing with PortInUseError.
     """
 
     def __init__(
@@ -77,6 +79,8 @@ class LocalCloud:
         replication_lag_seconds: float = 0.0,
         redis_endpoint_settings: Sequence[str] | None = None,
         progress: Progress = _silent,
+        emulator_port: int = 0,
+        free_port_if_taken: bool = False,
     ) -> None:
         if not 0 < time_scale <= 1:
             raise ValueError(f"time_scale must be in (0, 1], got {time_scale}")
@@ -88,7 +92,7 @@ class LocalCloud:
         if redis_endpoint_settings is None:
             redis_endpoint_settings = load_project_settings().redis_endpoint_settings
         self.redis_endpoint_settings = tuple(redis_endpoint_settings)
-        self.emulator = Emulator()
+        self.emulator = Emulator(port=emulator_port, free_port_if_taken=free_port_if_taken)
         self.deployment = Deployment()
         self.exports: dict[str, Any] = {}
         self.config: dict[str, str] = {}
@@ -112,6 +116,9 @@ class LocalCloud:
         self._default_region = config.get("aws:region", self._default_region)
         self.progress(f"Starting the embedded AWS for stack '{self.stack}'")
         self.emulator.start()
+        asked = self.emulator.requested_port
+        if asked and self.emulator.port != asked:
+            self.progress(f"  port {asked} is in use: the AWS endpoint takes free port {self.emulator.port}")
         runtime = self.emulator.lambda_runtime
         self._gateway = HttpGateway(
             invoke=runtime.invoke,
@@ -157,6 +164,18 @@ class LocalCloud:
         self.stop()
 
     # ---- what users and tests touch ----------------------------------------------------------------
+    @property
+    def region(self) -> str:
+        """The stack's aws:region: where clients go unless told otherwise."""
+        return self._default_region
+
+    @property
+    def gateway_url(self) -> str:
+        """Where the HTTP APIs, REST APIs and function URLs are served."""
+        if self._gateway is None:
+            raise RuntimeError("the cloud is not running; call LocalCloud.start() first")
+        return self._gateway.base_url
+
     def client(self, service: str, region: str | None = None) -> Any:
         return self.emulator.client(service, region or self._default_region)
 
@@ -244,13 +263,7 @@ class LocalCloud:
 
     def stack_output_table(self) -> str:
         """The exports formatted like `pulumi stack output`."""
-        width = max([len("OUTPUT"), *map(len, self.exports)]) + 2
-        lines = [f"Current stack outputs ({len(self.exports)}):", f"    {'OUTPUT':<{width}}VALUE"]
-        for key in sorted(self.exports):
-            value = self.exports[key]
-            shown = value if isinstance(value, str) else json.dumps(value)
-            lines.append(f"    {key:<{width}}{shown}")
-        return "\n".join(lines)
+        return output_table(self.exports)
 
     # ---- internals ---------------------------------------------------------------------------------
     def _start_redis(self, logical_name: str, _group_id: str) -> tuple[str, int]:

@@ -5,19 +5,25 @@ localcloud's Lambda runtime and its event source pollers.
 
 moto keeps its backends in module globals, so there is one emulator per process at a time; start()
 resets every backend, so each emulator begins empty.
+
+The endpoint's port: a free one by default (tests run many emulators); `up` asks for 4566, LocalStack's,
+so tools configured for LocalStack reach it, and takes a free port when 4566 is taken.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
+import socket
 import threading
 from types import TracebackType
 from typing import Any
 
 import requests
 
+from localcloud.core.activity_log import not_implemented_line
 from localcloud.core.clients import SharedClients
 from localcloud.core.moto_version import require_supported_moto
 from localcloud.services.cognitoidp import patches as cognito_patches
@@ -38,6 +44,93 @@ from localcloud.services.stepfunctions import patches as stepfunctions_patches
 from localcloud.services.stepfunctions import state_size
 
 HOST = "127.0.0.1"
+LOCALSTACK_PORT = 4566  # what tools configured for LocalStack expect
+_LISTEN_BACKLOG = 128  # werkzeug's own
+
+
+class PortInUseError(RuntimeError):
+    """The port asked for is taken (and no other will do)."""
+
+
+class NotImplementedAsOneLine(logging.Filter):
+    """werkzeug logs each moto NotImplementedError as a 40-line server traceback: one line says it all
+    (what moto lacks). Any other server error keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        line = not_implemented_line(record.getMessage())
+        if line is not None:
+            record.msg, record.args, record.exc_info = line, (), None
+        return True
+
+
+_NOT_IMPLEMENTED_FILTER = NotImplementedAsOneLine()
+
+
+def _listening_socket(port: int) -> socket.socket:
+    """A socket listening on HOST:port (0: a free port, chosen by the OS with no window for another
+    process to take it). Bound here, not by werkzeug, which answers a taken port with sys.exit(1) in the
+    server's thread, where moto's ThreadedMotoServer.start() then waits forever."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        # As werkzeug does: a restarted `up` rebinds its port while old connections sit in TIME_WAIT.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, port))
+        listener.listen(_LISTEN_BACKLOG)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def endpoint_socket(port: int, *, free_port_if_taken: bool = False) -> socket.socket:
+    """A socket listening on HOST:port, or on a free port when `port` is taken and free_port_if_taken;
+    else PortInUseError."""
+    try:
+        return _listening_socket(port)
+    except OSError as refused:
+        if refused.errno not in {errno.EADDRINUSE, errno.EACCES} or port == 0:
+            raise
+        if free_port_if_taken:
+            return _listening_socket(0)
+        raise PortInUseError(
+            f"port {port} on {HOST} is not available ({refused.strerror}): stop what holds it or choose "
+            "another port"
+        ) from None
+
+
+class _MotoServer:
+    """moto's server (its dispatcher and request handler, as ThreadedMotoServer runs them) serving on a
+    socket localcloud bound, in a daemon thread."""
+
+    def __init__(self, listener: socket.socket) -> None:
+        from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - moto is slow to import
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server  # noqa: PLC0415
+
+        app = DomainDispatcherApplication(create_backend_app)
+        # werkzeug serves a dup of the descriptor it is given: this one is closed once it has it.
+        self._server = make_server(
+            HOST, 0, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
+        )
+        listener.close()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="localcloud-moto", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
 
 
 def _list_moto_modules_once() -> None:
@@ -54,9 +147,15 @@ def _list_moto_modules_once() -> None:
 class Emulator:
     """Start/stop moto's server in this process; hand out boto3 clients bound to it."""
 
-    def __init__(self, *, concurrency_per_function: int = 8) -> None:
+    def __init__(
+        self, *, concurrency_per_function: int = 8, port: int = 0, free_port_if_taken: bool = False
+    ) -> None:
+        """port 0 takes a free port; another is taken as asked, or, when free_port_if_taken and that port
+        is in use, a free one instead (see `port` after start())."""
         self._concurrency_per_function = concurrency_per_function
-        self._server: Any = None
+        self.requested_port = port
+        self._free_port_if_taken = free_port_if_taken
+        self._server: _MotoServer | None = None
         self._endpoint_url: str | None = None
         self._lambda_runtime: LambdaRuntime | None = None
         self._event_sources: EventSourcePollers | None = None
@@ -70,6 +169,13 @@ class Emulator:
         if self._endpoint_url is None:
             raise RuntimeError("the emulator is not running; call Emulator.start() first")
         return self._endpoint_url
+
+    @property
+    def port(self) -> int:
+        """The endpoint's port (the one asked for, unless it was taken and a free one would do)."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; call Emulator.start() first")
+        return int(self._server.port)
 
     @property
     def lambda_runtime(self) -> LambdaRuntime:
@@ -96,12 +202,11 @@ class Emulator:
         return self.event_sources.dynamodb_streams
 
     def start(self) -> str:
-        """Start moto on a free port, patch it, install the Lambda runtime; return the endpoint URL."""
+        """Start moto on its port, patch it, install the Lambda runtime; return the endpoint URL."""
         with self._lock:
             if self._endpoint_url is not None:
                 return self._endpoint_url
             from moto.core.config import default_user_config  # noqa: PLC0415 - moto is slow to import
-            from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
             stepfunctions_patches.apply()
             state_size.apply()
@@ -113,12 +218,14 @@ class Emulator:
             _list_moto_modules_once()
             # werkzeug logs every request at INFO: thousands of lines per demo run.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
+            logging.getLogger("werkzeug").addFilter(_NOT_IMPLEMENTED_FILTER)
             default_user_config["stepfunctions"] = {"execute_state_machine": True}
-            # Port 0: the OS picks a free port, with no window for another process to take it.
-            server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+            server = _MotoServer(
+                endpoint_socket(self.requested_port, free_port_if_taken=self._free_port_if_taken)
+            )
             server.start()
-            host, port = server.get_host_and_port()
-            endpoint_url = f"http://{host}:{port}"
+            port = server.port
+            endpoint_url = f"http://{HOST}:{port}"
             # The Step Functions interpreter calls other services at localhost:$MOTO_PORT.
             self._previous_moto_port = os.environ.get("MOTO_PORT")
             os.environ["MOTO_PORT"] = str(port)

@@ -1,19 +1,38 @@
-"""`python -m demos` (what `make demo` runs) as a user runs it: a separate process, real output, real exit
-code; and how localcloud's CLI reads `--config`."""
+"""`python -m demos` (what `make demo` runs) and `python -m localcloud up|outputs|invoke` as a user runs
+them: separate processes, real output, real exit codes; and how localcloud's CLI reads `--config`.
+
+One `up` serves every check of the running instance (deploying takes most of a minute on two cores); the
+last one stops it with SIGTERM.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 
 from localcloud.core.cli import config_overrides
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
+UP_READY_SECONDS = 600.0  # a deployment, on a loaded two-core CI machine
+LOG_LINE_SECONDS = 30.0  # a line the gateway or the runtime logs after answering
+STOP_SECONDS = 120.0
+COMMAND_SECONDS = 120.0
+REDIS_SERVERS = {"valkey-server", "redis-server"}
 
 
 def test_demo_deploys_drives_every_system_and_exits_zero() -> None:
@@ -48,3 +67,266 @@ def test_config_overrides_take_pulumi_style_keys() -> None:
     }
     with pytest.raises(SystemExit, match="key=value"):
         config_overrides(["transformBatchSize"], "regionflow")
+
+
+def test_a_bad_config_value_is_one_line_not_a_traceback() -> None:
+    # WHEN a user starts `up` with a value the program refuses
+    finished = subprocess.run(
+        [sys.executable, "-m", "localcloud", "up", "--config", "transformBatchSize=abc", "--port", "0"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_SECONDS,
+        check=False,
+    )
+    # THEN it stops with the program's own message, on one line, and a usage error's exit code
+    assert finished.returncode == 2, finished.stderr[-3000:]
+    (line,) = finished.stderr.splitlines()
+    assert line.startswith("error: config key regionflow:transformBatchSize = 'abc' is not allowed: ")
+
+
+# ---- one `up` for the checks below -------------------------------------------------------------------
+def wait_for(condition: Callable[[], Any], *, timeout_seconds: float, what: str) -> Any:
+    """Poll `condition` until it returns something truthy; fail naming `what` after the deadline."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        found = condition()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {timeout_seconds:.0f} s")
+        time.sleep(0.1)
+
+
+def child_processes(parent_pid: int) -> dict[int, str]:
+    """The live (not zombie) children of `parent_pid`, by pid, with their command names (Linux /proc)."""
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # it exited meanwhile
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        if int(ppid) == parent_pid and state != "Z":
+            children[int(entry.name)] = name
+    return children
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@dataclass
+class RunningUp:
+    """A `python -m localcloud up` started as a user starts it, with its own state file, log file and
+    TMPDIR (so every temporary directory it makes can be checked for after it stops)."""
+
+    process: subprocess.Popen[str]
+    root: Path
+    started_children: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "instance.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "up.log"
+
+    @property
+    def temp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    def stdout(self) -> str:
+        return (self.root / "stdout.txt").read_text(encoding="utf-8")
+
+    def stderr(self) -> str:
+        return (self.root / "stderr.txt").read_text(encoding="utf-8")
+
+    def log(self) -> str:
+        return self.log_file.read_text(encoding="utf-8") if self.log_file.exists() else ""
+
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = json.loads(self.state_file.read_text(encoding="utf-8"))
+        return state
+
+    def localcloud(self, *arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Another command of the CLI, in its own process, pointed at this instance."""
+        return subprocess.run(
+            [sys.executable, "-m", "localcloud", *arguments, "--state-file", str(self.state_file)],
+            cwd=REPO_ROOT,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_SECONDS,
+            check=False,
+        )
+
+    def logged(self, pattern: str) -> re.Match[str]:
+        """The first line of the log file matching `pattern`, once it is there."""
+        matched: re.Match[str] = wait_for(
+            lambda: re.search(pattern, self.log(), re.MULTILINE),
+            timeout_seconds=LOG_LINE_SECONDS,
+            what=f"line matching {pattern!r} in {self.log_file}",
+        )
+        return matched
+
+
+@pytest.fixture(scope="module")
+def running_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningUp]:
+    root = tmp_path_factory.mktemp("localcloud-up")
+    (root / "tmp").mkdir()
+    with (root / "stdout.txt").open("w") as stdout, (root / "stderr.txt").open("w") as stderr:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "localcloud",
+                "up",
+                "--state-file",
+                str(root / "instance.json"),
+                "--log-file",
+                str(root / "up.log"),
+            ],
+            cwd=REPO_ROOT,
+            env={**os.environ, "TMPDIR": str(root / "tmp")},
+            stdout=stdout,
+            stderr=stderr,
+            text=True,
+        )
+    up = RunningUp(process, root)
+    try:
+        wait_for(
+            lambda: up.state_file.exists() or process.poll() is not None,
+            timeout_seconds=UP_READY_SECONDS,
+            what="state file from `up`",
+        )
+        assert process.poll() is None, (
+            f"up exited {process.returncode}:\n{up.stdout()[-3000:]}{up.stderr()[-3000:]}"
+        )
+        yield up
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        # Whatever a failed stop left behind must not outlive the test run.
+        for pid in up.started_children:
+            if process_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_up_prints_an_endpoint_other_tools_reach_with_the_printed_credentials(
+    running_up: RunningUp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the `export` lines `up` printed, pasted into a shell with no AWS settings of its own
+    exports = dict(re.findall(r"^export (AWS_[A-Z_]+)=(\S+)$", running_up.stdout(), re.MULTILINE))
+    assert set(exports) == {
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+    }
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    for name, value in exports.items():
+        monkeypatch.setenv(name, value)
+    # WHEN a boto3 client is made from the environment alone, as the aws CLI would be
+    s3 = boto3.session.Session().client("s3")
+    # THEN it reaches the emulator of that `up`, with the stack's resources
+    buckets = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
+    assert running_up.state()["outputs"]["transformInputBucket"] in buckets
+    assert exports["AWS_ENDPOINT_URL"] == running_up.state()["endpoint_url"]
+
+
+def test_outputs_reads_the_running_instance_as_pulumi_stack_output_does(running_up: RunningUp) -> None:
+    # GIVEN a running `up`
+    # WHEN a user asks another process for its outputs: all, one, one as JSON
+    every = running_up.localcloud("outputs")
+    one = running_up.localcloud("outputs", "transformInputBucket")
+    as_json = running_up.localcloud("outputs", "regions", "--json")
+    # THEN each is answered from the running stack
+    outputs = running_up.state()["outputs"]
+    assert every.returncode == 0, every.stderr
+    bucket = outputs["transformInputBucket"]
+    assert re.search(rf"^\s+transformInputBucket\s+{bucket}$", every.stdout, re.MULTILINE)
+    assert one.stdout == f"{bucket}\n"
+    assert json.loads(as_json.stdout) == outputs["regions"] == ["us-east-1", "us-west-2"]
+
+
+def batch_trigger(running_up: RunningUp) -> str:
+    name: str = running_up.state()["outputs"]["batchTriggerFunctions"]["us-east-1"]
+    return name
+
+
+def test_invoke_runs_a_function_and_shows_its_result_and_log_tail(
+    running_up: RunningUp, tmp_path: Path
+) -> None:
+    # GIVEN the batch trigger and S3's test event (which it answers without starting anything)
+    function = batch_trigger(running_up)
+    event = tmp_path / "s3-test-event.json"
+    event.write_text(json.dumps({"Event": "s3:TestEvent"}), encoding="utf-8")
+    # WHEN a user invokes it from another process
+    invoked = running_up.localcloud("invoke", function, "--event", str(event))
+    # THEN the handler's result is printed, with Lambda's log tail, and the invocation is logged
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout) == {"started": [], "duplicates": [], "ignored": []}
+    assert "REPORT RequestId:" in invoked.stderr
+    running_up.logged(rf"^\S+ lambda {re.escape(function)} ok in \d+ ms$")
+
+
+def test_a_failed_invocation_shows_the_workers_traceback(running_up: RunningUp) -> None:
+    # GIVEN an event the batch trigger cannot read (no Records: S3Event raises KeyError), from stdin
+    function = batch_trigger(running_up)
+    # WHEN a user invokes it
+    invoked = running_up.localcloud("invoke", function, "--event", "-", stdin="{}")
+    # THEN the command fails with Lambda's error payload, and the log shows the worker's traceback
+    assert invoked.returncode == 1
+    assert json.loads(invoked.stdout)["errorType"] == "KeyError"
+    assert f"error: {function} failed" in invoked.stderr
+    failure = running_up.logged(rf"^\S+ lambda {re.escape(function)} failed in \d+ ms: KeyError: 'Records'$")
+    next_line = running_up.log()[failure.end() :].split("\n")[1]
+    assert next_line == "    Traceback (most recent call last):"
+
+
+def test_requests_at_the_gateway_are_logged_without_their_query(running_up: RunningUp) -> None:
+    # GIVEN a request to an API the gateway does not serve, with a token in its query
+    url = f"{running_up.state()['gateway_url']}/restapis/none/v1/nowhere?token=s3cret"
+    # WHEN it is answered
+    with pytest.raises(urllib.error.HTTPError) as answered:
+        urllib.request.urlopen(url, timeout=30)
+    # THEN the log has method, path, status and duration, and not the token
+    assert answered.value.code == 404
+    running_up.logged(r"^\S+ gateway GET /restapis/none/v1/nowhere -> 404 in \d+ ms$")
+    assert "s3cret" not in running_up.log()
+
+
+def test_sigterm_stops_up_as_ctrl_c_does(running_up: RunningUp) -> None:
+    # GIVEN the running `up` (last in this module: it stops it), its Redis server and Lambda workers,
+    # and the temporary directories it made
+    children = child_processes(running_up.process.pid)
+    running_up.started_children.update(children)
+    assert REDIS_SERVERS & set(children.values()), children
+    assert any(running_up.temp_dir.iterdir())
+    # WHEN it is sent SIGTERM (what a service manager, `timeout` or `kill` sends)
+    running_up.process.send_signal(signal.SIGTERM)
+    code = running_up.process.wait(timeout=STOP_SECONDS)
+    # THEN it stopped as on Ctrl-C: every process it started is gone, every temporary directory removed,
+    # its state file too, so other commands say nothing runs
+    assert code == 0, running_up.stderr()[-3000:]
+    assert running_up.stdout().rstrip().endswith("Stopping.")
+    assert [pid for pid in children if process_alive(pid)] == []
+    assert sorted(path.name for path in running_up.temp_dir.iterdir()) == []
+    assert not running_up.state_file.exists()
+    after = running_up.localcloud("outputs")
+    assert after.returncode == 1
+    assert after.stderr.startswith("error: localcloud is not running")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from localcloud.core.activity_log import request_line
 from localcloud.core.clients import ClientFactory
 from localcloud.core.deployment import Deployment
 from localcloud.services.apigateway.definitions import ApiGatewayRecord, HttpApiEndpoint, RestApiDeployment
@@ -127,6 +129,7 @@ class HttpGateway:
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
+                started = time.monotonic()
                 response = gateway.handle(self)
                 self.send_response(response.status)
                 for name, value in response.headers:
@@ -135,6 +138,8 @@ class HttpGateway:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(response.body)
+                duration_ms = (time.monotonic() - started) * 1000
+                logger.info(request_line(self.command, self.path, response.status, duration_ms))
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from localcloud.core.activity_log import invocation_line
 from localcloud.core.clients import DEFAULT_ACCOUNT_ID, emulator_client
 from localcloud.services.elasticache.certificates import local_certificate_authority
 from localcloud.services.iam.enforcement import record_service_decision
@@ -299,6 +300,17 @@ class LambdaRuntime:
             f"Memory Size: {function.memory_size} MB\n"
         )
         _write_logs(function, request_id, logs)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                invocation_line(
+                    function.function_name,
+                    duration_ms,
+                    error_type=error_type,
+                    error_message=error_message,
+                    worker_logs=response.get("logs", ""),
+                    payload=payload,
+                )
+            )
         return InvocationResult(
             payload=payload, error_type=error_type, error_message=error_message, logs=logs
         )
