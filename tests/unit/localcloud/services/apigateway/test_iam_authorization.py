@@ -7,7 +7,7 @@ import http.client
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,23 +22,9 @@ from localcloud.services.apigateway.definitions import HttpApiEndpoint
 from localcloud.services.apigateway.gateway import HttpGateway
 from localcloud.services.iam.role_sessions import RoleSessions
 from tests.unit.localcloud.conftest import ACCOUNT_ID, REGION, Deployed, role_with
+from tests.unit.localcloud.services.apigateway.recording_lambda import RecordingLambda
 
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:audit-ingest"
-
-
-@dataclass
-class RecordingLambda:
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    def __call__(self, function_arn: str, region: str, event: dict[str, Any]) -> Any:
-        self.events.append(event)
-        return _Result({"statusCode": 202, "body": "accepted"})
-
-
-@dataclass
-class _Result:
-    payload: Any
-    error_type: str | None = None
 
 
 @dataclass
@@ -74,7 +60,7 @@ def api(emulator: Emulator) -> Iterator[Api]:
             AuthorizationType=authorization,
         )
     apigatewayv2.create_stage(ApiId=api_id, StageName="$default")
-    functions = RecordingLambda()
+    functions = RecordingLambda({"statusCode": 202, "body": "accepted"})
     with HttpGateway(invoke=functions, may_invoke=lambda *_: True, client_factory=emulator.client) as gateway:
         gateway.apis.http_apis[api_id] = HttpApiEndpoint(
             api_id=api_id, name="front-door", region=REGION, account_id=ACCOUNT_ID, endpoint=""
@@ -207,7 +193,7 @@ def iam_function_url(emulator: Emulator, deploy: Callable[..., Deployed]) -> Ite
     emulator.client("lambda", REGION).create_function_url_config(
         FunctionName=function.name, AuthType="AWS_IAM"
     )
-    functions = RecordingLambda()
+    functions = RecordingLambda({"statusCode": 202, "body": "accepted"})
     with HttpGateway(
         invoke=functions, may_invoke=lambda *_: False, client_factory=emulator.client
     ) as gateway:

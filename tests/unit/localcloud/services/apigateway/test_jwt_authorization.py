@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -22,24 +22,10 @@ from localcloud.core.http_client import request
 from localcloud.services.apigateway.definitions import HttpApiEndpoint
 from localcloud.services.apigateway.gateway import HttpGateway
 from tests.unit.localcloud.conftest import ACCOUNT_ID, REGION
+from tests.unit.localcloud.services.apigateway.recording_lambda import RecordingLambda
 
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:upload"
 PASSWORD = "Correct-Horse-9-Battery"
-
-
-@dataclass
-class RecordingLambda:
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    def __call__(self, function_arn: str, region: str, event: dict[str, Any]) -> Any:
-        self.events.append(event)
-        return _Result({"statusCode": 200, "body": "{}"})
-
-
-@dataclass
-class _Result:
-    payload: Any
-    error_type: str | None = None
 
 
 @dataclass
@@ -102,7 +88,7 @@ def people(emulator: Emulator) -> Iterator[People]:
             AuthorizationScopes=scopes,
         )
     apigatewayv2.create_stage(ApiId=api_id, StageName="$default")
-    functions = RecordingLambda()
+    functions = RecordingLambda({"statusCode": 200, "body": "{}"})
     with HttpGateway(invoke=functions, may_invoke=lambda *_: True, client_factory=emulator.client) as gateway:
         gateway.apis.http_apis[api_id] = HttpApiEndpoint(
             api_id=api_id, name="people", region=REGION, account_id=ACCOUNT_ID, endpoint=""

@@ -36,6 +36,7 @@ from localcloud.services.apigateway.vtl import (
     render_template,
 )
 from tests.unit.localcloud.conftest import REGION
+from tests.unit.localcloud.services.apigateway.recording_lambda import Invocation
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -304,19 +305,13 @@ def test_unsupported_vtl_fails_loudly(served: Served, caplog: pytest.LogCaptureF
 
 
 # ------------------------------------------------------------------------- Lambda proxy (payload 1.0)
-@dataclass
-class _Result:
-    payload: Any
-    error_type: str | None = None
-
-
 def test_lambda_proxy_event_and_response(emulator: Emulator) -> None:
     events: list[dict[str, Any]] = []
     asked: list[tuple[str, str, str, str | None]] = []
 
-    def invoke(function_arn: str, region: str, event: dict[str, Any]) -> _Result:
+    def invoke(function_arn: str, region: str, event: dict[str, Any]) -> Invocation:
         events.append(event)
-        return _Result({"statusCode": 201, "headers": {"X-Id": "1"}, "body": "made"})
+        return Invocation({"statusCode": 201, "headers": {"X-Id": "1"}, "body": "made"})
 
     def may_invoke(
         function_arn: str, region: str, principal: str, action: str, source_arn: str | None, context: dict
