@@ -7,7 +7,13 @@ VENV := venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit bench demo clean
+.PHONY: test lint typecheck unit browser bench demo clean
+
+# The browser tests drive Debian's chromium through chromedriver (headless); installed once, as root or
+# through sudo. CHROMIUM/CHROMEDRIVER name other binaries.
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 
 $(STAMP): requirements.txt requirements-dev.txt handlers/requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it (e.g. pyenv install 3.13) or pass PYTHON=..."; exit 1; }
@@ -24,8 +30,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest
+browser:
+	@test -x $(CHROMIUM) -a -x $(CHROMEDRIVER) || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; }
+	@$(CHROMEDRIVER) --version
+
+unit: $(STAMP) browser
+	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(BIN)/pytest
 
 test: lint typecheck unit
 

@@ -1,9 +1,10 @@
 """HTTP endpoints in front of Lambda functions: API Gateway v2, or function URLs where v2 is missing.
 
-No route is anonymous. A route is either AWS_IAM (machine producers sign with SigV4; `invoke_statements`
+No door is anonymous. A route is either AWS_IAM (machine producers sign with SigV4; `invoke_statements`
 are the grants a caller needs) or JWT (people sign in to an OpenID Connect issuer, e.g. a Cognito user
 pool, and send its token as `Authorization: Bearer <token>`). Function URLs offer IAM only: behind them a
-JWT route is served with AWS_IAM too.
+JWT route is served with AWS_IAM too. NONE is for a page alone (a sign-in page: it reads no data and
+accepts none), on API Gateway only; a function URL front door refuses it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from components.shared_settings import SharedSettings
 
 _PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 DEFAULT_THROTTLE = ApiThrottle(rate_limit_per_second=20, burst_limit=40)
-RouteAuthorization = Literal["AWS_IAM", "JWT"]
+RouteAuthorization = Literal["AWS_IAM", "JWT", "NONE"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,6 +190,10 @@ class HttpApi(pulumi.ComponentResource):
     def _build_function_urls(self, name: str, args: HttpApiArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
         first_url: pulumi.Output[str] | None = None
+        pages = [route.route_key for route in args.routes if route.authorization == "NONE"]
+        if pages:
+            # A page's route behind an AWS_IAM function URL could not be opened by a browser.
+            raise ValueError(f"{name}: function URLs serve no anonymous page ({', '.join(pages)})")
         for index, route in enumerate(args.routes):
             function_url = aws.lambda_.FunctionUrl(
                 f"{name}-url-{index}",

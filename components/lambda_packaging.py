@@ -98,6 +98,9 @@ def _distribution_name(entry: Path) -> str:
     return entry.name.split("-", 1)[0].removesuffix(".py").lower().replace("_", "-")
 
 
+PAGE_ASSET_SUFFIXES = frozenset({".html", ".css", ".js"})
+
+
 def prune_installed(site_dir: Path) -> list[str]:
     """Remove what must not ship from a pip --target tree; return the removed top-level names."""
     removed = []
@@ -114,11 +117,14 @@ def prune_installed(site_dir: Path) -> list[str]:
 
 
 def handler_sources(handlers_dir: Path = HANDLERS_DIR) -> list[Path]:
-    """The handler modules a function ships: Python sources only (no caches, tests or build inputs)."""
+    """What a function ships of handlers/: the Python modules, and the files a page serves from a
+    `static/` folder (PAGE_ASSET_SUFFIXES); no caches, tests or build inputs."""
     return [
         path
-        for path in sorted(handlers_dir.rglob("*.py"))
-        if "__pycache__" not in path.parts
+        for path in sorted(handlers_dir.rglob("*"))
+        if (path.suffix == ".py" or (path.parent.name == "static" and path.suffix in PAGE_ASSET_SUFFIXES))
+        and path.is_file()
+        and "__pycache__" not in path.parts
         and not path.name.startswith("test_")
         and path.name != "conftest.py"
         and "tests" not in path.relative_to(handlers_dir).parts

@@ -4,19 +4,23 @@ Large documents (above what a Lambda request carries, 6 MB) go straight to S3: P
 presigned POST for incoming/<uploadId>.xml, and the staged-upload validator runs the upload API's checks
 on the file S3 received, then moves it on to uploads/ (the same path as a direct upload) or keeps it
 under quarantine/ with the upload rejected. GET /rules lists the rules a person can pick.
+
+With the stack's own user pool, the API's root serves the upload page (handlers/transform/upload_page.py):
+people sign in, pick a rule and send files from a browser; the input bucket's CORS rules let that origin
+post large files to it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import alarm_topic, function_errors_alarm
+from components.alarms import AlarmTopic, alarm_topic, function_errors_alarm
 from components.api_callers import ApiCallerRole, ApiCallerRoleArgs
 from components.buffered_queue import CONSUMER_ACTIONS, BufferedQueue, BufferedQueueArgs, dead_letter_queue
 from components.config import ApiThrottle
@@ -40,15 +44,22 @@ from handlers.transform.contract import (
     RulesListSettings,
     StagedUploadSettings,
     StatusSettings,
+    UploadPageSettings,
     UploadSettings,
     UploadUrlSettings,
     WorkerSettings,
+    url_origin,
 )
 
 UPLOAD_ROUTE = "POST /upload"
 UPLOAD_URL_ROUTE = "POST /uploads"  # a presigned POST for a large document
 STATUS_ROUTE = "GET /uploads/{id}"
 RULES_ROUTE = "GET /rules"
+PAGE_ROUTE = "GET /"  # the upload page
+PAGE_ASSET_ROUTE = "GET /page/{asset}"  # its script and style
+# Reserved for the page's function: a static answer takes milliseconds, so two serve hundreds of page loads
+# a second, and a flood of them is throttled without touching the data routes' reservations.
+PAGE_CONCURRENCY = 2
 API_THROTTLE = ApiThrottle(rate_limit_per_second=20, burst_limit=50)  # each route
 # AWS's guidance for SQS-triggered functions: visibility timeout at least six times the function timeout,
 # so a message is not handed to a second worker while the first one is still retrying it.
@@ -83,9 +94,6 @@ class TransformPipelineArgs:
     rule_cache_seconds: int = WorkerSettings.rule_cache_seconds
     presigned_url_ttl_seconds: int = StatusSettings.presigned_url_ttl_seconds
     upload_url_ttl_seconds: int = UploadUrlSettings.upload_url_ttl_seconds  # a presigned POST's lifetime
-    # Origins (scheme://host[:port]) of upload pages that post large files from a browser straight to the
-    # input bucket: its CORS rules allow POST from them alone. Empty (the default): no CORS rules at all.
-    upload_page_origins: Sequence[str] = ()
     worker_timeout_seconds: int = 60
     worker_memory_mb: int = 1024  # a 10 MB document becomes ~100 MB of Python objects
     notify_emails: Sequence[str] = ()  # the notifications topic's subscribers, and the alarm topic's
@@ -109,6 +117,7 @@ class TransformPipeline(pulumi.ComponentResource):
     queue_url: pulumi.Output[str]
     user_pool_id: pulumi.Output[str] | None  # the stack's own pool (None with an existing issuer)
     user_pool_client_id: pulumi.Output[str] | None
+    upload_page_url: pulumi.Output[str] | None  # the upload page (with the stack's own user pool only)
     caller_role_arn: pulumi.Output[str] | None  # function URLs only: people sign with IAM there
     dlq_url: pulumi.Output[str]
 
@@ -318,20 +327,6 @@ class TransformPipeline(pulumi.ComponentResource):
             # policy and the function's permission must exist first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[buffer.policy, validator_permission]),
         )
-        if args.upload_page_origins:
-            aws.s3.BucketCorsConfiguration(
-                f"{name}-input-cors",
-                region=region,
-                bucket=inputs.bucket_name,
-                cors_rules=[
-                    {
-                        "allowed_methods": ["POST"],
-                        "allowed_origins": list(args.upload_page_origins),
-                        "max_age_seconds": CORS_MAX_AGE_SECONDS,
-                    }
-                ],
-                opts=child,
-            )
         worker = Function(
             f"{name}-worker",
             function_args(
@@ -419,6 +414,20 @@ class TransformPipeline(pulumi.ComponentResource):
                 child,
             )
             issuer, self.user_pool_id, self.user_pool_client_id = pool.issuer, pool.pool_id, pool.client_id
+        # The upload page signs people in to the stack's own pool: with another issuer there is none.
+        page = (
+            None
+            if self.user_pool_client_id is None
+            else self._upload_page_function(name, args, function_args, inputs, self.user_pool_client_id)
+        )
+        page_routes = (
+            []
+            if page is None
+            else [
+                LambdaRoute(route_key=PAGE_ROUTE, function=page, authorization="NONE"),
+                LambdaRoute(route_key=PAGE_ASSET_ROUTE, function=page, authorization="NONE"),
+            ]
+        )
         api = HttpApi(
             f"{name}-api",
             HttpApiArgs(
@@ -429,6 +438,7 @@ class TransformPipeline(pulumi.ComponentResource):
                     LambdaRoute(route_key=UPLOAD_URL_ROUTE, function=upload_url, authorization="JWT"),
                     LambdaRoute(route_key=STATUS_ROUTE, function=status, authorization="JWT"),
                     LambdaRoute(route_key=RULES_ROUTE, function=rules_list, authorization="JWT"),
+                    *page_routes,
                 ],
                 throttle=args.api_throttle,
                 jwt_issuer=issuer,
@@ -444,6 +454,13 @@ class TransformPipeline(pulumi.ComponentResource):
                 ),
                 child,
             ).arn
+        self.upload_page_url = (
+            None
+            if page is None
+            else self._serve_upload_page(
+                name, region=region, page=page, api=api, inputs=inputs, alarms=alarms
+            )
+        )
         # The worker's failures end in the buffer's dead-letter queue (alarmed there); the API functions'
         # end with the caller, so they are alarmed here.
         for role, function, route in (
@@ -487,8 +504,68 @@ class TransformPipeline(pulumi.ComponentResource):
                 "user_pool_id": self.user_pool_id,
                 "user_pool_client_id": self.user_pool_client_id,
                 "caller_role_arn": self.caller_role_arn,
+                "upload_page_url": self.upload_page_url,
             }
         )
+
+    def _upload_page_function(
+        self,
+        name: str,
+        args: TransformPipelineArgs,
+        function_args: Callable[..., FunctionArgs],
+        inputs: SecureBucket,
+        client_id: pulumi.Output[str],
+    ) -> Function:
+        return Function(
+            f"{name}-upload-page",
+            function_args(
+                handler="handlers.transform.upload_page.lambda_handler",
+                description="GET /: the upload page (its HTML, script and style); reads no data",
+                environment=UploadPageSettings.environment(
+                    user_pool_client_id=client_id,
+                    input_bucket=inputs.bucket_name,
+                    max_upload_bytes=args.max_upload_bytes,
+                ),
+                memory_mb=256,
+                reserved_concurrency=PAGE_CONCURRENCY,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+
+    def _serve_upload_page(
+        self,
+        name: str,
+        *,
+        region: str,
+        page: Function,
+        api: HttpApi,
+        inputs: SecureBucket,
+        alarms: AlarmTopic,
+    ) -> pulumi.Output[str]:
+        """The page's URL (the API's root: its relative links resolve under it on AWS and in localcloud
+        alike), with the CORS rules that let it post large files to the input bucket from the API's origin."""
+        child = pulumi.ResourceOptions(parent=self)
+        aws.s3.BucketCorsConfiguration(
+            f"{name}-input-cors",
+            region=region,
+            bucket=inputs.bucket_name,
+            cors_rules=[
+                {
+                    "allowed_methods": ["POST"],
+                    "allowed_origins": [api.endpoint.apply(url_origin)],
+                    "max_age_seconds": CORS_MAX_AGE_SECONDS,
+                }
+            ],
+            opts=child,
+        )
+        function_errors_alarm(
+            f"{name}-upload-page-errors",
+            topic=alarms,
+            function_name=page.function_name,
+            purpose=PAGE_ROUTE,
+            opts=child,
+        )
+        return pulumi.Output.concat(api.endpoint, "/")
 
     def _table(self, name: str, region: str, *, hash_key: str) -> aws.dynamodb.Table:
         return aws.dynamodb.Table(

@@ -1,8 +1,9 @@
 """People sign in here: a Cognito user pool and an app client whose tokens a JWT route accepts.
 
 Secure defaults: only administrators create users (no self sign-up), strong passwords, optional TOTP MFA,
-no client secret (a browser page cannot keep one), and sign-in by SRP (the password never leaves the
-client) or, for trusted back ends holding IAM credentials, ADMIN_USER_PASSWORD_AUTH.
+no client secret (a browser page cannot keep one). Sign-in: USER_PASSWORD_AUTH, which the upload page uses
+(the password goes to Cognito alone, over TLS), SRP for clients that implement it, and, for trusted back
+ends holding IAM credentials, ADMIN_USER_PASSWORD_AUTH.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class UserPool(pulumi.ComponentResource):
             user_pool_id=pool.id,
             generate_secret=False,
             explicit_auth_flows=[
+                "ALLOW_USER_PASSWORD_AUTH",
                 "ALLOW_USER_SRP_AUTH",
                 "ALLOW_ADMIN_USER_PASSWORD_AUTH",
                 "ALLOW_REFRESH_TOKEN_AUTH",

@@ -7,7 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from demos import artifacts, audit, batch, doors, events, failover, transform
-from localcloud.core.cli import add_stack_arguments, config_overrides, report
+from localcloud.core.cli import (
+    EXIT_USAGE,
+    add_stack_arguments,
+    config_overrides,
+    fail,
+    program_refusal,
+    report,
+)
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.project_settings import load_project_settings
 from localcloud.core.stack_files import load_stack_config, project_name
@@ -44,6 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demos", description=__doc__)
     add_stack_arguments(parser)
     args = parser.parse_args(argv)
+    try:
+        load_stack_config(args.stack)
+    except (FileNotFoundError, ValueError) as unusable:
+        return fail(str(unusable), EXIT_USAGE)
     config = demo_config(args.stack, config_overrides(args.config, project_name()))
     if args.stack != DEFAULT_STACK:
         report(f"stack {args.stack} with localcloud's timings: {config}")
@@ -72,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         report("Stopping.")
         return 0
+    except Exception as error:
+        # A value the program refuses is one line and a usage error, as with `python -m localcloud up`.
+        refusal = program_refusal(error)
+        if refusal is None:
+            raise
+        return fail(refusal, EXIT_USAGE)
     finally:
         cloud.stop()
 

@@ -46,8 +46,9 @@ def _new_caller(cloud: LocalCloud, system: System) -> Caller:
     )
 
 
-def demo_user(cloud: LocalCloud, username: str = DEMO_USER) -> Caller:
-    """A person of the upload routes' user pool (created with a fresh password), signed in."""
+def person_with_password(cloud: LocalCloud, username: str = DEMO_USER) -> str:
+    """A person of the upload routes' user pool, created if new, given a fresh password (returned), as
+    an administrator does it: the people who may upload are invited, never signed up."""
     cognito = cloud.client("cognito-idp")
     pool_id = cloud.exports["transformUserPoolId"]
     # Meets the pool's policy (12+ characters, every class) and is never written anywhere.
@@ -57,9 +58,15 @@ def demo_user(cloud: LocalCloud, username: str = DEMO_USER) -> Caller:
     except cognito.exceptions.UserNotFoundException:
         cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
     cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
+    return password
+
+
+def demo_user(cloud: LocalCloud, username: str = DEMO_USER) -> Caller:
+    """A person of the upload routes' user pool (created with a fresh password), signed in."""
+    password = person_with_password(cloud, username)
     return sign_in(
-        cognito,
-        user_pool_id=pool_id,
+        cloud.client("cognito-idp"),
+        user_pool_id=cloud.exports["transformUserPoolId"],
         client_id=cloud.exports["transformUserPoolClientId"],
         username=username,
         password=password,

@@ -1,8 +1,8 @@
 """Post sample audit messages to POST /audit (the seed's test client).
 
-    python scripts/audit_client.py --url <auditUrl from `pulumi stack output`> [--size 1048576]
-        [--count 3] [--idempotency-key KEY] [--source-system erp] [--message-type invoice.created]
-        [--payload-file FILE] [--role-arn auditCallerRoleArn] [--region R]
+    python -m scripts.audit_client --url <auditUrl from `pulumi stack output` or `python -m localcloud
+        outputs`> [--size 1048576] [--count 3] [--idempotency-key KEY] [--source-system erp]
+        [--message-type invoice.created] [--payload-file FILE] [--role-arn auditCallerRoleArn] [--region R]
 
 POST /audit is an AWS_IAM route: each request is signed (SigV4) with the default AWS credentials (the
 environment, ~/.aws, an instance role), or, with --role-arn, as a session of that role (the stack's
@@ -10,7 +10,9 @@ auditCallerRoleArn) assumed with them.
 
 Each message is {"payload": <base64 of random bytes, or of --payload-file>, "metadata": {sourceSystem,
 messageType, producerTimestamp}}. One line per message: the HTTP status, then the message id (202) or
-the error the API named. Exit code 1 when any message was refused.
+the error the API named. Exit code 1 when any message was refused. An Idempotency-Key stores one payload:
+sent again with the same payload (--payload-file) it replays the first reply, with another (new random
+bytes) it is refused with 422.
 """
 
 from __future__ import annotations
@@ -130,14 +132,18 @@ def default_caller(*, role_arn: str | None, region: str | None) -> IamCaller:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Post sample audit messages to POST /audit.")
-    parser.add_argument("--url", required=True, help="the audit endpoint (pulumi stack output auditUrl)")
+    parser.add_argument("--url", required=True, help="the audit endpoint (stack output auditUrl)")
     parser.add_argument("--size", type=int, default=1024, help="payload size in base64 characters")
     parser.add_argument("--count", type=int, default=1, help="how many messages to post")
-    parser.add_argument("--idempotency-key", help="sent with every message: the API stores it once")
+    parser.add_argument(
+        "--idempotency-key",
+        help="sent with every message: the API stores one payload under it, so give --payload-file "
+        "(each random payload differs: 422)",
+    )
     parser.add_argument("--source-system", default=DEFAULT_SOURCE_SYSTEM)
     parser.add_argument("--message-type", default=DEFAULT_MESSAGE_TYPE)
     parser.add_argument("--payload-file", type=Path, help="send this file (base64) instead of random bytes")
-    parser.add_argument("--role-arn", help="sign as a session of this role (the stack's auditCallerRoleArn)")
+    parser.add_argument("--role-arn", help="sign as a session of this role (stack output auditCallerRoleArn)")
     parser.add_argument(
         "--region", help="the API's region when its URL does not name it (default: the SDK's)"
     )

@@ -1,8 +1,8 @@
 """Load financial data (`uuid,unitsSold,unitPrice,unitCost,totalRevenue,totalCost,totalProfit`) into the
 financial-data table that "Enrich records" and GET /financials/{uuid} read.
 
-    python -m scripts.load_financials --table <financialsTable from `pulumi stack output`>
-        --file financials.csv [--region R] [--endpoint-url URL]
+    python -m scripts.load_financials --table <batchFinancialsTable from `pulumi stack output` or
+        `python -m localcloud outputs`> --file financials.csv [--region R] [--endpoint-url URL]
 
 The whole file is checked before anything is written, so a bad file changes nothing; exit code 2 means
 a bad file (the message names the line). Loading the same file again rewrites the same items.
@@ -47,10 +47,10 @@ def _check_file(path: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Load financial data into the financial-data table.")
-    parser.add_argument("--table", required=True, help="table name (pulumi stack output financialsTable)")
+    parser.add_argument("--table", required=True, help="table name (stack output batchFinancialsTable)")
     parser.add_argument("--file", required=True, type=Path, help="CSV: uuid,unitsSold,unitPrice,...")
     parser.add_argument("--region", help="AWS region of the table (default: your AWS configuration)")
-    parser.add_argument("--endpoint-url", help="DynamoDB endpoint, e.g. LocalStack or localcloud")
+    parser.add_argument("--endpoint-url", help="DynamoDB endpoint (default: $AWS_ENDPOINT_URL, else AWS's)")
     args = parser.parse_args(argv)
     try:
         _check_file(args.file)

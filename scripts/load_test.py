@@ -66,13 +66,17 @@ def run_load_test(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Upload a batch file many times, waiting between uploads.")
-    parser.add_argument("--bucket", required=True, help="bucket name, access point ARN or MRAP ARN")
+    parser.add_argument(
+        "--bucket",
+        required=True,
+        help="bucket name (stack output batchBuckets), access point ARN or MRAP ARN",
+    )
     parser.add_argument("--file", required=True, type=Path, help="the batch file, e.g. testfile.csv")
     parser.add_argument("--runs", type=int, default=100, help="number of uploads (default 100)")
     parser.add_argument("--wait", type=float, default=1.0, help="seconds between uploads (default 1)")
     parser.add_argument("--region", help="AWS region of the bucket (default: your AWS configuration)")
     parser.add_argument("--prefix", default=INPUT_PREFIX, help=f"key prefix (default {INPUT_PREFIX})")
-    parser.add_argument("--endpoint-url", help="S3 endpoint, e.g. LocalStack or localcloud")
+    parser.add_argument("--endpoint-url", help="S3 endpoint (default: $AWS_ENDPOINT_URL, else AWS's)")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.wait < 0:
         parser.error("--runs must be at least 1 and --wait 0 or more")

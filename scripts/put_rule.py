@@ -1,7 +1,10 @@
 """Add or replace transform rule sets in the rules table.
 
-    python scripts/put_rule.py --table <rulesTable from `pulumi stack output`> [--region R]
-        [--endpoint-url URL] rules/orders-v1.json [...]
+    python scripts/put_rule.py --table <transformRulesTable from `pulumi stack output` or
+        `python -m localcloud outputs`> [--region R] [--endpoint-url URL] rules/orders-v1.json [...]
+
+Like every AWS SDK, it reaches the endpoint in AWS_ENDPOINT_URL when set (what `python -m localcloud up`
+prints); --endpoint-url names another.
 
 Every file is validated before any is written, so an invalid file changes nothing. Exit code 2 means
 an invalid file: every problem of every file is printed, one per line, prefixed with its file.
@@ -39,9 +42,9 @@ def put_rules(table: Any, paths: Sequence[Path]) -> list[RuleSet]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Add or replace transform rule sets in the rules table.")
-    parser.add_argument("--table", required=True, help="rules table name (pulumi stack output rulesTable)")
+    parser.add_argument("--table", required=True, help="rules table name (stack output transformRulesTable)")
     parser.add_argument("--region", help="AWS region of the table (default: your AWS configuration)")
-    parser.add_argument("--endpoint-url", help="DynamoDB endpoint, e.g. LocalStack or localcloud")
+    parser.add_argument("--endpoint-url", help="DynamoDB endpoint (default: $AWS_ENDPOINT_URL, else AWS's)")
     parser.add_argument("files", nargs="+", type=Path, help="rule files such as rules/orders-v1.json")
     args = parser.parse_args(argv)
 

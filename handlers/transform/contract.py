@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from handlers.environment import Environment
 from handlers.transform.rules import RuleSet, load_rule_files
@@ -132,6 +133,26 @@ class RulesListSettings(Environment):
     """GET /rules (handlers/transform/rules_api.py)."""
 
     rules_table: str
+
+
+def url_origin(url: str) -> str:
+    """scheme://host[:port] of `url`: what a browser's Origin header and CORS rules name."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# The largest file the upload page sends through POST /upload; larger ones go straight to S3 (POST /uploads).
+# A Lambda request carries 6 MB, event included, and a body API Gateway base64-encodes grows by a third.
+DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class UploadPageSettings(Environment):
+    """GET / and GET /page/{asset}: the upload page (handlers/transform/upload_page.py)."""
+
+    user_pool_client_id: str  # the app client people sign in with (USER_PASSWORD_AUTH from the browser)
+    input_bucket: str  # where large files go: its origin is the one the page may post to
+    max_upload_bytes: int = UploadSettings.max_upload_bytes
 
 
 @dataclass(frozen=True, kw_only=True)

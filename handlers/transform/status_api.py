@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
@@ -99,10 +100,30 @@ def describe_upload(
         body["outputKey"] = status.output_key
         body["outputUrl"] = s3.generate_presigned_url(
             "get_object",
-            Params={"Bucket": output_bucket, "Key": status.output_key},
+            Params={
+                "Bucket": output_bucket,
+                "Key": status.output_key,
+                # A browser following the link saves the JSON under the uploaded file's name.
+                "ResponseContentDisposition": attachment(output_file_name(status.file_name)),
+            },
             ExpiresIn=presigned_url_ttl_seconds,
         )
     return 200, body
+
+
+def output_file_name(file_name: str) -> str:
+    """orders.xml -> orders.json: the name the transformed document is saved under."""
+    stem = file_name[: -len(".xml")] if file_name.lower().endswith(".xml") else file_name
+    return f"{stem}.json"
+
+
+def attachment(file_name: str) -> str:
+    """A Content-Disposition that saves under `file_name`: an ASCII fallback (RFC 6266) and the exact
+    name percent-encoded (RFC 5987) for any other character."""
+    fallback = "".join(
+        char if char.isascii() and char.isprintable() and char not in '"\\' else "_" for char in file_name
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 # Neither trace records the response: a done upload's reply holds a presigned URL, a bearer credential

@@ -180,7 +180,10 @@ def accept_upload(
     except Exception as error:
         statuses.mark_failed(upload_id, reason=f"storing the upload failed: {error}", now=datetime.now(UTC))
         raise
-    return {"uploadId": upload_id, "status": STATUS_PENDING, "statusUrl": f"/uploads/{upload_id}"}
+    # statusUrl is relative to this request's URL (RFC 3986): on an HTTP API, whose routes share one
+    # base, .../upload resolves it to .../uploads/<id> (on AWS and in localcloud alike). Behind function
+    # URLs each route is a URL of its own: there the status door is the stack's transformStatusUrl.
+    return {"uploadId": upload_id, "status": STATUS_PENDING, "statusUrl": f"uploads/{upload_id}"}
 
 
 def error_response(status_code: int, code: str, message: str) -> Response:

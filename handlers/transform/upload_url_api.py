@@ -114,7 +114,7 @@ def issue_upload_url(
     return {
         "uploadId": upload_id,
         "status": STATUS_AWAITING_UPLOAD,
-        "statusUrl": f"/uploads/{upload_id}",
+        "statusUrl": f"uploads/{upload_id}",  # relative to .../uploads, as POST /upload's (upload_api.py)
         "upload": {"url": post["url"], "fields": post["fields"]},
         "maxUploadBytes": settings.max_upload_bytes,
         "expiresAt": iso_utc(now + timedelta(seconds=settings.upload_url_ttl_seconds)),

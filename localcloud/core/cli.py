@@ -1,7 +1,8 @@
 """python -m localcloud up|outputs|invoke: the project's Pulumi program on an embedded, Docker-free AWS.
 
 up       deploys the stack, prints its outputs as `pulumi stack output` would, the AWS endpoint and
-         credentials other tools use (aws CLI, AWS SDKs), then serves until Ctrl-C or SIGTERM,
+         credentials other tools use (aws CLI, AWS SDKs) and the console's URL (the gateway's root: a
+         page showing what the embedded AWS holds), then serves until Ctrl-C or SIGTERM,
          logging each request at the gateway and each Lambda invocation (to stderr, or --log-file).
 outputs  prints a running `up`'s outputs: all, or one NAME (--json as `pulumi stack output --json`).
 invoke   invokes a function of a running `up` with an event file; prints its result and log tail.
@@ -45,12 +46,15 @@ from localcloud.core.running_instance import (
 from localcloud.core.stack_files import PROJECT_DIR, load_stack_config, project_name
 from localcloud.core.stack_outputs import UnknownOutputError, shown_outputs
 from localcloud.core.termination import stop_on_sigterm
+from localcloud.services.cognitoidp.demo_people import USER_POOL_TYPE, demo_people
 
 LOG_TAIL_BYTES = 4096  # what Lambda returns of an invocation's log with LogType=Tail
 # Lambda's longest timeout, and a margin: an invocation is answered when the handler is done.
 INVOKE_READ_TIMEOUT_SECONDS = 900 + 60
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+# Names the state file for every command of a shell (two `up`s side by side), as --state-file does.
+STATE_FILE_VARIABLE = "LOCALCLOUD_STATE_FILE"
 
 
 def config_overrides(pairs: Sequence[str], project: str) -> dict[str, str]:
@@ -105,9 +109,10 @@ def add_state_file_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-file",
         type=Path,
-        default=DEFAULT_STATE_FILE,
+        default=Path(os.environ.get(STATE_FILE_VARIABLE) or DEFAULT_STATE_FILE),
         metavar="PATH",
-        help="where `up` says how to reach it (default: build/localcloud/instance.json)",
+        help=f"where `up` says how to reach it (default: ${STATE_FILE_VARIABLE}, else "
+        "build/localcloud/instance.json)",
     )
 
 
@@ -190,6 +195,14 @@ def up(args: argparse.Namespace) -> int:
             log_file=str(args.log_file) if args.log_file else None,
         )
         report(connection_text(instance))
+        pool_regions = {
+            resource.region or cloud.region
+            for resource in cloud.deployment.resources
+            if resource.typ == USER_POOL_TYPE
+        }
+        for region in sorted(pool_regions):
+            for person in demo_people(cloud.client("cognito-idp", region), region):
+                report(person.line())
         publish(instance, args.state_file)
         report("Serving on 127.0.0.1; press Ctrl-C to stop.")
         threading.Event().wait()
@@ -221,6 +234,7 @@ def connection_text(instance: RunningInstance) -> str:
             f"export AWS_SECRET_ACCESS_KEY={DUMMY_SECRET_ACCESS_KEY}",
             f"export AWS_DEFAULT_REGION={instance.region}",
             f"Gateway (HTTP APIs, REST APIs, function URLs): {instance.gateway_url}",
+            f"Console (localcloud only, read-only; not deployed to AWS): {instance.gateway_url}/",
             f"Requests and invocations are logged to {instance.log_file or 'the terminal (stderr)'}",
         ]
     )

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pulumi
 
+from localcloud.console.serve import Console
 from localcloud.core.clients import emulator_resource
 from localcloud.core.deployment import Deployment
 from localcloud.core.emulator import Emulator
@@ -125,6 +126,7 @@ class LocalCloud:
             may_invoke=runtime.may_invoke,
             client_factory=self.emulator.client,
             deployment=self.deployment,
+            console=Console(stack=self.stack, deployment=self.deployment, exports=lambda: self.exports),
         ).start()
         provisioner = _ReportingProvisioner(
             self.emulator.client,
@@ -175,6 +177,11 @@ class LocalCloud:
         if self._gateway is None:
             raise RuntimeError("the cloud is not running; call LocalCloud.start() first")
         return self._gateway.base_url
+
+    @property
+    def console_url(self) -> str:
+        """localcloud's console (localcloud/console/): the gateway's root."""
+        return f"{self.gateway_url}/"
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.emulator.client(service, region or self._default_region)

@@ -25,6 +25,20 @@ class SkippedResource:
     region: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeployedResource:
+    """A resource of the program as Pulumi registered it. Its URN names the component types it sits in
+    (`urn:pulumi:<stack>::<project>::<parent type>$...$<type>::<name>`), which is how the console groups
+    resources by the system they belong to without knowing the program."""
+
+    urn: str
+    typ: str
+    logical_name: str
+    region: str | None
+    resource_id: str
+    skipped: bool
+
+
 class Deployment:
     """Every service's record of one deployment. Mutate and read records under `lock` only: resources are
     provisioned on several threads while the gateway serves requests."""
@@ -32,6 +46,7 @@ class Deployment:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.skipped: list[SkippedResource] = []
+        self.resources: list[DeployedResource] = []  # every custom resource, in registration order
         self._records: dict[type[Any], Any] = {}
 
     def record(self, kind: type[Record]) -> Record:

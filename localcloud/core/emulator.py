@@ -24,8 +24,10 @@ from typing import Any
 import requests
 
 from localcloud.core.activity_log import not_implemented_line
+from localcloud.core.browser_cors import backend_apps_with_aws_cors, preflight_route
 from localcloud.core.clients import SharedClients
 from localcloud.core.moto_version import require_supported_moto
+from localcloud.core.server_routes import add_route
 from localcloud.services.cognitoidp import patches as cognito_patches
 from localcloud.services.dynamodb import patches as dynamodb_patches
 from localcloud.services.iam import enforcement as iam_enforcement
@@ -110,7 +112,7 @@ class _MotoServer:
         )
         from werkzeug.serving import make_server  # noqa: PLC0415
 
-        app = DomainDispatcherApplication(create_backend_app)
+        app = DomainDispatcherApplication(backend_apps_with_aws_cors(create_backend_app))
         # werkzeug serves a dup of the descriptor it is given: this one is closed once it has it.
         self._server = make_server(
             HOST, 0, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
@@ -215,6 +217,7 @@ class Emulator:
             dynamodb_patches.apply()
             sqs_patches.apply()
             cognito_patches.apply()
+            add_route(preflight_route)
             _list_moto_modules_once()
             # werkzeug logs every request at INFO: thousands of lines per demo run.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)

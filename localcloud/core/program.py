@@ -10,7 +10,7 @@ import runpy
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pulumi
 from pulumi.runtime import rpc, settings
@@ -24,12 +24,42 @@ from localcloud.core.stack_files import PROJECT_DIR, load_stack_config, project_
 _RUN_LOCK = threading.Lock()
 
 
+@runtime_checkable
+class RegistrationObserver(Protocol):
+    """Mocks that want each resource's URN: Mocks.new_resource is not told it, nor the resource's parent."""
+
+    def registered(self, urn: str, typ: str, name: str, custom: bool, resource_id: str) -> None: ...
+
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
 class ExportCapturingMonitor(MockMonitor):
-    """MockMonitor that keeps RegisterResourceOutputs, which is where stack exports arrive."""
+    """MockMonitor that keeps RegisterResourceOutputs, which is where stack exports arrive, and tells a
+    RegistrationObserver mocks each resource's URN once it is created.
+
+    The URN told is the engine's: its type is the whole chain of parent types (the stack's left out),
+    `outer$inner$type`. MockMonitor's own URNs name the immediate parent's type only."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.registered_outputs: dict[str, dict[str, Any]] = {}
+        self._qualified_types: dict[str, str] = {}  # MockMonitor's URN -> the engine's qualified type
+        self._types_lock = threading.Lock()  # resources register on several threads
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == STACK_TYPE:
+            return response
+        with self._types_lock:
+            parent_type = self._qualified_types.get(request.parent)
+            qualified = f"{parent_type}${request.type}" if parent_type else request.type
+            self._qualified_types[response.urn] = qualified
+        if isinstance(self.mocks, RegistrationObserver):
+            stack_and_project = "::".join(response.urn.split("::", 2)[:2])
+            urn = f"{stack_and_project}::{qualified}::{request.name}"
+            self.mocks.registered(urn, request.type, request.name, bool(request.custom), response.id)
+        return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         self.registered_outputs[request.urn] = rpc.deserialize_properties(request.outputs)
@@ -81,5 +111,5 @@ def run_inline_program(
         settings.SETTINGS.rpc_manager.clear()
         settings.SETTINGS.outputs.clear()
         _sync_await(run_in_stack(program))
-        stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
+        stack_urn = f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
         return dict(monitor.registered_outputs.get(stack_urn, {}))

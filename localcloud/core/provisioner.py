@@ -25,7 +25,7 @@ from localcloud.core.context import (
     Registry,
     UnsupportedResourceError,
 )
-from localcloud.core.deployment import Deployment, SkippedResource
+from localcloud.core.deployment import DeployedResource, Deployment, SkippedResource
 from localcloud.core.fields import unwrap_secrets
 from localcloud.core.program import run_program
 from localcloud.services.elasticache.redis_server import free_port
@@ -90,6 +90,8 @@ class MotoProvisioner(pulumi.runtime.Mocks):
         # so one lock (the deployment's) guards both.
         self._lock = self.deployment.lock
         self._creators = dict(creators)
+        # Each created resource's region until its URN arrives (registered(), right after new_resource).
+        self._regions: dict[tuple[str, str, str], str] = {}
 
     @property
     def skipped(self) -> list[SkippedResource]:
@@ -116,7 +118,9 @@ class MotoProvisioner(pulumi.runtime.Mocks):
                 )
             region = self.context.region_of(inputs, args.provider)
             if args.typ in SKIPPED_TYPES:
-                return self._skip(args, inputs, region)
+                skipped_id, skipped_outputs = self._skip(args, inputs, region)
+                self._regions[(args.typ, args.name, skipped_id or "")] = region
+                return skipped_id, skipped_outputs
             creator = self._creators.get(args.typ)
             if creator is None:
                 raise UnsupportedResourceError(
@@ -125,7 +129,26 @@ class MotoProvisioner(pulumi.runtime.Mocks):
                 )
             resource_id, outputs = creator(self.context, args, inputs, region)
             self.created.append((args.typ, args.name, region, resource_id))
+            self._regions[(args.typ, args.name, resource_id or "")] = region
             return resource_id, outputs
+
+    def registered(self, urn: str, typ: str, name: str, custom: bool, resource_id: str) -> None:
+        """Record a created resource with its URN (program.RegistrationObserver); providers and
+        components are not resources of the deployment."""
+        if not custom or typ.startswith("pulumi:providers:"):
+            return
+        with self._lock:
+            region = self._regions.pop((typ, name, resource_id or ""), None)
+            self.deployment.resources.append(
+                DeployedResource(
+                    urn=urn,
+                    typ=typ,
+                    logical_name=name,
+                    region=region,
+                    resource_id=resource_id,
+                    skipped=typ in SKIPPED_TYPES,
+                )
+            )
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         with self._lock:

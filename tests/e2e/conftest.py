@@ -6,12 +6,15 @@ moto keeps its state per process, so a localcloud must stop before another emula
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from localcloud.core.cloud import LocalCloud
+from tests.e2e.browser import chrome, save_artifacts
 
 # Every IAM decision the e2e run's emulators made, by outcome (reported at the end of the run).
 IAM_DECISIONS: Counter[str] = Counter()
@@ -46,6 +49,30 @@ def running_cloud(
 def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
     with running_cloud(request) as running:
         yield running
+
+
+@pytest.fixture
+def browser(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WebDriver]:
+    """A headless chromium (downloads in tmp_path/downloads); a failed test keeps a screenshot."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with chrome(downloads) as driver:
+        yield driver
+        report = getattr(request.node, "call_report", None)
+        if report is not None and report.failed:
+            kept = save_artifacts(driver, request.node.nodeid)
+            report.sections.append(("browser artifacts", "\n".join(str(path) for path in kept)))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, object, object]:
+    # The `browser` fixture reads the call phase's outcome at teardown to keep a failing page's screenshot.
+    report = yield
+    if call.when == "call":
+        item.call_report = report  # type: ignore[attr-defined]
+    return report
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

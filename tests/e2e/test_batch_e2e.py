@@ -9,6 +9,11 @@ import json
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 
 from demos import batch
 from demos.doors import call
@@ -22,6 +27,7 @@ from tests.e2e.faults import history, invocations, service_unreachable, task_err
 from tests.unit.handlers.conftest import load_event
 
 ROWS, INVALID = 1000, 37
+CONSOLE_WAIT_SECONDS = 60.0  # a bound for a loaded machine; the page polls every 2 s
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +113,59 @@ def test_the_emailed_presigned_link_downloads_the_output(
     stored = cloud.client("s3").get_object(Bucket=bucket, Key=completed["outputKey"])["Body"].read()
     assert downloaded.status == 200
     assert downloaded.body == stored
+
+
+def test_the_console_shows_the_batch_runs_executions_with_their_history_and_the_email_it_sent(
+    cloud: LocalCloud, completed: dict[str, Any], browser: WebDriver
+) -> None:
+    # GIVEN the batch of input/sales.csv completed: one workflow execution, its chunks', and an email
+    region = batch.primary_region(cloud)
+    (execution,) = executions_for(cloud, region, "input/sales.csv")
+    email = batch.link_email(cloud, "input/sales.csv")
+    assert email is not None
+    # WHEN a person opens the console at the gateway's root
+    browser.get(cloud.console_url)
+    # (the page redraws a part when it changes: an element found before may be replaced, so each wait
+    # finds its elements afresh)
+    wait = WebDriverWait(browser, CONSOLE_WAIT_SECONDS, ignored_exceptions=[StaleElementReferenceException])
+    execution_row = f'//tr[th/button[@data-arn="{execution["executionArn"]}"]]'
+    # THEN the workflow's execution shows under its state machine, SUCCEEDED
+    wait.until(lambda driver: "SUCCEEDED" in driver.find_element(By.XPATH, execution_row).text)
+    # AND so do the chunk processor's executions
+    chunk_machine = cloud.exports["batchChunkStateMachineArns"][region].rsplit(":", 1)[-1]
+    chunk_heading = f'//*[@data-part="stateMachines"]//h3[starts-with(normalize-space(), "{chunk_machine} ")]'
+    wait.until(lambda driver: driver.find_element(By.XPATH, chunk_heading))
+    # WHEN they choose the execution from the keyboard
+    wait.until(lambda driver: press_enter(driver, f"{execution_row}//button"))
+    # THEN its history shows state by state, from the first state to the execution's success
+    history = browser.find_element(By.ID, "history-content")
+    wait.until(lambda _: "ExecutionSucceeded" in history.text)
+    cells = wait.until(
+        lambda _: [
+            [cell.text for cell in row.find_elements(By.CSS_SELECTOR, "th, td")]
+            for row in history.find_elements(By.CSS_SELECTOR, "tbody tr")
+        ]
+    )
+    assert ["TaskStateEntered", "Split input file"] in [row[2:4] for row in cells]
+    assert cells[-1][2] == "ExecutionSucceeded"
+    # AND the focus moved to the history, so a keyboard or screen reader user lands on it
+    assert browser.switch_to.active_element.get_attribute("id") == "history-heading"
+    # AND the email the batch sent shows with its subject and recipients
+    email_row = f'//*[@data-part="emails"]//tr[th[normalize-space()={xpath_text(email["subject"])}]]'
+    shown = wait.until(lambda driver: driver.find_element(By.XPATH, email_row).text)
+    assert all(recipient in shown for recipient in email["to"])
+
+
+def press_enter(driver: WebDriver, xpath: str) -> bool:
+    driver.find_element(By.XPATH, xpath).send_keys(Keys.ENTER)
+    return True
+
+
+def xpath_text(value: str) -> str:
+    """`value` as an XPath string literal (XPath 1.0 has no escape: quotes are joined with concat)."""
+    if '"' not in value:
+        return f'"{value}"'
+    return "concat(" + ", '\"', ".join(f'"{part}"' for part in value.split('"')) + ")"
 
 
 def test_a_duplicate_event_starts_no_second_execution(cloud: LocalCloud, completed: dict[str, Any]) -> None:

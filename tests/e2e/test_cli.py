@@ -1,5 +1,6 @@
 """`python -m demos` (what `make demo` runs) and `python -m localcloud up|outputs|invoke` as a user runs
-them: separate processes, real output, real exit codes; and how localcloud's CLI reads `--config`.
+them: separate processes, real output, real exit codes; how localcloud's CLI reads `--config`; and every
+shell example of README.md and docs/, run as written against `up`.
 
 One `up` serves every check of the running instance (deploying takes most of a minute on two cores); the
 last one stops it with SIGTERM.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +26,7 @@ from typing import Any
 import boto3
 import pytest
 
-from localcloud.core.cli import config_overrides
+from localcloud.core.cli import STATE_FILE_VARIABLE, config_overrides
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +82,22 @@ def test_a_bad_config_value_is_one_line_not_a_traceback() -> None:
         check=False,
     )
     # THEN it stops with the program's own message, on one line, and a usage error's exit code
+    assert finished.returncode == 2, finished.stderr[-3000:]
+    (line,) = finished.stderr.splitlines()
+    assert line.startswith("error: config key regionflow:transformBatchSize = 'abc' is not allowed: ")
+
+
+def test_a_bad_config_value_of_the_demo_is_one_line_not_a_traceback() -> None:
+    # WHEN a user starts the demo with a value the program refuses
+    finished = subprocess.run(
+        [sys.executable, "-m", "demos", "--config", "transformBatchSize=abc"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_SECONDS,
+        check=False,
+    )
+    # THEN it stops as `up` does: the program's own message, on one line, and a usage error's exit code
     assert finished.returncode == 2, finished.stderr[-3000:]
     (line,) = finished.stderr.splitlines()
     assert line.startswith("error: config key regionflow:transformBatchSize = 'abc' is not allowed: ")
@@ -308,6 +326,165 @@ def test_requests_at_the_gateway_are_logged_without_their_query(running_up: Runn
     assert answered.value.code == 404
     running_up.logged(r"^\S+ gateway GET /restapis/none/v1/nowhere -> 404 in \d+ ms$")
     assert "s3cret" not in running_up.log()
+
+
+# ---- README's and docs/' shell examples, run as written against this `up` --------------------------------
+DOCUMENTS = (REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md")))
+SHELL_LANGUAGES = frozenset({"bash", "sh", "shell"})
+FENCE = re.compile(r"^(?P<indent> *)```(?P<language>[^`\s]*)\s*$")
+# Right above a shell block: `skip (why)` never runs it here; `needs aws (why)` runs it where the aws CLI
+# is on PATH (`make` does not install it) and reports it skipped elsewhere.
+MARKER = re.compile(r"^<!-- docs-test: (?P<verdict>skip|needs aws) \((?P<reason>.+)\) -->$")
+EXAMPLE_SECONDS = 180.0  # the slowest block uploads 3 MB to the audit API and starts two batches
+
+
+@dataclass(frozen=True)
+class Example:
+    """A fenced block of a document, with the docs-test marker right above it, if any."""
+
+    document: Path
+    line: int  # its opening fence's, from 1
+    language: str
+    script: str
+    verdict: str | None = None
+    reason: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.document.relative_to(REPO_ROOT)}:{self.line}"
+
+
+def fenced_blocks(document: Path) -> tuple[list[Example], list[str]]:
+    """Every fenced block of `document`, and its problems: a fence never closed, a marker that is not
+    right above a shell block or not of MARKER's form."""
+    lines = document.read_text(encoding="utf-8").splitlines()
+    where = document.relative_to(REPO_ROOT)
+    blocks: list[Example] = []
+    problems: list[str] = []
+    marker: tuple[int, re.Match[str]] | None = None
+    number = 0
+    while number < len(lines):
+        text = lines[number]
+        opening = FENCE.match(text)
+        if "docs-test" in text and text.lstrip().startswith("<!--"):
+            if marker is not None:
+                problems.append(f"{where}:{marker[0]}: the marker stands above no block")
+            matched = MARKER.match(text.strip())
+            marker = (number + 1, matched) if matched else None
+            if matched is None:
+                problems.append(f"{where}:{number + 1}: not a marker: {text.strip()}")
+        elif opening:
+            closing = next(
+                (end for end in range(number + 1, len(lines)) if lines[end].strip() == "```"), None
+            )
+            if closing is None:
+                problems.append(f"{where}:{number + 1}: the fence is never closed")
+                break
+            indent = len(opening["indent"])
+            script = "".join(f"{body[indent:]}\n" for body in lines[number + 1 : closing])
+            verdict, reason = (marker[1]["verdict"], marker[1]["reason"]) if marker else (None, "")
+            if marker is not None and opening["language"] not in SHELL_LANGUAGES:
+                problems.append(f"{where}:{marker[0]}: the marker stands above a {opening['language']} block")
+            blocks.append(Example(document, number + 1, opening["language"], script, verdict, reason))
+            marker = None
+            number = closing
+        elif text.strip() and marker is not None:
+            problems.append(f"{where}:{marker[0]}: the marker is not right above a block")
+            marker = None
+        number += 1
+    if marker is not None:
+        problems.append(f"{where}:{marker[0]}: the marker stands above no block")
+    return blocks, problems
+
+
+def shell_examples() -> list[Any]:
+    """Every shell block of the documents as a test case; the marked ones skipped, with their reason."""
+    cases = []
+    for document in DOCUMENTS:
+        for example in fenced_blocks(document)[0]:
+            if example.language not in SHELL_LANGUAGES:
+                continue
+            marks = []
+            if example.verdict == "skip":
+                marks.append(pytest.mark.skip(reason=f"{example.name}: {example.reason}"))
+            elif example.verdict == "needs aws":
+                marks.append(
+                    pytest.mark.skipif(
+                        shutil.which("aws") is None,
+                        reason=f"{example.name}: no aws CLI on PATH ({example.reason})",
+                    )
+                )
+            cases.append(pytest.param(example, id=example.name, marks=marks))
+    return cases
+
+
+def scratch_checkout(directory: Path) -> Path:
+    """`directory` made to look like the repository's root (its top-level entries linked, build/ and the
+    hidden ones excepted): an example runs as from the root, and what it writes stays out of the tree."""
+    for entry in REPO_ROOT.iterdir():
+        if entry.name != "build" and not entry.name.startswith("."):
+            (directory / entry.name).symlink_to(entry)
+    return directory
+
+
+def example_environment(up: RunningUp) -> dict[str, str]:
+    """The second shell README's examples assume: no AWS settings of its own, `up`'s export lines pasted,
+    the venv active; and this `up`'s state file for `python -m localcloud outputs`."""
+    exports = dict(re.findall(r"^export (AWS_[A-Z_]+)=(\S+)$", up.stdout(), re.MULTILINE))
+    venv_bin = Path(sys.executable).parent
+    own = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    return {
+        **own,
+        **exports,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        STATE_FILE_VARIABLE: str(up.state_file),
+        "VIRTUAL_ENV": str(venv_bin.parent),
+        "PATH": f"{venv_bin}{os.pathsep}{own.get('PATH', os.defpath)}",
+    }
+
+
+def test_every_block_of_readme_and_docs_names_its_language_and_every_marker_its_shell_block() -> None:
+    # GIVEN README.md and docs/*.md
+    found = [fenced_blocks(document) for document in DOCUMENTS]
+    blocks = [block for document_blocks, _ in found for block in document_blocks]
+    # THEN every fence is closed and every docs-test marker stands right above the shell block it excuses
+    assert [problem for _, problems in found for problem in problems] == []
+    # AND every block names its language, so no shell example hides from the test below as plain text
+    assert [block.name for block in blocks if not block.language] == []
+    # AND every shell fence is one of the blocks the test below runs or reports
+    shell_fences = [
+        line
+        for document in DOCUMENTS
+        for line in document.read_text(encoding="utf-8").splitlines()
+        if (fence := FENCE.match(line)) and fence["language"] in SHELL_LANGUAGES
+    ]
+    assert len(shell_fences) == len([block for block in blocks if block.language in SHELL_LANGUAGES]) > 0
+
+
+@pytest.mark.parametrize("example", shell_examples())
+def test_every_shell_example_of_readme_and_docs_runs_as_written_against_up(
+    example: Example, running_up: RunningUp, tmp_path: Path
+) -> None:
+    # GIVEN a shell block of README.md or docs/ (outputs read by the block itself, as a user reads them)
+    # WHEN it runs as written with bash -euo pipefail, from a copy of the repository's root, in the shell
+    # README describes: `up`'s export lines pasted, the venv active
+    finished = subprocess.run(
+        ["bash", "-e", "-u", "-o", "pipefail", "-c", example.script],
+        cwd=scratch_checkout(tmp_path),
+        env=example_environment(running_up),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=EXAMPLE_SECONDS,
+        check=False,
+    )
+    # THEN every command in it succeeded, including the checks it makes of what it promises
+    assert finished.returncode == 0, (
+        f"{example.name} exited {finished.returncode}:\n{example.script}"
+        f"--- stdout\n{finished.stdout[-3000:]}\n--- stderr\n{finished.stderr[-3000:]}"
+        f"\n--- up's log\n{running_up.log()[-3000:]}"
+    )
 
 
 def test_sigterm_stops_up_as_ctrl_c_does(running_up: RunningUp) -> None:

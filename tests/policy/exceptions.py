@@ -60,6 +60,13 @@ NAMED_AT_RUN_TIME = {
 
 
 EXCEPTIONS: dict[str, dict[str, str]] = {
+    "APIG4": dict.fromkeys(
+        # GET / and GET /page/{asset}: transform_pipeline.py PAGE_ROUTE and PAGE_ASSET_ROUTE, in that order.
+        ("*/transform-api-route-4: NONE", "*/transform-api-route-5: NONE"),
+        "the upload page and its script and style: a sign-in page must open before its visitor has a token; "
+        "its function reads no data, accepts no input and holds no permission beyond its own log group, "
+        "and every route the page calls takes the user pool's JWT",
+    ),
     "APIG3": {
         "local/artifacts-api-stage": "WAF is the apiWaf option, AWS only (Pulumi.yaml): the local stack "
         "targets LocalStack Community, which has no WAF",

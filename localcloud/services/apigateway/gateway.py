@@ -5,7 +5,8 @@ URL scheme (one port, a path prefix per endpoint; the provisioner mints these UR
     {base}/apis/{api_id}/{stage}/<path>                 a named stage of that API
     {base}/lambda-url/{region}/{function_name}/<path>   a function URL (http_api.py)
     {base}/restapis/{api_id}/{stage}/<path>             a REST API stage (rest_api.py)
-The prefix is stripped: the handler sees `rawPath` = "/<path>" exactly as behind AWS.
+The prefix is stripped: the handler sees `rawPath` = "/<path>" exactly as behind AWS. `/` and
+`/_console/...` are localcloud's console (localcloud/console/), when the gateway is given one.
 
 An HTTP API's routes are read through the API Gateway v2 API and a function URL through the Lambda API
 (GetFunctionUrlConfig) on each request, so those created by any client are served too (a function URL at
@@ -25,6 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from localcloud.console.serve import Console
 from localcloud.core.activity_log import request_line
 from localcloud.core.clients import ClientFactory
 from localcloud.core.deployment import Deployment
@@ -75,6 +77,7 @@ class HttpGateway:
         may_invoke: MayInvoke,
         client_factory: ClientFactory,
         deployment: Deployment | None = None,
+        console: Console | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -85,6 +88,7 @@ class HttpGateway:
         self.integration_roles = IntegrationRoles(client_factory)
         self.issuer_keys = IssuerKeys(client_factory)  # JWT authorizers' issuers' public keys
         self.deployment = deployment if deployment is not None else Deployment()
+        self.console = console
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -130,7 +134,9 @@ class HttpGateway:
 
             def _serve(self) -> None:
                 started = time.monotonic()
-                response = gateway.handle(self)
+                owner = gateway.console
+                console = owner if owner is not None and owner.owns(self.path) else None
+                response = gateway.handle(self) if console is None else console.answer(self)
                 self.send_response(response.status)
                 for name, value in response.headers:
                     self.send_header(name, value)
@@ -139,7 +145,9 @@ class HttpGateway:
                 if self.command != "HEAD":
                     self.wfile.write(response.body)
                 duration_ms = (time.monotonic() - started) * 1000
-                logger.info(request_line(self.command, self.path, response.status, duration_ms))
+                # An open console polls every 2 s: at INFO its requests would bury the APIs' in the log.
+                level = logging.INFO if console is None else logging.DEBUG
+                logger.log(level, request_line(self.command, self.path, response.status, duration_ms))
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 

@@ -139,10 +139,62 @@ def record_service_decision(service: str, action: str, resource: str, decision: 
 # -- the replaced step ----------------------------------------------------------------------------
 
 
+# Operations AWS authorizes by the caller's tokens (or lets anyone call), never by IAM: Cognito's user
+# pool API for people, whose browsers hold no AWS credentials ("Understanding API, OIDC, and managed login
+# pages authentication": the unauthenticated and token-authorized operations).
+TOKEN_AUTHORIZED_OPERATIONS = {
+    "cognito-idp": frozenset(
+        {
+            "AssociateSoftwareToken",
+            "ChangePassword",
+            "ConfirmDevice",
+            "ConfirmForgotPassword",
+            "ConfirmSignUp",
+            "DeleteUser",
+            "DeleteUserAttributes",
+            "ForgetDevice",
+            "ForgotPassword",
+            "GetDevice",
+            "GetTokensFromRefreshToken",
+            "GetUser",
+            "GetUserAttributeVerificationCode",
+            "GlobalSignOut",
+            "InitiateAuth",
+            "ListDevices",
+            "ResendConfirmationCode",
+            "RespondToAuthChallenge",
+            "RevokeToken",
+            "SetUserMFAPreference",
+            "SetUserSettings",
+            "SignUp",
+            "UpdateDeviceStatus",
+            "UpdateUserAttributes",
+            "VerifySoftwareToken",
+            "VerifyUserAttribute",
+        }
+    )
+}
+
+
+def _outside_iam(response: Any) -> bool:
+    """A request AWS does not authorize with IAM: a browser's CORS preflight (OPTIONS, which carries no
+    credentials by design; S3 answers it from the bucket's CORS rules) or a token-authorized operation."""
+    if str(getattr(response, "method", "")).upper() == "OPTIONS":
+        return True
+    operations = TOKEN_AUTHORIZED_OPERATIONS.get(getattr(response, "service_name", ""))
+    if not operations:
+        return False
+    target = str((response.headers or {}).get("X-Amz-Target", ""))
+    return target.rpartition(".")[2] in operations
+
+
 def _authenticate_and_authorize(response: Any, iam_request_cls: type, resource: str = "*") -> None:
     enforcement = _active
     if enforcement is None:
         _original(response, iam_request_cls, resource)
+        return
+    if _outside_iam(response):
+        enforcement.record("outside-iam")
         return
     credential = _credential(response)
     if credential is None:

@@ -369,11 +369,18 @@ def _checked_post(original: Callable[..., Any]) -> Callable[..., Any]:
             accepted = verify(form, secret_lookup=secret_of, session_token_of=session_token_of)
             authorize(accepted, bucket_name)
         except PostPolicyRefused as refused:
-            return refused.response()
+            return _with_cors_headers(self, refused.response())
         self._authenticate_and_authorize_s3_action = _already_authorized
-        return original(self, request, bucket_name)
+        return _with_cors_headers(self, original(self, request, bucket_name))
 
     return _bucket_response_post
+
+
+def _with_cors_headers(response: Any, answer: Any) -> Any:
+    """`answer` with the headers the bucket's CORS rules give a browser's POST from its Origin, refused or
+    not, as S3 sends them (moto adds them to other operations' answers, not to a form POST's)."""
+    status, headers, body = answer
+    return status, {**headers, **response._get_cors_headers_other()}, body
 
 
 _patched = False

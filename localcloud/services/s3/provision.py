@@ -123,6 +123,17 @@ def put_lifecycle(
     return inputs["bucket"], dict(inputs)
 
 
+def put_cors(
+    ctx: ProvisioningContext, _args: MockResourceArgs, inputs: dict[str, Any], region: str
+) -> Created:
+    # moto answers a browser's preflight and request from these rules (localcloud turns moto's global
+    # allow-all CORS off: see core/emulator.py).
+    ctx.client("s3", region).put_bucket_cors(
+        Bucket=inputs["bucket"], CORSConfiguration={"CORSRules": pascal_case(inputs["corsRules"])}
+    )
+    return inputs["bucket"], dict(inputs)
+
+
 def _notification_filter(entry: dict[str, Any]) -> dict[str, Any]:
     rules = [
         {"Name": name, "Value": entry[key]}
@@ -174,5 +185,6 @@ CREATORS: Registry = {
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": put_ownership_controls,
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": put_lifecycle,
     "aws:s3/bucketNotification:BucketNotification": put_notifications,
+    "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": put_cors,
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig": put_replication,
 }

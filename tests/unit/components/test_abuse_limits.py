@@ -21,7 +21,7 @@ from components.artifact_distribution import ArtifactDistributionArgs
 from components.audit_ingest import AuditIngestArgs
 from components.batch_orchestrator import BatchOrchestratorArgs
 from components.config import ConfigError, load_settings
-from components.transform_pipeline import TransformPipelineArgs
+from components.transform_pipeline import PAGE_CONCURRENCY, TransformPipelineArgs
 from localcloud.core.recording import BuiltStack, RecordedResource, build_stack
 from localcloud.core.stack_files import PROJECT_DIR, load_stack_config
 
@@ -123,6 +123,16 @@ def exposed_or_queue_fed(stack: BuiltStack) -> list[RecordedResource]:
     return list({function.name: function for function in found}.values())
 
 
+# Functions whose reservation is the program's own choice, not a config key's.
+FIXED_RESERVATIONS = {"transform-upload-page-function": PAGE_CONCURRENCY}
+
+
+def expected_reservation(function: RecordedResource, config: dict[str, str]) -> float:
+    """What `function` reserves under `config` ({key: value}, keys without the project prefix)."""
+    fixed = FIXED_RESERVATIONS.get(function.name)
+    return float(fixed) if fixed is not None else float(config[reservation_key(function)])
+
+
 def reservation_key(function: RecordedResource) -> str:
     [key] = [key for pattern, key in RESERVATION_KEYS.items() if fnmatch.fnmatchcase(function.name, pattern)]
     return key
@@ -134,11 +144,11 @@ def test_every_exposed_or_queue_fed_function_reserves_its_systems_configured_con
     # GIVEN every reservation key set to its own unusual value
     functions = exposed_or_queue_fed(limited_stack)
     # THEN the functions found are exactly those the reservation keys name (both regions where regional)
-    assert len(functions) == 12
+    assert len(functions) == 12 + len(FIXED_RESERVATIONS)
     for function in functions:
         # WHEN a function behind a route, URL or queue is read
         # THEN it reserves its system's configured concurrency
-        expected = float(OVERRIDES[reservation_key(function)])
+        expected = expected_reservation(function, OVERRIDES)
         assert function.inputs.get("reservedConcurrentExecutions") == expected, function.name
 
 
@@ -146,7 +156,8 @@ def test_function_urls_are_limited_by_the_same_reservations(stack: BuiltStack) -
     # GIVEN each stack file (local's front door is function URLs, which API Gateway cannot throttle)
     for function in exposed_or_queue_fed(stack):
         # THEN every exposed or queue-fed function reserves what the stack's config says
-        expected = float(stack.config[f"regionflow:{reservation_key(function)}"])
+        config = {key.removeprefix("regionflow:"): value for key, value in stack.config.items()}
+        expected = expected_reservation(function, config)
         assert function.inputs.get("reservedConcurrentExecutions") == expected, function.name
 
 

@@ -8,6 +8,7 @@ import json
 from tests.unit.components.conftest import BuiltStack, build_stack
 
 PEOPLES_ROUTES = {"POST /upload", "POST /uploads", "GET /uploads/{id}", "GET /rules"}
+PAGE_ROUTES = {"GET /", "GET /page/{asset}"}  # the upload page: static, anonymous by design
 EXISTING_ISSUER = "https://login.example.com/realm"
 
 
@@ -28,14 +29,17 @@ def test_every_http_route_is_authenticated_people_by_jwt_and_producers_by_sigv4(
         "POST /uploads": 1,
         "GET /uploads/{id}": 1,
         "GET /rules": 1,
+        "GET /": 1,
+        "GET /page/{asset}": 1,
         "POST /audit": 1,
         "POST /events": 2,
         "GET /financials/{uuid}": 2,
     }
-    # THEN the people's routes take a JWT from the stack's authorizer, every other one SigV4
+    # THEN the people's routes take a JWT from the stack's authorizer, the upload page (which reads and
+    # accepts nothing) none, every other one SigV4
     for key, found in routes.items():
         for route in found:
-            expected = "JWT" if key in PEOPLES_ROUTES else "AWS_IAM"
+            expected = "JWT" if key in PEOPLES_ROUTES else "NONE" if key in PAGE_ROUTES else "AWS_IAM"
             assert route["authorizationType"] == expected, key
             assert bool(route.get("authorizerId")) == (expected == "JWT"), key
     # AND POST /builds (a REST API) takes SigV4 too
@@ -59,7 +63,14 @@ def test_the_jwt_authorizer_trusts_the_stacks_user_pool_and_its_client_only(
     assert pool.inputs["adminCreateUserConfig"] == {"allowAdminCreateUserOnly": True}
     assert pool.inputs["passwordPolicy"]["minimumLength"] >= 12
     assert client.inputs["generateSecret"] is False
-    assert "ALLOW_USER_PASSWORD_AUTH" not in client.inputs["explicitAuthFlows"]
+    # AND people sign in with their password (the page, to Cognito over TLS) or SRP; back ends with IAM
+    # credentials by the admin flow; no custom or legacy flow
+    assert sorted(client.inputs["explicitAuthFlows"]) == [
+        "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_USER_SRP_AUTH",
+    ]
 
 
 def test_an_existing_issuer_replaces_the_user_pool() -> None:

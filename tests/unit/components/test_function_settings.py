@@ -46,6 +46,7 @@ SETTINGS_OF_HANDLER: dict[str, type[Environment] | None] = {
     "handlers.transform.upload_url_api.lambda_handler": transform.UploadUrlSettings,
     "handlers.transform.status_api.lambda_handler": transform.StatusSettings,
     "handlers.transform.rules_api.lambda_handler": transform.RulesListSettings,
+    "handlers.transform.upload_page.lambda_handler": transform.UploadPageSettings,
     "handlers.transform.staged_upload_validator.lambda_handler": transform.StagedUploadSettings,
     "handlers.transform.transform_worker.lambda_handler": transform.WorkerSettings,
     "handlers.transform.dead_letters.lambda_handler": transform.DeadLetterSettings,

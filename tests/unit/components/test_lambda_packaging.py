@@ -43,10 +43,18 @@ def test_code_archive_ships_handler_sources_only_no_caches_tests_or_build_inputs
     (handlers / "__init__.py").write_text("")
     (handlers / "transform" / "__init__.py").write_text("")
     (handlers / "transform" / "upload_api.py").write_text("")
-    # WHEN the sources to ship are listed THEN only the modules remain
+    # AND a page's files, with an editor's backup and a note beside them
+    (handlers / "transform" / "static").mkdir()
+    for name in ("upload_page.html", "upload_page.js", "upload_page.css", "upload_page.js~", "NOTES.md"):
+        (handlers / "transform" / "static" / name).write_text("")
+    (handlers / "transform" / "draft.html").write_text("")
+    # WHEN the sources to ship are listed THEN only the modules and the page's own files remain
     assert [p.relative_to(handlers).as_posix() for p in handler_sources(handlers)] == [
         "__init__.py",
         "transform/__init__.py",
+        "transform/static/upload_page.css",
+        "transform/static/upload_page.html",
+        "transform/static/upload_page.js",
         "transform/upload_api.py",
     ]
 
@@ -93,7 +101,7 @@ def test_every_deployed_function_package_lists_handler_modules_and_nothing_else(
         assert handler_files == sorted(
             f"handlers/{p.relative_to(HANDLERS).as_posix()}" for p in handler_sources()
         )
-        assert all(n.endswith(".py") for n in handler_files)
+        assert all(n.endswith(".py") or "/static/" in n for n in handler_files)
         # AND nothing else but bundled dependencies, never the AWS SDK the runtime provides
         top_levels = {n.split("/", 1)[0].split("-", 1)[0] for n in names}
         assert not top_levels & set(RUNTIME_PROVIDED_PACKAGES), function.name

@@ -8,16 +8,13 @@ from typing import Any
 
 import pytest
 
-from components.lambda_packaging import LambdaPackaging
-from components.shared_settings import SharedSettings
-from components.transform_pipeline import TransformPipeline, TransformPipelineArgs
-from localcloud.core.program import run_inline_program
-from localcloud.core.recording import ACCOUNT_ID, BuiltStack, RecordedResource, RecordingMocks
+from localcloud.core.recording import ACCOUNT_ID, BuiltStack, RecordedResource
 
 BUCKET = "aws:s3/bucket:Bucket"
 FUNCTION = "aws:lambda/function:Function"
 QUEUE = "aws:sqs/queue:Queue"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+HTTP_ROUTE = "aws:apigatewayv2/route:Route"
 RULES_DIR = Path(__file__).resolve().parents[3] / "rules"
 
 
@@ -67,6 +64,7 @@ ROUTE_FUNCTIONS = {
     "GET /uploads/{id}": "status",
     "GET /rules": "rules-api",
 }
+PAGE_ROUTES = {"GET /": "upload-page", "GET /page/{asset}": "upload-page"}
 
 
 def test_primary_stack_routes_every_endpoint_through_api_gateway_for_signed_in_people(
@@ -77,9 +75,9 @@ def test_primary_stack_routes_every_endpoint_through_api_gateway_for_signed_in_p
         r.inputs["routeKey"]: r
         for r in primary_stack.resources_of("aws:apigatewayv2/route:Route", "transform-")
     }
-    # THEN upload, upload URL, status and rules are the only routes, each to a Lambda proxy (payload 2.0)
-    # of its own function
-    assert set(routes) == set(ROUTE_FUNCTIONS)
+    # THEN upload, upload URL, status, rules and the page are the only routes, each to a Lambda proxy
+    # (payload 2.0) of its own function
+    assert set(routes) == set(ROUTE_FUNCTIONS) | set(PAGE_ROUTES)
     integrations = {
         f"integrations/{r.name}-id": r
         for r in primary_stack.resources_of("aws:apigatewayv2/integration:Integration")
@@ -88,11 +86,12 @@ def test_primary_stack_routes_every_endpoint_through_api_gateway_for_signed_in_p
     assert all(
         t["integrationType"] == "AWS_PROXY" and t["payloadFormatVersion"] == "2.0" for t in targets.values()
     )
-    for route_key, component in ROUTE_FUNCTIONS.items():
+    for route_key, component in {**ROUTE_FUNCTIONS, **PAGE_ROUTES}.items():
         assert targets[route_key]["integrationUri"] == function_named(primary_stack, component).outputs["arn"]
-    # AND every one takes the user pool's JWT, the same authorizer for all
+    # AND every data route takes the user pool's JWT, the same authorizer for all
     [authorizer] = primary_stack.resources_of("aws:apigatewayv2/authorizer:Authorizer", "transform-")
-    assert {(r.inputs["authorizationType"], r.inputs["authorizerId"]) for r in routes.values()} == {
+    data_routes = [route for key, route in routes.items() if key in ROUTE_FUNCTIONS]
+    assert {(r.inputs["authorizationType"], r.inputs["authorizerId"]) for r in data_routes} == {
         ("JWT", authorizer.outputs.get("id", f"{authorizer.name}-id"))
     }
 
@@ -441,30 +440,49 @@ def test_the_new_api_functions_reserve_the_api_concurrency_and_alarm_on_errors(s
         ]
 
 
-def test_no_cors_rules_unless_upload_page_origins_are_given(stack: BuiltStack) -> None:
-    assert not stack.resources_of("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")
+def test_the_upload_page_is_served_at_the_api_root_without_a_token_and_reads_no_data(
+    primary_stack: BuiltStack,
+) -> None:
+    # GIVEN the production stack (HTTP API, the stack's own user pool)
+    routes = {
+        route.inputs["routeKey"]: route.inputs["authorizationType"]
+        for route in primary_stack.resources_of(HTTP_ROUTE, "transform-")
+    }
+    # THEN the page and its assets are the API's only anonymous routes, every data route wants a token
+    assert {key for key, authorization in routes.items() if authorization == "NONE"} == {
+        "GET /",
+        "GET /page/{asset}",
+    }
+    assert (
+        routes["GET /uploads/{id}"]
+        == routes["GET /rules"]
+        == routes["POST /upload"]
+        == routes["POST /uploads"]
+        == "JWT"
+    )
+    # AND the page's function may do nothing but log: no statement beyond its log group
+    assert statements_of(primary_stack, "upload-page") == []
+    # AND it is exported where a person opens it: the API's root, with the slash its links resolve under
+    assert primary_stack.exports["transformUploadPageUrl"].endswith("/")
 
 
-def test_upload_page_origins_may_post_to_the_input_bucket_and_nothing_more() -> None:
-    # GIVEN the pipeline with an upload page's origin
-    mocks = RecordingMocks()
-    shared = SharedSettings(packaging=lambda _region: LambdaPackaging())
-
-    def program() -> None:
-        TransformPipeline(
-            "transform",
-            TransformPipelineArgs(
-                region="eu-west-1", shared=shared, upload_page_origins=["https://upload.example.com"]
-            ),
-        )
-
-    run_inline_program(mocks, program, stack="test")
-    # WHEN its resources are recorded
-    [cors] = [r for r in mocks.resources if r.typ == "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration"]
-    [bucket] = [r for r in mocks.resources if r.name == "transform-input-bucket"]
+def test_only_the_upload_pages_origin_may_post_to_the_input_bucket(primary_stack: BuiltStack) -> None:
+    # GIVEN the production stack's upload page, served from the transform API's origin
+    [cors] = primary_stack.resources_of(
+        "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "transform-"
+    )
+    bucket = primary_stack.named("transform-input-bucket")
+    page_url = primary_stack.exports["transformUploadPageUrl"]
     # THEN the input bucket (only) answers a browser's POST from that origin, and no other method
     assert cors.inputs["bucket"] == bucket.outputs["bucket"]
-    assert cors.inputs["region"] == "eu-west-1"
     [rule] = cors.inputs["corsRules"]
     assert rule["allowedMethods"] == ["POST"]
-    assert rule["allowedOrigins"] == ["https://upload.example.com"]
+    assert rule["allowedOrigins"] == [page_url.rstrip("/")]
+
+
+def test_no_page_and_no_cors_where_people_sign_with_iam(local_stack: BuiltStack) -> None:
+    # GIVEN the LocalStack stack: function URLs, no user pool for a browser to sign in to
+    # THEN there is no page, and the input bucket answers no browser
+    assert local_stack.exports.get("transformUploadPageUrl") is None
+    assert not local_stack.resources_of("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")
+    assert not [f for f in local_stack.resources_of(FUNCTION) if "upload-page" in f.name]

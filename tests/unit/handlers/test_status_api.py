@@ -121,7 +121,32 @@ def test_a_done_upload_gives_a_presigned_url_that_fetches_the_output(
     url = urlparse(body["outputUrl"])
     assert url.path.endswith(f"/{key}") and handler_env.output_bucket in body["outputUrl"]
     assert parse_qs(url.query)["X-Amz-Expires"] == ["900"]
-    assert requests.get(body["outputUrl"], timeout=5).content == b'{"ok":true}'
+    download = requests.get(body["outputUrl"], timeout=5)
+    assert download.content == b'{"ok":true}'
+    # AND a browser following it saves the JSON under the uploaded file's name
+    assert download.headers["Content-Disposition"].startswith('attachment; filename="')
+    assert ".json" in download.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize(
+    ("file_name", "disposition"),
+    [
+        ("orders.xml", "attachment; filename=\"orders.json\"; filename*=UTF-8''orders.json"),
+        (
+            "Bestellungen März.XML",
+            "attachment; filename=\"Bestellungen M_rz.json\"; filename*=UTF-8''Bestellungen%20M%C3%A4rz.json",
+        ),
+        (
+            'say "hi"\\.xml',
+            "attachment; filename=\"say _hi__.json\"; filename*=UTF-8''say%20%22hi%22%5C.json",
+        ),
+        ("notes.txt", "attachment; filename=\"notes.txt.json\"; filename*=UTF-8''notes.txt.json"),
+    ],
+)
+def test_the_download_is_named_after_the_upload_whatever_its_characters(
+    file_name: str, disposition: str
+) -> None:
+    assert status_api.attachment(status_api.output_file_name(file_name)) == disposition
 
 
 def test_traces_keep_neither_reply_nor_its_presigned_url(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 
@@ -14,6 +15,7 @@ from handlers.transform.xml_validation import XmlRejected
 
 from .conftest import FakeLambdaContext, Pipeline, upload_event
 from .test_xml_validation import BILLION_LAUGHS, XXE
+from .transform.test_upload_url_api import HTTP_API_BASES
 
 GOOD_XML = b'<?xml version="1.0" encoding="UTF-8"?><orders><order id="1"><paid>yes</paid></order></orders>'
 
@@ -164,10 +166,13 @@ def test_accepted_upload_stores_normalised_xml_with_metadata_and_a_pending_row(
     )
     # WHEN the upload Lambda handles it
     status_code, reply = invoke(event, lambda_context)
-    # THEN it is accepted with a status URL
+    # THEN it is accepted with a status URL relative to the request's, so it names the status route under
+    # any API base (AWS's $default stage, a named stage, localcloud's loopback URL)
     assert status_code == 202
     upload_id = reply["uploadId"]
-    assert reply == {"uploadId": upload_id, "status": "pending", "statusUrl": f"/uploads/{upload_id}"}
+    assert reply == {"uploadId": upload_id, "status": "pending", "statusUrl": f"uploads/{upload_id}"}
+    for api in HTTP_API_BASES:
+        assert urljoin(f"{api}/upload?rule=orders-v1", reply["statusUrl"]) == f"{api}/uploads/{upload_id}"
     # AND the stored object is the UTF-8 version, encrypted, with the metadata the worker needs
     stored = handler_env.s3.get_object(Bucket=handler_env.input_bucket, Key=f"uploads/{upload_id}.xml")
     assert stored["Body"].read() == document.replace("ISO-8859-1", "UTF-8").encode("utf-8")

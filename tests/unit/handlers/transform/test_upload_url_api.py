@@ -7,6 +7,7 @@ import base64
 import copy
 import json
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -19,6 +20,12 @@ from .conftest import keys_under, status_of
 
 PERSON = "7d1a6f3e-2b4c-4e8a-9f0d-5c6b7a8e9f10"  # the subject of tests/events/transform_uploads_post.json
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # the handler_env's MAX_UPLOAD_BYTES
+# Where an HTTP API's routes live: AWS's $default stage, a named stage, and localcloud's loopback URL.
+HTTP_API_BASES = (
+    "https://a1b2c3.execute-api.us-east-1.amazonaws.com",
+    "https://a1b2c3.execute-api.us-east-1.amazonaws.com/v1",
+    "http://127.0.0.1:4566/apis/a1b2c3",
+)
 
 
 def uploads_event(
@@ -54,10 +61,13 @@ def test_an_upload_url_starts_the_upload_awaiting_its_file_owned_by_the_caller(
     # GIVEN a signed-in person naming a loaded rule and a file
     # WHEN they ask for an upload URL
     status_code, reply = invoke(uploads_event(), lambda_context)
-    # THEN the reply is 201 with the upload's id and status, and where to ask for it
+    # THEN the reply is 201 with the upload's id and status, and where to ask for it: relative to the
+    # request's URL, so it names the status route under any API base (AWS, a named stage, localcloud)
     assert status_code == 201
     upload_id = reply["uploadId"]
-    assert (reply["status"], reply["statusUrl"]) == ("awaiting_upload", f"/uploads/{upload_id}")
+    assert (reply["status"], reply["statusUrl"]) == ("awaiting_upload", f"uploads/{upload_id}")
+    for api in HTTP_API_BASES:
+        assert urljoin(f"{api}/uploads?rule=orders-v1", reply["statusUrl"]) == f"{api}/uploads/{upload_id}"
     assert reply["maxUploadBytes"] == MAX_UPLOAD_BYTES and reply["expiresAt"].endswith("Z")
     # AND the row is theirs, awaiting the file at incoming/<id>.xml
     row = status_of(large_upload_env, upload_id)

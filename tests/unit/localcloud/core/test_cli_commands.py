@@ -25,12 +25,28 @@ def running_instance(pid: int) -> RunningInstance:
     )
 
 
-def test_up_takes_localstacks_port_unless_told_and_publishes_under_build() -> None:
+def test_up_takes_localstacks_port_unless_told_and_publishes_under_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LOCALCLOUD_STATE_FILE", raising=False)
     args = build_parser().parse_args(["up", "--stack", "primary", "--config", "a=1"])
     assert (args.command, args.stack, args.config) == ("up", "primary", ["a=1"])
     assert args.port is None  # 4566, or a free port when it is taken
     assert args.log_file is None
     assert args.state_file == DEFAULT_STATE_FILE
+
+
+def test_localcloud_state_file_names_the_state_file_of_every_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # GIVEN a shell that names its localcloud's state file once
+    monkeypatch.setenv("LOCALCLOUD_STATE_FILE", str(tmp_path / "instance.json"))
+    # WHEN any command is parsed without --state-file, and one with it
+    parsed = [build_parser().parse_args(command) for command in (["up"], ["outputs"], ["invoke", "fn"])]
+    told = build_parser().parse_args(["outputs", "--state-file", "other.json"])
+    # THEN each reads the named file, and --state-file still wins
+    assert {args.state_file for args in parsed} == {tmp_path / "instance.json"}
+    assert told.state_file == Path("other.json")
 
 
 def test_a_port_outside_tcps_range_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -220,7 +220,15 @@ def test_http_endpoints_are_loopback_urls_the_gateway_knows(deployed: Deployed) 
         # The gateway serves what the emulator holds: routes, integrations and stages as created there.
         apigw = deployed.client("apigatewayv2")
         routes, stages = read_http_api(apigw, api.api_id)
-        assert set(routes) == {"POST /upload", "POST /uploads", "GET /uploads/{id}", "GET /rules"}
+        assert set(routes) == {
+            "POST /upload",
+            "POST /uploads",
+            "GET /uploads/{id}",
+            "GET /rules",
+            "GET /",
+            "GET /page/{asset}",
+        }
+        assert routes["GET /"].authorization_type == "NONE"  # the upload page
         assert routes["POST /upload"].integration.function_arn == upload["FunctionArn"]
         assert routes["POST /upload"].integration.payload_format_version == "2.0"
         # AND the people's routes are behind the stack's user pool's JWT authorizer
