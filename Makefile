@@ -7,13 +7,20 @@ VENV := venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit browser bench demo clean
+.PHONY: test lint typecheck unit browser awscli bench demo clean
 
 # The browser tests drive Debian's chromium through chromedriver (headless); installed once, as root or
 # through sudo. CHROMIUM/CHROMEDRIVER name other binaries.
 CHROMIUM ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
+# The aws CLI README's examples use (tests/e2e/test_cli.py runs them): its own venv, see
+# requirements-awscli.txt.
+AWSCLI_VENV := build/awscli
+AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
+# pytest's workers (pytest-xdist): each takes whole test modules, so a module's localcloud stays in one
+# process (moto's state is per process). PYTEST_WORKERS=0 runs everything in pytest's own process.
+PYTEST_WORKERS ?= 2
 
 $(STAMP): requirements.txt requirements-dev.txt handlers/requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it (e.g. pyenv install 3.13) or pass PYTHON=..."; exit 1; }
@@ -34,8 +41,17 @@ browser:
 	@test -x $(CHROMIUM) -a -x $(CHROMEDRIVER) || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; }
 	@$(CHROMEDRIVER) --version
 
-unit: $(STAMP) browser
-	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(BIN)/pytest
+$(AWSCLI_STAMP): requirements-awscli.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it (e.g. pyenv install 3.13) or pass PYTHON=..."; exit 1; }
+	$(PYTHON) -m venv --clear $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet -r requirements-awscli.txt
+	touch $(AWSCLI_STAMP)
+
+awscli: $(AWSCLI_STAMP)
+
+unit: $(STAMP) browser $(AWSCLI_STAMP)
+	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) AWS_CLI=$(abspath $(AWSCLI_VENV))/bin/aws \
+		$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck unit
 

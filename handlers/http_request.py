@@ -117,6 +117,16 @@ def parse_json_body(data: bytes, *, expected: str, max_depth: int = MAX_JSON_DEP
         ) from error
 
 
+FUNCTION_URL_ROUTE_KEY = "$default"  # what a function URL's payload 2.0 event names as its route
+
+
+def behind_function_url(event: Mapping[str, Any]) -> bool:
+    """True for a function URL's request: each function is a URL of its own there, so a reference
+    relative to this request's URL reaches only this function (HTTP API routes share one base)."""
+    request_context = event.get("requestContext")
+    return isinstance(request_context, Mapping) and request_context.get("routeKey") == FUNCTION_URL_ROUTE_KEY
+
+
 def caller_arn(event: Mapping[str, Any]) -> str | None:
     """Who the gateway authenticated for a request: None when neither an IAM nor a JWT authorizer vouched
     for anyone (a Lambda authorizer's context has no fixed shape, and no route of ours uses one).

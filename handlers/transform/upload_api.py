@@ -24,7 +24,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.http_request import UNAUTHENTICATED_MESSAGE, RequestRejectedError, caller_arn, principal_of
+from handlers.http_request import (
+    UNAUTHENTICATED_MESSAGE,
+    RequestRejectedError,
+    behind_function_url,
+    caller_arn,
+    principal_of,
+)
 from handlers.transform.contract import UploadSettings, input_key
 from handlers.transform.rule_store import RuleStore
 from handlers.transform.upload_request import check_query, check_rule
@@ -182,7 +188,7 @@ def accept_upload(
         raise
     # statusUrl is relative to this request's URL (RFC 3986): on an HTTP API, whose routes share one
     # base, .../upload resolves it to .../uploads/<id> (on AWS and in localcloud alike). Behind function
-    # URLs each route is a URL of its own: there the status door is the stack's transformStatusUrl.
+    # URLs it would name nothing: the route leaves it out there (the status door is transformStatusUrl).
     return {"uploadId": upload_id, "status": STATUS_PENDING, "statusUrl": f"uploads/{upload_id}"}
 
 
@@ -219,6 +225,8 @@ def post_upload() -> Response:
         logger.info("upload rejected", extra={"code": rejection.code, "reason": rejection.message})
         metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)
         return error_response(rejection.status_code, rejection.code, rejection.message)
+    if behind_function_url(event.raw_event):
+        del accepted["statusUrl"]
     logger.info("upload accepted", extra=accepted)
     metrics.add_metric(name="UploadsAccepted", unit=MetricUnit.Count, value=1)
     return Response(status_code=202, content_type="application/json", body=json.dumps(accepted))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -332,8 +331,8 @@ def test_requests_at_the_gateway_are_logged_without_their_query(running_up: Runn
 DOCUMENTS = (REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md")))
 SHELL_LANGUAGES = frozenset({"bash", "sh", "shell"})
 FENCE = re.compile(r"^(?P<indent> *)```(?P<language>[^`\s]*)\s*$")
-# Right above a shell block: `skip (why)` never runs it here; `needs aws (why)` runs it where the aws CLI
-# is on PATH (`make` does not install it) and reports it skipped elsewhere.
+# Right above a shell block: `skip (why)` never runs it here (nothing of it becomes a test); `needs aws
+# (why)` says it calls the aws CLI, which `make awscli` installs in a venv of its own.
 MARKER = re.compile(r"^<!-- docs-test: (?P<verdict>skip|needs aws) \((?P<reason>.+)\) -->$")
 EXAMPLE_SECONDS = 180.0  # the slowest block uploads 3 MB to the audit API and starts two batches
 
@@ -398,24 +397,23 @@ def fenced_blocks(document: Path) -> tuple[list[Example], list[str]]:
 
 
 def shell_examples() -> list[Any]:
-    """Every shell block of the documents as a test case; the marked ones skipped, with their reason."""
-    cases = []
-    for document in DOCUMENTS:
-        for example in fenced_blocks(document)[0]:
-            if example.language not in SHELL_LANGUAGES:
-                continue
-            marks = []
-            if example.verdict == "skip":
-                marks.append(pytest.mark.skip(reason=f"{example.name}: {example.reason}"))
-            elif example.verdict == "needs aws":
-                marks.append(
-                    pytest.mark.skipif(
-                        shutil.which("aws") is None,
-                        reason=f"{example.name}: no aws CLI on PATH ({example.reason})",
-                    )
-                )
-            cases.append(pytest.param(example, id=example.name, marks=marks))
-    return cases
+    """Every shell block of the documents the examples test runs: all but those marked `skip`, which
+    cannot run against `up` (each marker says why; the test above checks every marker stands above a
+    block). `needs aws` blocks run with the aws CLI `make awscli` installs."""
+    return [
+        pytest.param(example, id=example.name)
+        for document in DOCUMENTS
+        for example in fenced_blocks(document)[0]
+        if example.language in SHELL_LANGUAGES and example.verdict != "skip"
+    ]
+
+
+def aws_cli_directory() -> Path:
+    """Where the aws CLI README's examples call is (AWS_CLI, else build/awscli as `make awscli` makes it)."""
+    aws = Path(os.environ.get("AWS_CLI", REPO_ROOT / "build" / "awscli" / "bin" / "aws"))
+    if not os.access(aws, os.X_OK):
+        raise RuntimeError(f"no aws CLI at {aws}: run `make awscli` (or set AWS_CLI)")
+    return aws.parent
 
 
 def scratch_checkout(directory: Path) -> Path:
@@ -440,7 +438,7 @@ def example_environment(up: RunningUp) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         STATE_FILE_VARIABLE: str(up.state_file),
         "VIRTUAL_ENV": str(venv_bin.parent),
-        "PATH": f"{venv_bin}{os.pathsep}{own.get('PATH', os.defpath)}",
+        "PATH": os.pathsep.join((str(venv_bin), str(aws_cli_directory()), own.get("PATH", os.defpath))),
     }
 
 

@@ -108,6 +108,11 @@ def authorize_session(access_key_id: str, checks: Sequence[Check]) -> Denial | N
     enforcement = _active
     if enforcement is None:
         return None
+    if access_key_id == DUMMY_ACCESS_KEY_ID:
+        # localcloud's control-plane keys (what `up` prints for other tools): counted, not evaluated, as
+        # for the requests they sign.
+        enforcement.record("control-plane")
+        return None
     account = DEFAULT_ACCOUNT_ID
     principal = _PRINCIPALS.lookup(access_key_id, account)
     for check in checks:
@@ -121,7 +126,10 @@ def authorize_session(access_key_id: str, checks: Sequence[Check]) -> Denial | N
 
 
 def principal_arn(access_key_id: str) -> str:
-    """The ARN of the principal holding an access key (an assumed-role session's, or a user's)."""
+    """The ARN of the principal holding an access key (an assumed-role session's, or a user's; the
+    account's root for localcloud's control-plane keys)."""
+    if access_key_id == DUMMY_ACCESS_KEY_ID:
+        return f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:root"
     return _PRINCIPALS.lookup(access_key_id, DEFAULT_ACCOUNT_ID).arn
 
 

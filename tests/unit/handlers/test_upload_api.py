@@ -153,6 +153,20 @@ def test_an_invalid_stored_rule_is_refused_without_naming_our_table(pipeline: Pi
     assert pipeline.rules_table_name not in caught.value.message
 
 
+def test_behind_a_function_url_the_reply_names_no_status_url_that_would_lead_nowhere(
+    handler_env: Pipeline, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN an upload through a function URL (the local stack's front door: routeKey $default), where
+    # each function is a URL of its own
+    event = upload_event(b"<orders/>")
+    event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
+    # WHEN it is accepted THEN the reply has no statusUrl (relative to the upload function's URL it would
+    # reach the upload function again), only the id to put into transformStatusUrl
+    status_code, reply = invoke(event, lambda_context)
+    assert status_code == 202
+    assert reply == {"uploadId": reply["uploadId"], "status": "pending"}
+
+
 def test_accepted_upload_stores_normalised_xml_with_metadata_and_a_pending_row(
     handler_env: Pipeline, lambda_context: FakeLambdaContext
 ) -> None:

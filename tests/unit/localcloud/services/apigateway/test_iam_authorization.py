@@ -16,6 +16,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from localcloud.core.clients import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 from localcloud.core.emulator import Emulator
 from localcloud.core.http_client import request
 from localcloud.services.apigateway.definitions import HttpApiEndpoint
@@ -279,3 +280,15 @@ def test_a_signature_scoped_to_another_region_is_refused(emulator: Emulator, api
     # THEN API Gateway refuses it, as it refuses a signature for another region's endpoint
     assert response.status == 403 and "region" in response.json()["message"]
     assert len(api.functions.events) == before
+
+
+def test_localclouds_control_plane_keys_pass_an_iam_function_url_as_the_account(
+    iam_function_url: IamFunctionUrl,
+) -> None:
+    # GIVEN the keys `up` prints for other tools (localcloud's control plane: allowed, not evaluated)
+    control_plane = Credentials(DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY)
+    # WHEN a request signed with them reaches an AWS_IAM function URL THEN it runs as the account's root
+    # (it was a 500: no principal holds those keys)
+    assert post_to_url(iam_function_url.url, control_plane)[0] == 202
+    caller = iam_function_url.functions.events[-1]["requestContext"]["authorizer"]["iam"]
+    assert caller["userArn"] == f"arn:aws:iam::{ACCOUNT_ID}:root"
