@@ -5,7 +5,6 @@ moto keeps its state per process, so a localcloud must stop before another emula
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,9 +14,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from localcloud.core.cloud import LocalCloud
 from tests.e2e.browser import chrome, save_artifacts
-
-# Every IAM decision the e2e run's emulators made, by outcome (reported at the end of the run).
-IAM_DECISIONS: Counter[str] = Counter()
+from tests.e2e.iam_decisions import IAM_DECISIONS
 
 # Smaller than the stack's 10 MB so the oversize case stays quick; two receives before the DLQ and
 # compressed visibility timeouts so a failing message reaches it in seconds.
@@ -73,9 +70,3 @@ def pytest_runtest_makereport(
     if call.when == "call":
         item.call_report = report  # type: ignore[attr-defined]
     return report
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if IAM_DECISIONS:
-        counts = ", ".join(f"{outcome} {count:,}" for outcome, count in sorted(IAM_DECISIONS.items()))
-        terminalreporter.write_line(f"IAM decisions in the e2e run: {counts}")

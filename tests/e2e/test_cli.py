@@ -70,10 +70,15 @@ def test_config_overrides_take_pulumi_style_keys() -> None:
         config_overrides(["transformBatchSize"], "regionflow")
 
 
-def test_a_bad_config_value_is_one_line_not_a_traceback() -> None:
-    # WHEN a user starts `up` with a value the program refuses
+@pytest.mark.parametrize(
+    "command",
+    [("localcloud", "up", "--port", "0"), ("demos",)],
+    ids=["up", "demo"],
+)
+def test_a_bad_config_value_is_one_line_not_a_traceback(command: tuple[str, ...]) -> None:
+    # WHEN a user starts `up` or the demo with a value the program refuses
     finished = subprocess.run(
-        [sys.executable, "-m", "localcloud", "up", "--config", "transformBatchSize=abc", "--port", "0"],
+        [sys.executable, "-m", *command, "--config", "transformBatchSize=abc"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -81,22 +86,6 @@ def test_a_bad_config_value_is_one_line_not_a_traceback() -> None:
         check=False,
     )
     # THEN it stops with the program's own message, on one line, and a usage error's exit code
-    assert finished.returncode == 2, finished.stderr[-3000:]
-    (line,) = finished.stderr.splitlines()
-    assert line.startswith("error: config key regionflow:transformBatchSize = 'abc' is not allowed: ")
-
-
-def test_a_bad_config_value_of_the_demo_is_one_line_not_a_traceback() -> None:
-    # WHEN a user starts the demo with a value the program refuses
-    finished = subprocess.run(
-        [sys.executable, "-m", "demos", "--config", "transformBatchSize=abc"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_SECONDS,
-        check=False,
-    )
-    # THEN it stops as `up` does: the program's own message, on one line, and a usage error's exit code
     assert finished.returncode == 2, finished.stderr[-3000:]
     (line,) = finished.stderr.splitlines()
     assert line.startswith("error: config key regionflow:transformBatchSize = 'abc' is not allowed: ")

@@ -23,18 +23,9 @@ from localcloud.console import state
 from localcloud.console.executions import execution_history, state_machines
 from localcloud.console.logs import lambda_logs
 from localcloud.console.messages import dead_letter_queues, sent_emails, sns_messages
+from tests.unit.localcloud.conftest import ACCOUNT_ID, ASSUME_LAMBDA, REGION
 
-REGION = "eu-west-1"
 OTHER_REGION = "us-west-2"
-ACCOUNT_ID = "123456789012"
-ASSUME_LAMBDA = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
 WORKER_JOIN_SECONDS = 30.0  # a bound on a hung interpreter thread, not a timing the test depends on
 
 Clients = Callable[..., Any]
