@@ -17,6 +17,8 @@ from handlers.artifacts.contract import HOSTS_PER_REGION_CEILING
 from handlers.batch.contract import MAX_LINK_EXPIRY_SECONDS
 
 PROJECT = "regionflow"
+# What `systems` may name; batch brings its failover signal and runbook (components it cannot run without).
+SYSTEMS = ("transform", "artifacts", "batch", "audit", "events")
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS_ALLOWED = (
@@ -187,6 +189,7 @@ class StackSettings:
 
     stack: str
     regions: tuple[str, ...]
+    systems: frozenset[str]  # of SYSTEMS: the ones this stack deploys
     log_retention_days: int
     lambda_dependencies: LambdaDependencyMode
     api_front_door: ApiFrontDoor
@@ -214,6 +217,7 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
     return StackSettings(
         stack=stack,
         regions=reader.read("regions", _region_list),
+        systems=reader.read("systems", _system_list),
         log_retention_days=reader.read("logRetentionDays", _one_of_ints(LOG_RETENTION_DAYS_ALLOWED)),
         lambda_dependencies=cast(
             LambdaDependencyMode, reader.read("lambdaDependencies", _one_of_strings(("layer", "bundle")))
@@ -431,6 +435,18 @@ def _region_list(raw: str) -> tuple[str, ...]:
     if len(set(regions)) != len(regions):
         raise ConfigError("each region may appear once")
     return regions
+
+
+def _system_list(raw: str) -> frozenset[str]:
+    systems = _string_list(raw)
+    if not systems:
+        raise ConfigError(f"expected one or more of {', '.join(SYSTEMS)}")
+    for system in systems:
+        if system not in SYSTEMS:
+            raise ConfigError(f"{system!r} is not a system; the systems are {', '.join(SYSTEMS)}")
+    if len(set(systems)) != len(systems):
+        raise ConfigError("each system may appear once")
+    return frozenset(systems)
 
 
 def _email_list(raw: str) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from demos import artifacts, audit, batch, doors, events, failover, transform
 from localcloud.core.cli import (
@@ -20,8 +20,9 @@ from localcloud.core.project_settings import load_project_settings
 from localcloud.core.stack_files import load_stack_config, project_name
 from localcloud.core.termination import stop_on_sigterm
 
+Demo = Callable[[LocalCloud, Callable[[str], None]], bool]
 # Every system with a demo, in the order the demo drives them.
-DEMOS = {
+DEMOS: dict[str, Demo] = {
     "doors": doors.run,
     "transform": transform.run,
     "artifacts": artifacts.run,
@@ -30,6 +31,26 @@ DEMOS = {
     "audit": audit.run,
     "events": events.run,
 }
+# The system (the stack's `systems` export) each demo needs; the doors demo drives whichever are deployed.
+DEMO_SYSTEMS = {
+    "transform": "transform",
+    "artifacts": "artifacts",
+    "batch": "batch",
+    "failover": "batch",
+    "audit": "audit",
+    "events": "events",
+}
+
+
+def demos_for(systems: Sequence[str]) -> dict[str, Demo]:
+    """The demos of a stack that deploys `systems`, in DEMOS' order."""
+    return {
+        name: demo
+        for name, demo in DEMOS.items()
+        if name not in DEMO_SYSTEMS or DEMO_SYSTEMS[name] in systems
+    }
+
+
 DEMO_TIME_SCALE = 0.01  # failed SQS messages come back in seconds, not minutes
 # localcloud replicates at once, so an AWS stack's wait for S3 RTC (15 minutes) and its signal's TTL would
 # only stall the demo: every stack's demo runs with the local values of these (printed; --config wins).
@@ -75,8 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "SSM Automation documents created, not run: localcloud has no Automation runtime, so the "
                 "demo starts the failover runbooks directly (what each document would start)"
             )
-        failover.activate_first_region(cloud, report)
-        results = {name: demo(cloud, report) for name, demo in DEMOS.items()}
+        systems = cloud.exports["systems"]
+        if "batch" in systems:
+            failover.activate_first_region(cloud, report)
+        results = {name: demo(cloud, report) for name, demo in demos_for(systems).items()}
         for name, passed in results.items():
             report(f"demo {name}: {'passed' if passed else 'FAILED'}")
         return 0 if all(results.values()) else 1

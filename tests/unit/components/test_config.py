@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -101,3 +102,30 @@ def test_strong_event_consistency_with_a_witness_region_is_accepted() -> None:
 def test_bad_event_settings_fail_naming_the_key(key: str, value: str) -> None:
     with pytest.raises(ConfigError, match=f"regionflow:{key} = '{value}' is not allowed"):
         load_settings(settings_with(**{key: value}), stack="primary")
+
+
+def test_every_system_is_deployed_unless_the_stack_names_fewer() -> None:
+    assert load_settings(settings_with(), stack="primary").systems == {
+        "transform",
+        "artifacts",
+        "batch",
+        "audit",
+        "events",
+    }
+    assert load_settings(settings_with(systems='["events"]'), stack="primary").systems == {"events"}
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("[]", "expected one or more of transform, artifacts, batch, audit, events"),
+        ('["batch", "billing"]', "'billing' is not a system; the systems are transform, artifacts, batch"),
+        ('["audit", "audit"]', "each system may appear once"),
+        ("transform", "expected a list of strings"),
+    ],
+)
+def test_a_bad_list_of_systems_fails_naming_the_key_and_the_problem(value: str, problem: str) -> None:
+    with pytest.raises(
+        ConfigError, match=re.escape(f"regionflow:systems = {value!r} is not allowed: {problem}")
+    ):
+        load_settings(settings_with(systems=value), stack="primary")

@@ -23,6 +23,7 @@ STRONG = {"regionflow:eventsConsistency": "strong", "regionflow:eventsWitnessReg
 # key -> (stack, overrides the key needs to matter, a non-default value of the key)
 NON_DEFAULT_VALUES: dict[str, tuple[str, dict[str, str], str]] = {
     "regions": ("primary", {}, '["us-east-1", "eu-west-1"]'),
+    "systems": ("local", {}, '["transform", "audit"]'),
     "logRetentionDays": ("local", {}, "14"),
     "lambdaDependencies": ("primary", {}, "bundle"),
     "apiFrontDoor": ("primary", {}, "functionUrl"),
