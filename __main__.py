@@ -54,6 +54,7 @@ def deploy_transform() -> None:
             notify_emails=settings.transform.notify_emails,
             api_concurrency=settings.transform.api_concurrency,
             worker_concurrency=settings.transform.worker_concurrency,
+            worker_memory_mb=settings.transform.worker_memory_mb,
             dead_letter_concurrency=settings.transform.dead_letter_concurrency,
             api_throttle=settings.transform.api_throttle,
             web_acl=web_acl,
@@ -79,6 +80,7 @@ def deploy_transform() -> None:
     pulumi.export("transformUserPoolId", transform.user_pool_id)
     pulumi.export("transformUserPoolClientId", transform.user_pool_client_id)
     pulumi.export("transformCallerRoleArn", transform.caller_role_arn)
+    pulumi.export("transformDashboard", transform.dashboard_name)
 
 
 def deploy_artifacts() -> None:
@@ -107,6 +109,7 @@ def deploy_artifacts() -> None:
     pulumi.export("artifactBuildQueueUrl", artifacts.build_queue_url)
     pulumi.export("artifactBuildDlqUrl", artifacts.build_dlq_url)
     pulumi.export("artifactCallerRoleArn", artifacts.caller_role_arn)
+    pulumi.export("artifactDashboards", artifacts.dashboard_names)
 
 
 def deploy_batch() -> None:
@@ -228,6 +231,7 @@ def deploy_audit() -> None:
     pulumi.export("auditTopicArn", audit.topic_arn)
     pulumi.export("auditDlqUrl", audit.dlq_url)
     pulumi.export("auditStateMachineArn", audit.state_machine_arn)
+    pulumi.export("auditDashboard", audit.dashboard_name)
 
 
 def deploy_events() -> None:
@@ -251,6 +255,7 @@ def deploy_events() -> None:
     pulumi.export("eventsIdempotencyTable", events.idempotency_table)
     pulumi.export("eventsDlqUrls", events.dlq_urls)
     pulumi.export("eventsStateMachineArns", events.state_machine_arns)
+    pulumi.export("eventsDashboards", events.dashboard_names)
 
 
 DEPLOYERS = {

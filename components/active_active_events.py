@@ -40,6 +40,7 @@ from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import PolicyStatement, allow
 from components.shared_settings import SharedSettings
 from components.state_machine import StateMachine, StateMachineArgs
+from components.system_dashboard import SystemDashboardArgs, system_dashboard
 from handlers.events.contract import (
     EVENTS_TABLE_KEY,
     IDEMPOTENCY_EXPIRY_ATTRIBUTE,
@@ -84,6 +85,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
     event_urls: dict[str, pulumi.Output[str]]  # by region
     dlq_urls: dict[str, pulumi.Output[str]]
     state_machine_arns: dict[str, pulumi.Output[str]]
+    dashboard_names: dict[str, pulumi.Output[str]]  # region -> CloudWatch dashboard
 
     def __init__(
         self, name: str, args: ActiveActiveEventsArgs, opts: pulumi.ResourceOptions | None = None
@@ -111,10 +113,13 @@ class ActiveActiveEvents(pulumi.ComponentResource):
         )
         stream_arns = {home: events.stream_arn, other: events.replicas.apply(_only_replica_stream_arn)}
 
-        self.event_urls, self.dlq_urls, self.state_machine_arns = {}, {}, {}
+        self.event_urls, self.dlq_urls, self.state_machine_arns, self.dashboard_names = {}, {}, {}, {}
         invoke_statements: list[PolicyStatement] = []
         for region in args.regions:
-            api, dlq_url, machine_arn = self._region(region, events, idempotency, stream_arns[region])
+            api, dlq_url, machine_arn, dashboard_name = self._region(
+                region, events, idempotency, stream_arns[region]
+            )
+            self.dashboard_names[region] = dashboard_name
             self.event_urls[region] = api.url_for(EVENTS_ROUTE)
             self.dlq_urls[region] = dlq_url
             self.state_machine_arns[region] = machine_arn
@@ -137,6 +142,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
                 "caller_role_arn": self.caller_role_arn,
                 "dlq_urls": self.dlq_urls,
                 "state_machine_arns": self.state_machine_arns,
+                "dashboard_names": self.dashboard_names,
             }
         )
 
@@ -178,7 +184,8 @@ class ActiveActiveEvents(pulumi.ComponentResource):
         events: aws.dynamodb.Table,
         idempotency: aws.dynamodb.Table,
         stream_arn: pulumi.Input[str],
-    ) -> tuple[HttpApi, pulumi.Output[str], pulumi.Output[str]]:
+    ) -> tuple[HttpApi, pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
+        """The region's door, DLQ URL, workflow ARN and dashboard name."""
         args, prefix = self._args, f"{self._name}-{region}"
         child = pulumi.ResourceOptions(parent=self)
         table_arn = replica_arn(events.arn, region)
@@ -262,9 +269,25 @@ class ActiveActiveEvents(pulumi.ComponentResource):
             ),
             child,
         )
-        if args.consistency == "eventual":
+        repair = (
             self._repair(region, table_arn, stream_arn, dlq, events.name)
-        return api, dlq.url, workflow.arn
+            if args.consistency == "eventual"
+            else None
+        )
+        functions = {"POST /events": api_function, "Processor": processor}
+        if repair is not None:
+            functions["Conflict repair"] = repair
+        dashboard = system_dashboard(
+            prefix,
+            SystemDashboardArgs(
+                region=region,
+                dead_letter_queues={"Events refused, failed or left unrepaired": dlq.name},
+                state_machines={"Event processing": workflow.arn},
+                functions={label: function.function_name for label, function in functions.items()},
+            ),
+            child,
+        )
+        return api, dlq.url, workflow.arn, dashboard.dashboard_name
 
     def _repair(
         self,
@@ -273,7 +296,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
         stream_arn: pulumi.Input[str],
         dlq: aws.sqs.Queue,
         table_name: pulumi.Output[str],
-    ) -> None:
+    ) -> Function:
         """The stream function that writes the resolver's winner back when replication replaced it."""
         args, prefix = self._args, f"{self._name}-{region}"
         child = pulumi.ResourceOptions(parent=self)
@@ -309,6 +332,7 @@ class ActiveActiveEvents(pulumi.ComponentResource):
             destination_config={"on_failure": {"destination_arn": dlq.arn}},
             opts=child,
         )
+        return repair
 
 
 def _only_replica_stream_arn(replicas: Sequence[aws.dynamodb.outputs.TableReplica] | None) -> str:

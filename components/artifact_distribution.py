@@ -25,6 +25,7 @@ from components.queue_api import QueueApi, QueueApiArgs
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 from components.shared_settings import SharedSettings
 from components.state_machine import StateMachine, StateMachineArgs
+from components.system_dashboard import SystemDashboardArgs, system_dashboard
 from components.web_acl import WebAcl
 from handlers.artifacts.contract import (
     BUILD_ID_ATTRIBUTE,
@@ -79,6 +80,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
     tracking_table: pulumi.Output[str]
     host_log_table: pulumi.Output[str]
     state_machine_arn: pulumi.Output[str]
+    dashboard_names: dict[str, pulumi.Output[str]]  # region -> CloudWatch dashboard
     failure_topic_arn: pulumi.Output[str]
     build_queue_url: pulumi.Output[str]
     build_dlq_url: pulumi.Output[str]
@@ -324,8 +326,9 @@ class ArtifactDistribution(pulumi.ComponentResource):
         self._notify_function(f"{name}-global-events", global_bucket, replication_worker)
 
         # ---- regional copies -> regional sync (simulated P2P deployment to each region's hosts) -------
+        syncs: dict[str, Function] = {}
         for region, bucket in regional.items():
-            sync = Function(
+            sync = syncs[region] = Function(
                 f"{name}-regional-sync-{region}",
                 function_args(
                     region=region,
@@ -346,6 +349,36 @@ class ArtifactDistribution(pulumi.ComponentResource):
             )
             self._notify_function(f"{name}-regional-events-{region}", bucket, sync)
 
+        home_functions = {
+            "Build worker": build_worker,
+            "Replication worker": replication_worker,
+            "Validate input": validate,
+            "Copy to bucket": copy,
+            "Process results": results,
+        }
+        self.dashboard_names = {
+            region: system_dashboard(
+                f"{name}-{region}",
+                SystemDashboardArgs(
+                    region=region,
+                    queues={"Build requests": builds.queue.name} if region == home else {},
+                    dead_letter_queues={
+                        "New-build events failed after retries": async_dlqs[region].name,
+                        **({"Failed build requests": builds.dlq_name} if region == home else {}),
+                    },
+                    state_machines={"File distribution": workflow.arn} if region == home else {},
+                    functions={
+                        label: function.function_name
+                        for label, function in {
+                            **(home_functions if region == home else {}),
+                            "Regional sync": syncs[region],
+                        }.items()
+                    },
+                ),
+                child,
+            ).dashboard_name
+            for region in args.regions
+        }
         self.builds_url = api.url
         self.caller_role_arn = ApiCallerRole(
             f"{name}-caller",
@@ -372,6 +405,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 "failure_topic_arn": self.failure_topic_arn,
                 "build_queue_url": self.build_queue_url,
                 "build_dlq_url": self.build_dlq_url,
+                "dashboard_names": self.dashboard_names,
             }
         )
 

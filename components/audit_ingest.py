@@ -39,6 +39,7 @@ from components.private_network import PrivateNetwork, PrivateNetworkArgs
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 from components.shared_settings import SharedSettings
 from components.state_machine import StateMachine, StateMachineArgs
+from components.system_dashboard import SystemDashboardArgs, system_dashboard
 from handlers.audit.contract import (
     ARCHIVE_PREFIX,
     FAILURES_PREFIX,
@@ -108,6 +109,7 @@ class AuditIngest(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
     dlq_url: pulumi.Output[str]
     state_machine_arn: pulumi.Output[str]
+    dashboard_name: pulumi.Output[str]  # CloudWatch: the DLQ, workflow outcomes, function errors
     redis_host: pulumi.Input[str]
 
     def __init__(self, name: str, args: AuditIngestArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -307,6 +309,25 @@ class AuditIngest(pulumi.ComponentResource):
             child,
         )
 
+        self.dashboard_name = system_dashboard(
+            name,
+            SystemDashboardArgs(
+                region=region,
+                dead_letter_queues={"Salvaged records": dlq.name},
+                state_machines={"Archive, catalogue, aggregate": workflow.arn},
+                functions={
+                    label: function.function_name
+                    for label, function in {
+                        "POST /audit": ingest_fn,
+                        "Archive": archive_fn,
+                        "Metadata": metadata_fn,
+                        "Aggregate": aggregate_fn,
+                        "Salvage": failure_fn,
+                    }.items()
+                },
+            ),
+            child,
+        ).dashboard_name
         self.audit_url = api.url_for(AUDIT_ROUTE)
         self.caller_role_arn = ApiCallerRole(
             f"{name}-caller",
@@ -327,6 +348,7 @@ class AuditIngest(pulumi.ComponentResource):
                 "topic_arn": self.topic_arn,
                 "dlq_url": self.dlq_url,
                 "state_machine_arn": self.state_machine_arn,
+                "dashboard_name": self.dashboard_name,
             }
         )
 

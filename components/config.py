@@ -58,6 +58,7 @@ MAX_DISTRIBUTED_MAP_CONCURRENCY = 10_000
 # Reserved concurrency comes out of the account's regional quota (1,000 by default), and Lambda refuses a
 # reservation that leaves fewer than 100 unreserved: no one function may take more than the difference.
 MAX_RESERVED_CONCURRENCY = 900
+LAMBDA_MEMORY_MB_RANGE = (128, 10_240)  # what Lambda allocates a function, in MB
 # An SQS event source mapping's maximum concurrency is at least 2; a consumer's reservation sets it.
 MIN_QUEUE_CONSUMER_CONCURRENCY = 2
 # API Gateway's default account-level throttle per region (requests per second, burst): a route's own
@@ -104,6 +105,7 @@ class TransformSettings:
     notify_emails: tuple[str, ...]
     api_concurrency: int  # reserved, each of POST /upload and GET /uploads/{id}
     worker_concurrency: int  # reserved for the worker; also its SQS mapping's maximum concurrency
+    worker_memory_mb: int  # the worker's memory (and, in proportion, its CPU)
     dead_letter_concurrency: int  # reserved for the DLQ's consumer; also its mapping's maximum concurrency
     api_throttle: ApiThrottle
     # An existing OpenID Connect issuer for the upload routes, and the audiences its tokens carry; None:
@@ -238,6 +240,7 @@ def load_settings(source: ConfigSource, *, stack: str) -> StackSettings:
             notify_emails=reader.read("transformNotifyEmails", _email_list),
             api_concurrency=reader.read("transformApiConcurrency", _reserved_concurrency),
             worker_concurrency=reader.read("transformWorkerConcurrency", _consumer_concurrency),
+            worker_memory_mb=reader.read("transformWorkerMemoryMb", _int_between(*LAMBDA_MEMORY_MB_RANGE)),
             dead_letter_concurrency=reader.read("transformDeadLetterConcurrency", _consumer_concurrency),
             api_throttle=_api_throttle(reader, "transform"),
             **_jwt_issuer(reader, "transform"),

@@ -30,6 +30,7 @@ from components.iam import allow
 from components.notifications import email_topic, tls_only_topic_policy
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 from components.shared_settings import SharedSettings
+from components.system_dashboard import SystemDashboardArgs, system_dashboard
 from components.user_pool import UserPool, UserPoolArgs
 from components.web_acl import WebAcl
 from handlers.transform.contract import (
@@ -120,6 +121,7 @@ class TransformPipeline(pulumi.ComponentResource):
     upload_page_url: pulumi.Output[str] | None  # the upload page (with the stack's own user pool only)
     caller_role_arn: pulumi.Output[str] | None  # function URLs only: people sign with IAM there
     dlq_url: pulumi.Output[str]
+    dashboard_name: pulumi.Output[str]  # CloudWatch: queue depths, DLQs, function errors
 
     def __init__(
         self, name: str, args: TransformPipelineArgs, opts: pulumi.ResourceOptions | None = None
@@ -481,6 +483,31 @@ class TransformPipeline(pulumi.ComponentResource):
         self.uploads_url = api.url_for(UPLOAD_URL_ROUTE)
         self.status_url = api.url_for(STATUS_ROUTE)
         self.rules_url = api.url_for(RULES_ROUTE)
+        self.dashboard_name = system_dashboard(
+            name,
+            SystemDashboardArgs(
+                region=region,
+                queues={"Transform buffer": buffer.queue.name},
+                dead_letter_queues={
+                    "Failed transforms": buffer.dlq_name,
+                    "Failed large-upload checks": validator_dlq.name,
+                },
+                functions={
+                    label: function.function_name
+                    for label, function in {
+                        "POST /upload": upload,
+                        "POST /uploads": upload_url,
+                        "GET /uploads/{id}": status,
+                        "GET /rules": rules_list,
+                        "Staged-upload validator": validator,
+                        "Transform worker": worker,
+                        "Dead letters": dead_letters,
+                        **({} if page is None else {"Upload page": page}),
+                    }.items()
+                },
+            ),
+            child,
+        ).dashboard_name
         self.input_bucket = inputs.bucket_name
         self.output_bucket = outputs.bucket_name
         self.rules_table = rules.name
@@ -505,6 +532,7 @@ class TransformPipeline(pulumi.ComponentResource):
                 "user_pool_client_id": self.user_pool_client_id,
                 "caller_role_arn": self.caller_role_arn,
                 "upload_page_url": self.upload_page_url,
+                "dashboard_name": self.dashboard_name,
             }
         )
 

@@ -51,6 +51,7 @@ NON_DEFAULT_VALUES: dict[str, tuple[str, dict[str, str], str]] = {
         '["upload-page", "cli"]',
     ),
     "transformWorkerConcurrency": ("local", {}, "6"),
+    "transformWorkerMemoryMb": ("local", {}, "2048"),
     "transformDeadLetterConcurrency": ("local", {}, "3"),
     # Throttles live on API Gateway stages: the primary stack's front door (local's is function URLs).
     "transformApiRateLimit": ("primary", {}, "30"),
