@@ -30,7 +30,7 @@ def metrics_of(dashboard: Any, namespace: str, dimension: str) -> set[str]:
     }
 
 
-def deployed(stack: BuiltStack, typ: str, system: str, region: str, output: str) -> set[str]:
+def deployed(stack: BuiltStack, typ: str, system: str, region: str | None, output: str) -> set[str]:
     return {
         str(resource.outputs[output])
         for resource in stack.resources_of(typ, f"{system}-")
