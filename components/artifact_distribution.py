@@ -188,6 +188,8 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 path_part="builds",
                 request_schema=BUILD_REQUEST_SCHEMA,
                 id_name=BUILD_ID_ATTRIBUTE,
+                # `curl -d '{"commit": ...}'`, as the seed writes it, sends its default form content type.
+                body_content_types=("application/json", "application/x-www-form-urlencoded"),
                 throttle=args.api_throttle,
                 web_acl=args.web_acl,
                 log_retention_days=args.shared.log_retention_days,
@@ -237,6 +239,8 @@ class ArtifactDistribution(pulumi.ComponentResource):
                     allow(
                         ["s3:GetObject", "s3:GetObjectVersion"], [global_bucket.objects_arn(BUILD_KEY_PREFIX)]
                     ),
+                    # The seed's input names destination buckets alone: their regions are looked up.
+                    allow(["s3:GetBucketLocation"], [bucket.arn for bucket in regional.values()]),
                 ],
             ),
             child,

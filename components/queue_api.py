@@ -10,7 +10,7 @@ are that grant), and the signer's ARN travels as the `requestedBy` message attri
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,9 @@ class QueueApiArgs:
     throttle: ApiThrottle = DEFAULT_THROTTLE
     web_acl: WebAcl | None = None  # AWS WAF in front of the stage
     log_retention_days: int = 30  # the stage's access logs
+    # The request content types taken, each body validated against request_schema as JSON and queued as
+    # it came; any other is refused with 415.
+    body_content_types: Sequence[str] = ("application/json",)
 
 
 class QueueApi(pulumi.ComponentResource):
@@ -113,7 +116,7 @@ class QueueApi(pulumi.ComponentResource):
             http_method="POST",
             authorization="AWS_IAM",
             request_validator_id=validator.id,
-            request_models={"application/json": model.name},
+            request_models=dict.fromkeys(args.body_content_types, model.name),
             opts=child,
         )
         role = aws.iam.Role(
@@ -142,13 +145,14 @@ class QueueApi(pulumi.ComponentResource):
             request_parameters={
                 "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
             },
-            request_templates={
-                "application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
+            request_templates=dict.fromkeys(
+                args.body_content_types,
+                "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
                 f"&MessageAttribute.1.Name={args.id_name}&MessageAttribute.1.Value.DataType=String"
                 "&MessageAttribute.1.Value.StringValue=$context.requestId"
                 "&MessageAttribute.2.Name=requestedBy&MessageAttribute.2.Value.DataType=String"
-                "&MessageAttribute.2.Value.StringValue=$util.urlEncode($context.identity.userArn)"
-            },
+                "&MessageAttribute.2.Value.StringValue=$util.urlEncode($context.identity.userArn)",
+            ),
             opts=child,
         )
         accepted = aws.apigateway.MethodResponse(
@@ -207,7 +211,11 @@ class QueueApi(pulumi.ComponentResource):
             region=region,
             rest_api=api.id,
             # Redeploy whenever the integration's contract changes.
-            triggers={"contract": json.dumps([args.path_part, dict(args.request_schema), args.id_name])},
+            triggers={
+                "contract": json.dumps(
+                    [args.path_part, dict(args.request_schema), args.id_name, list(args.body_content_types)]
+                )
+            },
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[integration, integration_response, queue_error_response]
             ),

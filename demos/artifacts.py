@@ -19,7 +19,8 @@ from localcloud.core.http_client import HttpResponse
 Report = Callable[[str], None]
 
 
-def post_build(cloud: LocalCloud, body: Any) -> HttpResponse:
+def post_build(cloud: LocalCloud, body: Any, *, content_type: str = "application/json") -> HttpResponse:
+    """POST /builds as the artifact system's caller; `curl -d` sends application/x-www-form-urlencoded."""
     payload = body if isinstance(body, bytes) else json.dumps(body).encode()
     return call(
         cloud,
@@ -27,7 +28,7 @@ def post_build(cloud: LocalCloud, body: Any) -> HttpResponse:
         "POST",
         cloud.exports["artifactBuildsUrl"],
         body=payload,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": content_type},
     )
 
 

@@ -62,12 +62,19 @@ def build_definition(
                         "startTime": {"S.$": "$$.Execution.StartTime"},
                         "totalBuckets": {"N.$": "States.Format('{}', States.ArrayLength($.destinations))"},
                     },
-                    # One tracking row per file: a second distribution of the same file is refused, while
-                    # a retry of this very execution's put is not.
+                    # One distribution of a file at a time: another is refused while one is IN_PROGRESS
+                    # (a retry of this very execution's put is not). Once it is final an operator may
+                    # distribute the file again, as the seed's manual start-execution does; a redelivered
+                    # S3 event cannot, its deterministic execution name being the first one's.
                     "ConditionExpression": (
-                        f"attribute_not_exists({TRACKING_TABLE_KEY}) OR executionArn = :execution"
+                        f"attribute_not_exists({TRACKING_TABLE_KEY}) OR executionArn = :execution "
+                        "OR #status <> :in_progress"
                     ),
-                    "ExpressionAttributeValues": {":execution": {"S.$": "$$.Execution.Id"}},
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":execution": {"S.$": "$$.Execution.Id"},
+                        ":in_progress": {"S": "IN_PROGRESS"},
+                    },
                 },
                 next_state="Copy to every regional bucket",
                 catch_to="Notify workflow failure",

@@ -93,7 +93,7 @@ def parse_build_request(body: str, *, build_id_attribute: str | None, message_id
     if not isinstance(commit, str) or not _COMMIT.fullmatch(commit):
         raise InvalidBuildRequest(
             f"build request has no valid commit (got {str(commit)[:80]!r}); "
-            "commit must be 7 to 40 lowercase hex characters"
+            "commit must be 4 to 64 lowercase hex characters"
         )
     build_id = sanitise_build_id(build_id_attribute or "") or sanitise_build_id(message_id)
     if not build_id:

@@ -18,7 +18,9 @@ BUILD_KEY_SUFFIX = ".zip"
 # POST /builds puts the API Gateway request id on each message as this attribute; the worker builds under it.
 BUILD_ID_ATTRIBUTE = "buildId"
 # What a build request's commit must be: the API's request validator and the build worker both check it.
-COMMIT_PATTERN = "[0-9a-f]{7,40}"
+# A full SHA-1 or SHA-256 name's prefix of at least 4 digits, the shortest git abbreviates to (core.abbrev);
+# the seed's own request sends a 6-digit one.
+COMMIT_PATTERN = "[0-9a-f]{4,64}"
 
 # The file-copy tracking table, written by the file-distribution workflow: one row per distributed file.
 TRACKING_TABLE_KEY = "fileKey"

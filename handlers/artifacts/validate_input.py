@@ -30,6 +30,10 @@ _REGION_NAME = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
 _RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
+# The seed's input names destination buckets alone ({"sourceBucket", "sourceKey", "destinationBuckets"});
+# ours pairs each with its region. Either is accepted; the seed's is normalised to ours.
+SEED_DESTINATIONS_FIELD = "destinationBuckets"
+
 logger = Logger(service="artifact-validate-input")
 tracer = Tracer(service="artifact-validate-input")
 
@@ -98,6 +102,37 @@ def _destinations(raw: object, source_bucket: str) -> list[dict[str, str]]:
     return destinations
 
 
+def bucket_region(s3: S3Client, bucket: str) -> str:
+    """The region S3 says `bucket` is in; InvalidDistributionInput when it does not exist or cannot be
+    asked (the function may ask about this system's buckets only)."""
+    try:
+        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code in ("NoSuchBucket", "404"):
+            raise InvalidDistributionInput(f"destination bucket {bucket!r} does not exist") from error
+        if code in ("AccessDenied", "403"):
+            raise InvalidDistributionInput(
+                f"destination bucket {bucket!r} is not one of this system's regional buckets"
+            ) from error
+        raise
+    # S3 answers no constraint for us-east-1, and "EU" for the oldest eu-west-1 buckets.
+    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(location, location) or "us-east-1"
+
+
+def _named_destinations(names: object, s3: S3Client) -> list[dict[str, str]]:
+    """The seed's destinationBuckets (names alone), each with the region S3 says it is in."""
+    if not isinstance(names, list) or not names:
+        raise InvalidDistributionInput("destinationBuckets must be a non-empty list of bucket names")
+    entries = []
+    for index, name in enumerate(names):
+        if not isinstance(name, str) or (problem := bucket_name_problem(name)) is not None:
+            reason = "is not a string" if not isinstance(name, str) else problem
+            raise InvalidDistributionInput(f"destinationBuckets[{index}] {name!r} {reason}")
+        entries.append({"bucket": name, "region": bucket_region(s3, name)})
+    return entries
+
+
 def validate_distribution(payload: Mapping[str, Any], *, s3: S3Client) -> dict[str, Any]:
     """The normalised input plus sizeBytes, etag and versionId of the source object; raises if unusable."""
     if not isinstance(payload, Mapping):
@@ -112,10 +147,16 @@ def validate_distribution(payload: Mapping[str, Any], *, s3: S3Client) -> dict[s
     version_id = payload.get("versionId")
     if version_id is not None and (not isinstance(version_id, str) or not version_id):
         raise InvalidDistributionInput(f"versionId must be a non-empty string or null, got {version_id!r}")
-    destinations = _destinations(payload.get("destinations"), source_bucket)
+    listed, named = payload.get("destinations"), payload.get(SEED_DESTINATIONS_FIELD)
+    if listed is not None and named is not None:
+        raise InvalidDistributionInput(
+            f"give destinations or {SEED_DESTINATIONS_FIELD}, not both: both name where the build goes"
+        )
     head = _head_source(s3, source_bucket, source_key, version_id)
+    destinations = _destinations(listed if named is None else _named_destinations(named, s3), source_bucket)
+    kept = {field: value for field, value in payload.items() if field != SEED_DESTINATIONS_FIELD}
     return {
-        **payload,  # whatever else the workflow passes along (execution context) is kept
+        **kept,  # whatever else the workflow passes along (execution context) is kept
         "sourceBucket": source_bucket,
         "sourceKey": source_key,
         "versionId": head.get("VersionId") or version_id,

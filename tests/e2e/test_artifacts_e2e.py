@@ -7,6 +7,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -33,8 +34,11 @@ def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
         yield running
 
 
-def build(cloud: LocalCloud, commit: str) -> tuple[str, bytes]:
-    accepted = post_build(cloud, {"commit": commit})
+FORM = "application/x-www-form-urlencoded"  # what `curl -d` sends unless told otherwise
+
+
+def build(cloud: LocalCloud, commit: str, content_type: str = "application/json") -> tuple[str, bytes]:
+    accepted = post_build(cloud, {"commit": commit}, content_type=content_type)
     assert accepted.status == 202, accepted.body
     build_id = accepted.json()["buildId"]
     key = f"build-{build_id}.zip"
@@ -69,18 +73,30 @@ def test_a_build_request_reaches_every_region_and_every_host(cloud: LocalCloud) 
     assert wait_for_hosts(cloud, build_id, HOSTS * len(regions)) == HOSTS * len(regions)
 
 
+def test_the_seeds_own_request_a_short_commit_sent_as_curl_d_sends_it_is_built(cloud: LocalCloud) -> None:
+    # GIVEN the seed's `curl -X POST .../builds -d '{"commit": "abc123"}'`: a 6-digit commit, curl's
+    # default form content type, a JSON body
+    # WHEN it reaches POST /builds THEN it is accepted and built like any request
+    build_id, archive = build(cloud, "abc123", content_type=FORM)
+    assert manifest_of(archive)["commit"] == "abc123"
+    assert build_id
+
+
+@pytest.mark.parametrize("content_type", ["application/json", FORM])
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
         ({"branch": "main"}, "commit"),
         ({"commit": "not-hex!"}, "does not match"),
+        ({"commit": "abc"}, "does not match"),
         (b"{not json", "Invalid JSON"),
     ],
 )
 def test_a_request_without_a_valid_commit_is_refused_and_nothing_is_queued(
-    cloud: LocalCloud, body: object, problem: str
+    cloud: LocalCloud, body: object, problem: str, content_type: str
 ) -> None:
-    response = post_build(cloud, body)
+    # GIVEN a body that is not a build request, as JSON or as curl's default form type
+    response = post_build(cloud, body, content_type=content_type)
     assert response.status == 400
     assert problem in response.json()["message"]
     attributes = cloud.client("sqs").get_queue_attributes(
@@ -216,3 +232,48 @@ def test_a_copy_that_fails_transiently_is_retried_and_every_region_gets_the_buil
     errors = task_errors(events)
     assert errors and set(errors) == {"EndpointConnectionError"}
     assert len(invocations(events, copy)) == len(regions) + len(errors)
+
+
+def test_a_body_of_another_content_type_is_refused_415_and_nothing_is_queued(cloud: LocalCloud) -> None:
+    # GIVEN a build request sent as plain text, a type POST /builds does not take
+    response = post_build(cloud, {"commit": "abc1234"}, content_type="text/plain")
+    # THEN API Gateway refuses it (no template for the type), and the queue stays empty
+    assert response.status == 415
+    attributes = cloud.client("sqs").get_queue_attributes(
+        QueueUrl=cloud.exports["artifactBuildQueueUrl"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+
+def test_the_seeds_own_workflow_input_naming_buckets_alone_distributes_the_build_again(
+    cloud: LocalCloud,
+) -> None:
+    # GIVEN a build the system has distributed, and the seed's start-execution input: bucket names alone
+    build_id, _ = build(cloud, "5eed000")
+    key = f"build-{build_id}.zip"
+    assert final_tracking_row(cloud, key)["status"] == "SUCCEEDED"
+    regional = cloud.exports["artifactRegionalBuckets"]
+    seed_input = {
+        "sourceBucket": cloud.exports["artifactGlobalBucket"],
+        "sourceKey": key,
+        "destinationBuckets": list(regional.values()),
+    }
+    # WHEN an operator starts the workflow with it, as the seed does
+    sfn = cloud.client("stepfunctions")
+    execution_arn = sfn.start_execution(
+        stateMachineArn=cloud.exports["artifactStateMachineArn"],
+        name=f"seed-{build_id}",
+        input=json.dumps(seed_input),
+    )["executionArn"]
+
+    # THEN it succeeds: each bucket's region looked up, every copy made, the tracking row its own
+    def final() -> dict[str, Any] | None:
+        execution: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        return execution if execution["status"] != "RUNNING" else None
+
+    finished = wait_until(final, "the seed's distribution")
+    assert finished["status"] == "SUCCEEDED", finished
+    row = final_tracking_row(cloud, key)
+    assert (row["executionArn"], row["status"]) == (execution_arn, "SUCCEEDED")
+    assert int(row["successfulCopies"]) == len(regional)

@@ -45,7 +45,7 @@ def test_post_builds_validates_the_body_and_sends_straight_to_the_build_queue(st
     assert stack.named("artifacts-api-validator").inputs["validateRequestBody"] is True
     schema = json.loads(stack.named("artifacts-api-model").inputs["schema"])
     assert schema["required"] == ["commit"]
-    assert schema["properties"]["commit"]["pattern"] == "^[0-9a-f]{7,40}$"
+    assert schema["properties"]["commit"]["pattern"] == "^[0-9a-f]{4,64}$"
     integration = stack.named("artifacts-api-to-queue").inputs
     queue = stack.named("artifacts-builds-queue").outputs
     assert integration["type"] == "AWS"

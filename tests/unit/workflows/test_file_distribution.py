@@ -74,6 +74,9 @@ def test_workflow_start_is_a_conditional_put_keyed_on_file_and_source_bucket(def
     assert log["Parameters"]["TableName"] == ARNS["tracking_table"]
     assert set(log["Parameters"]["Item"]) >= {"fileKey", "sourceBucket", "executionArn", "startTime"}
     assert "attribute_not_exists(fileKey)" in log["Parameters"]["ConditionExpression"]
+    # AND only a distribution in progress blocks another: a final one may be run again by an operator
+    assert "#status <> :in_progress" in log["Parameters"]["ConditionExpression"]
+    assert log["Parameters"]["ExpressionAttributeValues"][":in_progress"] == {"S": "IN_PROGRESS"}
 
 
 def test_any_failure_is_notified_on_the_failure_topic(definition: dict) -> None:

@@ -86,9 +86,9 @@ def test_the_sqs_message_id_names_the_build_when_the_attribute_is_missing(
         "[1, 2]",
         json.dumps({"branch": "main"}),
         json.dumps({"commit": "ABC1234"}),
-        json.dumps({"commit": "abc12"}),
+        json.dumps({"commit": "abc"}),
         json.dumps({"commit": "g" * 7}),
-        json.dumps({"commit": "a" * 41}),
+        json.dumps({"commit": "a" * 65}),
         json.dumps({"commit": 1234567}),
     ],
 )
@@ -162,5 +162,5 @@ def test_build_ids_are_sanitised_to_safe_key_characters(attribute: str, expected
 
 def test_an_invalid_request_error_names_the_rule() -> None:
     # GIVEN/WHEN a commit that is not hex
-    with pytest.raises(InvalidBuildRequest, match="7 to 40 lowercase hex"):
+    with pytest.raises(InvalidBuildRequest, match="4 to 64 lowercase hex"):
         parse_build_request('{"commit": "main"}', build_id_attribute="b", message_id="m")

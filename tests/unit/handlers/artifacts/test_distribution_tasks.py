@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import TYPE_CHECKING, Any, cast
 
 import boto3
@@ -70,6 +71,45 @@ def test_a_valid_request_is_normalised_and_describes_the_source_object(
         "sizeBytes": len(BODY),
         "etag": head["ETag"].strip('"'),
     }
+
+
+def test_the_seeds_input_naming_buckets_alone_gets_each_buckets_region_from_s3(cloud: ArtifactCloud) -> None:
+    # GIVEN the seed's own start-execution input: source and destination bucket names, no regions
+    put_source(cloud)
+    seed_input = {
+        "sourceBucket": GLOBAL_BUCKET,
+        "sourceKey": KEY,
+        "destinationBuckets": [destination["bucket"] for destination in DESTINATIONS],
+    }
+    # WHEN the task validates it
+    result = validate_distribution(seed_input, s3=cloud.s3)
+    # THEN it becomes our input: each bucket with the region S3 answers (us-east-1 answers no constraint)
+    assert result["destinations"] == [dict(destination) for destination in DESTINATIONS]
+    assert "destinationBuckets" not in result
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"destinationBuckets": []}, "destinationBuckets must be a non-empty list of bucket names"),
+        ({"destinationBuckets": ["Not_A_Bucket"]}, "destinationBuckets[0] 'Not_A_Bucket' must be 3-63"),
+        (
+            {"destinationBuckets": ["regionflow-nowhere"]},
+            "destination bucket 'regionflow-nowhere' does not exist",
+        ),
+        (
+            {"destinationBuckets": [DESTINATIONS[0]["bucket"]], "destinations": list(DESTINATIONS)},
+            "give destinations or destinationBuckets, not both",
+        ),
+    ],
+)
+def test_a_seed_input_that_names_no_usable_buckets_is_invalid_input(
+    cloud: ArtifactCloud, change: dict[str, Any], problem: str
+) -> None:
+    put_source(cloud)
+    seed_input = {"sourceBucket": GLOBAL_BUCKET, "sourceKey": KEY, **change}
+    with pytest.raises(InvalidDistributionInput, match=re.escape(problem)):
+        validate_distribution(seed_input, s3=cloud.s3)
 
 
 def test_a_missing_version_id_is_filled_in_from_the_current_version(cloud: ArtifactCloud) -> None:
