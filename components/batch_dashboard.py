@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.system_dashboard import metric_widget
 from handlers.batch.contract import (
     FILES_IGNORED_INACTIVE,
     FILES_MISSING_AT_RECONCILIATION,
@@ -14,26 +15,11 @@ from handlers.batch.contract import (
     METRICS_SERVICE,
 )
 
-PERIOD_SECONDS = 300
 EXECUTION_METRICS = ("ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed")
 
 
 def _widget(title: str, metrics: list[list[Any]], region: str, column: int, row: int) -> dict[str, Any]:
-    return {
-        "type": "metric",
-        "x": column,
-        "y": row,
-        "width": 12,
-        "height": 6,
-        "properties": {
-            "title": title,
-            "region": region,
-            "view": "timeSeries",
-            "stat": "Sum",
-            "period": PERIOD_SECONDS,
-            "metrics": metrics,
-        },
-    }
+    return metric_widget(title, metrics, region=region, column=column, row=row)
 
 
 def _files(metric: str) -> list[Any]:

@@ -91,15 +91,28 @@ def dashboard_body(
     ]
     shown = [(title, metrics) for title, metrics in groups if metrics]
     return {
-        "widgets": [_widget(title, metrics, region, index) for index, (title, metrics) in enumerate(shown)]
+        "widgets": [
+            metric_widget(
+                title,
+                metrics,
+                region=region,
+                column=(index % 2) * WIDGET_WIDTH,
+                row=(index // 2) * WIDGET_HEIGHT,
+            )
+            for index, (title, metrics) in enumerate(shown)
+        ]
     }
 
 
-def _widget(title: str, metrics: list[list[Any]], region: str, index: int) -> dict[str, Any]:
+def metric_widget(
+    title: str, metrics: list[list[Any]], *, region: str, column: int, row: int
+) -> dict[str, Any]:
+    """A time series of `metrics` (CloudWatch's metric arrays), summed per PERIOD_SECONDS unless a metric
+    says otherwise, at (column, row) of the 24-column grid."""
     return {
         "type": "metric",
-        "x": (index % 2) * WIDGET_WIDTH,
-        "y": (index // 2) * WIDGET_HEIGHT,
+        "x": column,
+        "y": row,
         "width": WIDGET_WIDTH,
         "height": WIDGET_HEIGHT,
         "properties": {
