@@ -96,6 +96,7 @@ def deploy_artifacts() -> None:
             failure_emails=settings.artifacts.failure_emails,
             build_worker_concurrency=settings.artifacts.build_worker_concurrency,
             api_throttle=settings.artifacts.api_throttle,
+            distributed_keys=settings.artifacts.distributed_keys,
             web_acl=web_acl,
         ),
     )

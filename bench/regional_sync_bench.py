@@ -53,7 +53,6 @@ def count_build(dynamodb: Any, build_id: str) -> int:
 def records(build_id: str) -> list[dict[str, Any]]:
     return host_records(
         region=REGION,
-        build_id=build_id,
         bucket="regionflow-artifacts-us-west-2",
         key=f"build-{build_id}.zip",
         hosts=HOSTS,

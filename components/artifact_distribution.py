@@ -33,13 +33,16 @@ from handlers.artifacts.contract import (
     BUILD_KEY_PREFIX,
     BUILD_KEY_SUFFIX,
     COMMIT_PATTERN,
+    EVERY_KEY,
     HOST_LOG_KEY,
     HOST_LOG_SORT_KEY,
     TRACKING_TABLE_KEY,
     TRACKING_TABLE_SORT_KEY,
     BuildWorkerSettings,
+    DistributedKeys,
     RegionalSyncSettings,
     ReplicationWorkerSettings,
+    ValidateInputSettings,
 )
 from workflows import file_distribution
 
@@ -71,6 +74,8 @@ class ArtifactDistributionArgs:
     build_worker_concurrency: int = 5
     api_throttle: ApiThrottle = API_THROTTLE
     web_acl: WebAcl | None = None  # AWS WAF in front of POST /builds
+    # Which objects of the global bucket are distributed: every one by default (builds and files copied in).
+    distributed_keys: DistributedKeys = EVERY_KEY
 
 
 class ArtifactDistribution(pulumi.ComponentResource):
@@ -100,6 +105,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
             )
         child = pulumi.ResourceOptions(parent=self)
         home = args.regions[0]
+        keys = args.distributed_keys
         function_args = partial(FunctionArgs, shared=args.shared)
 
         # ---- storage and messaging -----------------------------------------------------------------
@@ -188,6 +194,8 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 path_part="builds",
                 request_schema=BUILD_REQUEST_SCHEMA,
                 id_name=BUILD_ID_ATTRIBUTE,
+                # The key the build will have in the global bucket, and the host log's build_id.
+                accepted_fields={"artifactKey": f"{BUILD_KEY_PREFIX}{{id}}{BUILD_KEY_SUFFIX}"},
                 # `curl -d '{"commit": ...}'`, as the seed writes it, sends its default form content type.
                 body_content_types=("application/json", "application/x-www-form-urlencoded"),
                 throttle=args.api_throttle,
@@ -237,11 +245,14 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 policy_statements=[
                     allow(["s3:ListBucket"], [global_bucket.arn]),
                     allow(
-                        ["s3:GetObject", "s3:GetObjectVersion"], [global_bucket.objects_arn(BUILD_KEY_PREFIX)]
+                        ["s3:GetObject", "s3:GetObjectVersion"], [global_bucket.objects_arn(keys.key_prefix)]
                     ),
                     # The seed's input names destination buckets alone: their regions are looked up.
                     allow(["s3:GetBucketLocation"], [bucket.arn for bucket in regional.values()]),
                 ],
+                environment=ValidateInputSettings.environment(
+                    key_prefix=keys.key_prefix or None, key_suffix=keys.key_suffix or None
+                ),
             ),
             child,
         )
@@ -260,11 +271,11 @@ class ArtifactDistribution(pulumi.ComponentResource):
                             "s3:GetObjectTagging",
                             "s3:GetObjectVersionTagging",
                         ],
-                        [global_bucket.objects_arn(BUILD_KEY_PREFIX)],
+                        [global_bucket.objects_arn(keys.key_prefix)],
                     ),
                     allow(
                         ["s3:PutObject", "s3:PutObjectTagging"],
-                        [bucket.objects_arn(BUILD_KEY_PREFIX) for bucket in regional.values()],
+                        [bucket.objects_arn(keys.key_prefix) for bucket in regional.values()],
                     ),
                 ],
             ),
@@ -327,7 +338,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
             ),
             child,
         )
-        self._notify_function(f"{name}-global-events", global_bucket, replication_worker)
+        self._notify_function(f"{name}-global-events", global_bucket, replication_worker, keys)
 
         # ---- regional copies -> regional sync (simulated P2P deployment to each region's hosts) -------
         syncs: dict[str, Function] = {}
@@ -351,7 +362,7 @@ class ArtifactDistribution(pulumi.ComponentResource):
                 ),
                 child,
             )
-            self._notify_function(f"{name}-regional-events-{region}", bucket, sync)
+            self._notify_function(f"{name}-regional-events-{region}", bucket, sync, keys)
 
         home_functions = {
             "Build worker": build_worker,
@@ -413,8 +424,11 @@ class ArtifactDistribution(pulumi.ComponentResource):
             }
         )
 
-    def _notify_function(self, name: str, bucket: SecureBucket, function: Function) -> None:
-        """New build-*.zip objects in `bucket` invoke `function` (asynchronously, as S3 does)."""
+    def _notify_function(
+        self, name: str, bucket: SecureBucket, function: Function, keys: DistributedKeys
+    ) -> None:
+        """New objects in `bucket` with the distributed keys invoke `function` (asynchronously, as S3
+        does)."""
         permission = aws.lambda_.Permission(
             f"{name}-permission",
             region=bucket.region,
@@ -432,12 +446,13 @@ class ArtifactDistribution(pulumi.ComponentResource):
             region=bucket.region,
             bucket=bucket.bucket_name,
             lambda_functions=[
-                {
-                    "lambda_function_arn": function.arn,
-                    "events": ["s3:ObjectCreated:*"],
-                    "filter_prefix": BUILD_KEY_PREFIX,
-                    "filter_suffix": BUILD_KEY_SUFFIX,
-                }
+                aws.s3.BucketNotificationLambdaFunctionArgs(
+                    lambda_function_arn=function.arn,
+                    events=["s3:ObjectCreated:*"],
+                    # S3 refuses an empty filter rule: none is given for "any key".
+                    filter_prefix=keys.key_prefix or None,
+                    filter_suffix=keys.key_suffix or None,
+                )
             ],
             # S3 checks it may invoke the function when the notification is saved.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, cast
 
-from handlers.artifacts.contract import HOSTS_PER_REGION_CEILING
+from handlers.artifacts.contract import HOSTS_PER_REGION_CEILING, DistributedKeys, object_key_problem
 from handlers.batch.contract import MAX_LINK_EXPIRY_SECONDS
 
 PROJECT = "regionflow"
@@ -125,6 +125,7 @@ class ArtifactSettings:
     failure_emails: tuple[str, ...]
     build_worker_concurrency: int  # reserved; also its SQS mapping's maximum concurrency
     api_throttle: ApiThrottle  # POST /builds
+    distributed_keys: DistributedKeys  # which objects of the global bucket are distributed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -328,7 +329,20 @@ def _artifact_settings(reader: _Reader) -> ArtifactSettings:
         failure_emails=reader.read("artifactFailureEmails", _email_list),
         build_worker_concurrency=reader.read("artifactBuildWorkerConcurrency", _consumer_concurrency),
         api_throttle=_api_throttle(reader, "artifact"),
+        distributed_keys=DistributedKeys(
+            key_prefix=reader.read("artifactDistributionKeyPrefix", _object_key_part),
+            key_suffix=reader.read("artifactDistributionKeySuffix", _object_key_part),
+        ),
     )
+
+
+def _object_key_part(raw: str) -> str:
+    """A literal start or end of S3 object keys (S3 notification filters take no wildcards); "" for any."""
+    if raw and (problem := object_key_problem(raw)):
+        raise ConfigError(f"a key prefix or suffix {problem}")
+    if "*" in raw:
+        raise ConfigError("S3 key filters are literal: '*' matches only a '*' in a key; leave it out")
+    return raw
 
 
 def _jwt_issuer(reader: _Reader, prefix: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -24,7 +24,9 @@ from components.web_acl import WebAcl
 STAGE_NAME = "v1"
 DEFAULT_THROTTLE = ApiThrottle(rate_limit_per_second=2, burst_limit=5)
 # API Gateway renders these with its own template language; `$context.requestId` is the id we hand out.
-ACCEPTED_TEMPLATE = '{"{id_name}": "$context.requestId", "status": "queued"}'
+ACCEPTED_TEMPLATE = '{"{id_name}": "$context.requestId", "status": "queued"{more}}'
+# In QueueApiArgs.accepted_fields, this stands for the request id.
+REQUEST_ID_PLACEHOLDER = "{id}"
 QUEUE_ERROR_TEMPLATE = (
     '{"error": "queue_unavailable", "message": "the request could not be queued; retry later"}'
 )
@@ -69,6 +71,19 @@ class QueueApiArgs:
     # The request content types taken, each body validated against request_schema as JSON and queued as
     # it came; any other is refused with 415.
     body_content_types: Sequence[str] = ("application/json",)
+    # More fields of the 202 answer, each a string in which {id} is the request id: what the consumer
+    # will make of the request, e.g. {"artifactKey": "build-{id}.zip"}.
+    accepted_fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def accepted_template(id_name: str, accepted_fields: Mapping[str, str]) -> str:
+    """The 202 answer's mapping template: the request id under `id_name`, then `accepted_fields`."""
+    more = "".join(
+        # The braced form ends the reference: `$context.requestId.zip` would ask the id for a property.
+        f", {json.dumps(name)}: {json.dumps(value).replace(REQUEST_ID_PLACEHOLDER, '${context.requestId}')}"
+        for name, value in accepted_fields.items()
+    )
+    return ACCEPTED_TEMPLATE.replace("{id_name}", id_name).replace("{more}", more)
 
 
 class QueueApi(pulumi.ComponentResource):
@@ -172,7 +187,7 @@ class QueueApi(pulumi.ComponentResource):
             http_method=method.http_method,
             status_code=accepted.status_code,
             selection_pattern="",
-            response_templates={"application/json": ACCEPTED_TEMPLATE.replace("{id_name}", args.id_name)},
+            response_templates={"application/json": accepted_template(args.id_name, args.accepted_fields)},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
         )
         # Without this, an SQS error would match the default (202) response: API Gateway selects
@@ -213,7 +228,13 @@ class QueueApi(pulumi.ComponentResource):
             # Redeploy whenever the integration's contract changes.
             triggers={
                 "contract": json.dumps(
-                    [args.path_part, dict(args.request_schema), args.id_name, list(args.body_content_types)]
+                    [
+                        args.path_part,
+                        dict(args.request_schema),
+                        args.id_name,
+                        list(args.body_content_types),
+                        dict(args.accepted_fields),
+                    ]
                 )
             },
             opts=pulumi.ResourceOptions(

@@ -46,13 +46,14 @@ def wait_for_object(cloud: LocalCloud, bucket: str, key: str, region: str | None
     return found
 
 
-def wait_for_hosts(cloud: LocalCloud, build_id: str, expected: int) -> int:
-    """Wait until `expected` deployment records exist for the build; return the final count."""
+def wait_for_hosts(cloud: LocalCloud, key: str, expected: int) -> int:
+    """Wait until `expected` deployment records exist for the build (its key in the global bucket, the
+    log's build_id); return the final count."""
 
     def enough() -> int:
-        return count if (count := hosts_deployed(cloud, build_id)) >= expected else 0
+        return count if (count := hosts_deployed(cloud, key)) >= expected else 0
 
-    deployed: int = wait_until(enough, f"{expected} host deployment records of build {build_id}")
+    deployed: int = wait_until(enough, f"{expected} host deployment records of build {key}")
     return deployed
 
 
@@ -78,8 +79,8 @@ def final_tracking_row(cloud: LocalCloud, key: str, timeout_seconds: float = 60.
     return row
 
 
-def hosts_deployed(cloud: LocalCloud, build_id: str) -> int:
-    return count_deployments(cloud.client("dynamodb"), cloud.exports["artifactHostLogTable"], build_id)
+def hosts_deployed(cloud: LocalCloud, key: str) -> int:
+    return count_deployments(cloud.client("dynamodb"), cloud.exports["artifactHostLogTable"], key)
 
 
 def manifest_of(archive: bytes) -> dict[str, Any]:
@@ -97,17 +98,16 @@ def run(cloud: LocalCloud, report: Report) -> bool:
     started = time.monotonic()
     accepted = post_build(cloud, {"commit": "3f9c2e1a7b", "branch": "main", "requestedBy": "demo"})
     report(f"POST /builds -> {accepted.status} {accepted.body!r}")
-    build_id = accepted.json().get("buildId", "") if accepted.status == 202 else ""
-    key = f"build-{build_id}.zip"
+    key = accepted.json().get("artifactKey", "") if accepted.status == 202 else ""
     archive = wait_for_object(cloud, cloud.exports["artifactGlobalBucket"], key)
     report(f"{key} in the global bucket ({len(archive):,} bytes), manifest {manifest_of(archive)}")
     copies = {region: wait_for_object(cloud, bucket, key, region) for region, bucket in regions.items()}
     row = final_tracking_row(cloud, key)
     copied = f"{row.get('successfulCopies')}/{row.get('totalBuckets')}"
     report(f"tracking row: status {row['status']}, {copied} copies")
-    deployed = wait_for_hosts(cloud, build_id, hosts * len(regions))
+    deployed = wait_for_hosts(cloud, key, hosts * len(regions))
     report(
-        f"host-deployment-logs: {deployed:,} records for build {build_id} "
+        f"host-deployment-logs: {deployed:,} records for build {key} "
         f"({hosts:,} hosts x {len(regions)} regions) after {time.monotonic() - started:.1f} s"
     )
     rejected = post_build(cloud, {"branch": "main"})

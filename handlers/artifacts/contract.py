@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from handlers.environment import Environment, SettingError
 
-# Every artifact is `build-<id>.zip`: bucket notifications filter on both ends, IAM scopes to the prefix.
+# The build worker names each build `build-<id>.zip` (its IAM scopes to the prefix).
 BUILD_KEY_PREFIX = "build-"
 BUILD_KEY_SUFFIX = ".zip"
+# S3's own limit on a key, and so on a distributed object's key in the tracking table and host log.
+MAX_OBJECT_KEY_BYTES = 1024
 # POST /builds puts the API Gateway request id on each message as this attribute; the worker builds under it.
 BUILD_ID_ATTRIBUTE = "buildId"
 # What a build request's commit must be: the API's request validator and the build worker both check it.
@@ -26,6 +28,8 @@ COMMIT_PATTERN = "[0-9a-f]{4,64}"
 TRACKING_TABLE_KEY = "fileKey"
 TRACKING_TABLE_SORT_KEY = "sourceBucket"
 # The host deployment log: one item per (host, build); the GSI on build_id counts a build's hosts.
+# build_id is the distributed object's key (`build-123.zip`), so the seed's scan
+# (`build_id = "build-123.zip"`) counts what it expects.
 HOST_LOG_KEY = "host_id"
 HOST_LOG_SORT_KEY = "build_id"
 BUILD_ID_INDEX = "build_id-index"
@@ -56,6 +60,52 @@ class BuildWorkerSettings(Environment):
     """The build worker on the builds queue (handlers/artifacts/build_worker.py)."""
 
     global_bucket: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistributedKeys:
+    """Which objects of the global bucket are distributed (config artifactDistributionKeyPrefix and
+    artifactDistributionKeySuffix): every object by default, the build worker's `build-<id>.zip` and
+    anything a person copies in alike (the seed's `aws s3 cp test-file.zip s3://global-builds/`). The
+    buckets' notifications filter on them, IAM scopes to the prefix, and Validate input refuses a key
+    outside them."""
+
+    key_prefix: str = ""
+    key_suffix: str = ""
+
+    def __post_init__(self) -> None:
+        for name, value in (("KEY_PREFIX", self.key_prefix), ("KEY_SUFFIX", self.key_suffix)):
+            if value and (problem := object_key_problem(value)):
+                raise SettingError(f"{name} {value!r} {problem}")
+
+    def admits(self, key: str) -> bool:
+        return (
+            len(key) >= len(self.key_prefix) + len(self.key_suffix)
+            and key.startswith(self.key_prefix)
+            and key.endswith(self.key_suffix)
+        )
+
+    def describe(self) -> str:
+        if not (self.key_prefix or self.key_suffix):
+            return "any key"
+        return f"keys like '{self.key_prefix}*{self.key_suffix}'"
+
+
+EVERY_KEY = DistributedKeys()
+
+
+def object_key_problem(key: str) -> str | None:
+    """Why `key` cannot be an S3 object key (or a part of one), or None when it can."""
+    if not key:
+        return "is empty"
+    if len(key.encode("utf-8")) > MAX_OBJECT_KEY_BYTES:
+        return f"is longer than S3's {MAX_OBJECT_KEY_BYTES} bytes of UTF-8"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidateInputSettings(DistributedKeys, Environment):
+    """The file-distribution workflow's first state (handlers/artifacts/validate_input.py)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,11 +1,13 @@
 """Regional bucket ObjectCreated -> simulated peer-to-peer rollout of the build to this region's hosts.
 
-One host deployment log item per (host, build): a redelivered S3 event overwrites the same items, so
-the count of hosts per build never doubles. Hosts form a tree with fan-out 4: host 0 downloads from
-the bucket, host n from host (n - 1) // 4, recorded as `peer`. Items go in with BatchWriteItem, 25 per
-request; DynamoDB may return some as UnprocessedItems when throttled, and those are retried with
-capped exponential backoff and full jitter, a bounded number of times, then the function raises so
-Lambda's asynchronous retries and DLQ take over.
+Every object the bucket announces is a build (the notification's key filter decides which: config
+artifactDistributionKeyPrefix / ...Suffix), its key the build id the log records (`build-123.zip`, as
+the seed's scan asks). One host deployment log item per (host, build): a redelivered S3 event
+overwrites the same items, so the count of hosts per build never doubles. Hosts form a tree with
+fan-out 4: host 0 downloads from the bucket, host n from host (n - 1) // 4, recorded as `peer`. Items
+go in with BatchWriteItem, 25 per request; DynamoDB may return some as UnprocessedItems when throttled,
+and those are retried with capped exponential backoff and full jitter, a bounded number of times, then
+the function raises so Lambda's asynchronous retries and DLQ take over.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.artifacts.build_keys import build_id_from_key
 from handlers.artifacts.contract import HOST_LOG_KEY, HOST_LOG_SORT_KEY, RegionalSyncSettings
 from handlers.environment import runtime_region
 
@@ -50,10 +51,6 @@ Item = Mapping[str, Any]  # a DynamoDB item in the low-level {"name": {"S": "...
 
 class HostLogWriteIncompleteError(Exception):
     """DynamoDB kept returning UnprocessedItems after every retry: the rollout was not fully recorded."""
-
-
-class NotABuildArtifactError(Exception):
-    """A regional bucket announced an object that is not `build-<id>.zip`."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +84,7 @@ def host_id(region: str, number: int) -> str:
 
 
 def host_records(
-    *, region: str, build_id: str, bucket: str, key: str, hosts: int, deployed_at: datetime
+    *, region: str, bucket: str, key: str, hosts: int, deployed_at: datetime
 ) -> list[dict[str, Any]]:
     """One item per host; host n received the build from its parent in a fan-out-4 tree."""
     stamp = deployed_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -98,11 +95,10 @@ def host_records(
         items.append(
             {
                 HOST_LOG_KEY: {"S": host_id(region, n)},
-                HOST_LOG_SORT_KEY: {"S": build_id},
+                HOST_LOG_SORT_KEY: {"S": key},
                 "region": {"S": region},
                 "status": {"S": STATUS_DEPLOYED},
                 "deployedAt": {"S": stamp},
-                "artifactKey": {"S": key},
                 "sourceBucket": {"S": bucket},
                 "peer": {"S": peer},
             }
@@ -186,21 +182,15 @@ def sync_event(
     region: str,
     now: datetime,
 ) -> list[str]:
-    """Record the rollout of every build the event announces; returns the build ids synced."""
+    """Record the rollout of every build the event announces; returns the build ids (keys) synced."""
     synced: list[str] = []
-    rejected: list[str] = []
     records = [] if event.get("Event") == "s3:TestEvent" else list(S3Event(dict(event)).records)
     for record in records:
         bucket = record.s3.bucket.name
         # Keys arrive URL-encoded with '+' for spaces.
         key = unquote_plus(record.s3.get_object.key)
-        build_id = build_id_from_key(key)
-        if build_id is None:
-            rejected.append(f"s3://{bucket}/{key}")
-            continue
         items = host_records(
             region=region,
-            build_id=build_id,
             bucket=bucket,
             key=key,
             hosts=settings.hosts_per_region,
@@ -217,18 +207,13 @@ def sync_event(
         logger.info(
             "build rolled out",
             extra={
-                "buildId": build_id,
+                "buildId": key,
                 "hosts": report.items,
                 "requests": report.requests,
                 "retriedItems": report.retried_items,
             },
         )
-        synced.append(build_id)
-    if rejected:
-        # After the good records are written (rewriting them on a retry is harmless): never drop silently.
-        raise NotABuildArtifactError(
-            f"not build-<id>.zip objects, nothing deployed for: {', '.join(rejected)}"
-        )
+        synced.append(key)
     return synced
 
 

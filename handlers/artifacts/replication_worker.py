@@ -1,5 +1,8 @@
 """Global bucket ObjectCreated -> one file-distribution execution per new object version.
 
+Every object the notification announces is distributed: its key filter (config
+artifactDistributionKeyPrefix / ...Suffix) decides which, builds and files copied in alike.
+
 The execution name is a hash of bucket/key/version, so a duplicate S3 event (S3 delivers at least
 once) starts nothing: Step Functions refuses the name with ExecutionAlreadyExists, or, while the
 first execution still runs with the same input, returns that execution. Any other failure raises:
@@ -25,7 +28,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from handlers.artifacts.contract import BUILD_KEY_PREFIX, BUILD_KEY_SUFFIX, ReplicationWorkerSettings
+from handlers.artifacts.contract import BUILD_KEY_SUFFIX, ReplicationWorkerSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -68,10 +71,7 @@ def execution_name(bucket: str, key: str, version_id: str | None) -> str:
     """Deterministic, <= 80 characters of [0-9A-Za-z_-]: readable stem + hash of the exact version."""
     digest = hashlib.sha256(f"{bucket}/{key}/{version_id or ''}".encode()).hexdigest()[:HASH_HEX_CHARS]
     file_name = key.rsplit("/", 1)[-1]
-    stem = file_name.removesuffix(BUILD_KEY_SUFFIX)
-    stem = _NOT_NAME_CHAR.sub("-", stem).strip("-") or "object"
-    if not stem.startswith(BUILD_KEY_PREFIX):
-        stem = f"{BUILD_KEY_PREFIX}{stem}"
+    stem = _NOT_NAME_CHAR.sub("-", file_name.removesuffix(BUILD_KEY_SUFFIX)).strip("-") or "object"
     room = MAX_EXECUTION_NAME_CHARS - len(digest) - 1
     return f"{stem[:room].rstrip('-')}-{digest}"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,12 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from handlers.artifacts.build_keys import build_id_from_key
+from handlers.artifacts.contract import (
+    EVERY_KEY,
+    DistributedKeys,
+    ValidateInputSettings,
+    object_key_problem,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -46,6 +52,11 @@ class InvalidDistributionInput(Exception):  # noqa: N818 - the errorType the wor
 def s3_client() -> S3Client:
     """Built on first use (not at import) so tests can import the module under moto."""
     return boto3.client("s3")
+
+
+@functools.cache
+def settings() -> ValidateInputSettings:
+    return ValidateInputSettings.from_environment(os.environ)
 
 
 def bucket_name_problem(name: str) -> str | None:
@@ -133,16 +144,20 @@ def _named_destinations(names: object, s3: S3Client) -> list[dict[str, str]]:
     return entries
 
 
-def validate_distribution(payload: Mapping[str, Any], *, s3: S3Client) -> dict[str, Any]:
+def validate_distribution(
+    payload: Mapping[str, Any], *, s3: S3Client, keys: DistributedKeys = EVERY_KEY
+) -> dict[str, Any]:
     """The normalised input plus sizeBytes, etag and versionId of the source object; raises if unusable."""
     if not isinstance(payload, Mapping):
         raise InvalidDistributionInput(f"input must be a JSON object, got {type(payload).__name__}")
     source_bucket = _text(payload, "sourceBucket")
     source_key = _text(payload, "sourceKey")
-    if build_id_from_key(source_key) is None:
+    if problem := object_key_problem(source_key):
+        raise InvalidDistributionInput(f"sourceKey {problem}")
+    if not keys.admits(source_key):
         raise InvalidDistributionInput(
-            f"sourceKey {source_key!r} is not a build artifact key like 'build-<id>.zip' "
-            "(id: 1-64 of [A-Za-z0-9-])"
+            f"sourceKey {source_key!r} is not distributed by this system: it distributes {keys.describe()} "
+            "(config artifactDistributionKeyPrefix / artifactDistributionKeySuffix)"
         )
     version_id = payload.get("versionId")
     if version_id is not None and (not isinstance(version_id, str) or not version_id):
@@ -191,7 +206,7 @@ def _head_source(s3: S3Client, bucket: str, key: str, version_id: str | None) ->
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        result = validate_distribution(event, s3=s3_client())
+        result = validate_distribution(event, s3=s3_client(), keys=settings())
     except InvalidDistributionInput as error:
         logger.warning("invalid distribution input", extra={"reason": str(error)})
         raise

@@ -41,7 +41,9 @@ def build(cloud: LocalCloud, commit: str, content_type: str = "application/json"
     accepted = post_build(cloud, {"commit": commit}, content_type=content_type)
     assert accepted.status == 202, accepted.body
     build_id = accepted.json()["buildId"]
-    key = f"build-{build_id}.zip"
+    # The answer names the key the build will have (the host log's build_id)
+    key = accepted.json()["artifactKey"]
+    assert key == f"build-{build_id}.zip"
     archive = wait_for_object(cloud, cloud.exports["artifactGlobalBucket"], key)
     return build_id, archive
 
@@ -70,7 +72,7 @@ def test_a_build_request_reaches_every_region_and_every_host(cloud: LocalCloud) 
     )
     assert row["executionArn"].startswith("arn:aws:states:")
     # AND one deployment record per host per region
-    assert wait_for_hosts(cloud, build_id, HOSTS * len(regions)) == HOSTS * len(regions)
+    assert wait_for_hosts(cloud, key, HOSTS * len(regions)) == HOSTS * len(regions)
 
 
 def test_the_seeds_own_request_a_short_commit_sent_as_curl_d_sends_it_is_built(cloud: LocalCloud) -> None:
@@ -277,3 +279,50 @@ def test_the_seeds_own_workflow_input_naming_buckets_alone_distributes_the_build
     row = final_tracking_row(cloud, key)
     assert (row["executionArn"], row["status"]) == (execution_arn, "SUCCEEDED")
     assert int(row["successfulCopies"]) == len(regional)
+
+
+def seeds_host_scan_count(cloud: LocalCloud, build_id: str) -> int:
+    """The seed's check: `scan --filter-expression "build_id = :build_id" --select COUNT`, every page."""
+    pages = (
+        cloud.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(
+            TableName=cloud.exports["artifactHostLogTable"],
+            FilterExpression="build_id = :build_id",
+            ExpressionAttributeValues={":build_id": {"S": build_id}},
+            Select="COUNT",
+            ConsistentRead=True,
+        )
+    )
+    return sum(int(page["Count"]) for page in pages)
+
+
+def test_a_file_copied_into_the_global_bucket_is_distributed_and_counted_the_seeds_way(
+    cloud: LocalCloud,
+) -> None:
+    # GIVEN the seed's step 5: `aws s3 cp test-file.zip s3://global-builds/`, a file no build wrote
+    regional = cloud.exports["artifactRegionalBuckets"]
+    body = b"PK\x05\x06" + bytes(18)
+    global_bucket = cloud.exports["artifactGlobalBucket"]
+    cloud.client("s3").put_object(Bucket=global_bucket, Key="test-file.zip", Body=body)
+    # WHEN the bucket's event has run its course
+    row = final_tracking_row(cloud, "test-file.zip")
+    # THEN it was copied to every regional bucket and tracked as any build is
+    assert (row["status"], int(row["successfulCopies"])) == ("SUCCEEDED", len(regional))
+    for region, bucket in regional.items():
+        assert wait_for_object(cloud, bucket, "test-file.zip", region) == body
+    # AND every host logged it, which the seed's scan on build_id = "test-file.zip" counts
+    assert wait_for_hosts(cloud, "test-file.zip", HOSTS * len(regional)) == HOSTS * len(regional)
+    assert seeds_host_scan_count(cloud, "test-file.zip") == HOSTS * len(regional)
+
+
+def test_the_seeds_host_log_scan_counts_a_requested_build_by_its_key(cloud: LocalCloud) -> None:
+    # GIVEN a build requested through POST /builds and rolled out
+    accepted = post_build(cloud, {"commit": "5ca9"})
+    key = accepted.json()["artifactKey"]
+    regional = cloud.exports["artifactRegionalBuckets"]
+    wait_for_hosts(cloud, key, HOSTS * len(regional))
+    # WHEN the seed's scan asks for build_id = "build-<id>.zip" (its "build-123.zip")
+    # THEN it counts every host of every region, and nothing under the bare id
+    assert seeds_host_scan_count(cloud, key) == HOSTS * len(regional)
+    assert seeds_host_scan_count(cloud, accepted.json()["buildId"]) == 0

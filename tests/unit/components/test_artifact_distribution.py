@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from localcloud.core.recording import BuiltStack
+from localcloud.core.recording import BuiltStack, build_stack
 
 FUNCTION = "aws:lambda/function:Function"
 
@@ -71,11 +71,14 @@ def test_build_queue_feeds_the_worker_with_partial_failures_and_a_dlq(stack: Bui
     assert mapping["functionName"] == stack.named("artifacts-build-worker-function").outputs["name"]
 
 
-def test_new_builds_in_the_global_bucket_start_the_replication_worker(stack: BuiltStack) -> None:
+def test_every_new_object_in_the_global_bucket_starts_the_replication_worker(stack: BuiltStack) -> None:
+    # GIVEN the stack's default key filter (any key) WHEN deployed
     notification = stack.named("artifacts-global-events").inputs
     [target] = notification["lambdaFunctions"]
+    # THEN every new object, a build or a file copied in, invokes the replication worker: no filter rule
     assert target["lambdaFunctionArn"] == stack.named("artifacts-replication-worker-function").outputs["arn"]
-    assert (target["filterPrefix"], target["filterSuffix"]) == ("build-", ".zip")
+    assert target["events"] == ["s3:ObjectCreated:*"]
+    assert "filterPrefix" not in target and "filterSuffix" not in target
     permission = stack.named("artifacts-global-events-permission").inputs
     assert permission["principal"] == "s3.amazonaws.com"
     assert permission["sourceArn"] == stack.named("artifacts-global-bucket").outputs["arn"]
@@ -120,15 +123,49 @@ def test_workflow_calls_its_three_functions_and_may_invoke_nothing_else(stack: B
     ]
 
 
-def test_copy_function_may_write_builds_only_into_the_regional_buckets(stack: BuiltStack) -> None:
+def test_an_accepted_build_request_names_the_key_its_build_will_have(stack: BuiltStack) -> None:
+    # GIVEN the 202 answer POST /builds renders WHEN a request id is put in it
+    template = stack.named("artifacts-api-accepted-response").inputs["responseTemplates"]["application/json"]
+    answer = json.loads(
+        template.replace("${context.requestId}", "4f1c-9a").replace("$context.requestId", "4f1c-9a")
+    )
+    # THEN it carries the build id and the global bucket key (the host log's build_id) built from it
+    assert answer == {"buildId": "4f1c-9a", "status": "queued", "artifactKey": "build-4f1c-9a.zip"}
+
+
+def test_copy_function_may_write_only_into_the_regional_buckets(stack: BuiltStack) -> None:
     writes = [
         s for s in statements_of(stack, "artifacts-copy-to-bucket-policy") if "s3:PutObject" in s["Action"]
     ]
     [statement] = writes
     assert statement["Resource"] == [
-        stack.named(f"artifacts-regional-{region}-bucket").outputs["arn"] + "/build-*"
+        stack.named(f"artifacts-regional-{region}-bucket").outputs["arn"] + "/*"
         for region in regions_of(stack)
     ]
+
+
+def test_a_key_filter_narrows_the_notifications_the_iam_and_validate_input_alike() -> None:
+    # GIVEN a stack that distributes releases/*.zip only
+    stack = build_stack(
+        "local",
+        {
+            "regionflow:artifactDistributionKeyPrefix": "releases/",
+            "regionflow:artifactDistributionKeySuffix": ".zip",
+        },
+    )
+    # THEN every bucket notification filters on both ends
+    for notification in [stack.named("artifacts-global-events")] + [
+        stack.named(f"artifacts-regional-events-{region}") for region in regions_of(stack)
+    ]:
+        [target] = notification.inputs["lambdaFunctions"]
+        assert (target["filterPrefix"], target["filterSuffix"]) == ("releases/", ".zip")
+    # AND the copy may write under the prefix only, and Validate input knows the filter
+    [write] = [
+        s for s in statements_of(stack, "artifacts-copy-to-bucket-policy") if "s3:PutObject" in s["Action"]
+    ]
+    assert all(resource.endswith("/releases/*") for resource in write["Resource"])
+    env = function(stack, "validate-input")["environment"]["variables"]
+    assert (env["KEY_PREFIX"], env["KEY_SUFFIX"]) == ("releases/", ".zip")
 
 
 def test_tracking_and_host_log_tables_have_the_seeds_keys_and_the_build_index(stack: BuiltStack) -> None:

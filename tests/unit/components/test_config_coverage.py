@@ -62,6 +62,8 @@ NON_DEFAULT_VALUES: dict[str, tuple[str, dict[str, str], str]] = {
     "artifactMaxReceiveCount": ("local", {}, "4"),
     "artifactFailureEmails": ("local", {}, OPS),
     "artifactBuildWorkerConcurrency": ("local", {}, "3"),
+    "artifactDistributionKeyPrefix": ("local", {}, "releases/"),
+    "artifactDistributionKeySuffix": ("local", {}, ".zip"),
     "artifactApiRateLimit": ("local", {}, "3"),
     "artifactApiBurstLimit": ("local", {}, "8"),
     "batchRecordsPerChunk": ("local", {}, "500"),

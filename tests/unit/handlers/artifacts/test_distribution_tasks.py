@@ -13,7 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from handlers.artifacts import copy_to_bucket, validate_input
-from handlers.artifacts.contract import COPY_TRANSIENT_ERRORS
+from handlers.artifacts.contract import COPY_TRANSIENT_ERRORS, DistributedKeys
 from handlers.artifacts.copy_to_bucket import CopyRejectedError
 from handlers.artifacts.validate_input import InvalidDistributionInput, validate_distribution
 from localcloud.services.elasticache.redis_server import free_port
@@ -134,8 +134,7 @@ def broken(change: dict[str, Any], *, remove: str | None = None) -> dict[str, An
     [
         (broken({}, remove="sourceBucket"), "sourceBucket is missing"),
         (broken({"sourceKey": ""}), "sourceKey is missing"),
-        (broken({"sourceKey": "uploads/readme.txt"}), "not a build artifact key"),
-        (broken({"sourceKey": "build-.zip"}), "not a build artifact key"),
+        (broken({"sourceKey": "k" * 1025}), "sourceKey is longer than S3's 1024 bytes"),
         (broken({}, remove="destinations"), "destinations must be a non-empty list"),
         (broken({"destinations": []}), "destinations must be a non-empty list"),
         (broken({"destinations": ["regionflow-a"]}), r"destinations\[0\] must be"),
@@ -167,6 +166,34 @@ def test_each_malformed_input_raises_invalid_distribution_input_naming_the_probl
     # WHEN/THEN validation fails with the error type the workflow catches and a message naming it
     with pytest.raises(InvalidDistributionInput, match=problem):
         validate_distribution(payload, s3=cloud.s3)
+
+
+def test_a_file_a_person_copied_in_is_distributed_like_a_build(cloud: ArtifactCloud) -> None:
+    # GIVEN the seed's test-file.zip dropped into the global bucket (every key is distributed by default)
+    version_id = cloud.s3.put_object(Bucket=GLOBAL_BUCKET, Key="test-file.zip", Body=BODY)["VersionId"]
+    # WHEN its distribution input is validated
+    result = validate_distribution({**distribution_input(None), "sourceKey": "test-file.zip"}, s3=cloud.s3)
+    # THEN it goes ahead with the version just written
+    assert (result["sourceKey"], result["versionId"]) == ("test-file.zip", version_id)
+
+
+@pytest.mark.parametrize(
+    ("key", "admitted"),
+    [("releases/app.zip", True), ("releases/app.tar", False), ("app.zip", False), ("releases/.zip", True)],
+)
+def test_a_key_outside_the_configured_filter_is_refused_naming_the_filter(
+    cloud: ArtifactCloud, key: str, admitted: bool
+) -> None:
+    # GIVEN a system that distributes releases/*.zip only, and an object under `key`
+    keys = DistributedKeys(key_prefix="releases/", key_suffix=".zip")
+    cloud.s3.put_object(Bucket=GLOBAL_BUCKET, Key=key, Body=BODY)
+    payload = {**distribution_input(None), "sourceKey": key}
+    # WHEN/THEN it is validated when the filter admits it, refused with the filter named when not
+    if admitted:
+        assert validate_distribution(payload, s3=cloud.s3, keys=keys)["sourceKey"] == key
+    else:
+        with pytest.raises(InvalidDistributionInput, match=r"it distributes keys like 'releases/\*\.zip'"):
+            validate_distribution(payload, s3=cloud.s3, keys=keys)
 
 
 def test_a_missing_source_object_is_invalid_input(cloud: ArtifactCloud) -> None:

@@ -15,7 +15,6 @@ from handlers.artifacts.regional_sync import (
     BATCH_WRITE_MAX_ITEMS,
     MAX_DELAY_SECONDS,
     HostLogWriteIncompleteError,
-    NotABuildArtifactError,
     host_records,
     write_host_records,
 )
@@ -48,20 +47,20 @@ def test_a_build_arriving_in_a_region_is_deployed_to_every_host_once(
     # GIVEN HOSTS_PER_REGION=300 and a build copied into the us-west-2 bucket
     # WHEN regional sync handles the bucket's event
     result = regional_sync.lambda_handler(arrival(), lambda_context)
-    # THEN COUNT by build through the GSI equals the number of hosts
-    assert result == {"region": SYNC_REGION, "builds": ["b42"], "hostsPerBuild": 300}
-    assert cloud.hosts_with_build("b42") == 300
+    # THEN COUNT by build (its key, as the seed's scan asks) through the GSI equals the number of hosts
+    assert result == {"region": SYNC_REGION, "builds": ["build-b42.zip"], "hostsPerBuild": 300}
+    assert cloud.hosts_with_build("build-b42.zip") == 300
     # AND each item records the host, its region, its peer in the fan-out-4 tree and the artifact
     item = cloud.dynamodb.get_item(
-        TableName=HOST_LOG_TABLE, Key={"host_id": {"S": "us-west-2-host-00005"}, "build_id": {"S": "b42"}}
+        TableName=HOST_LOG_TABLE,
+        Key={"host_id": {"S": "us-west-2-host-00005"}, "build_id": {"S": "build-b42.zip"}},
     )["Item"]
     assert {name: value["S"] for name, value in item.items()} | {"deployedAt": "-"} == {
         "host_id": "us-west-2-host-00005",
-        "build_id": "b42",
+        "build_id": "build-b42.zip",
         "region": SYNC_REGION,
         "status": "DEPLOYED",
         "deployedAt": "-",
-        "artifactKey": "build-b42.zip",
         "sourceBucket": REGIONAL_BUCKET,
         "peer": "us-west-2-host-00001",
     }
@@ -75,13 +74,13 @@ def test_a_redelivered_event_keeps_the_host_count(
     # WHEN S3 delivers the same event again
     regional_sync.lambda_handler(arrival(), lambda_context)
     # THEN the same items were overwritten: the count did not double
-    assert cloud.hosts_with_build("b42") == 300
+    assert cloud.hosts_with_build("build-b42.zip") == 300
 
 
 def test_two_builds_are_counted_separately(cloud: ArtifactCloud, lambda_context: FakeLambdaContext) -> None:
     regional_sync.lambda_handler(arrival("build-b1.zip"), lambda_context)
     regional_sync.lambda_handler(arrival("build-b2.zip"), lambda_context)
-    assert (cloud.hosts_with_build("b1"), cloud.hosts_with_build("b2")) == (300, 300)
+    assert (cloud.hosts_with_build("build-b1.zip"), cloud.hosts_with_build("build-b2.zip")) == (300, 300)
 
 
 def test_the_default_fleet_of_5000_hosts_is_fully_recorded(
@@ -93,28 +92,28 @@ def test_the_default_fleet_of_5000_hosts_is_fully_recorded(
     # WHEN a build arrives
     regional_sync.lambda_handler(arrival(), lambda_context)
     # THEN all 5000 hosts are logged for it
-    assert cloud.hosts_with_build("b42") == 5000
+    assert cloud.hosts_with_build("build-b42.zip") == 5000
 
 
-def test_a_non_build_object_raises_after_the_builds_in_the_same_event_are_synced(
+def test_any_object_the_bucket_announces_is_rolled_out_under_its_own_key(
     cloud: ArtifactCloud, lambda_context: FakeLambdaContext
 ) -> None:
-    # GIVEN an event announcing a build and a stray object
+    # GIVEN an event announcing a build and a file a person copied in under a folder, with a space
     event = s3_event(
         object_created_record(REGIONAL_BUCKET, "build-b42.zip", "v1"),
-        object_created_record(REGIONAL_BUCKET, "notes.txt", "v1"),
+        object_created_record(REGIONAL_BUCKET, "releases/test file.zip", "v1"),
     )
-    # WHEN/THEN the stray object is an error (so it is seen, not dropped) and the build was still synced
-    with pytest.raises(NotABuildArtifactError, match=f"s3://{REGIONAL_BUCKET}/notes.txt"):
-        regional_sync.lambda_handler(event, lambda_context)
-    assert cloud.hosts_with_build("b42") == 300
+    # WHEN regional sync handles it
+    result = regional_sync.lambda_handler(event, lambda_context)
+    # THEN both are deployed to every host, each counted by its decoded key
+    assert result["builds"] == ["build-b42.zip", "releases/test file.zip"]
+    assert cloud.hosts_with_build("releases/test file.zip") == 300
+    assert cloud.hosts_with_build("build-b42.zip") == 300
 
 
 def test_hosts_form_a_fan_out_4_tree_rooted_at_the_bucket() -> None:
     # GIVEN/WHEN the records for 21 hosts
-    items = host_records(
-        region="r-1", build_id="b", bucket="bk", key="build-b.zip", hosts=21, deployed_at=NOW
-    )
+    items = host_records(region="r-1", bucket="bk", key="build-b.zip", hosts=21, deployed_at=NOW)
     peers = {item["host_id"]["S"]: item["peer"]["S"] for item in items}
     # THEN host 0 got it from the bucket, hosts 1-4 from host 0, hosts 5-8 from host 1, ... 17-20 from 4
     assert peers["r-1-host-00000"] == "s3://bk/build-b.zip"
@@ -154,9 +153,7 @@ class ThrottlingDynamoDB:
 
 
 def items(count: int) -> Sequence[dict[str, Any]]:
-    return host_records(
-        region="r-1", build_id="b", bucket="bk", key="build-b.zip", hosts=count, deployed_at=NOW
-    )
+    return host_records(region="r-1", bucket="bk", key="build-b.zip", hosts=count, deployed_at=NOW)
 
 
 def test_unprocessed_items_are_retried_with_bounded_jittered_backoff_until_written() -> None:
@@ -230,7 +227,7 @@ def test_a_fan_out_above_the_stacks_cap_is_refused_before_any_host_is_written(
     with pytest.raises(SettingError, match="HOSTS_PER_REGION=300 is above MAX_HOSTS_PER_REGION=200"):
         regional_sync.lambda_handler(arrival(), lambda_context)
     # THEN the function refuses it (Lambda's retries, then the alarmed DLQ) and writes no host record
-    assert cloud.hosts_with_build("b42") == 0
+    assert cloud.hosts_with_build("build-b42.zip") == 0
 
 
 def test_a_fan_out_at_the_cap_is_written_in_full(
@@ -241,7 +238,7 @@ def test_a_fan_out_at_the_cap_is_written_in_full(
     regional_sync.dependencies.cache_clear()
     # WHEN a build arrives THEN every host is recorded
     regional_sync.lambda_handler(arrival(), lambda_context)
-    assert cloud.hosts_with_build("b42") == 300
+    assert cloud.hosts_with_build("build-b42.zip") == 300
 
 
 @pytest.mark.parametrize("cap", ["0", str(HOSTS_PER_REGION_CEILING + 1)])
