@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -22,6 +22,9 @@ class SecureBucketArgs:
     # Working data under these key prefixes is deleted this many days after it was written.
     expire_prefix_days: Mapping[str, int] = field(default_factory=dict)
     force_destroy: bool = False
+    # When given, objects may be written under these key prefixes only: a put anywhere else is refused
+    # (403) by the bucket policy, whoever sends it, rather than stored where nothing reads it.
+    writable_prefixes: Sequence[str] = ()
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -84,7 +87,26 @@ class SecureBucket(pulumi.ComponentResource):
             region=region,
             bucket=bucket.id,
             policy=policy_document(
-                [deny_insecure_transport(["s3:*"], [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")])]
+                [
+                    *(
+                        [
+                            {
+                                "Sid": "DenyWritesOutsideTheBucketsPrefixes",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": ["s3:PutObject"],
+                                "NotResource": [
+                                    pulumi.Output.concat(bucket.arn, "/", prefix, "*")
+                                    for prefix in args.writable_prefixes
+                                ],
+                            }
+                        ]
+                        if args.writable_prefixes
+                        else []
+                    ),
+                    # Last, as in every resource policy of the program.
+                    deny_insecure_transport(["s3:*"], [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")]),
+                ]
             ),
             # S3 rejects a bucket policy while the public access block is still being applied.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),

@@ -3,7 +3,9 @@
 Large documents (above what a Lambda request carries, 6 MB) go straight to S3: POST /uploads hands out a
 presigned POST for incoming/<uploadId>.xml, and the staged-upload validator runs the upload API's checks
 on the file S3 received, then moves it on to uploads/ (the same path as a direct upload) or keeps it
-under quarantine/ with the upload rejected. GET /rules lists the rules a person can pick.
+under quarantine/ with the upload rejected. A file put straight into incoming/ (seed 001's `aws s3 cp
+--recursive`) takes the same path with a row of its own, its rule from its folder or metadata, and stays
+where it was put. GET /rules lists the rules a person can pick.
 
 With the stack's own user pool, the API's root serves the upload page (handlers/transform/upload_page.py):
 people sign in, pick a rule and send files from a browser; the input bucket's CORS rules let that origin
@@ -34,6 +36,7 @@ from components.system_dashboard import SystemDashboardArgs, system_dashboard
 from components.user_pool import UserPool, UserPoolArgs
 from components.web_acl import WebAcl
 from handlers.transform.contract import (
+    INPUT_BUCKET_PREFIXES,
     INPUT_PREFIX,
     INPUT_SUFFIX,
     OUTPUT_PREFIX,
@@ -130,7 +133,10 @@ class TransformPipeline(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         region = args.region
 
-        inputs = SecureBucket(f"{name}-input", SecureBucketArgs(region=region), child)
+        # A file put anywhere but the pipeline's prefixes would never be read: such a put is refused.
+        inputs = SecureBucket(
+            f"{name}-input", SecureBucketArgs(region=region, writable_prefixes=INPUT_BUCKET_PREFIXES), child
+        )
         outputs = SecureBucket(f"{name}-output", SecureBucketArgs(region=region), child)
         rules = self._table(f"{name}-rules", region, hash_key=RULES_TABLE_KEY)
         statuses = self._table(f"{name}-status", region, hash_key=STATUS_TABLE_KEY)
@@ -266,12 +272,17 @@ class TransformPipeline(pulumi.ComponentResource):
                 handler="handlers.transform.staged_upload_validator.lambda_handler",
                 description="Check a large upload posted to S3: on to the transform, or into quarantine",
                 policy_statements=[
-                    allow(["s3:GetObject", "s3:DeleteObject"], [inputs.objects_arn(STAGING_PREFIX)]),
+                    # GetObjectVersion: a dropped file is read as the version its event named.
+                    allow(
+                        ["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject"],
+                        [inputs.objects_arn(STAGING_PREFIX)],
+                    ),
                     allow(
                         ["s3:PutObject"],
                         [inputs.objects_arn(INPUT_PREFIX), inputs.objects_arn(QUARANTINE_PREFIX)],
                     ),
-                    allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [statuses.arn]),
+                    # PutItem: a file dropped into incoming/ gets its row here.
+                    allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [statuses.arn]),
                     allow(["dynamodb:GetItem"], [rules.arn]),
                     allow(["sns:Publish"], [topic.arn]),
                 ],
@@ -303,8 +314,8 @@ class TransformPipeline(pulumi.ComponentResource):
             source_account=aws.get_caller_identity_output().account_id,
             opts=child,
         )
-        # A bucket has one notification configuration: direct uploads to the buffer, staged files to the
-        # validator.
+        # A bucket has one notification configuration: direct uploads to the buffer, everything put into
+        # incoming/ (a large upload's file, or any file dropped there) to the validator.
         aws.s3.BucketNotification(
             f"{name}-input-events",
             region=region,
@@ -322,7 +333,6 @@ class TransformPipeline(pulumi.ComponentResource):
                     "lambda_function_arn": validator.arn,
                     "events": ["s3:ObjectCreated:*"],
                     "filter_prefix": STAGING_PREFIX,
-                    "filter_suffix": INPUT_SUFFIX,
                 }
             ],
             # S3 checks it may deliver to each destination when the notification is saved: the queue's

@@ -1,4 +1,4 @@
-"""How a build is named: the build id and the `build-<id>.zip` key every artifact handler agrees on."""
+"""How the build worker names a build: the build id and its `build-<id>.zip` key in the global bucket."""
 
 from __future__ import annotations
 
@@ -7,10 +7,6 @@ import re
 from handlers.artifacts.contract import BUILD_KEY_PREFIX, BUILD_KEY_SUFFIX
 
 MAX_BUILD_ID_CHARS = 64
-BUILD_KEY_PATTERN = re.compile(
-    rf"{re.escape(BUILD_KEY_PREFIX)}(?P<build_id>[A-Za-z0-9-]{{1,{MAX_BUILD_ID_CHARS}}})"
-    rf"{re.escape(BUILD_KEY_SUFFIX)}"
-)
 _NOT_BUILD_ID_CHAR = re.compile(r"[^A-Za-z0-9-]")
 
 
@@ -25,9 +21,3 @@ def sanitise_build_id(raw: str) -> str:
 
 def build_key(build_id: str) -> str:
     return f"{BUILD_KEY_PREFIX}{build_id}{BUILD_KEY_SUFFIX}"
-
-
-def build_id_from_key(key: str) -> str | None:
-    """The id in a `build-<id>.zip` key, or None for any other key."""
-    match = BUILD_KEY_PATTERN.fullmatch(key)
-    return match.group("build_id") if match else None

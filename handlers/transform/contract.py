@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +32,15 @@ STAGED_CONTENT_TYPE = "application/xml"
 # The worker writes results/<uploadId>.json.
 OUTPUT_PREFIX = "results/"
 OUTPUT_SUFFIX = ".json"
+# A file put straight into incoming/ (seed 001's `aws s3 cp ... --recursive`), not through either API:
+# its rule is the folder under incoming/ (incoming/<ruleId>/<name>) or its `rule-id` metadata; it is
+# checked like an upload and, once accepted, transformed to results/incoming/<ruleId>/<name>.json. It is
+# never moved or deleted. Anywhere else in the bucket but the pipeline's own prefixes, a put is refused.
+DROPPED_RULE_METADATA = "rule-id"
+# The input bucket's prefixes: what the bucket policy lets anyone write at all.
+INPUT_BUCKET_PREFIXES = (INPUT_PREFIX, STAGING_PREFIX, QUARANTINE_PREFIX)
+# A dropped file's upload id: a UUID named by the object version, so every delivery of its event agrees.
+_DROPPED_NAMESPACE = uuid.UUID("5b0f7c9e-3a51-4c1e-9a55-6f1d2f1e0d01")
 
 # The rules table: one item per rule set, the rule set as a JSON string.
 RULES_TABLE_KEY = "ruleId"
@@ -71,6 +81,23 @@ def quarantine_key(upload_id: str) -> str:
 
 def output_key(upload_id: str) -> str:
     return f"{OUTPUT_PREFIX}{upload_id}{OUTPUT_SUFFIX}"
+
+
+def dropped_upload_id(bucket: str, key: str, version: str | None) -> str:
+    """The upload id of one version of a file dropped into incoming/ (`version`: its version id, or its
+    event's sequencer when the bucket keeps none)."""
+    return str(uuid.uuid5(_DROPPED_NAMESPACE, f"{bucket}\n{key}\n{version or ''}"))
+
+
+def dropped_rule_folder(key: str) -> str | None:
+    """The rule a dropped file's folder names (incoming/<ruleId>/<name>), or None for incoming/<name>."""
+    folder, slash, rest = key.removeprefix(STAGING_PREFIX).partition("/")
+    return folder if slash and folder and rest else None
+
+
+def dropped_output_key(key: str) -> str:
+    """Where a dropped file's JSON goes: results/ + its key, .xml replaced by .json (the seed's data.json)."""
+    return f"{OUTPUT_PREFIX}{key.removesuffix(INPUT_SUFFIX)}{OUTPUT_SUFFIX}"
 
 
 def rule_item(rule_set: RuleSet) -> dict[str, str]:

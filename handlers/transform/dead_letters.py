@@ -30,10 +30,16 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers.transform.contract import DeadLetterSettings, staged_upload_id_of, upload_id_of
+from handlers.transform.contract import (
+    STAGING_PREFIX,
+    DeadLetterSettings,
+    dropped_upload_id,
+    staged_upload_id_of,
+    upload_id_of,
+)
 from handlers.transform.notifications import announce
 from handlers.transform.s3_events import ObjectRef, s3_objects_in
-from handlers.transform.upload_status import UploadStatusTable
+from handlers.transform.upload_status import UploadStatus, UploadStatusTable
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -63,9 +69,10 @@ def dependencies() -> DeadLetterDependencies:
 
 
 def dead_letter_reason(ref: ObjectRef) -> str:
-    if staged_upload_id_of(ref.key) is not None:
+    if ref.key.startswith(STAGING_PREFIX):
         return (
-            "the check of this large upload never finished: every attempt failed, crashed or timed out; "
+            "the check of this file (a large upload, or a file put into incoming/) never finished: every "
+            "attempt failed, crashed or timed out; "
             f"the XML is kept as {ref.key} in the pipeline's input bucket: upload it again later"
         )
     return (
@@ -79,8 +86,7 @@ def settle_dead_letter(ref: ObjectRef, *, statuses: UploadStatusTable, sns: SNSC
     """Settle one dead-lettered upload: 'failed' (marked failed and announced now), 'announced' (its
     outcome was there, its SNS message is sent now), 'settled' (nothing was left to do) or 'unknown' (the
     key names no upload with a status row: nothing to settle)."""
-    upload_id = upload_id_of(ref.key) or staged_upload_id_of(ref.key)
-    status = statuses.get(upload_id) if upload_id is not None else None
+    upload_id, status = _upload_of(ref, statuses)
     if upload_id is None or status is None:
         logger.warning("dead letter names no upload with a status row", extra={"key": ref.key})
         return "unknown"
@@ -95,6 +101,17 @@ def settle_dead_letter(ref: ObjectRef, *, statuses: UploadStatusTable, sns: SNSC
         return "settled"
     announce(status, sns=sns, topic_arn=topic_arn, statuses=statuses)
     return "failed" if marked else "announced"
+
+
+def _upload_of(ref: ObjectRef, statuses: UploadStatusTable) -> tuple[str | None, UploadStatus | None]:
+    """The upload a dead-lettered event names: by its key, or for a file dropped into incoming/ by its
+    version (a dropped file whose check never began has no row: nothing to settle)."""
+    upload_id = upload_id_of(ref.key) or staged_upload_id_of(ref.key)
+    status = statuses.get(upload_id) if upload_id is not None else None
+    if (status is None or status.source_key is not None) and ref.key.startswith(STAGING_PREFIX):
+        upload_id = dropped_upload_id(ref.bucket, ref.key, ref.write_id)
+        status = statuses.get(upload_id)
+    return upload_id, status
 
 
 def handle_record(record: SQSRecord, deps: DeadLetterDependencies) -> None:

@@ -31,6 +31,8 @@ def notification_message(status: UploadStatus) -> dict[str, Any]:
         "ruleId": status.rule_id,
         "fileName": status.file_name,
     }
+    if status.source_key is not None:
+        message["sourceKey"] = status.source_key  # a file dropped into the input bucket, where it stays
     if status.status == STATUS_DONE:
         message["outputKey"] = status.output_key
     else:

@@ -15,6 +15,14 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 class ObjectRef:
     bucket: str
     key: str
+    version_id: str | None = None  # the version the event announces, in a bucket that keeps versions
+    sequencer: str | None = None  # S3's order of the writes of one key
+    writer: str | None = None  # the principal S3 says wrote it
+
+    @property
+    def write_id(self) -> str | None:
+        """Which write of the key: its version id, or the event's sequencer in a bucket without versions."""
+        return self.version_id or self.sequencer
 
 
 def s3_objects_in(notification: Mapping[str, Any]) -> Iterator[ObjectRef]:
@@ -22,5 +30,13 @@ def s3_objects_in(notification: Mapping[str, Any]) -> Iterator[ObjectRef]:
     if notification.get("Event") == "s3:TestEvent":
         return
     for record in S3Event(dict(notification)).records:
-        # Keys arrive URL-encoded with '+' for spaces.
-        yield ObjectRef(bucket=record.s3.bucket.name, key=unquote_plus(record.s3.get_object.key))
+        written = record.s3.get_object
+        yield ObjectRef(
+            bucket=record.s3.bucket.name,
+            # Keys arrive URL-encoded with '+' for spaces.
+            key=unquote_plus(written.key),
+            # Test events may leave out what S3 always sends: read both with .get.
+            version_id=written.version_id,
+            sequencer=written.get("sequencer"),
+            writer=(record.get("userIdentity") or {}).get("principalId") or None,
+        )

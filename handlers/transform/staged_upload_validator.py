@@ -10,6 +10,14 @@ gets its row rejected with the reason, is kept as quarantine/<uploadId>.xml (nev
 rejection is announced on the transform topic, as done and failed uploads are. Either way incoming/
 is emptied.
 
+A file put straight into incoming/ by anyone else (seed 001's `aws s3 cp ... --recursive`: no status row
+names it) is registered first: a row of its own (upload id: dropped_upload_id of its version), its rule
+from its folder (incoming/<ruleId>/<name>) or its `rule-id` metadata, `awaiting_upload` like a large
+upload's. Then the same checks, the same move on to uploads/<uploadId>.xml or rejection, the same SNS
+message; its JSON goes to results/incoming/<ruleId>/<name>.json. The file itself stays where it was put,
+accepted or not: it is the sender's, and nothing is silently ignored (a file naming no rule, or two, is
+rejected saying so).
+
 Every step is idempotent and conditional on the row, so a retry (S3 delivers at least once; Lambda
 retries a failed asynchronous invocation twice) finishes whatever a failed attempt left, and changes
 nothing once done. An invocation that keeps failing (S3 or DynamoDB unavailable) goes to the function's
@@ -33,8 +41,12 @@ from botocore.exceptions import ClientError
 
 from handlers.http_request import RequestRejectedError
 from handlers.transform.contract import (
+    DROPPED_RULE_METADATA,
     STAGED_CONTENT_TYPE,
     StagedUploadSettings,
+    dropped_output_key,
+    dropped_rule_folder,
+    dropped_upload_id,
     input_key,
     quarantine_key,
     staged_upload_id_of,
@@ -91,18 +103,78 @@ def dependencies() -> StagedUploadDependencies:
 
 
 def validate_staged_upload(ref: ObjectRef, deps: StagedUploadDependencies) -> str:
-    """Check one staged file and route it. Returns 'accepted', 'rejected', 'skipped' (its upload has moved
-    on already) or 'unknown' (the key names no upload with a row: left as it is); raises on failure."""
+    """Check one file of incoming/ and route it. Returns 'accepted', 'rejected', 'skipped' (its upload has
+    moved on already) or 'gone' (a dropped file deleted before it was read); raises on failure."""
     upload_id = staged_upload_id_of(ref.key)
     status = deps.statuses.get(upload_id) if upload_id is not None else None
-    if status is None:
-        # POST /uploads writes the row before it hands out the URL: a file without one did not come
-        # through it. It stays where it is, for an operator.
-        logger.warning("staged file names no upload with a status row", extra={"key": ref.key})
-        return "unknown"
+    if status is None or status.source_key is not None:
+        # POST /uploads writes the row before it hands out the URL: a file without one was dropped here.
+        status = _dropped_file_status(ref, deps)
+        if status is None:
+            return "gone"
     if status.status == STATUS_AWAITING_UPLOAD:
         return _check(status, ref, deps)
     return _resume(status, ref, deps)
+
+
+def _dropped_file_status(ref: ObjectRef, deps: StagedUploadDependencies) -> UploadStatus | None:
+    """The row of a file dropped into incoming/, registered on its first event (rejected at once when it
+    names no rule, or two); None when the file is gone already."""
+    upload_id = dropped_upload_id(ref.bucket, ref.key, ref.write_id)
+    if (status := deps.statuses.get(upload_id)) is not None:
+        return status
+    try:
+        head = (
+            deps.s3.head_object(Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id)
+            if ref.version_id
+            else deps.s3.head_object(Bucket=ref.bucket, Key=ref.key)
+        )
+        metadata = head.get("Metadata", {})
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            logger.warning("dropped file deleted before it was read", extra={"key": ref.key})
+            return None
+        raise
+    folder, tagged = dropped_rule_folder(ref.key), metadata.get(DROPPED_RULE_METADATA)
+    problem = _dropped_rule_problem(folder, tagged)
+    now = datetime.now(UTC)
+    try:
+        deps.statuses.create_awaiting_upload(
+            upload_id=upload_id,
+            rule_id=folder or tagged or "",
+            file_name=ref.key.rsplit("/", 1)[-1],
+            staged_key=ref.key,
+            now=now,
+            # Not a person signed in to the pool: the status API shows it to nobody; the table and the
+            # topic tell operators.
+            owner=f"s3:{ref.writer or 'unknown'}",
+            dropped_output_key=dropped_output_key(ref.key),
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        logger.info("dropped file registered by another delivery", extra={"key": ref.key})
+    else:
+        metrics.add_metric(name="DroppedFilesRegistered", unit=MetricUnit.Count, value=1)
+        logger.info("dropped file registered", extra={"key": ref.key, "uploadId": upload_id})
+        if problem is not None:
+            deps.statuses.mark_rejected(upload_id, reason=problem, now=now)
+    return deps.statuses.get(upload_id)
+
+
+def _dropped_rule_problem(folder: str | None, tagged: str | None) -> str | None:
+    if folder is None and not tagged:
+        return (
+            "the file names no rule: put it under incoming/<ruleId>/, or give it the metadata "
+            f"{DROPPED_RULE_METADATA}=<ruleId> (aws s3 cp --metadata {DROPPED_RULE_METADATA}=<ruleId>); "
+            "GET /rules lists the rules"
+        )
+    if folder is not None and tagged and tagged != folder:
+        return (
+            f"the file names two rules: {folder!r} by its folder and {tagged!r} by its "
+            f"{DROPPED_RULE_METADATA} metadata; name one and put it again"
+        )
+    return None
 
 
 def _check(status: UploadStatus, ref: ObjectRef, deps: StagedUploadDependencies) -> str:
@@ -133,7 +205,7 @@ def _check(status: UploadStatus, ref: ObjectRef, deps: StagedUploadDependencies)
 
 def _checked_document(status: UploadStatus, ref: ObjectRef, deps: StagedUploadDependencies) -> bytes:
     """The normalised document, or XmlRejected / RequestRejectedError saying why the file is refused."""
-    body = _read_staged(deps.s3, ref, max_bytes=deps.settings.max_upload_bytes)
+    body = _read_staged(deps.s3, ref, status, max_bytes=deps.settings.max_upload_bytes)
     document = validate_xml(
         body, max_bytes=deps.settings.max_upload_bytes, max_depth=deps.settings.max_xml_depth
     )
@@ -143,16 +215,16 @@ def _checked_document(status: UploadStatus, ref: ObjectRef, deps: StagedUploadDe
 
 def _resume(status: UploadStatus, ref: ObjectRef, deps: StagedUploadDependencies) -> str:
     """Finish what an earlier attempt began for an upload past its check, or nothing when it is done."""
-    if status.status == STATUS_PENDING and _exists(deps.s3, ref):
+    if status.status == STATUS_PENDING and _not_moved_on(status, ref, deps.s3):
         # Accepted, but the move to uploads/ did not finish: the same checks give the same document.
-        body = _read_staged(deps.s3, ref, max_bytes=deps.settings.max_upload_bytes)
+        body = _read_staged(deps.s3, ref, status, max_bytes=deps.settings.max_upload_bytes)
         document = validate_xml(
             body, max_bytes=deps.settings.max_upload_bytes, max_depth=deps.settings.max_xml_depth
         )
         _store_for_transform(status, document, ref, deps.s3, input_bucket=deps.settings.input_bucket)
         return "accepted"
     if status.status == STATUS_REJECTED:
-        if _exists(deps.s3, ref):
+        if status.source_key is None and _exists(deps.s3, ref):
             _quarantine(status, ref, deps.s3)
         if status.notified_at is None:
             announce(status, sns=deps.sns, topic_arn=deps.settings.topic_arn, statuses=deps.statuses)
@@ -160,10 +232,14 @@ def _resume(status: UploadStatus, ref: ObjectRef, deps: StagedUploadDependencies
     return "skipped"
 
 
-def _read_staged(s3: S3Client, ref: ObjectRef, *, max_bytes: int) -> bytes:
-    """The staged file's bytes; one larger than max_bytes is refused before it is read."""
+def _read_staged(s3: S3Client, ref: ObjectRef, status: UploadStatus, *, max_bytes: int) -> bytes:
+    """The staged file's bytes; one larger than max_bytes is refused before it is read. A dropped file's
+    are those of the version its event named: a later put under its key is an upload of its own."""
     try:
-        response = s3.get_object(Bucket=ref.bucket, Key=ref.key)
+        if status.source_key is not None and ref.version_id:
+            response = s3.get_object(Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id)
+        else:
+            response = s3.get_object(Bucket=ref.bucket, Key=ref.key)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             raise StagedFileMissingError(f"the staged file {ref.key} is not in the input bucket") from error
@@ -180,6 +256,14 @@ def _read_staged(s3: S3Client, ref: ObjectRef, *, max_bytes: int) -> bytes:
         return stream.read()
 
 
+def _not_moved_on(status: UploadStatus, ref: ObjectRef, s3: S3Client) -> bool:
+    """An accepted file not yet stored as uploads/<uploadId>.xml: a staged file is removed once it is, a
+    dropped one stays."""
+    if status.source_key is None:
+        return _exists(s3, ref)
+    return not _exists(s3, ObjectRef(bucket=ref.bucket, key=input_key(status.upload_id)))
+
+
 def _exists(s3: S3Client, ref: ObjectRef) -> bool:
     try:
         s3.head_object(Bucket=ref.bucket, Key=ref.key)
@@ -194,7 +278,7 @@ def _store_for_transform(
     status: UploadStatus, document: bytes, ref: ObjectRef, s3: S3Client, *, input_bucket: str
 ) -> None:
     """uploads/<uploadId>.xml as POST /upload writes it (its event starts the transform), then the staged
-    file removed."""
+    file removed (a dropped file stays)."""
     s3.put_object(
         Bucket=input_bucket,
         Key=input_key(status.upload_id),
@@ -203,7 +287,8 @@ def _store_for_transform(
         ServerSideEncryption="AES256",
         Metadata=_metadata(status),
     )
-    s3.delete_object(Bucket=ref.bucket, Key=ref.key)
+    if status.source_key is None:
+        s3.delete_object(Bucket=ref.bucket, Key=ref.key)
     logger.info("staged upload accepted", extra={"uploadId": status.upload_id, "sizeBytes": len(document)})
 
 

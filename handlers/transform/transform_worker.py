@@ -118,7 +118,8 @@ def transform_object(
             if status.is_final:
                 return _settle(status, sns=sns, topic_arn=settings.topic_arn, statuses=statuses)
         output = apply_rules(document, rules.get(rule_id))
-        result_key = output_key(upload_id)
+        # A dropped file's row names its output after it; an upload's is results/<uploadId>.json.
+        result_key = status.output_key or output_key(upload_id)
         s3.put_object(
             Bucket=settings.output_bucket,
             Key=result_key,

@@ -9,6 +9,10 @@ A large upload (POST /uploads, the file posted straight to S3) is created `await
 staged-upload validator moves it once, conditionally, to `pending` (the file passed the upload API's
 checks and goes on like a direct upload) or to `rejected` (it did not; the reason says why). One whose
 validation never finished (its event dead-lettered) is marked `failed` from `awaiting_upload`.
+
+A file dropped straight into incoming/ gets the same life as a large upload: created `awaiting_upload`
+with `sourceKey` (where it was put, where it stays) and `outputKey` (where its JSON will go, named after
+it), then checked by the staged-upload validator.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class UploadStatus:
     reason: str | None = None
     notified_at: str | None = None
     owner: str | None = None  # who uploaded it (handlers/http_request.principal_of); None before owners
+    source_key: str | None = None  # a file dropped into incoming/: its key, where it stays
 
     def visible_to(self, caller: str | None) -> bool:
         """Only its uploader sees an upload; one stored before uploads had owners, anyone signed in."""
@@ -80,6 +85,7 @@ class UploadStatus:
             reason=item.get("reason"),
             notified_at=item.get(NOTIFIED_AT),
             owner=item.get("owner"),
+            source_key=item.get("sourceKey"),
         )
 
 
@@ -124,9 +130,12 @@ class UploadStatusTable:
         staged_key: str,
         now: datetime,
         owner: str | None = None,
+        dropped_output_key: str | None = None,
     ) -> UploadStatus:
         """A large upload's row, before its file reached S3: `inputKey` names where it is to be posted, its
-        size is unknown (0) until the validator reads it."""
+        size is unknown (0) until the validator reads it. A dropped file's row (`dropped_output_key` given)
+        names the file as `sourceKey` too, and where its JSON will go."""
+        dropped = {"sourceKey": staged_key, "outputKey": dropped_output_key or ""}
         return self._create(
             STATUS_AWAITING_UPLOAD,
             upload_id=upload_id,
@@ -136,6 +145,7 @@ class UploadStatusTable:
             size_bytes=0,
             now=now,
             owner=owner,
+            extra=dropped if dropped_output_key is not None else {},
         )
 
     def _create(
@@ -149,6 +159,7 @@ class UploadStatusTable:
         size_bytes: int,
         now: datetime,
         owner: str | None,
+        extra: dict[str, str] | None = None,
     ) -> UploadStatus:
         stamp = iso_utc(now)
         item: dict[str, str | int] = {
@@ -163,6 +174,7 @@ class UploadStatusTable:
         }
         if owner is not None:
             item["owner"] = owner
+        item.update(extra or {})
         # uuid4 collisions do not happen; the condition turns a bug that reused an id into an error.
         self.table.put_item(Item=item, ConditionExpression=f"attribute_not_exists({STATUS_TABLE_KEY})")
         return UploadStatus.from_item(item)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from demos.doors import call
 from demos.transform import (
@@ -402,3 +403,72 @@ def test_a_large_upload_whose_check_keeps_failing_ends_failed_and_its_file_is_ke
     # AND the file is still where it was posted, and subscribers are told
     assert input_keys(cloud, upload_id) == [f"incoming/{upload_id}.xml"]
     assert [m["status"] for m in topic_messages_for(cloud, upload_id)] == ["failed"]
+
+
+def dropped_file_outcome(cloud: LocalCloud, key: str) -> dict[str, Any]:
+    """The status row of a file put straight into the input bucket, once final (the table: the status API
+    shows a dropped file to nobody, it has no uploader signed in)."""
+    table = cloud.dynamodb_table(cloud.exports["transformStatusTable"])
+
+    def final() -> dict[str, Any] | None:
+        rows = table.scan(FilterExpression="sourceKey = :key", ExpressionAttributeValues={":key": key})[
+            "Items"
+        ]
+        return rows[0] if rows and rows[0]["status"] in ("done", "failed", "rejected") else None
+
+    row: dict[str, Any] = wait_until(final, f"the outcome of {key}")
+    return row
+
+
+def test_files_copied_into_a_rules_folder_are_transformed_to_json_named_after_them(cloud: LocalCloud) -> None:
+    # GIVEN seed 001's `aws s3 cp app/data s3://xml-data --recursive`, into the orders-v1 rule's folder
+    bucket = cloud.exports["transformInputBucket"]
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    documents = {
+        "incoming/orders-v1/data.xml": (samples / "orders.xml").read_bytes(),
+        "incoming/orders-v1/2026/december.xml": generate_orders_xml(200_000),
+    }
+    s3 = cloud.client("s3")
+    for key, document in documents.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=document)
+    for key, document in documents.items():
+        # WHEN each file's event has run its course
+        row = dropped_file_outcome(cloud, key)
+        # THEN it is done, its JSON named after it (the seed's data.xml -> data.json) and equal to the rule's
+        assert (row["status"], row["ruleId"]) == ("done", "orders-v1"), row
+        output_key = "results/" + key.removesuffix(".xml") + ".json"
+        assert row["outputKey"] == output_key
+        output = s3.get_object(Bucket=cloud.exports["transformOutputBucket"], Key=output_key)["Body"].read()
+        assert json.loads(output) == expected_json(document, RULES_DIR / "orders-v1.json")
+        # AND SNS said done, naming the file, which stays where it was put
+        [message] = topic_messages_for(cloud, row["uploadId"])
+        assert (message["status"], message["sourceKey"]) == ("done", key)
+        assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == len(document)
+
+
+def test_a_dropped_file_naming_no_rule_is_rejected_announced_and_kept(cloud: LocalCloud) -> None:
+    # GIVEN a file put straight under incoming/ without a rule folder or rule-id metadata
+    bucket = cloud.exports["transformInputBucket"]
+    cloud.client("s3").put_object(Bucket=bucket, Key="incoming/stray.xml", Body=b"<orders/>")
+    # WHEN its event has run its course
+    row = dropped_file_outcome(cloud, "incoming/stray.xml")
+    # THEN it is rejected saying how to name a rule, SNS says so, and the file is still there
+    assert row["status"] == "rejected" and "names no rule" in row["reason"], row
+    [message] = topic_messages_for(cloud, row["uploadId"])
+    assert (message["status"], message["reason"]) == ("rejected", row["reason"])
+    cloud.client("s3").head_object(Bucket=bucket, Key="incoming/stray.xml")
+
+
+def test_a_file_put_outside_the_pipelines_prefixes_is_refused_not_ignored(cloud: LocalCloud) -> None:
+    # GIVEN the input bucket WHEN a file is put at its root, as seed 001 copies into its xml-data bucket
+    s3 = cloud.client("s3")
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(Bucket=cloud.exports["transformInputBucket"], Key="data.xml", Body=b"<orders/>")
+    # THEN S3 refuses it (the bucket policy's explicit deny binds the account's root too), so nothing sits
+    # where nothing would read it
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    [denial] = [found for found in cloud.emulator.iam.denials if found.resource.endswith("/data.xml")]
+    assert (denial.action, denial.principal) == ("s3:PutObject", "arn:aws:iam::123456789012:root")
+    assert "DenyWritesOutsideTheBucketsPrefixes" in denial.reason
+    # (the module's no-denial check at teardown is for missing permissions: this one is the guarantee)
+    cloud.emulator.iam.denials.remove(denial)

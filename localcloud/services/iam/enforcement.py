@@ -212,6 +212,9 @@ def _authenticate_and_authorize(response: Any, iam_request_cls: type, resource: 
     access_key_id, service = credential
     if access_key_id == DUMMY_ACCESS_KEY_ID:
         enforcement.record("control-plane")
+        if (refused := _root_denial(response, iam_request_cls, resource)) is not None:
+            enforcement.record("denied", refused)
+            _deny(response, refused)
         return
     account = DEFAULT_ACCOUNT_ID
     principal = _principal(response, iam_request_cls, access_key_id, account)
@@ -222,6 +225,31 @@ def _authenticate_and_authorize(response: Any, iam_request_cls: type, resource: 
             enforcement.record("denied", denial)
             _deny(response, denial)
         enforcement.record("allowed")
+
+
+# What the account's root may do by itself: anything (AWS gives it no identity policy to limit it).
+_ROOT_PERMISSIONS = (
+    NamedPolicy(
+        "the account root's own permissions",
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+    ),
+)
+
+
+def _root_denial(response: Any, iam_request_cls: type, resource: str) -> Denial | None:
+    """The account's root (localcloud's control-plane keys) may do anything but what a bucket policy
+    explicitly denies, which binds the root too on AWS (a bucket policy that denies puts outside some
+    prefixes refuses them whoever sends them). Other services' resource policies are not read for it."""
+    from moto.iam.access_control import S3IAMRequest  # noqa: PLC0415
+
+    if iam_request_cls is not S3IAMRequest:
+        return None
+    root = _Principal(principal_arn(DUMMY_ACCESS_KEY_ID), _ROOT_PERMISSIONS)
+    for check in _checks(response, iam_request_cls, resource, "s3", DEFAULT_ACCOUNT_ID):
+        decision = _decide(root, check, DEFAULT_ACCOUNT_ID)
+        if not decision.allowed and decision.reason.startswith("explicitly denied"):
+            return Denial(root.arn, check.action, check.resource, decision.reason)
+    return None
 
 
 def _credential(response: Any) -> tuple[str, str] | None:

@@ -142,11 +142,11 @@ def test_input_bucket_events_reach_the_buffer_queue_and_staged_files_the_validat
     assert target["queueArn"] == queue.outputs["arn"]
     assert target["events"] == ["s3:ObjectCreated:*"]
     assert (target["filterPrefix"], target["filterSuffix"]) == ("uploads/", ".xml")
-    # AND files posted to incoming/*.xml invoke the staged-upload validator
+    # AND every file put into incoming/ (a large upload's, or any dropped there) invokes the validator
     [staged] = notification.inputs["lambdaFunctions"]
     assert staged["lambdaFunctionArn"] == function_named(stack, "staged-upload").outputs["arn"]
     assert staged["events"] == ["s3:ObjectCreated:*"]
-    assert (staged["filterPrefix"], staged["filterSuffix"]) == ("incoming/", ".xml")
+    assert staged["filterPrefix"] == "incoming/" and "filterSuffix" not in staged
     # AND only S3, on behalf of that bucket of this account, may send to the queue (and only over TLS)
     policy = json.loads(stack.named("transform-buffer-policy").inputs["policy"])
     statement, tls_only = policy["Statement"]
@@ -216,9 +216,21 @@ def test_buckets_are_encrypted_versioned_private_and_tls_only(stack: BuiltStack,
         for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     )
     assert stack.named(f"{bucket}-ownership").inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
-    [statement] = json.loads(stack.named(f"{bucket}-tls-only").inputs["policy"])["Statement"]
+    statement = json.loads(stack.named(f"{bucket}-tls-only").inputs["policy"])["Statement"][-1]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_input_bucket_refuses_a_put_outside_the_pipelines_prefixes(stack: BuiltStack) -> None:
+    # GIVEN the input bucket's policy WHEN read
+    arn = stack.named("transform-input-bucket").outputs["arn"]
+    writes, _ = json.loads(stack.named("transform-input-tls-only").inputs["policy"])["Statement"]
+    # THEN anyone's PutObject anywhere but uploads/, incoming/ and quarantine/ is denied: a file put where
+    # nothing reads it is refused at once, never silently kept
+    assert (writes["Effect"], writes["Principal"], writes["Action"]) == ("Deny", "*", ["s3:PutObject"])
+    assert writes["NotResource"] == [f"{arn}/uploads/*", f"{arn}/incoming/*", f"{arn}/quarantine/*"]
+    # AND the output bucket has no such rule (the worker writes results/ only, by its own IAM)
+    assert len(json.loads(stack.named("transform-output-tls-only").inputs["policy"])["Statement"]) == 1
 
 
 def test_tables_and_topic_are_encrypted_and_tables_recoverable(stack: BuiltStack) -> None:
@@ -365,12 +377,13 @@ def test_the_validator_may_move_staged_files_on_or_into_quarantine_and_nothing_e
     rules = table_arn(stack, "transform-rules")
     topic = stack.named("transform-notifications").outputs["arn"]
     dlq = stack.named("transform-validator-dlq").outputs["arn"]
-    # THEN it reads and removes staged files, writes uploads/ and quarantine/ (no delete there), updates
-    # status rows, reads rules, publishes outcomes, and sends its failures to its own DLQ
+    # THEN it reads and removes staged files, writes uploads/ and quarantine/ (no delete there), creates
+    # (a dropped file's) and updates status rows, reads rules, publishes outcomes, and sends its failures
+    # to its own DLQ
     assert [(s["Action"], s["Resource"]) for s in statements_of(stack, "staged-upload")] == [
-        (["s3:GetObject", "s3:DeleteObject"], [f"{inputs}/incoming/*"]),
+        (["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject"], [f"{inputs}/incoming/*"]),
         (["s3:PutObject"], [f"{inputs}/uploads/*", f"{inputs}/quarantine/*"]),
-        (["dynamodb:GetItem", "dynamodb:UpdateItem"], [statuses]),
+        (["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [statuses]),
         (["dynamodb:GetItem"], [rules]),
         (["sns:Publish"], [topic]),
         (["sqs:SendMessage"], [dlq]),

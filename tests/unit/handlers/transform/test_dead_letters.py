@@ -190,7 +190,7 @@ def test_a_large_upload_whose_check_never_finished_is_failed_saying_where_its_fi
     # THEN the upload is failed with a reason saying where the file is kept, without our bucket's name
     row = status_of(dead_letter_env, upload_id)
     assert row["status"] == "failed"
-    assert "check of this large upload never finished" in row["reason"]
+    assert "a large upload, or a file put into incoming/) never finished" in row["reason"]
     assert f"kept as incoming/{upload_id}.xml" in row["reason"]
     assert dead_letter_env.input_bucket not in row["reason"]
     # AND subscribers are told once

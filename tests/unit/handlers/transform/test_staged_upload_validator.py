@@ -4,13 +4,13 @@ direct upload, or ends `rejected` with the reason, kept under quarantine/ and an
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from handlers.transform import staged_upload_validator
+from handlers.transform.contract import dropped_upload_id
 from handlers.transform.s3_events import ObjectRef
 from handlers.transform.staged_upload_validator import StagedFileMissingError, validate_staged_upload
 from handlers.transform.transform_worker import transform_object
@@ -180,16 +180,125 @@ def test_an_attempt_that_failed_after_rejecting_is_finished_by_the_retry(pipelin
     assert told(pipeline, upload_id) == ["rejected"]
 
 
-def test_a_staged_file_without_a_row_is_left_where_it_is(pipeline: Pipeline) -> None:
-    # GIVEN a file in incoming/ that no POST /uploads created
-    key = f"incoming/{uuid.uuid4()}.xml"
-    pipeline.s3.put_object(Bucket=pipeline.input_bucket, Key=key, Body=ORDERS)
-    # WHEN its event arrives THEN it is left alone, for an operator, and nothing is written or sent
-    assert (
-        validate_staged_upload(ObjectRef(pipeline.input_bucket, key), validator_deps(pipeline)) == "unknown"
+DROPPER = "AWS:AIDAEXAMPLEOPERATOR"
+
+
+def drop(pipeline: Pipeline, key: str, body: bytes, metadata: dict[str, str] | None = None) -> ObjectRef:
+    """A file put straight into the input bucket (seed 001's `aws s3 cp ... --recursive`), as its S3 event
+    names it."""
+    put = pipeline.s3.put_object(Bucket=pipeline.input_bucket, Key=key, Body=body, Metadata=metadata or {})
+    # S3's event carries the version (when the bucket keeps versions) and a sequencer, unique per write.
+    sequencer = f"{len(pipeline.keys(pipeline.input_bucket)):016X}{put['ETag'].strip(chr(34))[:8]}"
+    return ObjectRef(
+        pipeline.input_bucket, key, version_id=put.get("VersionId"), sequencer=sequencer, writer=DROPPER
     )
+
+
+def dropped_row(pipeline: Pipeline, ref: ObjectRef) -> dict[str, Any]:
+    return status_of(pipeline, dropped_upload_id(ref.bucket, ref.key, ref.write_id))
+
+
+def test_a_file_dropped_into_a_rules_folder_is_transformed_and_stays_where_it_was_put(
+    pipeline: Pipeline,
+) -> None:
+    # GIVEN orders dropped into incoming/orders-v1/ by an operator, not through either API
+    ref = drop(pipeline, "incoming/orders-v1/data.xml", ORDERS)
+    # WHEN the validator gets its event, then the worker the event of what it stored
+    assert validate_staged_upload(ref, validator_deps(pipeline)) == "accepted"
+    upload_id = dropped_upload_id(ref.bucket, ref.key, ref.write_id)
+    transform_object(ObjectRef(pipeline.input_bucket, f"uploads/{upload_id}.xml"), **pipeline.worker_args())
+    # THEN the row records where it came from, by whom, with the folder's rule, and is done
+    row = dropped_row(pipeline, ref)
+    assert {
+        name: row[name] for name in ("status", "ruleId", "fileName", "sourceKey", "outputKey", "owner")
+    } == {
+        "status": "done",
+        "ruleId": "orders-v1",
+        "fileName": "data.xml",
+        "sourceKey": "incoming/orders-v1/data.xml",
+        "outputKey": "results/incoming/orders-v1/data.json",
+        "owner": f"s3:{DROPPER}",
+    }
+    # AND the JSON is named after the file (the seed's data.xml -> data.json)
+    output = pipeline.s3.get_object(Bucket=pipeline.output_bucket, Key="results/incoming/orders-v1/data.json")
+    assert json.loads(output["Body"].read()) == {"order": {"currency": "EUR", "orderId": "1", "paid": True}}
+    # AND the file stays where it was put, and SNS said done, naming it
+    assert "incoming/orders-v1/data.xml" in keys_under(pipeline, "incoming/")
+    [message] = [json.loads(envelope["Message"]) for envelope in pipeline.notifications()]
+    assert (message["status"], message["sourceKey"]) == ("done", "incoming/orders-v1/data.xml")
+
+
+def test_a_dropped_file_may_name_its_rule_by_metadata(pipeline: Pipeline) -> None:
+    # GIVEN a file dropped straight under incoming/ with `aws s3 cp --metadata rule-id=orders-v1`
+    ref = drop(pipeline, "incoming/data.xml", ORDERS, metadata={"rule-id": "orders-v1"})
+    # WHEN the validator gets its event THEN it goes on to the transform under that rule
+    assert validate_staged_upload(ref, validator_deps(pipeline)) == "accepted"
+    row = dropped_row(pipeline, ref)
+    assert (row["status"], row["ruleId"], row["outputKey"]) == (
+        "pending",
+        "orders-v1",
+        "results/incoming/data.json",
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "metadata", "reason"),
+    [
+        ("incoming/data.xml", ORDERS, None, "the file names no rule: put it under incoming/<ruleId>/"),
+        (
+            "incoming/orders-v1/data.xml",
+            ORDERS,
+            {"rule-id": "kunden-v1"},
+            "names two rules: 'orders-v1' by its folder and 'kunden-v1' by its rule-id metadata",
+        ),
+        ("incoming/no-such-rule/data.xml", ORDERS, None, "there is no rule 'no-such-rule'"),
+        ("incoming/orders-v1/notes.txt", b"hello, not XML", None, "not well-formed"),
+        ("incoming/orders-v1/evil.xml", XXE, None, "DOCTYPE"),
+    ],
+    ids=["no-rule", "two-rules", "unknown-rule", "not-xml", "xxe"],
+)
+def test_a_dropped_file_that_cannot_be_used_is_rejected_announced_and_kept_where_it_is(
+    pipeline: Pipeline, key: str, body: bytes, metadata: dict[str, str] | None, reason: str
+) -> None:
+    # GIVEN a file dropped into incoming/ that names no usable rule or is no acceptable XML
+    ref = drop(pipeline, key, body, metadata)
+    # WHEN the validator gets its event
+    assert validate_staged_upload(ref, validator_deps(pipeline)) == "rejected"
+    # THEN its row is rejected with the reason, SNS says so once, and the file is neither moved nor deleted
+    row = dropped_row(pipeline, ref)
+    assert row["status"] == "rejected" and reason in row["reason"], row["reason"]
+    assert told(pipeline, row["uploadId"]) == ["rejected"]
     assert keys_under(pipeline, "incoming/") == [key]
-    assert pipeline.status_rows() == [] and pipeline.notifications() == []
+    assert keys_under(pipeline, "quarantine/") == [] and keys_under(pipeline, "uploads/") == []
+
+
+def test_a_redelivered_event_of_a_dropped_file_changes_nothing(pipeline: Pipeline) -> None:
+    # GIVEN a dropped file already accepted, and one already rejected
+    accepted = drop(pipeline, "incoming/orders-v1/a.xml", ORDERS)
+    rejected = drop(pipeline, "incoming/b.xml", ORDERS)
+    validate_staged_upload(accepted, validator_deps(pipeline))
+    validate_staged_upload(rejected, validator_deps(pipeline))
+    rows, first_told = pipeline.status_rows(), pipeline.notifications()
+    # WHEN S3 delivers both events again
+    outcomes = [validate_staged_upload(ref, validator_deps(pipeline)) for ref in (accepted, rejected)]
+    # THEN nothing new: no second row, no second message, the accepted one not stored again
+    assert outcomes == ["skipped", "rejected"]
+    assert pipeline.status_rows() == rows
+    assert len(first_told) == 1 and pipeline.notifications() == []
+
+
+def test_a_new_version_of_a_dropped_file_is_a_new_upload(pipeline: Pipeline) -> None:
+    # GIVEN a file dropped twice under one key (a fix put over a bad first version), as the input bucket
+    # keeps versions
+    pipeline.s3.put_bucket_versioning(
+        Bucket=pipeline.input_bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    first = drop(pipeline, "incoming/orders-v1/data.xml", b"<broken")
+    second = drop(pipeline, "incoming/orders-v1/data.xml", ORDERS)
+    # WHEN each version's event arrives THEN each has its own row and outcome
+    outcomes = [validate_staged_upload(ref, validator_deps(pipeline)) for ref in (first, second)]
+    assert outcomes == ["rejected", "accepted"]
+    assert [dropped_row(pipeline, ref)["status"] for ref in (first, second)] == ["rejected", "pending"]
 
 
 def test_a_missing_staged_file_fails_the_invocation_so_lambda_retries_it(pipeline: Pipeline) -> None:
