@@ -2,7 +2,10 @@
 
 Env: ApiSettings (handlers/events/contract.py): the region's EXPRESS workflow, its DLQ and the body limit
 (by default Step Functions' 256 KB input limit).
-Body: {"id", "data", "timestamp" (client epoch ms), "idempotencyKey"}.
+Body: {"id", "data", "timestamp" (client epoch ms), "idempotencyKey"}, or a TMF688 (TM Forum Event
+Management API) event {"eventId", "eventType", "event", "timeOccurred"/"eventTime", ...}, which
+handlers/events/tmf688.py maps to the same model (docs/event-schema.md): both are stored, replicated,
+resolved and deduplicated alike.
 Caller: the principal the gateway authenticated (requestContext.authorizer.iam.userArn on the AWS_IAM
 route, handlers/http_request.caller_arn); it travels to the workflow as "principal". An event id belongs
 to the principal that created it, and idempotency keys are scoped per principal
@@ -55,7 +58,8 @@ from handlers.events.contract import (
     IdempotencyKeyReusedError,
     PoisonEventError,
 )
-from handlers.events.event_item import EVENT_SHAPE, IncomingEvent, InvalidEventError, parse_event
+from handlers.events.event_item import IncomingEvent, InvalidEventError
+from handlers.events.tmf688 import ACCEPTED_SHAPES, Tmf688Event, parse_posted_event
 from handlers.http_request import (
     RequestRejectedError,
     body_too_large,
@@ -119,12 +123,12 @@ UNAUTHENTICATED_MESSAGE = (
 )
 
 
-def parse_body(data: bytes) -> IncomingEvent:
-    """The event the body holds; 400 names the first problem (including JSON nested deeper than
-    MAX_JSON_DEPTH, refused before it is parsed)."""
-    document = parse_json_body(data, expected=EVENT_SHAPE)
+def parse_body(data: bytes) -> tuple[IncomingEvent, Tmf688Event | None]:
+    """The event the body holds, in either shape, and its TMF688 envelope if it is one; 400 names the
+    first problem (including JSON nested deeper than MAX_JSON_DEPTH, refused before it is parsed)."""
+    document = parse_json_body(data, expected=ACCEPTED_SHAPES)
     try:
-        return parse_event(document, what="body")
+        return parse_posted_event(document, what="body")
     except InvalidEventError as error:
         raise RequestRejectedError(400, "invalid_event", str(error)) from error
 
@@ -332,6 +336,32 @@ def outcome_reply(
     )
 
 
+# What a TMF688 sender changes (or keeps) where a plain sender would change (or keep) its timestamp or
+# idempotency key: the messages name those, which an envelope's sender never sent (its key is derived from
+# its eventId and time, handlers/events/tmf688.py).
+ENVELOPE_HINTS = {
+    "stale_write": " (for a TMF688 event: send it with a later timeOccurred, or eventTime)",
+    "idempotency_key_reused": (
+        " (a TMF688 event's idempotency key is derived from its eventId and its timeOccurred, or "
+        "eventTime: this event was already sent with that time and other content; send the change with a "
+        "later time)"
+    ),
+    # The outcome is unknown: the same envelope again is the same key, so applied at most once.
+    "unavailable": " (for a TMF688 event: send the same envelope again)",
+    "processing_timed_out": " (for a TMF688 event: the same envelope sent again is applied at most once)",
+}
+
+
+def in_terms_of(reply: Reply, envelope: Tmf688Event | None) -> Reply:
+    """The reply to the event: to a TMF688 one, a refusal says what to change in terms of the envelope."""
+    hint = ENVELOPE_HINTS.get(str(reply.body.get("error")))
+    if envelope is None or hint is None:
+        return reply
+    return Reply(
+        reply.status_code, {**reply.body, "message": f"{reply.body['message']}{hint}"}, reply.headers
+    )
+
+
 def _answer_metric(reply: Reply) -> str:
     if reply.status_code == 200:
         return "EventsReplayed" if reply.body.get("replayed") else "EventsApplied"
@@ -367,10 +397,10 @@ def submit_event(
             body,
             is_base64_encoded=is_base64_encoded,
             max_body_bytes=deps.settings.max_body_bytes,
-            expected=EVENT_SHAPE,
+            expected=ACCEPTED_SHAPES,
             limit_reason=LIMIT_REASON,
         )
-        incoming = parse_body(data)
+        incoming, envelope = parse_body(data)
         execution_input = workflow_input(incoming, received_at, principal=principal)
     except RequestRejectedError as rejection:
         sent = dead_letter(
@@ -416,7 +446,7 @@ def submit_event(
             },
         )
         metrics.add_metric(name="EventsUnavailable", unit=MetricUnit.Count, value=1)
-        return Reply(
+        unavailable = Reply(
             503,
             {
                 "error": "unavailable",
@@ -425,13 +455,16 @@ def submit_event(
             },
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    reply = outcome_reply(
-        execution, incoming=incoming, principal=principal, received_at=received_at, deps=deps
+        return in_terms_of(unavailable, envelope)
+    reply = in_terms_of(
+        outcome_reply(execution, incoming=incoming, principal=principal, received_at=received_at, deps=deps),
+        envelope,
     )
     logger.info(
         "event answered",
         extra={
             "event": incoming.summary(),
+            "tmf688": envelope.summary() if envelope is not None else None,
             "principal": principal,
             "statusCode": reply.status_code,
             "outcome": reply.body.get("status") or reply.body.get("error"),

@@ -8,6 +8,8 @@ and the indexed attribute are declared in handlers/events/contract.py):
     owners were recorded)
 Request document (the POST body and the workflow's `event`):
     {"id": "...", "data": "...", "timestamp": <client epoch ms>, "idempotencyKey": "..."}
+POST /events also takes a TMF688 envelope, which handlers/events/tmf688.py maps to this document (its
+Data is the envelope as canonical JSON): the workflow, the processor and the table see one shape.
 
 `summary()` is what replies, workflow results and logs carry: every field but the data, which is only
 counted. The data can be ~256 KB, and a result crosses Step Functions' state (256 KB), the Powertools

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from demos.doors import call
 from demos.events import (
+    Posted,
     dead_letters,
     event_document,
     event_regions,
@@ -19,6 +22,7 @@ from demos.events import (
     wait_converged,
     wait_settled,
 )
+from handlers.events.tmf688 import parse_tmf688, stored_envelope
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.http_client import HttpResponse, request
 from scripts.api_auth import Caller, assume_caller_role
@@ -211,3 +215,128 @@ def test_an_event_id_belongs_to_its_creator_and_keys_are_per_principal(cloud: Lo
     [own_id] = fresh_ids(1)
     reused = post_as(cloud, other, first, event_document(own_id, "own", idempotency_key=f"key-{item_id}"))
     assert reused.status == 200 and reused.json()["replayed"] is False, reused.json()
+
+
+# ---- TMF688 envelopes (handlers/events/tmf688.py, docs/event-schema.md) --------------------------------
+
+
+def rfc3339_utc(epoch_ms: int) -> str:
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=epoch_ms)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def tmf688_event(event_id: str, state: str, *, occurred_ms: int) -> dict[str, object]:
+    """A TMF688 body for `event_id`, occurred at `occurred_ms` (epoch ms), the state in its event body."""
+    return {
+        "eventId": event_id,
+        "eventType": "ProductOrderStateChangeEvent",
+        "correlationId": f"corr-{event_id}",
+        "domain": "Commercial",
+        "title": f"{event_id} {state}",
+        "priority": "Normal",
+        "timeOccurred": rfc3339_utc(occurred_ms),
+        "event": {"productOrder": {"id": event_id, "state": state}},
+    }
+
+
+def as_plain(posted: Posted) -> Posted:
+    """A posted envelope as the plain event it maps to (what the resolver's expected winner reads)."""
+    if "eventId" not in posted.document:
+        return posted
+    return dataclasses.replace(posted, document=parse_tmf688(posted.document).incoming().document())
+
+
+def test_a_tmf688_event_posted_in_one_region_is_stored_and_replicated_with_its_envelope(
+    cloud: LocalCloud,
+) -> None:
+    # GIVEN a TMF688 envelope
+    first, second = event_regions(cloud)
+    [event_id] = fresh_ids(1)
+    now = int(time.time() * 1000)
+    envelope = tmf688_event(event_id, "packed", occurred_ms=now)
+    # WHEN it is posted in the first region
+    posted = post_event(cloud, first, envelope)
+    # THEN it is applied as the item eventId, at its occurrence time
+    assert posted.status == 200, posted.reply
+    assert (posted.reply["item"]["id"], posted.reply["item"]["timestamp"]) == (event_id, now)
+    # AND both replicas hold it, each with the whole envelope: descriptive fields and event body
+    replicas = wait_converged(cloud, [event_id])
+    item = replicas[event_id]
+    assert (item.last_updated_region, item.timestamp, item.version) == (first, now, 1)
+    assert {
+        region: stored_envelope(replica.data)
+        for region, replica in replicas_of(cloud, event_id).items()
+        if replica
+    } == {
+        first: envelope,
+        second: envelope,
+    }
+
+
+def test_conflicting_tmf688_events_during_a_partition_resolve_by_last_writer_wins_as_plain_events_do(
+    cloud: LocalCloud,
+) -> None:
+    # GIVEN items both regions hold: two created as TMF688 envelopes, two as plain events
+    first, second = event_regions(cloud)
+    envelope_ids, plain_ids = fresh_ids(2), fresh_ids(2)
+    now = int(time.time() * 1000)
+
+    def write(item_id: str, text: str, occurred_ms: int) -> dict[str, object]:
+        if item_id in envelope_ids:
+            return tmf688_event(item_id, text, occurred_ms=occurred_ms)
+        return event_document(item_id, text, timestamp=occurred_ms)
+
+    ids = [*envelope_ids, *plain_ids]
+    created = post_concurrently(cloud, [(first, write(i, "created", now)) for i in ids])
+    assert [p.status for p in created] == [200] * len(created), [p.reply for p in created]
+    wait_converged(cloud, ids)
+    # WHEN, cut off from each other, each region accepts its own update of every item (occurring later in
+    # the second region for the first item of each shape, in the first region for the second)
+    with cloud.regions_partitioned():
+        conflicting = post_concurrently(
+            cloud,
+            [
+                (region, write(i, f"{region} wrote {i}", now + offset))
+                for pair in (envelope_ids, plain_ids)
+                for n, i in enumerate(pair)
+                for region, offset in ((first, 10 + 20 * n), (second, 20))
+            ],
+        )
+        # THEN each region applied its own write locally: a real conflict, for either shape
+        assert [p.status for p in conflicting] == [200] * len(conflicting), [p.reply for p in conflicting]
+        during = {i: replicas_of(cloud, i) for i in ids}
+        assert all(replicas[first] != replicas[second] for replicas in during.values())
+    # AND once the partition heals both replicas hold the later write of each item, the resolver's winner
+    settled = wait_settled(cloud, [as_plain(p) for p in [*created, *conflicting]], timeout_seconds=60)
+    for pair in (envelope_ids, plain_ids):
+        for n, item_id in enumerate(pair):
+            winner = first if n else second
+            assert settled[item_id].last_updated_region == winner
+    # AND an envelope's winner carries its envelope, and each shape's conflict ended the same way
+    for envelope_id, plain_id in zip(envelope_ids, plain_ids, strict=True):
+        envelope = stored_envelope(settled[envelope_id].data)
+        assert envelope is not None and envelope["event"]["productOrder"]["state"].endswith(
+            f"wrote {envelope_id}"
+        )
+        assert (settled[envelope_id].last_updated_region, settled[envelope_id].timestamp) == (
+            settled[plain_id].last_updated_region,
+            settled[plain_id].timestamp,
+        )
+
+
+def test_a_bad_tmf688_event_is_refused_400_naming_the_field_and_kept_on_the_dlq(cloud: LocalCloud) -> None:
+    first, _ = event_regions(cloud)
+    [event_id] = fresh_ids(1)
+    # GIVEN an envelope whose occurrence time is no RFC 3339 date-time
+    bad = {
+        **tmf688_event(event_id, "packed", occurred_ms=int(time.time() * 1000)),
+        "timeOccurred": "yesterday",
+    }
+    # WHEN it is posted
+    posted = post_event(cloud, first, bad)
+    # THEN 400 invalid_event names the field, nothing is written, and the raw body is kept on the DLQ
+    assert (posted.status, posted.reply["error"]) == (400, "invalid_event")
+    assert posted.reply["message"].startswith("body.timeOccurred is 'yesterday', not an RFC 3339 date-time")
+    assert replicas_of(cloud, event_id)[first] is None
+    kept = [m for m in dead_letters(cloud, first) if event_id in m["Body"]]
+    assert len(kept) == 1 and kept[0]["MessageAttributes"]["errorType"]["StringValue"] == "invalid_event"

@@ -17,6 +17,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import boto3
@@ -52,6 +53,7 @@ HANDLER_MODULES: tuple[Any, ...] = (api, processor, repair)
 _CACHED_FACTORIES = (processor.dependencies, api.dependencies, repair.events_table)
 
 _serializer = TypeSerializer()
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _clear_cached_state() -> None:
@@ -71,6 +73,33 @@ def event_document(
 ) -> dict[str, Any]:
     """A POST /events body (and the workflow's `event`); a fresh idempotency key unless given."""
     return {"id": id, "data": data, "timestamp": timestamp, "idempotencyKey": key or str(uuid.uuid4())}
+
+
+def tmf688_document(**change: Any) -> dict[str, Any]:
+    """A valid TMF688 body (order-42 packed at T0, 2024-06-01T10:00:00Z); a None value drops the field."""
+    document: dict[str, Any] = {
+        "eventId": EVENT_ID,
+        "eventTime": "2024-06-01T10:00:00.120Z",
+        "eventType": "ProductOrderStateChangeEvent",
+        "correlationId": "corr-1",
+        "domain": "Commercial",
+        "title": "Order 42 packed",
+        "description": "The warehouse packed order 42",
+        "priority": "Normal",
+        "timeOccurred": "2024-06-01T10:00:00Z",
+        "event": {"productOrder": {"id": "42", "state": "packed"}},
+        **change,
+    }
+    return {name: value for name, value in document.items() if value is not None}
+
+
+def rfc3339(milliseconds: int, offset: str) -> str:
+    """The instant `milliseconds` (epoch ms) as an RFC 3339 date-time in `offset` ("Z" or +/-hh:mm)."""
+    minutes = (
+        0 if offset.upper() == "Z" else int(offset[0] + "1") * (int(offset[1:3]) * 60 + int(offset[4:6]))
+    )
+    moment = (EPOCH + timedelta(milliseconds=milliseconds)).astimezone(timezone(timedelta(minutes=minutes)))
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}{offset}"
 
 
 def processor_input(document: dict[str, Any] | None = None, *, principal: str = PRINCIPAL) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from handlers.events import api
 from handlers.events.api import MAX_DEAD_LETTER_BODY_BYTES, STEP_FUNCTIONS_MAX_INPUT_BYTES
+from handlers.events.tmf688 import parse_tmf688, stored_envelope
 from handlers.http_request import MAX_JSON_DEPTH
 
 from .conftest import (
@@ -36,6 +37,7 @@ from .conftest import (
     item,
     load_event,
     post,
+    tmf688_document,
     use_stepfunctions,
 )
 
@@ -297,7 +299,7 @@ def test_a_json_body_nested_deeper_than_the_limit_is_refused_400_and_kept_on_the
 
 def test_non_ascii_data_travels_to_the_workflow_as_utf8_not_escapes() -> None:
     # GIVEN an event of non-ASCII data, WHEN its workflow input is built
-    incoming = api.parse_body(json.dumps(event_document(data="€" * 1000)).encode())
+    incoming, _ = api.parse_body(json.dumps(event_document(data="€" * 1000)).encode())
     text = api.workflow_input(incoming, received_at=datetime(2024, 6, 1, tzinfo=UTC), principal=PRINCIPAL)
     # THEN the data is in UTF-8 (3 bytes a character), not \\u20ac escapes (6), as Step Functions counts
     assert "€" * 1000 in text and "\\u20ac" not in text
@@ -408,3 +410,151 @@ def test_a_new_session_of_the_same_role_replays_and_writes_the_roles_ids(
     # THEN the repeat is a replay, and the update applies: the role owns the id, not the session
     assert status == 200 and repeat == {**first, "replayed": True}
     assert (update[0], update[1]["status"], update[1]["item"]["owner"]) == (200, "applied", OWNER)
+
+
+# ---- TMF688 envelopes (handlers/events/tmf688.py, docs/event-schema.md) --------------------------------
+
+
+def plain_equivalent(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The plain body that means what `envelope` means: the document the workflow gets for it."""
+    return parse_tmf688(envelope).incoming().document()
+
+
+def test_a_tmf688_event_is_applied_and_its_item_carries_the_whole_envelope(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN the sample TMF688 POST /events (tests/events/events_post_tmf688.json)
+    event = load_event("events_post_tmf688.json")
+    envelope = json.loads(event["body"])
+    # WHEN it is posted
+    status, reply, _ = post(event)
+    # THEN it is applied as version 1 of item eventId, at its occurrence time, owned by the signer's role
+    assert status == 200 and reply["status"] == "applied" and reply["replayed"] is False
+    stored = events_cloud.current(envelope["eventId"])
+    assert stored is not None and reply["item"] == stored.summary()
+    assert (stored.version, stored.timestamp, stored.owner) == (1, T0, OWNER)
+    assert stored.idempotency_key.startswith("tmf688-")
+    # AND the item holds the envelope: its descriptive fields and its event body, as a reader sees them
+    assert stored_envelope(stored.data) == envelope
+    assert json.loads(stored.data)["correlationId"] == envelope["correlationId"]
+    # AND the workflow got the plain document it means, nothing went to the DLQ
+    assert workflow.only_input()["event"] == plain_equivalent(envelope)
+    assert events_cloud.dlq_messages() == []
+
+
+def test_a_tmf688_event_and_its_plain_equivalent_are_one_write(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN an applied envelope
+    envelope = tmf688_document()
+    first = post(events_post(envelope))[1]
+    # WHEN the same envelope comes again with its fields in another order, then as its plain equivalent
+    reordered = dict(reversed(list(envelope.items())))
+    again = post(events_post(reordered))
+    as_plain = post(events_post(plain_equivalent(envelope)))
+    # THEN both are replays of the first result, and nothing is written again
+    assert again[0] == as_plain[0] == 200
+    assert again[1] == as_plain[1] == {**first, "replayed": True}
+    assert events_cloud.current().version == 1  # type: ignore[union-attr]
+
+
+def test_a_tmf688_event_sent_again_at_the_same_time_with_other_content_is_answered_422_in_its_terms(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow
+) -> None:
+    # GIVEN an applied envelope
+    post(events_post(tmf688_document()))
+    # WHEN the same eventId and occurrence time come with another event body
+    changed = tmf688_document(event={"productOrder": {"id": "42", "state": "shipped"}})
+    status, reply, _ = post(events_post(changed))
+    # THEN 422 idempotency_key_reused says what a TMF688 sender changes: the time
+    assert (status, reply["error"]) == (422, "idempotency_key_reused")
+    assert "derived from its eventId and its timeOccurred" in reply["message"]
+    assert "send the change with a later time" in reply["message"]
+    assert json.loads(events_cloud.current().data)["event"]["productOrder"]["state"] == "packed"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("shape", ["plain", "tmf688"])
+def test_against_the_other_regions_write_an_envelope_loses_and_wins_exactly_as_the_plain_event_does(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow, shape: str
+) -> None:
+    # GIVEN the other region's write of the item at T0 + 500
+    winner = item(version=2, region=OTHER_REGION, timestamp=T0 + 500, key="key-winner")
+    events_cloud.put(winner)
+
+    def body(occurred_ms: int, state: str) -> dict[str, Any]:
+        envelope = tmf688_document(
+            eventTime=None,
+            timeOccurred=f"2024-06-01T10:00:{occurred_ms // 1000:02d}.{occurred_ms % 1000:03d}Z",
+            event={"productOrder": {"id": "42", "state": state}},
+        )
+        return envelope if shape == "tmf688" else plain_equivalent(envelope)
+
+    # WHEN an event that occurred earlier is posted here, THEN it is stale: 409 naming the winner
+    status, reply, _ = post(events_post(body(0, "packed")))
+    assert (status, reply["error"], reply["current"]) == (409, "stale_write", winner.summary())
+    assert ("later timeOccurred" in reply["message"]) == (shape == "tmf688")
+    assert events_cloud.current() == winner
+    # AND one that occurred later wins: the item's next version, from this region
+    status, reply, _ = post(events_post(body(1000, "shipped")))
+    assert status == 200 and reply["previous"] == winner.summary()
+    current = events_cloud.current()
+    assert current is not None
+    assert (current.version, current.last_updated_region, current.timestamp) == (3, REGION, T0 + 1000)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"eventType": None}, "body must contain ['eventType'] properties"),
+        (
+            {"timeOccurred": "2024-06-01 10:00:00Z"},
+            "body.timeOccurred is '2024-06-01 10:00:00Z', not an RFC 3339",
+        ),
+        ({"priority": 3}, "body.priority must be string"),
+        ({"id": EVENT_ID}, "body mixes the plain shape's fields (id) with TMF688's"),
+    ],
+)
+def test_a_bad_envelope_is_refused_400_naming_the_field_and_kept_on_the_dlq(
+    events_cloud: EventsCloud, workflow: ProcessorWorkflow, change: dict[str, Any], named: str
+) -> None:
+    # GIVEN an envelope with one thing wrong
+    body = json.dumps(tmf688_document(**change))
+    # WHEN it is posted
+    status, reply, _ = post(events_post(body))
+    # THEN 400 invalid_event names it, and no workflow ran
+    assert (status, reply["error"]) == (400, "invalid_event")
+    assert reply["message"].startswith(named), reply["message"]
+    assert workflow.calls == [] and events_cloud.items() == []
+    # AND the raw body is on the DLQ with the reason, under the reply's reference
+    [(message, attributes)] = events_cloud.dlq_messages()
+    assert attributes == {"outcome": "rejected", "errorType": "invalid_event"}
+    assert message["body"] == body and message["reference"] == reply["reference"]
+    assert message["error"] == {"Error": "invalid_event", "Cause": reply["message"]}
+
+
+@pytest.mark.parametrize(
+    ("stepfunctions", "status", "told"),
+    [
+        (
+            {"error": ClientError({"Error": {"Code": "ThrottlingException"}}, "StartSyncExecution")},
+            503,
+            "send the same envelope again",
+        ),
+        ({"answer": {"status": "TIMED_OUT"}}, 504, "the same envelope sent again is applied at most once"),
+    ],
+    ids=["unavailable", "timed-out"],
+)
+def test_a_tmf688_event_whose_outcome_is_unknown_is_told_to_send_the_same_envelope_again(
+    events_cloud: EventsCloud,
+    monkeypatch: pytest.MonkeyPatch,
+    stepfunctions: dict[str, Any],
+    status: int,
+    told: str,
+) -> None:
+    # GIVEN a workflow that cannot be reached or times out
+    canned(monkeypatch, **stepfunctions)
+    # WHEN an envelope is posted, THEN the reply speaks of what its sender has: the envelope, not a key
+    answered, reply, _ = post(events_post(tmf688_document()))
+    assert answered == status and reply["message"].endswith(f"(for a TMF688 event: {told})")
+    # AND a plain event's reply is as it was
+    assert "TMF688" not in post(events_post(event_document()))[1]["message"]

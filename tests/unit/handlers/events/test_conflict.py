@@ -1,4 +1,5 @@
-"""The ConflictResolver: last writer wins on client time, deterministic ties, replicas converge."""
+"""The ConflictResolver: last writer wins on client time, deterministic ties, replicas converge, over plain
+events and TMF688 envelopes alike."""
 
 from __future__ import annotations
 
@@ -10,20 +11,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.events.conflict import beats, precedence, resolve, same_write, writes_later
-from handlers.events.event_item import EventItem
+from handlers.events.event_item import EventItem, IncomingEvent, parse_event
+from handlers.events.tmf688 import parse_tmf688
 
-from .conftest import OTHER_PRINCIPAL, OTHER_REGION, OWNER, REGION, T0, item
+from .conftest import EVENT_ID, OTHER_PRINCIPAL, OTHER_REGION, OWNER, REGION, T0, item, rfc3339
 
 # The owners an id's versions can have, from the one that loses to the one that wins: no owner (an item
 # from before owners were recorded), then owner ARNs in lexical order.
 RANKED_OWNERS: list[str | None] = [None, *sorted([OWNER, OTHER_PRINCIPAL])]
 
 
-def versions_of(owners: st.SearchStrategy[str | None]) -> st.SearchStrategy[EventItem]:
+def plain_versions_of(owners: st.SearchStrategy[str | None]) -> st.SearchStrategy[EventItem]:
     # Small alphabets so that equal timestamps, regions and keys (the tie-breaks) come up all the time.
     return st.builds(
         EventItem,
-        id=st.just("order-42"),
+        id=st.just(EVENT_ID),
         data=st.sampled_from(["", "packed", "shipped"]),
         version=st.integers(min_value=1, max_value=3),
         last_updated_region=st.sampled_from([REGION, OTHER_REGION]),
@@ -31,6 +33,52 @@ def versions_of(owners: st.SearchStrategy[str | None]) -> st.SearchStrategy[Even
         idempotency_key=st.sampled_from(["key-a", "key-b"]),
         owner=owners,
     )
+
+
+def written(incoming: IncomingEvent, *, version: int, region: str, owner: str | None) -> EventItem:
+    """The version the processor writes for `incoming` in `region` (handlers/events/processor.py)."""
+    return EventItem(
+        id=incoming.id,
+        data=incoming.data,
+        version=version,
+        last_updated_region=region,
+        timestamp=incoming.timestamp,
+        idempotency_key=incoming.idempotency_key,
+        owner=owner,
+    )
+
+
+@st.composite
+def envelope_events(draw: st.DrawFn) -> IncomingEvent:
+    """A TMF688 envelope of the item, as the API maps it; its occurrence time in any offset and either
+    field, so that the same instants (ties) come up all the time."""
+    occurred = rfc3339(
+        draw(st.integers(min_value=T0, max_value=T0 + 2)), draw(st.sampled_from(["Z", "+02:00"]))
+    )
+    document = {
+        "eventId": EVENT_ID,
+        "eventType": draw(st.sampled_from(["ProductOrderCreateEvent", "ProductOrderStateChangeEvent"])),
+        "event": {"productOrder": {"id": "42", "state": draw(st.sampled_from(["packed", "shipped"]))}},
+        draw(st.sampled_from(["timeOccurred", "eventTime"])): occurred,
+    }
+    if draw(st.booleans()):
+        document["correlationId"] = draw(st.sampled_from(["corr-1", "corr-2"]))
+    return parse_tmf688(document).incoming()
+
+
+def envelope_versions_of(owners: st.SearchStrategy[str | None]) -> st.SearchStrategy[EventItem]:
+    return st.builds(
+        written,
+        envelope_events(),
+        version=st.integers(min_value=1, max_value=3),
+        region=st.sampled_from([REGION, OTHER_REGION]),
+        owner=owners,
+    )
+
+
+def versions_of(owners: st.SearchStrategy[str | None]) -> st.SearchStrategy[EventItem]:
+    """Versions of one item, each a plain event's or a TMF688 envelope's: the properties hold over both."""
+    return st.one_of(plain_versions_of(owners), envelope_versions_of(owners))
 
 
 versions = versions_of(st.sampled_from(RANKED_OWNERS))
@@ -195,3 +243,47 @@ def test_an_owned_version_beats_an_unowned_one_even_from_earlier_and_the_other_r
     # THEN the owned version wins everywhere, though last writer wins alone would keep the unowned one
     assert writes_later(unowned, claimed)
     assert resolve(unowned, claimed) is claimed and resolve(claimed, unowned) is claimed
+
+
+@PROPERTY_SETTINGS
+@given(
+    incoming=envelope_events(),
+    version=st.integers(min_value=1, max_value=3),
+    region=st.sampled_from([REGION, OTHER_REGION]),
+    owner=st.sampled_from(RANKED_OWNERS),
+    other=versions,
+)
+def test_an_envelope_and_the_same_meaning_plain_event_resolve_the_same_way_against_any_version(
+    incoming: IncomingEvent, version: int, region: str, owner: str | None, other: EventItem
+) -> None:
+    # GIVEN a TMF688 envelope, and the plain event with the same meaning (its id, data, client timestamp
+    # and key, as a plain client would send them), each applied as the same version in the same region
+    plain = parse_event(
+        {
+            "id": incoming.id,
+            "data": incoming.data,
+            "timestamp": incoming.timestamp,
+            "idempotencyKey": incoming.idempotency_key,
+        }
+    )
+    from_envelope = written(incoming, version=version, region=region, owner=owner)
+    from_plain = written(plain, version=version, region=region, owner=owner)
+    # THEN they are one write, and against any other version (plain or envelope) each wins or loses alike
+    assert same_write(from_envelope, from_plain)
+    assert beats(from_envelope, other) == beats(from_plain, other)
+    assert beats(other, from_envelope) == beats(other, from_plain)
+    assert resolve(from_envelope, other) == resolve(from_plain, other)
+
+
+@PROPERTY_SETTINGS
+@given(history=st.lists(envelope_versions_of(st.just(OWNER)), min_size=1, max_size=8))
+def test_between_one_owners_envelopes_the_latest_occurrence_wins_whatever_offset_it_was_written_in(
+    history: list[EventItem],
+) -> None:
+    # GIVEN envelopes of one eventId from one producer, accepted in either region, their occurrence times
+    # written in various offsets
+    # WHEN the replicas resolve them
+    winner = functools.reduce(resolve, history)
+    # THEN the winner occurred last (the instant, not how it was written), and carries its envelope
+    assert winner.timestamp == max(version.timestamp for version in history)
+    assert winner.data in {version.data for version in history if version.timestamp == winner.timestamp}
