@@ -257,6 +257,10 @@ def deploy_events() -> None:
     pulumi.export("eventsDlqUrls", events.dlq_urls)
     pulumi.export("eventsStateMachineArns", events.state_machine_arns)
     pulumi.export("eventsDashboards", events.dashboard_names)
+    # The live conflict feed (API Gateway v2 stacks only): a WebSocket URL per region, and who may subscribe.
+    pulumi.export("eventsFeedUrls", events.feed_urls)
+    if events.feed_subscriber_role_arn is not None:
+        pulumi.export("eventsFeedSubscriberRoleArn", events.feed_subscriber_role_arn)
 
 
 DEPLOYERS = {

@@ -4,7 +4,9 @@ The steps the e2e tests, scripts/visualize_flow.py, the benchmark and the demo s
 its own POST /events (exports `eventsUrls`); the event table is global (`eventsTable`), replicated by
 localcloud's DynamoDB replicator, which, like DynamoDB global tables, keeps the write it applies last;
 each replica's stream feeds the region's repair function, which writes the ConflictResolver's winner
-back when replication replaced it.
+back when replication replaced it. Where the stack has API Gateway v2, a subscriber watches both regions'
+live conflict feeds (`eventsFeedUrls`, demos/conflict_feed.py) throughout, and the flow shows what each
+feed told it: accepted, duplicate, stale and repaired events as they happened.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from demos.conflict_feed import FeedMessage, FeedSubscription, about, describe_message, subscribed
 from demos.doors import call
 from demos.waiting import wait_until
 from handlers.events.conflict import resolve
@@ -238,10 +241,46 @@ def _post(cloud: LocalCloud, flow: Flow, region: str, document: Mapping[str, Any
     return posted
 
 
+FeedExpectation = tuple[str | None, Callable[[FeedMessage], bool], str]  # (region or any, matcher, what)
+
+
+def _heard(feeds: Sequence[FeedSubscription], matches: Callable[[FeedMessage], bool]) -> bool:
+    return any(matches(message) for feed in feeds for message in feed.messages)
+
+
+def _show_feed(
+    flow: Flow, feeds: Mapping[str, FeedSubscription], expected: Sequence[FeedExpectation]
+) -> None:
+    """Wait for what the feeds must have said, then draw every message they delivered since last time."""
+    if not feeds:
+        return
+    missing = []
+    for region, matches, what in expected:
+        watched = [feeds[region]] if region else list(feeds.values())
+        try:
+            wait_until(functools.partial(_heard, watched, matches), f"the feed delivering {what}", 30.0)
+        except TimeoutError:
+            missing.append(what)
+    for region, feed in feeds.items():
+        for message in feed.take_new():
+            flow.arrow(f"Feed {region}", "Subscriber", describe_message(message))
+    wanted = ", ".join(what for _, _, what in expected)
+    flow.check(f"the subscriber was told: {wanted}" + (f" (not: {missing})" if missing else ""), not missing)
+
+
 def tell(cloud: LocalCloud, report: Report) -> Flow:
     """Writes in both regions, replication, a conflict during a partition and its resolution, a repeated
-    idempotency key (in the same and the other region), a stale write and a poison event."""
+    idempotency key (in the same and the other region), a stale write and a poison event; what the live
+    conflict feeds said, where the stack has them."""
     flow = Flow(report)
+    with subscribed(cloud) as feeds:
+        if feeds:
+            flow.say(f"A subscriber watches the live conflict feeds of {' and '.join(feeds)} (signed).")
+        _tell(cloud, flow, feeds)
+    return flow
+
+
+def _tell(cloud: LocalCloud, flow: Flow, feeds: Mapping[str, FeedSubscription]) -> None:
     first, second = event_regions(cloud)
     item_id = f"order-{uuid.uuid4().hex[:6]}"
     now = int(time.time() * 1000)
@@ -251,6 +290,7 @@ def tell(cloud: LocalCloud, report: Report) -> Flow:
     flow.check(
         f"{first} applied it as version 1", created.status == 200 and created.reply["item"]["version"] == 1
     )
+    _show_feed(flow, feeds, [(first, about(item_id, "accepted", version=1), f"accepted v1 in {first}")])
     flow.arrow(f"Table {first}", f"Table {second}", "replicate v1")
     wait_converged(cloud, [item_id])
     _show_replicas(cloud, flow, item_id)
@@ -268,6 +308,17 @@ def tell(cloud: LocalCloud, report: Report) -> Flow:
             _post(cloud, flow, second, shipped, "shipped (timestamp +20)"),
         ]
         flow.check("both regions applied their update locally", all(p.status == 200 for p in conflict))
+        _show_feed(
+            flow,
+            feeds,
+            [
+                (region, about(item_id, "accepted", idempotencyKey=document["idempotencyKey"]), what)
+                for region, document, what in (
+                    (first, paid, f"paid accepted in {first}"),
+                    (second, shipped, f"shipped accepted in {second}"),
+                )
+            ],
+        )
         _show_replicas(cloud, flow, item_id)
     flow.arrow(f"Table {first}", f"Table {second}", "replicate (DynamoDB keeps the write applied last)")
     flow.arrow(f"Table {second}", f"Table {first}", "replicate")
@@ -277,6 +328,8 @@ def tell(cloud: LocalCloud, report: Report) -> Flow:
     # Both conflicting writes were version 2: a higher version is the repair writing the winner back.
     how = "the repair wrote it back" if final.version > 2 else "replication kept it"
     flow.arrow(f"Table {first}", f"Table {second}", f"converged: {final.data!r} v{final.version} ({how})")
+    if final.version > 2:
+        _show_feed(flow, feeds, [(None, about(item_id, "repaired", version=final.version), "the repair")])
     _show_replicas(cloud, flow, item_id)
     flow.check(
         f"both replicas hold the later write ({shipped['data']!r}, {second})",
@@ -287,6 +340,11 @@ def tell(cloud: LocalCloud, report: Report) -> Flow:
     again = _post(cloud, flow, second, shipped, "shipped again (same idempotency key)")
     wait_until(lambda: idempotency_replicated(cloud), "the idempotency records replicating", 30.0)
     elsewhere = _post(cloud, flow, first, shipped, f"shipped again, now to {first}")
+    _show_feed(
+        flow,
+        feeds,
+        [(region, about(item_id, "duplicate"), f"a duplicate in {region}") for region in (second, first)],
+    )
     unchanged = converged(cloud, [item_id])
     flow.check(
         "both retries return the first result and write nothing",
@@ -303,6 +361,7 @@ def tell(cloud: LocalCloud, report: Report) -> Flow:
     flow.check(
         "it is answered 409 naming the current write", stale.status == 409 and "current" in stale.reply
     )
+    _show_feed(flow, feeds, [(first, about(item_id, "stale"), f"stale in {first}")])
 
     flow.say("5. A poison event (a clock a day ahead would win every conflict) ends in the DLQ.")
     poison_doc = event_document(item_id, "from the future", timestamp=now + 86_400_000)
@@ -310,7 +369,6 @@ def tell(cloud: LocalCloud, report: Report) -> Flow:
     flow.arrow(f"API {second}", f"DLQ {second}", "event + PoisonEventError")
     queued = [m for m in dead_letters(cloud, second) if json.loads(m["Body"]).get("event") == poison_doc]
     flow.check("it is answered 422 and is on the DLQ", poison.status == 422 and len(queued) == 1)
-    return flow
 
 
 def idempotency_replicated(cloud: LocalCloud) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from handlers.conflict_feed.contract import FeedSettings
 from handlers.environment import Environment
 
 # The global event table: one item per event id; the GSI finds an item by its idempotency key. Keys are
@@ -54,8 +55,9 @@ class ApiSettings(Environment):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProcessorSettings(Environment):
-    """The workflow's task: apply one event, once per idempotency key (handlers/events/processor.py)."""
+class ProcessorSettings(FeedSettings):
+    """The workflow's task: apply one event, once per idempotency key (handlers/events/processor.py); it
+    tells the region's live feed (FeedSettings) each outcome."""
 
     events_table: str
     idempotency_table: str
@@ -65,7 +67,8 @@ class ProcessorSettings(Environment):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RepairSettings(Environment):
-    """The stream function that restores the ConflictResolver's winner (handlers/events/repair.py)."""
+class RepairSettings(FeedSettings):
+    """The stream function that restores the ConflictResolver's winner (handlers/events/repair.py); it
+    tells the region's live feed (FeedSettings) each restore."""
 
     events_table: str

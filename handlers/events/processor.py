@@ -25,6 +25,10 @@ from two principals is two requests; from one, in any session, a replay), with k
 "events-processor" in both regions: the idempotency table is global too, so a repeat sent to the other
 region is recognised once the record has replicated. A repeat returns the first result with
 "replayed": true and writes nothing; a failure (any raise) releases the key so a retry runs again.
+
+Live feed (handlers/conflict_feed/publisher.py): each result is also posted to the region's feed
+subscribers, as accepted, duplicate (replayed or already applied) or stale, after it is decided; the feed
+never fails nor holds up the event beyond its budget.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 
+from handlers.conflict_feed.publisher import NO_FEED, Feed, feed_from_environment, processor_message
 from handlers.environment import runtime_region
 from handlers.events.conflict import same_write, writes_later
 from handlers.events.contract import (
@@ -86,6 +91,7 @@ class ProcessorDependencies:
     idempotency_config: IdempotencyConfig
     # process_event_once behind Powertools idempotency (DynamoDB persistence layer).
     process_once: Callable[..., dict[str, Any]]
+    feed: Feed = NO_FEED  # the region's live conflict feed, told every result
 
 
 def _put(table: Table, item: EventItem, condition: ConditionBase, *, seen: EventItem | None) -> None:
@@ -250,6 +256,7 @@ def dependencies() -> ProcessorDependencies:
             config=config,
             key_prefix=IDEMPOTENCY_KEY_PREFIX,
         ),
+        feed=feed_from_environment(os.environ),
     )
 
 
@@ -293,6 +300,9 @@ def handle(event: Mapping[str, Any], *, deps: ProcessorDependencies, now_ms: int
             "result": result,
         },
     )
+    message = processor_message(result, region=deps.region, at_ms=now_ms)
+    if message is not None:
+        deps.feed.publish(message)
     return result
 
 

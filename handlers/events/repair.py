@@ -20,6 +20,10 @@ Ownership (handlers/events/ownership.py): when two principals created the same i
 regions, the resolver ranks the owner first, so the restore undoes the other principal's write whatever
 its timestamp. That restore is logged as a warning ("ownership conflict repaired", both owners named)
 and counted (OwnershipConflictRepaired): the displaced write was answered 200 in its region.
+
+Live feed (handlers/conflict_feed/publisher.py): each restore is posted to the region's feed
+subscribers as "repaired" (the winner as written back, and the loser it undid); the feed never fails
+the record.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import time
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +47,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
+from handlers.conflict_feed.publisher import Feed, feed_from_environment, repaired_message
 from handlers.environment import runtime_region
 from handlers.events.conflict import beats, same_write
 from handlers.events.contract import EVENTS_TABLE_KEY, RepairSettings
@@ -66,6 +72,12 @@ class RepairRaceError(Exception):
     """The winner could not be restored: the item kept changing to losing versions. Retried."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Repair:
+    outcome: RepairOutcome
+    restored: EventItem | None = None  # the winner as written back (RESTORED only)
+
+
 @functools.cache
 def events_table() -> Table:
     """This region's replica, built on first use (not at import) so tests can import under moto."""
@@ -73,8 +85,14 @@ def events_table() -> Table:
     return boto3.resource("dynamodb").Table(settings.events_table)
 
 
-def _restore(winner: EventItem, *, over: EventItem, table: Table) -> bool:
-    """Write winner back in place of exactly `over`; False when the item is no longer `over`."""
+@functools.cache
+def feed() -> Feed:
+    """The region's live conflict feed, built on first use like the table."""
+    return feed_from_environment(os.environ)
+
+
+def _restore(winner: EventItem, *, over: EventItem, table: Table) -> EventItem | None:
+    """Write winner back in place of exactly `over`: the item written, None when it is no longer `over`."""
     restored = dataclasses.replace(winner, version=max(winner.version, over.version) + 1)
     # The Data is not compared: the other attributes identify a version, and Data can be 256 KB. The
     # Owner is: two principals' versions can agree on all the rest (the same key, sent at the same time).
@@ -90,8 +108,8 @@ def _restore(winner: EventItem, *, over: EventItem, table: Table) -> bool:
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-        return False
-    return True
+        return None
+    return restored
 
 
 def _needs_restoring(winner: EventItem, over: EventItem) -> bool:
@@ -101,16 +119,21 @@ def _needs_restoring(winner: EventItem, over: EventItem) -> bool:
 @tracer.capture_method
 def repair(old: EventItem, new: EventItem, *, table: Table) -> RepairOutcome:
     """Decide one replacement of `old` by `new` and restore `old` if it should have stayed (module doc)."""
+    return repair_item(old, new, table=table).outcome
+
+
+def repair_item(old: EventItem, new: EventItem, *, table: Table) -> Repair:
+    """repair(), with the item written back when it restores one."""
     if not _needs_restoring(old, new):
-        return RepairOutcome.KEPT
-    if _restore(old, over=new, table=table):
-        return RepairOutcome.RESTORED
+        return Repair(RepairOutcome.KEPT)
+    if (restored := _restore(old, over=new, table=table)) is not None:
+        return Repair(RepairOutcome.RESTORED, restored)
     found = table.get_item(Key={EVENTS_TABLE_KEY: old.id}, ConsistentRead=True).get("Item")
     current = EventItem.from_item(found) if found else None
     if current is None or not _needs_restoring(old, current):
-        return RepairOutcome.SUPERSEDED
-    if _restore(old, over=current, table=table):
-        return RepairOutcome.RESTORED
+        return Repair(RepairOutcome.SUPERSEDED)
+    if (restored := _restore(old, over=current, table=table)) is not None:
+        return Repair(RepairOutcome.RESTORED, restored)
     raise RepairRaceError(
         f"event item {old.id!r}: the winning write (timestamp {old.timestamp}, region "
         f"{old.last_updated_region}) could not be restored, the item kept changing to losing versions; "
@@ -128,9 +151,11 @@ def record_handler(record: DynamoDBRecord) -> RepairOutcome:
             "NEW_AND_OLD_IMAGES"
         )
     old, new = EventItem.from_item(stream.old_image), EventItem.from_item(stream.new_image)
-    outcome = repair(old, new, table=events_table())
+    repaired = repair_item(old, new, table=events_table())
+    outcome = repaired.outcome
     if outcome is RepairOutcome.RESTORED:
-        details = {"winner": old.summary(), "loser": new.summary(), "region": runtime_region(os.environ)}
+        region = runtime_region(os.environ)
+        details = {"winner": old.summary(), "loser": new.summary(), "region": region}
         if old.owner != new.owner:
             # Two principals created this id concurrently: the displaced write was answered 200 in its
             # region, so it is told at warning level, with both owners.
@@ -142,6 +167,10 @@ def record_handler(record: DynamoDBRecord) -> RepairOutcome:
         else:
             logger.info("conflict repaired: the resolver's winner restored", extra=details)
         metrics.add_metric(name="ConflictRepaired", unit=MetricUnit.Count, value=1)
+        restored = repaired.restored or old
+        feed().publish(
+            repaired_message(restored.summary(), new.summary(), region=region, at_ms=int(time.time() * 1000))
+        )
     elif outcome is RepairOutcome.SUPERSEDED:
         logger.info(
             "conflict superseded: the item moved on before the winner could be restored",

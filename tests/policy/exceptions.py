@@ -15,6 +15,7 @@ from fnmatch import fnmatchcase
 from components.function import VPC_ACCESS_ACTIONS, XRAY_ACTIONS
 from components.queue_api import API_GATEWAY_LOGGING_ACTIONS
 from components.state_machine import LOG_DELIVERY_ACTIONS
+from handlers.conflict_feed.contract import FEED_STAGE
 
 NO_RESOURCE_LEVEL_PERMISSIONS = {
     **{
@@ -56,17 +57,26 @@ NAMED_AT_RUN_TIME = {
     "Distributed Maps",
     "*: execute-api:Invoke on arn:aws:execute-api:*:*:[!*]*/[*]/*": "one route of one API in every stage "
     "($default, v1); execute-api ARNs write path parameters as '*'",
+    (
+        "*: execute-api:ManageConnections on "
+        f"arn:aws:execute-api:*:*:[!*]*/{FEED_STAGE}/POST/@connections/[*]"
+    ): "the events' live feed posts to its subscribers' connections, whose ids API Gateway mints at connect "
+    "time: PostToConnection on one stage of one WebSocket API is the narrowest grant",
 }
 
 
 EXCEPTIONS: dict[str, dict[str, str]] = {
-    "APIG4": dict.fromkeys(
-        # GET / and GET /page/{asset}: transform_pipeline.py PAGE_ROUTE and PAGE_ASSET_ROUTE, in that order.
-        ("*/transform-api-route-4: NONE", "*/transform-api-route-5: NONE"),
-        "the upload page and its script and style: a sign-in page must open before its visitor has a token; "
-        "its function reads no data, accepts no input and holds no permission beyond its own log group, "
-        "and every route the page calls takes the user pool's JWT",
-    ),
+    "APIG4": {
+        **dict.fromkeys(
+            ("*/transform-api-route-4: NONE", "*/transform-api-route-5: NONE"),
+            "the upload page and its script and style: a sign-in page must open before its visitor has a "
+            "token; its function reads no data, accepts no input and holds no permission beyond its own log "
+            "group, and every route the page calls takes the user pool's JWT",
+        ),
+        "primary*/events-*-feed-disconnect: NONE": "a WebSocket API's $disconnect route takes no "
+        "authorization (API Gateway authorizes $connect only): it is reached only by a connection its "
+        "AWS_IAM $connect admitted",
+    },
     "APIG3": {
         "local/artifacts-api-stage": "WAF is the apiWaf option, AWS only (Pulumi.yaml): the local stack "
         "targets LocalStack Community, which has no WAF",
@@ -85,6 +95,9 @@ EXCEPTIONS: dict[str, dict[str, str]] = {
         "*/*-idempotency": "holds only Powertools idempotency records, which expire with the idempotency "
         "window (TTL): a restored copy would bring back expired markers, never business data",
         "*/*-idempotency: replica in *": "a replica of an idempotency table (see the table's own entry)",
+        "primary*/events-*-feed-subscribers": "holds only the live feed's WebSocket connection ids, which "
+        "expire with API Gateway's 2-hour connection limit (TTL): a restored copy would name connections "
+        "that no longer exist",
     },
     "SF2": {
         "local/*": "LocalStack Community has no X-Ray: Pulumi.local.yaml sets regionflow:tracing false, "

@@ -9,6 +9,7 @@ loopback gateway answers their requests, reading the APIs from the emulator wher
 - REST APIs: a stage serves the snapshot its Deployment froze, as on AWS (a Deployment created before its
   methods serves nothing); moto's deployments freeze nothing, so serving moto's live definition would
   change what a stage answers. The record is that snapshot, taken as the program's resources arrive.
+- WebSocket APIs: as HTTP APIs (routes read on each connect); the record says where each is served.
 Function URLs need no record: the gateway reads them through the Lambda API (see gateway.py).
 """
 
@@ -151,4 +152,6 @@ class ApiGatewayRecord:
     """The deployment's HTTP and REST APIs, by API id. Read and written under the deployment's lock."""
 
     http_apis: dict[str, HttpApiEndpoint] = field(default_factory=dict)
+    # WebSocket APIs (v2) by API id: endpoint is the ws:// base its stages are served under (websocket.py).
+    websocket_apis: dict[str, HttpApiEndpoint] = field(default_factory=dict)
     rest_apis: dict[str, RestApiDeployment] = field(default_factory=dict)

@@ -5,6 +5,9 @@ URL scheme (one port, a path prefix per endpoint; the provisioner mints these UR
     {base}/apis/{api_id}/{stage}/<path>                 a named stage of that API
     {base}/lambda-url/{region}/{function_name}/<path>   a function URL (http_api.py)
     {base}/restapis/{api_id}/{stage}/<path>             a REST API stage (rest_api.py)
+    ws://{host}/apis/{api_id}/{stage}                   a WebSocket API stage; its Management API at
+                                                        {base}/apis/{api_id}/{stage}/@connections/{id}
+                                                        (websocket.py)
 The prefix is stripped: the handler sees `rawPath` = "/<path>" exactly as behind AWS. `/` and
 `/_console/...` are localcloud's console (localcloud/console/), when the gateway is given one.
 
@@ -44,6 +47,7 @@ from localcloud.services.apigateway.http_api import serve_function_url, serve_ht
 from localcloud.services.apigateway.integration_roles import IntegrationRoles
 from localcloud.services.apigateway.jwt_authorization import IssuerKeys
 from localcloud.services.apigateway.rest_api import serve_rest_api
+from localcloud.services.apigateway.websocket import WebSocketApis, is_upgrade
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +92,7 @@ class HttpGateway:
         self.integration_roles = IntegrationRoles(client_factory)
         self.issuer_keys = IssuerKeys(client_factory)  # JWT authorizers' issuers' public keys
         self.deployment = deployment if deployment is not None else Deployment()
+        self.websockets = WebSocketApis(invoke=invoke, may_invoke=may_invoke, client_factory=client_factory)
         self.console = console
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
@@ -114,6 +119,7 @@ class HttpGateway:
         return self
 
     def stop(self) -> None:
+        self.websockets.close_all()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -134,6 +140,13 @@ class HttpGateway:
 
             def _serve(self) -> None:
                 started = time.monotonic()
+                websocket_api = gateway.websocket_api_of(self)
+                if websocket_api is not None and is_upgrade(dict(self.headers.items())):
+                    # The connection becomes a WebSocket: this thread serves it until it closes.
+                    gateway.websockets.serve_upgrade(
+                        self, websocket_api, self.path.partition("?")[0].split("/")[3:]
+                    )
+                    return
                 owner = gateway.console
                 console = owner if owner is not None and owner.owns(self.path) else None
                 response = gateway.handle(self) if console is None else console.answer(self)
@@ -156,6 +169,14 @@ class HttpGateway:
 
         return _Handler
 
+    def websocket_api_of(self, http: BaseHTTPRequestHandler) -> HttpApiEndpoint | None:
+        """The WebSocket API a request's path names ({base}/apis/{api_id}/...), if it names one."""
+        parts = http.path.partition("?")[0].lstrip("/").split("/")
+        if len(parts) < 2 or parts[0] != "apis":
+            return None
+        with self.deployment.lock:
+            return self.apis.websocket_apis.get(parts[1])
+
     def function_url(self, region: str, function_name: str) -> FunctionUrl | None:
         """The function URL of `function_name` in `region`, read from the emulator; None if it has none."""
         try:
@@ -173,11 +194,13 @@ class HttpGateway:
         target, _, raw_query = http.path.partition("?")
         parts = target.lstrip("/").split("/")
         length = int(http.headers.get("Content-Length") or 0)
+        websocket_api = self.websocket_api_of(http)
         with self.deployment.lock:
             api = self.apis.http_apis.get(parts[1]) if len(parts) > 1 and parts[0] == "apis" else None
             rest_api = (
                 self.apis.rest_apis.get(parts[1]) if len(parts) > 1 and parts[0] == "restapis" else None
             )
+        api = api or websocket_api
         function_url = (
             self.function_url(parts[1], parts[2]) if len(parts) > 2 and parts[0] == "lambda-url" else None
         )
@@ -232,6 +255,11 @@ class HttpGateway:
     def _serve_api(
         self, api: HttpApiEndpoint, rest: list[str], request: Callable[[str], Request]
     ) -> Response:
+        with self.deployment.lock:
+            websocket = api.api_id in self.apis.websocket_apis
+        if websocket:
+            # Plain HTTP to a WebSocket API: its stages' Management API.
+            return self.websockets.manage(request("/" + "/".join(rest)), api, rest)
         return serve_http_api(
             api,
             rest,

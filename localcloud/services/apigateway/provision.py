@@ -1,9 +1,10 @@
 """API Gateway resources of a Pulumi program -> API Gateway API calls.
 
-HTTP APIs (v2) are here; REST APIs (v1) in provision_rest.py. An HTTP API is served by the loopback gateway
-under `{gateway}/apis/{api_id}/`, the URL its outputs (apiEndpoint, a stage's invokeUrl) carry; its routes,
-integrations and stages live in moto only (the gateway reads them there), so the only record is where
-the API is served from (definitions.py).
+HTTP and WebSocket APIs (v2) are here; REST APIs (v1) in provision_rest.py. An HTTP API is served by the
+loopback gateway under `{gateway}/apis/{api_id}/`, the URL its outputs (apiEndpoint, a stage's invokeUrl)
+carry; a WebSocket API under `ws://{gateway}/apis/{api_id}/`, each stage's Management API over http:// at
+the same path (websocket.py). Routes, integrations and stages live in moto only (the gateway reads them
+there), so the only record is where each API is served from (definitions.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from localcloud.services.apigateway.definitions import ApiGatewayRecord, HttpApi
 
 _API_FIELDS: FieldMap = {
     "description": "Description",
+    "routeSelectionExpression": "RouteSelectionExpression",
     "corsConfiguration": Param("CorsConfiguration", pascal_case),
     "tags": Param("Tags", dict),
 }
@@ -63,17 +65,22 @@ def create_api(
     ctx: ProvisioningContext, args: MockResourceArgs, inputs: dict[str, Any], region: str
 ) -> Created:
     protocol = inputs.get("protocolType") or "HTTP"
-    if protocol != "HTTP":
-        raise UnsupportedResourceError(f"aws:apigatewayv2/api:Api {args.name}: only HTTP APIs are served")
+    if protocol not in {"HTTP", "WEBSOCKET"}:
+        raise UnsupportedResourceError(f"aws:apigatewayv2/api:Api {args.name}: protocol {protocol}")
     name = ctx.name(args, inputs, max_length=128)
     api_id = ctx.client("apigatewayv2", region).create_api(
         Name=name, ProtocolType=protocol, **api_parameters(inputs, _API_FIELDS)
     )["ApiId"]
-    # Served by localcloud's gateway under a path prefix per API; route URLs are endpoint + path.
+    # Served by localcloud's gateway under a path prefix per API; route URLs are endpoint + path. A
+    # WebSocket API's endpoint is ws:// (AWS: wss://{api-id}.execute-api.{region}.amazonaws.com).
     endpoint = f"{ctx.gateway_base_url}/apis/{api_id}"
-    ctx.record(ApiGatewayRecord).http_apis[api_id] = HttpApiEndpoint(
+    if protocol == "WEBSOCKET":
+        endpoint = "ws://" + endpoint.removeprefix("http://")
+    served = HttpApiEndpoint(
         api_id=api_id, name=name, region=region, account_id=ctx.account_id, endpoint=endpoint
     )
+    record = ctx.record(ApiGatewayRecord)
+    (record.websocket_apis if protocol == "WEBSOCKET" else record.http_apis)[api_id] = served
     return api_id, {
         **inputs,
         "id": api_id,
@@ -135,7 +142,8 @@ def create_stage(
         AutoDeploy=bool(inputs.get("autoDeploy")),
         **api_parameters(inputs, _STAGE_FIELDS),
     )
-    endpoint = f"{ctx.gateway_base_url}/apis/{api_id}"
+    websocket = ctx.record(ApiGatewayRecord).websocket_apis.get(api_id)
+    endpoint = websocket.endpoint if websocket is not None else f"{ctx.gateway_base_url}/apis/{api_id}"
     return name, {
         **inputs,
         "id": name,

@@ -60,8 +60,16 @@ def is_presigned(query_string: str) -> bool:
     return any(name == "X-Amz-Signature" for name, _ in parse_qsl(query_string, keep_blank_values=True))
 
 
-def verify(request: PresignedRequest, secret_of: SecretLookup, now: float | None = None) -> str:
-    """The access key id that signed a valid, unexpired presigned request; SignatureError otherwise."""
+def verify(
+    request: PresignedRequest,
+    secret_of: SecretLookup,
+    now: float | None = None,
+    *,
+    payload_hash: str = UNSIGNED_PAYLOAD,
+) -> str:
+    """The access key id that signed a valid, unexpired presigned request; SignatureError otherwise.
+    `payload_hash` is what the canonical request ends with: S3's UNSIGNED-PAYLOAD, or (other services,
+    API Gateway among them, as botocore's SigV4QueryAuth signs) the SHA-256 of the empty body."""
     fields = dict(parse_qsl(request.query_string, keep_blank_values=True))
     algorithm = fields.get("X-Amz-Algorithm", "")
     if algorithm not in {SIGV4, SIGV4A}:
@@ -94,7 +102,7 @@ def verify(request: PresignedRequest, secret_of: SecretLookup, now: float | None
             "InvalidAccessKeyId",
             f"The AWS Access Key Id you provided does not exist in our records: {access_key_id}",
         ) from None
-    canonical = _canonical_request(request, fields)
+    canonical = _canonical_request(request, fields, payload_hash)
     string_to_sign = "\n".join(
         [algorithm, fields["X-Amz-Date"], scope, hashlib.sha256(canonical.encode()).hexdigest()]
     )
@@ -136,7 +144,7 @@ def _uri_encode(value: str) -> str:
     return quote(value, safe="-_.~")
 
 
-def _canonical_request(request: PresignedRequest, fields: Mapping[str, str]) -> str:
+def _canonical_request(request: PresignedRequest, fields: Mapping[str, str], payload_hash: str) -> str:
     pairs = [
         (name, value)
         for name, value in parse_qsl(request.query_string, keep_blank_values=True)
@@ -153,7 +161,7 @@ def _canonical_request(request: PresignedRequest, fields: Mapping[str, str]) -> 
             query,
             headers,
             fields["X-Amz-SignedHeaders"],
-            UNSIGNED_PAYLOAD,
+            payload_hash,
         ]
     )
 

@@ -107,8 +107,10 @@ def exposed_or_queue_fed(stack: BuiltStack) -> list[RecordedResource]:
     functions = stack.resources_of(FUNCTION)
     by_arn = {function.outputs["arn"]: function for function in functions}
     by_name = {function.outputs["name"]: function for function in functions}
+    # An HTTP API integration names the function's ARN; a WebSocket API's, its invocation URI
+    # (arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<function ARN>/invocations).
     found = [
-        by_arn[r.inputs["integrationUri"]]
+        by_arn[r.inputs["integrationUri"].split("/functions/")[-1].removesuffix("/invocations")]
         for r in stack.resources_of("aws:apigatewayv2/integration:Integration")
     ]
     found += [
@@ -124,7 +126,12 @@ def exposed_or_queue_fed(stack: BuiltStack) -> list[RecordedResource]:
 
 
 # Functions whose reservation is the program's own choice, not a config key's.
-FIXED_RESERVATIONS = {"transform-upload-page-function": PAGE_CONCURRENCY}
+FIXED_RESERVATIONS = {
+    "transform-upload-page-function": PAGE_CONCURRENCY,
+    # The live feed's $connect/$disconnect function (primary: both regions).
+    "events-us-east-1-feed-connections-function": ActiveActiveEventsArgs.feed_connections_concurrency,
+    "events-us-west-2-feed-connections-function": ActiveActiveEventsArgs.feed_connections_concurrency,
+}
 
 
 def expected_reservation(function: RecordedResource, config: dict[str, str]) -> float:
@@ -144,6 +151,7 @@ def test_every_exposed_or_queue_fed_function_reserves_its_systems_configured_con
     # GIVEN every reservation key set to its own unusual value
     functions = exposed_or_queue_fed(limited_stack)
     # THEN the functions found are exactly those the reservation keys name (both regions where regional)
+    assert {function.name for function in functions} >= set(FIXED_RESERVATIONS)
     assert len(functions) == 12 + len(FIXED_RESERVATIONS)
     for function in functions:
         # WHEN a function behind a route, URL or queue is read

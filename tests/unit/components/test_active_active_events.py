@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from components.active_active_events import EVENTS_ROUTE
+from components.active_active_events import EVENTS_ROUTE, management_endpoint
+from handlers.conflict_feed.contract import CONNECTION_EXPIRY_ATTRIBUTE, CONNECTION_KEY, FEED_STAGE
 from handlers.events.contract import IDEMPOTENCY_INDEX, STEP_FUNCTIONS_MAX_INPUT_BYTES
 from localcloud.core.recording import BuiltStack, build_stack
 from tests.unit.components.test_batch_orchestrator import grants
@@ -80,7 +81,10 @@ def test_each_function_touches_only_its_own_regions_replica(stack: BuiltStack) -
         local_table = table_arn.replace(f":{home}:", f":{region}:")
         local_idempotency = idempotency_arn.replace(f":{home}:", f":{region}:")
         processor = grants(stack, f"events-{region}-processor-policy")
-        assert {(a, r) for a, r in processor if a.startswith("dynamodb:")} == {
+        # (the feed's table aside: test_the_processor_and_repair_publish_to_their_regions_feed_only)
+        assert {
+            (a, r) for a, r in processor if a.startswith("dynamodb:") and not r.endswith("-feed-subscribers")
+        } == {
             ("dynamodb:GetItem", local_table),
             ("dynamodb:PutItem", local_table),
             *(
@@ -162,3 +166,140 @@ def test_eventual_consistency_declares_no_witness(stack: BuiltStack) -> None:
     table = stack.named("events-table").inputs
     assert "globalTableWitness" not in table
     assert all(r.get("consistencyMode") in (None, "EVENTUAL") for r in table["replicas"])
+
+
+# ---- the live conflict feed ------------------------------------------------------------------------------
+
+
+def test_each_region_serves_a_websocket_feed_whose_connect_takes_a_sigv4_signature(
+    primary_stack: BuiltStack,
+) -> None:
+    # GIVEN the production stack (API Gateway v2 front doors)
+    for region in event_regions(primary_stack):
+        # THEN each region has a WebSocket API of its own
+        api = primary_stack.named(f"events-{region}-feed-api")
+        assert (api.region, api.inputs["protocolType"]) == (region, "WEBSOCKET")
+        assert api.inputs["routeSelectionExpression"]
+        # AND $connect answers only signers allowed execute-api:Connect; $disconnect has no authorization
+        routes = {
+            route.inputs["routeKey"]: route.inputs
+            for route in primary_stack.resources_of("aws:apigatewayv2/route:Route", f"events-{region}-feed-")
+        }
+        assert set(routes) == {"$connect", "$disconnect"}
+        assert routes["$connect"]["authorizationType"] == "AWS_IAM"
+        assert routes["$disconnect"]["authorizationType"] == "NONE"
+        integration = primary_stack.named(f"events-{region}-feed-integration").inputs
+        function = primary_stack.named(f"events-{region}-feed-connections-function")
+        assert integration["integrationUri"] == function.outputs["invokeArn"]
+        # (the recording mocks give a resource the id "<logical name>-id")
+        assert {route["target"] for route in routes.values()} == {
+            f"integrations/events-{region}-feed-integration-id"
+        }
+        # AND the stage is throttled and writes access logs
+        stage = primary_stack.named(f"events-{region}-feed-stage").inputs
+        assert stage["name"] == FEED_STAGE
+        assert stage["defaultRouteSettings"]["throttlingRateLimit"] > 0
+        assert stage["accessLogSettings"]["destinationArn"]
+        # AND the feed URL is exported per region, as the other per-region outputs are
+        assert primary_stack.exports["eventsFeedUrls"][region] == f"{api.outputs['apiEndpoint']}/{FEED_STAGE}"
+
+
+def test_only_api_gateway_may_invoke_the_connections_function_and_only_for_its_own_routes(
+    primary_stack: BuiltStack,
+) -> None:
+    for region in event_regions(primary_stack):
+        api = primary_stack.named(f"events-{region}-feed-api").outputs
+        function = primary_stack.named(f"events-{region}-feed-connections-function")
+        grants = {
+            permission.inputs["sourceArn"]: permission.inputs
+            for permission in primary_stack.resources_of(
+                "aws:lambda/permission:Permission", f"events-{region}-feed-"
+            )
+        }
+        assert set(grants) == {
+            f"{api['executionArn']}/{FEED_STAGE}/$connect",
+            f"{api['executionArn']}/{FEED_STAGE}/$disconnect",
+        }
+        for grant in grants.values():
+            assert grant["principal"] == "apigateway.amazonaws.com"
+            assert grant["function"] == function.outputs["name"]
+        # AND it is reserved concurrency, as every function API Gateway calls is
+        assert function.inputs["reservedConcurrentExecutions"] > 0
+
+
+def test_the_connections_table_expires_its_items_and_is_encrypted(primary_stack: BuiltStack) -> None:
+    for region in event_regions(primary_stack):
+        table = primary_stack.named(f"events-{region}-feed-subscribers")
+        assert table.region == region
+        assert table.inputs["hashKey"] == CONNECTION_KEY
+        assert table.inputs["ttl"] == {"attributeName": CONNECTION_EXPIRY_ATTRIBUTE, "enabled": True}
+        assert table.inputs["serverSideEncryption"] == {"enabled": True}
+        connections = grants(primary_stack, f"events-{region}-feed-connections-policy")
+        assert {(a, r) for a, r in connections if a.startswith("dynamodb:")} == {
+            ("dynamodb:PutItem", table.outputs["arn"]),
+            ("dynamodb:DeleteItem", table.outputs["arn"]),
+        }
+
+
+def test_the_processor_and_repair_publish_to_their_regions_feed_only(primary_stack: BuiltStack) -> None:
+    for region in event_regions(primary_stack):
+        api = primary_stack.named(f"events-{region}-feed-api").outputs
+        table = primary_stack.named(f"events-{region}-feed-subscribers").outputs
+        feed_url = primary_stack.exports["eventsFeedUrls"][region]
+        for function in ("processor", "repair"):
+            # THEN each may post to its own region's connections, on the feed's stage, and nothing else
+            granted = grants(primary_stack, f"events-{region}-{function}-policy")
+            assert {(a, r) for a, r in granted if a.startswith("execute-api:")} == {
+                ("execute-api:ManageConnections", f"{api['executionArn']}/{FEED_STAGE}/POST/@connections/*")
+            }
+            assert {("dynamodb:Scan", table["arn"]), ("dynamodb:DeleteItem", table["arn"])} <= granted
+            # AND it is told where: that region's connections table and Management API endpoint
+            env = primary_stack.named(f"events-{region}-{function}-function").inputs["environment"][
+                "variables"
+            ]
+            assert env["FEED_CONNECTIONS_TABLE"] == table["name"]
+            assert env["FEED_ENDPOINT"] == management_endpoint(feed_url)
+
+
+def test_subscribers_get_a_role_that_may_connect_to_every_regions_feed_and_nothing_else(
+    primary_stack: BuiltStack,
+) -> None:
+    connects = {
+        f"{primary_stack.named(f'events-{region}-feed-api').outputs['executionArn']}/{FEED_STAGE}/$connect"
+        for region in event_regions(primary_stack)
+    }
+    assert grants(primary_stack, "events-feed-subscriber-invoke") == {
+        ("execute-api:Connect", arn) for arn in connects
+    }
+    assert (
+        primary_stack.exports["eventsFeedSubscriberRoleArn"]
+        == (primary_stack.named("events-feed-subscriber-role").outputs["arn"])
+    )
+    # AND writing is another role's: the producers' role cannot connect
+    assert not any(
+        action == "execute-api:Connect" for action, _ in grants(primary_stack, "events-caller-invoke")
+    )
+
+
+def test_the_management_endpoint_is_the_feed_url_over_https() -> None:
+    assert management_endpoint("wss://abc.execute-api.eu-west-1.amazonaws.com/live") == (
+        "https://abc.execute-api.eu-west-1.amazonaws.com/live"
+    )
+    assert management_endpoint("ws://127.0.0.1:9/apis/abc/live") == "http://127.0.0.1:9/apis/abc/live"
+
+
+def test_a_stack_deploys_the_feed_exactly_when_its_front_door_is_api_gateway_v2(stack: BuiltStack) -> None:
+    # GIVEN either stack; the local one fronts its functions with function URLs (LocalStack Community has
+    # no API Gateway v2, so no WebSocket APIs)
+    has_v2 = stack.config.get("regionflow:apiFrontDoor") != "functionUrl"
+    regions = event_regions(stack)
+    # THEN a WebSocket API and an exported feed URL per region where it has, none where it has not
+    assert len(stack.resources_of("aws:apigatewayv2/api:Api", "events-us-")) == (
+        2 * len(regions) if has_v2 else 0
+    )
+    assert set(stack.exports["eventsFeedUrls"]) == (set(regions) if has_v2 else set())
+    assert ("eventsFeedSubscriberRoleArn" in stack.exports) is has_v2
+    # AND the publishers are told of a feed only where there is one
+    for region in regions:
+        env = stack.named(f"events-{region}-processor-function").inputs["environment"]["variables"]
+        assert ("FEED_ENDPOINT" in env) is has_v2

@@ -34,12 +34,16 @@ def test_every_http_route_is_authenticated_people_by_jwt_and_producers_by_sigv4(
         "POST /audit": 1,
         "POST /events": 2,
         "GET /financials/{uuid}": 2,
+        "$connect": 2,  # the live conflict feed's WebSocket API, in both regions
+        "$disconnect": 2,
     }
     # THEN the people's routes take a JWT from the stack's authorizer, the upload page (which reads and
-    # accepts nothing) none, every other one SigV4
+    # accepts nothing) none, the feed's $disconnect none (API Gateway authorizes a WebSocket connection
+    # once, at $connect: a $disconnect route takes no authorization), every other one SigV4
     for key, found in routes.items():
         for route in found:
-            expected = "JWT" if key in PEOPLES_ROUTES else "NONE" if key in PAGE_ROUTES else "AWS_IAM"
+            unauthorized = key in PAGE_ROUTES or key == "$disconnect"
+            expected = "JWT" if key in PEOPLES_ROUTES else "NONE" if unauthorized else "AWS_IAM"
             assert route["authorizationType"] == expected, key
             assert bool(route.get("authorizerId")) == (expected == "JWT"), key
     # AND POST /builds (a REST API) takes SigV4 too

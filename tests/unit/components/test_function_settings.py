@@ -18,6 +18,7 @@ from handlers.active_region import contract as active_region
 from handlers.artifacts import contract as artifacts
 from handlers.audit import contract as audit
 from handlers.batch import contract as batch
+from handlers.conflict_feed import contract as conflict_feed
 from handlers.environment import Environment, variable_name
 from handlers.events import contract as events
 from handlers.transform import contract as transform
@@ -75,6 +76,7 @@ SETTINGS_OF_HANDLER: dict[str, type[Environment] | None] = {
     "handlers.events.api.lambda_handler": events.ApiSettings,
     "handlers.events.processor.lambda_handler": events.ProcessorSettings,
     "handlers.events.repair.lambda_handler": events.RepairSettings,
+    "handlers.conflict_feed.connections.lambda_handler": conflict_feed.FeedConnectionsSettings,
 }
 
 

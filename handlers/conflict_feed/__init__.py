@@ -1,0 +1,1 @@
+"""The active-active events' live conflict feed: its contract, publisher and connections function."""
