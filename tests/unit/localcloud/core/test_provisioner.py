@@ -78,8 +78,8 @@ def test_buckets_are_secured_like_aws(deployed: Deployed) -> None:
             "RestrictPublicBuckets": True,
         }
         policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-        assert policy["Statement"][0]["Sid"] == "DenyInsecureTransport"
-        assert f"arn:aws:s3:::{bucket}" in policy["Statement"][0]["Resource"]
+        assert policy["Statement"][-1]["Sid"] == "DenyInsecureTransport"
+        assert f"arn:aws:s3:::{bucket}" in policy["Statement"][-1]["Resource"]
         ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
         assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
         lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
