@@ -32,6 +32,30 @@ def remove_append_listener(listener: Listener) -> None:
         _listeners = tuple(known for known in _listeners if known is not listener)
 
 
+TableListener = Callable[[str], None]
+_table_listeners: tuple[TableListener, ...] = ()
+
+
+def add_table_write_listener(listener: TableListener) -> None:
+    """Call `listener(table_name)` after every record appended to any table's stream, mapped or not (the
+    global-table replicator is woken by its tables' writes instead of polling idle ones)."""
+    global _table_listeners  # noqa: PLW0603
+    with _listeners_lock:
+        _table_listeners = (*_table_listeners, listener)
+
+
+def remove_table_write_listener(listener: TableListener) -> None:
+    global _table_listeners  # noqa: PLW0603
+    with _listeners_lock:
+        _table_listeners = tuple(known for known in _table_listeners if known is not listener)
+
+
+def notify_table_write(table_name: str) -> None:
+    """A record was appended to `table_name`'s stream (the write path calls this)."""
+    for listener in _table_listeners:
+        listener(table_name)
+
+
 def notify_append() -> None:
     """A record was appended to a stream with mappings: wake every reader (the write path calls this)."""
     for listener in _listeners:

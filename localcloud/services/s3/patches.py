@@ -14,6 +14,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from localcloud.core.moto_version import require_supported_moto
@@ -116,13 +118,48 @@ def _clone_sharing_value(version: Any) -> Any:
     return clone
 
 
+# Who wants to know that a bucket got a new version (an object or a delete marker): the replicator, so it
+# looks at once instead of polling an idle bucket. Listeners are cheap and non-blocking (an Event's set).
+WriteListener = Callable[[str], None]
+_write_listeners: tuple[WriteListener, ...] = ()
+_write_listeners_lock = threading.Lock()
+
+
+def add_write_listener(listener: WriteListener) -> None:
+    """Call `listener(bucket_name)` after every put or delete of an object (copies and uploads included)."""
+    global _write_listeners  # noqa: PLW0603 - one registry for the process, like moto's backends
+    with _write_listeners_lock:
+        _write_listeners = (*_write_listeners, listener)
+
+
+def remove_write_listener(listener: WriteListener) -> None:
+    global _write_listeners  # noqa: PLW0603
+    with _write_listeners_lock:
+        _write_listeners = tuple(known for known in _write_listeners if known is not listener)
+
+
+def _announcing_writes(write: Any) -> Any:
+    """An S3Backend write (put_object, which copies and completed uploads go through, or delete_object)
+    that tells the write listeners its bucket afterwards."""
+
+    @functools.wraps(write)
+    def announced(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        result = write(self, bucket_name, *args, **kwargs)
+        for listener in _write_listeners:
+            listener(bucket_name)
+        return result
+
+    announced.localcloud_announces_writes = True  # type: ignore[attr-defined]
+    return announced
+
+
 _patched = False
 
 
 def apply() -> None:
     """Idempotent: bucket policies see the loopback request context; events carry version and sequencer;
     listing versions copies no object bytes; browser-based uploads are checked against their POST policy
-    (post_policy.py)."""
+    (post_policy.py); writes are announced to the write listeners."""
     global _patched  # noqa: PLW0603 - patching is process-global by nature
     require_supported_moto(__name__)
     post_policy.apply()
@@ -135,4 +172,6 @@ def apply() -> None:
     s3_models.copy = _ListingCopy()  # type: ignore[assignment]
     if not _patched:
         notifications._get_s3_event = _with_version_and_sequencer(notifications._get_s3_event)
+        for name in ("put_object", "delete_object"):
+            setattr(s3_models.S3Backend, name, _announcing_writes(getattr(s3_models.S3Backend, name)))
         _patched = True

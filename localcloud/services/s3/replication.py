@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.core.clients import ClientFactory
 from localcloud.core.loop import BackgroundLoop
+from localcloud.services.s3 import patches as s3_patches
 from localcloud.services.s3.replication_role import (
     ReplicationCheck,
     ReplicationRefusedError,
@@ -44,6 +45,12 @@ PENDING, COMPLETED, FAILED, REPLICA = "PENDING", "COMPLETED", "FAILED", "REPLICA
 # A copy that fails this many polls in a row is given up as FAILED (S3 does not retry forever either),
 # so wait_replicated() cannot hang on a destination that does not exist.
 MAX_COPY_ATTEMPTS = 5
+# While passes find nothing new and nothing is left to copy, the thread polls twice as late after each, up
+# to this: a pass lists every source bucket's versions (a request per bucket and page), and passes every
+# poll_interval over an idle stack cost its process a fifth of a core. A write to a source bucket wakes
+# the thread at once (patches.add_write_listener, in process), so the idle interval only bounds how late
+# a write made behind its back (another endpoint) is seen.
+IDLE_POLL_INTERVAL = 2.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,6 +161,7 @@ class S3Replicator(BackgroundLoop):
         self._status: dict[tuple[str, str, str], str] = {}
         self.failures: list[tuple[str, str, str, str]] = []  # (bucket, key, version, error)
         self._baselined = False
+        self._quiet = 0  # passes in a row that found nothing
 
     # ---- public -----------------------------------------------------------------------------------
     def replication_status(self, bucket: str, key: str, version_id: str = "null") -> str | None:
@@ -168,6 +176,7 @@ class S3Replicator(BackgroundLoop):
         """Return once every version written before this call has been copied (or given up as FAILED)."""
         deadline = time.monotonic() + timeout
         while True:
+            self.wake()  # no idle back-off while someone waits
             # Two full passes after the call: the first may have listed before the caller's last write.
             if not self.wait_for_passes(self.passes + 2, deadline):
                 break
@@ -200,12 +209,28 @@ class S3Replicator(BackgroundLoop):
                 for config in self.configs:
                     self._scan(config.bucket, existing=True)
                 self._baselined = True
+                s3_patches.add_write_listener(self._bucket_written)
+
+    def _bucket_written(self, bucket: str) -> None:
+        """A write to a source bucket while the thread is in idle back-off wakes it; one polling at the
+        normal interval needs nothing (a burst of writes must not turn into back-to-back passes)."""
+        if self._quiet and bucket in self._rules:
+            self._quiet = 0
+            self.wake()
+
+    def stop(self) -> None:
+        s3_patches.remove_write_listener(self._bucket_written)
+        super().stop()
 
     def run_once(self) -> float:
-        """One replication pass: list new versions, copy those that are due."""
+        """One replication pass: list new versions, copy those that are due; then the wait before the next
+        (longer and longer while passes find nothing, up to IDLE_POLL_INTERVAL)."""
         with self._lock:
+            seen = sum(len(versions) for versions in self._seen.values())
             self._poll()
-        return self.poll_interval
+            busy = bool(self._tasks) or seen != sum(len(versions) for versions in self._seen.values())
+            self._quiet = 0 if busy else min(self._quiet + 1, 8)
+        return min(self.poll_interval * 2**self._quiet, IDLE_POLL_INTERVAL)
 
     def _poll(self) -> None:
         self.before_start()

@@ -304,6 +304,44 @@ def reuse_parsed_definitions() -> None:
     ExecutionWorker._get_evaluation_entrypoint = get_evaluation_entrypoint  # type: ignore[method-assign]
 
 
+# Notified whenever an execution ends: a .sync task waiting for one looks again at once.
+_EXECUTION_ENDED = threading.Condition()
+
+
+class _SyncTaskClock:
+    """The `time` module as moto's .sync integrations see it: their sleep between two checks of the
+    child execution (moto's fixed 0.5 s) ends early when any execution ends. The check itself is still
+    moto's DescribeExecution as the machine's role (IAM-checked); only the idle wait is shortened, so a
+    parent notices its child's end in milliseconds instead of a quarter of a second on average."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        with _EXECUTION_ENDED:
+            _EXECUTION_ENDED.wait(seconds)
+
+
+def finish_sync_waits_when_executions_end() -> None:
+    """A .sync task (startExecution.sync:2, the batch workflow's chunk processors) sees its child end at
+    once instead of on moto's next half-second poll."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service_callback as callback,
+    )
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication  # noqa: PLC0415
+
+    original = BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self: Any) -> None:
+        original(self)
+        with _EXECUTION_ENDED:
+            _EXECUTION_ENDED.notify_all()
+
+    BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+    callback.time = _SyncTaskClock()  # type: ignore[assignment]
+
+
 def apply() -> None:
     """Install every fix (idempotent); raises if moto is not the version the fixes were written for."""
     global _applied  # noqa: PLW0603 - patching is process-global by nature
@@ -318,6 +356,7 @@ def apply() -> None:
         fix_distributed_map_failure_tolerance()
         add_start_sync_execution()
         reuse_parsed_definitions()
+        finish_sync_waits_when_executions_end()
         # Service integrations sign as the machine's role, one cached client per role and service.
         service_roles.install()
         # moto logs every failure a state raises at ERROR with the whole state's repr, caught or not; in

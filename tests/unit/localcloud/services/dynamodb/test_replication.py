@@ -281,3 +281,27 @@ def test_an_idle_table_is_polled_less_often_and_a_write_still_replicates_within_
         replicator.wait_converged(timeout=5)
     finally:
         replicator.stop()
+
+
+def test_a_write_to_a_table_in_idle_back_off_wakes_the_replicator_and_others_do_not(
+    emulator: Emulator,
+) -> None:
+    # GIVEN a replicator whose one global table has been idle long enough to be backed off
+    table, other = make_global_table(emulator), make_global_table(emulator)
+    replicator = DynamoDbReplicator(emulator.client, [(table, (EAST, WEST))])
+    replicator.before_start()
+    woken: list[bool] = []
+    replicator.wake = lambda: woken.append(True)  # type: ignore[method-assign]
+    try:
+        waits = [replicator.run_once() for _ in range(8)]
+        assert waits[-1] > waits[0]
+        # WHEN a table it does not replicate is written THEN it sleeps on
+        emulator.client("dynamodb", EAST).put_item(TableName=other, Item={"pk": {"S": "x"}})
+        assert woken == []
+        # WHEN its table is written THEN it wakes, and its next pass replicates the write
+        emulator.client("dynamodb", EAST).put_item(TableName=table, Item={"pk": {"S": "y"}})
+        assert woken == [True]
+        replicator.run_once()
+        assert "y" in items(emulator, table, WEST)
+    finally:
+        replicator.stop()

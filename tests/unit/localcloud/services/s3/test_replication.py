@@ -16,7 +16,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localcloud.core.emulator import Emulator
-from localcloud.services.s3.replication import COMPLETED, REPLICA, ReplicationConfig, S3Replicator
+from localcloud.services.s3.replication import (
+    COMPLETED,
+    IDLE_POLL_INTERVAL,
+    REPLICA,
+    ReplicationConfig,
+    S3Replicator,
+)
 from tests.unit.localcloud.conftest import role_with, wait_for
 
 EAST, WEST = "us-east-1", "us-west-2"
@@ -203,3 +209,33 @@ def test_delete_markers_replicate_only_when_the_rule_says_so(emulator: Emulator,
     assert west.list_object_versions(Bucket=with_markers)["DeleteMarkers"][0]["IsLatest"]
     assert "DeleteMarkers" not in west.list_object_versions(Bucket=without_markers)
     assert keys_and_versions(emulator, without_markers, WEST) == {"gone.txt": 1}
+
+
+def test_an_idle_replicator_looks_less_and_less_often_and_a_write_to_its_bucket_wakes_it(
+    emulator: Emulator, role: str
+) -> None:
+    # GIVEN a replicator over one source bucket, not yet running its thread (its passes driven here)
+    source, destination = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
+    bucket_rule = rule(destination)
+    emulator.client("s3", EAST).put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": role, "Rules": [bucket_rule]}
+    )
+    config = ReplicationConfig(bucket=source, region=EAST, role_arn=role, rules=(bucket_rule,))
+    replicator = S3Replicator(emulator.client, [config])
+    replicator.before_start()
+    woken: list[bool] = []
+    replicator.wake = lambda: woken.append(True)  # type: ignore[method-assign]
+    try:
+        # WHEN its passes find nothing THEN each asks to wait longer, up to the idle interval
+        waits = [replicator.run_once() for _ in range(8)]
+        assert waits == sorted(waits) and waits[0] < waits[-1] == IDLE_POLL_INTERVAL
+        # AND a write to another bucket leaves it asleep, a write to its source bucket wakes it
+        emulator.client("s3", WEST).put_object(Bucket=destination, Key="unrelated.txt", Body=b"x")
+        assert woken == []
+        emulator.client("s3", EAST).put_object(Bucket=source, Key="new.txt", Body=b"n")
+        assert woken == [True]
+        # AND the pass it wakes to copies the object and asks for the next pass soon
+        assert replicator.run_once() == replicator.poll_interval
+        assert keys_and_versions(emulator, destination, WEST) == {"unrelated.txt": 1, "new.txt": 1}
+    finally:
+        replicator.stop()

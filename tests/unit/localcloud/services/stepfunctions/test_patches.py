@@ -397,3 +397,17 @@ def test_a_definition_is_parsed_once_and_serves_concurrent_executions_with_their
     # THEN each execution answered its own input, and the definition was parsed once for all five
     assert [json.loads(r["output"]) for r in results] == [{"seen": n} for n in range(5)]
     assert len(parses) == 1
+
+
+def test_a_sync_tasks_wait_for_its_child_ends_when_an_execution_ends(emulator) -> None:
+    # GIVEN a .sync task's wait between two looks at its child (moto's half-second sleep, here 60 s long)
+    clock = sfn_patches._SyncTaskClock()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(clock.sleep, 60.0)
+        # WHEN any execution ends
+        machine = create_machine(emulator, {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+        assert run_to_completion(emulator, machine)["status"] == "SUCCEEDED"
+        # THEN the wait is over (the task looks at its child again at once), long before its 60 s
+        waiting.result(timeout=20)
+    # AND the clock is still the time module for everything else moto reads from it
+    assert clock.monotonic() <= time.monotonic()
