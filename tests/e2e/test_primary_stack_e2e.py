@@ -40,9 +40,9 @@ PAGE_UPLOAD_SECONDS = 180.0
 
 @pytest.fixture(scope="module")
 def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
-    """The primary stack with localcloud's timings (demo_config); its routing controls start Off, so the
+    """The primary stack with the demo's settings (demo_config); its routing controls start Off, so the
     primary's runbook runs once first, as README's first step after `pulumi up` says."""
-    with running_cloud(request, STACK, demo_config(STACK, {})) as running:
+    with running_cloud(request, STACK, demo_config({})) as running:
         failover.activate_first_region(running, print)
         yield running
 
