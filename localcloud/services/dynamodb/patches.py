@@ -76,11 +76,11 @@ def _stream_shard_add(self: Any, old: Any, new: Any) -> None:
         sequence_number = len(self.items) + self.starting_sequence_number
         view_type = self.table.stream_specification["StreamViewType"]
         self.items.append(StreamRecord(self.table, view_type, event_name, old, new, sequence_number))
-    streams.notify_table_write(self.table.name)
+    streams.TABLE_WRITES.notify(self.table.name)
     if self.table.lambda_event_source_mappings:  # moto still records a table's mappings here
         # Only a mapped stream has readers to wake (100,000 batch rows written to unmapped tables would
         # otherwise wake every mapping's thread 100,000 times); the replicator listens by table name.
-        streams.notify_append()
+        streams.MAPPED_APPENDS.notify()
 
 
 def apply() -> None:

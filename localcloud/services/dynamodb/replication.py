@@ -30,7 +30,7 @@ BATCH_WRITE_ITEMS = 25
 # While a table's passes find nothing, the replicator's thread polls it twice as late after each, up to
 # this: a pass reads every replica's stream (a request per shard at least), and passes every
 # poll_interval (50 ms) over an idle stack cost its process 0.4 of a core. A write to a replicated
-# table wakes the thread at once (streams.add_table_write_listener, in process), so the long idle
+# table wakes the thread at once (streams.TABLE_WRITES, in process), so the long idle
 # interval only bounds how late a write made behind its back (another endpoint) is seen.
 IDLE_POLL_INTERVAL = 2.0
 
@@ -232,7 +232,7 @@ class DynamoDbReplicator(BackgroundLoop):
 
     def before_start(self) -> None:
         self._prepare()
-        streams.add_table_write_listener(self._table_written)
+        streams.TABLE_WRITES.add(self._table_written)
 
     def _table_written(self, table_name: str) -> None:
         """A write to a replicated table in idle back-off makes it due now; one polled at the normal
@@ -313,7 +313,7 @@ class DynamoDbReplicator(BackgroundLoop):
         return max(self.poll_interval, next_due)
 
     def stop(self) -> None:
-        streams.remove_table_write_listener(self._table_written)
+        streams.TABLE_WRITES.remove(self._table_written)
         super().stop()
         with self._lock:
             if self._pool is not None:

@@ -9,57 +9,16 @@ service is theirs to touch.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
-Listener = Callable[[], None]
+from localcloud.core.listeners import Listeners
 
-_listeners: tuple[Listener, ...] = ()
-_listeners_lock = threading.Lock()
-
-
-def add_append_listener(listener: Listener) -> None:
-    """Call `listener` (cheap and non-blocking, e.g. an Event's set) after every append to a mapped stream."""
-    global _listeners  # noqa: PLW0603 - one registry for the process, like moto's backends
-    with _listeners_lock:
-        _listeners = (*_listeners, listener)
-
-
-def remove_append_listener(listener: Listener) -> None:
-    global _listeners  # noqa: PLW0603
-    with _listeners_lock:
-        _listeners = tuple(known for known in _listeners if known is not listener)
-
-
-TableListener = Callable[[str], None]
-_table_listeners: tuple[TableListener, ...] = ()
-
-
-def add_table_write_listener(listener: TableListener) -> None:
-    """Call `listener(table_name)` after every record appended to any table's stream, mapped or not (the
-    global-table replicator is woken by its tables' writes instead of polling idle ones)."""
-    global _table_listeners  # noqa: PLW0603
-    with _listeners_lock:
-        _table_listeners = (*_table_listeners, listener)
-
-
-def remove_table_write_listener(listener: TableListener) -> None:
-    global _table_listeners  # noqa: PLW0603
-    with _listeners_lock:
-        _table_listeners = tuple(known for known in _table_listeners if known is not listener)
-
-
-def notify_table_write(table_name: str) -> None:
-    """A record was appended to `table_name`'s stream (the write path calls this)."""
-    for listener in _table_listeners:
-        listener(table_name)
-
-
-def notify_append() -> None:
-    """A record was appended to a stream with mappings: wake every reader (the write path calls this)."""
-    for listener in _listeners:
-        listener()
+# Every record appended to a stream that Lambda mappings read: the mappings' readers wake (the write path
+# notifies; a stream without mappings has no reader to wake).
+MAPPED_APPENDS: Listeners[[]] = Listeners()
+# Every record appended to any table's stream, with the table's name: the global-table replicator wakes
+# for its tables' writes instead of polling idle ones.
+TABLE_WRITES: Listeners[[str]] = Listeners()
 
 
 def is_dynamodb_stream(arn: str) -> bool:

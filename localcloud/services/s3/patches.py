@@ -14,10 +14,9 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import threading
-from collections.abc import Callable
 from typing import Any
 
+from localcloud.core.listeners import Listeners
 from localcloud.core.moto_version import require_supported_moto
 from localcloud.services.s3 import post_policy
 
@@ -118,35 +117,19 @@ def _clone_sharing_value(version: Any) -> Any:
     return clone
 
 
-# Who wants to know that a bucket got a new version (an object or a delete marker): the replicator, so it
-# looks at once instead of polling an idle bucket. Listeners are cheap and non-blocking (an Event's set).
-WriteListener = Callable[[str], None]
-_write_listeners: tuple[WriteListener, ...] = ()
-_write_listeners_lock = threading.Lock()
-
-
-def add_write_listener(listener: WriteListener) -> None:
-    """Call `listener(bucket_name)` after every put or delete of an object (copies and uploads included)."""
-    global _write_listeners  # noqa: PLW0603 - one registry for the process, like moto's backends
-    with _write_listeners_lock:
-        _write_listeners = (*_write_listeners, listener)
-
-
-def remove_write_listener(listener: WriteListener) -> None:
-    global _write_listeners  # noqa: PLW0603
-    with _write_listeners_lock:
-        _write_listeners = tuple(known for known in _write_listeners if known is not listener)
+# Every put or delete of an object (copies and completed uploads included), with its bucket's name: the
+# replicator wakes for its source buckets' writes instead of polling idle ones.
+OBJECT_WRITES: Listeners[[str]] = Listeners()
 
 
 def _announcing_writes(write: Any) -> Any:
     """An S3Backend write (put_object, which copies and completed uploads go through, or delete_object)
-    that tells the write listeners its bucket afterwards."""
+    that tells OBJECT_WRITES its bucket afterwards."""
 
     @functools.wraps(write)
     def announced(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
         result = write(self, bucket_name, *args, **kwargs)
-        for listener in _write_listeners:
-            listener(bucket_name)
+        OBJECT_WRITES.notify(bucket_name)
         return result
 
     announced.localcloud_announces_writes = True  # type: ignore[attr-defined]
@@ -159,7 +142,7 @@ _patched = False
 def apply() -> None:
     """Idempotent: bucket policies see the loopback request context; events carry version and sequencer;
     listing versions copies no object bytes; browser-based uploads are checked against their POST policy
-    (post_policy.py); writes are announced to the write listeners."""
+    (post_policy.py); writes are announced to OBJECT_WRITES."""
     global _patched  # noqa: PLW0603 - patching is process-global by nature
     require_supported_moto(__name__)
     post_policy.apply()

@@ -48,7 +48,7 @@ MAX_COPY_ATTEMPTS = 5
 # While passes find nothing new and nothing is left to copy, the thread polls twice as late after each, up
 # to this: a pass lists every source bucket's versions (a request per bucket and page), and passes every
 # poll_interval over an idle stack cost its process a fifth of a core. A write to a source bucket wakes
-# the thread at once (patches.add_write_listener, in process), so the idle interval only bounds how late
+# the thread at once (patches.OBJECT_WRITES, in process), so the idle interval only bounds how late
 # a write made behind its back (another endpoint) is seen.
 IDLE_POLL_INTERVAL = 2.0
 
@@ -209,7 +209,7 @@ class S3Replicator(BackgroundLoop):
                 for config in self.configs:
                     self._scan(config.bucket, existing=True)
                 self._baselined = True
-                s3_patches.add_write_listener(self._bucket_written)
+                s3_patches.OBJECT_WRITES.add(self._bucket_written)
 
     def _bucket_written(self, bucket: str) -> None:
         """A write to a source bucket while the thread is in idle back-off wakes it; one polling at the
@@ -219,7 +219,7 @@ class S3Replicator(BackgroundLoop):
             self.wake()
 
     def stop(self) -> None:
-        s3_patches.remove_write_listener(self._bucket_written)
+        s3_patches.OBJECT_WRITES.remove(self._bucket_written)
         super().stop()
 
     def run_once(self) -> float:

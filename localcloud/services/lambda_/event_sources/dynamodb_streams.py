@@ -107,10 +107,10 @@ class _MappingWorker(BackgroundLoop):
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def before_start(self) -> None:
-        streams.add_append_listener(self.wake)
+        streams.MAPPED_APPENDS.add(self.wake)
 
     def stop(self) -> None:
-        streams.remove_append_listener(self.wake)
+        streams.MAPPED_APPENDS.remove(self.wake)
         super().stop()
 
     @property
