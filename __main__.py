@@ -191,7 +191,6 @@ def deploy_batch() -> None:
     pulumi.export("batchErrorsTable", batch.errors_table)
     pulumi.export("batchFinancialsTable", batch.financials_table)
     pulumi.export("batchStateMachineArns", batch.state_machine_arns)
-    pulumi.export("batchChunkStateMachineArns", batch.chunk_state_machine_arns)
     pulumi.export("batchTriggerFunctions", batch.trigger_functions)
     pulumi.export("batchFinancialsUrls", batch.financials_urls)
     pulumi.export("batchCallerRoleArn", batch.caller_role_arn)

@@ -184,6 +184,27 @@ def _task_usage(state: Mapping[str, Any], workload: Workload, depth: int) -> Usa
     return usage
 
 
+def _child_machine(processor: Mapping[str, Any]) -> Machine:
+    config: Mapping[str, Any] = processor.get("ProcessorConfig") or {}
+    return Machine(processor, EXPRESS if config.get("ExecutionType") == EXPRESS else STANDARD)
+
+
+def distributed_children(machine: Machine) -> dict[str, Machine]:
+    """ "<Map state name> child" -> the machine each child execution of that Distributed Map runs, for
+    every Distributed Map on `machine`'s success path (the labels Usage.executions uses)."""
+    children: dict[str, Machine] = {}
+    for name, state in success_path(machine.definition):
+        processor = state.get("ItemProcessor") or state.get("Iterator") or {}
+        if (
+            state.get("Type") == "Map"
+            and (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED"
+        ):
+            child = _child_machine(processor)
+            children[f"{name} child"] = child
+            children.update(distributed_children(child))
+    return children
+
+
 def _map_usage(
     name: str,
     state: Mapping[str, Any],
@@ -200,8 +221,7 @@ def _map_usage(
     config: Mapping[str, Any] = processor.get("ProcessorConfig") or {}
     if config.get("Mode") != "DISTRIBUTED":
         return _path_usage(processor, machine_type, workload, depth).times(items)
-    child_type: StateMachineType = EXPRESS if config.get("ExecutionType") == EXPRESS else STANDARD
-    child = execution_usage(Machine(processor, child_type), workload, label=f"{name} child", depth=depth + 1)
+    child = execution_usage(_child_machine(processor), workload, label=f"{name} child", depth=depth + 1)
     # One transition of the parent per child execution started, as the Transitions page says.
     usage = Usage(standard_transitions=items) if machine_type == STANDARD else Usage(express_states=items)
     usage += child.times(items)

@@ -27,7 +27,6 @@ def region_operations(
     name: str,
     *,
     batch_workflow_arn: pulumi.Output[str],
-    chunk_processor_arn: pulumi.Output[str],
     alarms: AlarmTopic,
     opts: pulumi.ResourceOptions,
 ) -> RegionOperations:
@@ -37,10 +36,8 @@ def region_operations(
         f"{name}-dashboard",
         region=region,
         dashboard_name=stack_scoped_name(name, max_length=255),
-        dashboard_body=pulumi.Output.all(batch_workflow_arn, chunk_processor_arn).apply(
-            lambda arns: json.dumps(
-                dashboard_body(region=region, main_state_machine_arn=arns[0], chunk_state_machine_arn=arns[1])
-            )
+        dashboard_body=batch_workflow_arn.apply(
+            lambda arn: json.dumps(dashboard_body(region=region, main_state_machine_arn=arn))
         ),
         opts=opts,
     )
@@ -49,13 +46,6 @@ def region_operations(
         topic=alarms,
         state_machine_arn=batch_workflow_arn,
         workflow="batch workflow",
-        opts=opts,
-    )
-    failed_executions_alarm(
-        f"{name}-chunk-processor-failed",
-        topic=alarms,
-        state_machine_arn=chunk_processor_arn,
-        workflow="chunk processor",
         opts=opts,
     )
     return RegionOperations(board.dashboard_name, workflow_alarm.arn)

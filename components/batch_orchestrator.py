@@ -60,7 +60,6 @@ class BatchOrchestrator(pulumi.ComponentResource):
     errors_table: pulumi.Output[str]
     financials_table: pulumi.Output[str]
     state_machine_arns: dict[str, pulumi.Output[str]]
-    chunk_state_machine_arns: dict[str, pulumi.Output[str]]
     trigger_functions: dict[str, pulumi.Output[str]]
     financials_urls: dict[str, pulumi.Output[str]]
     dashboards: dict[str, pulumi.Output[str]]
@@ -98,9 +97,6 @@ class BatchOrchestrator(pulumi.ComponentResource):
             for region in args.regions
         }
         self.state_machine_arns = {region: part.state_machine_arn for region, part in parts.items()}
-        self.chunk_state_machine_arns = {
-            region: part.chunk_state_machine_arn for region, part in parts.items()
-        }
         self.trigger_functions = {region: part.trigger_function for region, part in parts.items()}
         self.financials_urls = {region: part.financials_url for region, part in parts.items()}
         self.caller_role_arn = ApiCallerRole(
@@ -129,7 +125,6 @@ class BatchOrchestrator(pulumi.ComponentResource):
                 "errors_table": self.errors_table,
                 "financials_table": self.financials_table,
                 "state_machine_arns": self.state_machine_arns,
-                "chunk_state_machine_arns": self.chunk_state_machine_arns,
                 "trigger_functions": self.trigger_functions,
                 "financials_urls": self.financials_urls,
                 "caller_role_arn": self.caller_role_arn,

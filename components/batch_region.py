@@ -25,7 +25,7 @@ from components.http_api import HttpApi, HttpApiArgs, LambdaRoute
 from components.iam import PolicyStatement, allow
 from components.secure_bucket import SecureBucket
 from components.shared_settings import SharedSettings
-from components.state_machine import StateMachine, StateMachineArgs, executions_of, map_run_executions_of
+from components.state_machine import StateMachine, StateMachineArgs, map_run_executions_of
 from handlers.batch import contract
 from handlers.batch.contract import (
     EmailSettings,
@@ -35,11 +35,22 @@ from handlers.batch.contract import (
     TriggerSettings,
     ValidateSettings,
 )
-from workflows import batch_processing, chunk_processor
+from workflows import batch_processing
 
 FINANCIALS_ROUTE = "GET /financials/{uuid}"
-# Step Functions' managed EventBridge rule behind every `.sync` integration (StartExecution.sync:2).
-SYNC_EVENTS_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+
+
+@dataclass(frozen=True)
+class ChunkFunctions:
+    """The chunk processor's three tasks (workflows/chunk_processor.py)."""
+
+    validate: Function
+    enrich: Function
+    write: Function
+
+    @property
+    def tasks(self) -> tuple[Function, ...]:
+        return (self.validate, self.enrich, self.write)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +87,6 @@ class BatchRegion(pulumi.ComponentResource):
     """Everything one region needs to process the uploads it receives while it is the active region."""
 
     state_machine_arn: pulumi.Output[str]
-    chunk_state_machine_arn: pulumi.Output[str]
     trigger_function: pulumi.Output[str]
     financials_url: pulumi.Output[str]
     invoke_statements: list[PolicyStatement]  # what a caller needs for GET /financials/{uuid}
@@ -108,9 +118,8 @@ class BatchRegion(pulumi.ComponentResource):
             name, system="batch", region=args.region, emails=args.alarm_emails, opts=self._child()
         )
 
-        chunks = self._chunk_processor()
-        main = self._batch_workflow(chunks)
-        self.state_machine_arn, self.chunk_state_machine_arn = main.arn, chunks.arn
+        main = self._batch_workflow(self._chunk_functions())
+        self.state_machine_arn = main.arn
         self.trigger_function = self._trigger(main).function_name
         financials_api = self._financials_api()
         self.financials_url = financials_api.url_for(FINANCIALS_ROUTE)
@@ -118,7 +127,6 @@ class BatchRegion(pulumi.ComponentResource):
         operations = region_operations(
             name,
             batch_workflow_arn=main.arn,
-            chunk_processor_arn=chunks.arn,
             alarms=self.alarms,
             opts=self._child(),
         )
@@ -126,7 +134,6 @@ class BatchRegion(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "state_machine_arn": self.state_machine_arn,
-                "chunk_state_machine_arn": self.chunk_state_machine_arn,
                 "trigger_function": self.trigger_function,
                 "financials_url": self.financials_url,
                 "dashboard": self.dashboard,
@@ -145,8 +152,9 @@ class BatchRegion(pulumi.ComponentResource):
         return replica_arn(table.arn, self._args.region)
 
     # ---- chunk processor: validate -> enrich -> write -------------------------------------------------
-    def _chunk_processor(self) -> StateMachine:
-        args, bucket, tables = self._args, self._args.bucket, self._args.tables
+    def _chunk_functions(self) -> ChunkFunctions:
+        """The chunk processor's tasks; the batch workflow runs them in its Distributed Map's children."""
+        bucket, tables = self._args.bucket, self._args.tables
         errors_arn = self._replica_arn(tables.errors)
         validate = self._function(
             "validate-records",
@@ -195,25 +203,10 @@ class BatchRegion(pulumi.ComponentResource):
                 ],
             ),
         )
-        return StateMachine(
-            f"{self._name}-chunk-processor",
-            StateMachineArgs(
-                region=args.region,
-                shared=args.shared,
-                machine_type="EXPRESS",
-                definition=chunk_processor.build_definition,
-                definition_inputs={
-                    "validate_arn": validate.arn,
-                    "enrich_arn": enrich.arn,
-                    "write_arn": write.arn,
-                },
-                policy_statements=[allow(["lambda:InvokeFunction"], [validate.arn, enrich.arn, write.arn])],
-            ),
-            self._child(),
-        )
+        return ChunkFunctions(validate=validate, enrich=enrich, write=write)
 
     # ---- main workflow: split -> chunks -> merge -> email -> outcome -----------------------------------
-    def _batch_workflow(self, chunks: StateMachine) -> StateMachine:
+    def _batch_workflow(self, chunks: ChunkFunctions) -> StateMachine:
         args, bucket = self._args, self._args.bucket
         split = self._function(
             "split-file",
@@ -265,19 +258,18 @@ class BatchRegion(pulumi.ComponentResource):
                     "split_arn": split.arn,
                     "merge_arn": merge.arn,
                     "email_arn": email.arn,
-                    "chunk_processor_arn": chunks.arn,
+                    "validate_arn": chunks.validate.arn,
+                    "enrich_arn": chunks.enrich.arn,
+                    "write_arn": chunks.write.arn,
                     "batch_state_table": args.tables.state.name,
                 },
                 policy_statements=[
-                    allow(["lambda:InvokeFunction"], [split.arn, merge.arn, email.arn]),
+                    allow(
+                        ["lambda:InvokeFunction"],
+                        [split.arn, merge.arn, email.arn, *(task.arn for task in chunks.tasks)],
+                    ),
                     # The Distributed Map's ItemReader reads the manifest.
                     allow(["s3:GetObject"], [bucket.objects_arn(contract.MANIFESTS_PREFIX)]),
-                    allow(["states:StartExecution"], [chunks.arn]),
-                    allow(["states:DescribeExecution", "states:StopExecution"], [executions_of(chunks.arn)]),
-                    allow(
-                        ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                        [_sync_rule_arn(chunks.arn)],
-                    ),
                     allow(["dynamodb:UpdateItem"], [self._replica_arn(args.tables.state)]),
                 ],
                 self_policy_statements=_distributed_map_statements,
@@ -392,14 +384,6 @@ class BatchRegion(pulumi.ComponentResource):
             ),
             self._child(),
         )
-
-
-def _sync_rule_arn(state_machine_arn: pulumi.Output[str]) -> pulumi.Output[str]:
-    def rule(arn: str) -> str:
-        partition, region, account = arn.split(":")[1], arn.split(":")[3], arn.split(":")[4]
-        return f"arn:{partition}:events:{region}:{account}:rule/{SYNC_EVENTS_RULE}"
-
-    return state_machine_arn.apply(rule)
 
 
 def _distributed_map_statements(machine_arn: pulumi.Output[str]) -> list[PolicyStatement]:

@@ -5,10 +5,12 @@ batch-state table (status PROCESSING). The end state of every run is recorded th
 output key and counts, or FAILED with the reason caught from whichever step failed.
 
 Fan-out is a Distributed Map over the manifest the split step writes (one chunk key per line), each item
-running the EXPRESS chunk processor through `startExecution.sync:2`. Chosen over an inline Map because
-the chunk list is read from S3 rather than carried in the state (no 256 KB ceiling on chunk count) and
-child executions keep their events out of this execution's 25,000-event history, so a file of any size
-fits; up to 10,000 chunks run in parallel where an inline Map stops at 40.
+running the chunk processor (workflows/chunk_processor.py) as an EXPRESS child workflow. Chosen over an
+inline Map because the chunk list is read from S3 rather than carried in the state (no 256 KB ceiling
+on chunk count) and child executions keep their events out of this execution's 25,000-event history,
+so a file of any size fits; up to 10,000 chunks run in parallel where an inline Map stops at 40. A
+chunk that fails (after its tasks' own retries) fails the Map (no failure is tolerated), which records
+the batch as FAILED.
 """
 
 from __future__ import annotations
@@ -22,27 +24,13 @@ from handlers.batch.contract import (
     STATUS_FAILED,
     STATUS_INDEX_KEY,
 )
-from workflows.chunk_processor import CHUNK_FAILED, TRANSIENT_RETRY
+from workflows.chunk_processor import TRANSIENT_RETRY, build_item_processor
 from workflows.states import failure_state, lambda_task, service_task
 
-# Failures starting or watching a child execution that a retry can fix.
-CHILD_EXECUTION_RETRY = {
-    "ErrorEquals": [
-        "StepFunctions.ExecutionLimitExceededException",
-        "StepFunctions.AWSStepFunctionsException",
-        "StepFunctions.SdkClientException",
-    ],
-    "IntervalSeconds": 2,
-    "MaxAttempts": 5,
-    "BackoffRate": 2,
-    "MaxDelaySeconds": 60,
-    "JitterStrategy": "FULL",
-}
 DEFAULT_MAX_CONCURRENCY = 50
 # Names the Distributed Map run: its child executions are `execution:<machine>/<label>:<id>`.
 CHUNKS_MAP_LABEL = "Chunks"
 BATCH_FAILED = "BatchFailed"
-CATCH_CHUNK_FAILED = {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Chunk failed"}
 
 
 def build_definition(
@@ -50,7 +38,9 @@ def build_definition(
     split_arn: str,
     merge_arn: str,
     email_arn: str,
-    chunk_processor_arn: str,
+    validate_arn: str,
+    enrich_arn: str,
+    write_arn: str,
     batch_state_table: str,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
 ) -> dict[str, Any]:
@@ -94,29 +84,9 @@ def build_definition(
                     "chunkKey.$": f"$$.Map.Item.Value.{MANIFEST_HEADER}",
                 },
                 "MaxConcurrency": max_concurrency,
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                    "StartAt": "Run chunk processor",
-                    "States": {
-                        "Run chunk processor": {
-                            "Type": "Task",
-                            "Resource": "arn:aws:states:::states:startExecution.sync:2",
-                            "Parameters": {
-                                "StateMachineArn": chunk_processor_arn,
-                                "Input": {
-                                    "bucket.$": "$.bucket",
-                                    "fileId.$": "$.fileId",
-                                    "chunkKey.$": "$.chunkKey",
-                                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
-                                },
-                            },
-                            "Retry": [CHILD_EXECUTION_RETRY],
-                            "Catch": [CATCH_CHUNK_FAILED],
-                            "End": True,
-                        },
-                        "Chunk failed": failure_state(CHUNK_FAILED),
-                    },
-                },
+                "ItemProcessor": build_item_processor(
+                    validate_arn=validate_arn, enrich_arn=enrich_arn, write_arn=write_arn
+                ),
                 # Chunk results live in S3 (processed/<fileId>/); the merge step reads them from there.
                 "ResultPath": None,
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Record failure"}],

@@ -1,6 +1,10 @@
-"""Chunk processor (EXPRESS): validate a chunk's records, enrich the valid ones, write the output chunk.
+"""Chunk processor: validate a chunk's records, enrich the valid ones, write the output chunk.
 
-Input: {"bucket", "fileId", "chunkKey"}, one per chunk, started by the batch workflow's Distributed Map.
+The item processor of the batch workflow's Distributed Map, run as an EXPRESS child workflow per chunk.
+Input: {"bucket", "fileId", "chunkKey"}, one per chunk, from the Map's ItemSelector. EXPRESS children are
+billed per request and duration, not per state: a STANDARD child would bill every one of its states, and
+a STANDARD child that started a separate EXPRESS machine (`startExecution.sync:2`, this workflow's
+shape until issue 19) billed two transitions per chunk for nothing but waiting.
 Rows never travel through the state (256 KB limit): each task reads its input from S3 and writes its
 result there, returning only keys and counts. Invalid rows and missing financial data are recorded by
 the tasks and do not fail the chunk. A transient failure (a throttled financials table, a network
@@ -31,10 +35,10 @@ TRANSIENT_RETRY: State = {
 CHUNK = {"bucket.$": "$.bucket", "fileId.$": "$.fileId", "chunkKey.$": "$.chunkKey"}
 
 
-def build_definition(*, validate_arn: str, enrich_arn: str, write_arn: str) -> dict[str, Any]:
-    """The state machine (Amazon States Language) as a dict; the component serialises it."""
+def build_item_processor(*, validate_arn: str, enrich_arn: str, write_arn: str) -> dict[str, Any]:
+    """The Distributed Map's ItemProcessor (Amazon States Language) as a dict."""
     return {
-        "Comment": "Validate, enrich and write one chunk of a batch file",
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
         "StartAt": "Validate records",
         "States": {
             "Validate records": lambda_task(

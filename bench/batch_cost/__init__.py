@@ -3,9 +3,10 @@
     ./venv/bin/python -m bench.batch_cost
 
 Counts come from the state machine definitions, walked by bench/asl_cost.py: regionflow's (built by
-workflows.batch_processing and workflows.chunk_processor with placeholder ARNs) and the seed's, rebuilt
-here from its description - a STANDARD main workflow (split, an inline Map starting one STANDARD chunk
-execution per chunk, merge, email) whose chunk execution reads the chunk, then for EVERY row runs a
+workflows.batch_processing with placeholder ARNs; its chunk processor runs as the Distributed Map's
+EXPRESS children) and the seed's, rebuilt here from its description - a STANDARD main workflow
+(split, an inline Map starting one STANDARD chunk execution per chunk, merge, email) whose chunk
+execution reads the chunk, then for EVERY row runs a
 "Validate Data" Lambda and a "Get Financial Data" API Gateway call (a Lambda doing one DynamoDB GetItem),
 then writes the output chunk. Memory sizes, machine types, records per chunk and table replicas come
 from the primary stack built under recording mocks. Lambda durations are measured in this run: the

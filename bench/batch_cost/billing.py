@@ -13,6 +13,7 @@ from bench.asl_cost import (
     Machine,
     Usage,
     Workload,
+    distributed_children,
     execution_usage,
 )
 from bench.batch_cost.definitions import (
@@ -35,7 +36,7 @@ from bench.batch_cost.settings import (
     SEED_LAMBDA_MEMORY_MB,
 )
 from bench.batch_cost.stack_facts import StackFacts
-from workflows import batch_processing, chunk_processor
+from workflows import batch_processing
 
 # ---- pricing ---------------------------------------------------------------------------------------------
 Scaling = Literal["per_record", "per_chunk", "per_file_rows", "per_file"]
@@ -121,10 +122,11 @@ def bill(design: Design, records_per_chunk: int, timing: Timing = "measured") ->
         return profile.billed_ms(records_per_chunk, timing) / 1000 * profile.memory_mb / 1024
 
     express_gb_seconds = 0.0
+    machines = {**workload.machines, **distributed_children(design.machine)}
     for (kind, arn), count in usage.executions.items():
         if kind != EXPRESS:
             continue
-        one = execution_usage(workload.machines[arn], workload, label=arn)
+        one = execution_usage(machines[arn], workload, label=arn)
         wall_ms = sum(
             n * design.lambdas[f].ms(records_per_chunk, timing) for f, n in one.lambda_invocations.items()
         )
@@ -179,7 +181,6 @@ def designs(facts: StackFacts, measured: Measured) -> tuple[Design, Design]:
     split = profile(memory["split_file"], "split_file", "per_file_rows")
     merge = profile(memory["merge_chunks"], "merge_chunks", "per_file_rows")
     email = profile(memory["email_link"], "email_link", "per_file")
-    chunk_definition = chunk_processor.build_definition(**OURS_CHUNK)
     ours_chunk_calls = sum((measured.calls[step] for step in CHUNK_STEPS), Calls())
 
     def ours_calls(chunks: int) -> Calls:
@@ -193,10 +194,7 @@ def designs(facts: StackFacts, measured: Measured) -> tuple[Design, Design]:
     ours = Design(
         name="regionflow",
         machine=Machine(batch_processing.build_definition(**OURS_MAIN), facts.main_type),
-        workload=lambda chunks: Workload(
-            map_items={"Process chunks": chunks},
-            machines={OURS_MAIN["chunk_processor_arn"]: Machine(chunk_definition, facts.chunk_type)},
-        ),
+        workload=lambda chunks: Workload(map_items={"Process chunks": chunks}),
         lambdas={
             OURS_MAIN["split_arn"]: split,
             OURS_MAIN["merge_arn"]: merge,

@@ -18,7 +18,6 @@ OURS_MAIN: dict[str, Any] = {
     "split_arn": function_arn("split-file"),
     "merge_arn": function_arn("merge-chunks"),
     "email_arn": function_arn("email-link"),
-    "chunk_processor_arn": f"arn:aws:states:{ACCOUNT_PREFIX}:stateMachine:chunk-processor",
     "batch_state_table": "batch-state",
 }
 OURS_CHUNK = {
@@ -26,6 +25,7 @@ OURS_CHUNK = {
     "enrich_arn": function_arn("enrich-records"),
     "write_arn": function_arn("write-chunk"),
 }
+OURS_MAIN.update(OURS_CHUNK)
 SEED = {
     "split": function_arn("seed-split-input-file"),
     "read": function_arn("seed-read"),

@@ -24,7 +24,6 @@ class StackFacts:
     architecture: str
     records_per_chunk: int
     main_type: StateMachineType
-    chunk_type: StateMachineType
     errors_table_replicas: int
     state_table_replicas: int
 
@@ -80,7 +79,6 @@ def stack_facts(stack: str) -> StackFacts:
         architecture=architecture,
         records_per_chunk=records_per_chunk,
         main_type=machine_type("-batch-workflow-machine"),
-        chunk_type=machine_type("-chunk-processor-machine"),
         errors_table_replicas=replicas("batch-errors"),
         state_table_replicas=replicas("batch-batch-state"),
     )

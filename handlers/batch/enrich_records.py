@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_s3 import S3Client
 
-MISSING_FINANCIALS = "MissingFinancials"
-
 logger = Logger(service="batch-enrich-records")
 tracer = Tracer(service="batch-enrich-records")
 metrics = Metrics(namespace=contract.METRICS_NAMESPACE, service=contract.METRICS_SERVICE)
@@ -98,7 +96,7 @@ def enrich_chunk(
     enriched_key = contract.enriched_key(file_id, contract.part_of(chunk_key))
     put_json_lines(s3, bucket, enriched_key, enriched)
     record_errors(errors_table, missing, now=now)
-    metrics.add_metric(name=MISSING_FINANCIALS, unit=MetricUnit.Count, value=len(missing))
+    metrics.add_metric(name=contract.MISSING_FINANCIALS, unit=MetricUnit.Count, value=len(missing))
     return {"enrichedKey": enriched_key, "enrichedRows": len(enriched), "missingFinancials": len(missing)}
 
 

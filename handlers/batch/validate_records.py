@@ -204,8 +204,8 @@ def validate_chunk(
         ),
         now=now,
     )
-    metrics.add_metric(name="ValidRows", unit=MetricUnit.Count, value=len(outcome.valid))
-    metrics.add_metric(name="InvalidRows", unit=MetricUnit.Count, value=len(outcome.invalid))
+    metrics.add_metric(name=contract.VALID_ROWS, unit=MetricUnit.Count, value=len(outcome.valid))
+    metrics.add_metric(name=contract.INVALID_ROWS, unit=MetricUnit.Count, value=len(outcome.invalid))
     return {"validKey": valid_key, "validRows": len(outcome.valid), "invalidRows": len(outcome.invalid)}
 
 

@@ -78,7 +78,7 @@ def write_chunk(event: Mapping[str, Any], *, s3: S3Client) -> dict[str, Any]:
             MISSING_FINANCIALS_METADATA: str(missing),
         },
     )
-    metrics.add_metric(name="RowsWritten", unit=MetricUnit.Count, value=rows)
+    metrics.add_metric(name=contract.ROWS_WRITTEN, unit=MetricUnit.Count, value=rows)
     return {"outputChunkKey": output_key, "rows": rows}
 
 

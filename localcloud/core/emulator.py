@@ -29,6 +29,7 @@ from localcloud.core.clients import SharedClients
 from localcloud.core.moto_version import require_supported_moto
 from localcloud.core.server_routes import add_route
 from localcloud.services.cognitoidp import patches as cognito_patches
+from localcloud.services.dynamodb import attribute_values
 from localcloud.services.dynamodb import patches as dynamodb_patches
 from localcloud.services.iam import enforcement as iam_enforcement
 from localcloud.services.iam.enforcement import IamEnforcement
@@ -215,6 +216,7 @@ class Emulator:
             s3_patches.apply()
             notification_permissions.apply()
             dynamodb_patches.apply()
+            attribute_values.apply()
             sqs_patches.apply()
             cognito_patches.apply()
             add_route(preflight_route)

@@ -33,27 +33,66 @@ def task_function(cloud: LocalCloud, state_machine_arn: str, *path: str) -> str:
 
 
 @contextmanager
-def service_unreachable(cloud: LocalCloud, function_arn: str, service: str) -> Iterator[None]:
-    """While open, the function's calls to `service` (e.g. "s3", "dynamodb") fail to connect.
-
-    One SDK attempt per call (AWS_MAX_ATTEMPTS): the test is about the workflow's retries, not botocore's,
-    whose backoff would only make each failing attempt slower.
-    """
+def environment_changed(cloud: LocalCloud, function_arn: str, variables: dict[str, str]) -> Iterator[None]:
+    """While open, the function runs with `variables` set (an empty value unsets a setting, as a blank
+    console field does); then with its own configuration again."""
     lambda_client = cloud.client("lambda", function_arn.split(":")[3])
     configuration = lambda_client.get_function_configuration(FunctionName=function_arn)
     original = configuration.get("Environment", {}).get("Variables", {})
-    faulty = {
-        **original,
-        f"AWS_ENDPOINT_URL_{service.upper()}": f"http://127.0.0.1:{free_port()}",
-        "AWS_MAX_ATTEMPTS": "1",
-    }
-    lambda_client.update_function_configuration(FunctionName=function_arn, Environment={"Variables": faulty})
+    changed = {**original, **variables}
+    lambda_client.update_function_configuration(FunctionName=function_arn, Environment={"Variables": changed})
     try:
         yield
     finally:
         lambda_client.update_function_configuration(
             FunctionName=function_arn, Environment={"Variables": original}
         )
+
+
+@contextmanager
+def service_unreachable(cloud: LocalCloud, function_arn: str, service: str) -> Iterator[None]:
+    """While open, the function's calls to `service` (e.g. "s3", "dynamodb") fail to connect.
+
+    One SDK attempt per call (AWS_MAX_ATTEMPTS): the test is about the workflow's retries, not botocore's,
+    whose backoff would only make each failing attempt slower.
+    """
+    unreachable = {
+        f"AWS_ENDPOINT_URL_{service.upper()}": f"http://127.0.0.1:{free_port()}",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    with environment_changed(cloud, function_arn, unreachable):
+        yield
+
+
+def function_runs(cloud: LocalCloud, function_arn: str) -> list[str]:
+    """The log of every run of the function so far, oldest first: localcloud writes one log stream per
+    invocation, which is how a test counts the runs of a task no execution history shows (a
+    Distributed Map's EXPRESS children keep theirs out of the parent's history, as on AWS)."""
+    region = function_arn.split(":")[3]
+    configuration = cloud.client("lambda", region).get_function_configuration(FunctionName=function_arn)
+    group = (
+        configuration.get("LoggingConfig", {}).get("LogGroup")
+        or f"/aws/lambda/{configuration['FunctionName']}"
+    )
+    logs = cloud.client("logs", region)
+    try:
+        streams = [
+            stream
+            for page in logs.get_paginator("describe_log_streams").paginate(logGroupName=group)
+            for stream in page["logStreams"]
+        ]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    streams.sort(key=lambda stream: (stream["creationTime"], stream["logStreamName"]))
+    return [
+        "\n".join(
+            event["message"]
+            for event in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])[
+                "events"
+            ]
+        )
+        for stream in streams
+    ]
 
 
 def history(cloud: LocalCloud, execution_arn: str) -> list[dict[str, Any]]:

@@ -18,12 +18,11 @@ from selenium.webdriver.support.wait import WebDriverWait
 from demos import batch
 from demos.doors import call
 from demos.waiting import wait_until
-from handlers.batch import contract
 from handlers.batch.records import INPUT_HEADER, OUTPUT_HEADER
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.http_client import request
 from samples.batch_records import BatchSample, generate_batch
-from tests.e2e.faults import history, invocations, service_unreachable, task_errors, task_function
+from tests.e2e.faults import environment_changed, function_runs, service_unreachable, task_function
 from tests.unit.handlers.conftest import load_event
 
 ROWS, INVALID = 1000, 37
@@ -131,10 +130,6 @@ def test_the_console_shows_the_batch_runs_executions_with_their_history_and_the_
     execution_row = f'//tr[th/button[@data-arn="{execution["executionArn"]}"]]'
     # THEN the workflow's execution shows under its state machine, SUCCEEDED
     wait.until(lambda driver: "SUCCEEDED" in driver.find_element(By.XPATH, execution_row).text)
-    # AND so do the chunk processor's executions
-    chunk_machine = cloud.exports["batchChunkStateMachineArns"][region].rsplit(":", 1)[-1]
-    chunk_heading = f'//*[@data-part="stateMachines"]//h3[starts-with(normalize-space(), "{chunk_machine} ")]'
-    wait.until(lambda driver: driver.find_element(By.XPATH, chunk_heading))
     # WHEN they choose the execution from the keyboard
     wait.until(lambda driver: press_enter(driver, f"{execution_row}//button"))
     # THEN its history shows state by state, from the first state to the execution's success
@@ -250,15 +245,9 @@ def csv_of(rows: list[tuple[str, ...]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def chunk_execution(cloud: LocalCloud, region: str, file_id: str) -> str | None:
-    """The ARN of the chunk processor execution of a one-chunk batch, once it has started."""
-    sfn = cloud.client("stepfunctions", region)
-    machine = cloud.exports["batchChunkStateMachineArns"][region]
-    for execution in sfn.list_executions(stateMachineArn=machine)["executions"]:
-        started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
-        if started["fileId"] == file_id:
-            return str(execution["executionArn"])
-    return None
+def chunk_task(cloud: LocalCloud, region: str, state: str) -> str:
+    """The function of one of the chunk processor's tasks (the batch workflow's Distributed Map children)."""
+    return task_function(cloud, cloud.exports["batchStateMachineArns"][region], "Process chunks", state)
 
 
 def test_a_chunk_whose_enrichment_fails_transiently_is_retried_and_the_batch_completes(
@@ -266,19 +255,18 @@ def test_a_chunk_whose_enrichment_fails_transiently_is_retried_and_the_batch_com
 ) -> None:
     # GIVEN 20 valid rows with financial data, and an enrich function that cannot reach DynamoDB
     region = batch.primary_region(cloud)
-    chunk_machine = cloud.exports["batchChunkStateMachineArns"][region]
-    enrich = task_function(cloud, chunk_machine, "Enrich records")
+    enrich = chunk_task(cloud, region, "Enrich records")
+    runs_before = len(function_runs(cloud, enrich))
     expected = list(sample.expected_output_rows[:20])
     key = "input/enrich-unreachable.csv"
     with service_unreachable(cloud, enrich, "dynamodb"):
-        # WHEN the file is uploaded and its chunk's enrichment fails once
-        version_id = batch.upload(cloud, key, csv_of([row[: len(INPUT_HEADER)] for row in expected]))
-        file_id = contract.file_id(key, version_id)
-        execution_arn: str = wait_until(
-            lambda: chunk_execution(cloud, region, file_id), f"the chunk processor starting on {key}"
-        )
+        # WHEN the file is uploaded (one chunk) and its enrichment fails once
+        batch.upload(cloud, key, csv_of([row[: len(INPUT_HEADER)] for row in expected]))
         wait_until(
-            lambda: task_errors(history(cloud, execution_arn)), f"the chunk of {key} failing to enrich"
+            lambda: any(
+                "EndpointConnectionError" in run for run in function_runs(cloud, enrich)[runs_before:]
+            ),
+            f"the chunk of {key} failing to enrich",
         )
     # (the fault is lifted as soon as the first failure shows, while the Retry waits out its jittered
     # backoff of up to 2 s; a retry that comes sooner fails the same way and is retried again, up to 4
@@ -291,41 +279,28 @@ def test_a_chunk_whose_enrichment_fails_transiently_is_retried_and_the_batch_com
         Bucket=cloud.exports["batchBuckets"][region], Key=item["outputKey"]
     )["Body"]
     assert [tuple(row) for row in csv_rows(output.read())[1:]] == expected
-    # AND the chunk's history shows enrichment failing on the network, then run again by the Retry
-    events = history(cloud, execution_arn)
-    errors = task_errors(events)
-    assert errors and set(errors) == {"EndpointConnectionError"}
-    assert len(invocations(events, enrich)) == len(errors) + 1
-    assert cloud.client("stepfunctions", region).describe_execution(executionArn=execution_arn)["status"] == (
-        "SUCCEEDED"
-    )
+    # AND enrichment failed on the network, then was run again by the Retry until it succeeded once
+    runs = function_runs(cloud, enrich)[runs_before:]
+    failed = [run for run in runs if "EndpointConnectionError" in run]
+    assert failed and len(runs) == len(failed) + 1
 
 
-def test_a_chunk_with_a_permanent_error_fails_at_once_without_a_retry(cloud: LocalCloud) -> None:
-    # GIVEN a chunk file the split step did not write (no chunk header): no attempt can validate it
+def test_a_chunk_with_a_permanent_error_fails_the_batch_at_once_without_a_retry(cloud: LocalCloud) -> None:
+    # GIVEN a validate function whose errors table setting is blank: no attempt can succeed
     region = batch.primary_region(cloud)
-    bucket = cloud.exports["batchBuckets"][region]
-    file_id = contract.file_id("input/never-uploaded.csv", "e2e")
-    chunk_key = contract.chunk_key(file_id, 1)
-    cloud.client("s3", region).put_object(Bucket=bucket, Key=chunk_key, Body=b"name,amount\r\nwidget,3\r\n")
-    # WHEN the chunk processor runs it
-    sfn = cloud.client("stepfunctions", region)
-    chunk_machine = cloud.exports["batchChunkStateMachineArns"][region]
-    execution_arn = sfn.start_execution(
-        stateMachineArn=chunk_machine,
-        input=json.dumps({"bucket": bucket, "fileId": file_id, "chunkKey": chunk_key}),
-    )["executionArn"]
-
-    def finished() -> dict[str, Any] | None:
-        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        return described if described["status"] != "RUNNING" else None
-
-    outcome = wait_until(finished, f"the chunk processor finishing {chunk_key}")
-    # THEN the chunk fails, naming the error
-    assert outcome["status"] == "FAILED"
-    assert outcome["error"] == "ChunkFailed" and "ChunkFormatError" in outcome["cause"]
-    # AND "Validate records" ran exactly once: the error went to the Catch, not through the Retry
-    events = history(cloud, execution_arn)
-    validate = task_function(cloud, chunk_machine, "Validate records")
-    assert task_errors(events) == ["ChunkFormatError"]
-    assert len(invocations(events, validate)) == 1
+    validate, enrich = (chunk_task(cloud, region, state) for state in ("Validate records", "Enrich records"))
+    before = {function: len(function_runs(cloud, function)) for function in (validate, enrich)}
+    key = "input/validate-misconfigured.csv"
+    row = ("100000001", "Chad", "Office Supplies", "Online", "L", "1/2/20", "Africa", "1/9/20")
+    with environment_changed(cloud, validate, {"ERRORS_TABLE": ""}):
+        # WHEN a one-chunk file is uploaded
+        batch.upload(cloud, key, csv_of([row]))
+        item = batch.wait_for_outcome(cloud, key)
+    # THEN the batch fails: its one chunk failed, and no failed chunk is tolerated
+    assert item["status"] == "FAILED"
+    assert item["reason"].startswith("States.ExceedToleratedFailureThreshold"), item["reason"]
+    # AND "Validate records" ran exactly once, naming the setting: the error went to the Catch, not the Retry
+    (run,) = function_runs(cloud, validate)[before[validate] :]
+    assert "SettingError" in run and "ERRORS_TABLE is not set" in run
+    # AND the chunk stopped there: enrichment never ran
+    assert len(function_runs(cloud, enrich)) == before[enrich]

@@ -25,7 +25,7 @@ from botocore import xform_name
 from botocore.model import OperationModel
 
 from localcloud.core.moto_version import require_supported_moto
-from localcloud.services.stepfunctions import service_roles
+from localcloud.services.stepfunctions import express_item_processors, service_roles
 
 _APPLY_LOCK = threading.Lock()
 _applied = False
@@ -355,6 +355,7 @@ def apply() -> None:
         fix_execution_start_time_in_context()
         fix_distributed_map_failure_tolerance()
         add_start_sync_execution()
+        express_item_processors.apply()
         reuse_parsed_definitions()
         finish_sync_waits_when_executions_end()
         # Service integrations sign as the machine's role, one cached client per role and service.

@@ -50,19 +50,30 @@ def test_every_processing_piece_is_deployed_in_both_regions(stack: BuiltStack) -
             "financials-api",
         ):
             assert stack.named(f"batch-{region}-{role}-function").region == region, (region, role)
-        for machine in ("batch-workflow", "chunk-processor"):
-            assert stack.named(f"batch-{region}-{machine}-machine").region == region
+        assert stack.named(f"batch-{region}-batch-workflow-machine").region == region
         assert stack.named(f"batch-{region}-dashboard").region == region
 
 
-def test_state_machines_are_standard_for_the_batch_and_express_for_chunks(stack: BuiltStack) -> None:
+def test_the_batch_workflow_is_standard_and_runs_each_chunk_as_an_express_child(stack: BuiltStack) -> None:
     region = batch_regions(stack)[0]
-    assert stack.named(f"batch-{region}-batch-workflow-machine").inputs["type"] == "STANDARD"
-    assert stack.named(f"batch-{region}-chunk-processor-machine").inputs["type"] == "EXPRESS"
-    definition = json.loads(stack.named(f"batch-{region}-batch-workflow-machine").inputs["definition"])
-    chunk_arn = stack.named(f"batch-{region}-chunk-processor-machine").outputs["arn"]
-    task = definition["States"]["Process chunks"]["ItemProcessor"]["States"]["Run chunk processor"]
-    assert task["Parameters"]["StateMachineArn"] == chunk_arn  # its own region's chunk processor
+    machine = stack.named(f"batch-{region}-batch-workflow-machine")
+    assert machine.inputs["type"] == "STANDARD"
+    definition = json.loads(machine.inputs["definition"])
+    processor = definition["States"]["Process chunks"]["ItemProcessor"]
+    assert processor["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
+    # its own region's chunk functions, which its role may invoke
+    invoked = {
+        state["Parameters"]["FunctionName"] for state in processor["States"].values() if "Parameters" in state
+    }
+    expected = {
+        stack.named(f"batch-{region}-{role}-function").outputs["arn"]
+        for role in ("validate-records", "enrich-records", "write-chunk")
+    }
+    assert invoked == expected
+    role_grants = grants(stack, f"batch-{region}-batch-workflow-policy")
+    assert expected <= {resource for action, resource in role_grants if action == "lambda:InvokeFunction"}
+    # AND no other state machine is started or watched: the children are the workflow's own (self policy)
+    assert not [action for action, _ in role_grants if action.startswith(("states:", "events:"))]
     assert definition["States"]["Process chunks"]["MaxConcurrency"] == int(
         stack.config["regionflow:batchMaxConcurrency"]
     )
@@ -189,7 +200,7 @@ def test_email_step_sends_only_as_the_configured_identity(stack: BuiltStack) -> 
     assert json.loads(env["RECIPIENT_EMAILS"]) == json.loads(stack.config["regionflow:batchRecipientEmails"])
 
 
-def test_distributed_map_may_run_its_own_children_and_wait_for_chunk_executions(stack: BuiltStack) -> None:
+def test_distributed_map_may_run_its_own_children_and_watch_them(stack: BuiltStack) -> None:
     region = batch_regions(stack)[0]
     machine = stack.named(f"batch-{region}-batch-workflow-machine").outputs["arn"]
     own = grants(stack, f"batch-{region}-batch-workflow-self-policy")
@@ -206,14 +217,13 @@ def test_distributed_map_may_run_its_own_children_and_wait_for_chunk_executions(
 
 def test_failed_executions_raise_alarms_to_an_encrypted_topic_cloudwatch_can_use(stack: BuiltStack) -> None:
     for region in batch_regions(stack):
-        for machine in ("batch-workflow", "chunk-processor"):
-            alarm = stack.named(f"batch-{region}-{machine}-failed").inputs
-            assert alarm["metricName"] == "ExecutionsFailed" and alarm["namespace"] == "AWS/States"
-            assert (
-                alarm["dimensions"]["StateMachineArn"]
-                == (stack.named(f"batch-{region}-{machine}-machine").outputs["arn"])
-            )
-            assert alarm["alarmActions"] == [stack.named(f"batch-{region}-alarms").outputs["arn"]]
+        alarm = stack.named(f"batch-{region}-batch-workflow-failed").inputs
+        assert alarm["metricName"] == "ExecutionsFailed" and alarm["namespace"] == "AWS/States"
+        assert (
+            alarm["dimensions"]["StateMachineArn"]
+            == (stack.named(f"batch-{region}-batch-workflow-machine").outputs["arn"])
+        )
+        assert alarm["alarmActions"] == [stack.named(f"batch-{region}-alarms").outputs["arn"]]
         topic = stack.named(f"batch-{region}-alarms").inputs
         key = stack.named(f"batch-{region}-alarm-key")
         assert topic["kmsMasterKeyId"] == key.outputs["arn"]  # not alias/aws/sns: alarms cannot use it
@@ -221,17 +231,22 @@ def test_failed_executions_raise_alarms_to_an_encrypted_topic_cloudwatch_can_use
         assert {"Service": "cloudwatch.amazonaws.com"} in principals
 
 
-def test_dashboard_shows_files_and_both_workflows_executions(stack: BuiltStack) -> None:
+def test_dashboard_shows_files_chunk_rows_and_the_workflows_executions(stack: BuiltStack) -> None:
     region = batch_regions(stack)[0]
     body = json.loads(stack.named(f"batch-{region}-dashboard").inputs["dashboardBody"])
     metrics = {tuple(m[:2]) for w in body["widgets"] for m in w["properties"]["metrics"]}
-    for metric in ("FilesSplit", "FilesProcessed", "ReconciledFiles"):
+    for metric in (
+        "FilesSplit",
+        "FilesProcessed",
+        "ReconciledFiles",
+        "ValidRows",
+        "InvalidRows",
+        "MissingFinancials",
+        "RowsWritten",
+    ):
         assert ("regionflow", metric) in metrics
     arns = {m[3] for w in body["widgets"] for m in w["properties"]["metrics"] if m[0] == "AWS/States"}
-    assert arns == {
-        stack.named(f"batch-{region}-batch-workflow-machine").outputs["arn"],
-        stack.named(f"batch-{region}-chunk-processor-machine").outputs["arn"],
-    }
+    assert arns == {stack.named(f"batch-{region}-batch-workflow-machine").outputs["arn"]}
 
 
 def test_working_files_expire_and_inputs_outputs_do_not(stack: BuiltStack) -> None:

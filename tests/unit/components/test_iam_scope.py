@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.batch_region import SYNC_EVENTS_RULE
 from components.function import VPC_ACCESS_ACTIONS
 from components.queue_api import API_GATEWAY_LOGGING_ACTIONS
 from components.state_machine import LOG_DELIVERY_ACTIONS
@@ -78,15 +77,12 @@ def derived_arns(stack: BuiltStack) -> set[str]:
         # An API's routes: execute-api:Invoke names <execution arn>/<stage>/<METHOD>/<path>.
         derived.add(api.outputs["executionArn"])
     for machine in stack.resources_of("aws:sfn/stateMachine:StateMachine"):
-        # Executions of a state machine (.sync children), and its Distributed Maps' child executions,
-        # which Step Functions names execution:<machine>/<map label>:<id>.
+        # Executions of a state machine, and its Distributed Maps' child executions, which Step Functions
+        # names execution:<machine>/<map label>:<id>.
         executions = machine.outputs["arn"].replace(":stateMachine:", ":execution:", 1)
         derived.add(executions + ":*")
         for label in distributed_map_labels(json.loads(machine.inputs["definition"])):
             derived.add(f"{executions}/{label}:*")
-        # The AWS-managed EventBridge rule every `.sync` integration of the machine's region uses.
-        _, partition, _, region, account, *_ = machine.outputs["arn"].split(":")
-        derived.add(f"arn:{partition}:events:{region}:{account}:rule/{SYNC_EVENTS_RULE}")
     return derived
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bench.asl_cost import EXPRESS, STANDARD, Machine, Workload, execution_usage, integration, success_path
 from tests.unit.workflows.test_batch_processing import CHUNK_ARNS, MAIN_ARNS
-from workflows import batch_processing, chunk_processor
+from workflows import batch_processing
 
 EXPRESS_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:toy-express"
 
@@ -118,16 +118,14 @@ def test_a_distributed_map_bills_a_transition_per_child_plus_the_childs_and_expr
     assert usage.service_requests == {"lambda:invoke": 11, "s3:getObject": 1, "states:startExecution": 5}
 
 
-def test_regionflows_batch_workflow_costs_two_transitions_and_one_express_run_per_chunk() -> None:
-    chunk = Machine(chunk_processor.build_definition(**CHUNK_ARNS), EXPRESS)
+def test_regionflows_batch_workflow_costs_one_transition_and_one_express_run_per_chunk() -> None:
     main = Machine(batch_processing.build_definition(**MAIN_ARNS), STANDARD)
-    workload = Workload(
-        map_items={"Process chunks": 1000}, machines={MAIN_ARNS["chunk_processor_arn"]: chunk}
-    )
-    usage = execution_usage(main, workload)
-    # split, map, merge, email, record completion, succeed; then a start and one task per chunk
-    assert usage.standard_transitions == 6 + 1000 * 2
-    assert usage.executions_of(EXPRESS) == 1000
+    usage = execution_usage(main, Workload(map_items={"Process chunks": 1000}))
+    # split, map, merge, email, record completion, succeed; then one child started per chunk
+    assert usage.standard_transitions == 6 + 1000
+    # AND each chunk is one EXPRESS child: validate, enrich, write, billed per request and duration
+    assert usage.executions == {(STANDARD, "<root>"): 1, (EXPRESS, "Process chunks child"): 1000}
+    assert usage.express_states == 1000 * 3
     assert usage.lambda_invocations == {
         MAIN_ARNS["split_arn"]: 1,
         MAIN_ARNS["merge_arn"]: 1,

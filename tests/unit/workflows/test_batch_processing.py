@@ -13,18 +13,18 @@ from tests.unit.workflows.asl import backoff_problems, problems, retrier_for
 from workflows import batch_processing, chunk_processor
 from workflows.states import LAMBDA_SERVICE_ERRORS
 
-MAIN_ARNS: dict[str, Any] = {
-    "split_arn": "arn:aws:lambda:us-east-1:123456789012:function:split",
-    "merge_arn": "arn:aws:lambda:us-east-1:123456789012:function:merge",
-    "email_arn": "arn:aws:lambda:us-east-1:123456789012:function:email",
-    "chunk_processor_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:chunks",
-    "batch_state_table": "batch-state",
-    "max_concurrency": 7,
-}
 CHUNK_ARNS = {
     "validate_arn": "arn:aws:lambda:us-east-1:123456789012:function:validate",
     "enrich_arn": "arn:aws:lambda:us-east-1:123456789012:function:enrich",
     "write_arn": "arn:aws:lambda:us-east-1:123456789012:function:write",
+}
+MAIN_ARNS: dict[str, Any] = {
+    "split_arn": "arn:aws:lambda:us-east-1:123456789012:function:split",
+    "merge_arn": "arn:aws:lambda:us-east-1:123456789012:function:merge",
+    "email_arn": "arn:aws:lambda:us-east-1:123456789012:function:email",
+    **CHUNK_ARNS,
+    "batch_state_table": "batch-state",
+    "max_concurrency": 7,
 }
 
 # What the batch tasks raise when running again cannot help: bad input, files the previous step did not
@@ -54,7 +54,7 @@ def main() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def chunk() -> dict[str, Any]:
-    return chunk_processor.build_definition(**CHUNK_ARNS)
+    return chunk_processor.build_item_processor(**CHUNK_ARNS)
 
 
 def happy_path(definition: dict[str, Any]) -> list[str]:
@@ -94,10 +94,15 @@ def test_fan_out_is_a_distributed_map_reading_the_manifest_from_s3(main) -> None
     assert fan_out["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
     assert fan_out["ItemReader"]["Parameters"]["Key.$"] == "$.split.manifestKey"
     assert fan_out["MaxConcurrency"] == MAIN_ARNS["max_concurrency"]
-    # AND each item runs the EXPRESS chunk processor and waits for it
-    task = fan_out["ItemProcessor"]["States"]["Run chunk processor"]
-    assert task["Resource"] == "arn:aws:states:::states:startExecution.sync:2"
-    assert task["Parameters"]["StateMachineArn"] == MAIN_ARNS["chunk_processor_arn"]
+    # AND each item runs the chunk processor as an EXPRESS child workflow (billed per request, not per
+    # state), with no Task in between that only waits for it
+    assert fan_out["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] == "EXPRESS"
+    assert fan_out["ItemProcessor"]["StartAt"] == "Validate records"
+    assert fan_out["ItemSelector"] == {
+        "bucket.$": "$.bucket",
+        "fileId.$": "$.fileId",
+        "chunkKey.$": "$$.Map.Item.Value.chunkKey",
+    }
     # AND no chunk result is carried in the state
     assert fan_out["ResultPath"] is None
 
@@ -133,11 +138,11 @@ def test_fail_states_never_rethrow_a_reserved_states_error_name(main, chunk) -> 
     # Step Functions refuses a Fail whose error starts with "States." at run time: names are fixed.
     fails = [
         state
-        for definition in (main, chunk, main["States"]["Process chunks"]["ItemProcessor"])
+        for definition in (main, chunk)
         for state in definition["States"].values()
         if state["Type"] == "Fail"
     ]
-    assert len(fails) == 3
+    assert len(fails) == 2
     assert all("ErrorPath" not in state and not state["Error"].startswith("States.") for state in fails)
 
 
@@ -182,14 +187,18 @@ def test_a_permanent_error_fails_the_chunk_task_at_once(main, chunk, error: str)
         assert task["Catch"][0]["ErrorEquals"] == ["States.ALL"]
 
 
-def test_a_failed_chunk_is_not_run_again_by_the_batch_workflow(main) -> None:
-    # GIVEN a chunk processor that failed after its own tasks' retries (startExecution.sync reports that
-    # as States.TaskFailed): running the whole chunk again would repeat a permanent failure
-    run_chunk = main["States"]["Process chunks"]["ItemProcessor"]["States"]["Run chunk processor"]
-    # THEN only failures to start or watch the child execution are retried
-    assert retrier_for(run_chunk, "States.TaskFailed") is None
-    assert retrier_for(run_chunk, chunk_processor.CHUNK_FAILED) is None
-    assert retrier_for(run_chunk, "StepFunctions.ExecutionLimitExceededException") is not None
+def test_a_failed_chunk_fails_the_batch_without_running_it_again(main) -> None:
+    # GIVEN a chunk that failed after its own tasks' retries: running the whole chunk again would repeat a
+    # permanent failure
+    fan_out = main["States"]["Process chunks"]
+    # THEN the Map retries nothing, tolerates no failed chunk and records the failure
+    assert "Retry" not in fan_out
+    assert "ToleratedFailureCount" not in fan_out and "ToleratedFailurePercentage" not in fan_out
+    assert fan_out["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Record failure"}
+    ]
+    # AND the chunk's own failure names it, for the batch's reason
+    assert fan_out["ItemProcessor"]["States"]["Chunk failed"]["Error"] == chunk_processor.CHUNK_FAILED
 
 
 def test_the_email_is_retried_only_on_lambdas_own_errors(main) -> None:

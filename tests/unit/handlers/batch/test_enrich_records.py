@@ -186,7 +186,7 @@ def test_a_missing_valid_file_fails_naming_the_step_that_writes_it(chunk_cloud: 
 
 def enrich_state() -> dict[str, Any]:
     """The chunk processor's "Enrich records" task, which runs this handler."""
-    definition = chunk_processor.build_definition(
+    definition = chunk_processor.build_item_processor(
         validate_arn="<validate>", enrich_arn="<enrich>", write_arn="<write>"
     )
     state: dict[str, Any] = definition["States"]["Enrich records"]
