@@ -2,7 +2,7 @@
 
     ./venv/bin/python -m bench.batch_bench
 
-Runs the `local` stack (1,000 rows per chunk: 100 chunk-processor executions). The end-to-end time runs
+Runs the `local` stack (1,000 rows per chunk: 100 EXPRESS chunk executions). The end-to-end time runs
 from put_object of the input to the batch-state item saying COMPLETED (split, Distributed Map, three
 Lambda tasks per chunk, merge, SES email, outcome). The baseline, measured in the same run against the
 same emulator, is the same work without the orchestration: the handlers' own split / validate / enrich
@@ -102,7 +102,7 @@ def main() -> int:
     completed = item.get("status") == "COMPLETED" and int(str(item.get("rows"))) == ROWS - INVALID_ROWS
     lines = [
         f"Machine: {machine_description()}. Stack `local`, {chunk_rows:,} rows per chunk "
-        f"({ROWS // chunk_rows} chunk-processor executions).",
+        f"({ROWS // chunk_rows} EXPRESS chunk executions).",
         f"- end to end (put_object -> COMPLETED, email sent): {seconds:.1f} s = "
         f"{rows_per_second:,.0f} rows/s; outcome {item.get('status')}, {item.get('rows')} rows written, "
         f"{item.get('invalidRows')} invalid"

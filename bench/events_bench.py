@@ -75,8 +75,8 @@ SEED = 8
 # - localcloud runs moto, the gateway, every Lambda worker, the replicator and the clients on two shared
 #   cores; an event costs an EXPRESS execution, Lambda invocations (API, processor, repair in each
 #   region) and three DynamoDB writes (two idempotency records, the item) with their replication.
-#   20 events/s per region is what a laptop demo and the e2e tests need to push conflicts through fast.
-TARGET_EVENTS_PER_SECOND = 20.0
+#   Issue 19 asks for 60 events/s per region (issue 8's own target was 20).
+TARGET_EVENTS_PER_SECOND = 60.0
 # - A client that reads in the other region after a burst should see the resolver's winner within half a
 #   minute here (DynamoDB global tables typically replicate within a second or two).
 TARGET_CONVERGENCE_SECONDS = 30.0
@@ -456,8 +456,8 @@ def section(figures: list[str], result_lines: list[str]) -> list[str]:
         "replication running, and the same burst inside `cloud.regions_partitioned()`; convergence is "
         "timed with `wait_settled` (both replicas hold the ConflictResolver's winner of every id). Between "
         "phases the stack is left to go quiet (no Lambda running, idempotency records replicated). "
-        "Targets are ours (the issue asks for the figures): "
-        f"{TARGET_EVENTS_PER_SECOND:g} events/s per region, convergence within "
+        "Targets: issue 19's "
+        f"{TARGET_EVENTS_PER_SECOND:g} events/s per region; ours: convergence within "
         f"{TARGET_CONVERGENCE_SECONDS:g} s of a burst, the request path at most {TARGET_RATIO:g}x the "
         "write itself.",
         "",
