@@ -206,7 +206,7 @@ class AuditIngest(pulumi.ComponentResource):
             function(
                 handler="handlers.audit.metadata.lambda_handler",
                 description="Audit: metadata + security context -> DynamoDB",
-                policy_statements=[allow(["dynamodb:PutItem", "dynamodb:GetItem"], [metadata.arn])],
+                policy_statements=[allow(["dynamodb:PutItem"], [metadata.arn])],  # a conditional put, no read
                 environment=MetadataSettings.environment(metadata_table=metadata.name),
                 network=None,  # it never talks to Redis: no VPC, no cold-start ENI
             ),

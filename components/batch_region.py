@@ -165,8 +165,9 @@ class BatchRegion(pulumi.ComponentResource):
                 timeout_seconds=120,
                 policy_statements=[
                     allow(["s3:GetObject"], [bucket.objects_arn(contract.CHUNKS_PREFIX)]),
-                    allow(["s3:PutObject"], [bucket.objects_arn(contract.WORK_PREFIX)]),
-                    allow(["dynamodb:BatchWriteItem", "dynamodb:PutItem"], [errors_arn]),
+                    allow(["s3:PutObject"], [bucket.objects_arn(contract.VALID_FILES)]),
+                    # record_errors writes through batch_writer: BatchWriteItem only.
+                    allow(["dynamodb:BatchWriteItem"], [errors_arn]),
                 ],
                 environment=ValidateSettings.environment(errors_table=tables.errors.name),
             ),
@@ -179,11 +180,10 @@ class BatchRegion(pulumi.ComponentResource):
                 memory_mb=1024,
                 timeout_seconds=120,
                 policy_statements=[
-                    allow(["s3:GetObject", "s3:PutObject"], [bucket.objects_arn(contract.WORK_PREFIX)]),
-                    allow(
-                        ["dynamodb:BatchGetItem", "dynamodb:GetItem"], [self._replica_arn(tables.financials)]
-                    ),
-                    allow(["dynamodb:BatchWriteItem", "dynamodb:PutItem"], [errors_arn]),
+                    allow(["s3:GetObject"], [bucket.objects_arn(contract.VALID_FILES)]),
+                    allow(["s3:PutObject"], [bucket.objects_arn(contract.ENRICHED_FILES)]),
+                    allow(["dynamodb:BatchGetItem"], [self._replica_arn(tables.financials)]),
+                    allow(["dynamodb:BatchWriteItem"], [errors_arn]),
                 ],
                 environment=EnrichSettings.environment(
                     financials_table=tables.financials.name, errors_table=tables.errors.name
@@ -198,7 +198,7 @@ class BatchRegion(pulumi.ComponentResource):
                 memory_mb=1024,
                 timeout_seconds=120,
                 policy_statements=[
-                    allow(["s3:GetObject"], [bucket.objects_arn(contract.WORK_PREFIX)]),
+                    allow(["s3:GetObject"], [bucket.objects_arn(contract.ENRICHED_FILES)]),
                     allow(["s3:PutObject"], [bucket.objects_arn(contract.PROCESSED_PREFIX)]),
                 ],
             ),

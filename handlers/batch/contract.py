@@ -99,12 +99,19 @@ def manifest_key(file_id_: str) -> str:
     return f"{MANIFESTS_PREFIX}{file_id_}.csv"
 
 
+VALID_STAGE = "valid"  # work/<fileId>/valid/<part>.jsonl: validate writes, enrich reads
+ENRICHED_STAGE = "enriched"  # work/<fileId>/enriched/<part>.jsonl: enrich writes, write reads
+# Key patterns of each stage's files across all batches, for scoping IAM statements to one stage.
+VALID_FILES = f"{WORK_PREFIX}*/{VALID_STAGE}/"
+ENRICHED_FILES = f"{WORK_PREFIX}*/{ENRICHED_STAGE}/"
+
+
 def valid_key(file_id_: str, part: str) -> str:
-    return f"{WORK_PREFIX}{file_id_}/valid/{part}.jsonl"
+    return f"{WORK_PREFIX}{file_id_}/{VALID_STAGE}/{part}.jsonl"
 
 
 def enriched_key(file_id_: str, part: str) -> str:
-    return f"{WORK_PREFIX}{file_id_}/enriched/{part}.jsonl"
+    return f"{WORK_PREFIX}{file_id_}/{ENRICHED_STAGE}/{part}.jsonl"
 
 
 def processed_prefix(file_id_: str) -> str:

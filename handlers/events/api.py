@@ -28,7 +28,9 @@ Replies (JSON; errors are {"error", "message", ...}):
         retry with the same idempotencyKey is applied at most once
 A failed workflow dead-letters the event itself and fails with the processor's error name (or
 EventFailed); for any other outcome that is not an answer (timed out, unexpected output) this function
-sends the event to the DLQ in the workflow's message shape, so nothing that reached us is lost.
+sends the event to the DLQ in the workflow's message shape, so nothing that reached us is lost. When the
+DLQ refuses a send, the reply still answers (never a 500) and says so: "deadLetter" is false, and a
+timed-out event's sender is asked to send it again rather than told it was kept.
 """
 
 from __future__ import annotations
@@ -315,12 +317,18 @@ def outcome_reply(
     )
     logger.error("event workflow gave no answer", extra={"reference": reference, "error": error})
     if status == "TIMED_OUT":
+        # Told it was kept, a client does not send the event again: say so only when the DLQ took it.
+        kept = (
+            "so the event was kept for redrive (a redrive with its idempotencyKey is applied at most once)"
+            if sent
+            else "and the event could not be kept for redrive: send it again with the same idempotencyKey "
+            "(a repeat is applied at most once)"
+        )
         return Reply(
             504,
             {
                 "error": "processing_timed_out",
-                "message": "the event workflow timed out; the outcome is unknown, so the event was kept "
-                "for redrive (a redrive with its idempotencyKey is applied at most once)",
+                "message": f"the event workflow timed out; the outcome is unknown, {kept}",
                 "reference": reference,
                 "deadLetter": sent,
             },

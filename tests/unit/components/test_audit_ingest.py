@@ -186,7 +186,7 @@ def test_each_function_reaches_only_what_its_step_needs(stack: BuiltStack) -> No
     metadata = stack.named("audit-metadata-table").outputs["arn"]
     data = {  # what each function may do to the archive, the metadata table and the DLQ
         "audit-archive": {("s3:PutObject", f"{bucket}/archive/*")},
-        "audit-metadata": {("dynamodb:PutItem", metadata), ("dynamodb:GetItem", metadata)},
+        "audit-metadata": {("dynamodb:PutItem", metadata)},
         "audit-aggregate": set(),
         "audit-ingest-failure": {
             ("s3:PutObject", f"{bucket}/failures/*"),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from handlers.batch import contract
 from localcloud.core.program import run_inline_program
 from localcloud.core.recording import BuiltStack, RecordingMocks, build_stack
 from localcloud.core.stack_files import PROJECT_DIR, load_stack_config
@@ -180,12 +181,24 @@ def test_chunk_steps_touch_only_their_prefixes(stack: BuiltStack) -> None:
     bucket = stack.named("batch-data-primary-bucket").outputs["arn"]
     validate = grants(stack, f"batch-{region}-validate-records-policy")
     assert ("s3:GetObject", f"{bucket}/chunks/*") in validate
-    assert ("s3:PutObject", f"{bucket}/work/*") in validate
+    assert ("s3:PutObject", f"{bucket}/work/*/valid/*") in validate
     assert not {
         g for g in validate if g[1].startswith(f"{bucket}/input/") or g[1].startswith(f"{bucket}/output/")
     }
+    # Each step reads only the stage before it and writes only its own: enrich cannot overwrite the
+    # valid rows it reads, write cannot read what validate wrote.
+    enrich = grants(stack, f"batch-{region}-enrich-records-policy")
+    assert {g for g in enrich if g[0].startswith("s3:")} == {
+        ("s3:GetObject", f"{bucket}/work/*/valid/*"),
+        ("s3:PutObject", f"{bucket}/work/*/enriched/*"),
+    }
     write = grants(stack, f"batch-{region}-write-chunk-policy")
+    assert ("s3:GetObject", f"{bucket}/work/*/enriched/*") in write
     assert ("s3:PutObject", f"{bucket}/processed/*") in write
+    # AND the patterns match the keys the handlers use (IAM's * spans slashes, as fnmatch's does)
+    assert fnmatch.fnmatchcase(contract.valid_key("f1", "part-00001"), contract.VALID_FILES + "*")
+    assert fnmatch.fnmatchcase(contract.enriched_key("f1", "part-00001"), contract.ENRICHED_FILES + "*")
+    assert not fnmatch.fnmatchcase(contract.enriched_key("f1", "part-00001"), contract.VALID_FILES + "*")
     merge = grants(stack, f"batch-{region}-merge-chunks-policy")
     assert ("s3:PutObject", f"{bucket}/output/*") in merge
     assert not {g for g in merge if g[0] == "s3:PutObject" and not g[1].endswith("/output/*")}
