@@ -347,6 +347,9 @@ class TransformPipeline(pulumi.ComponentResource):
                 policy_statements=[
                     buffer.consumer_statement(),
                     allow(["s3:GetObject", "s3:GetObjectVersion"], [inputs.objects_arn(INPUT_PREFIX)]),
+                    # Without ListBucket, S3 answers a missing object 403 AccessDenied, not 404: the
+                    # worker fails a vanished upload at once only when it can tell it is gone.
+                    allow(["s3:ListBucket"], [inputs.arn]),
                     allow(["s3:PutObject"], [outputs.objects_arn(OUTPUT_PREFIX)]),
                     allow(["dynamodb:GetItem"], [rules.arn]),
                     allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [statuses.arn]),
