@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.batch.contract import ReconcileIncompleteError
+from handlers.batch.contract import STALE_MARK_SECONDS, ReconcileIncompleteError, ReconcileMarkStuckError
 from workflows.states import failure_state, lambda_task
 
 FAILOVER_FAILED = "FailoverFailed"
@@ -30,6 +30,28 @@ RECONCILE_RETRY = {
     "BackoffRate": 2,
     "JitterStrategy": "FULL",
 }
+# A copy failed and its mark stayed: only a run after the mark has gone stale takes the file over, so
+# the runbook waits that long (a Wait, not a jittered Retry, which could come back too early) and runs the
+# reconciliation once more; a second stuck mark fails the runbook, which alarms.
+STALE_MARKS_WAIT_SECONDS = STALE_MARK_SECONDS + 60
+RECONCILE_STATE = "Reconcile unfinished files"
+RECONCILE_AGAIN_STATE = "Reconcile after stale marks"
+
+
+def _reconcile(reconcile_arn: str, region: str, *, on_stuck_mark: str | None) -> dict[str, Any]:
+    state = lambda_task(
+        reconcile_arn,
+        payload={"region": region},
+        next_state="Region active",
+        extra_retries=[RECONCILE_RETRY],
+        catch_to="Runbook failed",
+        ResultSelector={"summary.$": "$.Payload"},
+        ResultPath="$.reconciliation",
+    )
+    if on_stuck_mark is not None:
+        stuck = {"ErrorEquals": [ReconcileMarkStuckError.__name__], "ResultPath": "$.stuckMarks"}
+        state["Catch"] = [{**stuck, "Next": on_stuck_mark}, *state["Catch"]]
+    return state
 
 
 def build_definition(
@@ -85,17 +107,16 @@ def build_definition(
                 "Type": "Wait",
                 "Comment": "S3 RTC replicates 99.99% of objects within 15 minutes",
                 "Seconds": replication_wait_seconds,
-                "Next": "Reconcile unfinished files",
+                "Next": RECONCILE_STATE,
             },
-            "Reconcile unfinished files": lambda_task(
-                reconcile_arn,
-                payload={"region": region},
-                next_state="Region active",
-                extra_retries=[RECONCILE_RETRY],
-                catch_to="Runbook failed",
-                ResultSelector={"summary.$": "$.Payload"},
-                ResultPath="$.reconciliation",
-            ),
+            RECONCILE_STATE: _reconcile(reconcile_arn, region, on_stuck_mark="Wait for stale marks"),
+            "Wait for stale marks": {
+                "Type": "Wait",
+                "Comment": "a failed copy's mark stayed: runs leave its file alone until the mark is stale",
+                "Seconds": STALE_MARKS_WAIT_SECONDS,
+                "Next": RECONCILE_AGAIN_STATE,
+            },
+            RECONCILE_AGAIN_STATE: _reconcile(reconcile_arn, region, on_stuck_mark=None),
             "Region active": {"Type": "Succeed"},
             "Runbook failed": failure_state(FAILOVER_FAILED),
         },

@@ -236,6 +236,17 @@ class ReconcileIncompleteError(Exception):
     """
 
 
+# How long a reconciliation mark holds a file for the run that set it; an older mark is taken over.
+STALE_MARK_SECONDS = 900
+
+
+class ReconcileMarkStuckError(Exception):
+    """A file could not be re-copied and its mark could not be removed either: until the mark is stale
+    (STALE_MARK_SECONDS) every run leaves the file to the run that marked it, so only a run after that
+    copies it. The failover runbook retries on this name after the mark has gone stale.
+    """
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReconcileSettings(Environment):
     """Reconciliation after a failover, in one region (reconcile.py; run by the failover runbook)."""

@@ -32,7 +32,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.batch import contract
 from handlers.batch.batch_state import item_from_condition_failure, timestamp, unquoted_etag
-from handlers.batch.contract import ReconcileIncompleteError, ReconcileSettings
+from handlers.batch.contract import (
+    STALE_MARK_SECONDS,
+    ReconcileIncompleteError,
+    ReconcileMarkStuckError,
+    ReconcileSettings,
+)
 from handlers.environment import runtime_region
 
 if TYPE_CHECKING:
@@ -42,7 +47,6 @@ if TYPE_CHECKING:
 
 UNFINISHED_STATUSES = (contract.STATUS_PROCESSING, contract.STATUS_FAILED)
 # Lambda's maximum timeout: a mark this old belongs to no invocation that is still running.
-STALE_MARK_SECONDS = 900
 
 logger = Logger(service="batch-reconcile")
 tracer = Tracer(service="batch-reconcile")
@@ -67,10 +71,11 @@ class ReconcileSummary:
     already_reconciled: list[str] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    marks_left: list[str] = field(default_factory=list)  # failed, and the mark could not be removed
     skipped_here: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        result: dict[str, Any] = {
             "region": self.region,
             "reconciled": self.reconciled,
             "missing": self.missing,
@@ -79,6 +84,9 @@ class ReconcileSummary:
             "failed": self.failed,
             "skippedHere": self.skipped_here,
         }
+        if self.marks_left:
+            result["marksLeft"] = self.marks_left
+        return result
 
 
 @functools.cache
@@ -183,9 +191,10 @@ def _mark(
     return None
 
 
-def _unmark(deps: ReconcileDependencies, key: str, *, stamp: str) -> None:
-    """Remove this run's mark so a retry copies the file again. A failure here is logged, not raised: the
-    mark goes stale after STALE_MARK_SECONDS and a later run takes the file over then."""
+def _unmark(deps: ReconcileDependencies, key: str, *, stamp: str) -> bool:
+    """Remove this run's mark so a retry copies the file again; False when it could not. A failure here is
+    logged, not raised (the other files still get their copies): the mark goes stale after
+    STALE_MARK_SECONDS and a run after that takes the file over (the handler says so with its error)."""
     try:
         deps.state_table.update_item(
             Key={contract.BATCH_STATE_KEY: key},
@@ -199,6 +208,8 @@ def _unmark(deps: ReconcileDependencies, key: str, *, stamp: str) -> None:
             "takes the file over",
             extra={"key": key},
         )
+        return False
+    return True
 
 
 def _is_stale(mark: str, now: datetime, stale_mark_seconds: float) -> bool:
@@ -285,7 +296,8 @@ def reconcile_item(
             "copies it again",
             extra={**context, "sourceVersionId": source_version_id},
         )
-        _unmark(deps, key, stamp=stamp)
+        if not _unmark(deps, key, stamp=stamp):
+            summary.marks_left.append(key)
         summary.failed.append(key)
         return
     logger.info(
@@ -311,6 +323,27 @@ def reconcile(
     return summary
 
 
+def run_result(summary: ReconcileSummary) -> dict[str, Any]:
+    """The run's result; raises the error on which the runbook runs the reconciliation again (and says
+    when a run can help): ReconcileMarkStuckError once the marks left are stale, ReconcileIncompleteError
+    at once."""
+    result = summary.as_dict()
+    if summary.marks_left:
+        # A retry now would find these marks fresh and leave the files alone: only one after the marks
+        # are stale copies them, and the runbook waits for that on this error.
+        raise ReconcileMarkStuckError(
+            f"reconciliation in {summary.region} could not re-copy {', '.join(summary.failed)}, and the "
+            f"marks of {', '.join(summary.marks_left)} could not be removed: a run after "
+            f"{STALE_MARK_SECONDS} s takes them over. Summary: {json.dumps(result)}"
+        )
+    if summary.failed:
+        raise ReconcileIncompleteError(
+            f"reconciliation in {summary.region} could not re-copy {', '.join(summary.failed)}; their marks "
+            f"were removed, so retrying the reconciliation copies them again. Summary: {json.dumps(result)}"
+        )
+    return result
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -321,11 +354,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(
         name=contract.FILES_MISSING_AT_RECONCILIATION, unit=MetricUnit.Count, value=len(summary.missing)
     )
-    result = summary.as_dict()
-    logger.info("reconciliation done", extra={"summary": result})
-    if summary.failed:
-        raise ReconcileIncompleteError(
-            f"reconciliation in {summary.region} could not re-copy {', '.join(summary.failed)}; their marks "
-            f"were removed, so retrying the reconciliation copies them again. Summary: {json.dumps(result)}"
-        )
-    return result
+    logger.info("reconciliation done", extra={"summary": summary.as_dict()})
+    return run_result(summary)

@@ -40,6 +40,7 @@ CONTRACT_ERRORS = {
     *artifacts.COPY_TRANSIENT_ERRORS,
     *batch.TRANSIENT_ERRORS,
     batch.ReconcileIncompleteError.__name__,
+    batch.ReconcileMarkStuckError.__name__,
     events.WriteConflictError.__name__,
     events.IDEMPOTENCY_IN_PROGRESS_ERROR,
     *audit.TRANSIENT_ERRORS,
@@ -80,7 +81,9 @@ def test_each_contract_error_is_retried_where_its_system_runs_it() -> None:
         workflow.__name__.rsplit(".", 1)[1]: {error for _, error in named_errors(definition_of(workflow))}
         for workflow in WORKFLOWS
     }
-    assert batch.ReconcileIncompleteError.__name__ in retried["failover_runbook"]
+    assert {batch.ReconcileIncompleteError.__name__, batch.ReconcileMarkStuckError.__name__} <= retried[
+        "failover_runbook"
+    ]
     assert {events.WriteConflictError.__name__, events.IDEMPOTENCY_IN_PROGRESS_ERROR} <= retried[
         "active_active_events"
     ]

@@ -90,5 +90,9 @@ def test_an_incomplete_reconciliation_is_retried_before_the_runbook_fails(runboo
     reconcile = runbook["States"]["Reconcile unfinished files"]
     retried = [error for retry in reconcile["Retry"] for error in retry["ErrorEquals"]]
     assert ReconcileIncompleteError.__name__ in retried
-    assert reconcile["Catch"][0]["Next"] == "Runbook failed"
+    assert reconcile["Catch"][-1] == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.error",
+        "Next": "Runbook failed",
+    }
     assert runbook["States"]["Runbook failed"]["Error"] == failover_runbook.FAILOVER_FAILED

@@ -20,7 +20,10 @@ from botocore.exceptions import ClientError
 
 from handlers.batch import reconcile
 from handlers.batch.batch_state import timestamp
+from handlers.batch.contract import ReconcileIncompleteError, ReconcileMarkStuckError
 from handlers.batch.reconcile import ReconcileSummary
+from workflows import failover_runbook
+from workflows.states import LAMBDA_SERVICE_ERRORS
 
 from .reconcile_fixtures import (  # noqa: F401 - failover_cloud_fixture is a fixture
     ACTIVE_REGION,
@@ -92,7 +95,14 @@ def test_a_failed_copy_whose_mark_cannot_be_removed_is_reported_and_taken_over_o
     # WHEN this region reconciles
     summary = reconcile.reconcile(faulty, now=NOW)
     # THEN the run completes: that file is reported failed, and the other one is still re-copied
-    assert summary == ReconcileSummary(region=ACTIVE_REGION, reconciled=[OTHER_KEY], failed=[KEY])
+    assert summary == ReconcileSummary(
+        region=ACTIVE_REGION, reconciled=[OTHER_KEY], failed=[KEY], marks_left=[KEY]
+    )
+    # AND the run's error tells the runbook to come back once the mark is stale, not at once
+    with pytest.raises(
+        ReconcileMarkStuckError, match=rf"marks of {KEY} could not be removed: a run after 900 s"
+    ):
+        reconcile.run_result(summary)
     assert table.refused_removals == 1
     assert len(failover_cloud.versions(KEY)) == 1 and len(failover_cloud.versions(OTHER_KEY)) == 2
     # AND the file keeps this run's mark, and the log names it and when it will be taken over
@@ -114,3 +124,37 @@ def test_a_failed_copy_whose_mark_cannot_be_removed_is_reported_and_taken_over_o
     assert (late.reconciled, late.already_reconciled, late.failed) == ([KEY], [OTHER_KEY], [])
     assert len(failover_cloud.versions(KEY)) == 2 and len(failover_cloud.versions(OTHER_KEY)) == 2
     assert failover_cloud.item(KEY)["reconciledAt"] == timestamp(late_now)
+
+
+def test_a_failed_copy_whose_mark_was_removed_is_retried_at_once() -> None:
+    # GIVEN a run whose copy failed but whose mark was removed
+    summary = ReconcileSummary(region=ACTIVE_REGION, reconciled=[OTHER_KEY], failed=[KEY])
+    # THEN its error is the one the runbook retries within seconds, and the result lists no mark left
+    with pytest.raises(ReconcileIncompleteError, match=rf"could not re-copy {KEY}; their marks were removed"):
+        reconcile.run_result(summary)
+    assert "marksLeft" not in summary.as_dict()
+
+
+def test_the_runbook_runs_the_reconciliation_again_only_after_a_stuck_mark_is_stale() -> None:
+    # GIVEN the failover runbook
+    definition = failover_runbook.build_definition(
+        read_state_arn="<read>", activate_arn="<activate>", reconcile_arn="<reconcile>", region="us-west-2"
+    )
+    states = definition["States"]
+    first = states["Reconcile unfinished files"]
+    # WHEN the reconciliation reports a stuck mark
+    (stuck,) = [catch for catch in first["Catch"] if ReconcileMarkStuckError.__name__ in catch["ErrorEquals"]]
+    # THEN that catch comes before the catch-all, and is not retried at once (a retry would find it fresh)
+    assert first["Catch"].index(stuck) == 0
+    assert all(ReconcileMarkStuckError.__name__ not in retrier["ErrorEquals"] for retrier in first["Retry"])
+    # AND the runbook waits until the mark is stale, then runs the same reconciliation once more
+    wait = states[stuck["Next"]]
+    assert wait["Type"] == "Wait" and wait["Seconds"] >= reconcile.STALE_MARK_SECONDS
+    again = states[wait["Next"]]
+    assert again["Parameters"] == first["Parameters"] and again["Next"] == first["Next"]
+    # AND a second stuck mark fails the runbook (which alarms) instead of waiting forever
+    assert [catch["Next"] for catch in again["Catch"]] == ["Runbook failed"]
+    # AND an ordinary failed copy is still retried within seconds, Lambda's own errors too
+    retried = {name: retrier for retrier in first["Retry"] for name in retrier["ErrorEquals"]}
+    assert retried[ReconcileIncompleteError.__name__]["IntervalSeconds"] < 60
+    assert set(LAMBDA_SERVICE_ERRORS) <= set(retried)
