@@ -37,6 +37,7 @@ from localcloud.core.moto_version import require_supported_moto
 from localcloud.services.iam import signatures
 from localcloud.services.iam.policy_evaluation import AuthorizationRequest, Decision, NamedPolicy, evaluate
 from localcloud.services.iam.request_authorization import ApiRequest, Check, authorization_checks
+from localcloud.services.iam.request_authorization.storage import missing_object_checks
 from localcloud.services.iam.signatures import PresignedRequest, SignatureError
 
 _JSON_PROTOCOLS = {"json", "rest-json"}
@@ -384,8 +385,12 @@ def _checks(
     from moto.iam.access_control import S3IAMRequest  # noqa: PLC0415
 
     if iam_request_cls is S3IAMRequest:
-        # moto's S3 names the IAM action (its ACTION_MAP) and the bucket or object it applies to.
-        return [Check(f"s3:{response.data['Action']}", resource)]
+        # moto's S3 names the IAM action (its ACTION_MAP: GetObjectVersion for a version's read) and the
+        # bucket or object it applies to.
+        read = Check(f"s3:{response.data['Action']}", resource)
+        if read.action == "s3:GetObject":
+            return [read, *missing_object_checks(resource, account, _RESOLVER)]
+        return [read]
     request = ApiRequest(
         service=service,
         operation=response._get_action(),
@@ -451,6 +456,15 @@ class _MotoResolver:
             return str(backend.describe_key(key_id).arn)
         except Exception:
             return key_id if key_id.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{key_id}"
+
+    def object_exists(self, bucket: str, key: str, account: str) -> bool:
+        from moto.s3.models import FakeKey, s3_backends  # noqa: PLC0415
+
+        try:
+            found = s3_backends[account]["aws"].get_bucket(bucket)
+        except Exception:
+            return True
+        return isinstance(found.keys.get(key), FakeKey)
 
 
 _RESOLVER = _MotoResolver()

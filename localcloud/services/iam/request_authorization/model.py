@@ -58,6 +58,11 @@ class ResourceResolver(Protocol):
         """The key's ARN for a key id, key ARN, alias name (alias/x) or alias ARN."""
         ...
 
+    def object_exists(self, bucket: str, key: str, account: str) -> bool:
+        """Whether `key`'s current version in `bucket` is an object (not absent, not a delete marker);
+        True when the bucket itself does not exist (S3 answers NoSuchBucket to anyone)."""
+        ...
+
 
 def scalar(value: Any) -> str | None:
     """A parameter's text: one-element lists (query strings as parsed) unwrapped; empty -> None."""

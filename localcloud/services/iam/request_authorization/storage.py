@@ -11,7 +11,15 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from localcloud.services.iam.request_authorization.model import Call, Check, Rule, Service, anywhere, scalar
+from localcloud.services.iam.request_authorization.model import (
+    Call,
+    Check,
+    ResourceResolver,
+    Rule,
+    Service,
+    anywhere,
+    scalar,
+)
 
 
 def _location(call: Call) -> tuple[str | None, str | None]:
@@ -166,8 +174,31 @@ _BUCKET_ACTIONS = {
     },
 }
 
+
+def missing_object_checks(object_resource: str, account: str, resolver: ResourceResolver) -> list[Check]:
+    """What a read (GetObject, HeadObject) of `object_resource` (arn:aws:s3:::BUCKET/KEY) needs besides
+    s3:GetObject when the key does not exist: S3 tells a missing key apart (404 NoSuchKey) only to a caller
+    who may list the bucket, and answers anyone else 403 AccessDenied
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions")."""
+    bucket, _, key = object_resource.removeprefix("arn:aws:s3:::").partition("/")
+    if not bucket or not key or resolver.object_exists(bucket, key, account):
+        return []
+    return [Check("s3:ListBucket", f"arn:aws:s3:::{bucket}")]
+
+
+def _read(call: Call) -> list[Check]:
+    """GetObject / HeadObject: a version's read is decided on its own action."""
+    checks = _object("GetObject", "GetObjectVersion")(call)
+    resource = object_arn(*_location(call))
+    if resource is not None and not _version(call):
+        checks += missing_object_checks(resource, call.account, call.resolver)
+    return checks
+
+
 _S3_RULES: dict[str, Rule] = {
     **{operation: _object(*actions) for operation, actions in _VERSIONED_OBJECT_ACTIONS.items()},
+    "GetObject": _read,
+    "HeadObject": _read,
     **{operation: _object(action) for operation, action in _OBJECT_ACTIONS.items()},
     # GetObjectAttributes reads the object and its attributes: both actions, in their version forms.
     "GetObjectAttributes": lambda call: [

@@ -256,3 +256,26 @@ def test_route53_change_batches_carry_their_condition_keys_so_a_scoped_switch_ca
     assert change("UPSERT", "other.signal.internal.") == "AccessDenied"
     assert change("UPSERT", "active-region.signal.internal.", "A") in {"AccessDenied", "InvalidChangeBatch"}
     assert change("DELETE", "active-region.signal.internal.") == "AccessDenied"
+
+
+def test_a_missing_object_is_404_only_to_a_caller_who_may_list_the_bucket(emulator):
+    # GIVEN a bucket holding one object, a reader that may only get objects, and one that may list too
+    bucket = f"reads-{uuid.uuid4().hex[:8]}"
+    s3 = emulator.client("s3", REGION)
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=bucket, Key="present.txt", Body=b"x")
+    read = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    listing = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}
+    reader = session_client(emulator, "s3", assumed(emulator, [read]))
+    lister = session_client(emulator, "s3", assumed(emulator, [read, listing]))
+    # WHEN both read the object that exists THEN both get it
+    for client in (reader, lister):
+        assert client.get_object(Bucket=bucket, Key="present.txt")["Body"].read() == b"x"
+    # WHEN they read a key the bucket does not hold THEN the lister is told it is missing, the reader is
+    # refused, as S3 decides: GetObject without ListBucket answers AccessDenied, not NoSuchKey
+    with pytest.raises(botocore.exceptions.ClientError, match="NoSuchKey"):
+        lister.get_object(Bucket=bucket, Key="absent.txt")
+    with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+        reader.get_object(Bucket=bucket, Key="absent.txt")
+    denial = emulator.iam.denials.pop()
+    assert (denial.action, denial.resource) == ("s3:ListBucket", f"arn:aws:s3:::{bucket}")

@@ -45,6 +45,9 @@ class FakeResolver:
         self.asked.append(key_id)
         return f"arn:aws:kms:{region}:{account}:key/{'1234' if key_id.startswith('alias/') else key_id}"
 
+    def object_exists(self, bucket: str, key: str, account: str) -> bool:
+        return not key.startswith("absent")
+
 
 def checks(service: str, operation: str, params: dict[str, Any] | None = None, path: str = "") -> list[Check]:
     request = ApiRequest(
@@ -431,6 +434,20 @@ def test_object_reads_are_authorized_on_the_object_and_as_version_reads_when_a_v
     ]
     assert pairs("s3", "HeadObject", {"Bucket": "bucket", "Key": "key", "VersionId": "v1"}) == [
         ("s3:GetObjectVersion", "arn:aws:s3:::bucket/key")
+    ]
+
+
+def test_reading_a_missing_key_also_takes_listbucket_as_s3_decides_404_or_403() -> None:
+    # GIVEN GetObject and HeadObject of a key the bucket does not hold
+    for operation in ("GetObject", "HeadObject"):
+        # THEN the caller needs s3:ListBucket on the bucket besides the read: without it S3 answers 403
+        assert pairs("s3", operation, {"Bucket": "bucket", "Key": "absent.csv"}) == [
+            ("s3:GetObject", "arn:aws:s3:::bucket/absent.csv"),
+            ("s3:ListBucket", "arn:aws:s3:::bucket"),
+        ]
+    # AND a request for a version is decided on the version's action alone
+    assert pairs("s3", "GetObject", {"Bucket": "bucket", "Key": "absent.csv", "VersionId": "v1"}) == [
+        ("s3:GetObjectVersion", "arn:aws:s3:::bucket/absent.csv")
     ]
 
 
