@@ -25,7 +25,9 @@ class Listeners(Generic[P]):
 
     def remove(self, listener: Callable[P, None]) -> None:
         with self._lock:
-            self._listeners = tuple(known for known in self._listeners if known is not listener)
+            # ==, not `is`: a bound method (`self._table_written`) is a new object on every access, so the
+            # one a replicator removes is never the one it added, but the two compare equal.
+            self._listeners = tuple(known for known in self._listeners if known != listener)
 
     def notify(self, *args: P.args, **kwargs: P.kwargs) -> None:
         for listener in self._listeners:

@@ -1,16 +1,19 @@
-"""Active-active events in localcloud: both regions written, replicas converging on the resolver's winner."""
+"""Active-active events in localcloud: both regions written, replicas converging on the resolver's winner.
+
+The winners the replicas must converge on are written down in each test (timestamps, regions and keys
+chosen so that the winner is plain to see), not computed with the resolver the system itself runs."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from demos.doors import call
 from demos.events import (
-    Posted,
+    converged,
     dead_letters,
     event_document,
     event_regions,
@@ -20,9 +23,10 @@ from demos.events import (
     replicas_of,
     tell,
     wait_converged,
-    wait_settled,
 )
-from handlers.events.tmf688 import parse_tmf688, stored_envelope
+from demos.waiting import wait_until
+from handlers.events.event_item import EventItem
+from handlers.events.tmf688 import stored_envelope
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.http_client import HttpResponse, request
 from scripts.api_auth import Caller, assume_caller_role
@@ -33,26 +37,81 @@ def fresh_ids(count: int) -> list[str]:
     return [f"item-{run}-{n}" for n in range(count)]
 
 
+def wait_for_winners(
+    cloud: LocalCloud, winners: Mapping[str, tuple[str, int, str | None]], timeout_seconds: float = 60.0
+) -> dict[str, EventItem]:
+    """Wait until both replicas hold one item for every id, the write written down for it: its region, its
+    client timestamp and (unless None) its data."""
+
+    def holding() -> dict[str, EventItem] | None:
+        agreed = converged(cloud, winners)
+        if agreed is None:
+            return None
+        for item_id, (region, timestamp, data) in winners.items():
+            item = agreed[item_id]
+            if (item.last_updated_region, item.timestamp) != (region, timestamp):
+                return None
+            if data is not None and item.data != data:
+                return None
+        return agreed
+
+    found: dict[str, EventItem] = wait_until(
+        holding, f"both replicas holding the expected winner of {len(winners)} item(s)", timeout_seconds
+    )
+    return found
+
+
+# Six writes of one id, the even ones sent to us-east-1 and the odd ones to us-west-2, each with the client
+# time offset below and the idempotency key <id>-key-<n>; and the write that must win, worked out by hand
+# from the resolver's order (latest client time; on a tie the greater region name, us-west-2; then the
+# greater key).
+CONCURRENT_SCHEDULES: list[tuple[tuple[int, ...], int]] = [
+    ((0, 1, 2, 3, 4, 5), 5),  # the latest time, sent last
+    ((5, 4, 3, 2, 1, 0), 0),  # the latest time, sent first: every write after it is older
+    ((0, 3, 3, 1, 2, 0), 1),  # a tie on the latest time across regions: us-west-2's write
+    ((4, 2, 4, 1, 0, 3), 2),  # a tie on the latest time within us-east-1: the greater key, -key-2
+    ((2, 2, 2, 2, 2, 2), 5),  # all at one time: us-west-2's writes, and of those the greatest key, -key-5
+    ((1, 0, 1, 0, 1, 0), 4),  # three tie within us-east-1: the greatest key, -key-4
+]
+
+
 def test_concurrent_updates_to_the_same_ids_in_both_regions_converge_to_the_same_item(
     cloud: LocalCloud,
 ) -> None:
-    # GIVEN 6 ids, each updated 6 times, alternately in each region, with clashing client timestamps
+    # GIVEN 6 ids, each updated 6 times, alternately in each region, with clashing client timestamps and
+    # keys as CONCURRENT_SCHEDULES lays out (us-west-2 the greater region name)
     first, second = event_regions(cloud)
+    assert (first, second) == ("us-east-1", "us-west-2")
     now = int(time.time() * 1000)
+    ids = fresh_ids(len(CONCURRENT_SCHEDULES))
     writes = [
         (
             (first, second)[n % 2],
-            event_document(item_id, f"update {n} of {item_id}", timestamp=now + (n * 7) % 5),
+            event_document(
+                item_id,
+                f"update {n} of {item_id}",
+                timestamp=now + offset,
+                idempotency_key=f"{item_id}-key-{n}",
+            ),
         )
-        for item_id in fresh_ids(6)
-        for n in range(6)
+        for item_id, (offsets, _) in zip(ids, CONCURRENT_SCHEDULES, strict=True)
+        for n, offset in enumerate(offsets)
     ]
     # WHEN they are all sent at once
     posted = post_concurrently(cloud, writes, workers=8)
-    # THEN each was applied or reported stale, never lost or failed
+    # THEN each was applied or reported stale, never lost or failed, and every winner was applied
     assert {p.status for p in posted} <= {200, 409}, [p.reply for p in posted if p.status not in (200, 409)]
-    # AND both replicas end with the same item per id: the ConflictResolver's winner among the writes
-    settled = wait_settled(cloud, posted, timeout_seconds=60)
+    winners = {
+        item_id: ((first, second)[n % 2], now + offsets[n], f"update {n} of {item_id}")
+        for item_id, (offsets, n) in zip(ids, CONCURRENT_SCHEDULES, strict=True)
+    }
+    for index, (item_id, (offsets, n)) in enumerate(zip(ids, CONCURRENT_SCHEDULES, strict=True)):
+        assert posted[index * len(offsets) + n].status == 200, (
+            item_id,
+            posted[index * len(offsets) + n].reply,
+        )
+    # AND both replicas end with the same item per id: the winner written down for it
+    settled = wait_for_winners(cloud, winners, timeout_seconds=60)
     for item_id, item in settled.items():
         assert set(replicas_of(cloud, item_id).values()) == {item}
 
@@ -65,6 +124,7 @@ def test_conflicting_writes_accepted_during_a_partition_converge_on_the_later_on
     ids = fresh_ids(4)
     now = int(time.time() * 1000)
     created = post_concurrently(cloud, [(first, event_document(i, "created", timestamp=now)) for i in ids])
+    assert [p.status for p in created] == [200] * len(created), [p.reply for p in created]
     wait_converged(cloud, ids)
     # WHEN, cut off from each other, each region accepts its own update of every item (later in the second
     # region for half the items, in the first for the other half)
@@ -82,8 +142,14 @@ def test_conflicting_writes_accepted_during_a_partition_converge_on_the_later_on
         during = {i: replicas_of(cloud, i) for i in ids}
         assert all(replicas[first] != replicas[second] for replicas in during.values())
     # AND once the partition heals both replicas hold the later write of each item, whichever DynamoDB's
-    # replication applied last
-    settled = wait_settled(cloud, [*created, *conflicting], timeout_seconds=60)
+    # replication applied last: us-west-2's (at +20) for the even items, us-east-1's (at +30) for the odd
+    winners: dict[str, tuple[str, int, str | None]] = {
+        item_id: (first, now + 30, f"{first} wrote {item_id}")
+        if n % 2
+        else (second, now + 20, f"{second} wrote {item_id}")
+        for n, item_id in enumerate(ids)
+    }
+    settled = wait_for_winners(cloud, winners, timeout_seconds=60)
     for n, item_id in enumerate(ids):
         winner = first if n % 2 else second
         assert (settled[item_id].last_updated_region, settled[item_id].data) == (
@@ -239,13 +305,6 @@ def tmf688_event(event_id: str, state: str, *, occurred_ms: int) -> dict[str, ob
     }
 
 
-def as_plain(posted: Posted) -> Posted:
-    """A posted envelope as the plain event it maps to (what the resolver's expected winner reads)."""
-    if "eventId" not in posted.document:
-        return posted
-    return dataclasses.replace(posted, document=parse_tmf688(posted.document).incoming().document())
-
-
 def test_a_tmf688_event_posted_in_one_region_is_stored_and_replicated_with_its_envelope(
     cloud: LocalCloud,
 ) -> None:
@@ -306,8 +365,14 @@ def test_conflicting_tmf688_events_during_a_partition_resolve_by_last_writer_win
         assert [p.status for p in conflicting] == [200] * len(conflicting), [p.reply for p in conflicting]
         during = {i: replicas_of(cloud, i) for i in ids}
         assert all(replicas[first] != replicas[second] for replicas in during.values())
-    # AND once the partition heals both replicas hold the later write of each item, the resolver's winner
-    settled = wait_settled(cloud, [as_plain(p) for p in [*created, *conflicting]], timeout_seconds=60)
+    # AND once the partition heals both replicas hold the later write of each item: us-west-2's (at +20) for
+    # the first item of each shape, us-east-1's (at +30) for the second
+    winners: dict[str, tuple[str, int, str | None]] = {
+        item_id: (first, now + 30, None) if n else (second, now + 20, None)
+        for pair in (envelope_ids, plain_ids)
+        for n, item_id in enumerate(pair)
+    }
+    settled = wait_for_winners(cloud, winners, timeout_seconds=60)
     for pair in (envelope_ids, plain_ids):
         for n, item_id in enumerate(pair):
             winner = first if n else second

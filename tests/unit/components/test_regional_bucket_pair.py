@@ -91,5 +91,7 @@ def test_without_replication_or_access_point_nothing_of_either_is_created() -> N
 
 
 def test_a_pair_in_one_region_is_refused() -> None:
-    with pytest.raises(Exception, match="two different regions"):
+    with pytest.raises(
+        ValueError, match="pair: a regional pair needs two different regions, got us-east-1 twice"
+    ):
         build(RegionalBucketPairArgs(primary_region="us-east-1", secondary_region="us-east-1"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
 
 from handlers.transform.rule_store import RuleNotFound, RuleStore
 from handlers.transform.rules import InvalidRuleSet
@@ -54,7 +56,14 @@ def test_a_broken_item_is_an_invalid_rule_set(pipeline: Pipeline, stored: str, e
 
 
 def test_a_missing_table_is_not_mistaken_for_a_missing_rule(pipeline: Pipeline) -> None:
+    # GIVEN a store whose table does not exist
     store = RuleStore("no-such-table", dynamodb_resource=pipeline.dynamodb)
-    with pytest.raises(Exception) as caught:
+    # WHEN a rule is read
+    # THEN the read fails as a failed read (transient for the worker, which retries it), carrying
+    # DynamoDB's own error, and not as RuleNotFound (which would fail the upload for good)
+    with pytest.raises(
+        GetParameterError, match=r"\(ResourceNotFoundException\) when calling the GetItem"
+    ) as caught:
         store.get("orders-v1")
     assert not isinstance(caught.value, RuleNotFound)
+    assert isinstance(caught.value.__context__, ClientError)

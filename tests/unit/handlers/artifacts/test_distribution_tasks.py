@@ -382,6 +382,38 @@ def test_copy_input_without_a_destination_is_refused() -> None:
     assert retrier_for(copy_state(), type(raised.value).__name__) is None
 
 
-def test_the_home_region_is_not_where_the_regional_copies_live() -> None:
-    # Guards the cross-region premise of the tests above.
-    assert all(d["region"] != HOME_REGION for d in DESTINATIONS)
+def signing_region(authorization: str | bytes) -> str:
+    """The region of a SigV4 Authorization header's credential scope (<key>/<date>/<region>/s3/...)."""
+    text = authorization.decode() if isinstance(authorization, bytes) else authorization
+    scope = re.search(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/s3/aws4_request", text)
+    assert scope is not None, text
+    return scope.group(1)
+
+
+@pytest.mark.parametrize("destination", DESTINATIONS, ids=lambda destination: destination["region"])
+def test_the_task_sends_its_copy_to_the_destination_region_not_the_source_buckets(
+    cloud: ArtifactCloud, destination: dict[str, str]
+) -> None:
+    # GIVEN a build in the home region's global bucket, and every CopyObject request of the S3 clients
+    # built from now on recorded as it leaves (the task's cached clients are dropped, so it builds its own)
+    version_id = put_source(cloud)
+    source_region = cloud.s3.get_bucket_location(Bucket=GLOBAL_BUCKET)["LocationConstraint"]
+    sent: list[tuple[str, str]] = []
+
+    def record(request: Any, **_: Any) -> None:
+        sent.append((signing_region(request.headers["Authorization"]), request.url))
+
+    session = boto3._get_default_session()
+    session.events.register("before-send.s3.CopyObject", record)
+    copy_to_bucket.s3_client.cache_clear()
+    try:
+        # WHEN the task copies the build with its own clients (no client factory passed)
+        copy_to_bucket.copy_to_bucket(copy_input(version_id, dict(destination)))
+    finally:
+        session.events.unregister("before-send.s3.CopyObject", record)
+        copy_to_bucket.s3_client.cache_clear()
+    # THEN exactly one CopyObject left, signed for the destination's region and addressed to the destination
+    # bucket: S3 pulls the source across regions, which a request in the source's region would not do
+    [(region, url)] = sent
+    assert (source_region, region) == (HOME_REGION, destination["region"])
+    assert url.startswith(f"https://{destination['bucket']}.s3.") and url.endswith(f"/{KEY}")

@@ -35,6 +35,9 @@ DLQ_NAME = "regionflow-audit-dlq"
 STATE_MACHINE_NAME = "regionflow-audit"
 MAX_BODY_BYTES = 6 * 1024 * 1024
 REDIS_TTL_SECONDS = 3600
+# How far below REDIS_TTL_SECONDS a payload's remaining lifetime may be when a test reads it: the seconds
+# between the put and the read, on a loaded machine. A lifetime set in the wrong unit is far outside it.
+TTL_READ_SLACK_SECONDS = 60
 METADATA = {
     "sourceSystem": "billing",
     "messageType": "invoice.created",

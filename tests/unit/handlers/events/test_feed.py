@@ -155,12 +155,34 @@ def test_publishing_stops_when_the_time_budget_is_spent(connections: Any) -> Non
     assert (report.delivered, report.skipped) == (2, 2)
 
 
-def test_fan_out_is_bounded_and_what_is_over_the_bound_is_counted(connections: Any) -> None:
+@pytest.mark.parametrize(("bound", "delivered"), [(2, 2), (3, 3), (4, 3)], ids=["under", "at", "over"])
+def test_fan_out_is_bounded_and_what_is_over_the_bound_is_counted(
+    connections: Any, bound: int, delivered: int
+) -> None:
+    # GIVEN three live subscribers and a bound one under, at or over that
     subscribe(connections, "a", "b", "c")
     management = Management()
-    report = feed_over(connections, management, max_subscribers=2).publish(MESSAGE)
-    assert len(management.posted) == report.delivered == 2
-    assert report.skipped >= 1
+    # WHEN a message is published THEN as many as the bound allows get it, and any left out is counted
+    report = feed_over(connections, management, max_subscribers=bound).publish(MESSAGE)
+    assert report == PublishReport(delivered=delivered, skipped=3 - delivered)
+    assert len(management.posted) == delivered
+
+
+@pytest.mark.parametrize(
+    ("budget_ms", "delivered"), [(999, 3), (1000, 3), (1001, 4)], ids=["under", "at", "over"]
+)
+def test_posting_goes_on_only_while_the_clock_is_before_the_budgets_end(
+    connections: Any, budget_ms: int, delivered: int
+) -> None:
+    # GIVEN five subscribers and a clock that reads 0 s when publishing starts, then 0.25 s more at each
+    # look: the fourth look is at exactly 1 s
+    subscribe(connections, "a", "b", "c", "d", "e")
+    ticks = itertools.count(step=0.25)
+    feed = feed_over(connections, Management(), budget_ms=budget_ms, clock=lambda: next(ticks))
+    # WHEN a message is published with a budget of 999, 1000 or 1001 ms
+    report = feed.publish(MESSAGE)
+    # THEN a look at or past the budget's end stops the posts (1 s ends a 999 or 1000 ms budget, not 1001)
+    assert (report.delivered, report.skipped) == (delivered, 5 - delivered)
 
 
 def test_an_expired_connection_item_is_not_posted_to(connections: Any) -> None:
@@ -300,7 +322,12 @@ def test_a_connect_is_recorded_with_its_subscriber_and_an_expiry_past_api_gatewa
     }
     recorded = connections.get_item(Key={CONNECTION_KEY: "Abc123def456gh="})["Item"]
     assert recorded["Principal"].endswith(":assumed-role/events-feed-subscriber/watcher")
-    assert int(recorded[CONNECTION_EXPIRY_ATTRIBUTE]) > now_s + MAX_CONNECTION_SECONDS
+    # AND it expires (DynamoDB TTL, epoch seconds) after API Gateway's 2 h limit on a connection, so no live
+    # connection is forgotten, and within the hour after it, so a dead one is not kept for days (an expiry
+    # in milliseconds would never come)
+    expiry = int(recorded[CONNECTION_EXPIRY_ATTRIBUTE])
+    assert MAX_CONNECTION_SECONDS == 2 * 3600
+    assert now_s + 2 * 3600 < expiry <= now_s + 3 * 3600
 
 
 def test_a_disconnect_forgets_the_connection(connections: Any) -> None:

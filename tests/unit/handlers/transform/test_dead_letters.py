@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from handlers.transform import dead_letters
 from handlers.transform.dead_letters import DeadLetterDependencies
@@ -90,7 +91,7 @@ def test_an_outcome_whose_notice_was_never_sent_is_announced_from_the_dlq(
     upload_id = upload(pipeline, ORDERS)
     broken = replace(pipeline.worker_settings, output_bucket="missing-bucket", max_receive_count=5)
     args = {**pipeline.worker_args(), "settings": broken, "sns": sns_failing_once}
-    with pytest.raises(Exception, match="Throttling"):
+    with pytest.raises(ClientError, match=r"\(Throttling\)"):
         transform_object(
             ObjectRef(pipeline.input_bucket, f"uploads/{upload_id}.xml"), receive_count=5, **args
         )

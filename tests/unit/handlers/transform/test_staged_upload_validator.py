@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from handlers.transform import staged_upload_validator
 from handlers.transform.contract import dropped_upload_id
@@ -154,7 +155,7 @@ def test_an_attempt_that_failed_after_accepting_is_finished_by_the_retry(pipelin
     # GIVEN an attempt whose write to uploads/ failed after the row went pending
     upload_id, ref = stage(pipeline, ORDERS)
     flaky = FailsOnce(pipeline.s3, "put_object")
-    with pytest.raises(Exception, match="SlowDown"):
+    with pytest.raises(ClientError, match=r"\(SlowDown\) when calling the put_object operation"):
         validate_staged_upload(ref, validator_deps(pipeline, s3=flaky))
     assert status_of(pipeline, upload_id)["status"] == "pending"
     # WHEN Lambda retries the event
@@ -168,7 +169,7 @@ def test_an_attempt_that_failed_after_rejecting_is_finished_by_the_retry(pipelin
     # GIVEN an attempt whose copy into quarantine failed after the row was rejected
     upload_id, ref = stage(pipeline, b"<broken>")
     flaky = FailsOnce(pipeline.s3, "copy_object")
-    with pytest.raises(Exception, match="SlowDown"):
+    with pytest.raises(ClientError, match=r"\(SlowDown\) when calling the copy_object operation"):
         validate_staged_upload(ref, validator_deps(pipeline, s3=flaky))
     assert status_of(pipeline, upload_id)["status"] == "rejected"
     assert keys_under(pipeline, "incoming/") == [ref.key]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
@@ -88,8 +89,10 @@ def test_an_upload_url_starts_the_upload_awaiting_its_file_owned_by_the_caller(
 def test_the_presigned_post_fixes_the_key_and_content_type_and_bounds_the_size(
     large_upload_env: Pipeline, lambda_context: FakeLambdaContext
 ) -> None:
-    # GIVEN an issued upload URL
+    # GIVEN an upload URL issued between two readings of the clock
+    before = datetime.now(UTC).replace(microsecond=0)
     _, reply = invoke(uploads_event(), lambda_context)
+    after = datetime.now(UTC)
     upload_id = reply["uploadId"]
     # WHEN its policy is read
     policy = policy_of(reply)
@@ -102,7 +105,13 @@ def test_the_presigned_post_fixes_the_key_and_content_type_and_bounds_the_size(
     assert reply["upload"]["fields"]["Content-Type"] == "application/xml"
     # AND it is a SigV4 policy (S3 refuses SigV2 for new buckets), valid as long as the reply says
     assert reply["upload"]["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
-    assert policy["expiration"].startswith(reply["expiresAt"][:16])
+    # AND both the reply and the policy S3 enforces expire 15 minutes (the default upload URL lifetime)
+    # after the request: not sooner (a person with a slow link must finish), not later (a leaked form stays
+    # usable no longer than that); the policy counts whole seconds
+    expires_at = datetime.fromisoformat(reply["expiresAt"])
+    policy_expires = datetime.fromisoformat(policy["expiration"])
+    for expiry in (expires_at, policy_expires):
+        assert before + timedelta(minutes=15) <= expiry <= after + timedelta(minutes=15)
 
 
 def test_a_file_posted_with_the_form_lands_in_incoming(

@@ -118,6 +118,6 @@ def test_cognitos_administrative_operations_still_need_a_signature(
     emulator: Emulator, user_pool_client: dict[str, str]
 ) -> None:
     cognito = unsigned_cognito(emulator)
-    with pytest.raises(cognito.exceptions.ClientError) as refused:
+    with pytest.raises(cognito.exceptions.ClientError, match="not signed") as refused:
         cognito.admin_get_user(UserPoolId=user_pool_client["pool_id"], Username="ana")
     assert "not signed" in str(refused.value)

@@ -193,7 +193,7 @@ def test_a_publisher_without_manage_connections_is_refused_and_nothing_is_sent(
     with subscribe(feed, subscriber) as client:
         connection_id = connection_id_of(feed, before)
         # WHEN that principal posts
-        with pytest.raises(ClientError) as refused:
+        with pytest.raises(ClientError, match="execute-api:ManageConnections") as refused:
             feed.management(subscriber).post_to_connection(ConnectionId=connection_id, Data=b"x")
         # THEN 403 naming execute-api:ManageConnections, and the subscriber receives nothing
         assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
@@ -253,7 +253,7 @@ def test_a_post_over_128_kb_is_refused_413(
     with subscribe(feed, subscriber):
         connection_id = connection_id_of(feed, before)
         # WHEN one byte more than API Gateway's message limit is posted
-        with pytest.raises(ClientError) as refused:
+        with pytest.raises(ClientError, match=r"\(PayloadTooLargeException\)") as refused:
             feed.management(publisher).post_to_connection(
                 ConnectionId=connection_id, Data=b"x" * (MAX_MESSAGE_BYTES + 1)
             )

@@ -41,7 +41,7 @@ def test_a_flow_the_client_does_not_allow_is_refused(emulator: Emulator, flows: 
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id, ClientName="page", ExplicitAuthFlows=flows
     )["UserPoolClient"]["ClientId"]
-    with pytest.raises(ClientError) as refused:
+    with pytest.raises(ClientError, match="Auth flow not enabled for this client") as refused:
         admin_sign_in(cognito, pool_id, client_id)
     assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
     assert "Auth flow not enabled for this client" in refused.value.response["Error"]["Message"]

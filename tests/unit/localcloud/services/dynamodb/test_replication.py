@@ -7,12 +7,14 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 
 from localcloud.core.emulator import Emulator
+from localcloud.services.dynamodb import replication
 from localcloud.services.dynamodb.replication import DynamoDbReplicator
 from tests.unit.localcloud.conftest import Deployed, wait_for
 
@@ -261,23 +263,50 @@ def test_one_pass_replicates_every_table(emulator: Emulator) -> None:
         replicator.stop()  # the pass ran the tables side by side on the replicator's own workers
 
 
-def test_an_idle_table_is_polled_less_often_and_a_write_still_replicates_within_a_second(
-    emulator: Emulator,
+def test_an_idle_tables_polls_back_off_doubling_to_the_idle_interval_and_a_change_resets_them(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # GIVEN a replicator of one quiet global table, on a clock that stands still (so each pass's wait is
+    # exactly its back-off, not the back-off less the pass's own duration)
+    monkeypatch.setattr(replication, "time", SimpleNamespace(monotonic=lambda: 1_000.0, sleep=time.sleep))
     table = make_global_table(emulator)
-    calls: Counter[str] = Counter()
-    replicator = DynamoDbReplicator(counting_client_factory(emulator, calls), [(table, (EAST, WEST))])
-    replicator.start()
+    replicator = DynamoDbReplicator(emulator.client, [(table, (EAST, WEST))])
+    replicator.before_start()
     try:
-        time.sleep(0.5)  # the back-off reaches IDLE_POLL_INTERVAL
-        before = calls["GetRecords"]
-        time.sleep(2.0)
-        # Every 50 ms that would be 80 reads of the two streams; backed off to 0.4 s, about 10.
-        assert calls["GetRecords"] - before <= 20
-        written = time.monotonic()
+        # WHEN passes find nothing
+        waits = [replicator.run_once() for _ in range(8)]
+        # THEN the wait before the next pass doubles from the 50 ms poll interval up to the 2 s idle
+        # interval, and stays there: 8 polls in the first 9 idle seconds instead of 180
+        assert waits == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0])
+        assert replication.IDLE_POLL_INTERVAL == 2.0
+        # WHEN a pass finds a change THEN the next pass is one poll interval away, and the doubling
+        # starts again after it
+        emulator.client("dynamodb", EAST).put_item(TableName=table, Item={"pk": {"S": "x"}})
+        assert [replicator.run_once() for _ in range(3)] == pytest.approx([0.05, 0.1, 0.2])
+        assert "x" in items(emulator, table, WEST)
+    finally:
+        replicator.stop()
+
+
+def test_a_write_to_an_idle_table_is_replicated_by_the_running_replicator_without_its_idle_wait(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a running replicator whose table has been quiet long enough that its next poll is minutes
+    # away (a 1 s poll interval, doubled by eight quiet passes to 256 s: only a wake-up can bring the
+    # write over in the seconds this test waits)
+    monkeypatch.setattr(replication, "IDLE_POLL_INTERVAL", 3600.0)
+    table = make_global_table(emulator)
+    replicator = DynamoDbReplicator(emulator.client, [(table, (EAST, WEST))], poll_interval=1.0)
+    try:
+        for _ in range(8):
+            replicator.poll_once()
+        replicator.start()
+        # (its thread's first pass, which every start makes, has run: the wait after it is the long one)
+        assert replicator.wait_for_passes(9, time.monotonic() + 10)
+        # WHEN the table is written in one region
         emulator.client("dynamodb", EAST).put_item(TableName=table, Item={"pk": {"S": "late"}})
-        wait_for(lambda: "late" in items(emulator, table, WEST), timeout=5, what="late in us-west-2")
-        assert time.monotonic() - written < 1.5
+        # THEN the write reaches the other region: the write woke the replicator
+        wait_for(lambda: "late" in items(emulator, table, WEST), timeout=10, what="late in us-west-2")
         replicator.wait_converged(timeout=5)
     finally:
         replicator.stop()

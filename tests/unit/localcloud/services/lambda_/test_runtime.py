@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
-import time
 import uuid
 
 import pytest
+from moto.awslambda.exceptions import UnknownFunctionException
 
 from localcloud.services.lambda_.runtime import InvocationResult
 from tests.unit.localcloud.conftest import REGION, create_queue, drain, wait_for
@@ -67,22 +68,33 @@ def test_handler_exception_gives_error_type_and_message(emulator, deploy):
 
 
 def test_timeout_kills_the_invocation_and_the_next_one_gets_a_fresh_environment(emulator, deploy):
+    # GIVEN a function with a 1 s timeout that, when asked, records its process and sleeps 30 s
     fn = deploy(
         """
-        import time
+        import os, time
         def handler(event, context):
             if event.get("sleep"):
+                record(os.getpid())
                 time.sleep(30)
-            return "ok"
+                record("woke")
+            return os.getpid()
         """,
         timeout=1,
     )
-    started = time.monotonic()
+    # WHEN it is invoked to sleep
     error, payload = invoke(emulator, fn.name, {"sleep": True})
-    assert time.monotonic() - started < 5
+    # THEN the invocation fails as Lambda reports a timeout
     assert error == "Unhandled"
     assert payload == {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 1.00 seconds"}
-    assert invoke(emulator, fn.name) == (None, "ok")
+    # AND the environment that ran it is gone: its process was killed mid-sleep (and reaped)
+    [timed_out_pid] = fn.records()
+    assert timed_out_pid not in emulator.lambda_runtime.worker_pids()
+    with pytest.raises(ProcessLookupError):
+        os.kill(timed_out_pid, 0)
+    # AND the next invocation runs in a fresh one, and the killed handler never woke to finish
+    error, fresh_pid = invoke(emulator, fn.name)
+    assert error is None and fresh_pid != timed_out_pid
+    assert fn.records() == [timed_out_pid]
 
 
 def test_handler_sees_its_environment_and_can_call_the_emulator(emulator, deploy):
@@ -211,32 +223,44 @@ def test_async_invoke_retries_twice_then_calls_on_failure_and_the_dlq(emulator, 
     assert "no such rule" in message["MessageAttributes"]["ErrorMessage"]["StringValue"]
 
 
-def test_event_invocation_type_is_queued_not_run_inline(emulator, deploy):
-    fn = deploy("""
-        import time
-        def handler(event, context):
-            time.sleep(1)
-            record(event)
-    """)
-    started = time.monotonic()
+# A handler that cannot finish before the test opens its gate (creates GATE_FILE): an invocation that answers
+# while the gate is shut was not waiting for its handler.
+GATED = """
+    import os, time
+    def handler(event, context):
+        while not os.path.exists(os.environ["GATE_FILE"]):
+            time.sleep(0.01)
+"""
+
+
+def test_event_invocation_type_is_queued_not_run_inline(emulator, deploy, tmp_path):
+    # GIVEN a function that waits for a gate the test opens
+    gate = tmp_path / "gate"
+    fn = deploy(GATED + "        record(event)\n", timeout=10, env={"GATE_FILE": str(gate)})
+    # WHEN it is invoked with InvocationType=Event while the gate is shut
     response = emulator.client("lambda", REGION).invoke(
         FunctionName=fn.name, InvocationType="Event", Payload=json.dumps({"k": 1})
     )
+    # THEN 202 comes back while the handler is still waiting: queued, in flight, and not finished
     assert response["StatusCode"] == 202
-    assert time.monotonic() - started < 0.8
+    assert emulator.lambda_runtime.busy and fn.records() == []
+    # AND once the gate opens the queued invocation runs to the end
+    gate.touch()
     wait_for(lambda: fn.records() == [{"k": 1}], what="the queued invocation")
 
 
-def test_s3_notification_is_async_retried_and_dead_lettered(emulator, deploy):
+def test_s3_notification_is_async_retried_and_dead_lettered(emulator, deploy, tmp_path):
+    # GIVEN a function that fails every event, once a gate the test opens is open
+    gate = tmp_path / "gate"
     dlq_url, dlq_arn = create_queue(emulator, f"dlq-{uuid.uuid4().hex[:8]}")
     fn = deploy(
-        """
-        import time
-        def handler(event, context):
-            time.sleep(0.5)
-            record(event["Records"][0]["s3"]["object"]["key"])
-            raise RuntimeError("cannot parse upload")
+        GATED
+        + """
+        record(event["Records"][0]["s3"]["object"]["key"])
+        raise RuntimeError("cannot parse upload")
         """,
+        timeout=10,
+        env={"GATE_FILE": str(gate)},
         DeadLetterConfig={"TargetArn": dlq_arn},
         permissions=[sends_to(dlq_arn)],
     )
@@ -250,10 +274,12 @@ def test_s3_notification_is_async_retried_and_dead_lettered(emulator, deploy):
             "LambdaFunctionConfigurations": [{"LambdaFunctionArn": fn.arn, "Events": ["s3:ObjectCreated:*"]}]
         },
     )
-    started = time.monotonic()
+    # WHEN an object is put while the gate is shut
     s3.put_object(Bucket=bucket, Key="a.xml", Body=b"<a/>")
-    # put_object does not wait for the handler (it sleeps 0.5 s per attempt)
-    assert time.monotonic() - started < 0.5
+    # THEN put_object has answered while the notified function is still waiting: S3 does not wait for it
+    assert emulator.lambda_runtime.busy and fn.records() == []
+    # AND once the gate opens, the event is tried three times and then dead-lettered
+    gate.touch()
     [message] = drain(emulator, dlq_url, expected=1, timeout=20)
     assert fn.records() == ["a.xml"] * 3
     event = json.loads(message["Body"])
@@ -287,7 +313,7 @@ def test_sns_delivers_the_real_notification_asynchronously(emulator, deploy):
 
 
 def test_unknown_function_is_a_clear_error(emulator):
-    with pytest.raises(Exception, match="does-not-exist"):
+    with pytest.raises(UnknownFunctionException, match=r"Function not found: .*does-not-exist"):
         emulator.lambda_runtime.invoke("does-not-exist", REGION, {})
 
 

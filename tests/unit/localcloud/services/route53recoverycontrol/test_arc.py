@@ -81,10 +81,12 @@ def entries(panel: Panel, on: str) -> list[dict[str, str]]:
     ]
 
 
-def error_code(call: Callable[[], Any]) -> tuple[str, str]:
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
+def refusal_message(call: Callable[[], Any], code: str) -> str:
+    """The message of the ClientError `call` raises, which must carry the error code `code`."""
+    with pytest.raises(botocore.exceptions.ClientError, match=rf"\({code}\)") as raised:
         call()
-    return raised.value.response["Error"]["Code"], raised.value.response["Error"]["Message"]
+    assert raised.value.response["Error"]["Code"] == code
+    return raised.value.response["Error"]["Message"]
 
 
 def test_a_cluster_answers_on_five_regional_endpoints_as_describe_cluster_lists_them(
@@ -131,14 +133,14 @@ def test_a_change_that_breaks_a_safety_rule_is_refused_and_changes_nothing(
     client.update_routing_control_states(UpdateRoutingControlStateEntries=entries(panel, "us-east-1"))
 
     # WHEN us-east-1 is turned Off alone (no region would be On)
-    code, message = error_code(
+    message = refusal_message(
         lambda: client.update_routing_control_state(
             RoutingControlArn=panel.controls["us-east-1"], RoutingControlState="Off"
-        )
+        ),
+        "ValidationException",
     )
 
-    # THEN ARC refuses, naming the rule, and the state is unchanged
-    assert code == "ValidationException"
+    # THEN ARC refuses with ValidationException, naming the rule, and the state is unchanged
     assert "at-least-one-active" in message
     assert states(panel, emulator) == {"us-east-1": "On", "us-west-2": "Off"}
     # AND the same change passes when the operator overrides the rule ("break glass")
@@ -153,15 +155,15 @@ def test_a_change_that_breaks_a_safety_rule_is_refused_and_changes_nothing(
 def test_a_batch_update_is_all_or_nothing(emulator: Emulator, panel: Panel) -> None:
     client = panel.data_plane(emulator)
     unknown = panel.controls["us-east-1"] + "0"
-    code, _ = error_code(
+    refusal_message(
         lambda: client.update_routing_control_states(
             UpdateRoutingControlStateEntries=[
                 {"RoutingControlArn": panel.controls["us-east-1"], "RoutingControlState": "On"},
                 {"RoutingControlArn": unknown, "RoutingControlState": "Off"},
             ]
-        )
+        ),
+        "ResourceNotFoundException",
     )
-    assert code == "ResourceNotFoundException"
     assert states(panel, emulator) == {"us-east-1": "Off", "us-west-2": "Off"}
 
 
@@ -216,8 +218,7 @@ def test_a_role_reads_and_changes_only_the_controls_its_policy_names(
             panel.controls["us-east-1"],
         ),
     ):
-        code, message = error_code(call)
-        assert code == "AccessDeniedException"
+        message = refusal_message(call, "AccessDeniedException")
         assert f"assumed-role/{role_arn.rsplit('/', 1)[-1]}/reader" in message
         assert action in message and resource in message
     assert len(emulator.iam.denials) == denials_before + 2

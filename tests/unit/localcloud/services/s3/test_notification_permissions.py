@@ -85,7 +85,7 @@ def test_a_configuration_naming_a_queue_that_does_not_let_s3_send_is_refused(
         )
 
     # WHEN the bucket is configured to notify it THEN S3 refuses, naming the destination, and keeps none
-    with pytest.raises(botocore.exceptions.ClientError) as refused:
+    with pytest.raises(botocore.exceptions.ClientError, match=r"\(InvalidArgument\)") as refused:
         notify(emulator, source, queue_arn)
     assert refused.value.response["Error"]["Code"] == "InvalidArgument"
     assert queue_arn in refused.value.response["Error"]["Message"]
@@ -125,7 +125,7 @@ def test_a_function_destination_without_s3_permission_is_refused_at_configuratio
 ) -> None:
     source = bucket(emulator)
     fn = deploy("def handler(event, context):\n    return 1\n")
-    with pytest.raises(botocore.exceptions.ClientError) as refused:
+    with pytest.raises(botocore.exceptions.ClientError, match=r"\(InvalidArgument\)") as refused:
         emulator.client("s3", REGION).put_bucket_notification_configuration(
             Bucket=source,
             NotificationConfiguration={

@@ -10,20 +10,23 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from localcloud.core.emulator import Emulator
+from localcloud.services.s3 import replication as s3_replication
 from localcloud.services.s3.replication import (
     COMPLETED,
     IDLE_POLL_INTERVAL,
+    PENDING,
     REPLICA,
     ReplicationConfig,
     S3Replicator,
 )
-from tests.unit.localcloud.conftest import role_with, wait_for
+from tests.unit.localcloud.conftest import role_with
 
 EAST, WEST = "us-east-1", "us-west-2"
 ASSUME_S3 = json.dumps(
@@ -91,10 +94,13 @@ def rule(
 
 @pytest.fixture
 def replicate(emulator: Emulator, role: str) -> Iterator[Callable[..., S3Replicator]]:
-    """Put replication rules on buckets and record them, as the provisioner does; start a replicator."""
+    """Put replication rules on buckets and record them, as the provisioner does; start a replicator (or,
+    with start=False, only take its baseline: the test then drives its passes with poll_once)."""
     started: list[S3Replicator] = []
 
-    def _replicate(*pairs: tuple[str, str, dict[str, Any]], lag_seconds: float = 0.0) -> S3Replicator:
+    def _replicate(
+        *pairs: tuple[str, str, dict[str, Any]], lag_seconds: float = 0.0, start: bool = True
+    ) -> S3Replicator:
         configs = []
         for bucket, region, bucket_rule in pairs:
             emulator.client("s3", region).put_bucket_replication(
@@ -105,7 +111,10 @@ def replicate(emulator: Emulator, role: str) -> Iterator[Callable[..., S3Replica
             )
         replicator = S3Replicator(emulator.client, configs, lag_seconds=lag_seconds)
         started.append(replicator)
-        replicator.start()
+        if start:
+            replicator.start()
+        else:
+            replicator.before_start()
         return replicator
 
     yield _replicate
@@ -121,11 +130,17 @@ def keys_and_versions(emulator: Emulator, bucket: str, region: str) -> dict[str,
     return counts
 
 
-def test_object_is_copied_to_the_other_region_with_its_bytes_and_metadata_after_the_lag(
-    emulator: Emulator, replicate: Callable[..., S3Replicator]
+def test_object_is_copied_to_the_other_region_with_its_bytes_and_metadata_once_the_lag_has_passed(
+    emulator: Emulator, replicate: Callable[..., S3Replicator], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # GIVEN a replicator with a 0.4 s lag whose passes the test runs, on a clock the test moves
+    clock = SimpleNamespace(now=1_000.0)
+    monkeypatch.setattr(
+        s3_replication, "time", SimpleNamespace(monotonic=lambda: clock.now, sleep=time.sleep)
+    )
     source, destination = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
-    replicator = replicate((source, EAST, rule(destination)), lag_seconds=0.4)
+    replicator = replicate((source, EAST, rule(destination)), lag_seconds=0.4, start=False)
+    # AND an object written at 1,000 s
     put = emulator.client("s3", EAST).put_object(
         Bucket=source,
         Key="reports/a.json",
@@ -133,7 +148,6 @@ def test_object_is_copied_to_the_other_region_with_its_bytes_and_metadata_after_
         ContentType="application/json",
         Metadata={"owner": "ops"},
     )
-    written = time.monotonic()
     west = emulator.client("s3", WEST)
 
     def copied() -> bool:
@@ -143,9 +157,17 @@ def test_object_is_copied_to_the_other_region_with_its_bytes_and_metadata_after_
             return False
         return True
 
-    assert not copied()  # the lag holds the copy back
-    wait_for(copied, timeout=5, what="the replica in us-west-2")
-    assert time.monotonic() - written >= 0.4
+    # WHEN passes run when it is written and a millisecond before the lag has passed
+    for now in (1_000.0, 1_000.399):
+        clock.now = now
+        replicator.poll_once()
+        # THEN the lag holds the copy back: the version is pending
+        assert not copied()
+        assert replicator.replication_status(source, "reports/a.json", put["VersionId"]) == PENDING
+    # WHEN a pass runs once the lag has passed
+    clock.now = 1_000.0 + 0.4
+    replicator.poll_once()
+    # THEN the object is in the other region with its bytes, content type, metadata and encryption
     replica = west.get_object(Bucket=destination, Key="reports/a.json")
     assert replica["Body"].read() == b'{"n": 1}'
     assert replica["ContentType"] == "application/json"

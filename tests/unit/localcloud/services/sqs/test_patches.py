@@ -69,7 +69,7 @@ def test_a_batch_over_one_mebibyte_in_total_is_refused(emulator: Emulator) -> No
     attribute = {"n": {"DataType": "String", "StringValue": "1"}}  # 8 bytes: the batch's 1 MiB is crossed
     entries = [{"Id": "a", "MessageBody": "x" * half}, {"Id": "b", "MessageBody": "x" * half}]
     assert sqs.send_message_batch(QueueUrl=url, Entries=entries)["Successful"]
-    with pytest.raises(botocore.exceptions.ClientError) as refused:
+    with pytest.raises(botocore.exceptions.ClientError, match="BatchRequestTooLong") as refused:
         sqs.send_message_batch(
             QueueUrl=url, Entries=[{**entries[0], "MessageAttributes": attribute}, entries[1]]
         )
