@@ -32,6 +32,7 @@ from samples.transform_documents import generate_orders_xml
 from scripts.put_rule import put_rules
 from tests.e2e.conftest import E2E_CONFIG, running_cloud
 from tests.e2e.faults import service_unreachable
+from tests.transform_golden import GOLDEN_DIR, canonical, golden_orders_of_about
 
 pytestmark = pytest.mark.e2e
 MEGABYTE = 1024 * 1024
@@ -40,38 +41,10 @@ MEGABYTE = 1024 * 1024
 MAX_UPLOAD_BYTES = 10 * MEGABYTE
 LAMBDA_REQUEST_BYTES = 6 * MEGABYTE  # what a synchronous invocation (so POST /upload) can carry
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
-# Reviewed by hand against rules/orders-v1.json (see the files): the expected outputs are these, not what
-# the handlers' own functions compute.
-GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden" / "transform"
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
 <lolz>&lol2;</lolz>"""
 XXE = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>"""
-
-
-def canonical(value: Any) -> str:
-    """JSON text that tells 1 from 1.0 and from true (which == does not), keys in one order."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def golden_orders(copies: int) -> tuple[bytes, Any]:
-    """The golden orders document with its orders repeated `copies` times, and its golden output likewise:
-    every rule of orders-v1 acts within one order, so the orders' copies give copies of their output."""
-    text = (GOLDEN_DIR / "orders-v1.xml").read_text(encoding="utf-8")
-    head, first = text.split("  <order ", 1)
-    orders, tail = ("  <order " + first).rsplit("</orders>", 1)
-    golden = json.loads((GOLDEN_DIR / "orders-v1.json").read_text(encoding="utf-8"))
-    return (head + orders * copies + "</orders>" + tail).encode(), {
-        **golden,
-        "order": golden["order"] * copies,
-    }
-
-
-def golden_orders_of_about(size_bytes: int) -> tuple[bytes, Any]:
-    """golden_orders with as many copies as it takes to reach `size_bytes` (less than a copy more)."""
-    once, twice = (len(golden_orders(copies)[0]) for copies in (1, 2))
-    per_copy = twice - once
-    return golden_orders(max(1, -(-(size_bytes - (once - per_copy)) // per_copy)))
 
 
 @pytest.fixture(scope="module")
