@@ -38,6 +38,17 @@ REGION: Final = "eu-west-1"
 BUCKET = "regionflow-batch-eu-west-1"
 ERRORS_TABLE = "regionflow-batch-errors"
 FINANCIALS_TABLE = "regionflow-batch-financials"
+# The seed's sample row (the AWS guidance's CSV), valid and with financial data in the fixtures.
+SEED_ROW = (
+    "535113847",
+    "Azerbaijan",
+    "Snacks",
+    "Online",
+    "C",
+    "10/8/14",
+    "Middle East and North Africa",
+    "10/23/14",
+)
 FILE_ID = contract.file_id("input/testfile.csv", "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
 
 

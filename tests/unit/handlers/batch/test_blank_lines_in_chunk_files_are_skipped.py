@@ -24,18 +24,8 @@ from handlers.batch.records import CHUNK_HEADER, OUTPUT_HEADER, record_from_cell
 from handlers.batch.validate_records import ChunkFormatError, ChunkRow, read_chunk_rows
 
 from ..conftest import FakeLambdaContext
-from .chunk_fixtures import FILE_ID, ChunkCloud, chunk_cloud_fixture  # noqa: F401
+from .chunk_fixtures import FILE_ID, SEED_ROW, ChunkCloud, chunk_cloud_fixture  # noqa: F401
 
-SEED_ROW = (
-    "535113847",
-    "Azerbaijan",
-    "Snacks",
-    "Online",
-    "C",
-    "10/8/14",
-    "Middle East and North Africa",
-    "10/23/14",
-)
 OTHER_ROW = ("100640618", "Norway", "Cereal", "Offline", "M", "10/8/14", "Europe", "11/6/14")
 FIRST = {"rowNumber": 2, "record": record_from_cells(SEED_ROW)}
 SECOND = {"rowNumber": 5, "record": record_from_cells(OTHER_ROW)}

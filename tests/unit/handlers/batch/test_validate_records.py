@@ -23,21 +23,11 @@ from samples.batch_records import INVALID_KINDS, generate_batch
 from ..conftest import FakeLambdaContext
 from .chunk_fixtures import (  # noqa: F401
     FILE_ID,
+    SEED_ROW,
     ChunkCloud,
     chunk_cloud_fixture,
     emitted_metrics,
     input_rows,
-)
-
-SEED_ROW = (
-    "535113847",
-    "Azerbaijan",
-    "Snacks",
-    "Online",
-    "C",
-    "10/8/14",
-    "Middle East and North Africa",
-    "10/23/14",
 )
 
 
