@@ -167,7 +167,7 @@ def _account_backends_without_the_global_lock() -> None:
             return create(self, account_id)
 
     account_backend._localcloud = True  # type: ignore[attr-defined]
-    BackendDict.__getitem__ = account_backend  # type: ignore[method-assign]
+    BackendDict.__getitem__ = account_backend  # type: ignore[assignment,method-assign]
 
 
 class Emulator:
