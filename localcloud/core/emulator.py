@@ -147,29 +147,6 @@ def _list_moto_modules_once() -> None:
         backends.list_of_moto_modules = functools.partial(iter, modules)
 
 
-def _account_backends_without_the_global_lock() -> None:
-    """moto takes one process-wide lock (backend_lock) on every `<service>_backends[account]` lookup, which
-    every request makes, often several times; under the batch benchmark's 50 concurrent chunks a fifth of
-    the main process's samples were threads queued on it. The lock guards creating an account's backend
-    and reset(), which clears the account backends and the list of those in use together: an account
-    already present is returned without it, creating one still takes it. Idempotent."""
-    from moto.core.base_backend import BackendDict  # noqa: PLC0415 - moto is slow to import
-
-    if getattr(BackendDict.__getitem__, "_localcloud", False):
-        return
-    require_supported_moto(__name__)
-    create = BackendDict.__getitem__
-
-    def account_backend(self: Any, account_id: str) -> Any:
-        try:
-            return dict.__getitem__(self, account_id)
-        except KeyError:
-            return create(self, account_id)
-
-    account_backend._localcloud = True  # type: ignore[attr-defined]
-    BackendDict.__getitem__ = account_backend  # type: ignore[assignment,method-assign]
-
-
 class Emulator:
     """Start/stop moto's server in this process; hand out boto3 clients bound to it."""
 
@@ -244,7 +221,6 @@ class Emulator:
             cognito_patches.apply()
             add_route(preflight_route)
             _list_moto_modules_once()
-            _account_backends_without_the_global_lock()
             # werkzeug logs every request at INFO: thousands of lines per demo run.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
             logging.getLogger("werkzeug").addFilter(_NOT_IMPLEMENTED_FILTER)
