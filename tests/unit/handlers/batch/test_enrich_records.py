@@ -23,6 +23,7 @@ from .chunk_fixtures import (  # noqa: F401
     FILE_ID,
     FINANCIALS_TABLE,
     REGION,
+    SEED_ROW,
     ChunkCloud,
     chunk_cloud_fixture,
     emitted_metrics,
@@ -139,21 +140,7 @@ def test_financial_values_reach_the_enriched_file_as_the_exact_strings_loaded(
     )
     put_valid_rows(
         chunk_cloud,
-        [
-            (
-                1,
-                (
-                    "535113847",
-                    "Azerbaijan",
-                    "Snacks",
-                    "Online",
-                    "C",
-                    "10/8/14",
-                    "Middle East and North Africa",
-                    "10/23/14",
-                ),
-            )
-        ],
+        [(1, SEED_ROW)],
     )
     result = enrich_chunk(
         enrich_input(chunk_cloud),
