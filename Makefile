@@ -6,8 +6,9 @@ PYTHON ?= $(firstword $(foreach candidate,python3.13 $(wildcard $(HOME)/.pyenv/v
 VENV := venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+MUTATE_STAMP := $(VENV)/.mutate-installed
 
-.PHONY: test lint typecheck unit browser awscli bench demo clean
+.PHONY: test lint typecheck unit browser awscli bench demo mutate clean
 
 # The browser tests drive Debian's chromium through chromedriver (headless); installed once, as root or
 # through sudo. CHROMIUM/CHROMEDRIVER name other binaries.
@@ -58,8 +59,17 @@ test: lint typecheck unit
 bench: $(STAMP)
 	@for module in $(basename $(notdir $(wildcard bench/*_bench.py))) batch_cost; do echo "== bench.$$module"; $(BIN)/python -m bench.$$module || exit 1; done
 
+# The mutation score of the pure logic (issue 20; scripts/mutate.py, [tool.mutmut] in pyproject.toml): a
+# benchmark-like job, not part of make test. nice: it keeps both cores busy for several minutes.
+$(MUTATE_STAMP): $(STAMP) requirements-mutate.txt
+	$(BIN)/python -m pip install --quiet -r requirements-mutate.txt
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	nice $(BIN)/python -m scripts.mutate
+
 clean:
-	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build mutants .mypy_cache .pytest_cache .ruff_cache
 
 demo: $(STAMP)
 	$(BIN)/python -m demos
