@@ -23,6 +23,7 @@ from typing import Any
 
 import requests
 
+from localcloud.core import backend_lookups
 from localcloud.core.activity_log import not_implemented_line
 from localcloud.core.browser_cors import backend_apps_with_aws_cors, preflight_route
 from localcloud.core.clients import SharedClients
@@ -221,6 +222,7 @@ class Emulator:
             cognito_patches.apply()
             add_route(preflight_route)
             _list_moto_modules_once()
+            backend_lookups.apply()
             # werkzeug logs every request at INFO: thousands of lines per demo run.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
             logging.getLogger("werkzeug").addFilter(_NOT_IMPLEMENTED_FILTER)
