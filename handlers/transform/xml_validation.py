@@ -81,7 +81,6 @@ XML_DECLARATION = re.compile(
     r"""^<\?xml\s+version\s*=\s*(?P<q1>["'])[^"']*(?P=q1)"""
     r"""(?P<enc>\s+encoding\s*=\s*(?P<q2>["'])(?P<name>[^"']*)(?P=q2))?""",
 )
-_DECLARATION_PROBE_BYTES = 200
 
 # Attributes are identifiers, codes and flags; data belongs in element text. xmltodict turns each
 # attribute into a key of its element's object and the rules match attribute paths one by one, so an
@@ -125,7 +124,9 @@ def to_utf8(body: bytes) -> bytes:
     wide = _from_wide_encoding(body)
     if wide is not None:
         return wide
-    declaration = XML_DECLARATION.match(body[:_DECLARATION_PROBE_BYTES].decode("latin-1"))
+    # The whole declaration, however much whitespace XML lets it hold between its pseudo-attributes (the
+    # body is already within the upload limit); without its closing '?>' there is no declaration to read.
+    declaration = XML_DECLARATION.match(body[: body.find(b"?>") + 2].decode("latin-1"))
     if declaration is None or not declaration.group("enc"):
         return _checked_utf8(body)
     declared = declaration.group("name")

@@ -158,25 +158,6 @@ def test_an_attribute_value_may_hold_up_to_and_including_65536_characters(
             validate_xml(body, max_bytes=len(body), max_depth=8)
 
 
-@EDGES
-def test_an_encoding_is_read_from_a_declaration_ending_within_the_first_200_bytes(
-    offset: int, accepted: bool
-) -> None:
-    # GIVEN an ISO-8859-1 document (its "é" the single byte E9, not UTF-8) whose declaration, padded with
-    # spaces, names its encoding in a quote closing at byte 199, 200 or 201 (then "é" is byte 206)
-    tail = ' encoding="ISO-8859-1"'
-    declaration = '<?xml version="1.0"' + " " * (200 + offset - len('<?xml version="1.0"') - len(tail)) + tail
-    assert len(declaration) == 200 + offset
-    body = (declaration + "?><a>\u00e9</a>").encode("latin-1")
-    # WHEN it is validated THEN up to byte 200 the encoding is honoured and the document comes back as
-    # UTF-8; past it the declaration is not read, and the E9 byte is refused as invalid UTF-8
-    if accepted:
-        assert validate_xml(body, max_bytes=LIMIT_BYTES, max_depth=8).endswith("<a>\u00e9</a>".encode())
-    else:
-        with pytest.raises(XmlRejected, match=r"^the body is not valid UTF-8 \(byte offset 206"):
-            validate_xml(body, max_bytes=LIMIT_BYTES, max_depth=8)
-
-
 # ---- the request's names ------------------------------------------------------------------------------
 
 
