@@ -13,18 +13,11 @@ import pytest
 
 from handlers.batch.records import InputFormatError, check_header, read_input_rows
 
+from .chunk_fixtures import SEED_ROW
+
 HEADER_LINE = "uuid,Country,Item Type,Sales Channel,Order Priority,Order Date,Region,Ship Date"
 SEED_LINE = "535113847,Azerbaijan,Snacks,Online,C,10/8/14,Middle East and North Africa,10/23/14"
-SEED_CELLS = [
-    "535113847",
-    "Azerbaijan",
-    "Snacks",
-    "Online",
-    "C",
-    "10/8/14",
-    "Middle East and North Africa",
-    "10/23/14",
-]
+SEED_CELLS = list(SEED_ROW)
 
 
 def test_a_header_with_a_utf8_bom_is_accepted() -> None:

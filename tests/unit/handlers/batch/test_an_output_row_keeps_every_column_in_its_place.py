@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from handlers.batch.records import output_cells
 
+from .chunk_fixtures import SEED_ROW
+
 FINANCIALS = {
     "unitsSold": "934",
     "unitPrice": "152.58",
@@ -64,15 +66,6 @@ def test_an_order_without_financial_data_gets_blank_financial_columns() -> None:
     }
     partial = {"unitsSold": "934", "unitPrice": "152.58"}
     # WHEN its output rows are built THEN the input cells are kept and each missing figure is blank
-    written = [
-        "535113847",
-        "Azerbaijan",
-        "Snacks",
-        "Online",
-        "C",
-        "10/8/14",
-        "Middle East and North Africa",
-        "10/23/14",
-    ]
+    written = list(SEED_ROW)
     assert output_cells(record, None) == [*written, "", "", "", "", "", ""]
     assert output_cells(record, partial) == [*written, "934", "152.58", "", "", "", ""]
