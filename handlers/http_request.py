@@ -59,7 +59,9 @@ def read_body(
         # Every character is at least one UTF-8 byte: longer text is over the limit whatever it holds.
         if len(body) > max_body_bytes:
             raise body_too_large(f"at least {len(body)}", max_body_bytes, reason=limit_reason)
-        # Lone surrogates (smuggled in by JSON escapes upstream) survive to fail the JSON parse with a 400.
+        # Lone surrogates (smuggled in by JSON escapes upstream) survive the encoding: outside a JSON
+        # string they fail the parse with a 400; inside one they reach the handler's field checks, as with
+        # json.loads.
         data = body.encode("utf-8", errors="surrogatepass")
     else:
         if len(body) > 4 * -(-max_body_bytes // 3):
