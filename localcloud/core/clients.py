@@ -14,6 +14,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from localcloud.core import in_process
+
 ClientFactory = Callable[[str, str], Any]
 
 DUMMY_ACCESS_KEY_ID = "test"
@@ -40,20 +42,23 @@ def emulator_client(
         }
     # boto3-stubs type boto3.client per literal service name; `service` is any str, so the result is Any
     new_client: Callable[..., Any] = boto3.client
-    return new_client(service, region_name=region, endpoint_url=endpoint_url, config=_RETRIES, **keys)
+    client = new_client(service, region_name=region, endpoint_url=endpoint_url, config=_RETRIES, **keys)
+    return in_process.attach(client, endpoint_url)
 
 
 def emulator_resource(endpoint_url: str, service: str, region: str) -> Any:
     """A boto3 service resource (e.g. DynamoDB's Table API) talking to the emulator."""
     # boto3-stubs type boto3.resource per literal service name, as boto3.client above
     new_resource: Callable[..., Any] = boto3.resource
-    return new_resource(
+    resource = new_resource(
         service,
         region_name=region,
         endpoint_url=endpoint_url,
         aws_access_key_id=DUMMY_ACCESS_KEY_ID,
         aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
     )
+    in_process.attach(resource.meta.client, endpoint_url)
+    return resource
 
 
 class SharedClients:

@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from localcloud.core import backend_lookups
+from localcloud.core import backend_lookups, in_process
 from localcloud.core.activity_log import not_implemented_line
 from localcloud.core.browser_cors import backend_apps_with_aws_cors, preflight_route
 from localcloud.core.clients import SharedClients
@@ -115,6 +115,7 @@ class _MotoServer:
         from werkzeug.serving import make_server  # noqa: PLC0415
 
         app = DomainDispatcherApplication(backend_apps_with_aws_cors(create_backend_app))
+        self.app = app
         # werkzeug serves a dup of the descriptor it is given: this one is closed once it has it.
         self._server = make_server(
             HOST, 0, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
@@ -237,6 +238,8 @@ class Emulator:
             self._previous_moto_port = os.environ.get("MOTO_PORT")
             os.environ["MOTO_PORT"] = str(port)
             requests.post(f"{endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
+            # localcloud's own clients (pollers, replicators, interpreter, runtime) skip loopback HTTP.
+            in_process.serve(endpoint_url, server.app)
             self._iam = IamEnforcement()
             iam_enforcement.install(self._iam)
             arc_server.install(ArcBackend(endpoint_url))
@@ -263,6 +266,8 @@ class Emulator:
             arc_server.uninstall()
             multi_region_access_points.uninstall()
             if self._server is not None:
+                if self._endpoint_url is not None:
+                    in_process.withdraw(self._endpoint_url)
                 self._server.stop()
                 if self._previous_moto_port is None:
                     os.environ.pop("MOTO_PORT", None)

@@ -38,6 +38,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from localcloud.core import in_process
 from localcloud.core.clients import SharedClients
 from localcloud.services.iam import enforcement
 from localcloud.services.iam.enforcement import Denial, IamEnforcement
@@ -138,7 +139,7 @@ class MachineRoleClients:
             config=self._config,
         )
         client.meta.events.register("after-call", _ensure_request_id)
-        return client
+        return in_process.attach(client, self.endpoint_url)
 
     def _refuse(self, role_arn: str, reason: str) -> ClientError:
         """STS's refusal, counted as the IAM denial it is, shaped as the ClientError the integrations map."""
