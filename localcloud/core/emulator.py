@@ -17,6 +17,7 @@ import functools
 import logging
 import os
 import socket
+import sys
 import threading
 from types import TracebackType
 from typing import Any
@@ -50,6 +51,7 @@ from localcloud.services.stepfunctions import state_size
 HOST = "127.0.0.1"
 LOCALSTACK_PORT = 4566  # what tools configured for LocalStack expect
 _LISTEN_BACKLOG = 128  # werkzeug's own
+_SWITCH_INTERVAL_SECONDS = 0.001  # CPython's default is 0.005
 
 
 class PortInUseError(RuntimeError):
@@ -167,6 +169,7 @@ class Emulator:
         self._clients: SharedClients | None = None
         self._lock = threading.Lock()
         self._previous_moto_port: str | None = None
+        self._previous_switch_interval = sys.getswitchinterval()
         self._iam: IamEnforcement | None = None
 
     @property
@@ -240,6 +243,11 @@ class Emulator:
             requests.post(f"{endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
             # localcloud's own clients (pollers, replicators, interpreter, runtime) skip loopback HTTP.
             in_process.serve(endpoint_url, server.app)
+            # One GIL serves the Lambda workers' requests and localcloud's own threads, which now do their
+            # moto work themselves (in_process): shorter slices keep the workers' answers from waiting
+            # behind them (the 100,000-row batch: 1,270-1,410 rows/s at the default 5 ms, 1,608 at 1 ms).
+            self._previous_switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(_SWITCH_INTERVAL_SECONDS)
             self._iam = IamEnforcement()
             iam_enforcement.install(self._iam)
             arc_server.install(ArcBackend(endpoint_url))
@@ -269,6 +277,7 @@ class Emulator:
                 if self._endpoint_url is not None:
                     in_process.withdraw(self._endpoint_url)
                 self._server.stop()
+                sys.setswitchinterval(self._previous_switch_interval)
                 if self._previous_moto_port is None:
                     os.environ.pop("MOTO_PORT", None)
                 else:
