@@ -8,6 +8,7 @@ to the empty string counts as unset.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -110,24 +111,17 @@ def test_a_mapping_is_read_from_a_json_object(variable: str) -> None:
 
 def test_what_a_component_writes_the_handler_reads_back_unchanged() -> None:
     # GIVEN every kind of setting, written by the component
-    given = KindsSettings(
-        table="uploads",
-        tracing=True,
-        ratio=0.5,
-        recipients=("a@example.com",),
-        routes={"eu-west-1": "arn:a"},
-        limit=7,
-        alias="green",
-    )
-    written = KindsSettings.environment(
-        table="uploads",
-        tracing=True,
-        ratio=0.5,
-        recipients=("a@example.com",),
-        routes={"eu-west-1": "arn:a"},
-        limit=7,
-        alias="green",
-    )
+    values: dict[str, Any] = {
+        "table": "uploads",
+        "tracing": True,
+        "ratio": 0.5,
+        "recipients": ("a@example.com",),
+        "routes": {"eu-west-1": "arn:a"},
+        "limit": 7,
+        "alias": "green",
+    }
+    given = KindsSettings(**values)
+    written = KindsSettings.environment(**values)
     # WHEN the handler reads them THEN it has the same settings
     assert KindsSettings.from_environment(written) == given
 
