@@ -1,13 +1,14 @@
 """The emulator's own AWS calls, answered in the calling thread instead of over loopback HTTP.
 
-localcloud's pollers, replicators, the Step Functions interpreter's service integrations and the Lambda
-runtime call the emulator with boto3 clients. Over HTTP each call costs a socket round trip, werkzeug's
+localcloud's provisioning, pollers, replicators and Lambda runtime, and the tests' and demos' drivers, call
+the emulator with boto3 clients. Over HTTP each call costs a socket round trip, werkzeug's
 request parsing on a server thread and a thread switch under the one GIL that the whole emulator shares.
 A client built for an endpoint whose WSGI app runs in this process (`serve`) instead hands each signed
 request to that app directly: the same app the server runs (moto's dispatcher, IAM enforcement, every
 localcloud route), given the environ werkzeug's request handler would build (moto's handler included,
 which keeps S3 metadata names with underscores and drops other underscored headers), so it decides and
-answers exactly as it would over the socket. Lambda workers are other processes and keep using HTTP.
+answers exactly as it would over the socket. Lambda workers are other processes and keep using HTTP; the
+Step Functions interpreter's service integrations keep it too (services/stepfunctions/service_roles.py).
 """
 
 from __future__ import annotations

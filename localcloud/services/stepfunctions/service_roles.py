@@ -38,7 +38,6 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from localcloud.core import in_process
 from localcloud.core.clients import SharedClients
 from localcloud.services.iam import enforcement
 from localcloud.services.iam.enforcement import Denial, IamEnforcement
@@ -139,7 +138,10 @@ class MachineRoleClients:
             config=self._config,
         )
         client.meta.events.register("after-call", _ensure_request_id)
-        return in_process.attach(client, self.endpoint_url)
+        # Over the port, not localcloud/core/in_process.py: run on the interpreter's own thread, its calls
+        # held the GIL while the Lambda workers waited for answers (batch 1,608 -> 1,768 rows/s over the
+        # port; the audit ingest's 1 KB p50 1.5-2 ms worse in-process).
+        return client
 
     def _refuse(self, role_arn: str, reason: str) -> ClientError:
         """STS's refusal, counted as the IAM denial it is, shaped as the ClientError the integrations map."""
