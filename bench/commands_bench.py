@@ -29,15 +29,29 @@ TARGET_DEMO_SECONDS = 90.0  # issue 19: the demo under 90 s
 SECTION = "## The two commands (issue 19)"
 _DEPLOYED = re.compile(r"Deployed \d+ resources in ([\d.]+) s")
 _PYTEST_SUMMARY = re.compile(r"=+ (.*? in [\d.]+s.*?) =+")
+_PYTEST_FAILURE = re.compile(r"^(?:FAILED|ERROR) .*$", re.MULTILINE)
+LOG_DIR = REPO_ROOT / "build" / "commands_bench"
 
 
 def timed(command: Sequence[str]) -> tuple[float, str, int]:
-    """Wall seconds, the combined output and the exit code of `command` run in the checkout."""
+    """Wall seconds, the combined output and the exit code of `command` run in the checkout.
+
+    The output is also kept in build/commands_bench/, so a failed run (one full `make test` is many
+    minutes) can be read afterwards, not only counted."""
     started = time.perf_counter()
     finished = subprocess.run(
         list(command), cwd=REPO_ROOT, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
     )
-    return time.perf_counter() - started, finished.stdout + finished.stderr, finished.returncode
+    seconds = time.perf_counter() - started
+    output = finished.stdout + finished.stderr
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    (LOG_DIR / f"{'-'.join(command).replace('/', '_')}.log").write_text(output)
+    return seconds, output, finished.returncode
+
+
+def failures(output: str) -> list[str]:
+    """pytest's short summary lines of failed and erroring tests (`-ra` prints them)."""
+    return _PYTEST_FAILURE.findall(output)
 
 
 def bench_test() -> list[str]:
@@ -49,6 +63,7 @@ def bench_test() -> list[str]:
         f"make test: {test_seconds:.1f} s, exit {test_exit} ({summary})",
         f"baseline make lint typecheck: {checks_seconds:.1f} s, exit {checks_exit}",
         f"ratio make test / its checks: {test_seconds / checks_seconds:.1f}x",
+        *failures(output),
     ]
     return [*lines, result_line("make_test_seconds", test_seconds, "s", "<=", TARGET_TEST_SECONDS)]
 
