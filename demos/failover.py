@@ -140,11 +140,16 @@ def run_runbook(cloud: LocalCloud, region: str, timeout_seconds: float = 120.0) 
 
 def succeeded_executions(cloud: LocalCloud, key: str) -> list[str]:
     """Regions of every SUCCEEDED batch execution of `key`, across both regions."""
+    return executions_of(cloud, key, "SUCCEEDED")
+
+
+def executions_of(cloud: LocalCloud, key: str, status: str) -> list[str]:
+    """Regions of every batch execution of `key` in `status`, across both regions."""
     found = []
     for region, machine in cloud.exports["batchStateMachineArns"].items():
         sfn = cloud.client("stepfunctions", region)
         for page in sfn.get_paginator("list_executions").paginate(
-            stateMachineArn=machine, statusFilter="SUCCEEDED"
+            stateMachineArn=machine, statusFilter=status
         ):
             for execution in page["executions"]:
                 started_with = json.loads(
@@ -229,6 +234,10 @@ def fail_over(
             for key in keys
         }
         seconds = time.monotonic() - started
+        # A batch records its outcome a state before its execution ends: the outcome is read once every
+        # execution of the files has ended (a test counting SUCCEEDED ones must not see one RUNNING).
+        for key in keys:
+            wait_until(partial(_batch_ended, cloud, key), f"{key}'s batch ended", 60)
     return FailoverOutcome(
         files=keys,
         never_replicated=never_replicated,
@@ -237,6 +246,10 @@ def fail_over(
         seconds_to_all_completed=seconds,
         final_items=items,
     )
+
+
+def _batch_ended(cloud: LocalCloud, key: str) -> bool:
+    return not executions_of(cloud, key, "RUNNING")
 
 
 def _replicated_as(cloud: LocalCloud, key: str, region: str, expected: dict[str, Any]) -> bool:

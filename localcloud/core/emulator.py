@@ -13,7 +13,6 @@ so tools configured for LocalStack reach it, and takes a free port when 4566 is 
 from __future__ import annotations
 
 import errno
-import functools
 import logging
 import os
 import socket
@@ -24,11 +23,10 @@ from typing import Any
 
 import requests
 
-from localcloud.core import backend_lookups, in_process
+from localcloud.core import backend_lookups, in_process, moto_dispatch
 from localcloud.core.activity_log import not_implemented_line
 from localcloud.core.browser_cors import backend_apps_with_aws_cors, preflight_route
 from localcloud.core.clients import SharedClients
-from localcloud.core.moto_version import require_supported_moto
 from localcloud.core.server_routes import add_route
 from localcloud.services.cognitoidp import patches as cognito_patches
 from localcloud.services.dynamodb import attribute_values
@@ -105,8 +103,9 @@ def endpoint_socket(port: int, *, free_port_if_taken: bool = False) -> socket.so
 
 
 class _MotoServer:
-    """moto's server (its dispatcher and request handler, as ThreadedMotoServer runs them) serving on a
-    socket localcloud bound, in a daemon thread."""
+    """moto's server (its dispatcher and request handler, as ThreadedMotoServer runs them, the handler
+    keeping connections open: moto_dispatch.py) serving on a socket localcloud bound, in a daemon
+    thread."""
 
     def __init__(self, listener: socket.socket) -> None:
         from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - moto is slow to import
@@ -117,10 +116,16 @@ class _MotoServer:
         from werkzeug.serving import make_server  # noqa: PLC0415
 
         app = DomainDispatcherApplication(backend_apps_with_aws_cors(create_backend_app))
+        self._handler = moto_dispatch.keep_alive_handler(MotoRequestHandler)
         self.app = app
         # werkzeug serves a dup of the descriptor it is given: this one is closed once it has it.
         self._server = make_server(
-            HOST, 0, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
+            HOST,
+            0,
+            app,
+            threaded=True,
+            request_handler=self._handler,
+            fd=listener.fileno(),
         )
         listener.close()
         self._thread = threading.Thread(
@@ -136,19 +141,9 @@ class _MotoServer:
 
     def stop(self) -> None:
         self._server.shutdown()
+        self._handler.end_connections()
         self._server.server_close()
         self._thread.join()
-
-
-def _list_moto_modules_once() -> None:
-    """moto's server lists its package directory (a listdir and ~150 isdir calls) to route every request;
-    the list never changes while the process runs. Idempotent."""
-    from moto import backends  # noqa: PLC0415 - moto is slow to import
-
-    if not isinstance(backends.list_of_moto_modules, functools.partial):
-        require_supported_moto(__name__)
-        modules = tuple(backends.list_of_moto_modules())
-        backends.list_of_moto_modules = functools.partial(iter, modules)
 
 
 class Emulator:
@@ -225,7 +220,7 @@ class Emulator:
             sqs_patches.apply()
             cognito_patches.apply()
             add_route(preflight_route)
-            _list_moto_modules_once()
+            moto_dispatch.apply()
             backend_lookups.apply()
             # werkzeug logs every request at INFO: thousands of lines per demo run.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)

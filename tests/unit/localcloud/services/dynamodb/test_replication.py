@@ -222,6 +222,31 @@ def test_a_burst_travels_in_batches_each_key_ending_on_its_last_write(emulator: 
     assert all(replica.pending_echoes == 0 for replica in replicator.tables[table])
 
 
+def test_a_pass_reads_each_shard_once_unless_a_full_page_says_there_may_be_more(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a global table with 5 writes in us-east-1 and a GetRecords page of at most 2 records
+    monkeypatch.setattr(replication, "GET_RECORDS_LIMIT", 2)
+    table = make_global_table(emulator)
+    east = emulator.client("dynamodb", EAST)
+    for n in range(5):
+        east.put_item(TableName=table, Item={"pk": {"S": f"k{n}"}})
+    calls: Counter[str] = Counter()
+    replicator = DynamoDbReplicator(counting_client_factory(emulator, calls), [(table, (EAST, WEST))])
+    # WHEN one pass runs
+    replicator.poll_once()
+    # THEN us-east-1's shard is read in pages of 2, 2 and 1 (the short page ends it), then us-west-2's,
+    # which by then holds the 5 copies (its echoes), the same way; every write is in us-west-2
+    assert calls["GetRecords"] == 3 + 3
+    assert set(items(emulator, table, WEST)) == {f"k{n}" for n in range(5)}
+    # WHEN the next pass finds both shards drained
+    calls.clear()
+    replicator.poll_once()
+    # THEN it makes one call per shard (an empty page is short too) and writes nothing
+    assert calls["GetRecords"] == 1 + 1
+    assert calls["BatchWriteItem"] + calls["PutItem"] == 0
+
+
 def test_deletes_between_puts_keep_each_keys_order(emulator: Emulator) -> None:
     table = make_global_table(emulator)
     east = emulator.client("dynamodb", EAST)

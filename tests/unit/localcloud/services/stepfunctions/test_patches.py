@@ -399,6 +399,46 @@ def test_a_definition_is_parsed_once_and_serves_concurrent_executions_with_their
     assert len(parses) == 1
 
 
+def test_json_paths_are_compiled_once_and_each_execution_reads_its_own_input(emulator, monkeypatch) -> None:
+    # GIVEN an EXPRESS machine whose paths (InputPath, a `.$` parameter, ResultPath, OutputPath) name a
+    # field no other test uses, so no path of it was compiled before
+    from jsonpath_ng.parser import JsonPathParser  # noqa: PLC0415
+
+    field = f"f{uuid.uuid4().hex[:8]}"
+    compiled: list[object] = []
+    original = JsonPathParser.__init__
+
+    def counting(self: JsonPathParser, *args: object, **kwargs: object) -> None:
+        compiled.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(JsonPathParser, "__init__", counting)
+    state = {
+        "Type": "Pass",
+        "InputPath": f"$.{field}",
+        "Parameters": {"doubled.$": "$.n"},
+        "ResultPath": "$.result",
+        "OutputPath": "$.result",
+        "End": True,
+    }
+    machine = create_machine(emulator, {"StartAt": "Read", "States": {"Read": state}}, "EXPRESS")
+    sfn = emulator.client("stepfunctions", REGION)
+    sfn.meta.config.inject_host_prefix = False
+
+    def run(number: int) -> dict:
+        reply = sfn.start_sync_execution(stateMachineArn=machine, input=json.dumps({field: {"n": number}}))
+        return json.loads(reply["output"])
+
+    # WHEN it runs three times with different inputs
+    outputs = [run(1)]
+    after_first = len(compiled)
+    outputs += [run(2), run(3)]
+    # THEN each output is its own input's, the first run compiled its paths and the next two none
+    assert outputs == [{"doubled": 1}, {"doubled": 2}, {"doubled": 3}]
+    assert after_first > 0
+    assert len(compiled) == after_first
+
+
 def test_a_sync_tasks_wait_for_its_child_ends_when_an_execution_ends(emulator) -> None:
     # GIVEN a .sync task's wait between two looks at its child (moto's half-second sleep, here 60 s long)
     clock = sfn_patches._SyncTaskClock()
