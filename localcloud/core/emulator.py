@@ -115,7 +115,9 @@ class _MotoServer:
         )
         from werkzeug.serving import make_server  # noqa: PLC0415
 
-        app = DomainDispatcherApplication(backend_apps_with_aws_cors(create_backend_app))
+        app = DomainDispatcherApplication(
+            backend_apps_with_aws_cors(moto_dispatch.without_debug_helpers(create_backend_app))
+        )
         self._handler = moto_dispatch.keep_alive_handler(MotoRequestHandler)
         self.app = app
         # werkzeug serves a dup of the descriptor it is given: this one is closed once it has it.

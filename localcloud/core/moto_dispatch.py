@@ -1,7 +1,7 @@
 """moto's server without the per-request work that never changes its answers.
 
-Every request to the emulator goes through werkzeug's request handler and moto's dispatcher. Three costs
-there depend on nothing a request carries, and under the events benchmark they took about a tenth of the
+Every request to the emulator goes through werkzeug's request handler and moto's dispatcher. Four costs
+there depend on nothing a request carries, and under the events benchmark they took about a fifth of the
 emulator's one core:
 
 - werkzeug's development server closes every connection after one response ("Connection: close"),
@@ -13,6 +13,11 @@ emulator's one core:
 - moto lists a response class's methods with `inspect.getmembers` on every call to find the action's
   method (`method_names_from_class`); `action_lookup()` answers the same question ("is this name a
   function of the class?") for the one name asked, from the class as it is now.
+- moto runs every service's Flask app in debug mode, and in debug mode Flask's form parsing creates a
+  new class for each request (`attach_enctype_error_multidict`, a helper for a browser upload without
+  multipart encoding): half of moto's request set-up. `without_debug_helpers` turns debug off and keeps
+  the two settings debug implied (exceptions reach the server, a missing form key raises), so errors
+  are answered and logged as before.
 - moto's server lists its package directory (a listdir and ~150 isdir calls) to route every request;
   that list cannot change while the process runs.
 
@@ -28,6 +33,7 @@ import io
 import os
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from werkzeug.serving import WSGIRequestHandler
@@ -196,6 +202,19 @@ def action_lookup() -> None:
     from moto.core import responses  # noqa: PLC0415 - moto is slow to import
 
     responses.method_names_from_class = _FunctionNames  # type: ignore[assignment]
+
+
+def without_debug_helpers(create_backend_app: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto's backend app factory, its apps out of Flask's debug mode with debug's error handling."""
+
+    def create(service: Any) -> Any:
+        app = create_backend_app(service)
+        app.config["PROPAGATE_EXCEPTIONS"] = True  # as in debug: the server answers 500 and logs it
+        app.config["TRAP_BAD_REQUEST_ERRORS"] = True
+        app.debug = False
+        return app
+
+    return create
 
 
 def list_moto_modules_once() -> None:

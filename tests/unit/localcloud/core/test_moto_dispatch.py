@@ -11,6 +11,8 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from flask import Flask, request
+from werkzeug.exceptions import BadRequestKeyError
 
 from localcloud.core import moto_dispatch
 from localcloud.core.clients import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
@@ -192,3 +194,45 @@ def test_a_method_added_to_a_class_later_is_found() -> None:
     Late.start_sync_execution = start_sync_execution  # type: ignore[attr-defined]
     # THEN the same lookup finds it: nothing was cached
     assert "start_sync_execution" in names
+
+
+def plain_app(service: str) -> Flask:
+    """A backend app as moto's factory leaves it: debug on."""
+    app = Flask(f"moto-{service}")
+    app.debug = True
+
+    @app.route("/files", methods=["POST"])
+    def files_type() -> str:
+        return type(request.files).__qualname__
+
+    @app.route("/broken", methods=["POST"])
+    def broken() -> str:
+        raise RuntimeError("a backend bug")
+
+    @app.route("/form", methods=["POST"])
+    def form_key() -> str:
+        return request.form["missing"]
+
+    return app
+
+
+def test_backend_apps_parse_forms_without_a_class_per_request() -> None:
+    # GIVEN a backend app from the factory, out of debug mode
+    app = moto_dispatch.without_debug_helpers(plain_app)("sqs")
+    # WHEN a form is posted to it
+    answer = app.test_client().post("/files", data={"Action": "ListQueues"})
+    # THEN its files are Flask's own multidict, not debug mode's per-request subclass of it
+    assert answer.get_data(as_text=True) == "ImmutableMultiDict"
+    in_debug = plain_app("sqs").test_client().post("/files", data={"Action": "ListQueues"})
+    assert in_debug.get_data(as_text=True) == "attach_enctype_error_multidict.<locals>.newcls"
+
+
+def test_backend_app_errors_still_reach_the_server_as_in_debug_mode() -> None:
+    # GIVEN a backend app from the factory
+    client = moto_dispatch.without_debug_helpers(plain_app)("sqs").test_client()
+    # WHEN a view raises, or reads a form key the request lacks
+    # THEN the exception reaches the WSGI server (which answers 500 and logs it), as in debug mode
+    with pytest.raises(RuntimeError, match="a backend bug"):
+        client.post("/broken")
+    with pytest.raises(BadRequestKeyError):
+        client.post("/form", data={"other": "x"})

@@ -300,14 +300,13 @@ def test_an_idle_tables_polls_back_off_doubling_to_the_idle_interval_and_a_chang
     try:
         # WHEN passes find nothing
         waits = [replicator.run_once() for _ in range(8)]
-        # THEN the wait before the next pass doubles from the 50 ms poll interval up to the 2 s idle
-        # interval, and stays there: 8 polls in the first 9 idle seconds instead of 180
-        assert waits == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0, 2.0])
-        assert replication.IDLE_POLL_INTERVAL == 2.0
+        # THEN the wait before the next pass doubles from the 250 ms poll interval up to the 2 s idle
+        # interval, and stays there: 8 polls in the first 13.5 idle seconds instead of 54
+        assert waits == pytest.approx([0.5, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0])
         # WHEN a pass finds a change THEN the next pass is one poll interval away, and the doubling
         # starts again after it
         emulator.client("dynamodb", EAST).put_item(TableName=table, Item={"pk": {"S": "x"}})
-        assert [replicator.run_once() for _ in range(3)] == pytest.approx([0.05, 0.1, 0.2])
+        assert [replicator.run_once() for _ in range(3)] == pytest.approx([0.25, 0.5, 1.0])
         assert "x" in items(emulator, table, WEST)
     finally:
         replicator.stop()

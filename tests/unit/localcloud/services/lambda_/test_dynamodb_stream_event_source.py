@@ -8,11 +8,13 @@ import base64
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from localcloud.core.emulator import Emulator
+from localcloud.services.lambda_.event_sources import dynamodb_streams
 from localcloud.services.lambda_.event_sources.dynamodb_streams import first_failure
 from localcloud.services.lambda_.runtime import InvocationResult
 from tests.unit.localcloud.conftest import ACCOUNT_ID, REGION, create_queue, drain, wait_for
@@ -327,3 +329,59 @@ def _result(payload: Any = None, *, error: str | None = None) -> InvocationResul
 )
 def test_a_batch_is_retried_from_where_lambda_checkpoints_it(result, reports, expected):
     assert first_failure(["10", "20", "30"], result, reports) == expected
+
+
+class _Pages:
+    """A DynamoDB Streams reader answering GetRecords with the pages given, counting the calls."""
+
+    def __init__(self, *sizes: int) -> None:
+        self.sizes = list(sizes)
+        self.calls = 0
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        self.calls += 1
+        return {"Records": [{"n": n} for n in range(self.sizes.pop(0))], "NextShardIterator": ShardIterator}
+
+
+def poll_reader(
+    monkeypatch: pytest.MonkeyPatch, pages: _Pages, clock: list[float]
+) -> tuple[Any, list[float]]:
+    """A mapping's reader of a shard holding plenty of records, on `clock`; the pauses it makes."""
+    mapping = SimpleNamespace(
+        uuid=str(uuid.uuid4()),
+        starting_position="TRIM_HORIZON",
+        source_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/none/stream/label",
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:repair",
+    )
+    worker = dynamodb_streams._MappingWorker(mapping, runtime=None)  # type: ignore[arg-type]
+    worker._reader, worker._iterator = pages, "iterator"
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(dynamodb_streams.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(worker, "pause", pause)
+    return worker, pauses
+
+
+def test_a_mapping_polls_its_shard_at_most_four_times_a_second_unless_a_page_was_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a mapping's reader at t=100 s over a shard with records to read, pages of at most 10
+    clock = [100.0]
+    pages = _Pages(3, 10, 10, 4)
+    worker, pauses = poll_reader(monkeypatch, pages, clock)
+    shard = SimpleNamespace(items=list(range(1000)))
+    # WHEN it reads a short page (3), then at once again (a full page of 10), at once again (full),
+    # then 0.1 s later again (4)
+    sizes = [len(worker._read(shard, 10)), len(worker._read(shard, 10)), len(worker._read(shard, 10))]
+    clock[0] += 0.1
+    sizes.append(len(worker._read(shard, 10)))
+    # THEN the read after the short page waited out Lambda's quarter-second poll interval, the reads
+    # after full pages did not wait, and every page was delivered in order
+    assert sizes == [3, 10, 10, 4]
+    assert pauses == [pytest.approx(0.25)]
+    assert pages.calls == 4
+    assert worker.position == 27
