@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import moto
 import pytest
@@ -408,7 +409,7 @@ def test_json_paths_are_compiled_once_and_each_execution_reads_its_own_input(emu
     compiled: list[object] = []
     original = JsonPathParser.__init__
 
-    def counting(self: JsonPathParser, *args: object, **kwargs: object) -> None:
+    def counting(self: JsonPathParser, *args: Any, **kwargs: Any) -> None:
         compiled.append(self)
         original(self, *args, **kwargs)
 
