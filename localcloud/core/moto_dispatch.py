@@ -63,16 +63,16 @@ class _BodyReader:
         self.remaining = length
 
     def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0 or size > self.remaining:
-            size = self.remaining
-        data = self._stream.read(size) if size else b""
-        self.remaining -= len(data)
-        return data
+        return self._take(self._stream.read, size)
 
     def readline(self, size: int = -1) -> bytes:
+        return self._take(self._stream.readline, size)
+
+    def _take(self, reader: Callable[[int], bytes], size: int | None) -> bytes:
+        """What `reader` returns for at most `size` (all, when negative or None) of the bytes left."""
         if size is None or size < 0 or size > self.remaining:
             size = self.remaining
-        data = self._stream.readline(size) if size else b""
+        data = reader(size) if size else b""
         self.remaining -= len(data)
         return data
 
