@@ -38,11 +38,6 @@ POLL_INTERVAL = 0.25
 # table wakes the thread at once (streams.TABLE_WRITES, in process), so the long idle
 # interval only bounds how late a write made behind its back (another endpoint) is seen.
 IDLE_POLL_INTERVAL = 2.0
-# The records one GetRecords call returns at most (DynamoDB Streams' limit and default). A page shorter
-# than this drained the shard as of the call: the next pass reads what came after, so a pass makes one
-# call per shard instead of a second one that could only come back empty (under the events benchmark
-# those were a quarter of all the emulator's requests).
-GET_RECORDS_LIMIT = 1000
 
 
 def _key_id(key: Image) -> str:
@@ -104,7 +99,7 @@ class _Replica:
         records: list[tuple[_Change, bool]] = []  # (change, whether its NewImage is in the record)
         for shard_id in list(self.iterators):
             while (iterator := self.iterators[shard_id]) is not None:
-                response = self.streams.get_records(ShardIterator=iterator, Limit=GET_RECORDS_LIMIT)
+                response = self.streams.get_records(ShardIterator=iterator, Limit=streams.GET_RECORDS_LIMIT)
                 self.iterators[shard_id] = response.get("NextShardIterator")
                 for record in response.get("Records", []):
                     data = record["dynamodb"]
@@ -113,7 +108,10 @@ class _Replica:
                     # and kind of write only, and an original is read as the item is now.
                     change = _Change(data["Keys"], None if removed else data.get("NewImage", {}))
                     records.append((change, removed or "NewImage" in data))
-                if len(response.get("Records", [])) < GET_RECORDS_LIMIT:
+                # A short page drained the shard as of the call: the next pass reads what came after, so a
+                # pass makes one call per shard, not a second one that could only come back empty (under
+                # the events benchmark those were a quarter of all the emulator's requests).
+                if len(response.get("Records", [])) < streams.GET_RECORDS_LIMIT:
                     break
         last_echo: dict[str, int] = {}  # key id -> the position of our last write of it read back
         for position, (change, exact) in enumerate(records):

@@ -13,6 +13,9 @@ from typing import Any
 
 from localcloud.core.listeners import Listeners
 
+# The most records one GetRecords call returns (DynamoDB Streams' limit, and its default): a shorter page
+# means the shard held no more when it was read.
+GET_RECORDS_LIMIT = 1000
 # Every record appended to a stream that Lambda mappings read: the mappings' readers wake (the write path
 # notifies; a stream without mappings has no reader to wake).
 MAPPED_APPENDS: Listeners[[]] = Listeners()

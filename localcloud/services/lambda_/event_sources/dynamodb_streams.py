@@ -60,7 +60,6 @@ RECHECK_SECONDS = 0.5
 # Retries of a failing batch wait this, doubling, up to MAX_RETRY_DELAY_SECONDS (Lambda backs off too).
 FIRST_RETRY_DELAY_SECONDS, MAX_RETRY_DELAY_SECONDS = 0.05, 1.0
 DEFAULT_BATCH_SIZE = 100  # Lambda's default for DynamoDB streams
-GET_RECORDS_LIMIT = 1000  # the most records one GetRecords call returns
 # Lambda polls a stream's shard "at a base rate of 4 times per second" (AWS Lambda developer guide,
 # DynamoDB streams): a mapping reads its shard at most this often, unless the last page was full. Reading
 # at every append instead made one GetRecords call per write under the events benchmark.
@@ -140,7 +139,7 @@ class _MappingWorker(BackgroundLoop):
         window_ends = time.monotonic() + mapping.maximum_batching_window_seconds
         batch: list[_Entry] = []
         while True:
-            room = min(batch_size - len(batch), GET_RECORDS_LIMIT)
+            room = min(batch_size - len(batch), streams.GET_RECORDS_LIMIT)
             try:
                 records = self._read(shard, room)
             except Exception:

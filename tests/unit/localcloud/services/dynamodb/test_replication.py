@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from localcloud.core.emulator import Emulator
-from localcloud.services.dynamodb import replication
+from localcloud.services.dynamodb import replication, streams
 from localcloud.services.dynamodb.replication import DynamoDbReplicator
 from tests.unit.localcloud.conftest import Deployed, wait_for
 
@@ -226,7 +226,7 @@ def test_a_pass_reads_each_shard_once_unless_a_full_page_says_there_may_be_more(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a global table with 5 writes in us-east-1 and a GetRecords page of at most 2 records
-    monkeypatch.setattr(replication, "GET_RECORDS_LIMIT", 2)
+    monkeypatch.setattr(streams, "GET_RECORDS_LIMIT", 2)
     table = make_global_table(emulator)
     east = emulator.client("dynamodb", EAST)
     for n in range(5):
