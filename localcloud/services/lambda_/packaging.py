@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 import zipfile
 from collections import OrderedDict
@@ -28,19 +29,37 @@ _built_zips: OrderedDict[str, bytes] = OrderedDict()
 _built_zips_lock = threading.Lock()
 
 
-def _is_packaged(source: Path, path: Path) -> bool:
-    relative = path.relative_to(source)
-    # Bytecode caches are build leftovers of this machine, not code: AWS would ship them too,
-    # but they only bloat the package and can go stale against the sources.
-    return not (_SKIPPED_PARTS.intersection(relative.parts) or path.suffix == ".pyc") and path.is_file()
+def _packaged_files(source: Path) -> list[tuple[str, os.DirEntry[str]]]:
+    """A directory's files as a package holds them: (path relative to `source`, entry), in path order.
+
+    Bytecode caches are build leftovers of this machine, not code: AWS would ship them too, but they only
+    bloat the package and can go stale against the sources. Links to directories are not followed.
+    One scandir walk (not Path.rglob): every function of a stack fingerprints the same megabytes of
+    bundled dependencies, and the entries' types come with the listing.
+    """
+    found: list[tuple[tuple[str, ...], os.DirEntry[str]]] = []
+
+    def walk(directory: str, parts: tuple[str, ...]) -> None:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.name in _SKIPPED_PARTS:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    walk(entry.path, (*parts, entry.name))
+                elif entry.is_file() and not entry.name.endswith(".pyc"):
+                    found.append(((*parts, entry.name), entry))
+
+    walk(str(source), ())
+    # Sorted by parts, as Path objects sort: "a/b" before "a-c".
+    found.sort(key=lambda item: item[0])
+    return [("/".join(parts), entry) for parts, entry in found]
 
 
 def _add_path(archive: zipfile.ZipFile, source: Path, prefix: str) -> None:
     """Add a file or a directory tree (or a .zip archive's entries) to the zip under `prefix`."""
     if source.is_dir():
-        for path in sorted(source.rglob("*")):
-            if _is_packaged(source, path):
-                archive.write(path, f"{prefix}{path.relative_to(source).as_posix()}")
+        for relative, entry in _packaged_files(source):
+            archive.write(entry.path, f"{prefix}{relative}")
     elif source.suffix in {".zip", ".jar"}:
         with zipfile.ZipFile(source) as inner:
             for info in inner.infolist():
@@ -80,12 +99,13 @@ def _fingerprint(node: Any, digest: Any) -> None:
         source = Path(node.path)
         if not source.exists():
             raise FileNotFoundError(f"archive source {source} does not exist")
-        files = [source]
         if source.is_dir():
-            files = sorted(path for path in source.rglob("*") if _is_packaged(source, path))
-        for path in files:
-            stat = path.stat()
-            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+            for relative, entry in _packaged_files(source):
+                stat = entry.stat()
+                digest.update(f"{source}/{relative}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        else:
+            stat = source.stat()
+            digest.update(f"{source}:{stat.st_size}:{stat.st_mtime_ns};".encode())
     elif isinstance(node, pulumi.StringAsset):
         digest.update(node.text.encode())
     else:

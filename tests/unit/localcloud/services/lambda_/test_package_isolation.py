@@ -138,3 +138,25 @@ def test_a_missing_archive_source_fails_packaging_naming_it(tmp_path: Path) -> N
     missing = tmp_path / "not-installed"
     with pytest.raises(FileNotFoundError, match="not-installed"):
         build_zip(pulumi.AssetArchive({"python": pulumi.FileArchive(str(missing))}))
+
+
+def test_a_directory_is_packaged_in_path_order_without_bytecode_or_linked_directories(tmp_path: Path) -> None:
+    # GIVEN a source tree with nested modules, bytecode caches, a link to a file and one to a directory
+    source = tmp_path / "src"
+    (source / "a").mkdir(parents=True)
+    (source / "a" / "b.py").write_text("B = 1\n")
+    (source / "a-c.py").write_text("C = 1\n")
+    (source / "__pycache__").mkdir()
+    (source / "__pycache__" / "a-c.cpython-313.pyc").write_bytes(b"\0")
+    (source / "stale.pyc").write_bytes(b"\0")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "outside.py").write_text("O = 1\n")
+    (source / "linked-dir").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (source / "linked.py").symlink_to(source / "a-c.py")
+    # WHEN it is packaged
+    package = build_zip(pulumi.AssetArchive({"handlers": pulumi.FileArchive(str(source))}))
+    # THEN the zip holds the sources in path order ("a/b.py" sorts before "a-c.py"), the linked file's
+    # content under its own name, and neither bytecode nor the linked directory's files
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        assert archive.namelist() == ["handlers/a/b.py", "handlers/a-c.py", "handlers/linked.py"]
+        assert archive.read("handlers/linked.py") == b"C = 1\n"
