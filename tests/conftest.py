@@ -1,12 +1,21 @@
-"""The whole run's report: what each pytest-xdist worker counted comes together here."""
+"""The whole run's report: what each pytest-xdist worker counted comes together here. And botocore's
+data files are parsed once per test process."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import pytest
 
 from tests.e2e.iam_decisions import IAM_DECISIONS, WORKER_OUTPUT_KEY, summary_line
+
+# moto's mock_aws clears boto3's default session, so every test's first client of a service built a new
+# session whose loader parsed that service's model (megabytes of JSON) again: about half of the handler
+# tests' time. Sessions of one process now share a loader per data path, as one session's clients do.
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
