@@ -1,8 +1,11 @@
-"""`bench.commands_bench`: a failed `make test` names its failing tests in the report."""
+"""`bench.commands_bench`: a failed `make test` names its failing tests in the report, and each command
+starts without the tool caches a clean clone lacks."""
 
 from __future__ import annotations
 
-from bench.commands_bench import failures
+from pathlib import Path
+
+from bench.commands_bench import clear_tool_caches, failures
 
 PYTEST_TAIL = """\
 tests/e2e/test_events.py ...F..                                         [ 99%]
@@ -29,3 +32,17 @@ def test_a_passing_run_lists_no_failures() -> None:
     # WHEN its failures are read
     # THEN there are none (a line merely mentioning FAILED mid-line does not count)
     assert failures("tests/a.py .. [100%]\nlog: step FAILED once, retried\n= 2 passed in 1.0s =\n") == []
+
+
+def test_each_timed_command_starts_without_mypy_ruff_or_pytest_caches(tmp_path: Path) -> None:
+    # GIVEN a checkout whose earlier runs left mypy's, ruff's and pytest's caches beside its own files
+    for cache in (".mypy_cache/3.13", ".ruff_cache/0.12", ".pytest_cache/v"):
+        (tmp_path / cache).mkdir(parents=True)
+        (tmp_path / cache / "entry").write_text("cached")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "Makefile").write_text("test:\n")
+    # WHEN the caches are cleared before a timed command
+    removed = clear_tool_caches(tmp_path)
+    # THEN the three caches are gone, and only they
+    assert sorted(path.name for path in removed) == [".mypy_cache", ".pytest_cache", ".ruff_cache"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["Makefile", "build"]
