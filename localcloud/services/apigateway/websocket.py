@@ -38,7 +38,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -46,6 +46,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request as HandshakeRequest
+from websockets.http11 import Response as HandshakeResponse
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
@@ -132,6 +133,17 @@ class LiveConnection:
                 self.protocol.send_text(data)
             return self._flush()
 
+    def open_registered(
+        self, handshake: HandshakeResponse, register: Callable[[LiveConnection], None]
+    ) -> None:
+        """Register the connection, then answer 101. A client may post to or delete its connection as soon
+        as its connect returns, so the connection is registered first; the lock keeps a management call
+        that finds it waiting until the 101 is out and the connection open."""
+        with self._lock:
+            register(self)
+            self.protocol.send_response(handshake)
+            self._flush()
+
     def receive(self, data: bytes) -> list[Any]:
         """Feed what the socket read (b"": end of stream); the frames it completed."""
         with self._lock:
@@ -174,6 +186,10 @@ class WebSocketApis:
         self._connections: dict[str, LiveConnection] = {}
         self._lock = threading.Lock()
         self._stopping = False
+
+    def _register(self, connection: LiveConnection) -> None:
+        with self._lock:
+            self._connections[connection.connection_id] = connection
 
     def connections(self, api_id: str | None = None) -> list[LiveConnection]:
         """The live connections (of one API)."""
@@ -230,9 +246,7 @@ class WebSocketApis:
                 body = {"message": "Internal server error" if status >= 500 else "Forbidden"}
                 self._answer(http, protocol, status, body)
                 return
-        self._send(http, protocol, handshake)
-        with self._lock:
-            self._connections[connection.connection_id] = connection
+        connection.open_registered(handshake, self._register)
         logger.info("gateway: WebSocket %s connected to %s/%s", connection.connection_id, api.api_id, stage)
         try:
             self._read(connection, routes, selection)

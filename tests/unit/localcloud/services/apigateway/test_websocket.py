@@ -5,6 +5,8 @@ event, and the Management API (@connections) delivering to the live socket, with
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -225,6 +227,38 @@ def test_delete_connection_closes_the_socket_runs_disconnect_and_later_posts_are
     # AND posting to it now answers GoneException (410)
     with pytest.raises(management.exceptions.GoneException):
         management.post_to_connection(ConnectionId=connection_id, Data=b"late")
+
+
+def test_a_connection_is_manageable_as_soon_as_the_clients_connect_returns(
+    feed: Feed, subscriber: Credentials, publisher: Credentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a gateway thread that stalls right after it sends an upgrade's 101 (as a loaded machine may)
+    sent_101 = threading.Event()
+    release = threading.Event()
+    send = socket.socket.sendall
+
+    def stalling_after_101(sock: socket.socket, data: Any, *args: Any) -> None:
+        send(sock, data, *args)
+        if bytes(data).startswith(b"HTTP/1.1 101"):
+            sent_101.set()
+            release.wait(10)
+
+    monkeypatch.setattr(socket.socket, "sendall", stalling_after_101)
+    before = len(feed.events("CONNECT"))
+    try:
+        # WHEN a client's connect returns while that thread still stalls
+        with subscribe(feed, subscriber) as client:
+            connection_id = connection_id_of(feed, before)
+            assert sent_101.is_set() and not release.is_set()
+            # THEN the gateway already holds the connection, so management calls find it
+            live = [found.connection_id for found in feed.gateway.websockets.connections(feed.api_id)]
+            assert live == [connection_id]
+            release.set()
+            # AND once the thread goes on, a post reaches the subscriber
+            feed.management(publisher).post_to_connection(ConnectionId=connection_id, Data=b"first")
+            assert client.recv(timeout=10) == "first"
+    finally:
+        release.set()
 
 
 def test_a_client_that_closes_is_disconnected_and_forgotten(
