@@ -136,9 +136,9 @@ class LiveConnection:
     def open_registered(
         self, handshake: HandshakeResponse, register: Callable[[LiveConnection], None]
     ) -> None:
-        """Register the connection, then answer 101. A client may post to or delete its connection as soon
-        as its connect returns, so the connection is registered first; the lock keeps a management call
-        that finds it waiting until the 101 is out and the connection open."""
+        """Register the connection, then answer 101: a client may post to or delete its connection as soon
+        as its connect returns, so the gateway must hold it by then. Under the lock, as every use of the
+        protocol (a management call before the 101 is out finds it not yet open: Gone, as on AWS)."""
         with self._lock:
             register(self)
             self.protocol.send_response(handshake)
