@@ -138,7 +138,7 @@ class LiveConnection:
     ) -> None:
         """Register the connection, then answer 101: a client may post to or delete its connection as soon
         as its connect returns, so the gateway must hold it by then. Under the lock, as every use of the
-        protocol (a management call before the 101 is out finds it not yet open: Gone, as on AWS)."""
+        protocol (a management call before the 101 is out finds it not yet open: Gone)."""
         with self._lock:
             register(self)
             self.protocol.send_response(handshake)
