@@ -11,9 +11,12 @@ keep moto's behaviour (treated as holding), which errs towards denying.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from localcloud.core.listeners import Listeners
@@ -136,6 +139,53 @@ def _announcing_writes(write: Any) -> Any:
     return announced
 
 
+class ObjectRequestsInFlight:
+    """Object write requests (PUT, POST) in progress, by (bucket, key).
+
+    moto stores a new version before the request that wrote it has set its metadata, ACL and tags. On S3
+    a version appears whole; a reader that must see it so (the replicator) passes over a key while a
+    write to it is in flight."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def busy(self, bucket: str, key: str) -> bool:
+        with self._lock:
+            return (bucket, key) in self._counts
+
+    @contextlib.contextmanager
+    def writing(self, bucket: str, key: str) -> Iterator[None]:
+        with self._lock:
+            self._counts[(bucket, key)] = self._counts.get((bucket, key), 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._counts.pop((bucket, key)) - 1
+                if left:
+                    self._counts[(bucket, key)] = left
+
+
+OBJECT_REQUESTS_IN_FLIGHT = ObjectRequestsInFlight()
+
+
+def _in_flight_while_written(key_response: Any) -> Any:
+    """moto's object-level request handler, with a write's (bucket, key) in OBJECT_REQUESTS_IN_FLIGHT
+    until the request is done."""
+
+    @functools.wraps(key_response)
+    def tracked(self: Any, request: Any, full_url: str) -> Any:
+        if request.method not in ("PUT", "POST"):
+            return key_response(self, request, full_url)
+        with OBJECT_REQUESTS_IN_FLIGHT.writing(
+            self.parse_bucket_name_from_url(request, full_url), self.parse_key_name()
+        ):
+            return key_response(self, request, full_url)
+
+    return tracked
+
+
 _patched = False
 
 
@@ -149,6 +199,7 @@ def apply() -> None:
     from moto.s3 import models as s3_models  # noqa: PLC0415
     from moto.s3 import notifications  # noqa: PLC0415
     from moto.s3.models import FakeBucket  # noqa: PLC0415
+    from moto.s3.responses import S3Response  # noqa: PLC0415
 
     FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
     # Only list_object_versions copies lists of versions; copy_object and the rest keep the real deepcopy.
@@ -157,4 +208,5 @@ def apply() -> None:
         notifications._get_s3_event = _with_version_and_sequencer(notifications._get_s3_event)
         for name in ("put_object", "delete_object"):
             setattr(s3_models.S3Backend, name, _announcing_writes(getattr(s3_models.S3Backend, name)))
+        S3Response._key_response = _in_flight_while_written(S3Response._key_response)  # type: ignore[method-assign]
         _patched = True

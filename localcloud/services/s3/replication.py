@@ -254,8 +254,8 @@ class S3Replicator(BackgroundLoop):
             for entry, is_marker in entries:
                 key, version_id = entry["Key"], entry.get("VersionId") or "null"
                 identity = _version_identity(entry)
-                if identity in self._seen[bucket]:
-                    continue
+                if identity in self._seen[bucket] or s3_patches.OBJECT_REQUESTS_IN_FLIGHT.busy(bucket, key):
+                    continue  # a version still being written is seen by a later pass, whole
                 self._seen[bucket].add(identity)
                 if (bucket, key, identity[1]) in self._replicas:
                     continue

@@ -5,11 +5,15 @@ FAILED, as on AWS, and the denial is recorded with the emulator's IAM decisions.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.s3.models import S3Backend
 
 from localcloud.core.emulator import Emulator
 from localcloud.services.iam.enforcement import Denial
@@ -212,3 +216,35 @@ def test_an_sse_kms_object_replicates_only_if_the_role_may_decrypt_it(
     )
     denials = [(denial.action, denial.resource) for denial in denials_of(emulator, session_of(role))]
     assert denials == ([] if may_decrypt else [("kms:Decrypt", key_arn)])
+
+
+def test_a_version_is_replicated_as_its_put_wrote_it_even_when_a_pass_lists_it_midway(
+    emulator: Emulator, replicate: Replicate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a role allowed every replication action but s3:ReplicateTags
+    role = role_with(emulator, replication_permissions(without="s3:ReplicateTags"), trust=ASSUME_S3)
+    source, destination = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
+    replicator = replicate(role, source, destination)
+    # AND a PUT of a tagged object that stalls after moto stored its version, before it set its tags
+    stored, release = threading.Event(), threading.Event()
+    set_tags = S3Backend.put_object_tagging
+
+    def stalling(self: Any, key: Any, tags: dict[str, str] | None) -> Any:
+        if key.bucket_name == source:
+            stored.set()
+            release.wait(10)
+        return set_tags(self, key, tags)
+
+    monkeypatch.setattr(S3Backend, "put_object_tagging", stalling)
+    s3 = emulator.client("s3", EAST)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        putting = pool.submit(s3.put_object, Bucket=source, Key="a.txt", Body=b"a", Tagging="team=ops")
+        assert stored.wait(10)
+        # WHEN replication passes run while that PUT is still being written
+        replicator.wait_replicated(timeout=10)
+        release.set()
+        put = putting.result(timeout=10)
+    replicator.wait_replicated(timeout=10)
+    # THEN the version was replicated as written, tags and all: s3:ReplicateTags was needed, so it FAILED
+    assert replicator.replication_status(source, "a.txt", put["VersionId"]) == FAILED
+    assert not replica_exists(emulator, destination, "a.txt")
