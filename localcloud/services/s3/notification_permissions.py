@@ -23,6 +23,7 @@ from localcloud.core.moto_version import require_supported_moto
 from localcloud.services.iam.enforcement import active, record_service_decision
 from localcloud.services.iam.policy_evaluation import AuthorizationRequest, NamedPolicy, evaluate
 from localcloud.services.lambda_.patches import active_runtime
+from localcloud.services.s3 import patches as s3_patches
 
 S3_SERVICE_PRINCIPAL = "s3.amazonaws.com"
 _lock = threading.Lock()
@@ -116,6 +117,12 @@ def apply() -> None:
         original = notifications.send_event
 
         def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+            # Once the request that wrote the version is done: moto calls this before it sets the
+            # version's metadata and tags.
+            if not s3_patches.after_this_write(lambda: send_event_now(account_id, event_name, bucket, key)):
+                send_event_now(account_id, event_name, bucket, key)
+
+        def send_event_now(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
             # moto's send_event, with the policy check before each queue and topic delivery; the other
             # steps are looked up on the module at call time, so their own patches apply.
             configuration = bucket.notification_configuration

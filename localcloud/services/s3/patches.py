@@ -16,7 +16,7 @@ import copy
 import functools
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from localcloud.core.listeners import Listeners
@@ -168,22 +168,57 @@ class ObjectRequestsInFlight:
 
 
 OBJECT_REQUESTS_IN_FLIGHT = ObjectRequestsInFlight()
+_this_thread = threading.local()
 
 
-def _in_flight_while_written(key_response: Any) -> Any:
-    """moto's object-level request handler, with a write's (bucket, key) in OBJECT_REQUESTS_IN_FLIGHT
-    until the request is done."""
+def after_this_write(send: Callable[[], None]) -> bool:
+    """Queue `send` (an event notification) to run once this thread's write request is done, as S3
+    announces a version once it is whole; False when the thread serves no write (the caller sends now)."""
+    pending: list[Callable[[], None]] | None = getattr(_this_thread, "pending", None)
+    if pending is None:
+        return False
+    pending.append(send)
+    return True
+
+
+@contextlib.contextmanager
+def _announcing_when_done() -> Iterator[None]:
+    outer = getattr(_this_thread, "pending", None)
+    pending: list[Callable[[], None]] = []
+    _this_thread.pending = pending
+    try:
+        yield
+    finally:
+        _this_thread.pending = outer
+        for send in pending:
+            send()
+
+
+def _whole_when_seen(key_response: Any) -> Any:
+    """moto's object-level request handler: a write's (bucket, key) is in OBJECT_REQUESTS_IN_FLIGHT, and its
+    event notifications wait, until the request is done."""
 
     @functools.wraps(key_response)
     def tracked(self: Any, request: Any, full_url: str) -> Any:
         if request.method not in ("PUT", "POST"):
             return key_response(self, request, full_url)
-        with OBJECT_REQUESTS_IN_FLIGHT.writing(
-            self.parse_bucket_name_from_url(request, full_url), self.parse_key_name()
-        ):
+        bucket = self.parse_bucket_name_from_url(request, full_url)
+        with _announcing_when_done(), OBJECT_REQUESTS_IN_FLIGHT.writing(bucket, self.parse_key_name()):
             return key_response(self, request, full_url)
 
     return tracked
+
+
+def _announced_when_done(bucket_post: Any) -> Any:
+    """moto's bucket POST handler (a browser upload among others): its event notifications wait until the
+    request has also stored the form's metadata."""
+
+    @functools.wraps(bucket_post)
+    def announced(self: Any, request: Any, bucket_name: str) -> Any:
+        with _announcing_when_done():
+            return bucket_post(self, request, bucket_name)
+
+    return announced
 
 
 _patched = False
@@ -208,5 +243,6 @@ def apply() -> None:
         notifications._get_s3_event = _with_version_and_sequencer(notifications._get_s3_event)
         for name in ("put_object", "delete_object"):
             setattr(s3_models.S3Backend, name, _announcing_writes(getattr(s3_models.S3Backend, name)))
-        S3Response._key_response = _in_flight_while_written(S3Response._key_response)  # type: ignore[method-assign]
+        S3Response._key_response = _whole_when_seen(S3Response._key_response)  # type: ignore[method-assign]
+        S3Response._bucket_response_post = _announced_when_done(S3Response._bucket_response_post)  # type: ignore[method-assign]
         _patched = True

@@ -7,8 +7,12 @@ import tracemalloc
 from typing import Any
 
 import boto3
+import pytest
 from moto import mock_aws
+from moto.s3 import notifications
+from moto.s3.models import s3_backends
 
+from localcloud.services.s3 import notification_permissions
 from localcloud.services.s3 import patches as s3_patches
 from localcloud.services.s3.patches import applicable_policy, condition_holds
 
@@ -62,6 +66,44 @@ def test_event_notifications_carry_the_version_id_and_a_sequencer() -> None:
         [record] = [r for body in bodies for r in body.get("Records", [])]
         assert record["s3"]["object"]["versionId"] == version
         assert record["s3"]["object"]["sequencer"]
+
+
+def test_an_event_notification_goes_out_once_its_put_has_set_the_objects_metadata_and_tags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s3_patches.apply()
+    notification_permissions.apply()
+    with mock_aws():
+        # GIVEN a bucket announcing new objects to a queue, and what the object is when its event is sent
+        s3, sqs = boto3.client("s3", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
+        s3.create_bucket(Bucket="events-bucket")
+        url = sqs.create_queue(QueueName="events")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        s3.put_bucket_notification_configuration(
+            Bucket="events-bucket",
+            NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+            },
+        )
+        at_send: list[tuple[str | None, list[dict[str, str]]]] = []
+        send = notifications._send_sqs_message
+
+        def observed(account_id: str, event: Any, queue_name: str, region: str) -> None:
+            backend = s3_backends[account_id]["aws"]
+            written = backend.get_object("events-bucket", "k")
+            assert written is not None
+            at_send.append(
+                (written.metadata.get("x-amz-meta-upload-id"), backend.get_object_tagging(written)["Tags"])
+            )
+            send(account_id, event, queue_name, region)
+
+        monkeypatch.setattr(notifications, "_send_sqs_message", observed)
+        # WHEN an object is written with metadata and tags
+        s3.put_object(
+            Bucket="events-bucket", Key="k", Body=b"x", Metadata={"upload-id": "u1"}, Tagging="team=ops"
+        )
+        # THEN its one event went out when both were set, as S3 announces a version once it is whole
+        assert at_send == [("u1", [{"Key": "team", "Value": "ops"}])]
 
 
 def test_listing_versions_copies_no_object_bytes_and_still_marks_the_latest() -> None:
