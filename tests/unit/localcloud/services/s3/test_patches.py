@@ -41,21 +41,28 @@ def test_conditions_on_unknown_keys_keep_the_statement_so_denies_err_towards_den
     assert len(applicable_policy({"Statement": [statement]})["Statement"]) == 1
 
 
+def bucket_announcing_to_a_queue(s3: Any, sqs: Any, *, versioned: bool = False) -> str:
+    """Bucket `events-bucket` sending its ObjectCreated events to a new queue; returns the queue's URL."""
+    s3.create_bucket(Bucket="events-bucket")
+    if versioned:
+        s3.put_bucket_versioning(Bucket="events-bucket", VersioningConfiguration={"Status": "Enabled"})
+    url: str = sqs.create_queue(QueueName="events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket="events-bucket",
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+    return url
+
+
 def test_event_notifications_carry_the_version_id_and_a_sequencer() -> None:
     s3_patches.apply()
     with mock_aws():
         # GIVEN a versioned bucket announcing new objects to a queue
         s3, sqs = boto3.client("s3", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
-        s3.create_bucket(Bucket="events-bucket")
-        s3.put_bucket_versioning(Bucket="events-bucket", VersioningConfiguration={"Status": "Enabled"})
-        url = sqs.create_queue(QueueName="events")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        s3.put_bucket_notification_configuration(
-            Bucket="events-bucket",
-            NotificationConfiguration={
-                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
-            },
-        )
+        url = bucket_announcing_to_a_queue(s3, sqs, versioned=True)
         # WHEN an object is written
         version = s3.put_object(Bucket="events-bucket", Key="k", Body=b"x")["VersionId"]
         # THEN its event names that version, as S3's events do
@@ -76,15 +83,7 @@ def test_an_event_notification_goes_out_once_its_put_has_set_the_objects_metadat
     with mock_aws():
         # GIVEN a bucket announcing new objects to a queue, and what the object is when its event is sent
         s3, sqs = boto3.client("s3", region_name="us-east-1"), boto3.client("sqs", region_name="us-east-1")
-        s3.create_bucket(Bucket="events-bucket")
-        url = sqs.create_queue(QueueName="events")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        s3.put_bucket_notification_configuration(
-            Bucket="events-bucket",
-            NotificationConfiguration={
-                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
-            },
-        )
+        bucket_announcing_to_a_queue(s3, sqs)
         at_send: list[tuple[str | None, list[dict[str, str]]]] = []
         send = notifications._send_sqs_message
 
