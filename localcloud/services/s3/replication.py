@@ -162,6 +162,7 @@ class S3Replicator(BackgroundLoop):
         self.failures: list[tuple[str, str, str, str]] = []  # (bucket, key, version, error)
         self._baselined = False
         self._quiet = 0  # passes in a row that found nothing
+        self._writes_in_flight = False  # the last pass passed over a version still being written
 
     # ---- public -----------------------------------------------------------------------------------
     def replication_status(self, bucket: str, key: str, version_id: str = "null") -> str | None:
@@ -227,8 +228,10 @@ class S3Replicator(BackgroundLoop):
         (longer and longer while passes find nothing, up to IDLE_POLL_INTERVAL)."""
         with self._lock:
             seen = sum(len(versions) for versions in self._seen.values())
+            self._writes_in_flight = False
             self._poll()
-            busy = bool(self._tasks) or seen != sum(len(versions) for versions in self._seen.values())
+            found = seen != sum(len(versions) for versions in self._seen.values())
+            busy = bool(self._tasks) or found or self._writes_in_flight
             self._quiet = 0 if busy else min(self._quiet + 1, 8)
         return min(self.poll_interval * 2**self._quiet, IDLE_POLL_INTERVAL)
 
@@ -254,8 +257,11 @@ class S3Replicator(BackgroundLoop):
             for entry, is_marker in entries:
                 key, version_id = entry["Key"], entry.get("VersionId") or "null"
                 identity = _version_identity(entry)
-                if identity in self._seen[bucket] or s3_patches.OBJECT_REQUESTS_IN_FLIGHT.busy(bucket, key):
-                    continue  # a version still being written is seen by a later pass, whole
+                if identity in self._seen[bucket]:
+                    continue
+                if s3_patches.OBJECT_REQUESTS_IN_FLIGHT.busy(bucket, key):
+                    self._writes_in_flight = True  # seen whole by the next pass, without an idle back-off
+                    continue
                 self._seen[bucket].add(identity)
                 if (bucket, key, identity[1]) in self._replicas:
                     continue

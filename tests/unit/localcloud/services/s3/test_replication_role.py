@@ -248,3 +248,40 @@ def test_a_version_is_replicated_as_its_put_wrote_it_even_when_a_pass_lists_it_m
     # THEN the version was replicated as written, tags and all: s3:ReplicateTags was needed, so it FAILED
     assert replicator.replication_status(source, "a.txt", put["VersionId"]) == FAILED
     assert not replica_exists(emulator, destination, "a.txt")
+
+
+def test_a_pass_that_passes_over_a_version_being_written_comes_again_without_an_idle_back_off(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a replicator (driven pass by pass here) whose passes have found nothing for a while
+    role = role_with(emulator, replication_permissions(), trust=ASSUME_S3)
+    source, destination = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
+    bucket_rule = rule(destination)
+    emulator.client("s3", EAST).put_bucket_replication(
+        Bucket=source, ReplicationConfiguration={"Role": role, "Rules": [bucket_rule]}
+    )
+    config = ReplicationConfig(bucket=source, region=EAST, role_arn=role, rules=(bucket_rule,))
+    replicator = S3Replicator(emulator.client, [config], poll_interval=0.05)
+    idle_waits = [replicator.run_once() for _ in range(4)]
+    assert idle_waits == [0.1, 0.2, 0.4, 0.8]
+    # AND a PUT stalled after moto stored its version, before it set its tags
+    stored, release = threading.Event(), threading.Event()
+    set_tags = S3Backend.put_object_tagging
+
+    def stalling(self: Any, key: Any, tags: dict[str, str] | None) -> Any:
+        if key.bucket_name == source:
+            stored.set()
+            release.wait(10)
+        return set_tags(self, key, tags)
+
+    monkeypatch.setattr(S3Backend, "put_object_tagging", stalling)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        putting = pool.submit(emulator.client("s3", EAST).put_object, Bucket=source, Key="a.txt", Body=b"a")
+        assert stored.wait(10)
+        # WHEN a pass runs meanwhile
+        wait = replicator.run_once()
+        release.set()
+        putting.result(timeout=10)
+    replicator.stop()
+    # THEN the next pass comes after the busy interval, not the idle back-off's
+    assert wait == 0.05
