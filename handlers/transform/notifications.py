@@ -41,16 +41,24 @@ def notification_message(status: UploadStatus) -> dict[str, Any]:
 
 
 def announce(status: UploadStatus, *, sns: SNSClient, topic_arn: str, statuses: UploadStatusTable) -> None:
-    """Publish a finished upload's outcome, then mark its row notified.
+    """Publish a finished upload's outcome once: claim the notice on its row, publish, mark it notified.
 
-    The mark comes after the publish: a publish that fails leaves the row unmarked, so the next delivery
-    of the upload's message publishes again. A crash between the two repeats the message once, which
-    at-least-once subscribers (SNS's own guarantee) already handle.
+    Two deliveries of one upload's message at once (SQS redelivers a message whose visibility timeout ran
+    out while the first was still working) publish it once: the second finds the claim and stays silent.
+    A publish that fails releases the claim, so the next delivery publishes again; a crash between the
+    publish and the mark repeats the message once after the claim's lease, which at-least-once
+    subscribers (SNS's own guarantee) already handle.
     """
-    sns.publish(
-        TopicArn=topic_arn,
-        Subject=notification_subject(status.status, status.file_name),
-        Message=json.dumps(notification_message(status), ensure_ascii=False),
-        MessageAttributes={"status": {"DataType": "String", "StringValue": status.status}},
-    )
+    if not statuses.claim_notice(status.upload_id, now=datetime.now(UTC)):
+        return
+    try:
+        sns.publish(
+            TopicArn=topic_arn,
+            Subject=notification_subject(status.status, status.file_name),
+            Message=json.dumps(notification_message(status), ensure_ascii=False),
+            MessageAttributes={"status": {"DataType": "String", "StringValue": status.status}},
+        )
+    except Exception:
+        statuses.release_notice(status.upload_id)
+        raise
     statuses.mark_notified(status.upload_id, now=datetime.now(UTC))

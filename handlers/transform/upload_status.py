@@ -18,7 +18,7 @@ it), then checked by the staged-upload validator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -40,6 +40,10 @@ STATUSES_WITH_REASON = frozenset({STATUS_FAILED, STATUS_REJECTED})
 # Keeps a row far below DynamoDB's 400 KB item limit whatever an exception message contains.
 MAX_REASON_CHARS = 2000
 NOTIFIED_AT = "notifiedAt"
+NOTICE_CLAIMED_AT = "noticeClaimedAt"
+# A delivery that claimed the notice and died before recording it leaves its claim this long; a later
+# delivery then publishes it.
+NOTICE_CLAIM_SECONDS = 60
 
 
 def iso_utc(moment: datetime) -> str:
@@ -234,6 +238,37 @@ class UploadStatusTable:
                 return False
             raise
         return True
+
+    def claim_notice(self, upload_id: str, *, now: datetime) -> bool:
+        """True if this delivery may publish the upload's outcome: it was not recorded as published, and no
+        other delivery is publishing it (a claim older than NOTICE_CLAIM_SECONDS was abandoned)."""
+        try:
+            self.table.update_item(
+                Key={STATUS_TABLE_KEY: upload_id},
+                UpdateExpression="SET #claimed = :now",
+                ConditionExpression=(
+                    f"attribute_exists({STATUS_TABLE_KEY}) AND attribute_not_exists(#notified) "
+                    "AND (attribute_not_exists(#claimed) OR #claimed < :stale)"
+                ),
+                ExpressionAttributeNames={"#claimed": NOTICE_CLAIMED_AT, "#notified": NOTIFIED_AT},
+                ExpressionAttributeValues={
+                    ":now": iso_utc(now),
+                    ":stale": iso_utc(now - timedelta(seconds=NOTICE_CLAIM_SECONDS)),
+                },
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def release_notice(self, upload_id: str) -> None:
+        """Give up a claim whose publish failed, so the next delivery publishes at once."""
+        self.table.update_item(
+            Key={STATUS_TABLE_KEY: upload_id},
+            UpdateExpression="REMOVE #claimed",
+            ExpressionAttributeNames={"#claimed": NOTICE_CLAIMED_AT},
+        )
 
     def mark_notified(self, upload_id: str, *, now: datetime) -> None:
         """Record that the outcome was published, so later deliveries do not publish it again."""

@@ -7,12 +7,15 @@ it, once; later deliveries find both and stay silent.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from botocore.exceptions import ClientError
 
 from handlers.transform.rules import RuleApplicationError, RuleSet
 from handlers.transform.s3_events import ObjectRef
 from handlers.transform.transform_worker import UploadAlreadyFailedError, transform_object
+from handlers.transform.upload_status import NOTICE_CLAIM_SECONDS, UploadStatusTable
 
 from ..conftest import Pipeline
 from .conftest import FixedRules, PublishFailsOnce, status_of, told, upload
@@ -77,3 +80,27 @@ def test_a_published_outcome_is_recorded_on_the_row(pipeline: Pipeline) -> None:
     # THEN each row says when its notice went out
     for upload_id in (failed_id, done_id):
         assert status_of(pipeline, upload_id)["notifiedAt"].endswith("Z")
+
+
+def test_a_delivery_that_finds_another_publishing_the_notice_stays_silent_until_that_claim_is_abandoned(
+    pipeline: Pipeline, sns_failing_once: PublishFailsOnce
+) -> None:
+    # GIVEN a finished upload whose notice is not out yet (its first publish failed)
+    upload_id = upload(pipeline, ORDERS)
+    args = pipeline.worker_args()
+    statuses: UploadStatusTable = args["statuses"]
+    ref = ObjectRef(pipeline.input_bucket, f"uploads/{upload_id}.xml")
+    with pytest.raises(ClientError, match="Throttling"):
+        transform_object(ref, receive_count=1, **{**args, "sns": sns_failing_once})
+    # AND another delivery of its message claiming the notice right now (SQS redelivered it meanwhile)
+    assert statuses.claim_notice(upload_id, now=datetime.now(UTC))
+    # WHEN this delivery finds the finished row
+    transform_object(ref, receive_count=2, **args)
+    # THEN it publishes nothing: the other one is publishing
+    assert told(pipeline, upload_id) == []
+    # AND once that claim is older than its lease (its delivery died), the next delivery publishes it
+    statuses.release_notice(upload_id)
+    abandoned = datetime.now(UTC) - timedelta(seconds=NOTICE_CLAIM_SECONDS + 1)
+    assert statuses.claim_notice(upload_id, now=abandoned)
+    transform_object(ref, receive_count=3, **args)
+    assert told(pipeline, upload_id) == ["done"]
