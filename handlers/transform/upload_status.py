@@ -3,7 +3,8 @@
 One row per upload, keyed by `uploadId` (S). A row is created `pending` and moves exactly once to
 `done` or `failed`: both transitions are conditional on `pending`, so a duplicate event or a retry
 cannot overwrite the outcome. `notifiedAt` is set once the outcome was published: a retry that finds
-an outcome without it publishes it (at least once, so a retry racing the first publish may repeat it).
+an outcome without it publishes it. `noticeClaimedAt` keeps two deliveries at once from both publishing
+(a claim whose delivery died lapses after NOTICE_CLAIM_SECONDS; then the notice may go out twice).
 
 A large upload (POST /uploads, the file posted straight to S3) is created `awaiting_upload`; the
 staged-upload validator moves it once, conditionally, to `pending` (the file passed the upload API's

@@ -263,9 +263,8 @@ def test_an_upload_whose_worker_crashed_on_its_last_receive_ends_failed_and_anno
 
 
 def test_the_same_s3_event_delivered_twice_yields_one_output(cloud: LocalCloud) -> None:
-    # GIVEN a finished upload whose notice went out: its row records it (the worker marks the row done,
-    # then publishes, then records the notice; a delivery inside that window may repeat the notice, as
-    # handlers/transform/notifications.py says, which is not the case tested here)
+    # GIVEN a finished upload whose notice went out and is recorded on its row (a delivery while the first
+    # still publishes is tests/unit/handlers/transform/test_notifications.py's case)
     accepted = upload(cloud, generate_orders_xml(50_000), rule="orders-v1", name="twice.xml")
     upload_id = accepted.json()["uploadId"]
     assert wait_for_final_status(cloud, upload_id)["status"] == "done"
