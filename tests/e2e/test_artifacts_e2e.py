@@ -97,7 +97,9 @@ def test_the_seeds_own_request_a_short_commit_sent_as_curl_d_sends_it_is_built(c
 def test_a_request_without_a_valid_commit_is_refused_and_nothing_is_queued(
     cloud: LocalCloud, body: object, problem: str, content_type: str
 ) -> None:
-    # GIVEN a body that is not a build request, as JSON or as curl's default form type
+    # GIVEN a body that is not a build request, as JSON or as curl's default form type, and the build
+    # queue drained of the earlier tests' requests
+    cloud.wait_idle()
     response = post_build(cloud, body, content_type=content_type)
     assert response.status == 400
     assert problem in response.json()["message"]
