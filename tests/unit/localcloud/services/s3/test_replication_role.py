@@ -218,6 +218,24 @@ def test_an_sse_kms_object_replicates_only_if_the_role_may_decrypt_it(
     assert denials == ([] if may_decrypt else [("kms:Decrypt", key_arn)])
 
 
+def stall_puts_before_their_tags(
+    monkeypatch: pytest.MonkeyPatch, bucket: str
+) -> tuple[threading.Event, threading.Event]:
+    """Make a PUT to `bucket` stop after moto stored its version, before it sets its tags: the first event
+    is set when one stops there, the second lets it go on."""
+    stored, release = threading.Event(), threading.Event()
+    set_tags = S3Backend.put_object_tagging
+
+    def stalling(self: Any, key: Any, tags: dict[str, str] | None) -> Any:
+        if key.bucket_name == bucket:
+            stored.set()
+            release.wait(10)
+        return set_tags(self, key, tags)
+
+    monkeypatch.setattr(S3Backend, "put_object_tagging", stalling)
+    return stored, release
+
+
 def test_a_version_is_replicated_as_its_put_wrote_it_even_when_a_pass_lists_it_midway(
     emulator: Emulator, replicate: Replicate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -226,16 +244,7 @@ def test_a_version_is_replicated_as_its_put_wrote_it_even_when_a_pass_lists_it_m
     source, destination = make_bucket(emulator, EAST), make_bucket(emulator, WEST)
     replicator = replicate(role, source, destination)
     # AND a PUT of a tagged object that stalls after moto stored its version, before it set its tags
-    stored, release = threading.Event(), threading.Event()
-    set_tags = S3Backend.put_object_tagging
-
-    def stalling(self: Any, key: Any, tags: dict[str, str] | None) -> Any:
-        if key.bucket_name == source:
-            stored.set()
-            release.wait(10)
-        return set_tags(self, key, tags)
-
-    monkeypatch.setattr(S3Backend, "put_object_tagging", stalling)
+    stored, release = stall_puts_before_their_tags(monkeypatch, source)
     s3 = emulator.client("s3", EAST)
     with ThreadPoolExecutor(max_workers=1) as pool:
         putting = pool.submit(s3.put_object, Bucket=source, Key="a.txt", Body=b"a", Tagging="team=ops")
@@ -265,16 +274,7 @@ def test_a_pass_that_passes_over_a_version_being_written_comes_again_without_an_
     idle_waits = [replicator.run_once() for _ in range(4)]
     assert idle_waits == [0.1, 0.2, 0.4, 0.8]
     # AND a PUT stalled after moto stored its version, before it set its tags
-    stored, release = threading.Event(), threading.Event()
-    set_tags = S3Backend.put_object_tagging
-
-    def stalling(self: Any, key: Any, tags: dict[str, str] | None) -> Any:
-        if key.bucket_name == source:
-            stored.set()
-            release.wait(10)
-        return set_tags(self, key, tags)
-
-    monkeypatch.setattr(S3Backend, "put_object_tagging", stalling)
+    stored, release = stall_puts_before_their_tags(monkeypatch, source)
     with ThreadPoolExecutor(max_workers=1) as pool:
         putting = pool.submit(emulator.client("s3", EAST).put_object, Bucket=source, Key="a.txt", Body=b"a")
         assert stored.wait(10)
