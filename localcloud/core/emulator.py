@@ -31,8 +31,10 @@ from localcloud.core.server_routes import add_route
 from localcloud.services.cognitoidp import patches as cognito_patches
 from localcloud.services.dynamodb import attribute_values
 from localcloud.services.dynamodb import patches as dynamodb_patches
+from localcloud.services.ec2 import patches as ec2_patches
 from localcloud.services.iam import enforcement as iam_enforcement
 from localcloud.services.iam.enforcement import IamEnforcement
+from localcloud.services.kms import patches as kms_patches
 from localcloud.services.lambda_ import patches as lambda_patches
 from localcloud.services.lambda_.event_sources.dynamodb_streams import DynamoDbStreamPoller
 from localcloud.services.lambda_.event_sources.pollers import EventSourcePollers
@@ -221,6 +223,8 @@ class Emulator:
             attribute_values.apply()
             sqs_patches.apply()
             cognito_patches.apply()
+            kms_patches.apply()
+            ec2_patches.apply()
             add_route(preflight_route)
             moto_dispatch.apply()
             backend_lookups.apply()
