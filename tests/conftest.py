@@ -1,5 +1,5 @@
-"""The whole run's report: what each pytest-xdist worker counted comes together here. And botocore's
-data files are parsed once per test process."""
+"""The whole run's report: what each pytest-xdist worker counted comes together here. botocore's data
+files are parsed once per test process, and the e2e modules that share a deployment go to one worker."""
 
 from __future__ import annotations
 
@@ -9,13 +9,32 @@ from typing import Any
 import botocore.loaders
 import botocore.session
 import pytest
+from xdist.scheduler import LoadFileScheduling
 
+from tests.e2e.conftest import SHARED_STACK_MODULES
 from tests.e2e.iam_decisions import IAM_DECISIONS, WORKER_OUTPUT_KEY, summary_line
 
 # moto's mock_aws clears boto3's default session, so every test's first client of a service built a new
 # session whose loader parsed that service's model (megabytes of JSON) again: about half of the handler
 # tests' time. Sessions of one process now share a loader per data path, as one session's clients do.
 botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+
+
+SHARED_STACK_SCOPE = "tests/e2e: the shared local stack"
+
+
+class SharedStackScheduling(LoadFileScheduling):
+    """`--dist loadfile`, with the modules of the shared e2e deployment as one unit of work: one worker
+    runs them one after another on one deployment instead of each module deploying its own."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = super()._split_scope(nodeid)
+        return SHARED_STACK_SCOPE if module in SHARED_STACK_MODULES else module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileScheduling | None:
+    return SharedStackScheduling(config, log) if config.getvalue("dist") == "loadfile" else None
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -1,10 +1,14 @@
-"""One localcloud per test module: the real program (stack `local`, or the module's own) on the embedded AWS.
+"""The e2e tests' localclouds: the real program (stack `local`, or a module's own) on the embedded AWS.
 
-moto keeps its state per process, so a localcloud must stop before another emulator starts.
+Modules on the default configuration share one deployment per test process (`shared_stack`); a module
+with a configuration of its own deploys it for itself. moto keeps its state per process, so the shared
+one stops before another emulator starts, and is deployed again when next needed. Each sharing module
+leaves the stack idle and as it found it; its IAM denials are its own.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,39 +17,95 @@ import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from localcloud.core.cloud import LocalCloud
+from localcloud.services.iam.enforcement import IamEnforcement
 from tests.e2e.browser import chrome, save_artifacts
 from tests.e2e.iam_decisions import IAM_DECISIONS
 
-# Smaller than the stack's 10 MB so the oversize case stays quick; two receives before the DLQ and
-# compressed visibility timeouts so a failing message reaches it in seconds.
-E2E_MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+# Two receives before the DLQ and compressed visibility timeouts so a failing message reaches it in
+# seconds; ten chunks for a 1,000-row file (the fan-out and the in-order merge are exercised, not one
+# chunk); 150 hosts per region so a build's regional sync is quick, and one receive before a build
+# request's DLQ.
 E2E_CONFIG = {
-    "regionflow:transformMaxUploadBytes": str(E2E_MAX_UPLOAD_BYTES),
     "regionflow:transformMaxReceiveCount": "2",
-    # Ten chunks for a 1,000-row file: the fan-out and the in-order merge are exercised, not one chunk.
     "regionflow:batchRecordsPerChunk": "100",
+    "regionflow:artifactHostsPerRegion": "150",
+    "regionflow:artifactMaxReceiveCount": "1",
 }
+# The modules whose tests use the default `cloud`: pytest-xdist hands them to one worker together
+# (tests/conftest.py), so they share one deployment.
+SHARED_STACK_MODULES = frozenset(
+    f"tests/e2e/test_{name}_e2e.py" for name in ("artifacts", "audit", "batch", "events", "iam", "transform")
+)
+
+
+class SharedStack:
+    """The default-configuration localcloud of this test process, deployed on first use."""
+
+    def __init__(self) -> None:
+        self._cloud: LocalCloud | None = None
+        self._accounted: Counter[str] = Counter()
+
+    def cloud(self) -> LocalCloud:
+        if self._cloud is None:
+            self._cloud = LocalCloud("local", config_overrides=dict(E2E_CONFIG), time_scale=0.01).start()
+            self._accounted = Counter()
+        return self._cloud
+
+    def account_iam_decisions(self) -> None:
+        """Add the decisions made since the last call to the run's report."""
+        if self._cloud is not None:
+            decisions = self._cloud.emulator.iam.decisions
+            IAM_DECISIONS.update(decisions - self._accounted)
+            self._accounted = Counter(decisions)
+
+    def stop(self) -> None:
+        if self._cloud is not None:
+            self.account_iam_decisions()
+            cloud, self._cloud = self._cloud, None
+            cloud.stop()
+
+
+SHARED_STACK = SharedStack()
+
+
+def assert_no_denial(request: pytest.FixtureRequest, iam: IamEnforcement, earlier: list[object]) -> None:
+    """The happy paths and the failure scenarios alike run with no denial: a denial is a missing
+    permission in the program (or a gap in localcloud), never an expected outcome here."""
+    if getattr(request.module, "IAM_DENIALS_EXPECTED", False):
+        return
+    seen = {id(denial) for denial in earlier}
+    denials = [denial for denial in iam.denials if id(denial) not in seen]
+    assert not denials, "IAM denied:\n" + "\n".join(denial.message() for denial in denials)
 
 
 @contextmanager
 def running_cloud(
     request: pytest.FixtureRequest, stack: str = "local", config: Mapping[str, str] = E2E_CONFIG
 ) -> Iterator[LocalCloud]:
-    """A localcloud of `stack` for one module, whose IAM decisions the run reports."""
+    """A localcloud of `stack` for one module alone, whose IAM decisions the run reports."""
+    SHARED_STACK.stop()  # one emulator per process
     with LocalCloud(stack, config_overrides=dict(config), time_scale=0.01) as running:
         yield running
         iam = running.emulator.iam
         IAM_DECISIONS.update(iam.decisions)
-        # The happy paths and the failure scenarios alike run with no denial: a denial is a missing
-        # permission in the program (or a gap in localcloud), never an expected outcome here.
-        if not getattr(request.module, "IAM_DENIALS_EXPECTED", False):
-            assert not iam.denials, "IAM denied:\n" + "\n".join(denial.message() for denial in iam.denials)
+        assert_no_denial(request, iam, earlier=[])
+
+
+@pytest.fixture(scope="session")
+def shared_stack() -> Iterator[SharedStack]:
+    yield SHARED_STACK
+    SHARED_STACK.stop()
 
 
 @pytest.fixture(scope="module")
-def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
-    with running_cloud(request) as running:
-        yield running
+def cloud(request: pytest.FixtureRequest, shared_stack: SharedStack) -> Iterator[LocalCloud]:
+    """The shared default-configuration localcloud, left idle by the module, with its denials checked."""
+    running = shared_stack.cloud()
+    earlier: list[object] = list(running.emulator.iam.denials)  # kept alive, so no id is reused
+    yield running
+    running.wait_idle()
+    shared_stack.account_iam_decisions()
+    assert_no_denial(request, running.emulator.iam, earlier)
 
 
 @pytest.fixture

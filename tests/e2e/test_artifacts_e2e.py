@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,18 +19,11 @@ from demos.artifacts import (
     wait_until,
 )
 from localcloud.core.cloud import LocalCloud
-from tests.e2e.conftest import running_cloud
+from tests.e2e.conftest import E2E_CONFIG
 from tests.e2e.faults import history, invocations, service_unreachable, task_errors, task_function
 
 pytestmark = pytest.mark.e2e
-HOSTS = 150
-
-
-@pytest.fixture(scope="module")
-def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
-    overrides = {"regionflow:artifactHostsPerRegion": str(HOSTS), "regionflow:artifactMaxReceiveCount": "1"}
-    with running_cloud(request, config=overrides) as running:
-        yield running
+HOSTS = int(E2E_CONFIG["regionflow:artifactHostsPerRegion"])
 
 
 FORM = "application/x-www-form-urlencoded"  # what `curl -d` sends unless told otherwise

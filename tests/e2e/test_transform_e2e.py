@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,13 +29,12 @@ from localcloud.core.cloud import LocalCloud
 from localcloud.core.http_client import request
 from samples.transform_documents import generate_orders_xml
 from scripts.put_rule import put_rules
-from tests.e2e.conftest import E2E_CONFIG, running_cloud
 from tests.e2e.faults import service_unreachable
 from tests.transform_golden import GOLDEN_DIR, canonical, golden_orders_of_about
 
 pytestmark = pytest.mark.e2e
 MEGABYTE = 1024 * 1024
-# The stack's own limit (Pulumi.yaml's transformMaxUploadBytes), not the e2e run's smaller one: this
+# The stack's own limit (Pulumi.yaml's transformMaxUploadBytes, which the e2e configuration keeps): this
 # module sends a 9 MB document through, and an 11 MB one that S3 must refuse.
 MAX_UPLOAD_BYTES = 10 * MEGABYTE
 LAMBDA_REQUEST_BYTES = 6 * MEGABYTE  # what a synchronous invocation (so POST /upload) can carry
@@ -45,14 +43,6 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
 <lolz>&lol2;</lolz>"""
 XXE = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>"""
-
-
-@pytest.fixture(scope="module")
-def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
-    """The module's one localcloud, with the stack's upload limit (the e2e run's others keep 4 MB)."""
-    config = {**E2E_CONFIG, "regionflow:transformMaxUploadBytes": str(MAX_UPLOAD_BYTES)}
-    with running_cloud(request, config=config) as running:
-        yield running
 
 
 def stored_inputs(cloud: LocalCloud) -> int:
