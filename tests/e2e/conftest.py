@@ -2,8 +2,8 @@
 
 Modules on the default configuration share one deployment per test process (`shared_stack`); a module
 with a configuration of its own deploys it for itself. moto keeps its state per process, so the shared
-one stops before another emulator starts, and is deployed again when next needed. Each sharing module
-leaves the stack idle and as it found it; its IAM denials are its own.
+one stops as soon as the next test is another module's, and is deployed again when next needed. Each
+sharing module leaves the stack idle and as it found it; its IAM denials are its own.
 """
 
 from __future__ import annotations
@@ -83,12 +83,27 @@ def running_cloud(
     request: pytest.FixtureRequest, stack: str = "local", config: Mapping[str, str] = E2E_CONFIG
 ) -> Iterator[LocalCloud]:
     """A localcloud of `stack` for one module alone, whose IAM decisions the run reports."""
-    SHARED_STACK.stop()  # one emulator per process
     with LocalCloud(stack, config_overrides=dict(config), time_scale=0.01) as running:
         yield running
         iam = running.emulator.iam
         IAM_DECISIONS.update(iam.decisions)
         assert_no_denial(request, iam, earlier=[])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    # The shared stack stops as soon as the next test is not one of its modules': moto's state is per
+    # process, and any other emulator or mock_aws test in this process would find it (and its IAM) there.
+    result = yield
+    if nextitem is None or test_module(nextitem) not in SHARED_STACK_MODULES:
+        SHARED_STACK.stop()
+    return result
+
+
+def test_module(item: pytest.Item) -> str:
+    return str(item.path.relative_to(item.config.rootpath))
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from tests.conftest import SHARED_STACK_SCOPE, SharedStackScheduling
+from tests.e2e import conftest as e2e_conftest
 from tests.e2e.conftest import SHARED_STACK_MODULES
 from tests.unit.test_import_contract import PROJECT_DIR
 
@@ -41,3 +45,42 @@ def test_the_shared_modules_are_one_unit_of_work_and_every_other_module_its_own(
     assert {scope_of(nodeid) for nodeid in shared} == {SHARED_STACK_SCOPE}
     assert scope_of(own) == "tests/e2e/test_failover_e2e.py"
     assert scope_of(unit) == "tests/unit/test_house_style.py"
+
+
+class StackSpy:
+    def __init__(self) -> None:
+        self.stops = 0
+
+    def stop(self) -> None:
+        self.stops += 1
+
+
+def item_of(module: str) -> Any:
+    return SimpleNamespace(path=PROJECT_DIR / module, config=SimpleNamespace(rootpath=PROJECT_DIR))
+
+
+@pytest.mark.parametrize(
+    ("next_module", "stops"),
+    [
+        ("tests/e2e/test_iam_e2e.py", 0),
+        ("tests/unit/handlers/events/test_api.py", 1),
+        ("tests/e2e/test_failover_e2e.py", 1),
+        (None, 1),
+    ],
+    ids=["next-shares-it", "next-is-a-unit-test", "next-has-its-own-stack", "last-test"],
+)
+def test_the_shared_stack_stops_as_soon_as_the_next_test_is_not_one_of_its_modules(
+    monkeypatch: pytest.MonkeyPatch, next_module: str | None, stops: int
+) -> None:
+    # GIVEN the shared stack running under a test of one of its modules
+    spy = StackSpy()
+    monkeypatch.setattr(e2e_conftest, "SHARED_STACK", spy)
+    current = item_of("tests/e2e/test_audit_e2e.py")
+    nextitem = item_of(next_module) if next_module else None
+    # WHEN that test's teardown ends
+    teardown = e2e_conftest.pytest_runtest_teardown(current, nextitem)
+    next(teardown)
+    with pytest.raises(StopIteration):
+        teardown.send(None)
+    # THEN the stack stopped unless the next test shares it (moto's state would leak into it otherwise)
+    assert spy.stops == stops
