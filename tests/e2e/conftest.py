@@ -97,12 +97,12 @@ def pytest_runtest_teardown(
     # The shared stack stops as soon as the next test is not one of its modules': moto's state is per
     # process, and any other emulator or mock_aws test in this process would find it (and its IAM) there.
     result = yield
-    if nextitem is None or test_module(nextitem) not in SHARED_STACK_MODULES:
+    if nextitem is None or module_of(nextitem) not in SHARED_STACK_MODULES:
         SHARED_STACK.stop()
     return result
 
 
-def test_module(item: pytest.Item) -> str:
+def module_of(item: pytest.Item) -> str:
     return str(item.path.relative_to(item.config.rootpath))
 
 
