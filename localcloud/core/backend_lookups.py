@@ -16,44 +16,36 @@ lookup of each dict takes the locked path again. Everything else is moto's own c
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from localcloud.core.moto_version import require_supported_moto
+from localcloud.core.moto_version import applied_once
 
-_APPLY_LOCK = threading.Lock()
-_applied = False
 # ids (BackendDict._id) of the dicts a locked lookup registered in BackendDict._instances since reset().
 _registered: set[str] = set()
 
 
+@applied_once
 def apply() -> None:
     """Install the lock-free path for present accounts of registered dicts. Idempotent."""
-    global _applied  # noqa: PLW0603 - installed once per process
     from moto.core.base_backend import BackendDict, backend_lock  # noqa: PLC0415 - moto is slow to import
 
-    with _APPLY_LOCK:
-        if _applied:
-            return
-        require_supported_moto(__name__)
-        locked_lookup = BackendDict.__getitem__
-        reset = BackendDict.reset.__func__  # type: ignore[attr-defined]
+    locked_lookup = BackendDict.__getitem__
+    reset = BackendDict.reset.__func__  # type: ignore[attr-defined]
 
-        def lookup(self: Any, account_id: str) -> Any:
-            if self._id in _registered:
-                try:
-                    return dict.__getitem__(self, account_id)
-                except KeyError:
-                    pass
-            found = locked_lookup(self, account_id)
-            _registered.add(self._id)
-            return found
+    def lookup(self: Any, account_id: str) -> Any:
+        if self._id in _registered:
+            try:
+                return dict.__getitem__(self, account_id)
+            except KeyError:
+                pass
+        found = locked_lookup(self, account_id)
+        _registered.add(self._id)
+        return found
 
-        def forgetting_reset(cls: Any) -> None:
-            with backend_lock:  # an RLock: moto's reset takes it again
-                _registered.clear()
-                reset(cls)
+    def forgetting_reset(cls: Any) -> None:
+        with backend_lock:  # an RLock: moto's reset takes it again
+            _registered.clear()
+            reset(cls)
 
-        BackendDict.__getitem__ = lookup  # type: ignore[method-assign]
-        BackendDict.reset = classmethod(forgetting_reset)  # type: ignore[method-assign,assignment]
-        _applied = True
+    BackendDict.__getitem__ = lookup  # type: ignore[method-assign]
+    BackendDict.reset = classmethod(forgetting_reset)  # type: ignore[method-assign,assignment]

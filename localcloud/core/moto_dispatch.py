@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from werkzeug.serving import WSGIRequestHandler
 
-from localcloud.core.moto_version import require_supported_moto
+from localcloud.core.moto_version import applied_once
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -49,9 +49,6 @@ IDLE_CONNECTION_SECONDS = 120.0
 # A body the application left unread is skipped (read and dropped) up to this size; a larger one closes
 # the connection instead, as werkzeug always does.
 MAX_SKIPPED_BODY_BYTES = 64 * 1024 * 1024
-
-_APPLY_LOCK = threading.Lock()
-_applied = False
 
 
 class _BodyReader:
@@ -225,13 +222,8 @@ def list_moto_modules_once() -> None:
         backends.list_of_moto_modules = functools.partial(iter, modules)
 
 
+@applied_once
 def apply() -> None:
     """Install the dispatch fixes (idempotent); the keep-alive handler is the server's to choose."""
-    global _applied  # noqa: PLW0603 - patching is process-global by nature
-    with _APPLY_LOCK:
-        if _applied:
-            return
-        require_supported_moto(__name__)
-        action_lookup()
-        list_moto_modules_once()
-        _applied = True
+    action_lookup()
+    list_moto_modules_once()

@@ -16,14 +16,12 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from localcloud.core.moto_version import require_supported_moto
+from localcloud.core.moto_version import applied_once
 
 ATTRIBUTE_VALUE_SHAPE = "AttributeValue"
 # The shape's member order (botocore's dynamodb and dynamodbstreams models), which the walker writes in.
 MEMBER_ORDER = ("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL")
 MEMBERS = frozenset(MEMBER_ORDER)
-
-_patched = False
 
 
 def _string(value: Any) -> Any:
@@ -87,15 +85,11 @@ def _direct_structure(original: Callable[..., None]) -> Callable[..., None]:
     return serialize_structure
 
 
+@applied_once
 def apply() -> None:
     """Idempotent: moto's JSON serializers encode AttributeValue directly."""
-    global _patched  # noqa: PLW0603 - patching is process-global by nature
-    if _patched:
-        return
-    require_supported_moto(__name__)
     from moto.core.serialize import BaseJSONSerializer  # noqa: PLC0415 - moto is slow to import
 
     BaseJSONSerializer._serialize_type_structure = _direct_structure(  # type: ignore[method-assign]
         BaseJSONSerializer._serialize_type_structure
     )
-    _patched = True

@@ -24,10 +24,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from localcloud.core.moto_version import require_supported_moto
+from localcloud.core.moto_version import applied_once
 from localcloud.services.dynamodb import streams
 
-_patched = False
 # One lock for every DynamoDB write in the process (re-entrant: moto's update_item calls put_item).
 _write_lock = threading.RLock()
 
@@ -83,12 +82,9 @@ def _stream_shard_add(self: Any, old: Any, new: Any) -> None:
         streams.MAPPED_APPENDS.notify()
 
 
+@applied_once
 def apply() -> None:
     """Idempotent: table reads iterate snapshots, writes are serialized, streams keep their records."""
-    global _patched  # noqa: PLW0603 - patching is process-global by nature
-    if _patched:
-        return
-    require_supported_moto(__name__)
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - moto is slow to import
     from moto.dynamodb.models.table import StreamShard, Table  # noqa: PLC0415
 
@@ -98,4 +94,3 @@ def apply() -> None:
     Table.all_items = _all_items  # type: ignore[method-assign]
     Table.has_idx_items = _has_idx_items  # type: ignore[method-assign]
     Table.__len__ = _len  # type: ignore[method-assign]
-    _patched = True

@@ -5,26 +5,17 @@ deployment's one core per region. localcloud serves no AMI call, so the region s
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from localcloud.core.moto_version import require_supported_moto
-
-_lock = threading.Lock()
-_patched = False
+from localcloud.core.moto_version import applied_once
 
 
+@applied_once
 def apply() -> None:
     """Idempotent: EC2 backends start without moto's catalogue of public AMIs."""
-    global _patched  # noqa: PLW0603 - patching is process-global by nature
-    with _lock:
-        if _patched:
-            return
-        require_supported_moto(__name__)
-        from moto.ec2.models.amis import AmiBackend  # noqa: PLC0415 - moto is slow to import
+    from moto.ec2.models.amis import AmiBackend  # noqa: PLC0415 - moto is slow to import
 
-        def no_public_amis(_backend: Any) -> None:
-            return None
+    def no_public_amis(_backend: Any) -> None:
+        return None
 
-        AmiBackend._load_amis = no_public_amis  # type: ignore[assignment]
-        _patched = True
+    AmiBackend._load_amis = no_public_amis  # type: ignore[assignment]

@@ -9,10 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from localcloud.core.moto_version import require_supported_moto
-
-_lock = threading.Lock()
-_patched = False
+from localcloud.core.moto_version import applied_once
 
 
 class KeyPairOnFirstUse:
@@ -38,19 +35,14 @@ class KeyPairOnFirstUse:
         return getattr(self.generated(), name)
 
 
+@applied_once
 def apply() -> None:
     """Idempotent: each KMS key's private key pair is generated when a call first needs it."""
-    global _patched  # noqa: PLW0603 - patching is process-global by nature
-    with _lock:
-        if _patched:
-            return
-        require_supported_moto(__name__)
-        from moto.kms import models  # noqa: PLC0415 - moto is slow to import
+    from moto.kms import models  # noqa: PLC0415 - moto is slow to import
 
-        generate_private_key = models.generate_private_key
+    generate_private_key = models.generate_private_key
 
-        def key_pair_on_first_use(key_spec: str) -> KeyPairOnFirstUse:
-            return KeyPairOnFirstUse(generate_private_key, key_spec)
+    def key_pair_on_first_use(key_spec: str) -> KeyPairOnFirstUse:
+        return KeyPairOnFirstUse(generate_private_key, key_spec)
 
-        models.generate_private_key = key_pair_on_first_use  # type: ignore[assignment]
-        _patched = True
+    models.generate_private_key = key_pair_on_first_use  # type: ignore[assignment]

@@ -16,18 +16,15 @@ needs (a `pulumi up` that fails, or fails sometimes, on AWS).
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
-from localcloud.core.moto_version import require_supported_moto
+from localcloud.core.moto_version import applied_once
 from localcloud.services.iam.enforcement import active, record_service_decision
 from localcloud.services.iam.policy_evaluation import AuthorizationRequest, NamedPolicy, evaluate
 from localcloud.services.lambda_.patches import active_runtime
 from localcloud.services.s3 import patches as s3_patches
 
 S3_SERVICE_PRINCIPAL = "s3.amazonaws.com"
-_lock = threading.Lock()
-_patched = False
 
 
 def may_deliver(target_arn: str, target_policy: str | None, bucket_name: str, account: str) -> bool:
@@ -82,77 +79,72 @@ def unvalidated_destinations(account: str, bucket_name: str, configuration: Any)
     return refused
 
 
+@applied_once
 def apply() -> None:
     """Idempotent: queue and topic notifications are delivered only where their policies allow S3."""
-    global _patched  # noqa: PLW0603 - patching is process-global by nature
-    with _lock:
-        if _patched:
-            return
-        require_supported_moto(__name__)
-        from moto.s3 import notifications  # noqa: PLC0415
-        from moto.s3.exceptions import S3ClientError  # noqa: PLC0415
-        from moto.s3.models import FakeBucket, NotificationConfiguration  # noqa: PLC0415
+    from moto.s3 import notifications  # noqa: PLC0415
+    from moto.s3.exceptions import S3ClientError  # noqa: PLC0415
+    from moto.s3.models import FakeBucket, NotificationConfiguration  # noqa: PLC0415
 
-        set_notification_configuration = FakeBucket.set_notification_configuration
+    set_notification_configuration = FakeBucket.set_notification_configuration
 
-        def validated_set_notification_configuration(self: Any, notification_config: Any) -> None:
-            if notification_config and active() is not None:
-                # Checked before moto stores it and sends its test events, as S3 validates first.
-                proposed = NotificationConfiguration(
-                    topic=notification_config.get("TopicConfiguration"),
-                    queue=notification_config.get("QueueConfiguration"),
-                    cloud_function=notification_config.get("CloudFunctionConfiguration"),
-                    event_bridge=notification_config.get("EventBridgeConfiguration"),
+    def validated_set_notification_configuration(self: Any, notification_config: Any) -> None:
+        if notification_config and active() is not None:
+            # Checked before moto stores it and sends its test events, as S3 validates first.
+            proposed = NotificationConfiguration(
+                topic=notification_config.get("TopicConfiguration"),
+                queue=notification_config.get("QueueConfiguration"),
+                cloud_function=notification_config.get("CloudFunctionConfiguration"),
+                event_bridge=notification_config.get("EventBridgeConfiguration"),
+            )
+            refused = unvalidated_destinations(self.account_id, self.name, proposed)
+            if refused:
+                raise S3ClientError(
+                    "InvalidArgument",
+                    "Unable to validate the following destination configurations: "
+                    + ", ".join(refused)
+                    + " (their policies do not let s3.amazonaws.com send this bucket's events)",
                 )
-                refused = unvalidated_destinations(self.account_id, self.name, proposed)
-                if refused:
-                    raise S3ClientError(
-                        "InvalidArgument",
-                        "Unable to validate the following destination configurations: "
-                        + ", ".join(refused)
-                        + " (their policies do not let s3.amazonaws.com send this bucket's events)",
-                    )
-            set_notification_configuration(self, notification_config)
+        set_notification_configuration(self, notification_config)
 
-        original = notifications.send_event
+    original = notifications.send_event
 
-        def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
-            # Once the request that wrote the version is done: moto calls this before it sets the
-            # version's metadata and tags.
-            if not s3_patches.after_this_write(lambda: send_event_now(account_id, event_name, bucket, key)):
-                send_event_now(account_id, event_name, bucket, key)
+    def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        # Once the request that wrote the version is done: moto calls this before it sets the
+        # version's metadata and tags.
+        if not s3_patches.after_this_write(lambda: send_event_now(account_id, event_name, bucket, key)):
+            send_event_now(account_id, event_name, bucket, key)
 
-        def send_event_now(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
-            # moto's send_event, with the policy check before each queue and topic delivery; the other
-            # steps are looked up on the module at call time, so their own patches apply.
-            configuration = bucket.notification_configuration
-            if configuration is None:
-                return
-            if active() is None:  # no emulator enforces IAM (moto alone): moto's own delivery
-                original(account_id, event_name, bucket, key)
-                return
-            for function in configuration.cloud_function:
-                if function.matches(event_name, key.name):
-                    event = notifications._get_s3_event(event_name, bucket, key, function.id)
-                    region = notifications._get_region_from_arn(function.arn)
-                    notifications._invoke_awslambda(account_id, event, function.arn, region)
-            for queue in configuration.queue:
-                if queue.matches(event_name, key.name) and may_deliver(
-                    queue.arn, _target_policy(account_id, queue.arn), bucket.name, account_id
-                ):
-                    event = notifications._get_s3_event(event_name, bucket, key, queue.id)
-                    region = notifications._get_region_from_arn(queue.arn)
-                    notifications._send_sqs_message(account_id, event, queue.arn.split(":")[-1], region)
-            for topic in configuration.topic:
-                if topic.matches(event_name, key.name) and may_deliver(
-                    topic.arn, _target_policy(account_id, topic.arn), bucket.name, account_id
-                ):
-                    event = notifications._get_s3_event(event_name, bucket, key, topic.id)
-                    region = notifications._get_region_from_arn(topic.arn)
-                    notifications._send_sns_message(account_id, event, topic.arn, region)
-            if configuration.event_bridge is not None:
-                notifications._send_event_bridge_message(account_id, bucket, event_name, key)
+    def send_event_now(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+        # moto's send_event, with the policy check before each queue and topic delivery; the other
+        # steps are looked up on the module at call time, so their own patches apply.
+        configuration = bucket.notification_configuration
+        if configuration is None:
+            return
+        if active() is None:  # no emulator enforces IAM (moto alone): moto's own delivery
+            original(account_id, event_name, bucket, key)
+            return
+        for function in configuration.cloud_function:
+            if function.matches(event_name, key.name):
+                event = notifications._get_s3_event(event_name, bucket, key, function.id)
+                region = notifications._get_region_from_arn(function.arn)
+                notifications._invoke_awslambda(account_id, event, function.arn, region)
+        for queue in configuration.queue:
+            if queue.matches(event_name, key.name) and may_deliver(
+                queue.arn, _target_policy(account_id, queue.arn), bucket.name, account_id
+            ):
+                event = notifications._get_s3_event(event_name, bucket, key, queue.id)
+                region = notifications._get_region_from_arn(queue.arn)
+                notifications._send_sqs_message(account_id, event, queue.arn.split(":")[-1], region)
+        for topic in configuration.topic:
+            if topic.matches(event_name, key.name) and may_deliver(
+                topic.arn, _target_policy(account_id, topic.arn), bucket.name, account_id
+            ):
+                event = notifications._get_s3_event(event_name, bucket, key, topic.id)
+                region = notifications._get_region_from_arn(topic.arn)
+                notifications._send_sns_message(account_id, event, topic.arn, region)
+        if configuration.event_bridge is not None:
+            notifications._send_event_bridge_message(account_id, bucket, event_name, key)
 
-        notifications.send_event = send_event
-        FakeBucket.set_notification_configuration = validated_set_notification_configuration  # type: ignore[method-assign]
-        _patched = True
+    notifications.send_event = send_event
+    FakeBucket.set_notification_configuration = validated_set_notification_configuration  # type: ignore[method-assign]

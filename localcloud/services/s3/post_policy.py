@@ -42,7 +42,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from localcloud.core.clients import DEFAULT_ACCOUNT_ID, DUMMY_ACCESS_KEY_ID
-from localcloud.core.moto_version import require_supported_moto
+from localcloud.core.moto_version import applied_once
 from localcloud.services.iam.enforcement import active, authorize_session, secret_of
 from localcloud.services.iam.request_authorization import Check
 
@@ -383,16 +383,9 @@ def _with_cors_headers(response: Any, answer: Any) -> Any:
     return status, {**headers, **response._get_cors_headers_other()}, body
 
 
-_patched = False
-
-
+@applied_once
 def apply() -> None:
     """Idempotent: a POST to a bucket carrying a policy is checked as S3 checks it before moto stores it."""
-    global _patched  # noqa: PLW0603 - patching is process-global by nature
-    require_supported_moto(__name__)
-    if _patched:
-        return
     from moto.s3.responses import S3Response  # noqa: PLC0415
 
     S3Response._bucket_response_post = _checked_post(S3Response._bucket_response_post)  # type: ignore[method-assign]
-    _patched = True

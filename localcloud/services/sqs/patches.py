@@ -11,15 +11,12 @@
 from __future__ import annotations
 
 import base64
-import threading
 from collections.abc import Mapping
 from typing import Any
 
-from localcloud.core.moto_version import require_supported_moto
+from localcloud.core.moto_version import applied_once
 
 BATCH_LIMIT_BYTES = 1_048_576
-_lock = threading.Lock()
-_patched = False
 
 
 def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]] | None) -> int:
@@ -35,51 +32,43 @@ def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]] | None) 
     return size
 
 
+@applied_once
 def apply() -> None:
     """Idempotent: messages measured as SQS does; SetQueueAttributes keeps what it does not name."""
-    global _patched  # noqa: PLW0603 - patching is process-global by nature
-    with _lock:
-        if _patched:
-            return
-        require_supported_moto(__name__)
-        from moto.sqs.exceptions import BatchRequestTooLong, InvalidParameterValue  # noqa: PLC0415
-        from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415
+    from moto.sqs.exceptions import BatchRequestTooLong, InvalidParameterValue  # noqa: PLC0415
+    from moto.sqs.models import Queue, SQSBackend  # noqa: PLC0415
 
-        send_message = SQSBackend.send_message
-        send_message_batch = SQSBackend.send_message_batch
+    send_message = SQSBackend.send_message
+    send_message_batch = SQSBackend.send_message_batch
 
-        def measured_send_message(
-            self: Any, queue_name: str, message_body: str, message_attributes: Any = None, **kwargs: Any
-        ) -> Any:
-            limit = int(self.get_queue(queue_name).maximum_message_size)
-            if message_size(message_body, message_attributes) > limit:
-                raise InvalidParameterValue(
-                    f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
-                )
-            return send_message(self, queue_name, message_body, message_attributes, **kwargs)
-
-        def measured_send_message_batch(
-            self: Any, queue_name: str, entries: dict[str, dict[str, Any]]
-        ) -> Any:
-            total = sum(
-                message_size(entry["MessageBody"], entry.get("MessageAttributes"))
-                for entry in entries.values()
+    def measured_send_message(
+        self: Any, queue_name: str, message_body: str, message_attributes: Any = None, **kwargs: Any
+    ) -> Any:
+        limit = int(self.get_queue(queue_name).maximum_message_size)
+        if message_size(message_body, message_attributes) > limit:
+            raise InvalidParameterValue(
+                f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
             )
-            if total > BATCH_LIMIT_BYTES:
-                raise BatchRequestTooLong(total)
-            return send_message_batch(self, queue_name, entries)
+        return send_message(self, queue_name, message_body, message_attributes, **kwargs)
 
-        set_attributes = Queue._set_attributes
+    def measured_send_message_batch(self: Any, queue_name: str, entries: dict[str, dict[str, Any]]) -> Any:
+        total = sum(
+            message_size(entry["MessageBody"], entry.get("MessageAttributes")) for entry in entries.values()
+        )
+        if total > BATCH_LIMIT_BYTES:
+            raise BatchRequestTooLong(total)
+        return send_message_batch(self, queue_name, entries)
 
-        def set_named_attributes(self: Any, attributes: dict[str, Any], *args: Any, **kwargs: Any) -> None:
-            if "Policy" in attributes or not hasattr(self, "_policy_json"):  # named, or the queue is new
-                set_attributes(self, attributes, *args, **kwargs)
-                return
-            policy = self.policy
+    set_attributes = Queue._set_attributes
+
+    def set_named_attributes(self: Any, attributes: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        if "Policy" in attributes or not hasattr(self, "_policy_json"):  # named, or the queue is new
             set_attributes(self, attributes, *args, **kwargs)
-            self.policy = policy
+            return
+        policy = self.policy
+        set_attributes(self, attributes, *args, **kwargs)
+        self.policy = policy
 
-        Queue._set_attributes = set_named_attributes  # type: ignore[method-assign]
-        SQSBackend.send_message = measured_send_message  # type: ignore[method-assign,assignment]
-        SQSBackend.send_message_batch = measured_send_message_batch  # type: ignore[method-assign]
-        _patched = True
+    Queue._set_attributes = set_named_attributes  # type: ignore[method-assign]
+    SQSBackend.send_message = measured_send_message  # type: ignore[method-assign,assignment]
+    SQSBackend.send_message_batch = measured_send_message_batch  # type: ignore[method-assign]

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from localcloud.core.moto_version import require_supported_moto
+from localcloud.core.moto_version import applied_once
 
 EXPRESS = "EXPRESS"
 STANDARD = "STANDARD"
@@ -27,8 +27,6 @@ DISTRIBUTED = "DISTRIBUTED"
 # Integration patterns an EXPRESS workflow refuses: arn:aws:states:::<service>:<action>.sync[:2] and
 # .waitForTaskToken.
 _UNSUPPORTED_SUFFIXES = (".sync", ".sync:2", ".waitForTaskToken")
-
-_patched = False
 
 
 class ExpressProcessorError(ValueError):
@@ -101,15 +99,11 @@ def _accepting_express(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse_definition
 
 
+@applied_once
 def apply() -> None:
     """Idempotent: moto's ASL parser accepts (checked) EXPRESS item processors."""
-    global _patched  # noqa: PLW0603 - patching is process-global by nature
-    if _patched:
-        return
-    require_supported_moto(__name__)
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser  # noqa: PLC0415
 
     AmazonStateLanguageParser.parse = staticmethod(  # type: ignore[method-assign,assignment]
         _accepting_express(AmazonStateLanguageParser.parse)
     )
-    _patched = True

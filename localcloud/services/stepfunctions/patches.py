@@ -24,11 +24,9 @@ import botocore.session
 from botocore import xform_name
 from botocore.model import OperationModel
 
-from localcloud.core.moto_version import require_supported_moto
+from localcloud.core.moto_version import applied_once
 from localcloud.services.stepfunctions import express_item_processors, service_roles
 
-_APPLY_LOCK = threading.Lock()
-_applied = False
 _operation_models: dict[tuple[str, str], OperationModel | None] = {}
 _botocore_session = botocore.session.get_session()
 
@@ -357,26 +355,21 @@ def finish_sync_waits_when_executions_end() -> None:
     callback.time = _SyncTaskClock()  # type: ignore[assignment]
 
 
+@applied_once
 def apply() -> None:
     """Install every fix (idempotent); raises if moto is not the version the fixes were written for."""
-    global _applied  # noqa: PLW0603 - patching is process-global by nature
-    with _APPLY_LOCK:
-        if _applied:
-            return
-        require_supported_moto(__name__)
-        fix_parameter_normalisation()
-        fix_unnamed_executions()
-        fix_datetimes_in_sdk_results()
-        fix_execution_start_time_in_context()
-        fix_distributed_map_failure_tolerance()
-        add_start_sync_execution()
-        express_item_processors.apply()
-        reuse_parsed_definitions()
-        parse_json_paths_once()
-        finish_sync_waits_when_executions_end()
-        # Service integrations sign as the machine's role, one cached client per role and service.
-        service_roles.install()
-        # moto logs every failure a state raises at ERROR with the whole state's repr, caught or not; in
-        # Step Functions those are execution history events (describe_execution/get_execution_history).
-        logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)
-        _applied = True
+    fix_parameter_normalisation()
+    fix_unnamed_executions()
+    fix_datetimes_in_sdk_results()
+    fix_execution_start_time_in_context()
+    fix_distributed_map_failure_tolerance()
+    add_start_sync_execution()
+    express_item_processors.apply()
+    reuse_parsed_definitions()
+    parse_json_paths_once()
+    finish_sync_waits_when_executions_end()
+    # Service integrations sign as the machine's role, one cached client per role and service.
+    service_roles.install()
+    # moto logs every failure a state raises at ERROR with the whole state's repr, caught or not; in
+    # Step Functions those are execution history events (describe_execution/get_execution_history).
+    logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)

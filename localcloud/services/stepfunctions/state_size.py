@@ -13,14 +13,11 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-import threading
 from typing import Any
 
-from localcloud.core.moto_version import require_supported_moto
+from localcloud.core.moto_version import applied_once
 
 STATE_LIMIT_BYTES = 262_144
-_lock = threading.Lock()
-_patched = False
 
 
 def state_size(value: Any) -> int:
@@ -32,24 +29,19 @@ def is_within_size_quota(value: Any) -> bool:
     return state_size(value) <= STATE_LIMIT_BYTES
 
 
+@applied_once
 def apply() -> None:
     """Idempotent: every interpreter module checks states against AWS's measure."""
-    global _patched  # noqa: PLW0603 - patching is process-global by nature
-    with _lock:
-        if _patched:
-            return
-        require_supported_moto(__name__)
-        from moto.stepfunctions.parser import quotas  # noqa: PLC0415 - moto is slow to import
+    from moto.stepfunctions.parser import quotas  # noqa: PLC0415 - moto is slow to import
 
-        original = quotas.is_within_size_quota
-        # The modules that imported the check by name (states, Lambda tasks, service tasks).
-        for module_name in (
-            "moto.stepfunctions.parser.asl.component.state.state",
-            "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda",
-            "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
-        ):
-            importlib.import_module(module_name)
-        for module in list(sys.modules.values()):
-            if getattr(module, "is_within_size_quota", None) is original:
-                module.is_within_size_quota = is_within_size_quota  # type: ignore[attr-defined]
-        _patched = True
+    original = quotas.is_within_size_quota
+    # The modules that imported the check by name (states, Lambda tasks, service tasks).
+    for module_name in (
+        "moto.stepfunctions.parser.asl.component.state.state",
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda",
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service",
+    ):
+        importlib.import_module(module_name)
+    for module in list(sys.modules.values()):
+        if getattr(module, "is_within_size_quota", None) is original:
+            module.is_within_size_quota = is_within_size_quota  # type: ignore[attr-defined]
