@@ -218,50 +218,36 @@ class UploadStatusTable:
     def mark_staged_accepted(self, upload_id: str, *, input_key: str, size_bytes: int, now: datetime) -> bool:
         """True if this call moved a large upload from awaiting_upload to pending: its file passed the checks
         and is stored (normalised, `size_bytes`) as `input_key`, where the worker reads it."""
-        try:
-            self.table.update_item(
-                Key={STATUS_TABLE_KEY: upload_id},
-                UpdateExpression=(
-                    "SET #status = :pending, inputKey = :key, sizeBytes = :size, updatedAt = :now"
-                ),
-                ConditionExpression=f"attribute_exists({STATUS_TABLE_KEY}) AND #status = :awaiting",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":pending": STATUS_PENDING,
-                    ":key": input_key,
-                    ":size": size_bytes,
-                    ":now": iso_utc(now),
-                    ":awaiting": STATUS_AWAITING_UPLOAD,
-                },
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        return self._updated_if(
+            Key={STATUS_TABLE_KEY: upload_id},
+            UpdateExpression="SET #status = :pending, inputKey = :key, sizeBytes = :size, updatedAt = :now",
+            ConditionExpression=f"attribute_exists({STATUS_TABLE_KEY}) AND #status = :awaiting",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":pending": STATUS_PENDING,
+                ":key": input_key,
+                ":size": size_bytes,
+                ":now": iso_utc(now),
+                ":awaiting": STATUS_AWAITING_UPLOAD,
+            },
+        )
 
     def claim_notice(self, upload_id: str, *, now: datetime) -> bool:
         """True if this delivery may publish the upload's outcome: it was not recorded as published, and no
         other delivery is publishing it (a claim older than NOTICE_CLAIM_SECONDS was abandoned)."""
-        try:
-            self.table.update_item(
-                Key={STATUS_TABLE_KEY: upload_id},
-                UpdateExpression="SET #claimed = :now",
-                ConditionExpression=(
-                    f"attribute_exists({STATUS_TABLE_KEY}) AND attribute_not_exists(#notified) "
-                    "AND (attribute_not_exists(#claimed) OR #claimed < :stale)"
-                ),
-                ExpressionAttributeNames={"#claimed": NOTICE_CLAIMED_AT, "#notified": NOTIFIED_AT},
-                ExpressionAttributeValues={
-                    ":now": iso_utc(now),
-                    ":stale": iso_utc(now - timedelta(seconds=NOTICE_CLAIM_SECONDS)),
-                },
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        return self._updated_if(
+            Key={STATUS_TABLE_KEY: upload_id},
+            UpdateExpression="SET #claimed = :now",
+            ConditionExpression=(
+                f"attribute_exists({STATUS_TABLE_KEY}) AND attribute_not_exists(#notified) "
+                "AND (attribute_not_exists(#claimed) OR #claimed < :stale)"
+            ),
+            ExpressionAttributeNames={"#claimed": NOTICE_CLAIMED_AT, "#notified": NOTIFIED_AT},
+            ExpressionAttributeValues={
+                ":now": iso_utc(now),
+                ":stale": iso_utc(now - timedelta(seconds=NOTICE_CLAIM_SECONDS)),
+            },
+        )
 
     def release_notice(self, upload_id: str) -> None:
         """Give up a claim whose publish failed, so the next delivery publishes at once."""
@@ -284,6 +270,16 @@ class UploadStatusTable:
             ExpressionAttributeValues={":now": iso_utc(now), **finals},
         )
 
+    def _updated_if(self, **update: Any) -> bool:
+        """True if the conditional update_item was applied, False if its condition did not hold."""
+        try:
+            self.table.update_item(**update)
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
     def _finish(
         self,
         upload_id: str,
@@ -295,26 +291,20 @@ class UploadStatusTable:
         from_statuses: tuple[str, ...] = (STATUS_PENDING,),
     ) -> bool:
         sources = {f":from{index}": source for index, source in enumerate(from_statuses)}
-        try:
-            self.table.update_item(
-                Key={STATUS_TABLE_KEY: upload_id},
-                UpdateExpression="SET #status = :status, #detail = :detail, updatedAt = :now",
-                ConditionExpression=(
-                    f"attribute_exists({STATUS_TABLE_KEY}) AND #status IN ({', '.join(sources)})"
-                ),
-                ExpressionAttributeNames={"#status": "status", "#detail": attribute},
-                ExpressionAttributeValues={
-                    ":status": status,
-                    ":detail": value,
-                    ":now": iso_utc(now),
-                    **sources,
-                },
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        return self._updated_if(
+            Key={STATUS_TABLE_KEY: upload_id},
+            UpdateExpression="SET #status = :status, #detail = :detail, updatedAt = :now",
+            ConditionExpression=(
+                f"attribute_exists({STATUS_TABLE_KEY}) AND #status IN ({', '.join(sources)})"
+            ),
+            ExpressionAttributeNames={"#status": "status", "#detail": attribute},
+            ExpressionAttributeValues={
+                ":status": status,
+                ":detail": value,
+                ":now": iso_utc(now),
+                **sources,
+            },
+        )
 
 
 def _condition_failed(error: ClientError) -> bool:
