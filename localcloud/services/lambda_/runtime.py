@@ -40,7 +40,13 @@ from localcloud.services.iam.enforcement import record_service_decision
 from localcloud.services.iam.policy_evaluation import AuthorizationRequest, NamedPolicy, evaluate
 from localcloud.services.iam.role_sessions import RoleNotAssumableError, RoleSessions
 from localcloud.services.lambda_ import patches
-from localcloud.services.lambda_.execution_environment import ExecutionEnvironment, trust_store
+from localcloud.services.lambda_.execution_environment import (
+    ExecutionEnvironment,
+    FunctionImage,
+    InitTimedOutError,
+    timed_out,
+    trust_store,
+)
 from localcloud.services.lambda_.runtime_sdk import install_runtime_sdk
 
 logger = logging.getLogger(__name__)
@@ -105,6 +111,7 @@ class LambdaRuntime:
         self._lock = threading.Lock()
         self._idle: dict[tuple[str, ...], list[ExecutionEnvironment]] = {}
         self._workers: list[ExecutionEnvironment] = []
+        self._images: dict[tuple[str, ...], FunctionImage] = {}
         self._limits: dict[tuple[str, int], threading.BoundedSemaphore] = {}
         self._async_pool = ThreadPoolExecutor(max_workers=async_pool_size, thread_name_prefix="lambda-async")
         self._async_in_flight = 0
@@ -128,9 +135,12 @@ class LambdaRuntime:
                 return
             self._closed = True
             workers, self._workers, self._idle = self._workers, [], {}
+            images, self._images = list(self._images.values()), {}
         self._async_pool.shutdown(wait=False, cancel_futures=True)
         for worker in workers:
             worker.kill()
+        for image in images:
+            image.close()
         shutil.rmtree(self._code_root, ignore_errors=True)
         patches.uninstall(self)
         atexit.unregister(self.shutdown)
@@ -342,11 +352,10 @@ class LambdaRuntime:
             idle = self._idle.setdefault(key, [])
             worker = idle.pop() if idle else None
         if worker is None:
-            code_dir = self._code_dir(function)
-            search_path = [code_dir, *self._layer_paths(function), self._runtime_sdk]
-            worker = ExecutionEnvironment(code_dir, search_path, function.handler, env)
-            with self._lock:
-                self._workers.append(worker)
+            try:
+                worker = self._start_environment(key, function, env, timeout_seconds)
+            except InitTimedOutError:
+                return timed_out(timeout_seconds)
         context = {
             "function_name": function.function_name,
             "function_version": str(function.version),
@@ -367,6 +376,23 @@ class LambdaRuntime:
                 with contextlib.suppress(ValueError):
                     self._workers.remove(worker)
         return response
+
+    def _start_environment(
+        self, key: tuple[str, ...], function: Any, env: dict[str, str], timeout_seconds: float
+    ) -> ExecutionEnvironment:
+        """A new environment forked from the function's image (started, and its init run, on first need).
+
+        The init is not part of the invocation's timeout, as on Lambda, but must end within it."""
+        with self._lock:
+            image = self._images.get(key)
+            if image is None or image.broken:
+                code_dir = self._code_dir(function)
+                search_path = [code_dir, *self._layer_paths(function), self._runtime_sdk]
+                image = self._images[key] = FunctionImage(code_dir, search_path, function.handler, env)
+        worker = image.start_environment(timeout_seconds)
+        with self._lock:
+            self._workers.append(worker)
+        return worker
 
     def _environment(self, function: Any) -> dict[str, str]:
         env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
