@@ -1,12 +1,11 @@
 """Lambda execution environments: processes running worker.py, each serving one function's invocations.
 
 A worker is this interpreter without site-packages (`python -I -S`), so a handler imports only from its
-search path: the function's unpacked package, its layers and the runtime's SDK (runtime_sdk.py). A
-function's init runs once, in its image (FunctionImage), and each execution environment is forked from it
-(ForkedEnvironment), as SnapStart resumes environments from one snapshot: a function that scales to eight
-environments imports its handler once, not eight times. Requests and responses are JSON lines on an
-environment's channel; its stderr is kept (the last lines) to explain a crash. A call that times out kills
-the environment: Lambda discards a timed-out environment too.
+search path: the function's unpacked package, its layers and the runtime's SDK (runtime_sdk.py). Most
+environments are forked from their function's image (images.py) and talk over a socket (SocketEnvironment);
+a function whose init cannot be copied gets processes of its own (SpawnedEnvironment). Requests and
+responses are JSON lines on an environment's channel; its stderr is kept (the last lines) to explain a
+crash. A call that times out kills the environment: Lambda discards a timed-out environment too.
 
 The runtime's trust store (trust_store()) is this machine's CA bundle plus localcloud's CA, as a Lambda
 runtime's holds the Amazon CAs that AWS endpoints (ElastiCache's TLS among them) chain to.
@@ -15,11 +14,9 @@ runtime's holds the Amazon CAs that AWS endpoints (ElastiCache's TLS among them)
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import select
-import signal
 import socket
 import ssl
 import subprocess
@@ -32,10 +29,9 @@ from pathlib import Path
 from typing import IO, Any
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-_STDERR_TAIL_LINES = 50
-_CONTROL_MESSAGE_BYTES = 256
-# An image answers a fork or a reap at once; waiting longer means it is stuck.
-_CONTROL_REPLY_SECONDS = 10.0
+# This interpreter without site-packages, running the worker script: see worker.py for its modes.
+WORKER_COMMAND = (sys.executable, "-I", "-S", str(WORKER_SCRIPT))
+STDERR_TAIL_LINES = 50
 
 
 def system_ca_bundle() -> Path | None:
@@ -78,7 +74,7 @@ def _exited(exit_status: int | str, stderr_tail: deque[str]) -> dict[str, Any]:
     return {"ok": False, "payload": json.dumps(error), "logs": "".join(stderr_tail)}
 
 
-def _drain(stream: IO[bytes], tail: deque[str], name: str) -> None:
+def drain(stream: IO[bytes], tail: deque[str], name: str) -> None:
     """Keep the last lines a process writes to `stream` (they explain a crash), on a thread of its own."""
 
     def drain() -> None:
@@ -98,8 +94,8 @@ class ExecutionEnvironment:
         self.pid = pid
         self._requests = requests
         self._responses = responses
-        self._stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
-        _drain(stderr, self._stderr_tail, f"lambda-environment-stderr-{self.id}")
+        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        drain(stderr, self._stderr_tail, f"lambda-environment-stderr-{self.id}")
 
     def call(self, request: dict[str, Any], timeout_seconds: float) -> dict[str, Any]:
         try:
@@ -142,7 +138,7 @@ class SpawnedEnvironment(ExecutionEnvironment):
     ) -> None:
         """search_path: where the handler imports from, in order (the package's directory first)."""
         self._process = subprocess.Popen(  # noqa: S603 - this interpreter running our own worker script
-            [sys.executable, "-I", "-S", str(WORKER_SCRIPT), _path_argument(search_path), handler],
+            [*WORKER_COMMAND, path_argument(search_path), "environment", handler],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -206,136 +202,5 @@ class SocketEnvironment(ExecutionEnvironment):
             self._channel.close()
 
 
-class FunctionImage:
-    """A function's initialised process (worker.py with a control socket): it runs the function's init once,
-    with the function's code, layers and environment, and forks each new execution environment from that
-    state, as SnapStart resumes environments from one snapshot of init.
-
-    An init that failed, or left threads running (which a fork would not copy), cannot be cloned: the image
-    then becomes the function's first environment itself (which reports the failed init on its first
-    invocation and retries it on the next, as Lambda does), and each later one is a process of its own that
-    runs the init again."""
-
-    def __init__(
-        self, code_dir: Path, search_path: Sequence[Path], handler: str, env: dict[str, str]
-    ) -> None:
-        self._spawn_arguments = (code_dir, tuple(search_path), handler, env)
-        self._control, image_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._process = subprocess.Popen(  # noqa: S603 - this interpreter running our own worker script
-            [
-                sys.executable,
-                "-I",
-                "-S",
-                str(WORKER_SCRIPT),
-                _path_argument(search_path),
-                handler,
-                str(image_end.fileno()),
-            ],
-            pass_fds=(image_end.fileno(),),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=code_dir,
-        )
-        image_end.close()
-        assert self._process.stderr is not None
-        self._stderr_tail: deque[str] = deque(maxlen=_STDERR_TAIL_LINES)
-        _drain(self._process.stderr, self._stderr_tail, f"lambda-image-stderr-{self._process.pid}")
-        self._lock = threading.Lock()
-        self._forkable: bool | None = None  # None until the init has finished
-        self._serving = False  # an image that cannot fork serves as the first environment
-        self._broken = False
-
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
-    @property
-    def broken(self) -> bool:
-        """True once the image can start no more environments (its init timed out or the process ended)."""
-        return self._broken
-
-    def start_environment(self, timeout_seconds: float) -> ExecutionEnvironment:
-        """A new execution environment; the first waits up to `timeout_seconds` for the function's init."""
-        with self._lock:
-            if self._forkable is None:
-                self._forkable = self._await_init(timeout_seconds)
-            if not self._forkable and self._serving:
-                return SpawnedEnvironment(*self._spawn_arguments)
-            channel, environment_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            stderr_read, stderr_write = os.pipe()
-            try:
-                command = b"fork" if self._forkable else b"serve"
-                socket.send_fds(self._control, [command], [environment_end.fileno(), stderr_write])
-                if self._forkable:
-                    pid = int(self._reply("forked"))
-                    end: Callable[[bool], int | str] = functools.partial(self.reap, pid)
-                else:
-                    self._serving = True
-                    pid, end = self._process.pid, self._end_serving
-            except (OSError, ValueError):
-                channel.close()
-                os.close(stderr_read)
-                self.close()
-                raise
-            finally:
-                environment_end.close()
-                os.close(stderr_write)
-        return SocketEnvironment(pid, end, channel, os.fdopen(stderr_read, "rb"))
-
-    def _await_init(self, timeout_seconds: float) -> bool:
-        self._control.settimeout(max(timeout_seconds, 0.001))
-        try:
-            ready = self._reply("ready")
-        except OSError as failure:
-            self.close()
-            if isinstance(failure, TimeoutError):
-                raise InitTimedOutError from None
-            raise
-        self._control.settimeout(_CONTROL_REPLY_SECONDS)
-        return ready == "1"
-
-    def _reply(self, expected: str) -> str:
-        message = self._control.recv(_CONTROL_MESSAGE_BYTES).decode()
-        command, _, argument = message.partition(" ")
-        if command != expected:
-            raise OSError(f"the function's image answered {message!r} where {expected!r} was due")
-        return argument
-
-    def reap(self, pid: int, kill: bool) -> int | str:
-        """Wait for one of the image's environments to end (killing it first if `kill`): its exit status."""
-        with self._lock:
-            try:
-                self._control.send(f"{'kill' if kill else 'reap'} {pid}".encode())
-                _, _, status = self._reply("reaped").partition(" ")
-            except OSError:
-                # The image is gone: its environment outlives it only until it is killed here.
-                self._broken = True
-                if kill:
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
-                return "unknown"
-        return int(status) if status.lstrip("-").isdigit() else status
-
-    def _end_serving(self, kill: bool) -> int:
-        if kill:
-            with contextlib.suppress(OSError):
-                self._process.kill()
-        return self._process.wait()
-
-    def close(self) -> None:
-        """End the image and every environment forked from it."""
-        self._broken = True
-        with contextlib.suppress(OSError):
-            self._control.close()
-        with contextlib.suppress(Exception):
-            self._process.wait(timeout=5)
-        with contextlib.suppress(OSError):
-            self._process.kill()
-        with contextlib.suppress(Exception):
-            self._process.wait(timeout=5)
-
-
-def _path_argument(search_path: Sequence[Path]) -> str:
+def path_argument(search_path: Sequence[Path]) -> str:
     return json.dumps([str(entry) for entry in search_path])

@@ -1,24 +1,37 @@
-"""Child side of localcloud's Lambda runtime: a function's initialised image and its execution environments.
+"""Child side of localcloud's Lambda runtime: execution environments, a function's image, a package's image.
 
-Started as `python -I -S worker.py '<search path as a JSON list>' <module.function> [<control fd>]`:
-isolated (no PYTHONPATH, no script directory, no site-packages), so the handler imports from the search
-path alone - its package, its layers, the runtime's SDK (runtime_sdk.py) - and the standard library, as
-on AWS. The process runs the function's init first: it imports the handler module with the function's
-environment already set. An import error is kept and reported as the first invocation's error of each
-environment (the import is retried on the next), as Lambda's init phase does.
+Started as `python -I -S worker.py '<search path as a JSON list>' <mode> ...`: isolated (no PYTHONPATH, no
+script directory, no site-packages), so code imports from the search path alone - the function's package,
+its layers, the runtime's SDK (runtime_sdk.py) - and the standard library, as on AWS. Modes:
 
-With a control fd, the process is the function's image: it never runs an invocation itself, but forks
-an execution environment for each `fork` the runtime sends, so every environment starts from the same
-initialised state, as Lambda SnapStart resumes environments from one snapshot of init. Control messages
-are packets on a Unix socket:
-  runtime -> image: `fork` (with two descriptors: the environment's channel and its stderr), `kill <pid>`,
-                    `reap <pid>` (wait for an environment that exited by itself), `serve` (with the same
-                    two descriptors: become the environment itself)
-  image -> runtime: `ready <forkable: 1|0>` once init ends, `forked <pid>`, `reaped <pid> <status|unknown>`
+  environment <module.function>             one execution environment on its stdin and stdout
+  image <module.function> <control fd>      a function's image: it runs the function's init (imports the
+                                            handler module with the function's environment set) and forks
+                                            an execution environment per `fork`, so every environment starts
+                                            from the same initialised state, as SnapStart resumes them from
+                                            one snapshot of init; it never runs an invocation itself
+  package <control fd>                      a package's image: it imports the package's dependencies (those a
+                                            function image of the same search path imported) and forks a
+                                            function image per `image`, which sets its function's environment
+                                            before its init. It records every environment variable those
+                                            imports read: the runtime forks only functions whose environment
+                                            has the same values for all of them, so the imported state is what
+                                            the function's own init would have made
+
+Control messages are packets on a Unix socket:
+  runtime -> package: `preload <JSON module names>`, then `image <JSON {handler, env}>` (with two descriptors:
+                      the function image's control socket and its stderr)
+  package -> runtime: `ready <forkable 1|0> <JSON {variable: value or null} read>`, `forked <pid>`
+  runtime -> image:   `fork` (with two descriptors: the environment's channel and its stderr),
+                      `serve` (the same two: become the environment itself)
+  image -> runtime:   `ready <forkable 1|0> <JSON dependency modules imported>`, `forked <pid>`
+  to either, as to a parent: `kill <pid>` or `reap <pid>` (wait for a child that ended), answered by
+                      `reaped <pid> <exit status>`
 An image whose init failed, or left threads running (a fork would not copy them), is not forkable: the
-runtime makes it the function's first environment (`serve`) and starts later ones as processes of their own.
-When the runtime closes the control socket, the image kills its environments and exits.
-Without a control fd, the process is one execution environment on its stdin and stdout.
+runtime makes it the function's first environment (`serve`) and starts later ones as processes of their own,
+each running the init again. When the runtime closes a control socket, the process kills its children and
+exits. An init error is reported as the first invocation's error of the environment (the import is retried
+on the next), as Lambda's init phase does.
 
 An environment reads one JSON request per line ({"event", "context"}) and writes one JSON response per line
 ({"ok", "payload", "logs"}). Everything the handler prints or logs goes to that invocation's log buffer.
@@ -28,6 +41,8 @@ This file is run as a script and must not import anything from the project.
 
 from __future__ import annotations
 
+import csv
+import functools
 import importlib
 import io
 import json
@@ -38,9 +53,12 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, BinaryIO
 
-_CONTROL_MESSAGE_BYTES = 256
+_CONTROL_MESSAGE_BYTES = 1 << 20
+_NOT_MODULES = {"..", "__pycache__", "bin"}  # what a RECORD lists beside modules: scripts, caches
 
 
 class _InvocationLog(io.TextIOBase):
@@ -157,23 +175,11 @@ def _serve(function: _Function, requests: BinaryIO, responses: BinaryIO) -> None
         responses.flush()
 
 
-def _environment_child(function: _Function, control: socket.socket, descriptors: list[int]) -> None:
-    """In a forked child: become one execution environment on the channel the runtime sent."""
-    channel_fd, stderr_fd = descriptors
-    control.close()
-    os.dup2(stderr_fd, 2)
-    os.dup2(2, 1)
-    os.close(stderr_fd)
-    channel = socket.socket(fileno=channel_fd)
-    with channel.makefile("rb") as requests, channel.makefile("wb") as responses:
-        _serve(function, requests, responses)
-
-
-def _run_environment_child(function: _Function, control: socket.socket, descriptors: list[int]) -> None:
-    """The forked child's whole life, ending as a process of its own would: sys.exit's code, 1 on a crash."""
+def _run_child(body: Callable[[], None]) -> None:
+    """A forked child's whole life, ending as a process of its own would: sys.exit's code, 1 on a crash."""
     status = 1
     try:
-        _environment_child(function, control, descriptors)
+        body()
         status = 0
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
@@ -181,6 +187,21 @@ def _run_environment_child(function: _Function, control: socket.socket, descript
         os.write(2, traceback.format_exc().encode())
     finally:
         os._exit(status)
+
+
+def _take_stderr(stderr_fd: int) -> None:
+    os.dup2(stderr_fd, 2)
+    os.dup2(2, 1)  # fd-level writes (C extensions, child processes) must not reach a channel
+    os.close(stderr_fd)
+
+
+def _environment(function: _Function, descriptors: list[int]) -> None:
+    """Become one execution environment on the channel the runtime sent."""
+    channel_fd, stderr_fd = descriptors
+    _take_stderr(stderr_fd)
+    channel = socket.socket(fileno=channel_fd)
+    with channel.makefile("rb") as requests, channel.makefile("wb") as responses:
+        _serve(function, requests, responses)
 
 
 def _reap(control: socket.socket, children: set[int], pid: int, *, kill: bool) -> None:
@@ -193,51 +214,147 @@ def _reap(control: socket.socket, children: set[int], pid: int, *, kill: bool) -
     control.send(f"reaped {pid} {status}".encode())
 
 
-def _run_image(function: _Function, control: socket.socket) -> None:
-    """Fork an environment per `fork` until the runtime closes the control socket; then end them all."""
+def _receive(control: socket.socket) -> tuple[str, str, list[int]]:
+    """The next control message: (command, argument, descriptors); ("", "", []) once the runtime closed."""
+    message, descriptors, _, _ = socket.recv_fds(control, _CONTROL_MESSAGE_BYTES, 2)
+    command, _, argument = message.decode().partition(" ")
+    return command, argument, descriptors
+
+
+def _fork_children(control: socket.socket, child: Callable[[str, list[int]], None]) -> None:
+    """Fork `child(argument, descriptors)` per request until the runtime closes `control`, then end them."""
     children: set[int] = set()
     try:
-        forkable = function.handler is not None and threading.active_count() == 1
-        control.send(f"ready {int(forkable)}".encode())
         while True:
-            message, descriptors, _, _ = socket.recv_fds(control, _CONTROL_MESSAGE_BYTES, 2)
-            if not message:
+            command, argument, descriptors = _receive(control)
+            if not command:
                 return
-            command, _, argument = message.decode().partition(" ")
-            if command == "serve":
-                _run_environment_child(function, control, descriptors)
-            elif command == "fork":
-                pid = os.fork()
-                if pid == 0:
-                    _run_environment_child(function, control, descriptors)
-                for descriptor in descriptors:
-                    os.close(descriptor)
-                children.add(pid)
-                control.send(f"forked {pid}".encode())
-            elif command in {"kill", "reap"}:
+            if command in {"kill", "reap"}:
                 _reap(control, children, int(argument), kill=command == "kill")
+                continue
+            pid = os.fork()
+            if pid == 0:
+                control.close()
+                _run_child(functools.partial(child, argument, descriptors))
+            for descriptor in descriptors:
+                os.close(descriptor)
+            children.add(pid)
+            control.send(f"forked {pid}".encode())
     finally:
         for pid in children:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
 
 
+def _dependency_roots(search_path: list[str]) -> set[str]:
+    """The top-level modules the installed distributions on the search path provide (their RECORD files)."""
+    roots = set()
+    for entry in search_path:
+        for record in Path(entry).glob("*.dist-info/RECORD"):
+            with record.open(newline="", encoding="utf-8") as rows:
+                for row in csv.reader(rows):
+                    first = row[0].split("/")[0] if row else ""
+                    if first and not first.endswith(".dist-info") and first not in _NOT_MODULES:
+                        roots.add(first.split(".")[0])
+    return roots
+
+
+def _run_image(function: _Function, control: socket.socket, search_path: list[str]) -> None:
+    roots = _dependency_roots(search_path)
+    dependencies = [name for name in list(sys.modules) if name.split(".")[0] in roots]
+    forkable = function.handler is not None and threading.active_count() == 1
+    control.send(f"ready {int(forkable)} {json.dumps(dependencies)}".encode())
+    if forkable:
+        _fork_children(control, lambda _, descriptors: _environment(function, descriptors))
+        return
+    command, _, descriptors = _receive(control)
+    if command == "serve":
+        control.close()
+        _environment(function, descriptors)
+
+
+class _EnvironmentReads:
+    """Records the environment variables read through os.environ (os.getenv, .get, [], in) while active."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str | None] = {}
+        self.all_read = False
+
+    def __enter__(self) -> _EnvironmentReads:
+        original_getitem, original_iter = os._Environ.__getitem__, os._Environ.__iter__
+        reads = self
+
+        def getitem(environ: Any, key: str) -> str:
+            try:
+                value: str = original_getitem(environ, key)
+            except KeyError:
+                reads.values.setdefault(key, None)
+                raise
+            reads.values.setdefault(key, value)
+            return value
+
+        def iterate(environ: Any) -> Any:
+            reads.all_read = True  # a scan of the whole environment depends on all of it
+            return original_iter(environ)
+
+        self._originals = (original_getitem, original_iter)
+        os._Environ.__getitem__ = getitem  # type: ignore[method-assign,assignment]
+        os._Environ.__iter__ = iterate  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        os._Environ.__getitem__, os._Environ.__iter__ = self._originals  # type: ignore[method-assign]
+
+
+def _function_image(
+    log: _InvocationLog, search_path: list[str], argument: str, descriptors: list[int]
+) -> None:
+    """In a child of a package's image: set the function's environment, run its init, be its image."""
+    function_spec = json.loads(argument)
+    control_fd, stderr_fd = descriptors
+    _take_stderr(stderr_fd)
+    os.environ.clear()
+    os.environ.update(function_spec["env"])
+    time.tzset()
+    function = _Function(function_spec["handler"], log)
+    function.initialise()
+    _run_image(function, socket.socket(fileno=control_fd), search_path)
+
+
+def _run_package(log: _InvocationLog, control: socket.socket, search_path: list[str]) -> None:
+    command, argument, _ = _receive(control)
+    if command != "preload":
+        return
+    with _EnvironmentReads() as reads:
+        for name in json.loads(argument):
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: S112 - a module only another function's init could import is left out
+                continue
+    forkable = threading.active_count() == 1 and not reads.all_read
+    control.send(f"ready {int(forkable)} {json.dumps(reads.values)}".encode())
+    if forkable:
+        _fork_children(control, functools.partial(_function_image, log, search_path))
+
+
 def main() -> None:
-    search_path, handler_spec = json.loads(sys.argv[1]), sys.argv[2]
-    control_fd = int(sys.argv[3]) if len(sys.argv) > 3 else None
-    results = os.fdopen(os.dup(1), "wb") if control_fd is None else None
+    search_path, mode = json.loads(sys.argv[1]), sys.argv[2]
+    results = os.fdopen(os.dup(1), "wb") if mode == "environment" else None
     # fd-level writes (C extensions, child processes) must not corrupt a result channel.
     os.dup2(2, 1)
     log = _InvocationLog()
     sys.stdout = log
     sys.stderr = log
     sys.path[:0] = search_path
-    function = _Function(handler_spec, log)
+    if mode == "package":
+        _run_package(log, socket.socket(fileno=int(sys.argv[3])), search_path)
+        return
+    function = _Function(sys.argv[3], log)
     function.initialise()
     if results is not None:
         _serve(function, sys.stdin.buffer, results)
     else:
-        _run_image(function, socket.socket(fileno=control_fd))
+        _run_image(function, socket.socket(fileno=int(sys.argv[4])), search_path)
 
 
 if __name__ == "__main__":

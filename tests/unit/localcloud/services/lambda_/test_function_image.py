@@ -1,13 +1,18 @@
-"""A function's init runs once, in its image, and its execution environments are forked from that state."""
+"""A function's init runs once, in its image, and its execution environments are forked from that state;
+functions sharing a package are forked from one import of its dependencies."""
 
 from __future__ import annotations
 
+import io
 import os
+import textwrap
 import threading
+import uuid
+import zipfile
 from pathlib import Path
 
-from localcloud.services.lambda_.runtime import InvocationResult
-from tests.unit.localcloud.conftest import REGION, Deployed, wait_for
+from localcloud.services.lambda_.runtime import InvocationResult, LambdaRuntime
+from tests.unit.localcloud.conftest import RECORD_HELPER, REGION, Deployed, wait_for
 
 # Each invocation records its process, then waits for the test to open the gate (create GATE_FILE): the
 # invocations the test starts before opening it are all in flight at once, each in an environment of its own.
@@ -207,12 +212,113 @@ def test_a_crashed_environment_reports_its_exit_status_and_the_next_is_forked_af
 
 
 def test_shutting_the_runtime_down_ends_the_images_and_their_environments(emulator, deploy):
-    # GIVEN a function with a warm environment
+    # GIVEN a runtime of its own (the module's keeps running; moto's state is per process, so it shares the
+    # emulator's functions) with a function's warm environment
     fn = deploy(CRASHES_WHEN_ASKED)
-    warm = emulator.lambda_runtime.invoke(fn.name, REGION, {}).payload
+    runtime = LambdaRuntime(emulator.endpoint_url)
+    warm = runtime.invoke(fn.name, REGION, {}).payload
     assert not process_is_gone(warm["pid"]) and not process_is_gone(warm["parent"])
     # WHEN the runtime shuts down
-    emulator.lambda_runtime.shutdown()
+    runtime.shutdown()
     # THEN neither the environment nor the image it was forked from is left
     assert process_is_gone(warm["pid"])
     assert process_is_gone(warm["parent"])
+
+
+# A package as a stack ships it: handlers beside an installed distribution (its RECORD names its modules).
+# The dependency records where it was imported and what GREETING_STYLE said then.
+SHARED_DEPENDENCY = """
+    import os
+    STYLE = os.environ.get("GREETING_STYLE")
+    IMPORTED_IN = os.getpid()
+    record(["dependency imported", IMPORTED_IN, STYLE])
+"""
+GREETS = """
+    import os
+    import greeting
+
+    def handler(event, context):
+        return {
+            "style": greeting.STYLE,
+            "imported_in": greeting.IMPORTED_IN,
+            "image": os.getppid(),
+            "function": os.environ["AWS_LAMBDA_FUNCTION_NAME"],
+            "region": os.environ["AWS_REGION"],
+        }
+"""
+
+
+def package(sources: dict[str, str], files: dict[str, str] | None = None) -> bytes:
+    """A deployment package built once: Python sources (each given the record helper) and other files."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, source in sources.items():
+            archive.writestr(name, RECORD_HELPER + textwrap.dedent(source))
+        for name, text in (files or {}).items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def deploy_package(emulator, role, code: bytes, tmp_path: Path, **env: str) -> Deployed:
+    """A function (`app.handler`) of this exact package: functions deployed from the same bytes share it."""
+    name = f"fn-{uuid.uuid4().hex[:10]}"
+    record_file = tmp_path / "records.jsonl"  # one file for every function of the package
+    arn = emulator.client("lambda", REGION).create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": code},
+        Timeout=10,
+        Environment={"Variables": {"RECORD_FILE": str(record_file), **env}},
+    )["FunctionArn"]
+    return Deployed(name=name, arn=arn, record_file=record_file)
+
+
+GREETING_PACKAGE = package(
+    {"app.py": GREETS, "greeting/__init__.py": SHARED_DEPENDENCY},
+    {"greeting-1.0.dist-info/RECORD": "greeting/__init__.py,,\ngreeting-1.0.dist-info/RECORD,,\n"},
+)
+
+
+def test_functions_sharing_a_package_are_forked_from_one_import_of_its_dependencies(
+    emulator, role_arn, tmp_path
+):
+    # GIVEN three functions deployed from one package, the first of them already invoked (its image
+    # imported the package's dependency itself)
+    first, second, third = (deploy_package(emulator, role_arn, GREETING_PACKAGE, tmp_path) for _ in range(3))
+    emulator.lambda_runtime.invoke(first.name, REGION, {})
+    # WHEN the other two are invoked
+    results = [emulator.lambda_runtime.invoke(fn.name, REGION, {}).payload for fn in (second, third)]
+    # THEN each ran as itself, in an image of its own
+    assert [result["function"] for result in results] == [second.name, third.name]
+    assert results[0]["image"] != results[1]["image"]
+    # AND both images were forked after one more import of the dependency, made before either existed
+    imports = [entry for entry in first.records() if entry[0] == "dependency imported"]
+    assert len(imports) == 2
+    assert {result["imported_in"] for result in results} == {imports[1][1]}
+    assert imports[1][1] not in {result["image"] for result in results}
+
+
+def test_a_function_whose_environment_differs_in_what_the_dependencies_read_gets_an_import_of_its_own(
+    emulator, role_arn, tmp_path
+):
+    # GIVEN functions of one package whose dependency reads GREETING_STYLE at import, the first invoked
+    def deployed(**env: str) -> Deployed:
+        return deploy_package(emulator, role_arn, GREETING_PACKAGE, tmp_path, **env)
+
+    formal = [deployed(GREETING_STYLE="formal") for _ in range(2)]
+    casual, unset = deployed(GREETING_STYLE="casual"), deployed()
+    emulator.lambda_runtime.invoke(formal[0].name, REGION, {})
+    # WHEN the others are invoked
+    others = (formal[1], casual, unset)
+    seen = {fn.name: emulator.lambda_runtime.invoke(fn.name, REGION, {}).payload for fn in others}
+    # THEN each saw its own value (or its absence) of what the dependency read, as its own init would have
+    assert [seen[fn.name]["style"] for fn in others] == ["formal", "casual", None]
+    # AND the import each was forked after was made with that value
+    imports = {entry[1]: entry[2] for entry in formal[0].records() if entry[0] == "dependency imported"}
+    assert [imports[seen[fn.name]["imported_in"]] for fn in others] == [
+        "formal",
+        "casual",
+        None,
+    ]

@@ -1,0 +1,254 @@
+"""Initialised processes that Lambda execution environments are forked from (worker.py's image modes).
+
+A FunctionImage runs its function's init once - the handler module imported with the function's code,
+layers and environment - and forks each new execution environment from that state, as SnapStart resumes
+environments from one snapshot of init: a function that scales to eight environments runs its init once.
+An init that failed, or left threads running (a fork would not copy them), cannot be cloned: the image then
+becomes the function's first environment itself (which reports the failed init on its first invocation and
+retries it on the next, as Lambda does), and each later one is a process of its own that runs the init again.
+
+A PackageImage serves the functions that share one search path (a stack's functions share one package): it
+imports the package's dependencies that a function image of that path imported (boto3, Powertools, ...),
+recording every environment variable those imports read, and forks a function image for each function
+whose environment has the same value (or absence) for every one of them; the child sets the function's
+environment and runs its init. The imported state is then what the function's own init would have made
+from the same code, so a function image costs its handler's own imports instead of a whole interpreter's
+start and its dependencies' imports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from localcloud.services.lambda_.execution_environment import (
+    STDERR_TAIL_LINES,
+    WORKER_COMMAND,
+    ExecutionEnvironment,
+    InitTimedOutError,
+    SocketEnvironment,
+    SpawnedEnvironment,
+    drain,
+    path_argument,
+)
+
+_CONTROL_MESSAGE_BYTES = 1 << 20
+# An image answers a fork or a reap at once; waiting longer means it is stuck.
+_CONTROL_REPLY_SECONDS = 10.0
+
+# end(kill): end the image's process (killing it first if `kill`) and give its exit status.
+End = Callable[[bool], int | str]
+
+
+def _spawn(command: Sequence[str], control_end: socket.socket, code_dir: Path, env: dict[str, str]) -> Any:
+    return subprocess.Popen(  # noqa: S603 - this interpreter running our own worker script
+        [*command, str(control_end.fileno())],
+        pass_fds=(control_end.fileno(),),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=code_dir,
+    )
+
+
+def _ends_process(process: Any) -> End:
+    def end(kill: bool) -> int:
+        if not kill:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                return int(process.wait(timeout=5))
+        with contextlib.suppress(OSError):
+            process.kill()
+        return int(process.wait())
+
+    return end
+
+
+class _Image:
+    """A process that forks children on request over a control socket and reaps them when asked."""
+
+    def __init__(self, control: socket.socket, pid: int, end: End) -> None:
+        self._control = control
+        self.pid = pid
+        self._end = end
+        self._lock = threading.Lock()
+        self._ready: bool | None = None  # None until the process has said it is ready
+        self._broken = False
+
+    @property
+    def broken(self) -> bool:
+        """True once the image can start nothing more (it timed out, failed or was closed)."""
+        return self._broken
+
+    def _await_ready(self, timeout_seconds: float) -> tuple[bool, Any]:
+        """(forkable, the JSON the ready message carries); InitTimedOutError after `timeout_seconds`."""
+        self._control.settimeout(max(timeout_seconds, 0.001))
+        try:
+            forkable, _, payload = self._reply("ready").partition(" ")
+        except OSError as failure:
+            self.close()
+            if isinstance(failure, TimeoutError):
+                raise InitTimedOutError from None
+            raise
+        self._control.settimeout(_CONTROL_REPLY_SECONDS)
+        return forkable == "1", json.loads(payload)
+
+    def _reply(self, expected: str) -> str:
+        message = self._control.recv(_CONTROL_MESSAGE_BYTES).decode()
+        command, _, argument = message.partition(" ")
+        if command != expected:
+            raise OSError(f"the image answered {message[:80]!r} where {expected!r} was due")
+        return argument
+
+    def _fork(self, message: str, descriptors: list[int]) -> int:
+        """Send a fork request with its descriptors; the child's pid."""
+        socket.send_fds(self._control, [message.encode()], descriptors)
+        return int(self._reply("forked"))
+
+    def reap(self, pid: int, kill: bool) -> int | str:
+        """Wait for one of the image's children to end (killing it first if `kill`): its exit status."""
+        with self._lock:
+            try:
+                self._control.send(f"{'kill' if kill else 'reap'} {pid}".encode())
+                _, _, status = self._reply("reaped").partition(" ")
+            except OSError:
+                # The image is gone: its child outlives it only until it is killed here.
+                self._broken = True
+                if kill:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                return "unknown"
+        return int(status) if status.lstrip("-").isdigit() else status
+
+    def close(self) -> None:
+        """End the image and every child it forked (a process still in its init is killed)."""
+        self._broken = True
+        with contextlib.suppress(OSError):
+            self._control.close()
+        self._end(self._ready is None)
+
+
+class FunctionImage(_Image):
+    """One function's initialised process; its execution environments are forked from it."""
+
+    def __init__(
+        self,
+        control: socket.socket,
+        pid: int,
+        end: End,
+        spawn_arguments: tuple[Path, tuple[Path, ...], str, dict[str, str]],
+    ) -> None:
+        super().__init__(control, pid, end)
+        self._spawn_arguments = spawn_arguments
+        self._serving = False  # an image that cannot fork serves as the first environment
+        self.dependencies: list[str] = []  # the dependency modules its init imported
+
+    @classmethod
+    def spawned(
+        cls, code_dir: Path, search_path: Sequence[Path], handler: str, env: dict[str, str]
+    ) -> FunctionImage:
+        """An image that is a process of its own, started with the function's environment."""
+        control, image_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command = (*WORKER_COMMAND, path_argument(search_path), "image", handler)
+        with image_end:
+            process = _spawn(command, image_end, code_dir, env)
+        stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        drain(process.stderr, stderr_tail, f"lambda-image-stderr-{process.pid}")
+        spawn_arguments = (code_dir, tuple(search_path), handler, env)
+        return cls(control, process.pid, _ends_process(process), spawn_arguments)
+
+    def start_environment(self, timeout_seconds: float) -> ExecutionEnvironment:
+        """A new execution environment; the first waits up to `timeout_seconds` for the function's init."""
+        with self._lock:
+            if self._ready is None:
+                self._ready, self.dependencies = self._await_ready(timeout_seconds)
+            if not self._ready and self._serving:
+                return SpawnedEnvironment(*self._spawn_arguments)
+            channel, environment_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            stderr_read, stderr_write = os.pipe()
+            try:
+                descriptors = [environment_end.fileno(), stderr_write]
+                if self._ready:
+                    pid = self._fork("fork", descriptors)
+                    end: End = functools.partial(self.reap, pid)
+                else:
+                    socket.send_fds(self._control, [b"serve"], descriptors)
+                    self._serving = True
+                    pid, end = self.pid, self._end
+            except (OSError, ValueError):
+                channel.close()
+                os.close(stderr_read)
+                self._broken = True
+                raise
+            finally:
+                environment_end.close()
+                os.close(stderr_write)
+        return SocketEnvironment(pid, end, channel, os.fdopen(stderr_read, "rb"))
+
+
+class PackageImage(_Image):
+    """The dependencies of one search path imported once; function images of that path are forked from it."""
+
+    def __init__(
+        self, code_dir: Path, search_path: Sequence[Path], modules: Sequence[str], env: dict[str, str]
+    ) -> None:
+        control, image_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with image_end:
+            process = _spawn(
+                (*WORKER_COMMAND, path_argument(search_path), "package"), image_end, code_dir, env
+            )
+        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        drain(process.stderr, self._stderr_tail, f"lambda-package-stderr-{process.pid}")
+        super().__init__(control, process.pid, _ends_process(process))
+        self._code_dir = code_dir
+        self._search_path = tuple(search_path)
+        self._reads: dict[str, str | None] = {}
+        control.send(f"preload {json.dumps(list(modules))}".encode())
+
+    def await_ready(self, timeout_seconds: float) -> None:
+        """Wait for the imports (InitTimedOutError after `timeout_seconds`)."""
+        with self._lock:
+            if self._ready is None:
+                self._ready, self._reads = self._await_ready(timeout_seconds)
+
+    def serves(self, env: dict[str, str]) -> bool:
+        """Whether a function with this environment may be forked from the imports: every variable they read
+        has the same value (or absence) in it."""
+        return (
+            bool(self._ready)
+            and not self._broken
+            and all(env.get(name) == value for name, value in self._reads.items())
+        )
+
+    def function_image(self, handler: str, env: dict[str, str]) -> FunctionImage:
+        """Fork a function image, which sets `env` and runs the function's init."""
+        control, image_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        stderr_read, stderr_write = os.pipe()
+        try:
+            with self._lock:
+                pid = self._fork(
+                    f"image {json.dumps({'handler': handler, 'env': env})}",
+                    [image_end.fileno(), stderr_write],
+                )
+        except (OSError, ValueError):
+            control.close()
+            os.close(stderr_read)
+            self._broken = True
+            raise
+        finally:
+            image_end.close()
+            os.close(stderr_write)
+        stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        drain(os.fdopen(stderr_read, "rb"), stderr_tail, f"lambda-image-stderr-{pid}")
+        spawn_arguments = (self._code_dir, self._search_path, handler, env)
+        return FunctionImage(control, pid, functools.partial(self.reap, pid), spawn_arguments)
