@@ -252,3 +252,72 @@ class PackageImage(_Image):
         drain(os.fdopen(stderr_read, "rb"), stderr_tail, f"lambda-image-stderr-{pid}")
         spawn_arguments = (self._code_dir, self._search_path, handler, env)
         return FunctionImage(control, pid, functools.partial(self.reap, pid), spawn_arguments)
+
+
+# Package images differ only when the environment variables their imports read differ between functions
+# (none that do, in this project's stacks); a few per search path bound a stack whose functions all differ.
+_PACKAGE_IMAGES_PER_SEARCH_PATH = 3
+
+
+class Images:
+    """A runtime's images: function images by function (code, environment, layers, handler), package images
+    by search path, and what each search path's first function image imported (what its packages import)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._functions: dict[tuple[str, ...], FunctionImage] = {}
+        self._packages: dict[tuple[Path, ...], list[PackageImage]] = {}
+        self._dependencies: dict[tuple[Path, ...], list[str]] = {}
+
+    def start_environment(
+        self,
+        function_key: tuple[str, ...],
+        search_path: tuple[Path, ...],
+        handler: str,
+        env: dict[str, str],
+        timeout_seconds: float,
+    ) -> ExecutionEnvironment:
+        """A new execution environment of the function, from its image (started on first need: forked from a
+        package image that serves its environment, else a process of its own)."""
+        with self._lock:
+            image = self._functions.get(function_key)
+            if image is None or image.broken:
+                package = self._package_image(search_path, env, timeout_seconds)
+                image = self._functions[function_key] = (
+                    package.function_image(handler, env)
+                    if package is not None
+                    else FunctionImage.spawned(search_path[0], search_path, handler, env)
+                )
+        environment = image.start_environment(timeout_seconds)
+        with self._lock:
+            self._dependencies.setdefault(search_path, image.dependencies)
+        return environment
+
+    def _package_image(
+        self, search_path: tuple[Path, ...], env: dict[str, str], timeout_seconds: float
+    ) -> PackageImage | None:
+        """A package image of the search path that serves `env`, started if none does once a function image
+        of that path has shown what to import; None when there is none to use."""
+        modules = self._dependencies.get(search_path)
+        packages = self._packages.setdefault(search_path, [])
+        serving = next((package for package in packages if package.serves(env)), None)
+        if serving is not None or not modules or len(packages) >= _PACKAGE_IMAGES_PER_SEARCH_PATH:
+            return serving
+        package = PackageImage(search_path[0], search_path, modules, env)
+        packages.append(package)
+        try:
+            package.await_ready(timeout_seconds)
+        except (InitTimedOutError, OSError):
+            return None  # the function's image then runs its own imports
+        return package if package.serves(env) else None
+
+    def close(self) -> None:
+        """End every image (after the runtime has ended their environments), then the package images."""
+        with self._lock:
+            functions, self._functions = list(self._functions.values()), {}
+            packages = [package for listed in self._packages.values() for package in listed]
+            self._packages = {}
+        for image in functions:
+            image.close()
+        for package in packages:
+            package.close()

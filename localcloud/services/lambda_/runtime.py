@@ -46,7 +46,7 @@ from localcloud.services.lambda_.execution_environment import (
     timed_out,
     trust_store,
 )
-from localcloud.services.lambda_.images import FunctionImage, PackageImage
+from localcloud.services.lambda_.images import Images
 from localcloud.services.lambda_.runtime_sdk import install_runtime_sdk
 
 logger = logging.getLogger(__name__)
@@ -54,9 +54,6 @@ logger = logging.getLogger(__name__)
 # The interpreter's own version: workers run this interpreter (python3.13, the functions' runtime).
 LAMBDA_PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
 DEFAULT_CONCURRENCY_PER_FUNCTION = 8
-# Package images differ only when the environment variables their imports read differ between functions
-# (they read none that do here); a few per search path bound a stack whose functions all differ.
-_PACKAGE_IMAGES_PER_SEARCH_PATH = 3
 LAMBDA_SERVICE_PRINCIPAL = "lambda.amazonaws.com"
 # Lambda's synchronous response limit on the serialised payload, the figure its own error message states.
 RESPONSE_PAYLOAD_LIMIT_BYTES = 6_291_556
@@ -114,12 +111,7 @@ class LambdaRuntime:
         self._lock = threading.Lock()
         self._idle: dict[tuple[str, ...], list[ExecutionEnvironment]] = {}
         self._workers: list[ExecutionEnvironment] = []
-        # Function images by function (code, environment, layers, handler); package images by search path,
-        # with the dependency modules a function image of that path imported (what a package image imports).
-        self._images_lock = threading.Lock()
-        self._images: dict[tuple[str, ...], FunctionImage] = {}
-        self._packages: dict[tuple[Path, ...], list[PackageImage]] = {}
-        self._dependencies: dict[tuple[Path, ...], list[str]] = {}
+        self._images = Images()
         self._limits: dict[tuple[str, int], threading.BoundedSemaphore] = {}
         self._async_pool = ThreadPoolExecutor(max_workers=async_pool_size, thread_name_prefix="lambda-async")
         self._async_in_flight = 0
@@ -143,16 +135,10 @@ class LambdaRuntime:
                 return
             self._closed = True
             workers, self._workers, self._idle = self._workers, [], {}
-            images, self._images = list(self._images.values()), {}
-            packages = [package for listed in self._packages.values() for package in listed]
-            self._packages = {}
         self._async_pool.shutdown(wait=False, cancel_futures=True)
         for worker in workers:
             worker.kill()
-        for image in images:
-            image.close()
-        for package in packages:
-            package.close()
+        self._images.close()
         shutil.rmtree(self._code_root, ignore_errors=True)
         patches.uninstall(self)
         atexit.unregister(self.shutdown)
@@ -395,40 +381,11 @@ class LambdaRuntime:
         """A new environment forked from the function's image (started, and its init run, on first need).
 
         The init is not part of the invocation's timeout, as on Lambda, but must end within it."""
-        code_dir = self._code_dir(function)
-        search_path = (code_dir, *self._layer_paths(function), self._runtime_sdk)
-        with self._images_lock:
-            image = self._images.get(key)
-            if image is None or image.broken:
-                package = self._package_image(search_path, env, timeout_seconds)
-                image = self._images[key] = (
-                    package.function_image(function.handler, env)
-                    if package is not None
-                    else FunctionImage.spawned(code_dir, search_path, function.handler, env)
-                )
-        worker = image.start_environment(timeout_seconds)
+        search_path = (self._code_dir(function), *self._layer_paths(function), self._runtime_sdk)
+        worker = self._images.start_environment(key, search_path, function.handler, env, timeout_seconds)
         with self._lock:
             self._workers.append(worker)
-            self._dependencies.setdefault(search_path, image.dependencies)
         return worker
-
-    def _package_image(
-        self, search_path: tuple[Path, ...], env: dict[str, str], timeout_seconds: float
-    ) -> PackageImage | None:
-        """A package image of the search path that may serve a function with `env`, started if none does and
-        a function image of that path has shown what to import; None when there is none to use."""
-        modules = self._dependencies.get(search_path)
-        packages = self._packages.setdefault(search_path, [])
-        serving = next((package for package in packages if package.serves(env)), None)
-        if serving is not None or not modules or len(packages) >= _PACKAGE_IMAGES_PER_SEARCH_PATH:
-            return serving
-        package = PackageImage(search_path[0], search_path, modules, env)
-        packages.append(package)
-        try:
-            package.await_ready(timeout_seconds)
-        except (InitTimedOutError, OSError):
-            return None  # the function's image then runs its own imports
-        return package if package.serves(env) else None
 
     def _environment(self, function: Any) -> dict[str, str]:
         env = {name: os.environ[name] for name in _INHERITED_ENV if name in os.environ}
