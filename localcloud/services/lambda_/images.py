@@ -282,6 +282,8 @@ class Images:
         with self._lock:
             image = self._functions.get(function_key)
             if image is None or image.broken:
+                if image is not None:
+                    image.close()  # whatever is left of it
                 package = self._package_image(search_path, env, timeout_seconds)
                 image = self._functions[function_key] = (
                     package.function_image(handler, env)
