@@ -29,7 +29,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 from localcloud.services.lambda_.execution_environment import (
     STDERR_TAIL_LINES,
@@ -45,6 +45,8 @@ from localcloud.services.lambda_.execution_environment import (
 _CONTROL_MESSAGE_BYTES = 1 << 20
 # An image answers a fork or a reap at once; waiting longer means it is stuck.
 _CONTROL_REPLY_SECONDS = 10.0
+
+_Answer = TypeVar("_Answer")
 
 # end(kill): end the image's process (killing it first if `kill`) and give its exit status.
 End = Callable[[bool], int | str]
@@ -115,6 +117,25 @@ class _Image:
         socket.send_fds(self._control, [message.encode()], descriptors)
         return int(self._reply("forked"))
 
+    def _start_child(
+        self, kind: socket.SocketKind, request: Callable[[list[int]], _Answer]
+    ) -> tuple[socket.socket, IO[bytes], _Answer]:
+        """A socket of `kind` and a stderr pipe for a new child, whose ends `request(descriptors)` hands
+        over: (our end of the socket, the child's stderr, what the request answered)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, kind)
+        stderr_read, stderr_write = os.pipe()
+        try:
+            answer = request([theirs.fileno(), stderr_write])
+        except (OSError, ValueError):
+            ours.close()
+            os.close(stderr_read)
+            self._broken = True
+            raise
+        finally:
+            theirs.close()
+            os.close(stderr_write)
+        return ours, os.fdopen(stderr_read, "rb"), answer
+
     def reap(self, pid: int, kill: bool) -> int | str:
         """Wait for one of the image's children to end (killing it first if `kill`): its exit status."""
         with self._lock:
@@ -174,26 +195,17 @@ class FunctionImage(_Image):
                 self._ready, self.dependencies = self._await_ready(timeout_seconds)
             if not self._ready and self._serving:
                 return SpawnedEnvironment(*self._spawn_arguments)
-            channel, environment_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            stderr_read, stderr_write = os.pipe()
-            try:
-                descriptors = [environment_end.fileno(), stderr_write]
-                if self._ready:
-                    pid = self._fork("fork", descriptors)
-                    end: End = functools.partial(self.reap, pid)
-                else:
-                    socket.send_fds(self._control, [b"serve"], descriptors)
-                    self._serving = True
-                    pid, end = self.pid, self._end
-            except (OSError, ValueError):
-                channel.close()
-                os.close(stderr_read)
-                self._broken = True
-                raise
-            finally:
-                environment_end.close()
-                os.close(stderr_write)
-        return SocketEnvironment(pid, end, channel, os.fdopen(stderr_read, "rb"))
+            channel, stderr, (pid, end) = self._start_child(socket.SOCK_STREAM, self._environment_request)
+        return SocketEnvironment(pid, end, channel, stderr)
+
+    def _environment_request(self, descriptors: list[int]) -> tuple[int, End]:
+        """Ask for an environment on `descriptors`: a fork, or the image itself when it cannot fork."""
+        if self._ready:
+            pid = self._fork("fork", descriptors)
+            return pid, functools.partial(self.reap, pid)
+        socket.send_fds(self._control, [b"serve"], descriptors)
+        self._serving = True
+        return self.pid, self._end
 
 
 class PackageImage(_Image):
@@ -232,24 +244,12 @@ class PackageImage(_Image):
 
     def function_image(self, handler: str, env: dict[str, str]) -> FunctionImage:
         """Fork a function image, which sets `env` and runs the function's init."""
-        control, image_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        stderr_read, stderr_write = os.pipe()
-        try:
-            with self._lock:
-                pid = self._fork(
-                    f"image {json.dumps({'handler': handler, 'env': env})}",
-                    [image_end.fileno(), stderr_write],
-                )
-        except (OSError, ValueError):
-            control.close()
-            os.close(stderr_read)
-            self._broken = True
-            raise
-        finally:
-            image_end.close()
-            os.close(stderr_write)
-        stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-        drain(os.fdopen(stderr_read, "rb"), stderr_tail, f"lambda-image-stderr-{pid}")
+        request = f"image {json.dumps({'handler': handler, 'env': env})}"
+        with self._lock:
+            control, stderr, pid = self._start_child(
+                socket.SOCK_SEQPACKET, functools.partial(self._fork, request)
+            )
+        drain(stderr, deque(maxlen=STDERR_TAIL_LINES), f"lambda-image-stderr-{pid}")
         spawn_arguments = (self._code_dir, self._search_path, handler, env)
         return FunctionImage(control, pid, functools.partial(self.reap, pid), spawn_arguments)
 
