@@ -259,8 +259,10 @@ def _dependency_roots(search_path: list[str]) -> set[str]:
     return roots
 
 
-def _run_image(function: _Function, control: socket.socket, search_path: list[str]) -> None:
-    roots = _dependency_roots(search_path)
+def _run_image(function: _Function, control: socket.socket, search_path: list[str] | None) -> None:
+    """Be the function's image. `search_path`: where to find the dependencies whose modules the init imported,
+    for the ready message (None for an image forked from a package's, whose imports the runtime knows)."""
+    roots = _dependency_roots(search_path) if search_path is not None else set()
     dependencies = [name for name in list(sys.modules) if name.split(".")[0] in roots]
     forkable = function.handler is not None and threading.active_count() == 1
     control.send(f"ready {int(forkable)} {json.dumps(dependencies)}".encode())
@@ -306,9 +308,7 @@ class _EnvironmentReads:
         os._Environ.__getitem__, os._Environ.__iter__ = self._originals  # type: ignore[method-assign]
 
 
-def _function_image(
-    log: _InvocationLog, search_path: list[str], argument: str, descriptors: list[int]
-) -> None:
+def _function_image(log: _InvocationLog, argument: str, descriptors: list[int]) -> None:
     """In a child of a package's image: set the function's environment, run its init, be its image."""
     function_spec = json.loads(argument)
     control_fd, stderr_fd = descriptors
@@ -318,10 +318,10 @@ def _function_image(
     time.tzset()
     function = _Function(function_spec["handler"], log)
     function.initialise()
-    _run_image(function, socket.socket(fileno=control_fd), search_path)
+    _run_image(function, socket.socket(fileno=control_fd), None)
 
 
-def _run_package(log: _InvocationLog, control: socket.socket, search_path: list[str]) -> None:
+def _run_package(log: _InvocationLog, control: socket.socket) -> None:
     command, argument, _ = _receive(control)
     if command != "preload":
         return
@@ -334,7 +334,7 @@ def _run_package(log: _InvocationLog, control: socket.socket, search_path: list[
     forkable = threading.active_count() == 1 and not reads.all_read
     control.send(f"ready {int(forkable)} {json.dumps(reads.values)}".encode())
     if forkable:
-        _fork_children(control, functools.partial(_function_image, log, search_path))
+        _fork_children(control, functools.partial(_function_image, log))
 
 
 def main() -> None:
@@ -347,7 +347,7 @@ def main() -> None:
     sys.stderr = log
     sys.path[:0] = search_path
     if mode == "package":
-        _run_package(log, socket.socket(fileno=int(sys.argv[3])), search_path)
+        _run_package(log, socket.socket(fileno=int(sys.argv[3])))
         return
     function = _Function(sys.argv[3], log)
     function.initialise()
