@@ -301,8 +301,8 @@ def main() -> int:
             "server in its own process on loopback; ElastiCache adds a VPC network hop. So SET/put says "
             "what the write itself costs on this machine, not what S3 or ElastiCache cost in a region; "
             "put_object here is a lower bound for S3. The ingest/put ratio compares the whole request "
-            "(HTTP, gateway, Lambda invocation over a local socket, JSON parse and schema check, base64 decode, "
-            "SHA-256, SET, StartExecution) with a bare write: an S3-first design would pay the same "
+            "(HTTP, gateway, Lambda invocation over a local socket, JSON parse and schema check, base64 "
+            "decode, SHA-256, SET, StartExecution) with a bare write: an S3-first design would pay the same "
             "request path with put_object in place of the SET, so that ratio mostly measures the "
             "request path and cannot judge the design on its own; the s3_first_estimate line swaps "
             "the write to estimate one.",
