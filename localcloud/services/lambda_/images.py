@@ -52,16 +52,26 @@ _Answer = TypeVar("_Answer")
 End = Callable[[bool], int | str]
 
 
-def _spawn(command: Sequence[str], control_end: socket.socket, code_dir: Path, env: dict[str, str]) -> Any:
-    return subprocess.Popen(  # noqa: S603 - this interpreter running our own worker script
-        [*command, str(control_end.fileno())],
-        pass_fds=(control_end.fileno(),),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=code_dir,
-    )
+def _spawn_image(
+    search_path: Sequence[Path], mode: Sequence[str], env: dict[str, str]
+) -> tuple[socket.socket, int, End]:
+    """Start worker.py in an image mode (`mode`: its arguments before the control fd) with `env`, in the
+    package's directory (the search path's first entry): (our end of its control socket, its pid, its end)."""
+    control, image_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with image_end:
+        process = subprocess.Popen(  # noqa: S603 - this interpreter running our own worker script
+            [*WORKER_COMMAND, path_argument(search_path), *mode, str(image_end.fileno())],
+            pass_fds=(image_end.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=search_path[0],
+        )
+    assert process.stderr is not None
+    # Read so that it never blocks on a full pipe; each environment reports from a stderr pipe of its own.
+    drain(process.stderr, deque(maxlen=STDERR_TAIL_LINES), f"lambda-image-stderr-{process.pid}")
+    return control, process.pid, _ends_process(process)
 
 
 def _ends_process(process: Any) -> End:
@@ -175,18 +185,10 @@ class FunctionImage(_Image):
         self.dependencies: list[str] = []  # the dependency modules its init imported
 
     @classmethod
-    def spawned(
-        cls, code_dir: Path, search_path: Sequence[Path], handler: str, env: dict[str, str]
-    ) -> FunctionImage:
+    def spawned(cls, search_path: Sequence[Path], handler: str, env: dict[str, str]) -> FunctionImage:
         """An image that is a process of its own, started with the function's environment."""
-        control, image_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command = (*WORKER_COMMAND, path_argument(search_path), "image", handler)
-        with image_end:
-            process = _spawn(command, image_end, code_dir, env)
-        stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-        drain(process.stderr, stderr_tail, f"lambda-image-stderr-{process.pid}")
-        spawn_arguments = (code_dir, tuple(search_path), handler, env)
-        return cls(control, process.pid, _ends_process(process), spawn_arguments)
+        control, pid, end = _spawn_image(search_path, ("image", handler), env)
+        return cls(control, pid, end, (search_path[0], tuple(search_path), handler, env))
 
     def start_environment(self, timeout_seconds: float) -> ExecutionEnvironment:
         """A new execution environment; the first waits up to `timeout_seconds` for the function's init."""
@@ -211,21 +213,11 @@ class FunctionImage(_Image):
 class PackageImage(_Image):
     """The dependencies of one search path imported once; function images of that path are forked from it."""
 
-    def __init__(
-        self, code_dir: Path, search_path: Sequence[Path], modules: Sequence[str], env: dict[str, str]
-    ) -> None:
-        control, image_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        with image_end:
-            process = _spawn(
-                (*WORKER_COMMAND, path_argument(search_path), "package"), image_end, code_dir, env
-            )
-        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-        drain(process.stderr, self._stderr_tail, f"lambda-package-stderr-{process.pid}")
-        super().__init__(control, process.pid, _ends_process(process))
-        self._code_dir = code_dir
+    def __init__(self, search_path: Sequence[Path], modules: Sequence[str], env: dict[str, str]) -> None:
+        super().__init__(*_spawn_image(search_path, ("package",), env))
         self._search_path = tuple(search_path)
         self._reads: dict[str, str | None] = {}
-        control.send(f"preload {json.dumps(list(modules))}".encode())
+        self._control.send(f"preload {json.dumps(list(modules))}".encode())
 
     def await_ready(self, timeout_seconds: float) -> None:
         """Wait for the imports (InitTimedOutError after `timeout_seconds`)."""
@@ -250,7 +242,7 @@ class PackageImage(_Image):
                 socket.SOCK_SEQPACKET, functools.partial(self._fork, request)
             )
         drain(stderr, deque(maxlen=STDERR_TAIL_LINES), f"lambda-image-stderr-{pid}")
-        spawn_arguments = (self._code_dir, self._search_path, handler, env)
+        spawn_arguments = (self._search_path[0], self._search_path, handler, env)
         return FunctionImage(control, pid, functools.partial(self.reap, pid), spawn_arguments)
 
 
@@ -288,7 +280,7 @@ class Images:
                 image = self._functions[function_key] = (
                     package.function_image(handler, env)
                     if package is not None
-                    else FunctionImage.spawned(search_path[0], search_path, handler, env)
+                    else FunctionImage.spawned(search_path, handler, env)
                 )
         environment = image.start_environment(timeout_seconds)
         with self._lock:
@@ -305,7 +297,7 @@ class Images:
         serving = next((package for package in packages if package.serves(env)), None)
         if serving is not None or not modules or len(packages) >= _PACKAGE_IMAGES_PER_SEARCH_PATH:
             return serving
-        package = PackageImage(search_path[0], search_path, modules, env)
+        package = PackageImage(search_path, modules, env)
         packages.append(package)
         try:
             package.await_ready(timeout_seconds)
