@@ -307,10 +307,12 @@ def quiesce(cloud: LocalCloud) -> None:
 
 def process_cpu_seconds() -> tuple[float, float]:
     """CPU seconds (user + system) used so far by this process (moto, the gateway, the replicators and
-    the benchmark's clients: all threads) and by its live child processes (the Lambda workers)."""
+    the benchmark's clients: all threads) and by its live descendants (the Lambda execution environments,
+    forked from function images that are themselves children or grandchildren of this process)."""
     own = os.times()
-    children = 0.0
     ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -318,9 +320,17 @@ def process_cpu_seconds() -> tuple[float, float]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == os.getpid():
-            children += (int(fields[11]) + int(fields[12])) / ticks
-    return own.user + own.system, children
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return own.user + own.system, sum(cpu[pid] for pid in parents if descends_from(pid, os.getpid(), parents))
+
+
+def descends_from(pid: int, ancestor: int, parents: dict[int, int]) -> bool:
+    while pid in parents and pid != ancestor:
+        pid = parents[pid]
+        if pid == ancestor:
+            return True
+    return False
 
 
 def table(rows: Sequence[Throughput], bursts: Sequence[Burst]) -> list[str]:

@@ -334,6 +334,24 @@ def test_start_sync_execution_answers_an_express_machines_output_or_its_error(em
     assert succeeded["stopDate"] >= succeeded["startDate"]
 
 
+def test_start_sync_execution_is_woken_by_its_executions_end(emulator, monkeypatch) -> None:
+    # GIVEN an EXPRESS machine that waits a second, and a waiting request that would look at the status
+    # on its own only once a minute
+    machine = create_machine(
+        emulator,
+        {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 1, "End": True}}},
+        machine_type="EXPRESS",
+    )
+    monkeypatch.setattr(sfn_patches, "SYNC_STATUS_RECHECK_SECONDS", 60.0)
+    sfn = emulator.client("stepfunctions", REGION)
+    sfn.meta.config.inject_host_prefix = False
+    # WHEN it is run synchronously
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reply = pool.submit(sfn.start_sync_execution, stateMachineArn=machine, input="{}")
+        # THEN the reply follows the execution's end, not the next look at its status
+        assert reply.result(timeout=15)["status"] == "SUCCEEDED"
+
+
 def test_start_sync_execution_refuses_a_standard_machine(emulator) -> None:
     machine = create_machine(emulator, {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
     sfn = emulator.client("stepfunctions", REGION)
