@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
+from aws_lambda_powertools.utilities.validation import SchemaValidationError
 
 from handlers.http_request import RequestRejectedError, json_depth, parse_json_body
+from handlers.json_schema import CompiledSchema
 
 # Metadata travels in the workflow's state (256 KB for all of it) and in one DynamoDB item (400 KB):
 # large content belongs in the payload.
@@ -39,6 +40,7 @@ REQUEST_SCHEMA: dict[str, Any] = {
         },
     },
 }
+REQUEST_SCHEMA_CHECK = CompiledSchema(REQUEST_SCHEMA)
 REQUEST_SHAPE = (
     '{"payload": <base64 string or any JSON>, "metadata": {"sourceSystem": "...", "messageType": "...", '
     '"producerTimestamp": "2024-06-01T10:00:00Z"}}'
@@ -60,7 +62,7 @@ def parse_request(body: bytes) -> dict[str, Any]:
     JSON nested deeper than MAX_JSON_DEPTH, refused before it is parsed)."""
     document = parse_json_body(body, expected=REQUEST_SHAPE)
     try:
-        validate(event=document, schema=REQUEST_SCHEMA)
+        REQUEST_SCHEMA_CHECK.validate(document)
     except SchemaValidationError as error:
         problem = str(error.validation_message or error).replace("data", "body", 1)
         raise RequestRejectedError(

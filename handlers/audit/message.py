@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
+from aws_lambda_powertools.utilities.validation import SchemaValidationError
 
 from handlers.audit.contract import ARCHIVE_PREFIX, FAILURES_PREFIX, METADATA_TABLE_KEY
 from handlers.audit.redis_store import payload_key
+from handlers.json_schema import CompiledSchema
 
 
 class S3Location(TypedDict):
@@ -86,6 +87,7 @@ MESSAGE_SCHEMA: dict[str, Any] = {
         },
     },
 }
+MESSAGE_SCHEMA_CHECK = CompiledSchema(MESSAGE_SCHEMA)
 
 
 class InvalidMessageError(ValueError):
@@ -95,7 +97,7 @@ class InvalidMessageError(ValueError):
 def validate_message(event: Any, *, what: str = "the event") -> dict[str, Any]:
     """The message, checked against MESSAGE_SCHEMA; InvalidMessageError names the first problem."""
     try:
-        validate(event=event, schema=MESSAGE_SCHEMA)
+        MESSAGE_SCHEMA_CHECK.validate(event)
     except SchemaValidationError as error:
         problem = str(error.validation_message or error).replace("data", "message", 1)
         raise InvalidMessageError(

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
+from aws_lambda_powertools.utilities.validation import SchemaValidationError
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from handlers.events.contract import EVENTS_TABLE_KEY, IDEMPOTENCY_INDEX_KEY
+from handlers.json_schema import CompiledSchema
 
 MAX_ID_CHARS = 256
 MAX_DATA_CHARS = 100_000
@@ -46,6 +47,7 @@ EVENT_SCHEMA: dict[str, Any] = {
         "idempotencyKey": {"type": "string", "pattern": f"^[ -~]{{1,{MAX_IDEMPOTENCY_KEY_CHARS}}}$"},
     },
 }
+EVENT_SCHEMA_CHECK = CompiledSchema(EVENT_SCHEMA)
 EVENT_SHAPE = (
     f'{{"id": "<1-{MAX_ID_CHARS} characters>", "data": "<up to {MAX_DATA_CHARS} characters>", '
     '"timestamp": <client epoch milliseconds, an integer >= 0>, '
@@ -120,7 +122,7 @@ def parse_event(document: Any, *, what: str = "body") -> IncomingEvent:
     """The event in `document` (decoded JSON), or InvalidEventError naming the field (`what` names the
     document in messages: the API's "body", the workflow's "event")."""
     try:
-        validate(event=document, schema=EVENT_SCHEMA)
+        EVENT_SCHEMA_CHECK.validate(document)
     except SchemaValidationError as error:
         problem = str(error.validation_message or error)
         if problem.startswith("data"):

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
+from aws_lambda_powertools.utilities.validation import SchemaValidationError
 
 from handlers.events.event_item import (
     EVENT_SCHEMA,
@@ -50,6 +50,7 @@ from handlers.events.event_item import (
     InvalidEventError,
     parse_event,
 )
+from handlers.json_schema import CompiledSchema
 
 MAX_EVENT_TYPE_CHARS = 256
 MAX_CORRELATION_ID_CHARS = 256
@@ -83,6 +84,7 @@ TMF688_SCHEMA: dict[str, Any] = {
         "priority": {"type": "string", "maxLength": MAX_PRIORITY_CHARS},
     },
 }
+TMF688_SCHEMA_CHECK = CompiledSchema(TMF688_SCHEMA)
 TMF688_FIELDS = frozenset(TMF688_SCHEMA["properties"])
 PLAIN_FIELDS = frozenset(EVENT_SCHEMA["properties"])
 # The descriptive (optional, string) fields, in the order the docs list them.
@@ -224,7 +226,7 @@ def parse_tmf688(document: Any, *, what: str = "body") -> Tmf688Event:
     """The envelope in `document` (decoded JSON), or InvalidEventError naming the field (`what` names the
     document in messages)."""
     try:
-        validate(event=document, schema=TMF688_SCHEMA)
+        TMF688_SCHEMA_CHECK.validate(document)
     except SchemaValidationError as error:
         problem = str(error.validation_message or error)
         if problem.startswith("data"):

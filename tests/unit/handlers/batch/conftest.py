@@ -26,7 +26,8 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from handlers.batch import email_link, merge_chunks, split_file, trigger
+from handlers.batch import email_link, merge_chunks, split_file, trigger, validate_records
+from handlers.json_schema import CompiledSchema
 from samples import dynamodb_tables as tables
 from tests.unit.handlers.conftest import change_txt_record
 
@@ -202,3 +203,22 @@ def object_created_record(bucket: str, key: str, version_id: str | None) -> dict
 
 def s3_event(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
+
+
+class CountingRecordsSchema(CompiledSchema):
+    """validate_records' schema check, recording the number of records each call is given."""
+
+    def __init__(self) -> None:
+        super().__init__(validate_records.RECORDS_SCHEMA)
+        self.calls: list[int] = []
+
+    def validate(self, document: Any) -> None:
+        self.calls.append(len(document))
+        super().validate(document)
+
+
+@pytest.fixture
+def counting_records_schema(monkeypatch: pytest.MonkeyPatch) -> CountingRecordsSchema:
+    counting = CountingRecordsSchema()
+    monkeypatch.setattr(validate_records, "RECORDS_SCHEMA_CHECK", counting)
+    return counting

@@ -13,9 +13,8 @@ import io
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-from aws_lambda_powertools.utilities.validation import validate
 
-from handlers.batch import contract, merge_chunks, records, split_file, validate_records
+from handlers.batch import contract, merge_chunks, records, split_file
 from handlers.batch.contract import EmailSettings
 from handlers.batch.errors_table import STAGE_VALIDATE, RowError
 from handlers.batch.financials import get_many
@@ -23,7 +22,7 @@ from handlers.batch.split_file import TooManyChunksError
 from handlers.batch.validate_records import ChunkRow, validate_rows
 from handlers.environment import SettingError
 
-from .conftest import BUCKET, BatchCloud
+from .conftest import BUCKET, BatchCloud, CountingRecordsSchema
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -130,19 +129,12 @@ def test_each_field_is_valid_up_to_its_length_limit(
     ("rows", "calls"), [(999, [999]), (1000, [1000]), (1001, [1000, 1])], ids=["under", "at", "over"]
 )
 def test_valid_records_are_validated_1000_to_a_call(
-    monkeypatch: pytest.MonkeyPatch, rows: int, calls: list[int]
+    counting_records_schema: CountingRecordsSchema, rows: int, calls: list[int]
 ) -> None:
     # GIVEN 999, 1,000 or 1,001 valid rows, and every validation call counted
-    seen: list[int] = []
-
-    def counting_validate(*, event: list[dict[str, str]], schema: dict[str, Any]) -> Any:
-        seen.append(len(event))
-        return validate(event=event, schema=schema)
-
-    monkeypatch.setattr(validate_records, "validate", counting_validate)
     # WHEN they are validated THEN in calls of 1,000 records, the last with the rest
     outcome = validate_rows([ChunkRow(n, SEED_CELLS) for n in range(1, rows + 1)])
-    assert len(outcome.valid) == rows and seen == calls
+    assert len(outcome.valid) == rows and counting_records_schema.calls == calls
 
 
 # ---- enrich -------------------------------------------------------------------------------------------

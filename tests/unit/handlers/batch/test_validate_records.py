@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from aws_lambda_powertools.utilities.validation import SchemaValidationError, validate
 from jsonschema import Draft7Validator
@@ -29,6 +27,7 @@ from .chunk_fixtures import (  # noqa: F401
     emitted_metrics,
     input_rows,
 )
+from .conftest import CountingRecordsSchema
 
 
 def with_cell(field_index: int, value: str) -> tuple[str, ...]:
@@ -131,16 +130,9 @@ def test_batched_validation_finds_exactly_the_records_an_independent_validator_r
 
 
 def test_validation_costs_one_call_per_invalid_row_plus_one_per_batch(
-    monkeypatch: pytest.MonkeyPatch,
+    counting_records_schema: CountingRecordsSchema,
 ) -> None:
-    # Powertools' validate compiles the schema on every call: the call count is the cost that matters.
-    calls: list[int] = []
-
-    def counting_validate(*, event: list[dict[str, str]], schema: dict[str, Any]) -> Any:
-        calls.append(len(event))
-        return validate(event=event, schema=schema)
-
-    monkeypatch.setattr(validate_records, "validate", counting_validate)
+    calls = counting_records_schema.calls
     # GIVEN 2,500 records of which 4 are invalid
     rows = [
         ChunkRow(n, with_cell(0, "1234567890") if n in (10, 11, 1500, 2500) else SEED_ROW)
