@@ -137,6 +137,9 @@ class HttpGateway:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in two writes: on a kept connection Nagle's algorithm would hold the
+            # body for the client's delayed ACK (up to 40 ms), as localcloud.core.moto_dispatch explains.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 started = time.monotonic()

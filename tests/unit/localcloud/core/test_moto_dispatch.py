@@ -108,6 +108,24 @@ def test_a_request_sent_before_the_previous_answer_is_answered_not_dropped(
     assert b"<ListQueuesResponse" in second[1]
 
 
+def test_a_kept_connections_answers_are_not_held_for_the_clients_delayed_ack(
+    emulator: Emulator, connection: socket.socket
+) -> None:
+    # GIVEN a connection answered once and kept open
+    connection.sendall(raw_request(emulator.port, LIST_QUEUES))
+    assert Responses(connection).next()[0] == 200
+    # WHEN the server's end of it is found
+    server_ends = [
+        end
+        for handler in moto_dispatch.KeepAliveRequestHandler.__subclasses__()
+        for end in list(handler.open_connections)
+        if end.fileno() != -1 and end.getpeername() == connection.getsockname()
+    ]
+    # THEN Nagle's algorithm is off there: a response's body (its second write) leaves at once instead of
+    # waiting for the client to acknowledge the headers, which clients delay by up to 40 ms
+    assert [end.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0 for end in server_ends] == [True]
+
+
 def test_a_body_the_server_does_not_read_is_skipped_before_the_next_request(
     emulator: Emulator, connection: socket.socket
 ) -> None:

@@ -9,6 +9,7 @@ import base64
 import http.client
 import io
 import json
+import socket
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -179,6 +180,20 @@ def request(
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         connection.close()
+
+
+def test_the_gateways_answers_are_not_held_for_the_clients_delayed_ack(gateway: HttpGateway) -> None:
+    # GIVEN a connection accepted by the gateway's request handler (its client gone at once)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        server_end, address = listener.accept()
+        client.close()
+        # WHEN the handler serves it
+        gateway._server.RequestHandlerClass(server_end, address, gateway._server)
+        # THEN Nagle's algorithm is off on the server's end: a response's body (its second write) leaves
+        # at once instead of waiting for the client's delayed acknowledgement of the headers
+        with server_end:
+            assert server_end.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 def test_binary_post_arrives_base64_with_the_aws_event_fields(
