@@ -330,11 +330,21 @@ _ended_events_lock = threading.Lock()
 
 
 def _ended(execution: Any) -> threading.Event:
+    """The event a StartSyncExecution waits on, registered before it first looks at the status: an end
+    that comes after that look finds the event here and sets it."""
     with _ended_events_lock:
         event = _ended_events.get(execution)
         if event is None:
             event = _ended_events[execution] = threading.Event()
         return event
+
+
+def _set_ended(execution: Any) -> None:
+    """Wake the StartSyncExecution waiting on `execution`, if any (other executions get no event)."""
+    with _ended_events_lock:
+        event = _ended_events.get(execution)
+    if event is not None:
+        event.set()
 
 
 class _SyncTaskClock:
@@ -364,7 +374,7 @@ def finish_sync_waits_when_executions_end() -> None:
 
     def terminated(self: Any) -> None:
         original(self)
-        _ended(self.execution).set()
+        _set_ended(self.execution)
         with _EXECUTION_ENDED:
             _EXECUTION_ENDED.notify_all()
 
