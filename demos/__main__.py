@@ -7,14 +7,9 @@ import sys
 from collections.abc import Callable, Sequence
 
 from demos import artifacts, audit, batch, doors, events, failover, transform
-from localcloud.core.cli import (
-    EXIT_USAGE,
-    add_stack_arguments,
-    config_overrides,
-    fail,
-    program_refusal,
-    report,
-)
+from localcloud.core.cli import add_stack_arguments
+from localcloud.core.cli_io import EXIT_USAGE, config_overrides, fail, report
+from localcloud.core.cli_up import program_refusal
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.project_settings import load_project_settings
 from localcloud.core.stack_files import load_stack_config, project_name

@@ -27,7 +27,7 @@ from localcloud.core.http_client import HttpResponse
 from localcloud.core.http_client import request as http_request
 from localcloud.core.project_settings import load_project_settings
 from localcloud.core.provisioner import MotoProvisioner, provision
-from localcloud.core.stack_files import load_stack_config
+from localcloud.core.stack_files import DEFAULT_STACK, load_stack_config
 from localcloud.core.stack_outputs import output_table
 from localcloud.services.apigateway.gateway import HttpGateway
 from localcloud.services.dynamodb.replication import DynamoDbReplicator
@@ -38,7 +38,6 @@ from localcloud.services.s3.replication import ReplicationRecord, S3Replicator
 from localcloud.services.s3control.multi_region_access_points import MRAP_DOMAIN_SUFFIX
 
 Progress = Callable[[str], None]
-DEFAULT_STACK = "local"
 
 
 def _silent(_message: str) -> None:

@@ -49,7 +49,6 @@ from localcloud.services.stepfunctions import patches as stepfunctions_patches
 from localcloud.services.stepfunctions import state_size
 
 HOST = "127.0.0.1"
-LOCALSTACK_PORT = 4566  # what tools configured for LocalStack expect
 _LISTEN_BACKLOG = 128  # werkzeug's own
 _SWITCH_INTERVAL_SECONDS = 0.001  # CPython's default is 0.005
 

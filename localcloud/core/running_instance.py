@@ -15,6 +15,7 @@ from typing import Any
 
 from localcloud.core.stack_files import PROJECT_DIR
 
+LOCALSTACK_PORT = 4566  # the emulator's port unless told: what tools configured for LocalStack expect
 DEFAULT_STATE_FILE = PROJECT_DIR / "build" / "localcloud" / "instance.json"
 _START_HINT = "start one with `python -m localcloud up`"
 

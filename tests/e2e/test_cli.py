@@ -25,7 +25,8 @@ from typing import Any
 import boto3
 import pytest
 
-from localcloud.core.cli import STATE_FILE_VARIABLE, config_overrides
+from localcloud.core.cli import STATE_FILE_VARIABLE
+from localcloud.core.cli_io import config_overrides
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,6 @@ from dataclasses import fields
 from typing import Any
 
 import pytest
-import yaml
 
 from components.active_active_events import ActiveActiveEventsArgs
 from components.artifact_distribution import ArtifactDistributionArgs
@@ -23,7 +22,7 @@ from components.batch_orchestrator import BatchOrchestratorArgs
 from components.config import ConfigError, load_settings
 from components.transform_pipeline import PAGE_CONCURRENCY, TransformPipelineArgs
 from localcloud.core.recording import BuiltStack, RecordedResource, build_stack
-from localcloud.core.stack_files import PROJECT_DIR, load_stack_config
+from localcloud.core.stack_files import declared_config, load_stack_config
 
 FUNCTION = "aws:lambda/function:Function"
 # A tenth of Lambda's default regional quota (1,000): the rest stays for everything else in the account,
@@ -232,7 +231,7 @@ def test_post_builds_is_throttled_from_config_on_every_method(limited_stack: Bui
 @pytest.mark.parametrize("key", sorted(ARGS_FIELDS))
 def test_pulumi_yaml_and_the_component_default_to_the_same_limit(key: str) -> None:
     # GIVEN a limit key's declared default and the default of the component field it feeds
-    declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"][key]["default"]
+    declared = declared_config()[key]["default"]
     args, field_name, member = ARGS_FIELDS[key]
     [field] = [field for field in fields(args) if field.name == field_name]
     default: Any = field.default if member is None else getattr(field.default, member)

@@ -13,10 +13,9 @@ from typing import Any
 
 import pulumi
 import pytest
-import yaml
 
 from localcloud.core.recording import BuiltStack, build_stack
-from localcloud.core.stack_files import PROJECT_DIR
+from localcloud.core.stack_files import declared_config
 
 OPS = '["ops@example.com"]'
 STRONG = {"regionflow:eventsConsistency": "strong", "regionflow:eventsWitnessRegion": "us-east-2"}
@@ -116,8 +115,7 @@ def _wire(value: Any) -> str:
 
 def declared_keys() -> dict[str, Any]:
     """Pulumi.yaml's config declarations: key -> declared default."""
-    config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
-    return {key: declaration.get("default") for key, declaration in config.items()}
+    return {key: declaration.get("default") for key, declaration in declared_config().items()}
 
 
 def fingerprint(stack: BuiltStack) -> list[tuple[str, str, str]]:

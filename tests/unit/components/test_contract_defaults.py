@@ -8,11 +8,9 @@ must be the same value, or a stack without the key would deploy something the co
 from __future__ import annotations
 
 from dataclasses import fields
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.active_active_events import ActiveActiveEventsArgs
 from components.artifact_distribution import ArtifactDistributionArgs
@@ -27,8 +25,7 @@ from handlers.batch.contract import EmailSettings, SplitSettings
 from handlers.environment import Environment
 from handlers.events.contract import ProcessorSettings
 from handlers.transform.contract import StatusSettings, UploadSettings, WorkerSettings
-
-PROJECT_DIR = Path(__file__).resolve().parents[3]
+from localcloud.core.stack_files import declared_config
 
 # config key -> (the contract and field it feeds, the component Args and field that carry it)
 FED_BY_CONFIG: dict[str, tuple[type[Environment], str, type, str]] = {
@@ -105,8 +102,7 @@ def default_of(cls: type, name: str) -> Any:
 
 
 def declared_defaults() -> dict[str, Any]:
-    config = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
-    return {key: declaration.get("default") for key, declaration in config.items()}
+    return {key: declaration.get("default") for key, declaration in declared_config().items()}
 
 
 @pytest.mark.parametrize("key", sorted(FED_BY_CONFIG))

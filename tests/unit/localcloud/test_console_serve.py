@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from localcloud.console.serve import Console, is_loopback_host, static_text
-from localcloud.core.cli import connection_text
+from localcloud.core.cli_up import connection_text
 from localcloud.core.deployment import DeployedResource, Deployment
 from localcloud.core.http_client import request
 from localcloud.core.running_instance import RunningInstance

@@ -4,14 +4,18 @@ one-line errors. (A real `up` with them: tests/e2e/test_cli.py.)"""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from pulumi.config import ConfigMissingError
 
-from localcloud.core.cli import build_parser, connection_text, main, program_refusal, publish
+from localcloud.core.cli import build_parser, main
+from localcloud.core.cli_up import connection_text, program_refusal, publish
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.running_instance import DEFAULT_STATE_FILE, RunningInstance, read_state, write_state
+from localcloud.core.stack_files import PROJECT_DIR
 
 
 def running_instance(pid: int) -> RunningInstance:
@@ -74,6 +78,27 @@ def test_outputs_prints_one_value_of_the_running_instance(
     # THEN its value is printed as it is
     assert code == 0
     assert capsys.readouterr().out == "transform-input-1\n"
+
+
+def test_outputs_loads_neither_the_emulator_nor_an_aws_sdk(tmp_path: Path) -> None:
+    # GIVEN a running instance's state file
+    state_file = tmp_path / "instance.json"
+    write_state(running_instance(os.getpid()), state_file)
+    # WHEN `python -m localcloud outputs` answers in a fresh interpreter (README's examples run it often)
+    script = (
+        "import sys\n"
+        "from localcloud.core.cli import main\n"
+        f"code = main(['outputs', 'regions', '--state-file', {str(state_file)!r}])\n"
+        "heavy = {'boto3', 'botocore', 'moto', 'pulumi'}\n"
+        "print(sorted({name.split('.')[0] for name in sys.modules} & heavy))\n"
+        "sys.exit(code)\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
+    )
+    # THEN it printed the output having imported none of them (a second of CPU at each call)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.splitlines() == ['["us-east-1", "us-west-2"]', "[]"]
 
 
 def test_outputs_with_nothing_running_is_one_line_and_fails(
