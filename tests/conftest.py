@@ -1,9 +1,11 @@
 """The whole run's report: what each pytest-xdist worker counted comes together here. botocore's data
-files are parsed once per test process, and the e2e modules that share a deployment go to one worker."""
+files are parsed once per test process, whose collector runs at the emulator's thresholds, and the e2e
+modules that share a deployment go to one worker."""
 
 from __future__ import annotations
 
 import functools
+import gc
 from typing import Any
 
 import botocore.loaders
@@ -11,6 +13,7 @@ import botocore.session
 import pytest
 from xdist.scheduler import LoadFileScheduling
 
+from localcloud.core.emulator import GC_THRESHOLDS
 from tests.e2e.conftest import SHARED_STACK_MODULES
 from tests.e2e.iam_decisions import IAM_DECISIONS, WORKER_OUTPUT_KEY, summary_line
 
@@ -18,6 +21,11 @@ from tests.e2e.iam_decisions import IAM_DECISIONS, WORKER_OUTPUT_KEY, summary_li
 # session whose loader parsed that service's model (megabytes of JSON) again: about half of the handler
 # tests' time. Sessions of one process now share a loader per data path, as one session's clients do.
 botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+
+# A test process holds what the emulator's does (moto's backends, programs built under mocks, often an
+# emulator in this very process): CPython's default thresholds made its collector a quarter of a program
+# build's time (localcloud/core/emulator.py).
+gc.set_threshold(*GC_THRESHOLDS)
 
 
 SHARED_STACK_SCOPE = "tests/e2e: the shared local stack"

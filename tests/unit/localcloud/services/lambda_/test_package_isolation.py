@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import textwrap
 import uuid
@@ -11,6 +13,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from localcloud.services.lambda_ import patches as lambda_patches
 from localcloud.services.lambda_.packaging import build_zip
 from localcloud.services.lambda_.runtime_sdk import RUNTIME_SDK_REQUIREMENTS, runtime_sdk_dir
 from tests.unit.localcloud.conftest import REGION, zip_source
@@ -160,3 +163,35 @@ def test_a_directory_is_packaged_in_path_order_without_bytecode_or_linked_direct
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
         assert archive.namelist() == ["handlers/a/b.py", "handlers/a-c.py", "handlers/linked.py"]
         assert archive.read("handlers/linked.py") == b"C = 1\n"
+
+
+def test_functions_sharing_a_package_have_it_decoded_once_and_each_its_own_sha(
+    emulator, role_arn, monkeypatch: pytest.MonkeyPatch
+):
+    # GIVEN moto's decoding of a ZipFile (base64, SHA-256), counted
+    decoded: list[int] = []
+    original = lambda_patches._originals["zipfile_content"]
+
+    def counting(content: str | bytes) -> tuple[bytes, int, str, str]:
+        decoded.append(len(content))
+        return original(content)
+
+    monkeypatch.setitem(lambda_patches._originals, "zipfile_content", counting)
+    shared, other = zip_source(f"TAG = {uuid.uuid4().hex!r}\n"), zip_source(f"TAG = {uuid.uuid4().hex!r}\n")
+    lambda_client = emulator.client("lambda", REGION)
+    # WHEN three functions are created with one package and a fourth with another
+    created = [
+        lambda_client.create_function(
+            FunctionName=f"fn-{uuid.uuid4().hex[:10]}",
+            Runtime="python3.13",
+            Role=role_arn,
+            Handler="app.handler",
+            Code={"ZipFile": package},
+        )
+        for package in (shared, shared, shared, other)
+    ]
+    # THEN each package was decoded once, and every function reports its own package's size and hash
+    assert len(decoded) == 2
+    for function, package in zip(created, (shared, shared, shared, other), strict=True):
+        assert function["CodeSize"] == len(package)
+        assert function["CodeSha256"] == base64.b64encode(hashlib.sha256(package).digest()).decode()

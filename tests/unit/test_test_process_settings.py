@@ -1,9 +1,14 @@
-"""The test process parses botocore's data files once (tests/conftest.py), whatever mock_aws does."""
+"""What tests/conftest.py sets for every test process: botocore's data files parsed once, whatever mock_aws
+does, and the collector at the emulator's thresholds."""
 
 from __future__ import annotations
 
+import gc
+
 import boto3
 from moto import mock_aws
+
+from localcloud.core.emulator import GC_THRESHOLDS
 
 
 def test_clients_of_two_mock_aws_blocks_share_one_loader_of_service_models() -> None:
@@ -15,3 +20,9 @@ def test_clients_of_two_mock_aws_blocks_share_one_loader_of_service_models() -> 
         second = boto3.client("dynamodb", region_name="eu-west-1")
     # THEN both use one loader, which holds the models it parsed the first time
     assert first._loader is second._loader  # type: ignore[attr-defined]
+
+
+def test_the_test_process_collects_garbage_at_the_emulators_thresholds() -> None:
+    # GIVEN a test process (which builds programs under mocks and runs moto, as the emulator's process does)
+    # THEN its collector runs at the thresholds the emulator sets for itself
+    assert gc.get_threshold() == GC_THRESHOLDS
