@@ -133,17 +133,17 @@ def _patch_moto_once() -> None:
         sns_models.Subscription.publish = _sns_subscription_publish  # type: ignore[method-assign]
 
 
-def _zipfile_content(content: str | bytes) -> tuple[bytes, int, str, str]:
+def _zipfile_content(zipfile_content: str | bytes) -> tuple[bytes, int, str, str]:
     """moto's decoding of a CreateFunction or UpdateFunctionCode ZipFile (base64, then SHA-256), once per
     content: a stack's functions often ship one package of megabytes (the local stack's 47 functions, one
     6.7 MB zip), and decoding and hashing it took ~40 ms a function. The answer is immutable."""
     with _DECODED_PACKAGES_LOCK:
-        if content in _decoded_packages:
-            _decoded_packages.move_to_end(content)
-            return _decoded_packages[content]
-    decoded: tuple[bytes, int, str, str] = _originals["zipfile_content"](content)
+        if zipfile_content in _decoded_packages:
+            _decoded_packages.move_to_end(zipfile_content)
+            return _decoded_packages[zipfile_content]
+    decoded: tuple[bytes, int, str, str] = _originals["zipfile_content"](zipfile_content)
     with _DECODED_PACKAGES_LOCK:
-        _decoded_packages[content] = decoded
+        _decoded_packages[zipfile_content] = decoded
         while len(_decoded_packages) > _DECODED_PACKAGES_KEPT:
             _decoded_packages.popitem(last=False)
     return decoded
