@@ -85,6 +85,6 @@ def test_make_test_runs_mypy_beside_the_suite_and_fails_if_either_fails(
     finished = make_test(tmp_path, mypy_exit=mypy_exit, pytest_exit=pytest_exit)
     # THEN the suite ran while mypy ran, both reports are shown, and the target fails if either failed
     output = finished.stdout + finished.stderr
-    assert "pytest ran beside mypy: -n 2 --dist loadfile" in finished.stdout, output
+    assert "pytest ran beside mypy: -n 3 --dist loadfile" in finished.stdout, output
     assert ("mypy: Found 1 error" if mypy_exit else "mypy: Success") in finished.stdout, output
     assert (finished.returncode == 0) is passes, output
