@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from demos import artifacts, audit, batch, doors, events, failover, transform
 from localcloud.core.cli import add_stack_arguments
 from localcloud.core.cli_io import EXIT_USAGE, config_overrides, fail, report
-from localcloud.core.cli_up import program_refusal
+from localcloud.core.cli_up import exit_for_refusal
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.project_settings import load_project_settings
 from localcloud.core.stack_files import load_stack_config, project_name
@@ -103,10 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as error:
         # A value the program refuses is one line and a usage error, as with `python -m localcloud up`.
-        refusal = program_refusal(error)
-        if refusal is None:
-            raise
-        return fail(refusal, EXIT_USAGE)
+        return exit_for_refusal(error)
     finally:
         cloud.stop()
 

@@ -77,10 +77,7 @@ def up(args: argparse.Namespace) -> int:
     except PortInUseError as taken:
         return fail(f"{taken} with --port N")
     except Exception as error:
-        refusal = program_refusal(error)
-        if refusal is None:
-            raise
-        return fail(refusal, EXIT_USAGE)
+        return exit_for_refusal(error)
     finally:
         remove_state(args.state_file, pid=os.getpid())  # only if it is this process's
         cloud.stop()
@@ -114,6 +111,15 @@ def publish(instance: RunningInstance, state_file: Path) -> None:
         )
         return
     write_state(instance, state_file)
+
+
+def exit_for_refusal(error: Exception) -> int:
+    """For an `except` block of `up` or the demo: a refusal of the program's configuration is one line and
+    EXIT_USAGE; any other error propagates with its traceback."""
+    refusal = program_refusal(error)
+    if refusal is None:
+        raise error
+    return fail(refusal, EXIT_USAGE)
 
 
 def program_refusal(error: BaseException) -> str | None:
