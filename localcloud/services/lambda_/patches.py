@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import logging
 import threading
 import types
-from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -94,8 +94,6 @@ def active_runtime() -> Runtime:
 
 
 _DECODED_PACKAGES_KEPT = 4  # megabytes each, twice (base64 and bytes): the few a deployment reuses
-_decoded_packages: OrderedDict[str | bytes, tuple[bytes, int, str, str]] = OrderedDict()
-_DECODED_PACKAGES_LOCK = threading.Lock()
 _SYS_WITHOUT_PAYLOAD_SIZE = types.SimpleNamespace(getsizeof=lambda payload: 0)
 
 
@@ -133,19 +131,12 @@ def _patch_moto_once() -> None:
         sns_models.Subscription.publish = _sns_subscription_publish  # type: ignore[method-assign]
 
 
+@functools.lru_cache(maxsize=_DECODED_PACKAGES_KEPT)
 def _zipfile_content(zipfile_content: str | bytes) -> tuple[bytes, int, str, str]:
     """moto's decoding of a CreateFunction or UpdateFunctionCode ZipFile (base64, then SHA-256), once per
     content: a stack's functions often ship one package of megabytes (the local stack's 47 functions, one
     6.7 MB zip), and decoding and hashing it took ~40 ms a function. The answer is immutable."""
-    with _DECODED_PACKAGES_LOCK:
-        if zipfile_content in _decoded_packages:
-            _decoded_packages.move_to_end(zipfile_content)
-            return _decoded_packages[zipfile_content]
     decoded: tuple[bytes, int, str, str] = _originals["zipfile_content"](zipfile_content)
-    with _DECODED_PACKAGES_LOCK:
-        _decoded_packages[zipfile_content] = decoded
-        while len(_decoded_packages) > _DECODED_PACKAGES_KEPT:
-            _decoded_packages.popitem(last=False)
     return decoded
 
 
