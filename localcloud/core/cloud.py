@@ -25,6 +25,7 @@ from localcloud.core.deployment import Deployment
 from localcloud.core.emulator import Emulator
 from localcloud.core.http_client import HttpResponse
 from localcloud.core.http_client import request as http_request
+from localcloud.core.loop import stop_all
 from localcloud.core.project_settings import load_project_settings
 from localcloud.core.provisioner import MotoProvisioner, provision
 from localcloud.core.stack_files import DEFAULT_STACK, load_stack_config
@@ -148,8 +149,7 @@ class LocalCloud:
         return self
 
     def stop(self) -> None:
-        for replicator in self._replicators:
-            replicator.stop()
+        stop_all(self._replicators)
         if self._gateway is not None:
             self._gateway.stop()
         for server in self._redis.values():
@@ -221,8 +221,7 @@ class LocalCloud:
         everything written meanwhile replicates, conflicts resolving as DynamoDB's do (the write applied
         last wins, whatever the program's own resolver then makes of it)."""
         cut = [replicator for replicator in self._replicators if replicator.running]
-        for replicator in cut:
-            replicator.stop()
+        stop_all(cut)
         try:
             yield
         finally:

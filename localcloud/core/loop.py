@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Self
 
 logger = logging.getLogger(__name__)
@@ -59,10 +60,14 @@ class BackgroundLoop:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop the thread after its current pass; idempotent."""
+    def request_stop(self) -> None:
+        """Ask the thread to stop after its current pass, without waiting for it; idempotent."""
         self._stop.set()
         self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the thread after its current pass; idempotent."""
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout=self.join_timeout_seconds)
         self._thread = None
@@ -126,3 +131,13 @@ class BackgroundLoop:
                 wait_seconds = self.retry_seconds
             self._woken = self._wake.wait(wait_seconds) if wait_seconds > 0 else self._wake.is_set()
             self._wake.clear()
+
+
+def stop_all(loops: Iterable[BackgroundLoop]) -> None:
+    """Stop every loop: all are asked first, then each is waited for, so passes that cannot be cut short
+    (an SQS long poll) end together instead of one after another."""
+    loops = list(loops)
+    for loop in loops:
+        loop.request_stop()
+    for loop in loops:
+        loop.stop()

@@ -45,7 +45,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from localcloud.core.loop import BackgroundLoop
+from localcloud.core.loop import BackgroundLoop, stop_all
 from localcloud.services.dynamodb import streams
 from localcloud.services.iam.role_sessions import RoleNotAssumableError
 from localcloud.services.lambda_ import patches
@@ -401,8 +401,7 @@ class DynamoDbStreamPoller(BackgroundLoop):
         super().stop()
         with self._lock:
             workers, self._workers = list(self._workers.values()), {}
-        for worker in workers:
-            worker.stop()
+        stop_all(workers)
 
     def refresh(self) -> None:
         """Start a worker for each new stream mapping, update those changed, stop those deleted."""

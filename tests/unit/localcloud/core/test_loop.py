@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from localcloud.core.loop import BackgroundLoop
+from localcloud.core.loop import BackgroundLoop, stop_all
 
 
 class Recorder(BackgroundLoop):
@@ -54,3 +54,29 @@ def test_without_a_thread_a_waiter_drives_the_passes_itself() -> None:
     loop = Recorder(wait_seconds=60)
     assert loop.wait_for_passes(3, time.monotonic() + 5)
     assert (loop.calls, loop.passes, loop.running) == (3, 3, False)
+
+
+class StopRecorder(Recorder):
+    """Notes, when stop() starts waiting for it, which loops of `siblings` have been asked to stop."""
+
+    def __init__(self, siblings: list[StopRecorder]) -> None:
+        super().__init__(wait_seconds=60)
+        self.siblings = siblings
+        self.asked_when_waited: list[bool] = []
+
+    def stop(self) -> None:
+        self.asked_when_waited = [sibling.stopping for sibling in self.siblings]
+        super().stop()
+
+
+def test_stop_all_asks_every_loop_before_waiting_for_any() -> None:
+    # GIVEN three running loops (a pass of each may be one that cannot be cut short, e.g. a long poll)
+    loops: list[StopRecorder] = []
+    loops.extend(StopRecorder(loops) for _ in range(3))
+    for loop in loops:
+        loop.start()
+    # WHEN all are stopped
+    stop_all(loops)
+    # THEN each wait began with every loop already asked to stop, so their last passes overlap
+    assert [loop.asked_when_waited for loop in loops] == [[True, True, True]] * 3
+    assert not any(loop.running for loop in loops)

@@ -10,7 +10,7 @@ from typing import cast
 import pytest
 
 from localcloud.services.lambda_.event_sources.mapping import REPORT_BATCH_ITEM_FAILURES, EventSourceMapping
-from localcloud.services.lambda_.event_sources.sqs import SqsEventSourcePoller
+from localcloud.services.lambda_.event_sources.sqs import SqsEventSourcePoller, _MappingWorker
 from localcloud.services.lambda_.runtime import LambdaRuntime
 from tests.unit.localcloud.conftest import REGION, create_queue, drain, wait_for
 
@@ -274,3 +274,31 @@ def test_the_poller_reads_as_the_functions_role_so_a_role_without_receive_gets_n
     [denial, *_] = wait_for(receive_denied, what="the poller's receive being denied")
     assert f"/{fn.name}" in denial.principal
     assert fn.records() == []
+
+
+def test_stopping_asks_every_mappings_loop_to_stop_before_waiting_for_any(emulator, deploy, monkeypatch):
+    # GIVEN a running poller with three mappings, each loop long-polling its empty queue
+    fn = deploy(PARTIAL)
+    poller = SqsEventSourcePoller(emulator.lambda_runtime)
+    for _ in range(3):
+        _, arn = create_queue(emulator, f"idle-{uuid.uuid4().hex[:8]}")
+        poller.add_mapping(sqs_mapping(arn, fn.arn))
+    poller.start()
+    asked: set[int] = set()
+    asked_when_waited: list[int] = []
+    request_stop, stop = _MappingWorker.request_stop, _MappingWorker.stop
+
+    def recording_request_stop(worker):
+        asked.add(id(worker))
+        request_stop(worker)
+
+    def recording_stop(worker):
+        asked_when_waited.append(len(asked))
+        stop(worker)
+
+    monkeypatch.setattr(_MappingWorker, "request_stop", recording_request_stop)
+    monkeypatch.setattr(_MappingWorker, "stop", recording_stop)
+    # WHEN the poller stops
+    poller.stop()
+    # THEN it waited for each loop only once all three were asked: their long polls end together
+    assert asked_when_waited == [3, 3, 3]
