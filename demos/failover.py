@@ -185,7 +185,7 @@ class FailoverOutcome:
 
 
 def fail_over(
-    cloud: LocalCloud, *, files: int = 4, rows: int = 3000, report: Report = print
+    cloud: LocalCloud, *, files: int = 4, rows: int = 2000, report: Report = print
 ) -> FailoverOutcome:
     """Steps 1-5 of the module docstring; leaves the standby active and the primary broken-then-repaired."""
     primary, standby = primary_region(cloud), standby_region(cloud)

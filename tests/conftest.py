@@ -1,6 +1,6 @@
 """The whole run's report: what each pytest-xdist worker counted comes together here. botocore's data
-files are parsed once per test process, whose collector runs at the emulator's thresholds, and the e2e
-modules that share a deployment go to one worker."""
+files are parsed, and its event names renamed, once per test process, whose collector runs at the
+emulator's thresholds, and the e2e modules that share a deployment go to one worker."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import functools
 import gc
 from typing import Any
 
+import botocore.hooks
 import botocore.loaders
 import botocore.session
 import pytest
@@ -21,6 +22,21 @@ from tests.e2e.iam_decisions import IAM_DECISIONS, WORKER_OUTPUT_KEY, summary_li
 # session whose loader parsed that service's model (megabytes of JSON) again: about half of the handler
 # tests' time. Sessions of one process now share a loader per data path, as one session's clients do.
 botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)
+
+# Each new client's event system renames its event names (botocore's EVENT_ALIASES) and keeps the answers
+# for itself alone: with fresh clients in every test, half of the ~85,000 renamings in the batch handler
+# tests were first ones. Aliasers of the default table now share one memo, as one client's calls do.
+_SHARED_ALIAS_NAMES: dict[str, str] = {}
+_aliaser_init = botocore.hooks.EventAliaser.__init__
+
+
+def _aliaser_sharing_default_names(self: Any, event_emitter: Any, event_aliases: Any = None) -> None:
+    _aliaser_init(self, event_emitter, event_aliases)
+    if self._event_aliases == botocore.hooks.EVENT_ALIASES:  # a client's is a copy of its session's
+        self._alias_name_cache = _SHARED_ALIAS_NAMES
+
+
+botocore.hooks.EventAliaser.__init__ = _aliaser_sharing_default_names  # type: ignore[method-assign]
 
 # A test process holds what the emulator's does (moto's backends, programs built under mocks, often an
 # emulator in this very process): CPython's default thresholds made its collector a quarter of a program
