@@ -45,6 +45,7 @@ from localcloud.services.route53recoverycontrol.models import ArcBackend
 from localcloud.services.s3 import notification_permissions
 from localcloud.services.s3 import patches as s3_patches
 from localcloud.services.s3control import multi_region_access_points
+from localcloud.services.sns import patches as sns_patches
 from localcloud.services.sqs import patches as sqs_patches
 from localcloud.services.stepfunctions import patches as stepfunctions_patches
 from localcloud.services.stepfunctions import state_size
@@ -229,6 +230,7 @@ class Emulator:
             dynamodb_patches.apply()
             attribute_values.apply()
             sqs_patches.apply()
+            sns_patches.apply()
             cognito_patches.apply()
             kms_patches.apply()
             ec2_patches.apply()
