@@ -35,4 +35,4 @@ def apply() -> None:
     def private_key(self: Any) -> Any:
         return regional_signing_key(self.topic.sns_backend.region_name, generate)
 
-    Subscription.private_key = private_key  # type: ignore[method-assign]
+    Subscription.private_key = private_key  # type: ignore[assignment]
