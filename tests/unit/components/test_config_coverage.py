@@ -150,9 +150,23 @@ SYSTEM_OF_PREFIX = {
 }
 
 
+# A program-wide key is checked on one system it reaches: that it changes anything at all is the guarantee,
+# and the whole program's build (658 resources on the primary stack) costs five times as much.
+SYSTEM_OF_PROGRAM_WIDE_KEY = {
+    "regions": "artifacts",  # its regional buckets and sync functions
+    "logRetentionDays": "transform",
+    "lambdaDependencies": "transform",
+    "apiFrontDoor": "transform",
+    "tracing": "transform",
+    "apiWaf": "transform",
+}
+
+
 def with_its_system_alone(key: str, needs: dict[str, str]) -> dict[str, str]:
-    """`needs`, plus the one system `key` belongs to when it is a system's own key."""
+    """`needs`, plus the one system `key` is checked on: its own, or one a program-wide key reaches."""
     systems = [system for prefix, system in SYSTEM_OF_PREFIX.items() if key.startswith(prefix)]
+    if key in SYSTEM_OF_PROGRAM_WIDE_KEY:
+        systems = [SYSTEM_OF_PROGRAM_WIDE_KEY[key]]
     return {**needs, "regionflow:systems": json.dumps(systems)} if systems else needs
 
 
