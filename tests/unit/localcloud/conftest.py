@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import textwrap
@@ -194,6 +195,9 @@ def moto_clients() -> Iterator[Callable[[str, str], Any]]:
     arc_server.install(ArcBackend(f"http://{host}:{port}"))
     multi_region_access_points.install(multi_region_access_points.MultiRegionAccessPoints())
 
+    # One client per service and region, as the emulator shares its own: the provisioner asks for one per
+    # resource, and making each anew was a tenth of a stack's deployment here.
+    @functools.cache
     def factory(service: str, region: str) -> Any:
         # boto3-stubs type boto3.client per literal service name; this one is a str
         new_client: Callable[..., Any] = boto3.client
