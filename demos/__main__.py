@@ -13,7 +13,7 @@ from localcloud.core.cli_up import exit_for_refusal
 from localcloud.core.cloud import LocalCloud
 from localcloud.core.project_settings import load_project_settings
 from localcloud.core.stack_files import load_stack_config, project_name
-from localcloud.core.termination import stop_on_sigterm
+from localcloud.core.termination import exit_untraced, stop_on_sigterm
 
 Demo = Callable[[LocalCloud, Callable[[str], None]], bool]
 # Every system with a demo, in the order the demo drives them.
@@ -106,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_for_refusal(error)
     finally:
         cloud.stop()
+        exit_untraced()
 
 
 if __name__ == "__main__":

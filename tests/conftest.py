@@ -15,6 +15,7 @@ import pytest
 from xdist.scheduler import LoadFileScheduling
 
 from localcloud.core.emulator import GC_THRESHOLDS
+from localcloud.core.termination import exit_untraced
 from tests.e2e.conftest import SHARED_STACK_MODULES
 from tests.e2e.iam_decisions import IAM_DECISIONS, WORKER_OUTPUT_KEY, summary_line
 
@@ -70,6 +71,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object) -> None:
     IAM_DECISIONS.update(getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY, {}))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # After pytest's own last collection (which reports unraisable exceptions): a test process holds what
+    # an emulator's does, and the interpreter's shutdown collections over it took ~5 s per process.
+    exit_untraced()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

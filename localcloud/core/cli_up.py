@@ -26,7 +26,7 @@ from localcloud.core.running_instance import (
     write_state,
 )
 from localcloud.core.stack_files import PROJECT_DIR, load_stack_config, project_name
-from localcloud.core.termination import stop_on_sigterm
+from localcloud.core.termination import exit_untraced, stop_on_sigterm
 from localcloud.services.cognitoidp.demo_people import USER_POOL_TYPE, demo_people
 
 
@@ -83,6 +83,7 @@ def up(args: argparse.Namespace) -> int:
         cloud.stop()
         logging.getLogger().removeHandler(activity)
         activity.close()
+        exit_untraced()
 
 
 def connection_text(instance: RunningInstance) -> str:
