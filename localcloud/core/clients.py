@@ -43,6 +43,10 @@ def emulator_client(
     # boto3-stubs type boto3.client per literal service name; `service` is any str, so the result is Any
     new_client: Callable[..., Any] = boto3.client
     client = new_client(service, region_name=region, endpoint_url=endpoint_url, config=_RETRIES, **keys)
+    # botocore makes a client's error classes on first use, unlocked: two threads meeting their first error
+    # at once each made a set, and one's `except client.exceptions.X` missed the other's X (seen once, in a
+    # 16-writer conditional-write race). Made now, before any thread shares the client (~2 ms).
+    _ = client.exceptions
     return in_process.attach(client, endpoint_url)
 
 
