@@ -6,33 +6,27 @@ is now generated once and serves its every subscription.
 
 from __future__ import annotations
 
-import threading
+import functools
 from typing import Any
 
 from localcloud.core.moto_version import applied_once
 
-_regional_keys: dict[str, Any] = {}
-_regional_keys_lock = threading.Lock()
 
+@functools.cache
+def regional_signing_key(region: str) -> Any:
+    """The private key SNS signs `region`'s notifications with, made on first use. Two threads may both
+    make one for a new region; each signs its own notification consistently, and one is kept."""
+    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415 - only once a delivery signs
 
-def regional_signing_key(region: str, generate: Any) -> Any:
-    """The private key SNS signs `region`'s notifications with, made by `generate()` on first use."""
-    with _regional_keys_lock:
-        if region not in _regional_keys:
-            _regional_keys[region] = generate()
-        return _regional_keys[region]
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @applied_once
 def apply() -> None:
     """Idempotent: subscriptions sign with their region's key."""
-    from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: PLC0415
     from moto.sns.models import Subscription  # noqa: PLC0415 - moto is slow to import
 
-    def generate() -> Any:
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
     def private_key(self: Any) -> Any:
-        return regional_signing_key(self.topic.sns_backend.region_name, generate)
+        return regional_signing_key(self.topic.sns_backend.region_name)
 
     Subscription.private_key = private_key  # type: ignore[assignment]
